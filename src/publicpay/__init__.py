@@ -1,0 +1,1 @@
+"""PublicPay: unified public payment platform for government non-tax revenue."""
