@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol
 
+from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.channels import (
     BarcodePayRequest,
     Channel,
@@ -17,6 +19,12 @@ from publicpay.domain.channels import (
     RefundResult,
     TradeResult,
 )
+from publicpay.domain.events import StoredEvent
+from publicpay.domain.ledger import Journal
+from publicpay.domain.orders import Order
+from publicpay.domain.payables import Payable
+from publicpay.domain.refunds import Refund
+from publicpay.domain.units import Unit
 
 
 class Clock(Protocol):
@@ -54,3 +62,211 @@ class ChannelGateway(Protocol):
     def ack(self, ok: bool) -> NotificationAck: ...
 
     def fetch_statement(self, day: date) -> bytes: ...
+
+
+class Gateways(Protocol):
+    def get(self, channel: Channel) -> ChannelGateway:
+        """The configured gateway, or ValidationFailed('渠道未开通')."""
+        ...
+
+
+class WebhookSender(Protocol):
+    def post(
+        self, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int | None, str | None, int]:
+        """(status code or None, error or None, duration in ms)."""
+        ...
+
+
+class UrlGuard(Protocol):
+    def check(self, url: str) -> None:
+        """Refuse URLs that would reach private networks (SSRF), with ValidationFailed."""
+        ...
+
+
+class Box(Protocol):
+    def seal_text(self, text: str, context: bytes = b"") -> bytes: ...
+
+    def open_text(self, sealed: bytes, context: bytes = b"") -> str: ...
+
+    def lookup_hash(self, text: str) -> str: ...
+
+
+class PayablesRepo(Protocol):
+    def next_id(self) -> int: ...
+
+    def add(
+        self,
+        payable: Payable,
+        *,
+        payer_id_enc: bytes,
+        payer_id_hash: str,
+        payer_phone_enc: bytes | None,
+        created_at: datetime,
+    ) -> None: ...
+
+    def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None: ...
+
+    def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None: ...
+
+    def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None: ...
+
+    def save(self, payable: Payable) -> None: ...
+
+
+class CatalogueRepo(Protocol):
+    def items(self) -> dict[str, FeeItem]: ...
+
+    def authorised(self, unit_id: int) -> frozenset[str]: ...
+
+
+class OrdersRepo(Protocol):
+    def add(self, order: Order) -> int: ...
+
+    def by_no(self, order_no: str, *, lock: bool = False) -> Order | None: ...
+
+    def by_id(self, order_id: int) -> Order | None: ...
+
+    def open_created_before(self, before: datetime, limit: int) -> list[str]: ...
+
+    def save(self, order: Order, *, closed_at: datetime | None = None) -> None: ...
+
+
+class InboxRepo(Protocol):
+    def add(self, channel: str, notify_id: str, order_no: str, body: str, at: datetime) -> bool: ...
+
+    def outcome(self, channel: str, notify_id: str) -> str | None: ...
+
+    def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None: ...
+
+
+class DiscrepanciesRepo(Protocol):
+    def add(
+        self,
+        kind: str,
+        channel: str,
+        order_no: str,
+        payable_id: int | None,
+        amount_fen: int | None,
+        detail: dict[str, Any],
+        at: datetime,
+    ) -> bool: ...
+
+
+class LedgerRepo(Protocol):
+    def post(
+        self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
+    ) -> int: ...
+
+
+class EventsRepo(Protocol):
+    def add(
+        self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
+    ) -> str: ...
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]: ...
+
+    def delivered(self, cursor: int, at: datetime) -> None: ...
+
+    def retry_at(self, cursor: int, at: datetime | None) -> None: ...
+
+    def log_delivery(
+        self,
+        cursor: int,
+        attempt: int,
+        url: str,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+        at: datetime,
+    ) -> None: ...
+
+
+class RefundsRepo(Protocol):
+    def add(
+        self,
+        refund_no: str,
+        payable_id: int,
+        order_id: int,
+        channel: str,
+        amount_fen: int,
+        reason: str,
+        kind: str,
+        at: datetime,
+    ) -> None: ...
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Refund]: ...
+
+    def by_no(self, refund_no: str, *, lock: bool = False) -> Refund | None: ...
+
+    def set_status(
+        self,
+        refund_no: str,
+        status: str,
+        *,
+        at: datetime,
+        channel_refund_no: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+
+
+class UnitsRepo(Protocol):
+    def get(self, unit_id: int) -> Unit | None: ...
+
+    def set_webhook(self, unit_id: int, url: str, secret: str) -> None: ...
+
+
+class AuditRepo(Protocol):
+    def append(
+        self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
+    ) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. `with uow:` opens it; leaving without `commit()` rolls back."""
+
+    @property
+    def box(self) -> Box: ...
+
+    @property
+    def payables(self) -> PayablesRepo: ...
+
+    @property
+    def catalogue(self) -> CatalogueRepo: ...
+
+    @property
+    def orders(self) -> OrdersRepo: ...
+
+    @property
+    def inbox(self) -> InboxRepo: ...
+
+    @property
+    def discrepancies(self) -> DiscrepanciesRepo: ...
+
+    @property
+    def ledger(self) -> LedgerRepo: ...
+
+    @property
+    def events(self) -> EventsRepo: ...
+
+    @property
+    def refunds(self) -> RefundsRepo: ...
+
+    @property
+    def units(self) -> UnitsRepo: ...
+
+    @property
+    def audit(self) -> AuditRepo: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

@@ -1,0 +1,45 @@
+"""Encryption at rest (AES-256-GCM) and keyed lookup hashes for personal data and secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_VERSION = b"\x01"
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+        secret.encode()
+    )
+
+
+class SecretBox:
+    """`seal`/`open` bytes with AES-256-GCM; `lookup_hash` gives a stable keyed hash for search."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._aead = AESGCM(_derive(secret_key, b"publicpay/at-rest/v1"))
+        self._hash_key = _derive(secret_key, b"publicpay/lookup/v1")
+
+    def seal(self, plaintext: bytes, context: bytes = b"") -> bytes:
+        nonce = os.urandom(12)
+        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, context)
+
+    def open(self, sealed: bytes, context: bytes = b"") -> bytes:
+        if sealed[:1] != _VERSION:
+            raise ValueError("unknown sealed format")
+        return self._aead.decrypt(sealed[1:13], sealed[13:], context)
+
+    def seal_text(self, text: str, context: bytes = b"") -> bytes:
+        return self.seal(text.encode(), context)
+
+    def open_text(self, sealed: bytes, context: bytes = b"") -> str:
+        return self.open(sealed, context).decode()
+
+    def lookup_hash(self, text: str) -> str:
+        return hmac.new(self._hash_key, text.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,157 @@
+"""Catalogue repository: fee items, their standards, unit authorisations (read-mostly, cached)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from publicpay.adapters.db.tables import fee_items, fee_standards, unit_items
+from publicpay.domain.catalogue import (
+    BudgetLevel,
+    Category,
+    Destination,
+    FeeItem,
+    LevelShare,
+    Split,
+    Standard,
+    StandardKind,
+)
+
+
+def split_to_json(split: Split) -> list[dict[str, Any]]:
+    return [
+        {"level": s.level.value, "weight": s.weight, "fixed_fen": s.fixed_fen} for s in split.shares
+    ]
+
+
+def split_from_json(data: Iterable[dict[str, Any]]) -> Split:
+    return Split(
+        tuple(
+            LevelShare(BudgetLevel(d["level"]), int(d.get("weight") or 0), d.get("fixed_fen"))
+            for d in data
+        )
+    )
+
+
+class CatalogueCache:
+    """Process-wide cache of the catalogue; entries expire after `ttl_s` (edits show up soon)."""
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._items: dict[str, FeeItem] = {}
+        self._authorised: dict[int, frozenset[str]] = {}
+        self._loaded_at = 0.0
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self._loaded_at < self._ttl
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+
+    def load(self, conn: Connection) -> None:
+        items = _load_items(conn)
+        authorised: dict[int, set[str]] = {}
+        for unit_id, code in conn.execute(select(unit_items.c.unit_id, unit_items.c.item_code)):
+            authorised.setdefault(unit_id, set()).add(code)
+        with self._lock:
+            self._items = items
+            self._authorised = {k: frozenset(v) for k, v in authorised.items()}
+            self._loaded_at = time.monotonic()
+
+    def items(self) -> dict[str, FeeItem]:
+        return self._items
+
+    def authorised(self, unit_id: int) -> frozenset[str]:
+        return self._authorised.get(unit_id, frozenset())
+
+
+def _load_items(conn: Connection) -> dict[str, FeeItem]:
+    standards: dict[str, list[Standard]] = {}
+    for row in conn.execute(select(fee_standards).order_by(fee_standards.c.valid_from)):
+        standards.setdefault(row.item_code, []).append(
+            Standard(
+                kind=StandardKind(row.kind),
+                valid_from=row.valid_from,
+                valid_to=row.valid_to,
+                amount_fen=row.amount_fen,
+                min_fen=row.min_fen,
+                max_fen=row.max_fen,
+                basis=row.basis,
+            )
+        )
+    result: dict[str, FeeItem] = {}
+    for row in conn.execute(select(fee_items)):
+        result[row.code] = FeeItem(
+            code=row.code,
+            name=row.name,
+            category=Category(row.category),
+            budget_subject=row.budget_subject,
+            destination=Destination(row.destination),
+            unit_of_measure=row.unit_of_measure,
+            split=split_from_json(row.split),
+            standards=tuple(standards.get(row.code, [])),
+            legal_basis=row.legal_basis,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+        )
+    return result
+
+
+class CatalogueRepository:
+    def __init__(self, conn: Connection, cache: CatalogueCache) -> None:
+        self._conn = conn
+        self._cache = cache
+
+    def _ensure(self) -> None:
+        if not self._cache.fresh():
+            self._cache.load(self._conn)
+
+    def items(self) -> dict[str, FeeItem]:
+        self._ensure()
+        return self._cache.items()
+
+    def authorised(self, unit_id: int) -> frozenset[str]:
+        self._ensure()
+        return self._cache.authorised(unit_id)
+
+    def add_item(self, item: FeeItem) -> None:
+        self._conn.execute(
+            fee_items.insert().values(
+                code=item.code,
+                name=item.name,
+                category=item.category.value,
+                budget_subject=item.budget_subject,
+                destination=item.destination.value,
+                unit_of_measure=item.unit_of_measure,
+                legal_basis=item.legal_basis,
+                split=split_to_json(item.split),
+                valid_from=item.valid_from,
+                valid_to=item.valid_to,
+            )
+        )
+        for standard in item.standards:
+            self._conn.execute(
+                fee_standards.insert().values(
+                    item_code=item.code,
+                    kind=standard.kind.value,
+                    amount_fen=standard.amount_fen,
+                    min_fen=standard.min_fen,
+                    max_fen=standard.max_fen,
+                    valid_from=standard.valid_from,
+                    valid_to=standard.valid_to,
+                    basis=standard.basis,
+                )
+            )
+        self._cache.invalidate()
+
+    def authorise(self, unit_id: int, item_codes: Iterable[str]) -> None:
+        rows = [{"unit_id": unit_id, "item_code": code} for code in item_codes]
+        if rows:
+            self._conn.execute(unit_items.insert(), rows)
+        self._cache.invalidate()

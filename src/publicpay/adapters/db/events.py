@@ -1,0 +1,121 @@
+"""Event log (cursor for business systems) doubling as the webhook outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.tables import events, webhook_deliveries
+from publicpay.domain.events import StoredEvent
+from publicpay.domain.time import utc
+
+
+class EventsRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
+    ) -> str:
+        event_id = f"evt_{uuid.uuid4().hex}"
+        self._conn.execute(
+            insert(events).values(
+                event_id=event_id,
+                unit_id=unit_id,
+                type=type_,
+                data=data,
+                created_at=at,
+                delivery="pending" if deliver else "none",
+                attempts=0,
+                next_attempt_at=at if deliver else None,
+            )
+        )
+        return event_id
+
+    def since(self, unit_id: int, cursor: int, limit: int) -> list[StoredEvent]:
+        stmt = (
+            select(events)
+            .where(events.c.unit_id == unit_id, events.c.id > cursor)
+            .order_by(events.c.id)
+            .limit(limit)
+        )
+        return [_hydrate(row) for row in self._conn.execute(stmt)]
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]:
+        """Lease due deliveries so no other worker takes them while this one delivers."""
+        stmt = (
+            select(events)
+            .where(events.c.delivery == "pending", events.c.next_attempt_at <= now)
+            .order_by(events.c.next_attempt_at, events.c.id)
+            .limit(limit)
+        )
+        rows = list(self._conn.execute(for_update(stmt, skip_locked=True)))
+        if rows:
+            self._conn.execute(
+                update(events)
+                .where(events.c.id.in_([row.id for row in rows]))
+                .values(next_attempt_at=now + lease, attempts=events.c.attempts + 1)
+            )
+        return [_hydrate(row, attempts_delta=1) for row in rows]
+
+    def delivered(self, cursor: int, at: datetime) -> None:
+        self._conn.execute(
+            update(events)
+            .where(events.c.id == cursor)
+            .values(delivery="delivered", delivered_at=at, next_attempt_at=None)
+        )
+
+    def retry_at(self, cursor: int, at: datetime | None) -> None:
+        """Schedule the next attempt, or give up (`None`: failed, kept for manual replay)."""
+        values: dict[str, Any] = (
+            {"next_attempt_at": at} if at else {"delivery": "failed", "next_attempt_at": None}
+        )
+        self._conn.execute(update(events).where(events.c.id == cursor).values(**values))
+
+    def replay(self, event_id: str, unit_id: int, at: datetime) -> bool:
+        """Deliver again (manual replay); only the owning unit's events."""
+        result = self._conn.execute(
+            update(events)
+            .where(events.c.event_id == event_id, events.c.unit_id == unit_id)
+            .values(delivery="pending", next_attempt_at=at, attempts=0)
+        )
+        return int(result.rowcount) == 1
+
+    def log_delivery(
+        self,
+        cursor: int,
+        attempt: int,
+        url: str,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+        at: datetime,
+    ) -> None:
+        self._conn.execute(
+            insert(webhook_deliveries).values(
+                event_id=cursor,
+                attempt=attempt,
+                url=url,
+                status_code=status_code,
+                error=error[:500] if error else None,
+                duration_ms=duration_ms,
+                at=at,
+            )
+        )
+
+
+def _hydrate(row: Any, attempts_delta: int = 0) -> StoredEvent:
+    return StoredEvent(
+        cursor=row.id,
+        event_id=row.event_id,
+        unit_id=row.unit_id,
+        type=row.type,
+        data=row.data,
+        created_at=utc(row.created_at),
+        attempts=row.attempts + attempts_delta,
+        delivery=row.delivery,
+    )

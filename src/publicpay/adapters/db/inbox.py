@@ -1,0 +1,79 @@
+"""Inbox of channel notifications (stored before they are acknowledged) and discrepancies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from publicpay.adapters.db.dialect import insert_ignore
+from publicpay.adapters.db.tables import discrepancies, inbox
+
+
+class InboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, channel: str, notify_id: str, order_no: str, body: str, at: datetime) -> bool:
+        """Store a verified notification; False when this notify id was stored before."""
+        return insert_ignore(
+            self._conn,
+            inbox,
+            {
+                "channel": channel,
+                "notify_id": notify_id,
+                "order_no": order_no,
+                "body": body,
+                "received_at": at,
+            },
+        )
+
+    def outcome(self, channel: str, notify_id: str) -> str | None:
+        stmt = select(inbox.c.outcome).where(
+            inbox.c.channel == channel, inbox.c.notify_id == notify_id
+        )
+        value = self._conn.execute(stmt).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
+        self._conn.execute(
+            update(inbox)
+            .where(inbox.c.channel == channel, inbox.c.notify_id == notify_id)
+            .values(outcome=outcome, processed_at=at)
+        )
+
+
+class DiscrepanciesRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        kind: str,
+        channel: str,
+        order_no: str,
+        payable_id: int | None,
+        amount_fen: int | None,
+        detail: dict[str, Any],
+        at: datetime,
+    ) -> bool:
+        """Record once per (kind, order); False when already recorded."""
+        return insert_ignore(
+            self._conn,
+            discrepancies,
+            {
+                "kind": kind,
+                "channel": channel,
+                "order_no": order_no,
+                "payable_id": payable_id,
+                "amount_fen": amount_fen,
+                "detail": detail,
+                "status": "open",
+                "created_at": at,
+            },
+        )
+
+    def list_open(self) -> list[dict[str, Any]]:
+        stmt = select(discrepancies).where(discrepancies.c.status == "open")
+        return [dict(row._mapping) for row in self._conn.execute(stmt.order_by(discrepancies.c.id))]

@@ -1,0 +1,43 @@
+"""Ledger repository: append-only journals and postings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Connection, func, insert, select
+
+from publicpay.adapters.db.tables import ledger_journals, ledger_postings
+from publicpay.domain.ledger import Journal
+
+
+class LedgerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def post(
+        self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
+    ) -> int:
+        result = self._conn.execute(
+            insert(ledger_journals).values(
+                kind=journal.kind.value,
+                ref=journal.ref,
+                payable_id=payable_id,
+                business_date=business_date,
+                created_at=at,
+            )
+        )
+        journal_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        self._conn.execute(
+            insert(ledger_postings),
+            [
+                {"journal_id": journal_id, "account": p.account, "amount_fen": p.amount_fen}
+                for p in journal.postings
+            ],
+        )
+        return journal_id
+
+    def balances(self) -> dict[str, int]:
+        stmt = select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_fen)).group_by(
+            ledger_postings.c.account
+        )
+        return {account: int(total) for account, total in self._conn.execute(stmt)}

@@ -1,0 +1,100 @@
+"""Payment orders repository."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.tables import payment_orders
+from publicpay.domain.orders import Order, OrderMethod, OrderStatus
+from publicpay.domain.time import utc
+
+
+class OrdersRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, order: Order) -> int:
+        result = self._conn.execute(
+            insert(payment_orders).values(
+                order_no=order.order_no,
+                payable_id=order.payable_id,
+                channel=order.channel,
+                method=order.method.value,
+                amount_fen=order.amount_fen,
+                status=order.status.value,
+                qr_code=order.qr_code,
+                channel_trade_no=order.channel_trade_no,
+                created_at=order.created_at,
+                expires_at=order.expires_at,
+                paid_at=order.paid_at,
+                version=1,
+            )
+        )
+        order.id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        return order.id
+
+    def by_no(self, order_no: str, *, lock: bool = False) -> Order | None:
+        stmt = select(payment_orders).where(payment_orders.c.order_no == order_no)
+        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        return None if row is None else _hydrate(row)
+
+    def by_id(self, order_id: int) -> Order | None:
+        row = self._conn.execute(
+            select(payment_orders).where(payment_orders.c.id == order_id)
+        ).first()
+        return None if row is None else _hydrate(row)
+
+    def for_payable(self, payable_id: int) -> list[Order]:
+        stmt = (
+            select(payment_orders)
+            .where(payment_orders.c.payable_id == payable_id)
+            .order_by(payment_orders.c.id)
+        )
+        return [_hydrate(row) for row in self._conn.execute(stmt)]
+
+    def open_created_before(self, before: datetime, limit: int) -> list[str]:
+        stmt = (
+            select(payment_orders.c.order_no)
+            .where(
+                payment_orders.c.status == OrderStatus.PAYING.value,
+                payment_orders.c.created_at < before,
+            )
+            .order_by(payment_orders.c.id)
+            .limit(limit)
+        )
+        return [row.order_no for row in self._conn.execute(stmt)]
+
+    def save(self, order: Order, *, closed_at: datetime | None = None) -> None:
+        values: dict[str, Any] = {
+            "status": order.status.value,
+            "channel_trade_no": order.channel_trade_no,
+            "paid_at": order.paid_at,
+            "qr_code": order.qr_code,
+            "version": payment_orders.c.version + 1,
+        }
+        if closed_at is not None:
+            values["closed_at"] = closed_at
+        self._conn.execute(
+            update(payment_orders).where(payment_orders.c.id == order.id).values(**values)
+        )
+
+
+def _hydrate(row: Row[Any]) -> Order:
+    return Order(
+        id=row.id,
+        order_no=row.order_no,
+        payable_id=row.payable_id,
+        channel=row.channel,
+        method=OrderMethod(row.method),
+        amount_fen=row.amount_fen,
+        status=OrderStatus(row.status),
+        qr_code=row.qr_code,
+        channel_trade_no=row.channel_trade_no,
+        created_at=utc(row.created_at),
+        expires_at=utc(row.expires_at),
+        paid_at=utc(row.paid_at) if row.paid_at else None,
+    )

@@ -1,0 +1,116 @@
+"""`publicpay check`: the ledger and consistency invariants (spec L2), as SQL over the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, select
+
+from publicpay.adapters.db.audit import AuditRepository
+from publicpay.adapters.db.tables import (
+    ledger_journals,
+    ledger_postings,
+    payables,
+    payment_orders,
+    refunds,
+)
+
+
+@dataclass
+class Report:
+    checked: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def lines(self) -> list[str]:
+        out = [f"检查 {name}" for name in self.checked]
+        out += [f"违反：{v}" for v in self.violations]
+        out.append("全部通过" if self.ok else f"共 {len(self.violations)} 处违反")
+        return out
+
+
+def run_checks(conn: Connection, now: datetime | None = None) -> Report:
+    report = Report()
+    for check in (_journals_balance, _paid_payables, _succeeded_orders, _stale_orders, _audit):
+        report.checked.append(check.__doc__ or check.__name__)
+        report.violations += check(conn, now or datetime.now(UTC))
+    return report
+
+
+def _journals_balance(conn: Connection, _now: datetime) -> list[str]:
+    """每笔记账分录借贷平衡且至少两行"""
+    stmt = (
+        select(ledger_postings.c.journal_id, func.sum(ledger_postings.c.amount_fen), func.count())
+        .group_by(ledger_postings.c.journal_id)
+        .having((func.sum(ledger_postings.c.amount_fen) != 0) | (func.count() < 2))
+    )
+    bad = [f"分录 {jid} 借贷差额 {total} 分、{n} 行" for jid, total, n in conn.execute(stmt)]
+    orphans = conn.execute(
+        select(ledger_journals.c.id).where(
+            ~ledger_journals.c.id.in_(select(ledger_postings.c.journal_id))
+        )
+    )
+    return bad + [f"分录 {row.id} 没有明细行" for row in orphans]
+
+
+def _paid_payables(conn: Connection, _now: datetime) -> list[str]:
+    """每笔已缴款单有且仅有一笔成功订单，并有金额相符的入账分录"""
+    settled = ("paid", "partially_refunded", "refunded")
+    stmt = select(payables).where(payables.c.status.in_(settled))
+    problems: list[str] = []
+    for p in conn.execute(stmt):
+        order = conn.execute(
+            select(payment_orders).where(payment_orders.c.id == p.paid_order_id)
+        ).first()
+        if order is None or order.status != "succeeded" or order.payable_id != p.id:
+            problems.append(f"缴款单 {p.payment_code} 没有对应的成功订单")
+            continue
+        debit = conn.execute(
+            select(func.coalesce(func.sum(ledger_postings.c.amount_fen), 0))
+            .select_from(ledger_postings.join(ledger_journals))
+            .where(
+                ledger_journals.c.kind == "payment",
+                ledger_journals.c.ref == order.order_no,
+                ledger_postings.c.amount_fen > 0,
+            )
+        ).scalar_one()
+        if int(debit) != p.paid_fen:
+            problems.append(f"缴款单 {p.payment_code} 入账 {debit} 分，实缴 {p.paid_fen} 分")
+    return problems
+
+
+def _succeeded_orders(conn: Connection, _now: datetime) -> list[str]:
+    """每笔成功订单要么是缴款单的缴款订单，要么已安排重复支付退款"""
+    stmt = (
+        select(payment_orders.c.order_no)
+        .select_from(
+            payment_orders.join(payables, payables.c.id == payment_orders.c.payable_id).outerjoin(
+                refunds,
+                and_(refunds.c.order_id == payment_orders.c.id, refunds.c.kind == "duplicate"),
+            )
+        )
+        .where(
+            payment_orders.c.status == "succeeded",
+            payables.c.paid_order_id.is_distinct_from(payment_orders.c.id),
+            refunds.c.id.is_(None),
+        )
+    )
+    return [f"订单 {row.order_no} 已成功但既未入账也未退款" for row in conn.execute(stmt)]
+
+
+def _stale_orders(conn: Connection, now: datetime) -> list[str]:
+    """没有超过期限一小时仍处于支付中的订单"""
+    stmt = select(payment_orders.c.order_no).where(
+        payment_orders.c.status == "paying",
+        payment_orders.c.expires_at < now - timedelta(hours=1),
+    )
+    return [f"订单 {row.order_no} 长时间处于支付中" for row in conn.execute(stmt)]
+
+
+def _audit(conn: Connection, _now: datetime) -> list[str]:
+    """审计日志哈希链完整"""
+    return [f"审计日志第 {i} 行哈希链断裂" for i in AuditRepository(conn).verify_chain()]

@@ -1,0 +1,91 @@
+"""Units (执收单位), their API clients and request nonces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from publicpay.adapters.crypto.secretbox import SecretBox
+from publicpay.adapters.db.dialect import insert_ignore
+from publicpay.adapters.db.tables import api_clients, regions, request_nonces, units
+from publicpay.domain.units import ApiClient, Unit
+
+
+class UnitsRepository:
+    def __init__(self, conn: Connection, box: SecretBox) -> None:
+        self._conn = conn
+        self._box = box
+
+    def add_region(self, code: str, name: str, parent_code: str | None) -> None:
+        self._conn.execute(insert(regions).values(code=code, name=name, parent_code=parent_code))
+
+    def add(self, code: str, name: str, region_code: str, credit_code: str, at: datetime) -> int:
+        result = self._conn.execute(
+            insert(units).values(
+                code=code,
+                name=name,
+                region_code=region_code,
+                credit_code=credit_code,
+                created_at=at,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def get(self, unit_id: int) -> Unit | None:
+        row = self._conn.execute(select(units).where(units.c.id == unit_id)).first()
+        if row is None:
+            return None
+        secret = row.webhook_secret_enc
+        return Unit(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            region_code=row.region_code,
+            credit_code=row.credit_code,
+            webhook_url=row.webhook_url,
+            webhook_secret=self._box.open_text(secret, b"webhook") if secret else None,
+        )
+
+    def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
+        self._conn.execute(
+            update(units)
+            .where(units.c.id == unit_id)
+            .values(webhook_url=url, webhook_secret_enc=self._box.seal_text(secret, b"webhook"))
+        )
+
+    def add_client(
+        self, app_id: str, kind: str, unit_id: int | None, secret: str, at: datetime
+    ) -> None:
+        self._conn.execute(
+            insert(api_clients).values(
+                app_id=app_id,
+                kind=kind,
+                unit_id=unit_id,
+                secret_enc=self._box.seal_text(secret, app_id.encode()),
+                active=True,
+                created_at=at,
+            )
+        )
+
+    def client(self, app_id: str) -> ApiClient | None:
+        row = self._conn.execute(select(api_clients).where(api_clients.c.app_id == app_id)).first()
+        if row is None:
+            return None
+        return ApiClient(
+            app_id=row.app_id,
+            kind=row.kind,
+            unit_id=row.unit_id,
+            secret=self._box.open_text(row.secret_enc, app_id.encode()),
+            active=row.active,
+        )
+
+    def remember_nonce(self, app_id: str, nonce: str, at: datetime) -> bool:
+        """False when the nonce was already used by this client (a replay)."""
+        return insert_ignore(
+            self._conn, request_nonces, {"app_id": app_id, "nonce": nonce, "seen_at": at}
+        )
+
+    def prune_nonces(self, before: datetime) -> int:
+        result = self._conn.execute(delete(request_nonces).where(request_nonces.c.seen_at < before))
+        return int(result.rowcount)

@@ -1,0 +1,78 @@
+"""Unit of work: one connection, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, RootTransaction
+from sqlalchemy.exc import IntegrityError
+
+from publicpay.adapters.crypto.secretbox import SecretBox
+from publicpay.adapters.db.audit import AuditRepository
+from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
+from publicpay.adapters.db.engine import Engines
+from publicpay.adapters.db.events import EventsRepository
+from publicpay.adapters.db.inbox import DiscrepanciesRepository, InboxRepository
+from publicpay.adapters.db.ledger import LedgerRepository
+from publicpay.adapters.db.orders import OrdersRepository
+from publicpay.adapters.db.payables import PayablesRepository
+from publicpay.adapters.db.refunds import RefundsRepository
+from publicpay.adapters.db.units import UnitsRepository
+from publicpay.domain.errors import Conflict
+
+
+class SqlUnitOfWork:
+    """`with uow: ...; uow.commit()` — leaving the block without commit rolls back."""
+
+    def __init__(
+        self, engines: Engines, cache: CatalogueCache, box: SecretBox, *, readonly: bool = False
+    ) -> None:
+        self._engine = engines.read if readonly else engines.write
+        self._cache = cache
+        self.box = box
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self._engine.connect()
+        self._conn = conn
+        self._tx = conn.begin()
+        self.units = UnitsRepository(conn, self.box)
+        self.catalogue = CatalogueRepository(conn, self._cache)
+        self.payables = PayablesRepository(conn)
+        self.orders = OrdersRepository(conn)
+        self.inbox = InboxRepository(conn)
+        self.discrepancies = DiscrepanciesRepository(conn)
+        self.ledger = LedgerRepository(conn)
+        self.events = EventsRepository(conn)
+        self.refunds = RefundsRepository(conn)
+        self.audit = AuditRepository(conn)
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None, "unit of work not entered"
+        return self._conn
+
+    def commit(self) -> None:
+        assert self._tx is not None
+        try:
+            self._tx.commit()
+        except IntegrityError as exc:
+            raise Conflict("数据已被并发修改，请重试") from exc
+
+    def rollback(self) -> None:
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._tx = None

@@ -1,0 +1,23 @@
+"""Shared FastAPI dependencies."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+
+from publicpay.bootstrap import Container
+
+
+def container(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
+async def body_bytes(request: Request) -> bytes:
+    limit: int = request.app.state.container.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"请求体超过 {limit} 字节")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(413, f"请求体超过 {limit} 字节")
+    return body

@@ -1,0 +1,48 @@
+"""Domain records → API bodies."""
+
+from __future__ import annotations
+
+from publicpay.api.schemas import LineOut, PayableOut
+from publicpay.bootstrap import Container
+from publicpay.domain.payables import Payable, amount_due_fen
+from publicpay.domain.time import business_date
+
+
+def payable_out(c: Container, payable: Payable) -> PayableOut:
+    base = c.settings.public_base_url.rstrip("/")
+    now = c.clock.now()
+    with c.read_uow() as uow:
+        items = uow.catalogue.items()
+    return PayableOut(
+        payment_code=payable.payment_code,
+        biz_no=payable.biz_no,
+        status=payable.status.value,
+        amount_fen=payable.amount_fen,
+        amount_due_fen=amount_due_fen(payable.lines, items, payable.due_date, business_date(now)),
+        payer={
+            "name": payable.payer_name,
+            "type": payable.payer_type.value,
+            "id_no_masked": payable.payer_id_masked,
+        },
+        lines=[
+            LineOut(
+                item_code=line.item_code,
+                item_name=line.item_name,
+                unit_of_measure=line.unit_of_measure,
+                quantity=line.quantity,
+                standard_fen=line.standard_fen,
+                amount_fen=line.amount_fen,
+            )
+            for line in payable.lines
+        ],
+        due_date=payable.due_date,
+        remark=payable.remark,
+        created_at=payable.created_at.isoformat() if payable.created_at else "",
+        paid_at=payable.paid_at.isoformat() if payable.paid_at else None,
+        paid_fen=payable.paid_fen,
+        channel=payable.channel,
+        refunded_fen=payable.refunded_fen,
+        pay_url=f"{base}/pay/{payable.payment_code}",
+        notice_pdf_url=f"{base}/pay/{payable.payment_code}/notice.pdf",
+        receipt=None,
+    )

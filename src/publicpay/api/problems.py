@@ -1,0 +1,122 @@
+"""RFC 9457 problem+json: one table from domain error codes to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from publicpay.domain.errors import DomainError
+
+log = logging.getLogger("publicpay.api")
+
+STATUS_BY_CODE: dict[str, int] = {
+    "validation_failed": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "invalid_transition": 409,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "item_not_authorised": 403,
+    "channel_unavailable": 503,
+    "channel_rejected": 502,
+    "invalid_notification": 400,
+    "receipt_stock_exhausted": 503,
+}
+
+_HTTP_TITLES = {
+    400: "请求格式错误",
+    401: "身份验证失败",
+    404: "未找到",
+    405: "不支持的请求方法",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    422: "请求数据有误",
+}
+
+
+def problem(
+    status: int, title: str, detail: str, *, type_: str = "about:blank", errors: Any = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    body["errors"] = errors or {}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = STATUS_BY_CODE.get(exc.code, 400)
+    log.info("refused %s %s: %s %s", request.method, request.url.path, exc.code, exc.detail)
+    return problem(
+        status, exc.title, exc.detail, type_=f"urn:publicpay:problem:{exc.code}", errors=exc.errors
+    )
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors: dict[str, str] = {}
+    malformed = False
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "json_invalid":
+            malformed = True
+        errors[".".join(loc) or "body"] = _chinese(err)
+    log.info("refused %s %s: invalid body %s", request.method, request.url.path, errors)
+    if malformed:
+        return problem(
+            400,
+            "请求格式错误",
+            "请求体不是合法的 JSON",
+            errors=errors,
+            type_="urn:publicpay:problem:malformed_json",
+        )
+    return problem(
+        422,
+        "请求数据有误",
+        "请求字段校验未通过",
+        errors=errors,
+        type_="urn:publicpay:problem:validation_failed",
+    )
+
+
+def _chinese(err: Any) -> str:
+    kind = str(err.get("type", ""))
+    messages = {
+        "missing": "必填字段缺失",
+        "string_type": "应为字符串",
+        "int_type": "应为整数",
+        "int_parsing": "应为整数",
+        "literal_error": "取值不在允许范围内",
+        "enum": "取值不在允许范围内",
+        "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+        "date_parsing": "日期格式应为 YYYY-MM-DD",
+        "greater_than_equal": "数值过小",
+        "less_than_equal": "数值过大",
+        "string_too_long": "长度超出限制",
+        "string_too_short": "不能为空",
+        "too_short": "不能为空",
+        "too_long": "条目过多",
+        "extra_forbidden": "不允许的字段",
+        "json_invalid": "JSON 格式错误",
+        "model_attributes_type": "应为对象",
+        "dict_type": "应为对象",
+        "list_type": "应为数组",
+    }
+    return messages.get(kind, str(err.get("msg", "无效")))
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = _HTTP_TITLES.get(exc.status_code, "请求无法处理")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem(exc.status_code, title, detail)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

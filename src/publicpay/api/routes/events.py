@@ -1,0 +1,63 @@
+"""Unit API: event list since a cursor, webhook endpoint, manual replay."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from publicpay.api.auth import unit_client
+from publicpay.api.deps import container
+from publicpay.api.schemas import EventOut, EventsOut, WebhookEndpointIn, WebhookEndpointOut
+from publicpay.bootstrap import Container
+from publicpay.domain.errors import NotFound
+from publicpay.domain.units import ApiClient
+from publicpay.services.webhooks import set_endpoint
+
+router = APIRouter(prefix="/api/v1", tags=["events and webhooks (unit API)"])
+
+
+@router.get("/events", response_model=EventsOut, summary="拉取事件（游标之后）")
+def list_events(
+    after: int = Query(default=0, ge=0, description="上次返回的 next_cursor"),
+    limit: int = Query(default=100, ge=1, le=500),
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> EventsOut:
+    assert client.unit_id is not None
+    with c.read_uow() as uow:
+        events = uow.events.since(client.unit_id, after, limit)
+    return EventsOut(
+        events=[
+            EventOut(
+                cursor=e.cursor,
+                id=e.event_id,
+                type=e.type,
+                created_at=e.created_at.isoformat(),
+                data=e.data,
+            )
+            for e in events
+        ],
+        next_cursor=events[-1].cursor if events else after,
+    )
+
+
+@router.put("/webhook-endpoint", response_model=WebhookEndpointOut, summary="设置通知地址")
+def put_webhook_endpoint(
+    body: WebhookEndpointIn,
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> WebhookEndpointOut:
+    assert client.unit_id is not None
+    secret = set_endpoint(c.uow(), client.unit_id, body.url, guard=c.guard, clock=c.clock)
+    return WebhookEndpointOut(url=body.url, secret=secret)
+
+
+@router.post("/events/{event_id}/replay", status_code=202, summary="重新推送某个事件")
+def replay(
+    event_id: str, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
+) -> dict[str, str]:
+    assert client.unit_id is not None
+    with c.uow() as uow:
+        if not uow.events.replay(event_id, client.unit_id, c.clock.now()):
+            raise NotFound(f"事件 {event_id} 不存在")
+        uow.commit()
+    return {"id": event_id, "status": "pending"}

@@ -1,0 +1,28 @@
+"""Channel notifications in (支付宝/微信支付/银联 异步通知)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from publicpay.api.deps import body_bytes, container
+from publicpay.bootstrap import Container
+from publicpay.domain.channels import Channel
+from publicpay.domain.errors import NotFound
+from publicpay.services.notifications import handle_notification
+
+router = APIRouter(prefix="/api/v1/notify", tags=["channel notifications"])
+
+
+@router.post("/{channel}", summary="渠道异步通知（按渠道协议应答）")
+def notify(
+    channel: str,
+    request: Request,
+    body: bytes = Depends(body_bytes),
+    c: Container = Depends(container),
+) -> Response:
+    try:
+        which = Channel(channel)
+    except ValueError as exc:
+        raise NotFound(f"未知渠道 {channel}") from exc
+    ack = handle_notification(c.uow, c.gateways, which, dict(request.headers), body, clock=c.clock)
+    return Response(ack.body, status_code=ack.status_code, media_type=ack.media_type)

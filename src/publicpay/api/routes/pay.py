@@ -1,0 +1,78 @@
+"""Payer API: no credentials; the payment code is what the payer holds."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from publicpay.api.deps import container
+from publicpay.api.schemas import OrderIn, OrderOut
+from publicpay.bootstrap import Container
+from publicpay.domain.channels import Channel
+from publicpay.domain.codes import parse_payment_code
+from publicpay.domain.errors import NotFound
+from publicpay.domain.payables import amount_due_fen, status_label
+from publicpay.domain.time import business_date
+from publicpay.services.payments import open_qr_order
+
+router = APIRouter(prefix="/api/v1/pay", tags=["payer"])
+
+
+class PayableStatusOut(BaseModel):
+    payment_code: str
+    status: str
+    status_label: str
+    amount_due_fen: int
+    paid_at: str | None
+    channel: str | None
+
+
+@router.get("/{payment_code}", response_model=PayableStatusOut, summary="缴款单状态（缴款人）")
+def status(payment_code: str, c: Container = Depends(container)) -> PayableStatusOut:
+    code = parse_payment_code(payment_code)  # a mistyped code is caught by its check digit
+    del code
+    with c.read_uow() as uow:
+        payable = uow.payables.by_code(payment_code.strip())
+        items = uow.catalogue.items()
+    if payable is None:
+        raise NotFound(f"缴款码 {payment_code} 不存在")
+    due = amount_due_fen(payable.lines, items, payable.due_date, business_date(c.clock.now()))
+    return PayableStatusOut(
+        payment_code=payable.payment_code,
+        status=payable.status.value,
+        status_label=status_label(payable.status),
+        amount_due_fen=due,
+        paid_at=payable.paid_at.isoformat() if payable.paid_at else None,
+        channel=payable.channel,
+    )
+
+
+@router.post(
+    "/{payment_code}/orders",
+    response_model=OrderOut,
+    status_code=201,
+    summary="创建支付订单，返回渠道二维码",
+)
+def create_order(payment_code: str, body: OrderIn, c: Container = Depends(container)) -> OrderOut:
+    parse_payment_code(payment_code)
+    opened = open_qr_order(
+        c.uow(),
+        c.gateways,
+        payment_code.strip(),
+        Channel(body.channel) if body.channel != "aggregate" else _aggregate(),
+        clock=c.clock,
+        policy=c.payment_policy(),
+    )
+    return OrderOut(
+        order_no=opened.order_no,
+        qr_code=opened.qr_code,
+        channel=body.channel,
+        amount_fen=opened.amount_fen,
+        expires_at=opened.expires_at.isoformat(),
+    )
+
+
+def _aggregate() -> Channel:
+    from publicpay.domain.errors import ValidationFailed
+
+    raise ValidationFailed("聚合码支付尚未开通", errors={"channel": "aggregate 未开通"})

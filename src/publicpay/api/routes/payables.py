@@ -1,0 +1,82 @@
+"""Unit API: register, read, cancel payables (signed requests)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from publicpay.api.auth import unit_client
+from publicpay.api.deps import container
+from publicpay.api.presenters import payable_out
+from publicpay.api.schemas import PayableIn, PayableOut
+from publicpay.bootstrap import Container
+from publicpay.domain.errors import NotFound
+from publicpay.domain.payables import LineRequest, Payer, PayerType
+from publicpay.domain.units import ApiClient
+from publicpay.services.payables import RegisterPayable, cancel_payable, register_payable
+
+router = APIRouter(prefix="/api/v1", tags=["payables (unit API)"])
+
+
+@router.post(
+    "/payables",
+    response_model=PayableOut,
+    status_code=201,
+    summary="登记应缴款（同一 biz_no 同一内容返回 200，不同内容 409）",
+)
+def register(
+    body: PayableIn,
+    response: Response,
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> PayableOut:
+    assert client.unit_id is not None
+    cmd = RegisterPayable(
+        unit_id=client.unit_id,
+        biz_no=body.biz_no,
+        payer=Payer(
+            body.payer.name, PayerType(body.payer.type), body.payer.id_no, body.payer.phone
+        ),
+        items=tuple(LineRequest(i.item_code, i.quantity, i.amount_fen) for i in body.items),
+        due_date=body.due_date,
+        remark=body.remark,
+    )
+    result = register_payable(c.uow(), cmd, region_code=c.settings.region_code, clock=c.clock)
+    if not result.created:
+        response.status_code = 200
+    return payable_out(c, result.payable)
+
+
+@router.get("/payables/{payment_code}", response_model=PayableOut, summary="按缴款码查询")
+def get_by_code(
+    payment_code: str, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
+) -> PayableOut:
+    with c.read_uow() as uow:
+        payable = uow.payables.by_code(payment_code)
+    if payable is None or payable.unit_id != client.unit_id:
+        raise NotFound(f"缴款码 {payment_code} 不存在")
+    return payable_out(c, payable)
+
+
+@router.get("/payables", response_model=PayableOut, summary="按业务编号查询")
+def get_by_biz_no(
+    biz_no: str = Query(min_length=1, max_length=64),
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> PayableOut:
+    assert client.unit_id is not None
+    with c.read_uow() as uow:
+        payable = uow.payables.by_biz_no(client.unit_id, biz_no)
+    if payable is None:
+        raise NotFound(f"业务编号 {biz_no} 未登记")
+    return payable_out(c, payable)
+
+
+@router.post(
+    "/payables/{payment_code}/cancel", response_model=PayableOut, summary="撤销（仅限未缴款）"
+)
+def cancel(
+    payment_code: str, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
+) -> PayableOut:
+    assert client.unit_id is not None
+    payable = cancel_payable(c.uow(), payment_code, unit_id=client.unit_id, clock=c.clock)
+    return payable_out(c, payable)

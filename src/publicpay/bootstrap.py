@@ -1,0 +1,99 @@
+"""Composition root: settings → engines, unit of work factory, channels, clock, senders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from publicpay.adapters.channels.registry import ChannelRegistry
+from publicpay.adapters.crypto.secretbox import SecretBox
+from publicpay.adapters.db.catalogue import CatalogueCache
+from publicpay.adapters.db.engine import Engines, make_engines
+from publicpay.adapters.db.uow import SqlUnitOfWork
+from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
+from publicpay.domain.units import ApiClient
+from publicpay.services.payments import PaymentPolicy
+from publicpay.settings import Mode, Settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class _ClientCache:
+    """API client secrets cached briefly (rotation and revocation show up within `ttl_s`)."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, ApiClient | None]] = {}
+
+    def get(self, app_id: str) -> tuple[bool, ApiClient | None]:
+        with self._lock:
+            entry = self._entries.get(app_id)
+        if entry is None or time.monotonic() - entry[0] > self._ttl:
+            return False, None
+        return True, entry[1]
+
+    def put(self, app_id: str, client: ApiClient | None) -> None:
+        with self._lock:
+            self._entries[app_id] = (time.monotonic(), client)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engines: Engines
+    box: SecretBox
+    clock: SystemClock
+    gateways: ChannelRegistry
+    sender: HttpWebhookSender
+    guard: WebhookUrlGuard
+    catalogue_cache: CatalogueCache = field(default_factory=CatalogueCache)
+    client_cache: _ClientCache = field(default_factory=_ClientCache)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box)
+
+    def read_uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, readonly=True)
+
+    def api_client(self, app_id: str) -> ApiClient | None:
+        hit, client = self.client_cache.get(app_id)
+        if hit:
+            return client
+        with self.read_uow() as uow:
+            client = uow.units.client(app_id)
+        self.client_cache.put(app_id, client)
+        return client
+
+    def payment_policy(self) -> PaymentPolicy:
+        base = self.settings.public_base_url.rstrip("/")
+        return PaymentPolicy(
+            order_timeout_s=self.settings.order_timeout_s,
+            notify_url=lambda channel: f"{base}/api/v1/notify/{channel}",
+        )
+
+    def close(self) -> None:
+        self.sender.close()
+        self.engines.dispose()
+
+
+def build(settings: Settings, gateways: ChannelRegistry | None = None) -> Container:
+    allow_private = settings.allow_private_webhooks or settings.mode is not Mode.PRODUCTION
+    return Container(
+        settings=settings,
+        engines=make_engines(settings.database_url, settings.db_pool_size),
+        box=SecretBox(settings.effective_secret_key()),
+        clock=SystemClock(),
+        gateways=gateways or ChannelRegistry({}),
+        sender=HttpWebhookSender(settings.webhook_timeout_s),
+        guard=WebhookUrlGuard(allow_private=allow_private),
+    )

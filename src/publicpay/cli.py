@@ -1,0 +1,161 @@
+"""`publicpay` command line: demo, serve, worker, migrate, check, receipt verify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+
+from publicpay.settings import Mode, Settings
+
+log = logging.getLogger("publicpay")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("PUBLICPAY_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="publicpay", description="统一公共支付平台 PublicPay")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    demo = sub.add_parser("demo", help="run the seeded demo (web + worker + emulators)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", default="./var/demo")
+    demo.set_defaults(func=_demo)
+    serve = sub.add_parser("serve", help="run the web/API server (production)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server binds where told
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="run the background worker (production)")
+    worker.add_argument("--once", action="store_true", help="run every task once and exit")
+    worker.set_defaults(func=_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+    sub.add_parser("check", help="verify ledger and consistency invariants").set_defaults(
+        func=_check
+    )
+    receipt = sub.add_parser("receipt", help="e-receipt tools")
+    receipt_sub = receipt.add_subparsers(required=True, metavar="ACTION")
+    verify = receipt_sub.add_parser("verify", help="verify both signatures of a receipt file")
+    verify.add_argument("file")
+    verify.set_defaults(func=_receipt_verify)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from publicpay.demo.stack import build_stack
+    from publicpay.jobs.worker import run_forever
+
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = os.environ.get("PUBLICPAY_DATABASE_URL") or f"sqlite:///{data_dir / 'publicpay.db'}"
+    settings = Settings(
+        mode=Mode.DEMO,
+        database_url=url,
+        public_base_url=f"http://{args.host}:{args.port}",
+        allow_private_webhooks=True,
+        recovery_after_s=30,
+    )
+    stack = build_stack(settings)
+    (data_dir / "demo.json").write_text(json.dumps(stack.info, ensure_ascii=False, indent=2))
+    stop = threading.Event()
+    worker = threading.Thread(target=run_forever, args=(stack.container, stop), daemon=True)
+    worker.start()
+    print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
+    try:
+        uvicorn.run(stack.app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        stop.set()
+        stack.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    Settings()  # fail fast on bad configuration
+    uvicorn.run(
+        "publicpay.api.production:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from publicpay.api.production import container_from_env
+    from publicpay.jobs.worker import run_forever, run_once
+
+    container = container_from_env()
+    if args.once:
+        print(json.dumps(run_once(container)))
+        return 0
+    stop = threading.Event()
+    try:
+        run_forever(container, stop)
+    finally:
+        stop.set()
+        container.close()
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from publicpay.adapters.db import migrate
+
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+    print("数据库已迁移到最新版本")
+    return 0
+
+
+def _check(_args: argparse.Namespace) -> int:
+    from publicpay.adapters.db.engine import make_engines
+    from publicpay.adapters.db.queries.invariants import run_checks
+
+    settings = Settings(mode=Mode.DEMO) if not os.environ.get("PUBLICPAY_MODE") else Settings()
+    engines = make_engines(settings.database_url)
+    with engines.read.connect() as conn:
+        report = run_checks(conn)
+    engines.dispose()
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _receipt_verify(args: argparse.Namespace) -> int:
+    from publicpay.adapters.receipts.xml import verify_receipt_document
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"文件不存在：{path}", file=sys.stderr)
+        return 2
+    result = verify_receipt_document(path.read_bytes())
+    print(
+        json.dumps(
+            result.as_dict() if hasattr(result, "as_dict") else str(result), ensure_ascii=False
+        )
+    )
+    return 0 if getattr(result, "ok", False) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

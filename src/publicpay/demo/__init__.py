@@ -1,0 +1,1 @@
+"""The demo: seeded data, in-process channel emulators, one process for web + worker."""

@@ -1,0 +1,149 @@
+"""Seed the demo database: a district finance bureau, collecting units, catalogue, payers.
+
+Everything secret made here is a DEMO secret (random, written to demo.json for the demo user).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from publicpay.adapters.crypto.rsa_keys import generate_private_key_pem
+from publicpay.adapters.db.channels import ChannelAccountsRepository
+from publicpay.adapters.db.tables import units as units_table
+from publicpay.adapters.db.uow import SqlUnitOfWork
+from publicpay.demo import catalogue_data as cat
+from publicpay.domain.codes import (
+    citizen_id_check_char,
+    credit_code_check_char,
+    organisation_code_check_char,
+)
+
+
+@dataclass(frozen=True)
+class UnitSeed:
+    code: str
+    name: str
+    credit_prefix: str  # 登记管理部门+机构类别+区划 (8 chars)
+    org_code: str  # GB 11714 body (8 chars); both check chars are computed
+    items: tuple[str, ...]
+
+
+UNITS = (
+    UnitSeed(
+        "330105101",
+        "杭州市公安局交通警察支队车辆管理所",
+        "11330100",
+        "00249110",
+        tuple(i.code for i in cat.VEHICLE_OFFICE) + (cat.TRAFFIC_FINE.code,),
+    ),
+    UnitSeed(
+        "330105102",
+        "杭州市公安局拱墅区分局出入境管理大队",
+        "11330105",
+        "00249120",
+        tuple(i.code for i in cat.EXIT_ENTRY),
+    ),
+    UnitSeed(
+        "330105201",
+        "杭州市拱墅区文澜中学",
+        "12330105",
+        "47015336",
+        tuple(i.code for i in cat.SCHOOL),
+    ),
+    UnitSeed(
+        "330105301",
+        "杭州市拱墅区综合行政执法局",
+        "11330105",
+        "MB1C3310",
+        ("CG0101", "CG0201", "ZR0101"),
+    ),
+    UnitSeed(
+        "330105401",
+        "杭州市拱墅区机关事务管理局",
+        "11330105",
+        "00249730",
+        ("GZ0101", "GZ0201", "ZX0101"),
+    ),
+)
+
+KIOSK_ID = "kiosk_gs_001"
+PAYER_NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
+
+
+def is_seeded(uow: SqlUnitOfWork) -> bool:
+    count = uow.connection.execute(select(func.count()).select_from(units_table)).scalar_one()
+    return int(count) > 0
+
+
+def citizen_id(rng: random.Random, region: str = "330105") -> str:
+    birth = f"{rng.randint(1960, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    body = f"{region}{birth}{rng.randint(0, 999):03d}"
+    return body + citizen_id_check_char(body)
+
+
+def credit_code(prefix: str, org_code: str) -> str:
+    body = prefix + org_code + organisation_code_check_char(org_code)
+    return body + credit_code_check_char(body)
+
+
+def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
+    """Insert the demo data (call once, on an empty database)."""
+    uow.units.add_region("330000", "浙江省", None)
+    uow.units.add_region("330100", "杭州市", "330000")
+    uow.units.add_region(region_code, "拱墅区", "330100")
+    for item in cat.ALL_ITEMS:
+        uow.catalogue.add_item(item)
+    for unit in UNITS:
+        unit_id = uow.units.add(
+            unit.code,
+            unit.name,
+            region_code,
+            credit_code(unit.credit_prefix, unit.org_code),
+            now,
+        )
+        uow.catalogue.authorise(unit_id, unit.items)
+        app_id, secret = f"pp_{unit.code}", "demo_" + secrets.token_hex(16)
+        uow.units.add_client(app_id, "unit", unit_id, secret, now)
+    uow.units.add_client(KIOSK_ID, "device", None, "demo_" + secrets.token_hex(16), now)
+    accounts = ChannelAccountsRepository(uow.connection, uow.box)
+    accounts.save(
+        "alipay",
+        {"app_id": "2021000000000001", "app_private_key_pem": generate_private_key_pem().decode()},
+        now,
+    )
+
+
+def demo_payers() -> list[dict[str, str]]:
+    rng = random.Random(20261122)
+    return [{"name": name, "id_no": citizen_id(rng)} for name in PAYER_NAMES]
+
+
+def describe(uow: SqlUnitOfWork) -> dict[str, Any]:
+    """What demo.json tells the demo user (reads the demo secrets back from the database)."""
+    described = []
+    for unit in UNITS:
+        client = uow.units.client(f"pp_{unit.code}")
+        assert client is not None
+        described.append(
+            {
+                "code": unit.code,
+                "name": unit.name,
+                "app_id": client.app_id,
+                "app_secret": client.secret,
+                "items": list(unit.items),
+            }
+        )
+    kiosk = uow.units.client(KIOSK_ID)
+    assert kiosk is not None
+    return {
+        "units": described,
+        "users": [],
+        "kiosk": {"device_id": KIOSK_ID, "device_secret": kiosk.secret},
+        "payers": demo_payers(),
+    }

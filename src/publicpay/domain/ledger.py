@@ -1,0 +1,114 @@
+"""Double-entry ledger in integer fen. Debits are positive, credits negative; a journal sums to 0.
+
+Accounts (chart):
+- `channel_receivable:<channel>`  money the channel holds for us (渠道应收)
+- `collection`                    the finance bureau's collection account (汇缴户)
+- `treasury_payable:<level>`      owed to the treasury at a budget level (国库, 预算级次)
+- `special_account`               owed to the finance special account (财政专户)
+- `refunds_payable`               owed back to payers (应退款)
+- `suspense`                      unidentified or disputed money (待处理)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from publicpay.domain.catalogue import BudgetLevel, Destination
+from publicpay.domain.errors import DomainError
+
+
+class UnbalancedJournal(DomainError):
+    code = "unbalanced_journal"
+    title = "记账分录借贷不平"
+
+
+class JournalKind(StrEnum):
+    PAYMENT = "payment"
+    DUPLICATE_PAYMENT = "duplicate_payment"
+    REFUND = "refund"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: str
+    amount_fen: int  # debit > 0, credit < 0
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    kind: JournalKind
+    ref: str  # the business reference (order no, refund no)
+    postings: tuple[Posting, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.postings) < 2:
+            raise UnbalancedJournal("分录至少需要两行")
+        if sum(p.amount_fen for p in self.postings) != 0:
+            raise UnbalancedJournal(f"分录 {self.ref} 借贷不平")
+        if any(p.amount_fen == 0 for p in self.postings):
+            raise UnbalancedJournal(f"分录 {self.ref} 含零金额行")
+
+
+def channel_receivable(channel: str) -> str:
+    return f"channel_receivable:{channel}"
+
+
+def treasury_payable(level: BudgetLevel) -> str:
+    return f"treasury_payable:{level}"
+
+
+SPECIAL_ACCOUNT = "special_account"
+REFUNDS_PAYABLE = "refunds_payable"
+SUSPENSE = "suspense"
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One slice of a payment: where it goes and at which budget level."""
+
+    destination: Destination
+    level: BudgetLevel
+    amount_fen: int
+
+
+def payment_journal(ref: str, channel: str, shares: Sequence[Share]) -> Journal:
+    total = sum(s.amount_fen for s in shares)
+    credits: dict[str, int] = {}
+    for share in shares:
+        account = (
+            SPECIAL_ACCOUNT
+            if share.destination is Destination.SPECIAL_ACCOUNT
+            else treasury_payable(share.level)
+        )
+        credits[account] = credits.get(account, 0) + share.amount_fen
+    postings = [Posting(channel_receivable(channel), total)]
+    postings += [Posting(acc, -amt) for acc, amt in sorted(credits.items()) if amt]
+    return Journal(JournalKind.PAYMENT, ref, tuple(postings))
+
+
+def duplicate_payment_journal(ref: str, channel: str, amount_fen: int) -> Journal:
+    """A second payment for a paid payable: the money is owed back to the payer."""
+    return Journal(
+        JournalKind.DUPLICATE_PAYMENT,
+        ref,
+        (Posting(channel_receivable(channel), amount_fen), Posting(REFUNDS_PAYABLE, -amount_fen)),
+    )
+
+
+def refund_paid_journal(ref: str, channel: str, amount_fen: int) -> Journal:
+    """The channel returned money owed to the payer."""
+    return Journal(
+        JournalKind.REFUND,
+        ref,
+        (Posting(REFUNDS_PAYABLE, amount_fen), Posting(channel_receivable(channel), -amount_fen)),
+    )
+
+
+def balances(postings: Sequence[Posting]) -> Mapping[str, int]:
+    result: dict[str, int] = {}
+    for posting in postings:
+        result[posting.account] = result.get(posting.account, 0) + posting.amount_fen
+    return result

@@ -1,0 +1,58 @@
+"""Payment orders (支付订单): one attempt to pay a payable through one channel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from publicpay.domain.errors import InvalidTransition
+
+
+class OrderStatus(StrEnum):
+    PAYING = "paying"  # created at the channel, waiting for the payer
+    SUCCEEDED = "succeeded"
+    CLOSED = "closed"  # closed/cancelled unpaid, or expired
+    FAILED = "failed"
+
+
+class OrderMethod(StrEnum):
+    QR = "qr"  # payer scans our QR (主扫)
+    BARCODE = "barcode"  # we scan the payer's 付款码 (被扫)
+    COUNTER = "counter"
+    CASH = "cash"
+
+
+_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PAYING: frozenset({OrderStatus.SUCCEEDED, OrderStatus.CLOSED, OrderStatus.FAILED}),
+    # A payment the channel reports after we closed it is real money: the order records it.
+    OrderStatus.CLOSED: frozenset({OrderStatus.SUCCEEDED}),
+    OrderStatus.FAILED: frozenset({OrderStatus.SUCCEEDED}),
+    OrderStatus.SUCCEEDED: frozenset(),
+}
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if target not in _TRANSITIONS[current]:
+        raise InvalidTransition(f"支付订单状态 {current} 不能变为 {target}")
+
+
+def is_open(status: OrderStatus) -> bool:
+    return status is OrderStatus.PAYING
+
+
+@dataclass(slots=True)
+class Order:
+    id: int
+    order_no: str
+    payable_id: int
+    channel: str
+    method: OrderMethod
+    amount_fen: int
+    status: OrderStatus
+    qr_code: str | None
+    channel_trade_no: str | None
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None = None

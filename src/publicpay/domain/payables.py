@@ -1,0 +1,209 @@
+"""Payables (应缴款): no business, no payable. Pricing, payer checks, states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.codes import is_valid_citizen_id, is_valid_credit_code
+from publicpay.domain.errors import (
+    DomainError,
+    InvalidTransition,
+    ItemNotAuthorised,
+    ValidationFailed,
+)
+from publicpay.domain.fees import late_fee_fen
+from publicpay.domain.ledger import Share
+
+
+class PayableStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+_TRANSITIONS: Mapping[PayableStatus, frozenset[PayableStatus]] = {
+    PayableStatus.UNPAID: frozenset(
+        {PayableStatus.PAID, PayableStatus.CANCELLED, PayableStatus.EXPIRED}
+    ),
+    PayableStatus.PAID: frozenset({PayableStatus.PARTIALLY_REFUNDED, PayableStatus.REFUNDED}),
+    PayableStatus.PARTIALLY_REFUNDED: frozenset(
+        {PayableStatus.PARTIALLY_REFUNDED, PayableStatus.REFUNDED}
+    ),
+    PayableStatus.REFUNDED: frozenset(),
+    PayableStatus.CANCELLED: frozenset(),
+    PayableStatus.EXPIRED: frozenset(),
+}
+
+_STATUS_LABELS = {
+    PayableStatus.UNPAID: "待缴款",
+    PayableStatus.PAID: "已缴款",
+    PayableStatus.PARTIALLY_REFUNDED: "部分退款",
+    PayableStatus.REFUNDED: "已退款",
+    PayableStatus.CANCELLED: "已撤销",
+    PayableStatus.EXPIRED: "已过期",
+}
+
+
+def status_label(status: PayableStatus) -> str:
+    return _STATUS_LABELS[status]
+
+
+def check_transition(current: PayableStatus, target: PayableStatus) -> None:
+    if target not in _TRANSITIONS[current]:
+        raise InvalidTransition(
+            f"缴款单当前状态为「{status_label(current)}」，不能变为「{status_label(target)}」"
+        )
+
+
+class PayerType(StrEnum):
+    PERSON = "person"
+    ORG = "org"
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    name: str
+    type: PayerType
+    id_no: str
+    phone: str | None = None
+
+    def validate(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not self.name.strip() or len(self.name) > 100:
+            errors["payer.name"] = "缴款人名称不能为空且不超过100字"
+        if self.type is PayerType.PERSON and not is_valid_citizen_id(self.id_no):
+            errors["payer.id_no"] = "公民身份号码无效（GB 11643 校验失败）"
+        if self.type is PayerType.ORG and not is_valid_credit_code(self.id_no):
+            errors["payer.id_no"] = "统一社会信用代码无效（GB 32100 校验失败）"
+        if self.phone is not None and not (self.phone.isdigit() and len(self.phone) == 11):
+            errors["payer.phone"] = "手机号码应为11位数字"
+        return errors
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    item_code: str
+    quantity: int = 1
+    amount_fen: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayableLine:
+    item_code: str
+    item_name: str
+    unit_of_measure: str
+    quantity: int
+    standard_fen: int
+    amount_fen: int
+
+
+def price_lines(
+    requests: Sequence[LineRequest],
+    items: Mapping[str, FeeItem],
+    authorised: frozenset[str] | set[str],
+    business_date: date,
+) -> list[PayableLine]:
+    """Price each line from the catalogue; every refusal is reported per field."""
+    if not requests:
+        raise ValidationFailed("至少需要一个收费项目", errors={"items": "不能为空"})
+    lines: list[PayableLine] = []
+    errors: dict[str, str] = {}
+    unauthorised: list[str] = []
+    for index, req in enumerate(requests):
+        field = f"items[{index}]"
+        item = items.get(req.item_code)
+        if item is None:
+            errors[f"{field}.item_code"] = f"收费项目 {req.item_code} 不存在"
+            continue
+        if req.item_code not in authorised:
+            unauthorised.append(req.item_code)
+            errors[f"{field}.item_code"] = f"单位未获授权收取项目 {req.item_code}"
+            continue
+        try:
+            standard_fen, amount = item.price(req.quantity, req.amount_fen, business_date)
+        except DomainError as exc:
+            errors[f"{field}.amount_fen"] = exc.detail
+            continue
+        lines.append(
+            PayableLine(
+                req.item_code, item.name, item.unit_of_measure, req.quantity, standard_fen, amount
+            )
+        )
+    if unauthorised and len(errors) == len(unauthorised):
+        raise ItemNotAuthorised(f"单位未获授权收取项目：{'、'.join(unauthorised)}", errors=errors)
+    if errors:
+        raise ValidationFailed("收费项目校验未通过", errors=errors)
+    return lines
+
+
+def amount_due_fen(
+    lines: Sequence[PayableLine],
+    items: Mapping[str, FeeItem],
+    due_date: date | None,
+    on_date: date,
+) -> int:
+    """What the payer owes on `on_date`: the lines plus the late fee on fines past the due date."""
+    base = sum(line.amount_fen for line in lines)
+    if due_date is None:
+        return base
+    fines = sum(
+        line.amount_fen
+        for line in lines
+        if line.item_code in items and items[line.item_code].is_fine
+    )
+    return base + (late_fee_fen(fines, due_date, on_date) if fines else 0)
+
+
+@dataclass(slots=True)
+class Payable:
+    """A registered payable as stored (payer id only in its masked form here)."""
+
+    id: int
+    payment_code: str
+    unit_id: int
+    biz_no: str
+    payer_name: str
+    payer_type: PayerType
+    payer_id_masked: str
+    amount_fen: int
+    status: PayableStatus
+    due_date: date | None
+    remark: str
+    lines: list[PayableLine]
+    request_hash: str = ""
+    channel: str | None = None
+    paid_fen: int | None = None
+    paid_order_id: int | None = None
+    refunded_fen: int = 0
+    created_at: datetime | None = None  # UTC
+    paid_at: datetime | None = None
+
+
+def payment_shares(
+    lines: Sequence[PayableLine], items: Mapping[str, FeeItem], paid_fen: int
+) -> list[Share]:
+    """Split a payment by item, budget level and destination. Anything above the lines (a fine's
+    late fee, 滞纳金) follows the first fine's split; it is 罚没收入 as well."""
+    base = sum(line.amount_fen for line in lines)
+    if paid_fen < base:
+        raise ValidationFailed(f"实缴金额 {paid_fen} 分小于应缴 {base} 分")
+    extra = paid_fen - base
+    shares: list[Share] = []
+    for line in lines:
+        item = items[line.item_code]
+        amount = line.amount_fen
+        if extra and item.is_fine:
+            amount, extra = amount + extra, 0
+        for level, part in item.split.apply(amount).items():
+            if part:
+                shares.append(Share(item.destination, level, part))
+    if extra:
+        raise ValidationFailed("滞纳金只适用于罚没项目")
+    return shares

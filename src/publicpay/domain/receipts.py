@@ -1,0 +1,235 @@
+"""Fiscal e-receipts (财政电子票据): numbering, stock ranges, lifecycle and the receipt face.
+
+票据代码 is 8 digits (2 监管机构区划 + 2 分类 + 2 种类 + 2 年度); 票据号码 is 10 digits
+drawn in order from a number range (号段) the finance bureau allocated; 校验码 is 6 random digits.
+A receipt is never voided: a refund is answered with a red-letter receipt (红字票据) linked to the original.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from publicpay.domain.errors import DomainError
+
+RECEIPT_CODE = re.compile(r"^\d{8}$")
+RECEIPT_NUMBER = re.compile(r"^\d{10}$")
+CHECK_CODE = re.compile(r"^\d{6}$")
+MAX_NUMBER = 9_999_999_999
+DEFAULT_PRINT_WINDOW_DAYS = 183
+REPRINT_MARK = "重复打印"
+DEFAULT_TITLE = "非税收入统一票据（电子）"
+
+
+class ReceiptStockExhausted(DomainError):
+    code = "receipt_stock_exhausted"
+    title = "票据号段已用完"
+
+
+class ReceiptStatus(StrEnum):
+    PENDING = "pending"
+    ISSUED = "issued"
+    REVERSED = "reversed"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    ReceiptStatus.PENDING: "待开具",
+    ReceiptStatus.ISSUED: "已开具",
+    ReceiptStatus.REVERSED: "已红冲",
+    ReceiptStatus.FAILED: "开具失败",
+}
+
+
+class ReceiptKind(StrEnum):
+    NORMAL = "normal"
+    RED = "red"
+
+    @property
+    def label(self) -> str:
+        return "红字票据" if self is ReceiptKind.RED else "正常票据"
+
+
+def _two_digits(value: str, name: str) -> str:
+    if not re.fullmatch(r"\d{2}", value):
+        raise ValueError(f"{name} must be 2 digits, got {value!r}")
+    return value
+
+
+def receipt_code(region2: str, category2: str, kind2: str, year: int) -> str:
+    """票据代码: '32' + '01' + '01' + 2026 -> '32010126'."""
+    if not 2000 <= year <= 2099:
+        raise ValueError(f"year out of range: {year}")
+    return (
+        _two_digits(region2, "region")
+        + _two_digits(category2, "category")
+        + _two_digits(kind2, "kind")
+        + f"{year % 100:02d}"
+    )
+
+
+@dataclass(slots=True)
+class NumberRange:
+    """A 号段 of 票据号码 for one 票据代码: start..end inclusive; `next` is the next to draw.
+
+    Numbers only move forward, so a drawn number is never handed out again.
+    """
+
+    code: str
+    start: int
+    end: int
+    next: int = -1
+
+    def __post_init__(self) -> None:
+        if not RECEIPT_CODE.match(self.code):
+            raise ValueError(f"receipt code must be 8 digits, got {self.code!r}")
+        if not 0 <= self.start <= self.end <= MAX_NUMBER:
+            raise ValueError(f"bad number range {self.start}..{self.end}")
+        if self.next == -1:
+            self.next = self.start
+        if not self.start <= self.next <= self.end + 1:
+            raise ValueError(f"next {self.next} outside {self.start}..{self.end + 1}")
+
+    @property
+    def remaining(self) -> int:
+        return self.end + 1 - self.next
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining == 0
+
+    def draw(self) -> str:
+        """The next 10-digit 票据号码; raises ReceiptStockExhausted when the range is used up."""
+        if self.exhausted:
+            raise ReceiptStockExhausted(
+                f"票据代码 {self.code} 的号段 {self.start:010d}-{self.end:010d} 已用完"
+            )
+        number = self.next
+        self.next += 1
+        return f"{number:010d}"
+
+
+class Chooser(Protocol):
+    """Has `choice` over a string: `random.Random(...)` in tests, `secrets` in production."""
+
+    def choice(self, seq: str, /) -> str: ...
+
+
+def new_check_code(rng: Chooser = secrets) -> str:
+    """校验码: 6 random digits."""
+    return "".join(rng.choice("0123456789") for _ in range(6))
+
+
+def can_print(
+    issued_at: datetime, now: datetime, window_days: int = DEFAULT_PRINT_WINDOW_DAYS
+) -> bool:
+    """Print on demand is allowed from issue until `window_days` after it (default ~6 months)."""
+    _require_aware(issued_at, "issued_at")
+    _require_aware(now, "now")
+    return issued_at <= now <= issued_at + timedelta(days=window_days)
+
+
+def is_reprint(prints_so_far: int) -> bool:
+    """The first print is the original; every later one is a reprint."""
+    if prints_so_far < 0:
+        raise ValueError("prints_so_far must be >= 0")
+    return prints_so_far > 0
+
+
+def print_mark(prints_so_far: int) -> str:
+    """Text stamped on the paper: '' for the first print, '重复打印' afterwards."""
+    return REPRINT_MARK if is_reprint(prints_so_far) else ""
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    """One 项目 row: amounts in fen; red receipts carry negative amounts."""
+
+    item_code: str
+    item_name: str
+    unit: str
+    quantity: int | Decimal
+    standard_fen: int
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptFace:
+    """Every element printed on (and serialised from) one e-receipt.
+
+    `payer_id_masked` must already be masked; `total_in_words` is the 大写 of `total_fen`
+    (see publicpay.domain.amounts_in_words). For a red receipt the amounts are negative and
+    `original_code` / `original_number` name the receipt it reverses.
+    """
+
+    code: str
+    number: str
+    check_code: str
+    issued_at: datetime
+    payer_name: str
+    payer_id_masked: str
+    unit_name: str
+    unit_code: str
+    lines: tuple[ReceiptLine, ...]
+    total_fen: int
+    total_in_words: str
+    payee: str
+    checker: str
+    payment_code: str
+    channel_name: str
+    verify_url: str
+    title: str = DEFAULT_TITLE
+    remark: str = ""
+    payer_type: str = "person"
+    kind: ReceiptKind = ReceiptKind.NORMAL
+    original_code: str = ""
+    original_number: str = ""
+    supervisor_seal_name: str = "财政票据监制章"
+
+    def __post_init__(self) -> None:
+        if not RECEIPT_CODE.match(self.code):
+            raise ValueError(f"receipt code must be 8 digits, got {self.code!r}")
+        if not RECEIPT_NUMBER.match(self.number):
+            raise ValueError(f"receipt number must be 10 digits, got {self.number!r}")
+        if not CHECK_CODE.match(self.check_code):
+            raise ValueError(f"check code must be 6 digits, got {self.check_code!r}")
+        _require_aware(self.issued_at, "issued_at")
+        if not self.lines:
+            raise ValueError("a receipt needs at least one line")
+        if sum(line.amount_fen for line in self.lines) != self.total_fen:
+            raise ValueError("total_fen must equal the sum of the line amounts")
+        if self.payer_type not in ("person", "org"):
+            raise ValueError("payer_type must be 'person' or 'org'")
+        self._check_kind()
+
+    def _check_kind(self) -> None:
+        if self.kind is ReceiptKind.RED:
+            if not (
+                RECEIPT_CODE.match(self.original_code)
+                and RECEIPT_NUMBER.match(self.original_number)
+            ):
+                raise ValueError("a red receipt must name the original code and number")
+            if self.total_fen > 0:
+                raise ValueError("a red receipt carries a negative total")
+        elif self.original_code or self.original_number:
+            raise ValueError("only a red receipt names an original receipt")
+        elif self.total_fen < 0:
+            raise ValueError("a normal receipt carries a non-negative total")
+
+    @property
+    def is_red(self) -> bool:
+        return self.kind is ReceiptKind.RED

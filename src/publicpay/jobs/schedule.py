@@ -1,0 +1,57 @@
+"""The worker's schedule: one table of what runs how often. Every task is idempotent and safe to
+run on many workers at once (rows are leased with FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from publicpay.bootstrap import Container
+from publicpay.services.recovery import recover_open_orders
+from publicpay.services.refunds import run_due_refunds
+from publicpay.services.webhooks import deliver_due
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    every_s: float
+    run: Callable[[Container], int]
+
+
+def _webhooks(c: Container) -> int:
+    return deliver_due(c.uow, c.sender, clock=c.clock)
+
+
+def _refunds(c: Container) -> int:
+    return run_due_refunds(c.uow, c.gateways, clock=c.clock)
+
+
+def _recover(c: Container) -> int:
+    return recover_open_orders(
+        c.uow, c.gateways, clock=c.clock, older_than_s=c.settings.recovery_after_s
+    )
+
+
+def _prune_nonces(c: Container) -> int:
+    with c.uow() as uow:
+        pruned = uow.units.prune_nonces(c.clock.now() - timedelta(seconds=900))
+        uow.commit()
+    return pruned
+
+
+def _seal_audit(c: Container) -> int:
+    with c.uow() as uow:
+        sealed = uow.audit.seal()
+        uow.commit()
+    return sealed
+
+
+SCHEDULE: tuple[Task, ...] = (
+    Task("deliver_webhooks", 0.5, _webhooks),
+    Task("run_refunds", 2.0, _refunds),
+    Task("recover_open_orders", 10.0, _recover),
+    Task("seal_audit_log", 5.0, _seal_audit),
+    Task("prune_nonces", 60.0, _prune_nonces),
+)

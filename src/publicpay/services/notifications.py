@@ -1,0 +1,110 @@
+"""Channel notifications in: verify, store in the inbox, acknowledge, apply.
+
+A notification is stored (own short transaction) before it is acknowledged, so nothing the
+channel told us is lost; applying it is idempotent (unique notify id, order state checks).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from publicpay.domain.channels import (
+    Channel,
+    Notification,
+    NotificationAck,
+    NotificationKind,
+    TradeResult,
+    TradeState,
+)
+from publicpay.domain.errors import InvalidNotification
+from publicpay.domain.events import DiscrepancyKind
+from publicpay.services.payments import apply_trade
+from publicpay.services.ports import Clock, Gateways, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_OUTCOMES = frozenset(
+    {"paid", "already_applied", "duplicate_refunding", "closed", "unchanged", "pending", "stored"}
+)
+
+
+def handle_notification(
+    new_uow: Callable[[], UnitOfWork],
+    gateways: Gateways,
+    channel: Channel,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    clock: Clock,
+) -> NotificationAck:
+    gateway = gateways.get(channel)
+    try:
+        note = gateway.parse_notification(headers, body)
+    except InvalidNotification as exc:
+        log.warning("refused %s notification: %s", channel.value, exc.detail)
+        return gateway.ack(False)
+    if not _store(new_uow(), note, body, clock):
+        outcome = _stored_outcome(new_uow(), note)
+        if outcome in ACCEPTED_OUTCOMES:
+            return gateway.ack(True)
+    if note.kind is not NotificationKind.PAYMENT:
+        _mark(new_uow(), note, "stored", clock)
+        return gateway.ack(True)
+    outcome = apply_trade(new_uow(), _as_trade(note), clock=clock)
+    if outcome == "unknown_order":
+        _record_unknown(new_uow(), note, clock)
+    _mark(new_uow(), note, outcome, clock)
+    if outcome not in ACCEPTED_OUTCOMES:
+        log.warning("%s notification %s: %s", channel.value, note.notify_id, outcome)
+    return gateway.ack(outcome in ACCEPTED_OUTCOMES)
+
+
+def _as_trade(note: Notification) -> TradeResult:
+    state = note.state if isinstance(note.state, TradeState) else TradeState.PENDING
+    return TradeResult(
+        order_no=note.order_no,
+        state=state,
+        amount_fen=note.amount_fen,
+        channel_trade_no=note.channel_trade_no,
+        paid_at=note.paid_at,
+        raw=note.raw,
+    )
+
+
+def _store(uow: UnitOfWork, note: Notification, body: bytes, clock: Clock) -> bool:
+    with uow:
+        stored = uow.inbox.add(
+            note.channel.value,
+            note.notify_id,
+            note.order_no,
+            body.decode("utf-8", "replace"),
+            clock.now(),
+        )
+        uow.commit()
+        return stored
+
+
+def _stored_outcome(uow: UnitOfWork, note: Notification) -> str | None:
+    with uow:
+        return uow.inbox.outcome(note.channel.value, note.notify_id)
+
+
+def _mark(uow: UnitOfWork, note: Notification, outcome: str, clock: Clock) -> None:
+    with uow:
+        uow.inbox.mark(note.channel.value, note.notify_id, outcome, clock.now())
+        uow.commit()
+
+
+def _record_unknown(uow: UnitOfWork, note: Notification, clock: Clock) -> None:
+    with uow:
+        uow.discrepancies.add(
+            DiscrepancyKind.UNKNOWN_ORDER.value,
+            note.channel.value,
+            note.order_no,
+            None,
+            note.amount_fen,
+            {"notify_id": note.notify_id},
+            clock.now(),
+        )
+        uow.commit()

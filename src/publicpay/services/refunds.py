@@ -1,0 +1,94 @@
+"""Refund execution through the original channel (automatic duplicate refunds for now)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from publicpay.domain.channels import Channel, RefundRequest, RefundResult, RefundState
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
+from publicpay.domain.ledger import refund_paid_journal
+from publicpay.domain.time import business_date
+from publicpay.services.ports import Clock, Gateways, UnitOfWork
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=120)
+
+
+def run_due_refunds(
+    new_uow: Callable[[], UnitOfWork], gateways: Gateways, *, clock: Clock, limit: int = 20
+) -> int:
+    with new_uow() as uow:
+        claimed = uow.refunds.claim_due(clock.now(), limit, LEASE)
+        uow.commit()
+    done = 0
+    for refund in claimed:
+        with new_uow() as uow:
+            order = uow.orders.by_id(refund.order_id)
+        assert order is not None
+        request = RefundRequest(
+            order.order_no, refund.refund_no, refund.amount_fen, order.amount_fen, refund.reason
+        )
+        try:
+            result = gateways.get(Channel(refund.channel)).refund(request)
+        except ChannelUnavailable as exc:
+            _retry_later(new_uow(), refund.refund_no, refund.attempts, clock, str(exc.detail))
+            continue
+        except ChannelRejected as exc:
+            _fail(new_uow(), refund.refund_no, clock, exc.channel_code or exc.detail)
+            continue
+        done += _apply(new_uow(), refund.refund_no, result, refund.attempts, clock)
+    return done
+
+
+def _apply(
+    uow: UnitOfWork, refund_no: str, result: RefundResult, attempts: int, clock: Clock
+) -> int:
+    now = clock.now()
+    with uow:
+        refund = uow.refunds.by_no(refund_no, lock=True)
+        if refund is None or refund.status == "succeeded":
+            return 0
+        if result.state is RefundState.PROCESSING:
+            delay = timedelta(seconds=min(30 * 2**attempts, 3600))
+            uow.refunds.set_status(refund_no, "processing", at=now, retry_at=now + delay)
+            uow.commit()
+            return 0
+        if result.state is RefundState.FAILED:
+            uow.refunds.set_status(refund_no, "failed", at=now)
+            uow.audit.append("system", "refund.failed", refund_no, {"raw": str(result.raw)}, now)
+            uow.commit()
+            return 0
+        uow.refunds.set_status(
+            refund_no, "succeeded", at=now, channel_refund_no=result.channel_refund_no
+        )
+        uow.ledger.post(
+            refund_paid_journal(refund_no, refund.channel, refund.amount_fen),
+            payable_id=refund.payable_id,
+            business_date=business_date(now),
+            at=now,
+        )
+        uow.audit.append(
+            "system", "refund.succeeded", refund_no, {"amount_fen": refund.amount_fen}, now
+        )
+        uow.commit()
+        return 1
+
+
+def _retry_later(uow: UnitOfWork, refund_no: str, attempts: int, clock: Clock, why: str) -> None:
+    now = clock.now()
+    log.warning("refund %s postponed: %s", refund_no, why)
+    with uow:
+        delay = timedelta(seconds=min(30 * 2**attempts, 3600))
+        uow.refunds.set_status(refund_no, "pending", at=now, retry_at=now + delay)
+        uow.commit()
+
+
+def _fail(uow: UnitOfWork, refund_no: str, clock: Clock, why: str) -> None:
+    now = clock.now()
+    log.error("refund %s refused by the channel: %s", refund_no, why)
+    with uow:
+        uow.refunds.set_status(refund_no, "failed", at=now)
+        uow.audit.append("system", "refund.failed", refund_no, {"reason": why}, now)
+        uow.commit()

@@ -1,0 +1,47 @@
+"""Configuration from environment variables (prefix PUBLICPAY_) and an optional .env file.
+
+There is no global instance: `bootstrap` builds one and passes what each part needs.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# DEMO ONLY: used when PUBLICPAY_SECRET_KEY is unset in demo/test mode; refused in production.
+DEMO_SECRET_KEY = "demo-only-secret-key-change-me-0123456789abcdef"  # noqa: S105
+
+
+class Mode(StrEnum):
+    DEMO = "demo"  # emulators mounted, loopback webhooks allowed, demo secret allowed
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUBLICPAY_", env_file=".env", extra="ignore")
+
+    mode: Mode = Mode.PRODUCTION
+    database_url: str = "sqlite:///./var/publicpay.db"
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = Field(default="", repr=False)
+    region_code: str = "330105"  # the finance bureau's GB/T 2260 region (default: demo district)
+
+    signature_max_skew_s: int = 300
+    max_body_bytes: int = 1_000_000
+    order_timeout_s: int = 15 * 60  # an unpaid QR order is closed after this
+    recovery_after_s: int = 60  # query open orders older than this (missing notifications)
+    webhook_timeout_s: float = 5.0
+    webhook_max_age_s: int = 25 * 3600  # keep retrying webhooks for at least 24 h
+    allow_private_webhooks: bool = False  # SSRF guard; the demo allows loopback
+    worker_poll_s: float = 0.5
+    db_pool_size: int = 10
+
+    def effective_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        if self.mode is Mode.PRODUCTION:
+            raise RuntimeError("PUBLICPAY_SECRET_KEY must be set in production mode")
+        return DEMO_SECRET_KEY

@@ -1,0 +1,131 @@
+"""Payer portal (缴款人, phone first): look up a payment code, pay by QR, watch it turn paid."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import segno
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
+from publicpay.bootstrap import Container
+from publicpay.domain.codes import is_valid_payment_code
+from publicpay.domain.money import format_yuan
+from publicpay.domain.payables import Payable, amount_due_fen, status_label
+from publicpay.domain.receipts import ReceiptLine
+from publicpay.domain.time import business_date, local_text
+from publicpay.domain.units import Unit
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["yuan"] = format_yuan
+router = APIRouter(include_in_schema=False)
+
+
+def _container(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
+def _load(c: Container, code: str) -> tuple[Payable, Unit] | None:
+    with c.read_uow() as uow:
+        payable = uow.payables.by_code(code)
+        unit = uow.units.get(payable.unit_id) if payable else None
+    return (payable, unit) if payable and unit else None
+
+
+@router.get("/pay", response_class=HTMLResponse)
+def lookup(request: Request, code: str = "") -> Response:
+    code = code.replace(" ", "")
+    error = ""
+    if code:
+        if is_valid_payment_code(code):
+            return RedirectResponse(f"/pay/{code}", status_code=303)
+        error = "缴款码有误：请核对20位数字（含校验位）后重新输入"
+    return templates.TemplateResponse(
+        request, "lookup.html", {"code": code, "error": error}, status_code=422 if error else 200
+    )
+
+
+@router.get("/pay/{code}", response_class=HTMLResponse)
+def payable_page(request: Request, code: str, c: Container = Depends(_container)) -> Response:
+    found = _load(c, code) if is_valid_payment_code(code) else None
+    if found is None:
+        return templates.TemplateResponse(
+            request,
+            "lookup.html",
+            {"code": code, "error": "未找到该缴款码对应的缴款单"},
+            status_code=404,
+        )
+    payable, unit = found
+    with c.read_uow() as uow:
+        items = uow.catalogue.items()
+    due = amount_due_fen(payable.lines, items, payable.due_date, business_date(c.clock.now()))
+    context = {
+        "p": payable,
+        "unit": unit,
+        "due_fen": due,
+        "status_label": status_label(payable.status),
+        "paid_at": local_text(payable.paid_at) if payable.paid_at else "",
+        "channels": [ch.value for ch in c.gateways.channels()],
+    }
+    return templates.TemplateResponse(request, "payable.html", context)
+
+
+@router.get("/pay/{code}/notice.pdf")
+def notice_pdf(code: str, c: Container = Depends(_container)) -> Response:
+    found = _load(c, code) if is_valid_payment_code(code) else None
+    if found is None:
+        return Response("未找到该缴款单", status_code=404, media_type="text/plain; charset=utf-8")
+    payable, unit = found
+    base = c.settings.public_base_url.rstrip("/")
+    with c.read_uow() as uow:
+        items = uow.catalogue.items()
+    fines = any(items[line.item_code].is_fine for line in payable.lines if line.item_code in items)
+    notice = NoticeData(
+        payment_code=payable.payment_code,
+        pay_url=f"{base}/pay/{payable.payment_code}",
+        unit_name=unit.name,
+        payer_name=payable.payer_name,
+        payer_id_masked=payable.payer_id_masked,
+        lines=tuple(
+            ReceiptLine(
+                line.item_code,
+                line.item_name,
+                line.unit_of_measure,
+                line.quantity,
+                line.standard_fen,
+                line.amount_fen,
+            )
+            for line in payable.lines
+        ),
+        total_fen=payable.amount_fen,
+        issued_on=business_date(payable.created_at) if payable.created_at else date.today(),
+        due_date=payable.due_date,
+        biz_no=payable.biz_no,
+        late_fee_note=FINE_LATE_FEE_NOTE if fines and payable.due_date else "",
+        remark=payable.remark,
+    )
+    pdf = render_notice(notice)
+    headers = {"Content-Disposition": f'inline; filename="notice-{payable.payment_code}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.get("/pay/qr.svg")
+def qr_svg(data: str) -> Response:
+    """QR of a channel's code (the page shows what the channel returned)."""
+    if len(data) > 1000:
+        return Response("too long", status_code=413)
+    out = io.BytesIO()
+    segno.make_qr(data, error="m").save(out, kind="svg", scale=6, border=2, dark="#1f2937")
+    return Response(out.getvalue(), media_type="image/svg+xml")
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE.parent / "static"), name="static")
