@@ -2,7 +2,8 @@
 
 票据代码 is 8 digits (2 监管机构区划 + 2 分类 + 2 种类 + 2 年度); 票据号码 is 10 digits
 drawn in order from a number range (号段) the finance bureau allocated; 校验码 is 6 random digits.
-A receipt is never voided: a refund is answered with a red-letter receipt (红字票据) linked to the original.
+A receipt is never voided: a refund is answered with a red-letter receipt (红字票据) linked to
+the original.
 """
 
 from __future__ import annotations
@@ -165,6 +166,14 @@ class ReceiptLine:
     quantity: int | Decimal
     standard_fen: int
     amount_fen: int
+
+    @property
+    def quantity_text(self) -> str:
+        """'2', '1.5' (no exponent, no trailing zeros)."""
+        if isinstance(self.quantity, int):
+            return str(self.quantity)
+        text = format(self.quantity, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from publicpay.adapters.receipts.pdf import (
     SEAL_RED,
     draw_qr,
     fitted_size,
+    grouped,
     new_canvas,
     register_font,
 )
@@ -67,11 +68,6 @@ class NoticeData:
     @property
     def total_in_words(self) -> str:
         return amount_in_words_rmb(self.total_fen)
-
-
-def grouped(code: str) -> str:
-    """'3206 8226 0100 0000 0170': the payment code as printed, in groups of four."""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def render_notice(notice: NoticeData, font_path: str = DEFAULT_FONT_PATH) -> bytes:
@@ -192,7 +188,7 @@ class _NoticePage:
             line.item_code,
             line.item_name,
             line.unit,
-            str(line.quantity),
+            line.quantity_text,
             format_yuan(line.standard_fen).replace("¥", ""),
             format_yuan(line.amount_fen).replace("¥", ""),
         )

@@ -277,7 +277,7 @@ class ReceiptPdfRenderer:
                 line.item_code,
                 line.item_name,
                 line.unit,
-                _quantity(line),
+                line.quantity_text,
                 format_yuan(line.standard_fen).replace("¥", ""),
                 format_yuan(line.amount_fen).replace("¥", ""),
             )
@@ -306,7 +306,7 @@ class ReceiptPdfRenderer:
         canvas.drawRightString(xs[6] - 1.5 * mm, y, format_yuan(face.total_fen))
 
     def _notes(self, canvas: Canvas, face: ReceiptFace, top: float, bottom: float) -> None:
-        notes = [f"缴款码：{_grouped(face.payment_code)}    交款渠道：{face.channel_name}"]
+        notes = [f"缴款码：{grouped(face.payment_code)}    交款渠道：{face.channel_name}"]
         if face.is_red:
             notes.append(
                 f"红字冲红  原票据代码：{face.original_code}  原票据号码：{face.original_number}"
@@ -351,12 +351,8 @@ def _column_edges() -> list[float]:
     return edges
 
 
-def _quantity(line: ReceiptLine) -> str:
-    text = str(line.quantity)
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _grouped(code: str) -> str:
+def grouped(code: str) -> str:
+    """'3206 8226 0100 0000 0170': a payment code as printed, in groups of four."""
     return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 

@@ -13,7 +13,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Protocol
 
 from publicpay.adapters.crypto import sm2
@@ -48,13 +47,6 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, frac = divmod(abs(fen), 100)
     return f"{sign}{whole}.{frac:02d}"
-
-
-def quantity_text(quantity: int | Decimal) -> str:
-    if isinstance(quantity, int):
-        return str(quantity)
-    text = format(quantity, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def einvoice_id(code: str, number: str) -> str:
@@ -146,7 +138,7 @@ def _item(item: ET.Element, line: ReceiptLine) -> None:
         [
             ("ItemCode", line.item_code),
             ("ItemName", line.item_name),
-            ("ItemQuantity", quantity_text(line.quantity)),
+            ("ItemQuantity", line.quantity_text),
             ("ItemUnit", line.unit),
             ("ItemStd", yuan(line.standard_fen)),
             ("ItemAmount", yuan(line.amount_fen)),
