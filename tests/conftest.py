@@ -23,8 +23,11 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", default=os.environ.get("PUBLICPAY_TEST_DB", "sqlite"),
-                     choices=["sqlite", "postgresql"])
+    parser.addoption(
+        "--db",
+        default=os.environ.get("PUBLICPAY_TEST_DB", "sqlite"),
+        choices=["sqlite", "postgresql"],
+    )
 
 
 def _fresh_pg_database() -> str:

@@ -25,7 +25,13 @@ class SignedClient:
         self.http = httpx.Client(base_url=base_url, timeout=10)
 
     def headers(
-        self, method: str, path: str, body: bytes, *, ts: int | None = None, nonce: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        *,
+        ts: int | None = None,
+        nonce: str | None = None,
     ) -> dict[str, str]:
         stamp = str(ts if ts is not None else int(time.time()))
         nonce = nonce or uuid.uuid4().hex
@@ -39,7 +45,9 @@ class SignedClient:
 
     def request(self, method: str, path: str, payload: Any = None, **kw: Any) -> httpx.Response:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
-        return self.http.request(method, path, content=body, headers=self.headers(method, path, body, **kw))
+        return self.http.request(
+            method, path, content=body, headers=self.headers(method, path, body, **kw)
+        )
 
     def post(self, path: str, payload: Any = None, **kw: Any) -> httpx.Response:
         return self.request("POST", path, payload, **kw)

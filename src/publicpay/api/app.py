@@ -11,7 +11,17 @@ from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp
 
 from publicpay.api import problems
-from publicpay.api.routes import events, health, notify, pay, payables
+from publicpay.api.routes import (
+    aggregate,
+    barcode,
+    cash,
+    counter,
+    events,
+    health,
+    notify,
+    pay,
+    payables,
+)
 from publicpay.bootstrap import Container
 from publicpay.web import portal
 
@@ -29,7 +39,17 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     app = FastAPI(title="PublicPay 统一公共支付平台", version="0.1.0", description=DESCRIPTION)
     app.state.container = c
     problems.install(app)
-    for router in (health.router, payables.router, events.router, pay.router, notify.router):
+    for router in (
+        health.router,
+        payables.router,
+        events.router,
+        pay.router,
+        notify.router,
+        counter.router,
+        cash.router,
+        barcode.router,
+        aggregate.router,
+    ):
         app.include_router(router)
     portal.install(app)
     for channel, emulator_app in (emulators or {}).items():

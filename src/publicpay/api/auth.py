@@ -81,6 +81,18 @@ def unit_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
     return client
 
 
+def bank_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
+    if client.kind != "bank":
+        raise Unauthorized("该凭证不是代收银行凭证")
+    return client
+
+
+def device_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
+    if client.kind != "device":
+        raise Unauthorized("该凭证不是收费终端（设备）凭证")
+    return client
+
+
 def nonce_horizon(now: datetime | None = None) -> datetime:
     """Nonces older than twice the allowed skew can be pruned (their timestamps are refused)."""
     return (now or datetime.now(UTC)) - timedelta(seconds=600)

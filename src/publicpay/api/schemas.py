@@ -40,8 +40,8 @@ class PayableIn(Strict):
     biz_no: str = Field(
         min_length=1, max_length=64, description="单位业务编号，单位内唯一（幂等键）"
     )
-    payer: PayerIn
-    items: list[LineIn] = Field(min_length=1, max_length=50)
+    payer: PayerIn = Field(description="缴款人")
+    items: list[LineIn] = Field(min_length=1, max_length=50, description="收费项目明细，1–50 行")
     due_date: date | None = Field(
         default=None, description="缴款期限（罚没项目逾期按日加收3%滞纳金）"
     )
@@ -86,8 +86,10 @@ class PayableOut(BaseModel):
 
 
 class OrderIn(Strict):
-    channel: Literal["alipay", "wechat", "unionpay", "aggregate"]
-    method: Literal["qr"] = "qr"
+    channel: Literal["alipay", "wechat", "unionpay", "aggregate"] = Field(
+        description="支付渠道；aggregate=聚合码（任意钱包扫码）"
+    )
+    method: Literal["qr"] = Field(default="qr", description="qr=缴款人扫码（主扫）")
 
 
 class OrderOut(BaseModel):
@@ -99,7 +101,7 @@ class OrderOut(BaseModel):
 
 
 class WebhookEndpointIn(Strict):
-    url: str = Field(min_length=1, max_length=500)
+    url: str = Field(min_length=1, max_length=500, description="接收通知的 http(s) 地址")
 
 
 class WebhookEndpointOut(BaseModel):

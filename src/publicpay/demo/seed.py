@@ -73,6 +73,7 @@ UNITS = (
 )
 
 KIOSK_ID = "kiosk_gs_001"
+BANK_ID = "bank_icbc_gs"  # the demo collecting bank (代收银行) at the counter
 PAYER_NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
 
 
@@ -111,12 +112,37 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
         app_id, secret = f"pp_{unit.code}", "demo_" + secrets.token_hex(16)
         uow.units.add_client(app_id, "unit", unit_id, secret, now)
     uow.units.add_client(KIOSK_ID, "device", None, "demo_" + secrets.token_hex(16), now)
-    accounts = ChannelAccountsRepository(uow.connection, uow.box)
-    accounts.save(
-        "alipay",
-        {"app_id": "2021000000000001", "app_private_key_pem": generate_private_key_pem().decode()},
-        now,
-    )
+    uow.units.add_client(BANK_ID, "bank", None, "demo_" + secrets.token_hex(16), now)
+    ensure_channel_accounts(ChannelAccountsRepository(uow.connection, uow.box), now)
+
+
+def demo_channel_accounts() -> dict[str, dict[str, Any]]:
+    """New DEMO merchant accounts: keys, serials and the APIv3 key are random demo secrets.
+
+    Gateway URLs and the channel's own keys/certificates are filled in by `demo.stack` when it
+    starts the emulators (they are new on every start, like a fresh sandbox)."""
+    return {
+        "alipay": {
+            "app_id": "2021000000000001",
+            "app_private_key_pem": generate_private_key_pem().decode(),
+        },
+        "wechat": {
+            "mchid": "1900000001",
+            "appid": "wx" + secrets.token_hex(8),
+            "merchant_serial_no": secrets.token_hex(20).upper(),
+            "merchant_private_key_pem": generate_private_key_pem().decode(),
+            "apiv3_key": secrets.token_hex(16),  # 32 characters
+        },
+        "unionpay": {"mer_id": "777290058110048"},  # ACP's published test merchant number
+    }
+
+
+def ensure_channel_accounts(accounts: ChannelAccountsRepository, now: datetime) -> None:
+    """Add the demo account of every channel that has none yet (older demo databases)."""
+    stored = accounts.all()
+    for channel, config in demo_channel_accounts().items():
+        if channel not in stored:
+            accounts.save(channel, config, now)
 
 
 def demo_payers() -> list[dict[str, str]]:
@@ -141,9 +167,11 @@ def describe(uow: SqlUnitOfWork) -> dict[str, Any]:
         )
     kiosk = uow.units.client(KIOSK_ID)
     assert kiosk is not None
+    bank = uow.units.client(BANK_ID)  # None in demo databases seeded before the bank existed
     return {
         "units": described,
         "users": [],
         "kiosk": {"device_id": KIOSK_ID, "device_secret": kiosk.secret},
+        **({"bank": {"app_id": BANK_ID, "app_secret": bank.secret}} if bank else {}),
         "payers": demo_payers(),
     }

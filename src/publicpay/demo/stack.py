@@ -8,13 +8,18 @@ from typing import Any
 from fastapi import FastAPI
 
 from publicpay.adapters.channels.configured import build_registry
-from publicpay.adapters.crypto.rsa_keys import public_key_pem
 from publicpay.adapters.db import migrate
 from publicpay.adapters.db.channels import ChannelAccountsRepository
+from publicpay.adapters.db.txn_times import StoredTxnTimes
 from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
-from publicpay.demo.seed import describe, is_seeded, seed
+from publicpay.demo.emulated import connect, start_emulators
+from publicpay.demo.seed import describe, ensure_channel_accounts, is_seeded, seed
 from publicpay.emulators.alipay import AlipayEmulator
+from publicpay.emulators.bank import BankTeller
+from publicpay.emulators.bank import create_app as create_bank_app
+from publicpay.emulators.unionpay import UnionPayEmulator
+from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.settings import Settings
 
 
@@ -23,32 +28,54 @@ class Stack:
     container: Container
     app: FastAPI
     alipay: AlipayEmulator
+    wechat: WechatPayEmulator
+    unionpay: UnionPayEmulator
     info: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         self.alipay.close()
+        self.wechat.close()
+        self.unionpay.close()
         self.container.close()
 
 
-def build_stack(settings: Settings, *, emulator_time_scale: float = 1.0) -> Stack:
+def build_stack(
+    settings: Settings,
+    *,
+    emulator_time_scale: float = 1.0,
+    channel_timeout_s: float | None = None,
+) -> Stack:
     """Migrate, seed (once), start the emulators and point the channel accounts at them."""
     migrate.upgrade(settings.database_url)
     container = build(settings)
     base = settings.public_base_url.rstrip("/")
-    alipay = AlipayEmulator(time_scale=emulator_time_scale)
+    emulated = start_emulators(emulator_time_scale)
+    alipay = emulated.alipay
     with container.uow() as uow:
         if not is_seeded(uow):
             seed(uow, container.clock.now(), region_code=settings.region_code)
         accounts = ChannelAccountsRepository(uow.connection, uow.box)
-        configs = accounts.all()
-        ali = configs["alipay"]
-        ali["gateway_url"] = f"{base}/emulator/alipay/gateway.do"
-        ali["alipay_public_key_pem"] = alipay.public_key_pem.decode()
-        accounts.save("alipay", ali, container.clock.now())
+        ensure_channel_accounts(accounts, container.clock.now())
+        configs = connect(
+            accounts.all(),
+            emulated,
+            base,
+            time_scale=emulator_time_scale,
+            timeout_s=channel_timeout_s,
+        )
+        for channel in ("alipay", "wechat", "unionpay"):
+            accounts.save(channel, configs[channel], container.clock.now())
         info = describe(uow)
         uow.commit()
-    alipay.register_app(ali["app_id"], public_key_pem(ali["app_private_key_pem"].encode()))
-    container.gateways = build_registry(configs)
-    app = create_app(container, emulators={"alipay": alipay.create_app()})
+    container.gateways = build_registry(configs, txn_times=StoredTxnTimes(container.engines.read))
+    emulators = {
+        "alipay": alipay.create_app(),
+        "wechat": emulated.wechat.create_app(),
+        "unionpay": emulated.unionpay.create_app(),
+    }
+    if "bank" in info:  # the demo bank's teller at /emulator/bank/pay
+        teller = BankTeller(base, info["bank"]["app_id"], info["bank"]["app_secret"])
+        emulators["bank"] = create_bank_app(teller)
+    app = create_app(container, emulators=emulators)
     info = {"base_url": base, "database_url": settings.database_url, **info}
-    return Stack(container, app, alipay, info)
+    return Stack(container, app, alipay, emulated.wechat, emulated.unionpay, info)

@@ -13,6 +13,7 @@ class EventType(StrEnum):
     PAYABLE_PAID = "payable.paid"
     PAYABLE_REFUNDED = "payable.refunded"
     PAYABLE_CANCELLED = "payable.cancelled"
+    PAYABLE_REVERSED = "payable.reversed"  # a counter payment reversed (冲正): unpaid again
     RECEIPT_ISSUED = "receipt.issued"
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.errors import DomainError
+from publicpay.domain.money import allocate_fen
 
 
 class UnbalancedJournal(DomainError):
@@ -29,6 +30,7 @@ class JournalKind(StrEnum):
     DUPLICATE_PAYMENT = "duplicate_payment"
     REFUND = "refund"
     CORRECTION = "correction"
+    REVERSAL = "reversal"  # 冲正: the exact negation of an earlier journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +109,37 @@ def refund_paid_journal(ref: str, channel: str, amount_fen: int) -> Journal:
     )
 
 
+def reversal_journal(original: Journal) -> Journal:
+    """冲正: every posting of `original` negated, under the same reference."""
+    postings = tuple(Posting(p.account, -p.amount_fen) for p in original.postings)
+    return Journal(JournalKind.REVERSAL, original.ref, postings)
+
+
 def balances(postings: Sequence[Posting]) -> Mapping[str, int]:
     result: dict[str, int] = {}
     for posting in postings:
         result[posting.account] = result.get(posting.account, 0) + posting.amount_fen
     return result
+
+
+def refund_shares(shares: Sequence[Share], refunded_before: int, amount_fen: int) -> list[Share]:
+    """The slices a refund takes back, in proportion to the payment's shares.
+
+    Cumulative: what all refunds up to this one take minus what the earlier ones took, so that
+    refunds adding up to the whole payment give back exactly the original shares.
+    """
+    weights = [s.amount_fen for s in shares]
+    before = allocate_fen(refunded_before, weights)
+    after = allocate_fen(refunded_before + amount_fen, weights)
+    return [
+        Share(s.destination, s.level, a - b)
+        for s, a, b in zip(shares, after, before, strict=True)
+        if a != b
+    ]
+
+
+def requested_refund_journal(ref: str, channel: str, shares: Sequence[Share]) -> Journal:
+    """A refund of a kept payment: the treasury / special account give back their slices."""
+    reversed_payment = payment_journal(ref, channel, shares)
+    postings = tuple(Posting(p.account, -p.amount_fen) for p in reversed_payment.postings)
+    return Journal(JournalKind.REFUND, ref, postings)

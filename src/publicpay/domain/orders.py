@@ -15,6 +15,7 @@ class OrderStatus(StrEnum):
     SUCCEEDED = "succeeded"
     CLOSED = "closed"  # closed/cancelled unpaid, or expired
     FAILED = "failed"
+    REVERSED = "reversed"  # 冲正: a counter payment undone by the bank on its business day
 
 
 class OrderMethod(StrEnum):
@@ -29,7 +30,8 @@ _TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     # A payment the channel reports after we closed it is real money: the order records it.
     OrderStatus.CLOSED: frozenset({OrderStatus.SUCCEEDED}),
     OrderStatus.FAILED: frozenset({OrderStatus.SUCCEEDED}),
-    OrderStatus.SUCCEEDED: frozenset(),
+    OrderStatus.SUCCEEDED: frozenset({OrderStatus.REVERSED}),
+    OrderStatus.REVERSED: frozenset(),
 }
 
 
@@ -56,3 +58,4 @@ class Order:
     created_at: datetime
     expires_at: datetime
     paid_at: datetime | None = None
+    closed_at: datetime | None = None  # closed, failed or reversed at

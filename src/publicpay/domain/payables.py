@@ -62,6 +62,13 @@ def check_transition(current: PayableStatus, target: PayableStatus) -> None:
         )
 
 
+def check_reversal(current: PayableStatus) -> None:
+    """冲正 is the one way back from PAID to UNPAID, kept out of the transition table on purpose:
+    only a bank's same-day reversal of the payment that settled the payable may take it."""
+    if current is not PayableStatus.PAID:
+        raise InvalidTransition(f"缴款单当前状态为「{status_label(current)}」，不能冲正")
+
+
 class PayerType(StrEnum):
     PERSON = "person"
     ORG = "org"

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
+from publicpay.services.receipts import issue_due_receipts
 from publicpay.services.recovery import recover_open_orders
 from publicpay.services.refunds import run_due_refunds
 from publicpay.services.webhooks import deliver_due
@@ -26,6 +28,11 @@ def _webhooks(c: Container) -> int:
 
 def _refunds(c: Container) -> int:
     return run_due_refunds(c.uow, c.gateways, clock=c.clock)
+
+
+def _receipts(c: Container) -> int:
+    policy = receipt_policy(c.settings)
+    return issue_due_receipts(c.uow, ReceiptFormats(), policy=policy, clock=c.clock)
 
 
 def _recover(c: Container) -> int:
@@ -51,6 +58,7 @@ def _seal_audit(c: Container) -> int:
 SCHEDULE: tuple[Task, ...] = (
     Task("deliver_webhooks", 0.5, _webhooks),
     Task("run_refunds", 2.0, _refunds),
+    Task("issue_receipts", 0.5, _receipts),
     Task("recover_open_orders", 10.0, _recover),
     Task("seal_audit_log", 5.0, _seal_audit),
     Task("prune_nonces", 60.0, _prune_nonces),

@@ -21,11 +21,21 @@ from publicpay.domain.errors import InvalidNotification
 from publicpay.domain.events import DiscrepancyKind
 from publicpay.services.payments import apply_trade
 from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.refunds import apply_refund_notification
 
 log = logging.getLogger(__name__)
 
 ACCEPTED_OUTCOMES = frozenset(
-    {"paid", "already_applied", "duplicate_refunding", "closed", "unchanged", "pending", "stored"}
+    {
+        "paid",
+        "already_applied",
+        "duplicate_refunding",
+        "closed",
+        "unchanged",
+        "pending",
+        "stored",
+        "refund_applied",
+    }
 )
 
 
@@ -49,7 +59,7 @@ def handle_notification(
         if outcome in ACCEPTED_OUTCOMES:
             return gateway.ack(True)
     if note.kind is not NotificationKind.PAYMENT:
-        _mark(new_uow(), note, "stored", clock)
+        _mark(new_uow(), note, apply_refund_notification(new_uow(), note, clock=clock), clock)
         return gateway.ack(True)
     outcome = apply_trade(new_uow(), _as_trade(note), clock=clock)
     if outcome == "unknown_order":

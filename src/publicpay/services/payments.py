@@ -21,6 +21,7 @@ from publicpay.domain.orders import Order, OrderMethod, OrderStatus, check_trans
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, payment_shares
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.receipts import request_receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def open_qr_order(
     policy: PaymentPolicy,
 ) -> OpenedOrder:
     gateway = gateways.get(channel)
-    order, subject = _reserve_order(uow, payment_code, channel, OrderMethod.QR, clock, policy)
+    order, subject = reserve_order(uow, payment_code, channel, OrderMethod.QR, clock, policy)
     try:
         qr = gateway.create_qr_order(
             QrOrderRequest(
@@ -64,7 +65,7 @@ def open_qr_order(
             )
         )
     except (ChannelUnavailable, ChannelRejected):
-        _finish_order(uow, order.order_no, OrderStatus.FAILED, clock)
+        finish_order(uow, order.order_no, OrderStatus.FAILED, clock)
         raise
     with uow:
         stored = uow.orders.by_no(order.order_no, lock=True)
@@ -75,7 +76,7 @@ def open_qr_order(
     return OpenedOrder(order.order_no, qr.qr_code, order.amount_fen, order.expires_at)
 
 
-def _reserve_order(
+def reserve_order(
     uow: UnitOfWork,
     payment_code: str,
     channel: Channel,
@@ -116,7 +117,7 @@ def _subject(payable: Payable) -> str:
     return f"非税缴款-{names}"[:120]
 
 
-def _finish_order(uow: UnitOfWork, order_no: str, status: OrderStatus, clock: Clock) -> None:
+def finish_order(uow: UnitOfWork, order_no: str, status: OrderStatus, clock: Clock) -> None:
     with uow:
         order = uow.orders.by_no(order_no, lock=True)
         if order is not None and order.status is OrderStatus.PAYING:
@@ -169,6 +170,9 @@ def _apply_success(
             {"expected_fen": order.amount_fen, "reported_fen": result.amount_fen},
             now,
         )
+        if order.status is OrderStatus.PAYING:  # terminal: the discrepancy is resolved by hand
+            order.status = OrderStatus.FAILED
+            uow.orders.save(order, closed_at=now)
         return "amount_mismatch"
     if order.status is not OrderStatus.PAYING:
         uow.discrepancies.add(
@@ -213,6 +217,7 @@ def _mark_paid(uow: UnitOfWork, payable: Payable, order: Order, now: datetime) -
         now,
         deliver=True,
     )
+    request_receipt(uow, payable, order.order_no, now)
     uow.audit.append(
         f"channel:{order.channel}",
         "payable.paid",

@@ -23,6 +23,16 @@ from publicpay.domain.events import StoredEvent
 from publicpay.domain.ledger import Journal
 from publicpay.domain.orders import Order
 from publicpay.domain.payables import Payable
+from publicpay.domain.receipt_records import (
+    DrawnNumber,
+    JobKind,
+    NewReceipt,
+    ReceiptJob,
+    SigningKey,
+    StockRange,
+    StoredReceipt,
+)
+from publicpay.domain.receipts import ReceiptFace
 from publicpay.domain.refunds import Refund
 from publicpay.domain.units import Unit
 
@@ -199,6 +209,8 @@ class RefundsRepo(Protocol):
 
     def by_no(self, refund_no: str, *, lock: bool = False) -> Refund | None: ...
 
+    def for_payable(self, payable_id: int) -> list[Refund]: ...
+
     def set_status(
         self,
         refund_no: str,
@@ -220,6 +232,109 @@ class AuditRepo(Protocol):
     def append(
         self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
     ) -> None: ...
+
+
+class ReceiptSigner(Protocol):
+    """SM2-SM3 signer of one key (unit or finance bureau)."""
+
+    @property
+    def algorithm(self) -> str: ...
+
+    @property
+    def signer_id(self) -> bytes: ...
+
+    @property
+    def public_key_pem(self) -> bytes: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+class ReceiptFormats(Protocol):
+    """Receipt XML, its two signatures, the face read back from XML, and the PDF."""
+
+    def xml(self, face: ReceiptFace) -> bytes: ...
+
+    def sign(self, xml: bytes, unit: ReceiptSigner, finance: ReceiptSigner) -> tuple[bytes, bytes]:
+        """(unit signature over the XML, finance signature over XML + unit signature)."""
+        ...
+
+    def face(self, xml: bytes) -> ReceiptFace: ...
+
+    def pdf(self, face: ReceiptFace, *, reprint: bool) -> bytes: ...
+
+
+class ReceiptsRepo(Protocol):
+    def enqueue(
+        self, kind: JobKind, ref: str, payable_id: int, place: str | None, at: datetime
+    ) -> bool: ...
+
+    def claim_jobs(self, now: datetime, limit: int, lease: timedelta) -> list[ReceiptJob]: ...
+
+    def finish_job(
+        self, job_id: int, status: str, at: datetime, error: str | None = None
+    ) -> None: ...
+
+    def retry_job(self, job_id: int, at: datetime, error: str) -> None: ...
+
+    def add_key(self, signer: str, owner: str, private_pem: bytes, at: datetime) -> int: ...
+
+    def signer(self, signer: str, owner: str) -> tuple[int, ReceiptSigner] | None: ...
+
+    def keys(self) -> list[SigningKey]: ...
+
+    def public_key(self, key_id: int) -> bytes: ...
+
+    def add_stock(
+        self,
+        code: str,
+        start: int,
+        end: int,
+        *,
+        unit_id: int | None,
+        issuing_point: str | None,
+        actor: str,
+        at: datetime,
+    ) -> int: ...
+
+    def overlaps(self, code: str, start: int, end: int) -> bool: ...
+
+    def stocks(self, unit_id: int | None = None) -> list[StockRange]: ...
+
+    def draw(self, unit_id: int, place: str | None) -> DrawnNumber:
+        """Raises ReceiptStockExhausted when no active range is left."""
+        ...
+
+    def add(self, receipt: NewReceipt) -> int: ...
+
+    def by_ref(self, kind: str, ref: str) -> StoredReceipt | None: ...
+
+    def by_number(self, code: str, number: str, *, lock: bool = False) -> StoredReceipt | None: ...
+
+    def by_id(self, receipt_id: int) -> StoredReceipt | None: ...
+
+    def live_for_payable(self, payable_id: int, *, lock: bool = False) -> StoredReceipt | None: ...
+
+    def for_payable(self, payable_id: int) -> list[StoredReceipt]: ...
+
+    def issued_between(
+        self, unit_id: int, start: datetime, end: datetime
+    ) -> list[StoredReceipt]: ...
+
+    def settled_payables(self, unit_id: int, start: datetime, end: datetime) -> list[int]: ...
+
+    def count_from_stock(self, stock_id: int) -> int: ...
+
+    def set_status(self, receipt_id: int, status: str) -> None: ...
+
+    def cached_pdf(self, receipt_id: int) -> bytes | None: ...
+
+    def cache_pdf(self, receipt_id: int, pdf: bytes) -> None: ...
+
+    def record_print(self, receipt_id: int, at: datetime, place: str, reprint: bool) -> None: ...
+
+    def prints_between(self, unit_id: int, start: datetime, end: datetime) -> tuple[int, int]: ...
+
+    def book(self, receipt_id: int, at: datetime, by: str) -> bool: ...
 
 
 class UnitOfWork(Protocol):
@@ -257,6 +372,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepo: ...
+
+    @property
+    def receipts(self) -> ReceiptsRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -53,7 +53,7 @@ def recover_order(
         return 1
     if order.expires_at > clock.now():
         return 0
-    if order.method is OrderMethod.BARCODE:
+    if order.method is OrderMethod.BARCODE and result.state is not TradeState.NOT_FOUND:
         final = gateway.cancel(order_no)  # 撤销: also reverses a payment that slipped through
         state = TradeState.CLOSED if final.state is not TradeState.SUCCEEDED else final.state
     else:

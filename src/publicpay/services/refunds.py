@@ -6,19 +6,32 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from publicpay.domain.channels import Channel, RefundRequest, RefundResult, RefundState
+from publicpay.domain.channels import (
+    Channel,
+    Notification,
+    RefundRequest,
+    RefundResult,
+    RefundState,
+)
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.ledger import refund_paid_journal
 from publicpay.domain.time import business_date
 from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.refund_requests import lock_refund_payable, settle_requested_refund
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
 
 
 def run_due_refunds(
-    new_uow: Callable[[], UnitOfWork], gateways: Gateways, *, clock: Clock, limit: int = 20
+    new_uow: Callable[[], UnitOfWork],
+    gateways: Gateways,
+    *,
+    clock: Clock,
+    limit: int = 20,
+    notify_url: Callable[[str], str] | None = None,
 ) -> int:
+    """Send due refunds; one the channel is still processing is queried, not sent again."""
     with new_uow() as uow:
         claimed = uow.refunds.claim_due(clock.now(), limit, LEASE)
         uow.commit()
@@ -28,10 +41,19 @@ def run_due_refunds(
             order = uow.orders.by_id(refund.order_id)
         assert order is not None
         request = RefundRequest(
-            order.order_no, refund.refund_no, refund.amount_fen, order.amount_fen, refund.reason
+            order.order_no,
+            refund.refund_no,
+            refund.amount_fen,
+            order.amount_fen,
+            refund.reason,
+            notify_url(refund.channel) if notify_url else "",
         )
+        gateway = gateways.get(Channel(refund.channel))
         try:
-            result = gateways.get(Channel(refund.channel)).refund(request)
+            if refund.status == "processing":
+                result = gateway.query_refund(order.order_no, refund.refund_no)
+            else:
+                result = gateway.refund(request)
         except ChannelUnavailable as exc:
             _retry_later(new_uow(), refund.refund_no, refund.attempts, clock, str(exc.detail))
             continue
@@ -42,11 +64,25 @@ def run_due_refunds(
     return done
 
 
+def apply_refund_notification(uow: UnitOfWork, note: Notification, *, clock: Clock) -> str:
+    """A verified refund notification for one of our refunds: record its final state."""
+    if note.refund_no is None or not isinstance(note.state, RefundState):
+        return "stored"
+    with uow:
+        refund = uow.refunds.by_no(note.refund_no)
+    if refund is None or refund.amount_fen != note.amount_fen:
+        log.warning("refund notification %s does not match a refund of ours", note.notify_id)
+        return "stored"
+    result = RefundResult(note.refund_no, note.state, note.amount_fen)
+    return "refund_applied" if _apply(uow, note.refund_no, result, 0, clock) else "stored"
+
+
 def _apply(
     uow: UnitOfWork, refund_no: str, result: RefundResult, attempts: int, clock: Clock
 ) -> int:
     now = clock.now()
     with uow:
+        lock_refund_payable(uow, refund_no)
         refund = uow.refunds.by_no(refund_no, lock=True)
         if refund is None or refund.status == "succeeded":
             return 0
@@ -63,12 +99,15 @@ def _apply(
         uow.refunds.set_status(
             refund_no, "succeeded", at=now, channel_refund_no=result.channel_refund_no
         )
-        uow.ledger.post(
-            refund_paid_journal(refund_no, refund.channel, refund.amount_fen),
-            payable_id=refund.payable_id,
-            business_date=business_date(now),
-            at=now,
-        )
+        if refund.kind == "requested":
+            settle_requested_refund(uow, refund, now)
+        else:
+            uow.ledger.post(
+                refund_paid_journal(refund_no, refund.channel, refund.amount_fen),
+                payable_id=refund.payable_id,
+                business_date=business_date(now),
+                at=now,
+            )
         uow.audit.append(
             "system", "refund.succeeded", refund_no, {"amount_fen": refund.amount_fen}, now
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, text
+from sqlalchemy import Connection, Select, Table, literal_column, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -12,8 +12,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return int(result.rowcount) == 1
+    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    # rowcount is not reliable here (psycopg reports -1); a returned row is
+    return conn.execute(stmt).first() is not None
 
 
 def for_update(stmt: Select[Any], *, skip_locked: bool = False) -> Select[Any]:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select, update
 
 from publicpay.adapters.db.dialect import insert_ignore
 from publicpay.adapters.db.tables import discrepancies, inbox
+
+
+class StoredRequest(NamedTuple):
+    order_no: str
+    body: str
+    outcome: str | None
 
 
 class InboxRepository:
@@ -35,6 +41,14 @@ class InboxRepository:
         )
         value = self._conn.execute(stmt).scalar_one_or_none()
         return None if value is None else str(value)
+
+    def request(self, channel: str, notify_id: str) -> StoredRequest | None:
+        """The stored message itself (bank counter and cash requests are replayed against it)."""
+        stmt = select(inbox.c.order_no, inbox.c.body, inbox.c.outcome).where(
+            inbox.c.channel == channel, inbox.c.notify_id == notify_id
+        )
+        row = self._conn.execute(stmt).first()
+        return None if row is None else StoredRequest(row.order_no, row.body, row.outcome)
 
     def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
         self._conn.execute(

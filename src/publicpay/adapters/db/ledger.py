@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, func, insert, select
 
 from publicpay.adapters.db.tables import ledger_journals, ledger_postings
-from publicpay.domain.ledger import Journal
+from publicpay.domain.ledger import Journal, JournalKind, Posting
 
 
 class LedgerRepository:
@@ -41,3 +41,21 @@ class LedgerRepository:
             ledger_postings.c.account
         )
         return {account: int(total) for account, total in self._conn.execute(stmt)}
+
+    def journal(self, kind: JournalKind, ref: str) -> Journal | None:
+        """The first journal of `kind` for `ref`, as posted."""
+        stmt = (
+            select(ledger_journals.c.id)
+            .where(ledger_journals.c.kind == kind.value, ledger_journals.c.ref == ref)
+            .order_by(ledger_journals.c.id)
+            .limit(1)
+        )
+        journal_id = self._conn.execute(stmt).scalar_one_or_none()
+        if journal_id is None:
+            return None
+        rows = self._conn.execute(
+            select(ledger_postings.c.account, ledger_postings.c.amount_fen)
+            .where(ledger_postings.c.journal_id == journal_id)
+            .order_by(ledger_postings.c.id)
+        )
+        return Journal(kind, ref, tuple(Posting(r.account, int(r.amount_fen)) for r in rows))

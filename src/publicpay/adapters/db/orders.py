@@ -97,4 +97,5 @@ def _hydrate(row: Row[Any]) -> Order:
         created_at=utc(row.created_at),
         expires_at=utc(row.expires_at),
         paid_at=utc(row.paid_at) if row.paid_at else None,
+        closed_at=utc(row.closed_at) if row.closed_at else None,
     )

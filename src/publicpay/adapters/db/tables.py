@@ -297,3 +297,6 @@ serials = Table(
     Column("name", String(40), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+
+from publicpay.adapters.db import receipt_tables as _receipt_tables  # noqa: E402,F401

@@ -16,6 +16,7 @@ from publicpay.adapters.db.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.ledger import LedgerRepository
 from publicpay.adapters.db.orders import OrdersRepository
 from publicpay.adapters.db.payables import PayablesRepository
+from publicpay.adapters.db.receipts import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.units import UnitsRepository
 from publicpay.domain.errors import Conflict
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.events = EventsRepository(conn)
         self.refunds = RefundsRepository(conn)
         self.audit = AuditRepository(conn)
+        self.receipts = ReceiptsRepository(conn, self.box)
         return self
 
     @property

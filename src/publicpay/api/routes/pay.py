@@ -13,6 +13,7 @@ from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payables import amount_due_fen, status_label
 from publicpay.domain.time import business_date
+from publicpay.services.aggregate import issue_aggregate
 from publicpay.services.payments import open_qr_order
 
 router = APIRouter(prefix="/api/v1/pay", tags=["payer"])
@@ -55,11 +56,28 @@ def status(payment_code: str, c: Container = Depends(container)) -> PayableStatu
 )
 def create_order(payment_code: str, body: OrderIn, c: Container = Depends(container)) -> OrderOut:
     parse_payment_code(payment_code)
+    code = payment_code.strip()
+    if body.channel == "aggregate":  # 聚合码: one code any wallet can pay (see services.aggregate)
+        aggregate = issue_aggregate(
+            c.read_uow(),
+            c.box,
+            code,
+            base_url=c.settings.public_base_url,
+            clock=c.clock,
+            policy=c.payment_policy(),
+        )
+        return OrderOut(
+            order_no=aggregate.session_no,
+            qr_code=aggregate.url,
+            channel="aggregate",
+            amount_fen=aggregate.amount_fen,
+            expires_at=aggregate.expires_at.isoformat(),
+        )
     opened = open_qr_order(
         c.uow(),
         c.gateways,
-        payment_code.strip(),
-        Channel(body.channel) if body.channel != "aggregate" else _aggregate(),
+        code,
+        Channel(body.channel),
         clock=c.clock,
         policy=c.payment_policy(),
     )
@@ -70,9 +88,3 @@ def create_order(payment_code: str, body: OrderIn, c: Container = Depends(contai
         amount_fen=opened.amount_fen,
         expires_at=opened.expires_at.isoformat(),
     )
-
-
-def _aggregate() -> Channel:
-    from publicpay.domain.errors import ValidationFailed
-
-    raise ValidationFailed("聚合码支付尚未开通", errors={"channel": "aggregate 未开通"})

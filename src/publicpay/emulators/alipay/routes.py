@@ -2,7 +2,9 @@
 
 - `GET|POST /gateway.do`              the open-API gateway (form body and/or query string)
 - `GET /downloadBillFile.resource`    bill download (the URL the bill API hands out, 30 s)
-- `POST /scan` {"qr_code"}            the payer's wallet scans and pays a precreated QR
+- `POST /scan` {"qr_code"}            the payer's wallet scans and pays a precreated QR, or
+                                      opens a merchant's aggregate QR URL as the Alipay client
+                                      (User-Agent AlipayClient/…) and pays where it leads
 - `POST /barcodes` {"needs_password"} mint a payer 付款码 (auth_code) for alipay.trade.pay
 - `POST /faults`, `DELETE /faults`    switch faults on / clear them (test control)
 - `GET /notifications`, `GET /trades/{out_trade_no}`   inspection for tests
@@ -20,11 +22,18 @@ from pydantic import BaseModel, ValidationError
 from publicpay.emulators.alipay.api import text
 from publicpay.emulators.alipay.trades import BizError
 from publicpay.emulators.notifier import Fault
+from publicpay.emulators.wallet import (
+    ALIPAY_USER_AGENT,
+    AggregateRefused,
+    follow_redirect,
+    is_foreign_url,
+)
 
 if TYPE_CHECKING:
     from publicpay.emulators.alipay.emulator import AlipayEmulator
 
 GATEWAY_PATH = "/gateway.do"
+ALIPAY_QR_PREFIX = "https://qr.alipay.com/"
 
 
 class ScanIn(BaseModel):
@@ -80,10 +89,15 @@ def build_app(emulator: AlipayEmulator) -> FastAPI:
 
     @app.post("/scan")
     def scan(body: ScanIn) -> Response:
+        qr_code = body.qr_code
         try:
-            trade = emulator.scan(body.qr_code)
+            if is_foreign_url(qr_code, (ALIPAY_QR_PREFIX,)):  # a merchant's aggregate QR
+                qr_code = follow_redirect(qr_code, ALIPAY_USER_AGENT)
+            trade = emulator.scan(qr_code)
+        except AggregateRefused as err:
+            return problem(err.status, "聚合码无法支付", err.detail)
         except KeyError:
-            return problem(404, "二维码无效", f"unknown qr_code {body.qr_code!r}")
+            return problem(404, "二维码无效", f"unknown qr_code {qr_code!r}")
         except BizError as err:
             return problem(409, err.sub_msg, "the order cannot be paid", code=err.sub_code)
         return JSONResponse(

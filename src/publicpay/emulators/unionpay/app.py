@@ -3,7 +3,9 @@
 
 Gateway (ACP form posts, answers `k=v&...` signed): `POST /gateway/api/backTransReq.do`,
 `POST /gateway/api/queryTrans.do`, `POST /gateway/api/fileTransRequest.do`.
-Test/demo helpers (JSON): `POST /scan {"qr_code"}` plays the payer's UnionPay app;
+Test/demo helpers (JSON): `POST /scan {"qr_code"}` plays the payer's UnionPay app (given a
+merchant's aggregate QR URL, it opens it as 云闪付 — User-Agent `(UnionPay/1.0 CloudPay)` — and pays
+the UnionPay QR the page redirects to);
 `POST /barcodes {"needs_password"?: bool}` → `{"auth_code"}`; `POST /faults {"fault",
 "order_id"?: "*", "seconds"?}`, `GET /faults`, `DELETE /faults[?order_id=]`;
 `GET /notifications[?order_id=]`; `GET /trades/{order_id}`.
@@ -23,6 +25,14 @@ from pydantic import BaseModel
 
 from publicpay.emulators.notifier import WILDCARD, Fault
 from publicpay.emulators.unionpay.ledger import Refusal, Txn
+from publicpay.emulators.wallet import (
+    UNIONPAY_USER_AGENT,
+    AggregateRefused,
+    follow_redirect,
+    is_foreign_url,
+)
+
+UNIONPAY_QR_PREFIX = "https://qr.95516.com/"
 
 if TYPE_CHECKING:
     from publicpay.emulators.unionpay.emulator import Handler, UnionPayEmulator
@@ -82,7 +92,12 @@ def _payer_routes(app: FastAPI, emulator: UnionPayEmulator) -> None:
     @app.post("/scan")
     def scan(body: ScanIn) -> dict[str, Any]:
         try:
-            txn = emulator.scan(body.qr_code)
+            qr_code = body.qr_code
+            if is_foreign_url(qr_code, (UNIONPAY_QR_PREFIX,)):  # a merchant's aggregate QR
+                qr_code = follow_redirect(qr_code, UNIONPAY_USER_AGENT)
+            txn = emulator.scan(qr_code)
+        except AggregateRefused as err:
+            raise HTTPException(err.status, {"code": "AGG", "message": err.detail}) from None
         except Refusal as refusal:
             status = 404 if refusal.code == "34" else 409
             detail = {"code": refusal.code, "message": refusal.message}

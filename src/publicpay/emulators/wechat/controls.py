@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from publicpay.emulators.notifier import Fault
-from publicpay.emulators.wechat.state import ApiError
+from publicpay.emulators.wallet import AggregateRefused, wechat_bundle
+from publicpay.emulators.wechat.crypto import AuthorizationError, check_pay_sign, random_text
+from publicpay.emulators.wechat.state import ApiError, Trade
 
 if TYPE_CHECKING:
     from publicpay.emulators.wechat.emulator import WechatPayEmulator
@@ -39,9 +41,13 @@ def add_controls(app: FastAPI, emulator: WechatPayEmulator) -> None:
 
     @app.post("/scan")
     async def scan(request: Request) -> JSONResponse:
-        """The payer scans a Native code_url in WeChat and pays."""
+        """The payer scans a Native code_url in WeChat and pays; a merchant's aggregate QR URL
+        is opened in WeChat's browser and paid by JSAPI."""
         qr_code = str((await read_json(request)).get("qr_code", ""))
-        trade = ledger.pay_qr(qr_code)
+        if qr_code.startswith(("http://", "https://")):
+            trade = await pay_aggregate(emulator, qr_code)
+        else:
+            trade = ledger.pay_qr(qr_code)
         emulator.notify_payment(trade)
         return paid(trade.out_trade_no, trade.trade_state, trade.transaction_id)
 
@@ -107,3 +113,29 @@ def add_controls(app: FastAPI, emulator: WechatPayEmulator) -> None:
                 "prepay_id": trade.prepay_id,
             }
         return JSONResponse(view)
+
+
+async def pay_aggregate(emulator: WechatPayEmulator, url: str) -> Trade:
+    """Open the page as WeChat would (with this payer's openid), check the JSAPI bundle the page
+    hands to WeixinJSBridge — merchant, paySign, payer — and pay it."""
+    openid = "o" + random_text(27)
+    try:
+        bundle = {k: str(v) for k, v in (await wechat_bundle(url, openid)).items()}
+    except AggregateRefused as exc:
+        raise ApiError(exc.status, "AGGREGATE_REFUSED", exc.detail) from exc
+    prepay_id = bundle.get("package", "").removeprefix("prepay_id=")
+    ledger = emulator.ledger
+    with ledger.lock:
+        trade = next((t for t in ledger.trades.values() if t.prepay_id == prepay_id), None)
+        if trade is None:
+            raise ApiError(404, "ORDER_NOT_EXIST", "prepay_id 无效")
+        merchant = ledger.merchants[trade.mchid]
+    if bundle.get("appId") != merchant.appid:
+        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "appId 与下单时不一致")
+    try:
+        check_pay_sign(bundle, merchant.public_key_pem)
+    except AuthorizationError as exc:
+        raise ApiError(400, "SIGN_ERROR", str(exc)) from exc
+    if trade.openid != openid:
+        raise ApiError(400, "OPENID_MISMATCH", "下单的 openid 不是当前付款用户")
+    return ledger.pay_jsapi(prepay_id)

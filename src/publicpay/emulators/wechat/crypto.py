@@ -98,3 +98,21 @@ def encrypt_resource(apiv3_key: str, plaintext: bytes, associated_data: str) -> 
         "associated_data": associated_data,
         "nonce": nonce,
     }
+
+
+def check_pay_sign(bundle: dict[str, str], key_pem: bytes) -> None:
+    """Verify a JSAPI `paySign` (`appId\\ntimeStamp\\nnonceStr\\npackage\\n`, SHA256withRSA), as
+    the WeChat client does before it shows the payment sheet."""
+    if bundle.get("signType") != "RSA":
+        raise AuthorizationError("signType 须为 RSA")
+    message = "".join(
+        f"{bundle.get(name, '')}\n" for name in ("appId", "timeStamp", "nonceStr", "package")
+    )
+    key = serialization.load_pem_public_key(key_pem)
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise AuthorizationError("商户公钥不是 RSA 公钥")
+    try:
+        signature = base64.b64decode(bundle.get("paySign", ""), validate=True)
+        key.verify(signature, message.encode(), padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, binascii.Error, ValueError) as exc:
+        raise AuthorizationError("paySign 签名错误") from exc

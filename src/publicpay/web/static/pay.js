@@ -25,6 +25,13 @@
       showError(body.detail || body.title || "下单失败，请稍后重试");
       return;
     }
+    const hints = {
+      aggregate: "请使用支付宝、微信或云闪付扫码支付，支付完成后本页自动更新。",
+      alipay: "请使用支付宝扫码支付，支付完成后本页自动更新。",
+      wechat: "请使用微信扫码支付，支付完成后本页自动更新。",
+      unionpay: "请使用云闪付或银行 App 扫码支付，支付完成后本页自动更新。",
+    };
+    document.getElementById("qr-hint").textContent = hints[channel] || hints.aggregate;
     document.getElementById("qr").src = `/pay/qr.svg?data=${encodeURIComponent(body.qr_code)}`;
     document.getElementById("qr").dataset.qrCode = body.qr_code;
     document.getElementById("order-no").textContent = `订单号 ${body.order_no}`;
@@ -36,6 +43,11 @@
       openOrder(button.dataset.channel).catch(function () { showError("网络异常，请重试"); });
     });
   });
+
+  const payBox = document.getElementById("pay-box");
+  if (payBox && payBox.dataset.defaultChannel) {
+    openOrder(payBox.dataset.defaultChannel).catch(function () { showError("网络异常，请重试"); });
+  }
 
   async function poll() {
     if (box.dataset.status !== "unpaid") return;

@@ -1,0 +1,1 @@
+"""PublicPay benchmark: `python -m bench.run` (see bench/README.md)."""

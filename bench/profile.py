@@ -1,0 +1,121 @@
+"""Profile the server while it serves a scenario: `py-spy record --gil` (samples only the thread
+holding the GIL, i.e. where the worker's CPU goes) on each worker, summarised by function."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PY_SPY = Path(sys.executable).with_name("py-spy")
+
+# Inclusive cost of these frames (a frame counts once per sample even when recursive).
+WATCHED = (
+    ("signed request check (auth.verify_request)", "verify_request (publicpay/api/auth.py"),
+    ("  nonce INSERT, own transaction", "UnitsRepository.remember_nonce"),
+    ("register_payable (service)", "register_payable (publicpay/services/payables.py"),
+    ("handle_notification (service)", "handle_notification (publicpay/services/notifications.py"),
+    ("  parse_notification (verify/decrypt)", ".parse_notification ("),
+    ("  inbox store (own transaction)", "_store (publicpay/services/notifications.py"),
+    ("  apply_trade (the paid transaction)", "apply_trade (publicpay/services/payments.py"),
+    ("  inbox mark (own transaction)", "_mark (publicpay/services/notifications.py"),
+    ("response model (payable_out + pydantic)", "payable_out (publicpay/api/presenters.py"),
+    ("SQLAlchemy Connection.execute (all)", "Connection.execute (sqlalchemy/engine/base.py"),
+    ("  SQL compile (cache miss/lookup)", "_compile_w_cache (sqlalchemy/sql/elements.py"),
+    ("  psycopg cursor.execute", "Cursor.execute (psycopg/cursor.py"),
+    ("SQLAlchemy connect/begin/commit/close", "SqlUnitOfWork.__e"),
+    ("  commit", "SqlUnitOfWork.commit"),
+    ("pool checkout/checkin", "_ConnectionFairy._checkout"),
+    ("sqlite3 execute", "sqlite3"),
+    ("FastAPI request validation/serialisation", "serialize_response (fastapi/routing.py"),
+    ("FastAPI dependency solving", "solve_dependencies (fastapi/dependencies/utils.py"),
+    ("uvicorn/httptools protocol", "httptools_impl.py"),
+    ("anyio thread hand-off (run_sync)", "run_sync_in_worker_thread"),
+)
+
+
+@dataclass
+class Profile:
+    samples: int = 0
+    stacks: Counter[str] = field(default_factory=Counter)
+
+    def inclusive(self, needle: str) -> int:
+        return sum(n for stack, n in self.stacks.items() if needle in stack)
+
+    def self_time(self, top: int = 15) -> list[tuple[str, int]]:
+        leaf: Counter[str] = Counter()
+        for stack, n in self.stacks.items():
+            leaf[stack.rsplit(";", 1)[-1]] += n
+        return leaf.most_common(top)
+
+    def report(self, requests: int, workers: int) -> list[str]:
+        """Lines of 'share of GIL-held samples, and µs of Python CPU per request'."""
+        if not self.samples or not requests:
+            return ["(no samples)"]
+        per_sample_us = 1e6 / RATE_HZ
+        total_us = self.samples * per_sample_us / requests
+        lines = [
+            f"{self.samples} GIL-held samples at {RATE_HZ} Hz over {workers} worker(s), "
+            f"{requests} requests: ≈ {total_us:,.0f} µs of GIL time per request",
+            "| where (inclusive) | share | µs/request |",
+            "|---|---:|---:|",
+        ]
+        for title, needle in WATCHED:
+            n = self.inclusive(needle)
+            if n:
+                share = n / self.samples
+                lines.append(f"| {title} | {share:.0%} | {share * total_us:,.0f} |")
+        lines += ["", "| hottest leaf frames (self) | share |", "|---|---:|"]
+        for frame, n in self.self_time():
+            lines.append(f"| `{frame}` | {n / self.samples:.1%} |")
+        return lines
+
+
+RATE_HZ = 250
+
+
+def available() -> bool:
+    return PY_SPY.exists() or shutil.which("py-spy") is not None
+
+
+class Recorder:
+    """Start `py-spy record` on the workers; `stop()` returns the merged profile."""
+
+    def __init__(self, pids: list[int], out_dir: Path) -> None:
+        binary = str(PY_SPY) if PY_SPY.exists() else "py-spy"
+        self._files = [out_dir / f"py-spy-{pid}.txt" for pid in pids]
+        self._procs = [
+            subprocess.Popen(  # noqa: S603 - py-spy from the venv
+                [binary, "record", "-p", str(pid), "-f", "raw", "-o", str(path)]
+                + ["-r", str(RATE_HZ), "--gil", "--nonblocking"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for pid, path in zip(pids, self._files, strict=True)
+        ]
+
+    def stop(self) -> Profile:
+        profile = Profile()
+        for proc in self._procs:
+            proc.send_signal(signal.SIGINT)
+        for proc, path in zip(self._procs, self._files, strict=True):
+            proc.wait(timeout=60)
+            if not path.exists():
+                continue
+            for line in path.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                if count.isdigit():
+                    profile.stacks[_strip(stack)] += int(count)
+                    profile.samples += int(count)
+            path.unlink()
+        return profile
+
+
+def _strip(stack: str) -> str:
+    return stack.replace("/work/main/.venv/lib/python3.11/site-packages/", "").replace(
+        "/work/main/src/", ""
+    )

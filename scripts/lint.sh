@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# ruff (lint + format check), mypy strict, import-linter layer contracts, alembic check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy src/publicpay
+.venv/bin/lint-imports

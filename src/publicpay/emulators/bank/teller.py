@@ -1,0 +1,126 @@
+"""A bank teller at the counter, speaking the platform's signed bank API over HTTP.
+
+It signs exactly as a bank's system would (HMAC-SHA256 over
+`METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nhex(sha256(body))`), with its own code: it is the other
+party, not part of the platform.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import secrets
+import time
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+
+
+class BankError(Exception):
+    """The platform refused a teller operation (problem+json in `problem`)."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{status} {problem.get('detail', '')}")
+        self.status = status
+        self.problem = problem
+
+
+class BankTeller:
+    def __init__(
+        self, base_url: str, app_id: str, secret: str, *, branch: str = "0101", teller: str = "T01"
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.secret = secret
+        self.branch = branch
+        self.teller = teller
+
+    # ------------------------------------------------------------------ wire level (responses)
+
+    def query(self, payment_code: str) -> httpx.Response:
+        return self._send("GET", f"/api/v1/counter/payables/{payment_code}")
+
+    def confirm(
+        self,
+        payment_code: str,
+        amount_fen: int,
+        bank_serial: str,
+        *,
+        paid_at: datetime | None = None,
+    ) -> httpx.Response:
+        body: dict[str, Any] = {
+            "payment_code": payment_code,
+            "bank_serial": bank_serial,
+            "amount_fen": amount_fen,
+            "branch": self.branch,
+            "teller": self.teller,
+        }
+        if paid_at is not None:
+            body["paid_at"] = paid_at.isoformat()
+        return self._send("POST", "/api/v1/counter/payments", body)
+
+    def reverse(self, bank_serial: str, reason: str = "柜员操作失误") -> httpx.Response:
+        body = {"bank_serial": bank_serial, "reason": reason}
+        return self._send("POST", "/api/v1/counter/reversals", body)
+
+    def statement(self, day: date) -> httpx.Response:
+        return self._send("GET", f"/api/v1/counter/statements/{day.isoformat()}")
+
+    # ------------------------------------------------------------------ teller level (results)
+
+    def pay(self, payment_code: str) -> dict[str, Any]:
+        """Query, collect exactly the amount due, confirm. Raises BankError when refused."""
+        found = self._ok(self.query(payment_code))
+        if not found["payable"]:
+            raise BankError(409, {"detail": found["message"], "status": 409})
+        return self._ok(self.confirm(payment_code, found["amount_due_fen"], new_serial()))
+
+    def statement_rows(self, day: date) -> list[list[str]]:
+        """The statement as CSV rows (BOM removed), header and footer included."""
+        text = self._raise_for(self.statement(day)).content.decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text)))
+
+    # ------------------------------------------------------------------ signing and transport
+
+    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        digest = hashlib.sha256(body).hexdigest()
+        message = "\n".join([method, path, timestamp, nonce, digest])
+        signature = hmac.new(self.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+        return {
+            "X-App-Id": self.app_id,
+            "X-Timestamp": timestamp,
+            "X-Nonce": nonce,
+            "X-Signature": signature,
+            "Content-Type": "application/json",
+        }
+
+    def _send(self, method: str, path: str, payload: Any = None) -> httpx.Response:
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        with httpx.Client(base_url=self.base_url, timeout=10) as http:
+            return http.request(
+                method, path, content=body, headers=self.headers(method, path, body)
+            )
+
+    def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        data: dict[str, Any] = self._raise_for(response).json()
+        return data
+
+    @staticmethod
+    def _raise_for(response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"detail": response.text}
+            raise BankError(response.status_code, problem)
+        return response
+
+
+def new_serial() -> str:
+    """A bank serial number: date + random digits, as bank cores tend to make them."""
+    return time.strftime("%Y%m%d") + str(secrets.randbelow(10**12)).zfill(12)

@@ -1,0 +1,149 @@
+"""Using an issued receipt: view the PDF, print on demand, book (入账), check it publicly (查验).
+
+- The PDF of the e-receipt (the legal original is the signed XML) is rendered on first use and
+  cached with the receipt; viewing it is not a print.
+- A print (kiosk, window) is allowed within the print window after issue (default 6 months);
+  each one is counted and recorded, and every print after the first carries 重复打印.
+- Booking for reimbursement is allowed once; reversed and red receipts cannot be booked.
+- The public check needs code + number + check code + issue date + amount, and says nothing
+  more than "no such receipt" when any of them differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from publicpay.domain.errors import Conflict, Forbidden, NotFound
+from publicpay.domain.receipt_records import PrintResult, StoredReceipt
+from publicpay.domain.receipts import can_print, is_reprint
+from publicpay.domain.time import SHANGHAI
+from publicpay.services.ports import Clock, ReceiptFormats, UnitOfWork
+from publicpay.services.receipts import ReceiptPolicy
+
+log = logging.getLogger(__name__)
+
+
+class PrintWindowClosed(Forbidden):
+    title = "已超过票据打印期限"
+
+
+class AlreadyBooked(Conflict):
+    title = "票据已入账"
+
+
+class NotBookable(Conflict):
+    title = "该票据不能入账"
+
+
+def find_receipt(uow: UnitOfWork, code: str, number: str, check_code: str) -> StoredReceipt:
+    """A receipt by code + number; the check code must match (documents are not enumerable)."""
+    with uow:
+        receipt = uow.receipts.by_number(code, number)
+    if receipt is None or receipt.check_code != check_code:
+        log.info("receipt %s-%s not found or wrong check code", code, number)
+        raise NotFound(f"未找到票据 {code}-{number}（请核对票据代码、号码和校验码）")
+    return receipt
+
+
+def receipt_pdf(uow: UnitOfWork, formats: ReceiptFormats, receipt: StoredReceipt) -> bytes:
+    """The face as PDF, rendered once and cached."""
+    with uow:
+        cached = uow.receipts.cached_pdf(receipt.id)
+        if cached is not None:
+            return cached
+        pdf = formats.pdf(formats.face(receipt.xml), reprint=False)
+        uow.receipts.cache_pdf(receipt.id, pdf)
+        uow.commit()
+    return pdf
+
+
+@dataclass(frozen=True, slots=True)
+class PrintRequest:
+    code: str
+    number: str
+    place: str  # the kiosk or window (开票点) that prints
+    unit_id: int | None  # a unit may print only its own receipts; None for a device
+
+
+def print_receipt(
+    uow: UnitOfWork,
+    formats: ReceiptFormats,
+    request: PrintRequest,
+    *,
+    policy: ReceiptPolicy,
+    clock: Clock,
+) -> PrintResult:
+    now = clock.now()
+    with uow:
+        receipt = uow.receipts.by_number(request.code, request.number, lock=True)
+        if receipt is None or request.unit_id not in (None, receipt.unit_id):
+            raise NotFound(f"未找到票据 {request.code}-{request.number}")
+        if not can_print(receipt.issued_at, now, policy.print_window_days):
+            log.warning("print of %s-%s refused: window closed", receipt.code, receipt.number)
+            raise PrintWindowClosed(
+                f"票据 {receipt.code}-{receipt.number} 开具已超过 {policy.print_window_days} 天，"
+                "不能再打印"
+            )
+        reprint = is_reprint(receipt.print_count)
+        pdf = uow.receipts.cached_pdf(receipt.id) if not reprint else None
+        if pdf is None:
+            pdf = formats.pdf(formats.face(receipt.xml), reprint=reprint)
+        if not reprint:
+            uow.receipts.cache_pdf(receipt.id, pdf)
+        uow.receipts.record_print(receipt.id, now, request.place, reprint)
+        detail = {"place": request.place, "reprint": reprint, "count": receipt.print_count + 1}
+        uow.audit.append(request.place, "receipt.printed", f"{receipt.code}-{receipt.number}",
+                         detail, now)  # fmt: skip
+        uow.commit()
+    return PrintResult(pdf, receipt.print_count + 1, reprint)
+
+
+def book_receipt(
+    uow: UnitOfWork, code: str, number: str, *, booked_by: str, clock: Clock
+) -> StoredReceipt:
+    """入账: mark the receipt booked for reimbursement; a second booking is refused."""
+    now = clock.now()
+    with uow:
+        receipt = uow.receipts.by_number(code, number, lock=True)
+        if receipt is None:
+            raise NotFound(f"未找到票据 {code}-{number}")
+        if receipt.kind == "red" or receipt.status != "issued":
+            raise NotBookable(f"票据 {code}-{number} 已红冲或为红字票据，不能入账")
+        if not uow.receipts.book(receipt.id, now, booked_by):
+            log.warning("second booking of %s-%s by %s refused", code, number, booked_by)
+            raise AlreadyBooked(
+                f"票据 {code}-{number} 已于 {receipt.booked_at:%Y-%m-%d %H:%M} 入账，不能重复入账"
+                if receipt.booked_at
+                else f"票据 {code}-{number} 已入账"
+            )
+        uow.audit.append(booked_by, "receipt.booked", f"{code}-{number}", {}, now)
+        uow.commit()
+        booked = uow.receipts.by_id(receipt.id)
+    assert booked is not None
+    return booked
+
+
+@dataclass(frozen=True, slots=True)
+class CheckQuery:
+    code: str
+    number: str
+    check_code: str
+    issued_on: date
+    amount_fen: int
+
+
+def check_receipt(uow: UnitOfWork, query: CheckQuery) -> StoredReceipt:
+    """查验: the receipt when every element matches; NotFound (and a log line) otherwise."""
+    with uow:
+        receipt = uow.receipts.by_number(query.code, query.number)
+    matches = receipt is not None and (
+        receipt.check_code == query.check_code
+        and receipt.issued_at.astimezone(SHANGHAI).date() == query.issued_on
+        and receipt.total_fen == query.amount_fen
+    )
+    if receipt is None or not matches:
+        log.warning("receipt check refused for %s-%s", query.code, query.number)
+        raise NotFound("查无此票：票据代码、号码、校验码、开票日期或金额不一致")
+    return receipt
