@@ -22,10 +22,10 @@ from publicpay.emulators.alipay.signing import (
     sign,
 )
 from publicpay.emulators.alipay.trades import TRADE_SUCCESS
+from publicpay.emulators.unionpay import UnionPayEmulator
 from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.emulators.wechat import notify as wechat_notify
 from publicpay.emulators.wechat.crypto import PlatformKey
-from publicpay.emulators.unionpay import UnionPayEmulator
 from publicpay.emulators.wechat.state import Trade as WechatTrade
 
 

@@ -50,6 +50,11 @@ class BenchDb:
     def name(self) -> str:
         return "SQLite (file, WAL)" if self.kind == "sqlite" else "PostgreSQL 15"
 
+    @property
+    def database_name(self) -> str:
+        """The PostgreSQL database's name ("" for SQLite)."""
+        return str(make_url(self.url).database) if self.kind == "postgresql" else ""
+
     def settings(self, base_url: str = "http://127.0.0.1:8000") -> Settings:
         return Settings(
             mode=Mode.PRODUCTION,
@@ -82,7 +87,7 @@ def create(kind: str) -> BenchDb:
 def pg_available() -> bool:
     try:
         _pg_admin("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means: skip PostgreSQL
+    except Exception:
         return False
     return True
 
@@ -173,7 +178,8 @@ class Counts:
     def line(self) -> str:
         return (
             f"payables={self.payables} paid={self.paid} journals={self.journals} "
-            f"payable.paid events={self.paid_events} audit={self.audit_rows} inbox={self.inbox_rows}"
+            f"payable.paid events={self.paid_events} audit={self.audit_rows} "
+            f"inbox={self.inbox_rows}"
         )
 
 

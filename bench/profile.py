@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ class Profile:
 
 
 RATE_HZ = 250
+FLAGS = ("-r", str(RATE_HZ), "--gil", "--nonblocking")
 
 
 def available() -> bool:
@@ -89,14 +91,14 @@ class Recorder:
         binary = str(PY_SPY) if PY_SPY.exists() else "py-spy"
         self._files = [out_dir / f"py-spy-{pid}.txt" for pid in pids]
         self._procs = [
-            subprocess.Popen(  # noqa: S603 - py-spy from the venv
-                [binary, "record", "-p", str(pid), "-f", "raw", "-o", str(path)]
-                + ["-r", str(RATE_HZ), "--gil", "--nonblocking"],
+            subprocess.Popen(
+                [binary, "record", "-p", str(pid), "-f", "raw", "-o", str(path), *FLAGS],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             for pid, path in zip(pids, self._files, strict=True)
         ]
+        time.sleep(0.5)  # let py-spy attach before the timed batch starts
 
     def stop(self) -> Profile:
         profile = Profile()

@@ -52,10 +52,14 @@ class Server:
         command = [sys.executable, "-m", "publicpay.cli", "serve", "--host", self.host]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         with self._log.open("wb") as log:
-            self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self._proc = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:

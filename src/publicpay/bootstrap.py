@@ -88,12 +88,13 @@ class Container:
 
 def build(settings: Settings, gateways: ChannelRegistry | None = None) -> Container:
     allow_private = settings.allow_private_webhooks or settings.mode is not Mode.PRODUCTION
+    guard = WebhookUrlGuard(allow_private=allow_private)
     return Container(
         settings=settings,
         engines=make_engines(settings.database_url, settings.db_pool_size),
         box=SecretBox(settings.effective_secret_key()),
         clock=SystemClock(),
         gateways=gateways or ChannelRegistry({}),
-        sender=HttpWebhookSender(settings.webhook_timeout_s),
-        guard=WebhookUrlGuard(allow_private=allow_private),
+        sender=HttpWebhookSender(guard, settings.webhook_timeout_s),
+        guard=guard,
     )

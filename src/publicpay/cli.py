@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -52,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     receipt = sub.add_parser("receipt", help="e-receipt tools")
     receipt_sub = receipt.add_subparsers(required=True, metavar="ACTION")
     verify = receipt_sub.add_parser("verify", help="verify both signatures of a receipt file")
-    verify.add_argument("file")
+    verify.add_argument("file", help="a signed receipt file (GET .../receipts/{code}/{no}/xml)")
+    verify.add_argument(
+        "--keys",
+        help="trusted public keys: a PEM file, or the JSON of GET /api/v1/receipts/keys",
+    )
+    verify.add_argument("--keys-url", help="fetch the trusted keys from this URL")
     verify.set_defaults(func=_receipt_verify)
     return parser
 
@@ -110,6 +116,7 @@ def _worker(args: argparse.Namespace) -> int:
         print(json.dumps(run_once(container)))
         return 0
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # systemd/k8s stop: finish, then exit
     try:
         run_forever(container, stop)
     finally:
@@ -142,19 +149,34 @@ def _check(_args: argparse.Namespace) -> int:
 
 
 def _receipt_verify(args: argparse.Namespace) -> int:
+    from publicpay.adapters.receipts.trusted_keys import load_trusted_keys
     from publicpay.adapters.receipts.xml import verify_receipt_document
 
     path = Path(args.file)
     if not path.is_file():
         print(f"文件不存在：{path}", file=sys.stderr)
         return 2
-    result = verify_receipt_document(path.read_bytes())
-    print(
-        json.dumps(
-            result.as_dict() if hasattr(result, "as_dict") else str(result), ensure_ascii=False
-        )
-    )
-    return 0 if getattr(result, "ok", False) else 1
+    try:
+        trusted = load_trusted_keys(args.keys, args.keys_url)
+    except (OSError, ValueError) as exc:
+        print(f"无法读取可信公钥：{exc}", file=sys.stderr)
+        return 2
+    result = verify_receipt_document(path.read_bytes(), trusted)
+    report = {
+        "valid": result.valid,
+        "unit_signature": result.unit_valid,
+        "finance_signature": result.finance_valid,
+        "keys_trusted": result.keys_trusted if trusted is not None else None,
+        "code": result.code,
+        "number": result.number,
+        "check_code": result.check_code,
+        "total_amount": result.total_amount,
+        "problems": list(result.problems),
+    }
+    print(json.dumps(report, ensure_ascii=False))
+    if trusted is None:
+        print("提示：未指定 --keys/--keys-url，只核对了签名与文件内的公钥", file=sys.stderr)
+    return 0 if result.valid else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from enum import StrEnum
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# DEMO ONLY: used when PUBLICPAY_SECRET_KEY is unset in demo/test mode; refused in production.
+# DEMO ONLY: used when PUBLICPAY_SECRET_KEY is unset in demo/test mode. Production mode
+# refuses to start without PUBLICPAY_SECRET_KEY, and refuses this value too.
 DEMO_SECRET_KEY = "demo-only-secret-key-change-me-0123456789abcdef"  # noqa: S105
 
 
@@ -34,12 +35,14 @@ class Settings(BaseSettings):
     order_timeout_s: int = 15 * 60  # an unpaid QR order is closed after this
     recovery_after_s: int = 60  # query open orders older than this (missing notifications)
     webhook_timeout_s: float = 5.0
-    webhook_max_age_s: int = 25 * 3600  # keep retrying webhooks for at least 24 h
     allow_private_webhooks: bool = False  # SSRF guard; the demo allows loopback
     worker_poll_s: float = 0.5
+    receipt_print_window_days: int = 183  # print on demand within ~6 months
     db_pool_size: int = 10
 
     def effective_secret_key(self) -> str:
+        if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:
+            raise RuntimeError("the demo secret key must not be used in production")
         if self.secret_key:
             return self.secret_key
         if self.mode is Mode.PRODUCTION:

@@ -7,23 +7,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import (
-    inbox,
-    ledger_journals,
-    ledger_postings,
-    payables,
-    payment_orders,
-)
+from publicpay.adapters.db.tables import ledger_journals, ledger_postings
 from publicpay.demo.stack import Stack
 from publicpay.services.cash import record_cash_payment
 from tests.conftest import payable_body
+from tests.integration.counter_kit import PLATE_FEE_FEN, problem_of, snapshot
 from tests.support.client import SignedClient
 
-PLATE_FEE_FEN = 10_000  # GA0101 汽车号牌, 100 元 a pair
 PATH = "/api/v1/pos/cash-payments"
 
 
@@ -47,26 +40,6 @@ def cash(code: str, received_fen: int, **extra: Any) -> dict[str, Any]:
         "client_serial": "C" + uuid.uuid4().hex[:16],
         **extra,
     }
-
-
-def snapshot(stack: Stack) -> dict[str, Any]:
-    with stack.container.read_uow() as uow:
-        conn = uow.connection
-        counts = {
-            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in (payment_orders, ledger_journals, ledger_postings, inbox)
-        }
-        counts["statuses"] = sorted(
-            (row.payment_code, row.status) for row in conn.execute(select(payables))
-        )
-    return counts
-
-
-def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    data: dict[str, Any] = response.json()
-    return data
 
 
 def test_cash_payment_books_the_amount_due_and_returns_change(

@@ -364,3 +364,34 @@ def test_check_command_passes_on_a_consistent_database(stack: Any) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "全部通过" in result.stdout
+
+
+def test_check_command_finds_a_tampered_audit_row(stack: Any, new_database_url: Any) -> None:
+    from sqlalchemy import create_engine
+
+    from publicpay.adapters.db import migrate
+    from publicpay.adapters.db.queries.invariants import run_checks
+
+    url = new_database_url()
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        from publicpay.adapters.db.audit import AuditRepository
+
+        audit = AuditRepository(conn)
+        for n in range(3):
+            audit.append("tester", "demo.action", str(n), {"n": n}, datetime.now(UTC))
+        assert audit.seal() == 3
+    with engine.connect() as conn:
+        assert run_checks(conn).ok
+    with engine.begin() as conn:
+        conn.execute(
+            update(tables.audit_log)
+            .where(tables.audit_log.c.target == "1")
+            .values(detail={"n": 99})
+        )
+    with engine.connect() as conn:
+        report = run_checks(conn)
+    engine.dispose()
+    assert not report.ok
+    assert any("审计日志" in v for v in report.violations)

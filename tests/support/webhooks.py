@@ -27,8 +27,9 @@ class WebhookReceiver:
 
         @app.post("/hook")
         async def hook(request: Request) -> Response:
+            body = await request.body()  # never await while holding the lock
             with self.lock:
-                self.received.append(Received(dict(request.headers), await request.body()))
+                self.received.append(Received(dict(request.headers), body))
             return Response(status_code=self.status_code)
 
         return app

@@ -14,13 +14,26 @@ from publicpay.domain.errors import ValidationFailed
 
 
 class HttpWebhookSender:
-    def __init__(self, timeout_s: float = 5.0, client: httpx.Client | None = None) -> None:
+    """Posts webhooks; the SSRF guard runs again before every attempt (DNS can change after the
+    URL was accepted), and redirects are not followed."""
+
+    def __init__(
+        self,
+        guard: WebhookUrlGuard,
+        timeout_s: float = 5.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self._guard = guard
         self._client = client or httpx.Client(timeout=timeout_s, follow_redirects=False)
 
     def post(
         self, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int | None, str | None, int]:
         started = time.perf_counter()
+        try:
+            self._guard.check(url)
+        except ValidationFailed as exc:
+            return None, f"refused: {exc.detail}", 0
         try:
             response = self._client.post(url, content=body, headers=dict(headers))
         except httpx.HTTPError as exc:

@@ -21,9 +21,10 @@ from publicpay.api.routes import (
     notify,
     pay,
     payables,
+    receipts,
 )
 from publicpay.bootstrap import Container
-from publicpay.web import portal
+from publicpay.web import portal, verify
 
 log = logging.getLogger("publicpay.http")
 
@@ -49,9 +50,11 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         cash.router,
         barcode.router,
         aggregate.router,
+        receipts.router,
     ):
         app.include_router(router)
     portal.install(app)
+    verify.install(app)
     for channel, emulator_app in (emulators or {}).items():
         app.mount(f"/emulator/{channel}", emulator_app)
     app.middleware("http")(_request_log)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import UTC, datetime, timedelta
 
 from fastapi import Depends, Request
 
@@ -47,7 +46,7 @@ def verify_request(request: Request, body: bytes, c: Container) -> ApiClient:
         raise _refuse("X-Timestamp 应为 Unix 秒，X-Nonce 长度应为 8–64")
     now = c.clock.now()
     if abs(now.timestamp() - int(timestamp)) > c.settings.signature_max_skew_s:
-        raise _refuse("请求时间戳与服务器时间相差超过 300 秒")
+        raise _refuse(f"请求时间戳与服务器时间相差超过 {c.settings.signature_max_skew_s} 秒")
     client = c.api_client(app_id)
     if client is None or not client.active:
         raise _refuse("未知或已停用的 App ID")
@@ -91,8 +90,3 @@ def device_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
     if client.kind != "device":
         raise Unauthorized("该凭证不是收费终端（设备）凭证")
     return client
-
-
-def nonce_horizon(now: datetime | None = None) -> datetime:
-    """Nonces older than twice the allowed skew can be pruned (their timestamps are refused)."""
-    return (now or datetime.now(UTC)) - timedelta(seconds=600)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from publicpay.api.schemas import LineOut, PayableOut
+from publicpay.adapters.receipts.formats import receipt_policy
+from publicpay.api.schemas import LineOut, PayableOut, ReceiptRef
 from publicpay.bootstrap import Container
-from publicpay.domain.payables import Payable, amount_due_fen
+from publicpay.domain.payables import Payable, due_now
+from publicpay.domain.receipt_records import StoredReceipt
 from publicpay.domain.time import business_date
 
 
@@ -13,12 +15,13 @@ def payable_out(c: Container, payable: Payable) -> PayableOut:
     now = c.clock.now()
     with c.read_uow() as uow:
         items = uow.catalogue.items()
+        receipt = uow.receipts.live_for_payable(payable.id)
     return PayableOut(
         payment_code=payable.payment_code,
         biz_no=payable.biz_no,
         status=payable.status.value,
         amount_fen=payable.amount_fen,
-        amount_due_fen=amount_due_fen(payable.lines, items, payable.due_date, business_date(now)),
+        amount_due_fen=due_now(payable, items, business_date(now)),
         payer={
             "name": payable.payer_name,
             "type": payable.payer_type.value,
@@ -44,5 +47,17 @@ def payable_out(c: Container, payable: Payable) -> PayableOut:
         refunded_fen=payable.refunded_fen,
         pay_url=f"{base}/pay/{payable.payment_code}",
         notice_pdf_url=f"{base}/pay/{payable.payment_code}/notice.pdf",
-        receipt=None,
+        receipt=_receipt_ref(c, receipt) if receipt else None,
+    )
+
+
+def _receipt_ref(c: Container, receipt: StoredReceipt) -> ReceiptRef:
+    """The live receipt (the one for what the payer kept, after any red-letter reversal)."""
+    policy = receipt_policy(c.settings)
+    return ReceiptRef(
+        code=receipt.code,
+        number=receipt.number,
+        check_code=receipt.check_code,
+        xml_url=policy.xml_url(receipt),
+        pdf_url=policy.pdf_url(receipt),
     )

@@ -26,6 +26,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "channel_rejected": 502,
     "invalid_notification": 400,
     "receipt_stock_exhausted": 503,
+    "receipt_not_ready": 409,
+    "receipt_key_missing": 503,
+    "unbalanced_journal": 500,
 }
 
 _HTTP_TITLES = {
@@ -64,6 +67,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
         if err.get("type") == "json_invalid":
             malformed = True
+            loc = []  # the position inside the text is no field name
         errors[".".join(loc) or "body"] = _chinese(err)
     log.info("refused %s %s: invalid body %s", request.method, request.url.path, errors)
     if malformed:

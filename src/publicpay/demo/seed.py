@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from publicpay.adapters.crypto.rsa_keys import generate_private_key_pem
+from publicpay.adapters.crypto.sm2 import generate_private_key_pem as sm2_private_key_pem
 from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.tables import units as units_table
 from publicpay.adapters.db.uow import SqlUnitOfWork
@@ -23,6 +24,8 @@ from publicpay.domain.codes import (
     credit_code_check_char,
     organisation_code_check_char,
 )
+from publicpay.domain.receipts import receipt_code
+from publicpay.domain.time import business_date
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,34 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
     uow.units.add_client(KIOSK_ID, "device", None, "demo_" + secrets.token_hex(16), now)
     uow.units.add_client(BANK_ID, "bank", None, "demo_" + secrets.token_hex(16), now)
     ensure_channel_accounts(ChannelAccountsRepository(uow.connection, uow.box), now)
+    ensure_receipt_setup(uow, now, region_code=region_code)
+
+
+RECEIPT_RANGE = 100_000  # numbers allocated to each unit and to the kiosk
+
+
+def ensure_receipt_setup(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
+    """DEMO receipt keys (finance bureau + one per unit, random) and number ranges: one per unit
+    and one for the kiosk as 开票点, under 票据代码 33 01 01 YY (浙江 · 非税收入统一票据 · 电子)."""
+    if uow.receipts.keys():
+        return
+    code = receipt_code("33", "01", "01", business_date(now).year)
+    uow.receipts.add_key("finance", region_code, sm2_private_key_pem(), now)
+    for index, unit in enumerate(UNITS):
+        unit_id = uow.connection.execute(
+            select(units_table.c.id).where(units_table.c.code == unit.code)
+        ).scalar_one()
+        uow.receipts.add_key("unit", unit.code, sm2_private_key_pem(), now)
+        start = 1 + index * RECEIPT_RANGE
+        uow.receipts.add_stock(
+            code, start, start + RECEIPT_RANGE - 1, unit_id=unit_id, issuing_point=None,
+            actor="demo-seed", at=now,
+        )  # fmt: skip
+    kiosk_start = 1 + 90 * RECEIPT_RANGE
+    uow.receipts.add_stock(
+        code, kiosk_start, kiosk_start + RECEIPT_RANGE - 1, unit_id=None, issuing_point=KIOSK_ID,
+        actor="demo-seed", at=now,
+    )  # fmt: skip
 
 
 def demo_channel_accounts() -> dict[str, dict[str, Any]]:

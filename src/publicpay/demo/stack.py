@@ -14,7 +14,13 @@ from publicpay.adapters.db.txn_times import StoredTxnTimes
 from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect, start_emulators
-from publicpay.demo.seed import describe, ensure_channel_accounts, is_seeded, seed
+from publicpay.demo.seed import (
+    describe,
+    ensure_channel_accounts,
+    ensure_receipt_setup,
+    is_seeded,
+    seed,
+)
 from publicpay.emulators.alipay import AlipayEmulator
 from publicpay.emulators.bank import BankTeller
 from publicpay.emulators.bank import create_app as create_bank_app
@@ -56,6 +62,7 @@ def build_stack(
             seed(uow, container.clock.now(), region_code=settings.region_code)
         accounts = ChannelAccountsRepository(uow.connection, uow.box)
         ensure_channel_accounts(accounts, container.clock.now())
+        ensure_receipt_setup(uow, container.clock.now(), region_code=settings.region_code)
         configs = connect(
             accounts.all(),
             emulated,

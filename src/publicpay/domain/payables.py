@@ -214,3 +214,10 @@ def payment_shares(
     if extra:
         raise ValidationFailed("滞纳金只适用于罚没项目")
     return shares
+
+
+def due_now(payable: Payable, items: Mapping[str, FeeItem], on_date: date) -> int:
+    """What the payer owes today: late fees grow only while unpaid; afterwards what was paid."""
+    if payable.status is PayableStatus.UNPAID:
+        return amount_due_fen(payable.lines, items, payable.due_date, on_date)
+    return payable.paid_fen if payable.paid_fen is not None else payable.amount_fen

@@ -62,7 +62,7 @@ def follow_redirect(url: str, user_agent: str) -> str:
 
 
 def redirect_target(response: httpx.Response) -> str:
-    location = response.headers.get("location", "")
+    location = str(response.headers.get("location", ""))
     if response.status_code not in (301, 302, 303, 307) or not location:
         raise AggregateRefused(409, f"聚合码页面未跳转到支付（HTTP {response.status_code}）")
     return location

@@ -27,7 +27,8 @@ def _webhooks(c: Container) -> int:
 
 
 def _refunds(c: Container) -> int:
-    return run_due_refunds(c.uow, c.gateways, clock=c.clock)
+    notify_url = c.payment_policy().notify_url
+    return run_due_refunds(c.uow, c.gateways, clock=c.clock, notify_url=notify_url)
 
 
 def _receipts(c: Container) -> int:
@@ -43,7 +44,9 @@ def _recover(c: Container) -> int:
 
 def _prune_nonces(c: Container) -> int:
     with c.uow() as uow:
-        pruned = uow.units.prune_nonces(c.clock.now() - timedelta(seconds=900))
+        # a nonce must outlive every timestamp the signature check still accepts
+        horizon = timedelta(seconds=2 * c.settings.signature_max_skew_s + 60)
+        pruned = uow.units.prune_nonces(c.clock.now() - horizon)
         uow.commit()
     return pruned
 

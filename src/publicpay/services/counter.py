@@ -105,6 +105,8 @@ def reverse_payment(
         if order.status is OrderStatus.REVERSED:
             return Reversal(order, payable, order.closed_at or clock.now(), replayed=True)
         _check_reversible(payable, order, clock.now())
+        if uow.receipts.live_for_payable(payable.id, lock=True) is not None:
+            raise InvalidTransition("该笔缴款已开具财政票据，不能冲正")
         reversal = _reverse(uow, payable, order, key, bank=bank, reason=reason, clock=clock)
         uow.commit()
         return reversal

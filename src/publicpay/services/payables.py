@@ -119,7 +119,7 @@ def _build(
 
 def _store(uow: UnitOfWork, payable: Payable, cmd: RegisterPayable, clock: Clock) -> None:
     id_no = cmd.payer.id_no.strip().upper()
-    now = clock.now()
+    now = payable.created_at or clock.now()
     uow.payables.add(
         payable,
         payer_id_enc=uow.box.seal_text(id_no, b"payer_id"),

@@ -18,7 +18,13 @@ from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFoun
 from publicpay.domain.events import DiscrepancyKind, EventType
 from publicpay.domain.ledger import duplicate_payment_journal, payment_journal
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus, check_transition
-from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, payment_shares
+from publicpay.domain.payables import (
+    Payable,
+    PayableStatus,
+    amount_due_fen,
+    payment_shares,
+    status_label,
+)
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.ports import Clock, Gateways, UnitOfWork
 from publicpay.services.receipts import request_receipt
@@ -89,7 +95,7 @@ def reserve_order(
         if payable is None:
             raise NotFound(f"缴款码 {payment_code} 不存在")
         if payable.status is not PayableStatus.UNPAID:
-            raise ValidationFailed(f"缴款单状态为「{payable.status.value}」，不能再支付")
+            raise ValidationFailed(f"缴款单状态为「{status_label(payable.status)}」，不能再支付")
         now = clock.now()
         amount = amount_due_fen(
             payable.lines, uow.catalogue.items(), payable.due_date, business_date(now)

@@ -237,14 +237,9 @@ class AuditRepo(Protocol):
 class ReceiptSigner(Protocol):
     """SM2-SM3 signer of one key (unit or finance bureau)."""
 
-    @property
-    def algorithm(self) -> str: ...
-
-    @property
-    def signer_id(self) -> bytes: ...
-
-    @property
-    def public_key_pem(self) -> bytes: ...
+    algorithm: str
+    signer_id: bytes
+    public_key_pem: bytes
 
     def sign(self, data: bytes) -> bytes: ...
 

@@ -127,16 +127,18 @@ def issue_due_receipts(
     with new_uow() as uow:
         jobs = uow.receipts.claim_jobs(clock.now(), limit, LEASE)
         uow.commit()
-    return sum(_run(new_uow, formats, job, policy, clock) for job in jobs)
+    return sum(run_job(new_uow, formats, job, policy=policy, clock=clock) for job in jobs)
 
 
-def _run(
+def run_job(
     new_uow: Callable[[], UnitOfWork],
     formats: ReceiptFormats,
     job: ReceiptJob,
+    *,
     policy: ReceiptPolicy,
     clock: Clock,
 ) -> int:
+    """One claimed job, in its own transaction; returns the receipts it issued."""
     issuer = _Issuer(formats, policy, clock.now())
     try:
         with new_uow() as uow:

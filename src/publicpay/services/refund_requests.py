@@ -92,21 +92,29 @@ def settle_requested_refund(uow: UnitOfWork, refund: Refund, now: datetime) -> N
     refunded_before = payable.refunded_fen
     payable.refunded_fen += refund.amount_fen
     paid = payable.paid_fen or 0
-    target = PayableStatus.REFUNDED if payable.refunded_fen >= paid else PayableStatus.PARTIALLY_REFUNDED
+    target = (
+        PayableStatus.REFUNDED if payable.refunded_fen >= paid else PayableStatus.PARTIALLY_REFUNDED
+    )
     check_transition(payable.status, target)
     payable.status = target
     uow.payables.save(payable)
     shares = payment_shares(payable.lines, uow.catalogue.items(), paid)
     uow.ledger.post(
         requested_refund_journal(
-            refund.refund_no, refund.channel, refund_shares(shares, refunded_before, refund.amount_fen)
+            refund.refund_no,
+            refund.channel,
+            refund_shares(shares, refunded_before, refund.amount_fen),
         ),
         payable_id=payable.id,
         business_date=business_date(now),
         at=now,
     )
     uow.events.add(
-        payable.unit_id, EventType.PAYABLE_REFUNDED.value, _event(payable, refund), now, deliver=True
+        payable.unit_id,
+        EventType.PAYABLE_REFUNDED.value,
+        _event(payable, refund),
+        now,
+        deliver=True,
     )
     request_red_receipt(uow, payable.id, refund.refund_no, now)
 

@@ -1,5 +1,6 @@
-"""Append-only audit log. Rows are written without locks; the worker seals the hash chain in id
-order, so tampering with any sealed row (or deleting one) breaks every later hash."""
+"""Append-only audit log. Rows are written without locks on the hot path; the worker seals the
+hash chain: each sealed row gets the next `chain_seq` and a hash over the previous row's hash and
+its own content, so altering or deleting any sealed row breaks every later hash."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from publicpay.adapters.db.tables import audit_log
 from publicpay.domain.time import utc
 
 GENESIS = "0" * 64
+_SEAL_LOCK = 7_221_001  # PostgreSQL advisory lock id: one sealer at a time
 
 
 def row_hash(prev_hash: str, row: Any) -> str:
@@ -41,14 +43,19 @@ class AuditRepository:
 
     def seal(self, limit: int = 1000) -> int:
         """Chain unsealed rows onto the last sealed one; returns how many were sealed."""
-        last = self._conn.execute(
-            select(audit_log.c.hash)
-            .where(audit_log.c.hash.is_not(None))
-            .order_by(audit_log.c.id.desc())
-            .limit(1)
-            .with_for_update()
-        ).scalar_one_or_none()
-        prev = last or GENESIS
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(text(f"SELECT pg_advisory_xact_lock({_SEAL_LOCK})"))
+        seq = int(
+            self._conn.execute(
+                select(func.coalesce(func.max(audit_log.c.chain_seq), 0))
+            ).scalar_one()
+        )
+        prev = (
+            self._conn.execute(
+                select(audit_log.c.hash).where(audit_log.c.chain_seq == seq)
+            ).scalar_one_or_none()
+            or GENESIS
+        )
         rows = list(
             self._conn.execute(
                 select(audit_log)
@@ -58,11 +65,12 @@ class AuditRepository:
             )
         )
         for row in rows:
+            seq += 1
             digest = row_hash(prev, row)
             self._conn.execute(
                 update(audit_log)
                 .where(audit_log.c.id == row.id)
-                .values(prev_hash=prev, hash=digest)
+                .values(chain_seq=seq, prev_hash=prev, hash=digest)
             )
             prev = digest
         return len(rows)
@@ -71,9 +79,15 @@ class AuditRepository:
         """Ids of sealed rows whose hash does not follow from the previous one."""
         broken: list[int] = []
         prev = GENESIS
-        stmt = select(audit_log).where(audit_log.c.hash.is_not(None)).order_by(audit_log.c.id)
-        for row in self._conn.execute(stmt):
-            if row.prev_hash != prev or row.hash != row_hash(prev, row):
+        stmt = (
+            select(audit_log).where(audit_log.c.hash.is_not(None)).order_by(audit_log.c.chain_seq)
+        )
+        for expected_seq, row in enumerate(self._conn.execute(stmt), start=1):
+            if (
+                row.chain_seq != expected_seq
+                or row.prev_hash != prev
+                or row.hash != row_hash(prev, row)
+            ):
                 broken.append(row.id)
             prev = row.hash
         return broken

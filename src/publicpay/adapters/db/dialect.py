@@ -12,7 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    stmt: Any = insert(table).values(**values).on_conflict_do_nothing()
+    stmt = stmt.returning(literal_column("1"))
     # rowcount is not reliable here (psycopg reports -1); a returned row is
     return conn.execute(stmt).first() is not None
 

@@ -17,7 +17,6 @@ from sqlalchemy import Connection, insert, or_, select, update
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.dialect import for_update, insert_ignore
-from publicpay.adapters.db.tables import payables
 from publicpay.adapters.db.receipt_tables import (
     receipt_jobs,
     receipt_keys,
@@ -25,6 +24,7 @@ from publicpay.adapters.db.receipt_tables import (
     receipt_stocks,
     receipts,
 )
+from publicpay.adapters.db.tables import payables
 from publicpay.domain.receipt_records import (
     DrawnNumber,
     JobKind,

@@ -286,7 +286,9 @@ audit_log = Table(
     Column("action", String(60), nullable=False),
     Column("target", String(100), nullable=False),
     Column("detail", JSON, nullable=False),
-    # The hash chain is sealed by the worker in id order (no hot row on the write path).
+    # The hash chain is sealed by the worker (no hot row on the write path). Rows may commit out
+    # of id order, so the chain follows `chain_seq`, the order in which rows were sealed.
+    Column("chain_seq", BigInteger, nullable=True, unique=True),
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
 )

@@ -40,9 +40,7 @@ class ReceiptFormats:
     def xml(self, face: ReceiptFace) -> bytes:
         return receipt_xml(face)
 
-    def sign(
-        self, xml: bytes, unit: ReceiptSigner, finance: ReceiptSigner
-    ) -> tuple[bytes, bytes]:
+    def sign(self, xml: bytes, unit: ReceiptSigner, finance: ReceiptSigner) -> tuple[bytes, bytes]:
         signed = sign_receipt(xml, unit, finance)
         return signed.unit_signature, signed.finance_signature
 

@@ -71,7 +71,9 @@ def _stocks(book: Workbook, report: WriteOffReport) -> None:
 
 def _receipts(book: Workbook, report: WriteOffReport) -> None:
     sheet = book.create_sheet("票据明细")
-    sheet.append(["票据代码", "票据号码", "种类", "状态", "金额（元）", "开票时间", "打印次数", "入账"])
+    sheet.append(
+        ["票据代码", "票据号码", "种类", "状态", "金额（元）", "开票时间", "打印次数", "入账"]
+    )
     for r in report.receipts:
         sheet.append(
             [

@@ -11,7 +11,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import NotFound
-from publicpay.domain.payables import amount_due_fen, status_label
+from publicpay.domain.payables import due_now, status_label
 from publicpay.domain.time import business_date
 from publicpay.services.aggregate import issue_aggregate
 from publicpay.services.payments import open_qr_order
@@ -37,7 +37,7 @@ def status(payment_code: str, c: Container = Depends(container)) -> PayableStatu
         items = uow.catalogue.items()
     if payable is None:
         raise NotFound(f"缴款码 {payment_code} 不存在")
-    due = amount_due_fen(payable.lines, items, payable.due_date, business_date(c.clock.now()))
+    due = due_now(payable, items, business_date(c.clock.now()))
     return PayableStatusOut(
         payment_code=payable.payment_code,
         status=payable.status.value,

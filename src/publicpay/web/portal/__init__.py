@@ -14,9 +14,9 @@ from fastapi.templating import Jinja2Templates
 
 from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
 from publicpay.bootstrap import Container
-from publicpay.domain.codes import is_valid_payment_code
+from publicpay.domain.codes import is_valid_payment_code, mask_name
 from publicpay.domain.money import format_yuan
-from publicpay.domain.payables import Payable, amount_due_fen, status_label
+from publicpay.domain.payables import Payable, due_now, status_label
 from publicpay.domain.receipts import ReceiptLine
 from publicpay.domain.time import business_date, local_text
 from publicpay.domain.units import Unit
@@ -52,6 +52,17 @@ def lookup(request: Request, code: str = "") -> Response:
     )
 
 
+@router.get("/pay/qr.svg")
+def qr_svg(data: str) -> Response:
+    """QR of a channel's code (the page shows what the channel returned). Declared before
+    `/pay/{code}`, which would otherwise take "qr.svg" for a payment code."""
+    if len(data) > 1000:
+        return Response("too long", status_code=413)
+    out = io.BytesIO()
+    segno.make_qr(data, error="m").save(out, kind="svg", scale=6, border=2, dark="#1f2937")
+    return Response(out.getvalue(), media_type="image/svg+xml")
+
+
 @router.get("/pay/{code}", response_class=HTMLResponse)
 def payable_page(request: Request, code: str, c: Container = Depends(_container)) -> Response:
     found = _load(c, code) if is_valid_payment_code(code) else None
@@ -65,12 +76,13 @@ def payable_page(request: Request, code: str, c: Container = Depends(_container)
     payable, unit = found
     with c.read_uow() as uow:
         items = uow.catalogue.items()
-    due = amount_due_fen(payable.lines, items, payable.due_date, business_date(c.clock.now()))
+    due = due_now(payable, items, business_date(c.clock.now()))
     context = {
         "p": payable,
         "unit": unit,
         "due_fen": due,
         "status_label": status_label(payable.status),
+        "payer_name": mask_name(payable.payer_name),
         "paid_at": local_text(payable.paid_at) if payable.paid_at else "",
         "channels": [ch.value for ch in c.gateways.channels()],
     }
@@ -114,16 +126,6 @@ def notice_pdf(code: str, c: Container = Depends(_container)) -> Response:
     pdf = render_notice(notice)
     headers = {"Content-Disposition": f'inline; filename="notice-{payable.payment_code}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
-
-
-@router.get("/pay/qr.svg")
-def qr_svg(data: str) -> Response:
-    """QR of a channel's code (the page shows what the channel returned)."""
-    if len(data) > 1000:
-        return Response("too long", status_code=413)
-    out = io.BytesIO()
-    segno.make_qr(data, error="m").save(out, kind="svg", scale=6, border=2, dark="#1f2937")
-    return Response(out.getvalue(), media_type="image/svg+xml")
 
 
 def install(app: FastAPI) -> None:

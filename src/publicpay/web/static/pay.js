@@ -34,7 +34,9 @@
     document.getElementById("qr-hint").textContent = hints[channel] || hints.aggregate;
     document.getElementById("qr").src = `/pay/qr.svg?data=${encodeURIComponent(body.qr_code)}`;
     document.getElementById("qr").dataset.qrCode = body.qr_code;
-    document.getElementById("order-no").textContent = `订单号 ${body.order_no}`;
+    document.getElementById("qr").dataset.channel = channel;
+    const label = channel === "aggregate" ? "聚合码编号" : "订单号";
+    document.getElementById("order-no").textContent = `${label} ${body.order_no}`;
     document.getElementById("qr-box").hidden = false;
   }
 

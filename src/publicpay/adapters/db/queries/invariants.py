@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, func, select
 
 from publicpay.adapters.db.audit import AuditRepository
+from publicpay.adapters.db.receipt_tables import receipts
 from publicpay.adapters.db.tables import (
     ledger_journals,
     ledger_postings,
@@ -15,6 +16,7 @@ from publicpay.adapters.db.tables import (
     payment_orders,
     refunds,
 )
+from publicpay.domain.time import utc
 
 
 @dataclass
@@ -35,7 +37,15 @@ class Report:
 
 def run_checks(conn: Connection, now: datetime | None = None) -> Report:
     report = Report()
-    for check in (_journals_balance, _paid_payables, _succeeded_orders, _stale_orders, _audit):
+    checks = (
+        _journals_balance,
+        _paid_payables,
+        _succeeded_orders,
+        _stale_orders,
+        _receipts,
+        _audit,
+    )
+    for check in checks:
         report.checked.append(check.__doc__ or check.__name__)
         report.violations += check(conn, now or datetime.now(UTC))
     return report
@@ -109,6 +119,28 @@ def _stale_orders(conn: Connection, now: datetime) -> list[str]:
         payment_orders.c.expires_at < now - timedelta(hours=1),
     )
     return [f"订单 {row.order_no} 长时间处于支付中" for row in conn.execute(stmt)]
+
+
+def _receipts(conn: Connection, now: datetime) -> list[str]:
+    """每笔已缴款单恰有一张有效票据（开票作业有十分钟宽限）"""
+    live = (
+        select(receipts.c.payable_id, func.count().label("n"))
+        .where(receipts.c.kind == "normal", receipts.c.status == "issued")
+        .group_by(receipts.c.payable_id)
+        .subquery()
+    )
+    stmt = (
+        select(payables.c.payment_code, payables.c.paid_at, func.coalesce(live.c.n, 0))
+        .select_from(payables.outerjoin(live, live.c.payable_id == payables.c.id))
+        .where(payables.c.status.in_(("paid", "partially_refunded")))
+    )
+    problems = []
+    for code, paid_at, count in conn.execute(stmt):
+        if count > 1:
+            problems.append(f"缴款单 {code} 有 {count} 张有效票据")
+        elif count == 0 and paid_at is not None and utc(paid_at) < now - timedelta(minutes=10):
+            problems.append(f"缴款单 {code} 已缴款超过十分钟仍未开具票据")
+    return problems
 
 
 def _audit(conn: Connection, _now: datetime) -> list[str]:

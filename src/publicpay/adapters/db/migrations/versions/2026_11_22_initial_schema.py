@@ -34,9 +34,11 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=60), nullable=False),
         sa.Column("target", sa.String(length=100), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("chain_seq", sa.BigInteger(), nullable=True),
         sa.Column("prev_hash", sa.String(length=64), nullable=True),
         sa.Column("hash", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sa.UniqueConstraint("chain_seq", name=op.f("uq_audit_log_chain_seq")),
     )
     op.create_table(
         "channel_accounts",

@@ -1,0 +1,264 @@
+"""Fiscal e-receipt API.
+
+Public (no credentials): the published signing keys and a receipt's two signatures (the Public
+contract), and — with the receipt's check code — its signed XML document and PDF.
+Signed (unit API credentials): print (units and kiosk/POS devices), booking (入账: any unit's
+business system acts as the "authorised system" of the employer that books the receipt), and the
+write-off (核销) report of the caller's own unit as JSON or Excel.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
+from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
+from publicpay.adapters.receipts.xml import SignedReceipt, signed_receipt_document
+from publicpay.api.auth import signed_client, unit_client
+from publicpay.api.deps import container
+from publicpay.bootstrap import Container
+from publicpay.domain.errors import Forbidden, NotFound
+from publicpay.domain.receipt_records import StoredReceipt, WriteOffReport
+from publicpay.domain.units import ApiClient
+from publicpay.services.receipt_access import (
+    PrintRequest,
+    book_receipt,
+    find_receipt,
+    print_receipt,
+    receipt_pdf,
+)
+from publicpay.services.receipt_stock import write_off
+
+router = APIRouter(prefix="/api/v1/receipts", tags=["receipts (财政电子票据)"])
+Code = Annotated[str, Path(pattern=r"^\d{8}$", description="票据代码（8位）")]
+Number = Annotated[str, Path(pattern=r"^\d{10}$", description="票据号码（10位）")]
+CHECK = Query(pattern=r"^\d{6}$", description="校验码（6位）")
+
+
+class KeyOut(BaseModel):
+    key_id: int
+    signer: Literal["unit", "finance"]
+    owner: str = Field(description="单位编码，或财政部门的行政区划代码")
+    algorithm: str = "SM2-SM3"
+    signer_id: str = "1234567812345678"
+    public_key_pem: str
+    active: bool
+    created_at: str
+
+
+class KeysOut(BaseModel):
+    keys: list[KeyOut]
+
+
+class SignatureOut(BaseModel):
+    signer: Literal["unit", "finance"]
+    algorithm: str
+    signer_id: str
+    content_b64: str
+    signature_b64: str
+    public_key_pem: str
+
+
+class SignaturesOut(BaseModel):
+    signatures: list[SignatureOut]
+
+
+class PrintIn(BaseModel):
+    place: str | None = Field(default=None, max_length=40, description="打印地点（自助机/窗口）")
+
+
+class BookingIn(BaseModel):
+    booked_by: str | None = Field(default=None, max_length=100, description="入账单位或系统")
+
+
+class BookingOut(BaseModel):
+    code: str
+    number: str
+    booked_at: str
+    booked_by: str
+
+
+def _signed(c: Container, code: str, number: str) -> SignedReceipt:
+    with c.read_uow() as uow:
+        receipt = uow.receipts.by_number(code, number)
+        if receipt is None:
+            raise NotFound(f"未找到票据 {code}-{number}")
+        unit_pem = uow.receipts.public_key(receipt.unit_key_id)
+        finance_pem = uow.receipts.public_key(receipt.finance_key_id)
+    return SignedReceipt(
+        xml=receipt.xml,
+        unit_signature=receipt.unit_signature,
+        unit_public_key_pem=unit_pem,
+        finance_signature=receipt.finance_signature,
+        finance_public_key_pem=finance_pem,
+    )
+
+
+@router.get("/keys", response_model=KeysOut, summary="票据签名公钥（单位与财政，含已轮换的）")
+def keys(c: Container = Depends(container)) -> KeysOut:
+    with c.read_uow() as uow:
+        stored = uow.receipts.keys()
+    return KeysOut(
+        keys=[
+            KeyOut(
+                key_id=k.id,
+                signer="unit" if k.signer == "unit" else "finance",
+                owner=k.owner,
+                public_key_pem=k.public_key_pem.decode("ascii"),
+                active=k.active,
+                created_at=k.created_at.isoformat(),
+            )
+            for k in stored
+        ]
+    )
+
+
+@router.get(
+    "/write-off",
+    summary="核销报表（本单位，按开票日期）；format=xlsx 下载 Excel",
+    response_model=None,
+)
+def write_off_report(
+    date_from: date = Query(alias="from"),
+    date_to: date = Query(alias="to"),
+    format: Literal["json", "xlsx"] = "json",
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> Response | dict[str, object]:
+    assert client.unit_id is not None
+    report = write_off(c.read_uow(), client.unit_id, date_from, date_to)
+    if format == "xlsx":
+        name = f"write-off-{report.unit_code}-{date_from}-{date_to}.xlsx"
+        return Response(
+            write_off_workbook(report),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return _report_json(report)
+
+
+def _report_json(report: WriteOffReport) -> dict[str, object]:
+    return {
+        "unit": {"code": report.unit_code, "name": report.unit_name},
+        "from": report.date_from,
+        "to": report.date_to,
+        "issued": {"count": report.issued_count, "total_fen": report.issued_fen},
+        "red": {"count": report.red_count, "total_fen": report.red_fen},
+        "net_fen": report.issued_fen + report.red_fen,
+        "printed": {"count": report.printed_count, "reprints": report.reprinted_count},
+        "booked": report.booked_count,
+        "payments": {
+            "count": report.paid_count,
+            "paid_fen": report.paid_fen,
+            "refunded_fen": report.refunded_fen,
+            "net_fen": report.paid_fen - report.refunded_fen,
+        },
+        "stocks": [
+            {
+                "code": s.code,
+                "start": f"{s.start:010d}",
+                "end": f"{s.end:010d}",
+                "next": f"{s.next:010d}",
+                "used": s.used,
+                "unused": s.unused,
+                "issuing_point": s.issuing_point,
+                "status": s.status,
+            }
+            for s in report.stocks
+        ],
+        "unused": report.unused,
+        "balanced": report.balanced,
+        "problems": report.problems,
+    }
+
+
+@router.get(
+    "/{code}/{number}/signatures",
+    response_model=SignaturesOut,
+    summary="票据的两个签名（开票单位、财政监制），可用 OpenSSL 独立验证",
+)
+def signatures(code: Code, number: Number, c: Container = Depends(container)) -> SignaturesOut:
+    signed = _signed(c, code, number)
+    return SignaturesOut(
+        signatures=[
+            SignatureOut(
+                signer="unit" if e.signer == "unit" else "finance",
+                algorithm=e.algorithm,
+                signer_id=e.signer_id.decode("latin-1"),
+                content_b64=base64.b64encode(e.content).decode("ascii"),
+                signature_b64=base64.b64encode(e.signature).decode("ascii"),
+                public_key_pem=e.public_key_pem.decode("ascii"),
+            )
+            for e in signed.signatures()
+        ]
+    )
+
+
+@router.get("/{code}/{number}/xml", summary="签名票据文件（publicpay receipt verify 可验证）")
+def xml_document(
+    code: Code,
+    number: Number,
+    check_code: str = CHECK,
+    c: Container = Depends(container),
+) -> Response:
+    find_receipt(c.read_uow(), code, number, check_code)
+    document = signed_receipt_document(_signed(c, code, number))
+    headers = {"Content-Disposition": f'attachment; filename="{code}-{number}.xml"'}
+    return Response(document, media_type="application/xml", headers=headers)
+
+
+@router.get("/{code}/{number}/pdf", summary="票据 PDF（查看/下载，不计打印次数）")
+def pdf(
+    code: Code,
+    number: Number,
+    check_code: str = CHECK,
+    c: Container = Depends(container),
+) -> Response:
+    receipt = find_receipt(c.read_uow(), code, number, check_code)
+    body = receipt_pdf(c.uow(), ReceiptFormats(), receipt)
+    return _pdf_response(body, receipt)
+
+
+@router.post("/{code}/{number}/print", summary="打印票据（计次；重复打印加注）")
+def print_(
+    body: PrintIn,
+    code: Code,
+    number: Number,
+    client: ApiClient = Depends(signed_client),
+    c: Container = Depends(container),
+) -> Response:
+    if client.kind not in ("unit", "device"):
+        raise Forbidden("只有执收单位或自助机/窗口设备可以打印票据")
+    request = PrintRequest(code, number, body.place or client.app_id, client.unit_id)
+    result = print_receipt(
+        c.uow(), ReceiptFormats(), request, policy=receipt_policy(c.settings), clock=c.clock
+    )
+    headers = {"X-Print-Count": str(result.print_count), "X-Reprint": str(result.reprint).lower()}
+    return Response(result.pdf, media_type="application/pdf", headers=headers)
+
+
+@router.post("/{code}/{number}/booking", response_model=BookingOut, summary="入账反馈（仅一次）")
+def booking(
+    body: BookingIn,
+    code: Code,
+    number: Number,
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> BookingOut:
+    by = body.booked_by or client.app_id
+    booked = book_receipt(c.uow(), code, number, booked_by=by[:100], clock=c.clock)
+    assert booked.booked_at is not None
+    return BookingOut(
+        code=code, number=number, booked_at=booked.booked_at.isoformat(), booked_by=by
+    )
+
+
+def _pdf_response(body: bytes, receipt: StoredReceipt) -> Response:
+    name = f"{receipt.code}-{receipt.number}.pdf"
+    headers = {"Content-Disposition": f'inline; filename="{name}"'}
+    return Response(body, media_type="application/pdf", headers=headers)

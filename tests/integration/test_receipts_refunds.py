@@ -1,0 +1,81 @@
+"""Red-letter receipts (红字票据) on refund, a new receipt for what is kept, no over-refund."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from publicpay.domain.errors import ValidationFailed
+from publicpay.services.refund_requests import refund_payable
+from tests.integration.receipt_kit import drain, paid_with_receipt, rows
+from tests.support.client import SignedClient
+from tests.support.db import ledger_for, payable_id
+
+
+def _refund(stack: Any, code: str, amount: int) -> str:
+    c = stack.container
+    return refund_payable(c.uow(), code, amount, "业务撤销", actor="test", clock=c.clock)
+
+
+def test_full_refund_issues_a_red_receipt_linked_to_the_original(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    paid = paid_with_receipt(stack, api, payer)
+    code, amount = paid["payment_code"], paid["paid_fen"]
+    refund_no = _refund(stack, code, amount)
+    drain(stack)
+    original, red = rows(stack, code)
+    assert original.status == "reversed"
+    assert original.total_fen == amount
+    assert red.kind == "red"
+    assert red.total_fen == -amount
+    assert red.original_id == original.id
+    assert red.ref == refund_no
+    assert red.number != original.number
+    assert red.code == original.code
+    xml = red.xml.decode()
+    assert f"<RelatedInvoiceNumber>{original.number}</RelatedInvoiceNumber>" in xml
+    assert f"<TotalAmount>-{amount / 100:.2f}</TotalAmount>" in xml
+    body = api.get(f"/api/v1/payables/{code}").json()
+    assert body["status"] == "refunded"
+    assert body["refunded_fen"] == amount
+    assert body["receipt"] is None  # nothing kept, no live receipt
+    assert ledger_for(stack, payable_id(stack, code))["channel_receivable:alipay"] == 0
+
+
+def test_partial_refund_issues_red_and_a_new_receipt_for_the_remainder(
+    stack: Any, school_api: SignedClient, payer: dict[str, str]
+) -> None:
+    paid = paid_with_receipt(stack, school_api, payer, "JY0101")
+    code, amount = paid["payment_code"], paid["paid_fen"]
+    _refund(stack, code, 30000)
+    drain(stack)
+    original, red, remainder = rows(stack, code)
+    assert original.status == "reversed"
+    assert red.total_fen == -amount
+    assert remainder.kind == "normal"
+    assert remainder.status == "issued"
+    assert remainder.total_fen == amount - 30000
+    body = school_api.get(f"/api/v1/payables/{code}").json()
+    assert body["status"] == "partially_refunded"
+    assert body["receipt"]["number"] == remainder.number
+    assert ledger_for(stack, payable_id(stack, code)) == {
+        "channel_receivable:alipay": amount - 30000,
+        "special_account": -(amount - 30000),
+    }
+    _refund(stack, code, amount - 30000)
+    drain(stack)
+    *_, second_red = rows(stack, code)
+    assert second_red.kind == "red"
+    assert second_red.total_fen == -(amount - 30000)
+    assert [r.status for r in rows(stack, code)] == ["reversed", "issued", "reversed", "issued"]
+
+
+def test_refund_of_more_than_was_paid_is_refused(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    paid = paid_with_receipt(stack, api, payer)
+    _refund(stack, paid["payment_code"], paid["paid_fen"] - 1)
+    with pytest.raises(ValidationFailed, match="超过可退金额"):
+        _refund(stack, paid["payment_code"], 2)
