@@ -5,14 +5,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publicpay.adapters.db.dialect import for_update, next_payable_id
-from publicpay.adapters.db.tables import payable_lines, payables
+from publicpay.adapters.db.tables import payable_lines, payables, payment_orders
 from publicpay.domain.errors import Conflict
 from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
 from publicpay.domain.time import utc
+
+
+# built once, executed with bind parameters (see dialect.py)
+_INSERT = insert(payables)
+_INSERT_LINES = insert(payable_lines)
+_BY_ID = select(payables).where(payables.c.id == bindparam("b_id"))
+_BY_ID_LOCKED = for_update(_BY_ID)
+_BY_CODE = select(payables).where(payables.c.payment_code == bindparam("b_code"))
+_BY_CODE_LOCKED = for_update(_BY_CODE)
+_BY_BIZ_NO = select(payables).where(
+    payables.c.unit_id == bindparam("b_unit"), payables.c.biz_no == bindparam("b_biz_no")
+)
+_FOR_ORDER_LOCKED = for_update(
+    select(payables).where(
+        payables.c.id
+        == select(payment_orders.c.payable_id)
+        .where(payment_orders.c.order_no == bindparam("b_order_no"))
+        .scalar_subquery()
+    )
+)
+_LINES = (
+    select(payable_lines)
+    .where(payable_lines.c.payable_id == bindparam("b_id"))
+    .order_by(payable_lines.c.line_no)
+)
+_SAVE = (
+    update(payables)
+    .where(payables.c.id == bindparam("b_id"))
+    .values(version=payables.c.version + 1)
+)
 
 
 class PayablesRepository:
@@ -45,29 +75,30 @@ class PayablesRepository:
         created_at: datetime,
     ) -> None:
         self._conn.execute(
-            insert(payables).values(
-                id=payable.id,
-                payment_code=payable.payment_code,
-                unit_id=payable.unit_id,
-                biz_no=payable.biz_no,
-                request_hash=payable.request_hash,
-                payer_name=payable.payer_name,
-                payer_type=payable.payer_type.value,
-                payer_id_enc=payer_id_enc,
-                payer_id_hash=payer_id_hash,
-                payer_id_masked=payable.payer_id_masked,
-                payer_phone_enc=payer_phone_enc,
-                amount_fen=payable.amount_fen,
-                status=payable.status.value,
-                due_date=payable.due_date,
-                remark=payable.remark,
-                created_at=created_at,
-                refunded_fen=0,
-                version=1,
-            )
+            _INSERT,
+            {
+                "id": payable.id,
+                "payment_code": payable.payment_code,
+                "unit_id": payable.unit_id,
+                "biz_no": payable.biz_no,
+                "request_hash": payable.request_hash,
+                "payer_name": payable.payer_name,
+                "payer_type": payable.payer_type.value,
+                "payer_id_enc": payer_id_enc,
+                "payer_id_hash": payer_id_hash,
+                "payer_id_masked": payable.payer_id_masked,
+                "payer_phone_enc": payer_phone_enc,
+                "amount_fen": payable.amount_fen,
+                "status": payable.status.value,
+                "due_date": payable.due_date,
+                "remark": payable.remark,
+                "created_at": created_at,
+                "refunded_fen": 0,
+                "version": 1,
+            },
         )
         self._conn.execute(
-            insert(payable_lines),
+            _INSERT_LINES,
             [
                 {
                     "payable_id": payable.id,
@@ -84,16 +115,26 @@ class PayablesRepository:
         )
 
     def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None:
-        stmt = select(payables).where(payables.c.unit_id == unit_id, payables.c.biz_no == biz_no)
-        return self._one(stmt)
+        return self._one(_BY_BIZ_NO, {"b_unit": unit_id, "b_biz_no": biz_no})
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
-        stmt = select(payables).where(payables.c.payment_code == payment_code)
-        return self._one(for_update(stmt) if lock else stmt)
+        return self._one(_BY_CODE_LOCKED if lock else _BY_CODE, {"b_code": payment_code})
 
     def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None:
-        stmt = select(payables).where(payables.c.id == payable_id)
-        return self._one(for_update(stmt) if lock else stmt)
+        return self._one(_BY_ID_LOCKED if lock else _BY_ID, {"b_id": payable_id})
+
+    def for_order(self, order_no: str) -> Payable | None:
+        """The payable of an order, locked (one statement: the lock order starts here)."""
+        return self._one(_FOR_ORDER_LOCKED, {"b_order_no": order_no})
+
+    def recent_unpaid(self, limit: int) -> list[Payable]:
+        stmt = (
+            select(payables)
+            .where(payables.c.status == PayableStatus.UNPAID.value)
+            .order_by(payables.c.id.desc())
+            .limit(limit)
+        )
+        return [self._hydrate(row) for row in self._conn.execute(stmt)]
 
     def payer_id_enc(self, payable_id: int) -> bytes:
         stmt = select(payables.c.payer_id_enc).where(payables.c.id == payable_id)
@@ -101,21 +142,20 @@ class PayablesRepository:
 
     def save(self, payable: Payable) -> None:
         self._conn.execute(
-            update(payables)
-            .where(payables.c.id == payable.id)
-            .values(
-                status=payable.status.value,
-                paid_at=payable.paid_at,
-                paid_fen=payable.paid_fen,
-                paid_order_id=payable.paid_order_id,
-                channel=payable.channel,
-                refunded_fen=payable.refunded_fen,
-                version=payables.c.version + 1,
-            )
+            _SAVE,
+            {
+                "b_id": payable.id,
+                "status": payable.status.value,
+                "paid_at": payable.paid_at,
+                "paid_fen": payable.paid_fen,
+                "paid_order_id": payable.paid_order_id,
+                "channel": payable.channel,
+                "refunded_fen": payable.refunded_fen,
+            },
         )
 
-    def _one(self, stmt: Any) -> Payable | None:
-        row = self._conn.execute(stmt).first()
+    def _one(self, stmt: Any, params: dict[str, Any]) -> Payable | None:
+        row = self._conn.execute(stmt, params).first()
         return None if row is None else self._hydrate(row)
 
     def _hydrate(self, row: Row[Any]) -> Payable:
@@ -128,11 +168,7 @@ class PayablesRepository:
                 r.standard_fen,
                 r.amount_fen,
             )
-            for r in self._conn.execute(
-                select(payable_lines)
-                .where(payable_lines.c.payable_id == row.id)
-                .order_by(payable_lines.c.line_no)
-            )
+            for r in self._conn.execute(_LINES, {"b_id": row.id})
         ]
         return Payable(
             id=row.id,

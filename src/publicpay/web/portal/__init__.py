@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
 from publicpay.bootstrap import Container
+from publicpay.settings import Mode
 from publicpay.domain.codes import is_valid_payment_code, mask_name
 from publicpay.domain.money import format_yuan
 from publicpay.domain.payables import Payable, due_now, status_label
@@ -37,6 +38,24 @@ def _load(c: Container, code: str) -> tuple[Payable, Unit] | None:
         payable = uow.payables.by_code(code)
         unit = uow.units.get(payable.unit_id) if payable else None
     return (payable, unit) if payable and unit else None
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, c: Container = Depends(_container)) -> Response:
+    """Landing page: every UI, and in the demo a few payables waiting to be paid."""
+    demo = c.settings.mode is not Mode.PRODUCTION
+    unpaid = []
+    if demo:
+        with c.read_uow() as uow:
+            for payable in uow.payables.recent_unpaid(8):
+                unpaid.append(
+                    {
+                        "payment_code": payable.payment_code,
+                        "item": payable.lines[0].item_name,
+                        "amount_fen": payable.amount_fen,
+                    }
+                )
+    return templates.TemplateResponse(request, "home.html", {"unpaid": unpaid, "demo": demo})
 
 
 @router.get("/pay", response_class=HTMLResponse)

@@ -1,0 +1,144 @@
+"""Realistic demo activity on first start: business systems register payables over the signed
+API, some payers pay through the emulated wallets and the bank teller, others have not paid yet.
+
+Everything goes through the public HTTP interfaces, exactly as real systems and wallets would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from publicpay.api.auth import sign
+
+log = logging.getLogger("publicpay.demo")
+
+
+@dataclass(frozen=True)
+class Case:
+    unit: int  # index into demo.json units
+    items: tuple[tuple[str, int, int | None], ...]  # (item code, quantity, amount_fen)
+    pay_with: str | None  # channel, "bank", or None (left unpaid for the demo user)
+    due_in_days: int | None = None
+    org: bool = False
+
+
+CASES = (
+    Case(0, (("GA0101", 1, None), ("GA0105", 1, None), ("GA0108", 1, None)), "alipay"),
+    Case(0, (("GA0201", 1, None),), "wechat"),
+    Case(0, (("GA0202", 1, None), ("GA0203", 1, None)), "unionpay"),
+    Case(0, (("GA0104", 2, None),), "bank"),
+    Case(0, (("FM0101", 1, 20000),), None, due_in_days=-5),  # overdue fine: late fee grows
+    Case(0, (("FM0101", 1, 5000),), "alipay", due_in_days=15),
+    Case(0, (("GA0107", 1, None),), None),
+    Case(1, (("GA0301", 1, None),), "alipay"),
+    Case(1, (("GA0302", 1, None), ("GA0304", 1, None)), "wechat"),
+    Case(1, (("GA0306", 1, None),), None),
+    Case(2, (("JY0101", 1, None), ("JY0102", 1, None)), "alipay"),
+    Case(2, (("JY0101", 1, None), ("JY0102", 1, None)), "wechat"),
+    Case(2, (("JY0101", 1, None),), "bank"),
+    Case(2, (("JY0101", 1, None), ("JY0102", 1, None)), None),
+    Case(3, (("ZR0101", 1, None),), "unionpay"),
+    Case(3, (("CG0101", 12, 24000),), None, org=True),
+    Case(4, (("GZ0101", 1, 1_250_000),), "bank", org=True),
+)
+
+ORG_PAYER = {"name": "杭州拱宸桥文化发展有限公司", "type": "org", "id_no": "91330105MA2CFR9T1R"}
+
+
+class DemoActivity:
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.http = httpx.Client(base_url=info["base_url"], timeout=20)
+
+    def signed(self, unit: dict[str, Any], method: str, path: str, payload: Any = None) -> Any:
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        ts, nonce = str(int(time.time())), uuid.uuid4().hex
+        headers = {
+            "X-App-Id": unit["app_id"],
+            "X-Timestamp": ts,
+            "X-Nonce": nonce,
+            "X-Signature": sign(unit["app_secret"], method, path, ts, nonce, body),
+            "Content-Type": "application/json",
+        }
+        response = self.http.request(method, path, content=body, headers=headers)
+        response.raise_for_status()
+        return response.json()
+
+    def register(self, case: Case, payer: dict[str, str], n: int) -> str:
+        unit = self.info["units"][case.unit]
+        person = {"name": payer["name"], "type": "person", "id_no": payer["id_no"]}
+        body: dict[str, Any] = {
+            "biz_no": f"DEMO-{unit['code']}-{n:04d}",
+            "payer": ORG_PAYER if case.org else person,
+            "items": [
+                {"item_code": code, "quantity": qty, **({"amount_fen": fen} if fen else {})}
+                for code, qty, fen in case.items
+            ],
+        }
+        if case.due_in_days is not None:
+            body["due_date"] = (date.today() + timedelta(days=case.due_in_days)).isoformat()
+        return str(self.signed(unit, "POST", "/api/v1/payables", body)["payment_code"])
+
+    def pay(self, code: str, channel: str) -> None:
+        if channel == "bank":
+            self.http.post("/emulator/bank/pay", json={"payment_code": code}).raise_for_status()
+            return
+        order = self.http.post(f"/api/v1/pay/{code}/orders", json={"channel": channel})
+        order.raise_for_status()
+        scan = self.http.post(
+            f"/emulator/{channel}/scan", json={"qr_code": order.json()["qr_code"]}
+        )
+        scan.raise_for_status()
+
+    def run(self) -> int:
+        payers = itertools.cycle(self.info["payers"])
+        done = 0
+        for n, case in enumerate(CASES, start=1):
+            code = self.register(case, next(payers), n)
+            if case.pay_with:
+                self.pay(code, case.pay_with)
+            done += 1
+        return done
+
+
+def wait_until_up(base_url: str, timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def seed_activity(info: dict[str, Any]) -> None:
+    """Run once per demo database (the first payable's biz_no marks it); never fatal."""
+    if not wait_until_up(info["base_url"]):
+        return
+    activity = DemoActivity(info)
+    try:
+        first = info["units"][0]
+        if activity.http.get("/healthz").status_code == 200:
+            path = f"/api/v1/payables?biz_no=DEMO-{first['code']}-0001"
+            try:
+                activity.signed(first, "GET", path)
+                return  # already seeded
+            except httpx.HTTPStatusError:
+                pass
+        count = activity.run()
+        log.info("演示数据已生成：%s 笔缴款单", count)
+    except httpx.HTTPError as exc:
+        log.warning("demo activity incomplete: %s", exc)
+    finally:
+        activity.http.close()
