@@ -395,3 +395,27 @@ def test_check_command_finds_a_tampered_audit_row(stack: Any, new_database_url: 
     engine.dispose()
     assert not report.ok
     assert any("审计日志" in v for v in report.violations)
+
+
+def test_payment_notice_pdf_has_the_code_qr_and_amount_in_words(
+    stack: Any, api: SignedClient, payer: dict[str, str], tmp_path: Any
+) -> None:
+    created = register(api, payer)
+    response = httpx.get(created["notice_pdf_url"])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "notice.pdf"
+    pdf.write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    grouped = " ".join(created["payment_code"][i : i + 4] for i in range(0, 20, 4))
+    assert created["payment_code"] in text.replace(" ", "") or grouped in text
+    assert "壹佰元整" in text
+    assert "缴款通知书" in text
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    page = sorted(tmp_path.glob("page*.png"))[0]
+    decoded = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True
+    ).stdout
+    assert created["pay_url"] in decoded

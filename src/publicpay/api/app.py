@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from starlette.types import ASGIApp
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publicpay.api import problems
+from publicpay.api import glossary, problems
 from publicpay.api.routes import (
     aggregate,
     barcode,
@@ -39,6 +40,7 @@ Errors are `application/problem+json`. Amounts are integer fen (`*_fen`)."""
 def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> FastAPI:
     app = FastAPI(title="PublicPay 统一公共支付平台", version="0.1.0", description=DESCRIPTION)
     app.state.container = c
+    _document_every_field(app)
     problems.install(app)
     for router in (
         health.router,
@@ -57,24 +59,60 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     verify.install(app)
     for channel, emulator_app in (emulators or {}).items():
         app.mount(f"/emulator/{channel}", emulator_app)
-    app.middleware("http")(_request_log)
+    app.add_middleware(RequestLog)
     return app
 
 
-async def _request_log(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    started = time.perf_counter()
-    response = await call_next(request)
-    response.headers["X-Request-Id"] = request_id
-    if response.status_code >= 400:
-        log.info(
-            "%s %s -> %s (%.1f ms) request_id=%s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            request_id,
-        )
-    return response
+class RequestLog:
+    """Tags every HTTP response with `X-Request-Id` (the caller's, or a new one) and logs the
+    ones that failed. A plain ASGI middleware: `BaseHTTPMiddleware` costs a task per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+                if message["status"] >= 400:
+                    _log_failure(scope, message["status"], started, request_id)
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _log_failure(scope: Scope, status: int, started: float, request_id: str) -> None:
+    log.info(
+        "%s %s -> %s (%.1f ms) request_id=%s",
+        scope["method"],
+        scope["path"],
+        status,
+        (time.perf_counter() - started) * 1000,
+        request_id,
+    )
+
+
+def _document_every_field(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = glossary.fill_descriptions(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
