@@ -249,3 +249,18 @@ def test_bank_api_is_in_the_openapi_document(base_url: str) -> None:
         "/api/v1/counter/statements/{day}",
         "/api/v1/pos/cash-payments",
     } <= set(paths)
+
+
+def test_confirm_keeps_the_banks_paid_at_and_refuses_one_out_of_range(
+    stack: Stack, teller: BankTeller, api: SignedClient, payer: dict[str, str]
+) -> None:
+    code = register(api, payer)["payment_code"]
+    before = snapshot(stack)
+    too_old = datetime.now(UTC) - timedelta(days=2)
+    problem = problem_of(teller.confirm(code, PLATE_FEE_FEN, serial(), paid_at=too_old), 422)
+    assert "paid_at" in problem["errors"]
+    assert snapshot(stack) == before
+    at = (datetime.now(UTC) - timedelta(minutes=3)).replace(microsecond=0)
+    answer = teller.confirm(code, PLATE_FEE_FEN, serial(), paid_at=at).json()
+    assert datetime.fromisoformat(answer["paid_at"]) == at
+    assert datetime.fromisoformat(api.get(f"/api/v1/payables/{code}").json()["paid_at"]) == at

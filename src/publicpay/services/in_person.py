@@ -92,7 +92,7 @@ class Taken:
 
 
 def take_payment(uow: InPersonUnitOfWork, req: InPersonRequest, *, clock: Clock) -> Taken:
-    _check_request(req, clock)
+    _check_request(req)
     order_no, replayed = _prepare(uow, req, clock)
     order = finish(uow, req.channel, req.key, order_no, clock=clock)
     with uow:
@@ -101,13 +101,16 @@ def take_payment(uow: InPersonUnitOfWork, req: InPersonRequest, *, clock: Clock)
     return Taken(order, payable, payable.paid_order_id != order.id, replayed)
 
 
-def _check_request(req: InPersonRequest, clock: Clock) -> None:
+def _check_request(req: InPersonRequest) -> None:
     parse_payment_code(req.payment_code)  # a mistyped code is caught by its check digit
+    if req.paid_at is not None and req.paid_at.tzinfo is None:
+        raise ValidationFailed("缴款时间须带时区", errors={"paid_at": "须带时区，如 +08:00"})
+
+
+def _check_paid_at(req: InPersonRequest, now: datetime) -> None:
+    """Only for new payments: a replay answers as before, however late it comes."""
     if req.paid_at is None:
         return
-    now = clock.now()
-    if req.paid_at.tzinfo is None:
-        raise ValidationFailed("缴款时间须带时区", errors={"paid_at": "须带时区，如 +08:00"})
     if req.paid_at > now + MAX_CLOCK_SKEW or req.paid_at < now - MAX_PAID_AT_AGE:
         raise ValidationFailed(
             "缴款时间应在最近24小时内", errors={"paid_at": "不能晚于当前时间或早于24小时前"}
@@ -148,6 +151,7 @@ def _new_order(
     if payable.status is not PayableStatus.UNPAID:
         raise Conflict(f"缴款单{status_label(payable.status)}，不能缴款")
     now = clock.now()
+    _check_paid_at(req, now)
     due = amount_due_fen(payable.lines, uow.catalogue.items(), payable.due_date, business_date(now))
     _check_amount(req, due)
     order = Order(

@@ -21,6 +21,7 @@ from publicpay.services.refund_requests import lock_refund_payable, settle_reque
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
+OFFLINE_CHANNELS = frozenset({Channel.COUNTER.value, Channel.CASH.value})
 
 
 def run_due_refunds(
@@ -48,6 +49,9 @@ def run_due_refunds(
             refund.reason,
             notify_url(refund.channel) if notify_url else "",
         )
+        if refund.channel in OFFLINE_CHANNELS:
+            _hand_over(new_uow(), refund.refund_no, refund.channel, clock)
+            continue
         gateway = gateways.get(Channel(refund.channel))
         try:
             if refund.status == "processing":
@@ -113,6 +117,17 @@ def _apply(
         )
         uow.commit()
         return 1
+
+
+def _hand_over(uow: UnitOfWork, refund_no: str, channel: str, clock: Clock) -> None:
+    """Counter and cash payments have no channel API to refund through: finance returns the
+    money by bank transfer or at the window, and records it (status `manual` until then)."""
+    now = clock.now()
+    log.warning("refund %s (%s) needs a manual bank transfer or cash return", refund_no, channel)
+    with uow:
+        uow.refunds.set_status(refund_no, "manual", at=now)
+        uow.audit.append("system", "refund.manual", refund_no, {"channel": channel}, now)
+        uow.commit()
 
 
 def _retry_later(uow: UnitOfWork, refund_no: str, attempts: int, clock: Clock, why: str) -> None:
