@@ -25,8 +25,8 @@ from bench.channels import ChannelKeys
 from bench.database import BenchDb, open_orders
 from publicpay.adapters.channels.configured import build_registry
 from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.api.auth import verify_request
-from publicpay.api.presenters import payable_out
+from publicpay.api.auth import check_request
+from publicpay.api.presenters import new_payable_out
 from publicpay.api.schemas import PayableIn
 from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
@@ -96,13 +96,12 @@ class _Counter:
 # (label, file fragment, function name): inclusive CPU of these frames, from cProfile with a
 # per-thread CPU clock (profiling roughly doubles the cost; read the shares, not the µs)
 WATCHED = (
-    ("signature + nonce (verify_request)", "api/auth.py", "verify_request"),
+    ("signature (check_request)", "api/auth.py", "check_request"),
     ("register_payable", "services/payables.py", "register_payable"),
-    ("response body (payable_out)", "api/presenters.py", "payable_out"),
+    ("response body (new_payable_out)", "api/presenters.py", "new_payable_out"),
     ("parse_notification (verify)", "adapters/channels/", "parse_notification"),
-    ("inbox store (own transaction)", "services/notifications.py", "_store"),
-    ("apply_trade (paid transaction)", "services/payments.py", "apply_trade"),
-    ("inbox mark (own transaction)", "services/notifications.py", "_mark"),
+    ("store + apply + mark (one transaction)", "services/notifications.py", "_apply_new_payment"),
+    ("  apply_trade_in (payable paid, ledger…)", "services/payments.py", "apply_trade_in"),
     ("SQLAlchemy Connection.execute", "sqlalchemy/engine/base.py", "execute"),
     ("  building statements (.values(**row))", "sqlalchemy/sql/dml.py", "values"),
     ("  cache key of each new statement", "sqlalchemy/sql/cache_key.py", "_generate_cache_key"),
@@ -172,7 +171,8 @@ def _register_route(container: Container) -> Callable[[bytes], None]:
         ]
         scope = {"type": "http", "method": "POST", "path": scenarios.PAYABLES_PATH}
         request = Request({**scope, "headers": headers, "query_string": b""})
-        client = verify_request(request, body, container)
+        call = check_request(request, body, container)
+        client = call.client
         payload = PayableIn.model_validate(json.loads(body))
         assert client.unit_id is not None
         cmd = RegisterPayable(
@@ -182,9 +182,12 @@ def _register_route(container: Container) -> Callable[[bytes], None]:
             items=tuple(LineRequest(i.item_code, i.quantity, i.amount_fen) for i in payload.items),
         )
         result = register_payable(
-            container.uow(), cmd, region_code=container.settings.region_code, clock=container.clock
+            container.uow(nonce=call.nonce),  # the nonce is claimed in the registration
+            cmd,
+            region_code=container.settings.region_code,
+            clock=container.clock,
         )
-        payable_out(container, result.payable).model_dump_json()
+        new_payable_out(container, result.payable).model_dump_json()
 
     return run
 

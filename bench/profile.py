@@ -16,15 +16,14 @@ PY_SPY = Path(sys.executable).with_name("py-spy")
 
 # Inclusive cost of these frames (a frame counts once per sample even when recursive).
 WATCHED = (
-    ("signed request check (auth.verify_request)", "verify_request (publicpay/api/auth.py"),
-    ("  nonce INSERT, own transaction", "UnitsRepository.remember_nonce"),
+    ("signed request check (auth.signed_call)", "signed_call (publicpay/api/auth.py"),
+    ("nonce INSERT (in the registration's transaction)", "UnitsRepository.remember_nonce"),
     ("register_payable (service)", "register_payable (publicpay/services/payables.py"),
     ("handle_notification (service)", "handle_notification (publicpay/services/notifications.py"),
     ("  parse_notification (verify/decrypt)", ".parse_notification ("),
-    ("  inbox store (own transaction)", "_store (publicpay/services/notifications.py"),
-    ("  apply_trade (the paid transaction)", "apply_trade (publicpay/services/payments.py"),
-    ("  inbox mark (own transaction)", "_mark (publicpay/services/notifications.py"),
-    ("response model (payable_out + pydantic)", "payable_out (publicpay/api/presenters.py"),
+    ("  store + apply + mark (one transaction)", "_apply_new_payment (publicpay/services/notif"),
+    ("    apply_trade_in (paid, ledger…)", "apply_trade_in (publicpay/services/payments"),
+    ("response model (payable_body + pydantic)", "payable_body (publicpay/api/presenters.py"),
     ("SQLAlchemy Connection.execute (all)", "Connection.execute (sqlalchemy/engine/base.py"),
     ("  SQL compile (cache miss/lookup)", "_compile_w_cache (sqlalchemy/sql/elements.py"),
     ("  psycopg cursor.execute", "Cursor.execute (psycopg/cursor.py"),

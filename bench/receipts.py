@@ -5,11 +5,15 @@
 1. Setup (not timed): a fresh database, migrated and seeded; `count` payables registered and paid
    through the real services (`register_payable`, an order, `apply_trade` with a successful
    TradeResult), which enqueues one receipt job each, spread over the demo units.
-2. issue: `procs` worker processes run `issue_due_receipts` (the worker's task: claim, draw the
-   number under the stock row lock, XML, unit + finance SM2 signatures, store, event, audit;
-   one transaction per receipt) until no job is left. Rate = receipts / wall time.
+2. issue: `procs` worker processes run `issue_due_receipts` (the worker's task: lease a batch of
+   due jobs, then per unit one transaction: lock the payables, draw a block of numbers under the
+   range lock, XML, unit + finance SM2 signatures, store, events, audit) until no job is left.
+   Rate = receipts / wall time.
 3. sign only: the same XML + two signatures with no database, `procs` processes (the ceiling).
 4. pdf: `procs` processes render the stored receipts (face read back from the XML, A5 PDF).
+Each row also gives the CPU time per item: of the bench processes themselves ("worker CPU"), and
+of the whole machine from /proc/stat ("machine CPU": includes PostgreSQL, and anything else that
+runs meanwhile: compare it with the load average printed above the table).
 Prints a Markdown table. Never run inside the tests.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -109,11 +114,12 @@ def _pay(c: object, payable_id: int, amount: int) -> None:
     apply_trade(c.uow(), result, clock=c.clock)
 
 
-def _issue_worker(url: str) -> int:
+def _issue_worker(url: str) -> tuple[int, float]:
     c = build(_settings(url))
     policy, formats, issued = ReceiptPolicy(c.settings.public_base_url), ReceiptFormats(), 0
+    cpu = time.process_time()
     while True:
-        done = issue_due_receipts(c.uow, formats, policy=policy, clock=c.clock, limit=20)
+        done = issue_due_receipts(c.uow, formats, policy=policy, clock=c.clock)
         with c.read_uow() as uow:
             left = uow.connection.execute(
                 text("SELECT count(*) FROM receipt_jobs WHERE status = 'pending'")
@@ -121,26 +127,29 @@ def _issue_worker(url: str) -> int:
         issued += done
         if not left:
             break
+    cpu = time.process_time() - cpu
     c.close()
-    return issued
+    return issued, cpu
 
 
-def _sign_worker(args: tuple[bytes, int]) -> int:
+def _sign_worker(args: tuple[bytes, int]) -> tuple[int, float]:
     xml, count = args
     formats = ReceiptFormats()
     face = face_from_xml(xml)
     unit = sm2.Sm2Signer(sm2.generate_private_key_pem())
     finance = sm2.Sm2Signer(sm2.generate_private_key_pem())
+    cpu = time.process_time()
     for _ in range(count):
         formats.sign(formats.xml(face), unit, finance)
-    return count
+    return count, time.process_time() - cpu
 
 
-def _pdf_worker(xmls: list[bytes]) -> int:
+def _pdf_worker(xmls: list[bytes]) -> tuple[int, float]:
     formats = ReceiptFormats()
+    cpu = time.process_time()
     for xml in xmls:
         formats.pdf(formats.face(xml), reprint=False)
-    return len(xmls)
+    return len(xmls), time.process_time() - cpu
 
 
 def _warm() -> None:
@@ -150,10 +159,19 @@ def _warm() -> None:
     register_font()
 
 
-def _timed(pool: mp.pool.Pool, fn: object, jobs: list[object]) -> tuple[int, float]:
-    started = time.perf_counter()
-    done = sum(pool.map(fn, jobs))  # type: ignore[arg-type]
-    return done, time.perf_counter() - started
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(pool: mp.pool.Pool, fn: object, jobs: list[object]) -> tuple[int, float, float, float]:
+    """(items, wall seconds, worker CPU seconds, machine busy CPU seconds)."""
+    busy, started = _machine_busy_s(), time.perf_counter()
+    results = pool.map(fn, jobs)  # type: ignore[arg-type]
+    wall, busy = time.perf_counter() - started, _machine_busy_s() - busy
+    return sum(n for n, _ in results), wall, sum(cpu for _, cpu in results), busy
 
 
 def main() -> None:
@@ -164,30 +182,36 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--procs", type=int, default=2)
     args = parser.parse_args()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     url, pg_name = _database(args.db)
     try:
         print(f"setup: {args.count} paid payables on {args.db} …", file=sys.stderr, flush=True)
         setup(url, args.count)
         ctx = mp.get_context("fork")
         with ctx.Pool(args.procs, initializer=_warm) as pool:
-            issued, issue_s = _timed(pool, _issue_worker, [url] * args.procs)
+            issued = _timed(pool, _issue_worker, [url] * args.procs)
             with create_engine(url).connect() as conn:
                 xmls = [bytes(x) for x in conn.execute(select(receipts.c.xml)).scalars()]
             share = len(xmls) // args.procs
-            signed, sign_s = _timed(pool, _sign_worker, [(xmls[0], share)] * args.procs)
+            signed = _timed(pool, _sign_worker, [(xmls[0], share)] * args.procs)
             chunks = [xmls[i :: args.procs][: max(1, share // 4)] for i in range(args.procs)]
-            pdfs, pdf_s = _timed(pool, _pdf_worker, chunks)
+            pdfs = _timed(pool, _pdf_worker, chunks)
     finally:
         _drop(pg_name)
-    print(f"\n| e-receipts ({args.db}, {args.procs} processes) | count | seconds | per second |")
-    print("|---|---:|---:|---:|")
+    print(f"\nload average before the run (1, 5, 15 min): {load}")
+    print(f"\n| e-receipts ({args.db}, {args.procs} processes) | count | seconds | per second "
+          "| worker CPU ms/item | machine CPU ms/item |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
     rows = (
-        ("issued + signed + stored (worker job)", issued, issue_s),
-        ("XML + unit & finance SM2 signatures only", signed, sign_s),
-        ("PDF rendered (A5, CJK font subset, QR)", pdfs, pdf_s),
+        ("issued + signed + stored (worker job)", issued),
+        ("XML + unit & finance SM2 signatures only", signed),
+        ("PDF rendered (A5, CJK font subset, QR)", pdfs),
     )
-    for label, count, seconds in rows:
-        print(f"| {label} | {count} | {seconds:.2f} | {count / seconds:,.0f} |")
+    for label, (count, wall, cpu, busy) in rows:
+        print(
+            f"| {label} | {count} | {wall:.2f} | {count / wall:,.0f} "
+            f"| {cpu / count * 1000:.2f} | {busy / count * 1000:.2f} |"
+        )
 
 
 if __name__ == "__main__":

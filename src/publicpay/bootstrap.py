@@ -11,7 +11,7 @@ from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.catalogue import CatalogueCache
 from publicpay.adapters.db.engine import Engines, make_engines
-from publicpay.adapters.db.uow import SqlUnitOfWork
+from publicpay.adapters.db.uow import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient
 from publicpay.services.payments import PaymentPolicy
@@ -59,8 +59,9 @@ class Container:
     catalogue_cache: CatalogueCache = field(default_factory=CatalogueCache)
     client_cache: _ClientCache = field(default_factory=_ClientCache)
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box)
+    def uow(self, nonce: NonceClaim | None = None) -> SqlUnitOfWork:
+        """A write unit of work; `nonce`: claim a signed call's nonce in its transaction."""
+        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, nonce=nonce)
 
     def read_uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, readonly=True)
@@ -69,6 +70,9 @@ class Container:
         hit, client = self.client_cache.get(app_id)
         if hit:
             return client
+        return self.load_api_client(app_id)
+
+    def load_api_client(self, app_id: str) -> ApiClient | None:
         with self.read_uow() as uow:
             client = uow.units.client(app_id)
         self.client_cache.put(app_id, client)

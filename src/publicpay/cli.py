@@ -105,6 +105,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        access_log=False,  # failed requests are logged by the app (with their request id)
+        loop="uvloop",
+        http="httptools",
     )
     return 0
 

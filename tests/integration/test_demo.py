@@ -35,7 +35,7 @@ def test_demo_activity_leaves_a_consistent_ledger(stack: Any) -> None:
         run_once(stack.container)
         with stack.container.engines.read.connect() as conn:
             paid = conn.exec_driver_sql(
-                "SELECT count(*) FROM payables WHERE biz_no LIKE 'DEMO-%' AND status = 'paid'"
+                "SELECT count(*) FROM payables WHERE biz_no LIKE 'DEMO-%%' AND status = 'paid'"
             ).scalar_one()
         if paid == expected_paid:
             break

@@ -14,6 +14,7 @@ from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, r
 from publicpay.adapters.receipts.pdf import DEFAULT_FONT_PATH, ReceiptPdfRenderer
 from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.receipts import ReceiptFace, ReceiptKind, ReceiptLine
+from publicpay.services.receipts import ReceiptPolicy
 
 VERIFY_URL = "https://pay.example.gov.cn/receipts/verify?code=32010126&no=0013933922&check=235456"
 LINES = (
@@ -160,6 +161,20 @@ def test_each_receipt_gets_its_own_number_and_qr(
     pdf = _write(tmp_path, "o.pdf", renderer.render(other))
     assert "票据号码：0013933924" in _text(pdf)
     assert _qr_payloads(pdf) == [other_url]
+
+
+@pytest.mark.parametrize(
+    ("number", "check_code", "fen"),
+    [("0000000001", "000000", 1), ("0013933925", "987654", 140950), ("9999999999", "505050", -99)],
+)
+def test_fixed_mask_qr_of_real_verify_urls_decodes(
+    renderer: ReceiptPdfRenderer, tmp_path: Path, number: str, check_code: str, fen: int
+) -> None:
+    url = ReceiptPolicy("https://pay.example.gov.cn").verify_url(
+        "33010126", number, check_code, FACE.issued_at, fen
+    )
+    face = replace(FACE, number=number, check_code=check_code, verify_url=url)
+    assert _qr_payloads(_write(tmp_path, "q.pdf", renderer.render(face))) == [url]
 
 
 def test_notice_pdf_shows_code_amounts_due_date_and_instructions(tmp_path: Path) -> None:

@@ -257,9 +257,10 @@ def test_booking_is_accepted_once(
 ) -> None:
     r = paid["receipt"]
     path = f"/api/v1/receipts/{r['code']}/{r['number']}/booking"
-    first = school_api.post(path, {"booked_by": "某单位财务系统"})
+    first = school_api.post(path, {"check_code": r["check_code"], "booked_by": "某单位财务系统"})
     assert first.status_code == 200
     assert first.json()["booked_by"] == "某单位财务系统"
-    second = api.post(path, {})
+    assert first.json()["booked_client"] == school_api.app_id
+    second = api.post(path, {"check_code": r["check_code"]})
     assert second.status_code == 409
     assert second.headers["content-type"].startswith("application/problem+json")

@@ -189,7 +189,10 @@ def test_write_off_report_balances_and_exports_to_excel(stack: Any, payer: dict[
         == 200
     )
     assert (
-        client.post(f"/api/v1/receipts/{live['code']}/{live['number']}/booking", {}).status_code
+        client.post(
+            f"/api/v1/receipts/{live['code']}/{live['number']}/booking",
+            {"check_code": live["check_code"]},
+        ).status_code
         == 200
     )
     today = business_date(c.clock.now())

@@ -7,7 +7,8 @@ from fastapi import HTTPException, Request
 from publicpay.bootstrap import Container
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
+    """`async`: no I/O here, so FastAPI need not hop to its threadpool to run it."""
     c: Container = request.app.state.container
     return c
 

@@ -5,23 +5,37 @@ from __future__ import annotations
 from publicpay.adapters.receipts.formats import receipt_policy
 from publicpay.api.schemas import LineOut, PayableOut, ReceiptRef
 from publicpay.bootstrap import Container
+from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.payables import Payable, due_now
 from publicpay.domain.receipt_records import StoredReceipt
 from publicpay.domain.time import business_date
 
 
 def payable_out(c: Container, payable: Payable) -> PayableOut:
-    base = c.settings.public_base_url.rstrip("/")
-    now = c.clock.now()
     with c.read_uow() as uow:
         items = uow.catalogue.items()
         receipt = uow.receipts.live_for_payable(payable.id)
+    return payable_body(c, payable, items, receipt)
+
+
+def new_payable_out(c: Container, payable: Payable) -> PayableOut:
+    """A payable registered a moment ago: no receipt yet, the catalogue is in the cache."""
+    items = c.catalogue_cache.items()
+    if not c.catalogue_cache.fresh() or not items:
+        return payable_out(c, payable)
+    return payable_body(c, payable, items, None)
+
+
+def payable_body(
+    c: Container, payable: Payable, items: dict[str, FeeItem], receipt: StoredReceipt | None
+) -> PayableOut:
+    base = c.settings.public_base_url.rstrip("/")
     return PayableOut(
         payment_code=payable.payment_code,
         biz_no=payable.biz_no,
         status=payable.status.value,
         amount_fen=payable.amount_fen,
-        amount_due_fen=due_now(payable, items, business_date(now)),
+        amount_due_fen=due_now(payable, items, business_date(c.clock.now())),
         payer={
             "name": payable.payer_name,
             "type": payable.payer_type.value,

@@ -28,6 +28,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "receipt_stock_exhausted": 503,
     "receipt_not_ready": 409,
     "receipt_key_missing": 503,
+    "receipt_not_found": 404,  # no such receipt, or a wrong check code (not told apart)
+    "receipt_lookups_limited": 429,  # anonymous signature lookups over the per-client allowance
     "unbalanced_journal": 500,
 }
 

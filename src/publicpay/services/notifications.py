@@ -1,7 +1,9 @@
-"""Channel notifications in: verify, store in the inbox, acknowledge, apply.
+"""Channel notifications in: verify, store in the inbox, apply, acknowledge.
 
-A notification is stored (own short transaction) before it is acknowledged, so nothing the
-channel told us is lost; applying it is idempotent (unique notify id, order state checks).
+A notification is stored before it is acknowledged, so nothing the channel told us is lost;
+applying it is idempotent (unique notify id, order state checks). A new payment notification is
+stored, applied and marked in one transaction; when applying fails, it is stored alone (its own
+short transaction) and the failure propagates, so the channel retries and the inbox keeps it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from publicpay.domain.channels import (
 )
 from publicpay.domain.errors import InvalidNotification
 from publicpay.domain.events import DiscrepancyKind
-from publicpay.services.payments import apply_trade
-from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.payments import apply_trade, apply_trade_in
+from publicpay.services.ports import ChannelGateway, Clock, Gateways, UnitOfWork
 from publicpay.services.refunds import apply_refund_notification
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ def handle_notification(
     except InvalidNotification as exc:
         log.warning("refused %s notification: %s", channel.value, exc.detail)
         return gateway.ack(False)
+    if note.kind is NotificationKind.PAYMENT:
+        applied = _apply_new_payment(new_uow, note, body, clock)
+        if applied is not None:
+            return _ack(gateway, note, applied)
     if not _store(new_uow(), note, body, clock):
         outcome = _stored_outcome(new_uow(), note)
         if outcome in ACCEPTED_OUTCOMES:
@@ -65,9 +71,32 @@ def handle_notification(
     if outcome == "unknown_order":
         _record_unknown(new_uow(), note, clock)
     _mark(new_uow(), note, outcome, clock)
+    return _ack(gateway, note, outcome)
+
+
+def _ack(gateway: ChannelGateway, note: Notification, outcome: str) -> NotificationAck:
     if outcome not in ACCEPTED_OUTCOMES:
-        log.warning("%s notification %s: %s", channel.value, note.notify_id, outcome)
+        log.warning("%s notification %s: %s", note.channel.value, note.notify_id, outcome)
     return gateway.ack(outcome in ACCEPTED_OUTCOMES)
+
+
+def _apply_new_payment(
+    new_uow: Callable[[], UnitOfWork], note: Notification, body: bytes, clock: Clock
+) -> str | None:
+    """Store, apply and mark in one transaction; None when this notify id was stored before."""
+    try:
+        with new_uow() as uow:
+            if not _add(uow, note, body, clock):
+                return None
+            outcome = apply_trade_in(uow, _as_trade(note), clock=clock)
+            if outcome == "unknown_order":
+                _add_unknown(uow, note, clock)
+            uow.inbox.mark(note.channel.value, note.notify_id, outcome, clock.now())
+            uow.commit()
+            return outcome
+    except Exception:
+        _store(new_uow(), note, body, clock)  # keep what the channel told us, then fail
+        raise
 
 
 def _as_trade(note: Notification) -> TradeResult:
@@ -84,15 +113,19 @@ def _as_trade(note: Notification) -> TradeResult:
 
 def _store(uow: UnitOfWork, note: Notification, body: bytes, clock: Clock) -> bool:
     with uow:
-        stored = uow.inbox.add(
-            note.channel.value,
-            note.notify_id,
-            note.order_no,
-            body.decode("utf-8", "replace"),
-            clock.now(),
-        )
+        stored = _add(uow, note, body, clock)
         uow.commit()
         return stored
+
+
+def _add(uow: UnitOfWork, note: Notification, body: bytes, clock: Clock) -> bool:
+    return uow.inbox.add(
+        note.channel.value,
+        note.notify_id,
+        note.order_no,
+        body.decode("utf-8", "replace"),
+        clock.now(),
+    )
 
 
 def _stored_outcome(uow: UnitOfWork, note: Notification) -> str | None:
@@ -108,13 +141,17 @@ def _mark(uow: UnitOfWork, note: Notification, outcome: str, clock: Clock) -> No
 
 def _record_unknown(uow: UnitOfWork, note: Notification, clock: Clock) -> None:
     with uow:
-        uow.discrepancies.add(
-            DiscrepancyKind.UNKNOWN_ORDER.value,
-            note.channel.value,
-            note.order_no,
-            None,
-            note.amount_fen,
-            {"notify_id": note.notify_id},
-            clock.now(),
-        )
+        _add_unknown(uow, note, clock)
         uow.commit()
+
+
+def _add_unknown(uow: UnitOfWork, note: Notification, clock: Clock) -> None:
+    uow.discrepancies.add(
+        DiscrepancyKind.UNKNOWN_ORDER.value,
+        note.channel.value,
+        note.order_no,
+        None,
+        note.amount_fen,
+        {"notify_id": note.notify_id},
+        clock.now(),
+    )

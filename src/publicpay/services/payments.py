@@ -135,21 +135,24 @@ def finish_order(uow: UnitOfWork, order_no: str, status: OrderStatus, clock: Clo
 def apply_trade(uow: UnitOfWork, result: TradeResult, *, clock: Clock) -> str:
     """Apply the channel's word on one of our orders. Returns an outcome code (for the inbox)."""
     with uow:
-        found = uow.orders.by_no(result.order_no)
-        if found is None:
-            return "unknown_order"
-        payable = uow.payables.by_id(found.payable_id, lock=True)
-        order = uow.orders.by_no(result.order_no, lock=True)
-        assert payable is not None
-        assert order is not None
-        if result.state is TradeState.SUCCEEDED:
-            outcome = _apply_success(uow, payable, order, result, clock)
-        elif result.state in (TradeState.CLOSED, TradeState.FAILED, TradeState.NOT_FOUND):
-            outcome = _apply_closed(uow, order, result, clock)
-        else:
-            outcome = "pending"
-        uow.commit()
+        outcome = apply_trade_in(uow, result, clock=clock)
+        if outcome != "unknown_order":
+            uow.commit()
         return outcome
+
+
+def apply_trade_in(uow: UnitOfWork, result: TradeResult, *, clock: Clock) -> str:
+    """`apply_trade` inside the caller's transaction (the caller commits)."""
+    payable = uow.payables.for_order(result.order_no)  # locked first: payable → order
+    if payable is None:
+        return "unknown_order"
+    order = uow.orders.by_no(result.order_no, lock=True)
+    assert order is not None
+    if result.state is TradeState.SUCCEEDED:
+        return _apply_success(uow, payable, order, result, clock)
+    if result.state in (TradeState.CLOSED, TradeState.FAILED, TradeState.NOT_FOUND):
+        return _apply_closed(uow, order, result, clock)
+    return "pending"
 
 
 def _apply_closed(uow: UnitOfWork, order: Order, result: TradeResult, clock: Clock) -> str:

@@ -121,6 +121,10 @@ class PayablesRepo(Protocol):
 
     def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None: ...
 
+    def for_order(self, order_no: str) -> Payable | None:
+        """The payable of one of its orders, locked (None: no such order)."""
+        ...
+
     def save(self, payable: Payable) -> None: ...
 
 

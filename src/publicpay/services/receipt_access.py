@@ -4,14 +4,21 @@
   cached with the receipt; viewing it is not a print.
 - A print (kiosk, window) is allowed within the print window after issue (default 6 months);
   each one is counted and recorded, and every print after the first carries 重复打印.
-- Booking for reimbursement is allowed once; reversed and red receipts cannot be booked.
+- Booking for reimbursement (入账) is allowed once, by a signed unit system that shows the
+  receipt's check code; the audit row names the calling client (its app id), and the `booked_by`
+  text the caller sends is kept only as its own description. Reversed and red receipts cannot be
+  booked.
 - The public check needs code + number + check code + issue date + amount, and says nothing
   more than "no such receipt" when any of them differs.
+- The two signatures (Public contract: code and number suffice) are open to whoever shows the
+  check code and to the receipt's own unit; anyone else is throttled (`throttle`, per client) and
+  sees only receipts still within the print window, so walking sequential numbers yields little.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +30,13 @@ from publicpay.services.ports import Clock, ReceiptFormats, UnitOfWork
 from publicpay.services.receipts import ReceiptPolicy
 
 log = logging.getLogger(__name__)
+
+
+class ReceiptNotFound(NotFound):
+    """No such receipt, or the check code does not match (the two are not told apart)."""
+
+    code = "receipt_not_found"
+    title = "未找到票据"
 
 
 class PrintWindowClosed(Forbidden):
@@ -43,17 +57,67 @@ def find_receipt(uow: UnitOfWork, code: str, number: str, check_code: str) -> St
         receipt = uow.receipts.by_number(code, number)
     if receipt is None or receipt.check_code != check_code:
         log.info("receipt %s-%s not found or wrong check code", code, number)
-        raise NotFound(f"未找到票据 {code}-{number}（请核对票据代码、号码和校验码）")
+        raise _not_found(code, number)
     return receipt
 
 
-def receipt_pdf(uow: UnitOfWork, formats: ReceiptFormats, receipt: StoredReceipt) -> bytes:
-    """The face as PDF, rendered once and cached."""
+def _not_found(code: str, number: str) -> ReceiptNotFound:
+    return ReceiptNotFound(f"未找到票据 {code}-{number}（请核对票据代码、号码和校验码）")
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureLookup:
+    code: str
+    number: str
+    check_code: str | None  # shows the caller holds the receipt
+    unit_id: int | None  # the signed caller's unit, if the call was signed by a unit system
+
+
+def receipt_for_signatures(
+    uow: UnitOfWork,
+    query: SignatureLookup,
+    *,
+    policy: ReceiptPolicy,
+    clock: Clock,
+    throttle: Callable[[], None],
+) -> StoredReceipt:
+    """The receipt whose signatures may be shown to this caller; ReceiptNotFound otherwise.
+
+    Free with the right check code or for the receipt's own unit. Anyone else first spends one
+    lookup of their allowance (`throttle` raises when it is used up), whatever the answer, and
+    then sees only a receipt within the print window; a wrong check code or an older receipt
+    answers exactly like a number that was never issued.
+    """
     with uow:
-        cached = uow.receipts.cached_pdf(receipt.id)
-        if cached is not None:
-            return cached
-        pdf = formats.pdf(formats.face(receipt.xml), reprint=False)
+        receipt = uow.receipts.by_number(query.code, query.number)
+    if receipt is not None and (
+        query.check_code == receipt.check_code or query.unit_id == receipt.unit_id
+    ):
+        return receipt
+    throttle()
+    recent = receipt is not None and can_print(
+        receipt.issued_at, clock.now(), policy.print_window_days
+    )
+    if receipt is None or query.check_code is not None or not recent:
+        log.info("signatures of %s-%s refused to an anonymous caller", query.code, query.number)
+        raise _not_found(query.code, query.number)
+    return receipt
+
+
+def receipt_pdf(
+    read_uow: UnitOfWork, uow: UnitOfWork, formats: ReceiptFormats, receipt: StoredReceipt
+) -> bytes:
+    """The face as PDF, rendered once and cached.
+
+    The cache is read without the write lock and the PDF is rendered outside any transaction
+    (the same XML always gives the same face), so views never queue behind writers.
+    """
+    with read_uow:
+        cached = read_uow.receipts.cached_pdf(receipt.id)
+    if cached is not None:
+        return cached
+    pdf = formats.pdf(formats.face(receipt.xml), reprint=False)
+    with uow:
         uow.receipts.cache_pdf(receipt.id, pdf)
         uow.commit()
     return pdf
@@ -100,25 +164,36 @@ def print_receipt(
     return PrintResult(pdf, receipt.print_count + 1, reprint)
 
 
-def book_receipt(
-    uow: UnitOfWork, code: str, number: str, *, booked_by: str, clock: Clock
-) -> StoredReceipt:
+@dataclass(frozen=True, slots=True)
+class Booking:
+    code: str
+    number: str
+    check_code: str  # the booking system must hold the receipt
+    actor: str  # the authenticated client (app id): the audit actor
+    booked_by: str  # the caller's own description of who books (kept, not trusted)
+
+
+def book_receipt(uow: UnitOfWork, booking: Booking, *, clock: Clock) -> StoredReceipt:
     """入账: mark the receipt booked for reimbursement; a second booking is refused."""
     now = clock.now()
+    code, number = booking.code, booking.number
     with uow:
         receipt = uow.receipts.by_number(code, number, lock=True)
-        if receipt is None:
-            raise NotFound(f"未找到票据 {code}-{number}")
+        if receipt is None or receipt.check_code != booking.check_code:
+            log.warning("booking of %s-%s by %s refused: no such receipt or wrong check code",
+                        code, number, booking.actor)  # fmt: skip
+            raise _not_found(code, number)
         if receipt.kind == "red" or receipt.status != "issued":
             raise NotBookable(f"票据 {code}-{number} 已红冲或为红字票据，不能入账")
-        if not uow.receipts.book(receipt.id, now, booked_by):
-            log.warning("second booking of %s-%s by %s refused", code, number, booked_by)
+        if not uow.receipts.book(receipt.id, now, booking.booked_by[:100]):
+            log.warning("second booking of %s-%s by %s refused", code, number, booking.actor)
             raise AlreadyBooked(
                 f"票据 {code}-{number} 已于 {receipt.booked_at:%Y-%m-%d %H:%M} 入账，不能重复入账"
                 if receipt.booked_at
                 else f"票据 {code}-{number} 已入账"
             )
-        uow.audit.append(booked_by, "receipt.booked", f"{code}-{number}", {}, now)
+        detail = {"booked_by": booking.booked_by[:100]}
+        uow.audit.append(booking.actor, "receipt.booked", f"{code}-{number}", detail, now)
         uow.commit()
         booked = uow.receipts.by_id(receipt.id)
     assert booked is not None

@@ -1,104 +1,95 @@
 """Issue fiscal e-receipts (财政电子票据) as jobs: one on payment, a red one on refund.
 
 A payment (`_mark_paid`) or a settled refund enqueues a job in its own transaction; the worker
-runs `issue_due_receipts`. Each job is one transaction: lock the payable (the project's lock order:
-payable → receipt stock), draw the next number of the unit's range, build the XML, sign it (unit,
-then finance over XML + unit signature), store it verbatim, write the `receipt.issued` event and
-the audit row. Anything failing rolls all of it back, so a number is never drawn without its
-receipt (no gaps) and never drawn twice (no reuse). Jobs are idempotent by (kind, ref) and a
-receipt by (kind, ref) is unique, so running a job twice, or on two workers, issues one receipt.
-An exhausted range leaves the job waiting (retried every minute) and raises an alert.
+runs `issue_due_receipts`, which leases a batch of due jobs and issues them by number stock:
+
+- payment jobs of one unit (or 开票点) are issued together in one transaction: lock their payables
+  (in id order), skip the ones already issued, lock the unit's ranges and draw exactly as many
+  numbers as there are receipts to issue, in job order, then build, sign and store every receipt
+  with its `receipt.issued` event and audit row. Numbers are drawn and used in the same
+  transaction, so a number is never drawn without its receipt (no gaps) and never twice (no
+  reuse). Exhausted ranges leave the remaining jobs waiting (retried every minute, one alert).
+  If the batch fails for any other reason, its jobs run one by one, so one bad job cannot hold
+  up the others.
+- refund jobs (a red receipt, and a new one for what is kept) run one by one, after the payments.
+
+Jobs are idempotent by (kind, ref) and a receipt by (kind, ref) is unique, so running a job twice,
+or on two workers, issues one receipt. Lock order everywhere: payable → receipt stock.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
-from urllib.parse import urlencode
+from typing import Protocol, runtime_checkable
 
-from publicpay.domain.amounts_in_words import amount_in_words
-from publicpay.domain.errors import DomainError, ValidationFailed
-from publicpay.domain.events import EventType
-from publicpay.domain.money import allocate_fen
-from publicpay.domain.payables import Payable, PayableStatus
-from publicpay.domain.receipt_records import (
-    DrawnNumber,
-    JobKind,
-    NewReceipt,
-    ReceiptJob,
-    StoredReceipt,
-)
-from publicpay.domain.receipts import (
-    DEFAULT_PRINT_WINDOW_DAYS,
-    DEFAULT_TITLE,
-    ReceiptFace,
-    ReceiptKind,
-    ReceiptLine,
-    ReceiptStockExhausted,
-    new_check_code,
-)
-from publicpay.domain.time import SHANGHAI
+from publicpay.domain.errors import DomainError
+from publicpay.domain.payables import Payable
+from publicpay.domain.receipt_records import DrawnNumber, JobKind, NewReceipt, ReceiptJob
+from publicpay.domain.receipts import ReceiptStockExhausted
 from publicpay.domain.units import Unit
-from publicpay.services.ports import Clock, ReceiptFormats, ReceiptSigner, UnitOfWork
+from publicpay.services.ports import Clock, ReceiptFormats, ReceiptsRepo, UnitOfWork
+from publicpay.services.receipt_issuer import (
+    SETTLED,
+    Draft,
+    Issuer,
+    NotReady,
+    PayableNotPaid,
+    ReceiptPolicy,
+    SigningKeyMissing,
+    negated,
+    remainder_lines,
+    signers,
+)
+
+__all__ = [
+    "SETTLED",
+    "NotReady",
+    "PayableNotPaid",
+    "ReceiptPolicy",
+    "SigningKeyMissing",
+    "issue_due_receipts",
+    "request_receipt",
+    "request_red_receipt",
+    "run_job",
+]
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
 WAIT = timedelta(seconds=60)
-SETTLED = (PayableStatus.PAID, PayableStatus.PARTIALLY_REFUNDED, PayableStatus.REFUNDED)
-CHANNEL_NAMES = {
-    "alipay": "支付宝",
-    "wechat": "微信支付",
-    "unionpay": "银联",
-    "counter": "银行柜台",
-    "cash": "现金",
-}
+BATCH = 100
 
 
-class PayableNotPaid(ValidationFailed):
-    title = "缴款单未缴款，不能开具票据"
+@runtime_checkable
+class BatchReceipts(ReceiptsRepo, Protocol):
+    """What batch issuing needs beyond `ReceiptsRepo` (to be merged into the port)."""
+
+    def units_of(self, payable_ids: Collection[int]) -> dict[int, int]: ...
+
+    def lock_payables(self, payable_ids: Collection[int]) -> dict[int, Payable]:
+        """The payables, locked in id order."""
+        ...
+
+    def issued_for(
+        self, refs: Collection[str], payable_ids: Collection[int]
+    ) -> tuple[set[str], set[int]]:
+        """(refs that have a normal receipt, payables that have a live receipt)."""
+        ...
+
+    def draw_block(self, unit_id: int, place: str | None, count: int) -> list[DrawnNumber]:
+        """Up to `count` next numbers of the unit's (or 开票点's) ranges, in order, under lock."""
+        ...
+
+    def add_many(self, rows: Sequence[NewReceipt]) -> None: ...
+
+    def finish_jobs(self, job_ids: Collection[int], at: datetime) -> None: ...
 
 
-class NotReady(DomainError):
-    """A red receipt's original is not issued yet: wait for it (no alert)."""
-
-    code = "receipt_not_ready"
-    title = "原票据尚未开具"
-
-
-class SigningKeyMissing(DomainError):
-    code = "receipt_key_missing"
-    title = "缺少票据签名密钥"
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptPolicy:
-    base_url: str
-    print_window_days: int = DEFAULT_PRINT_WINDOW_DAYS
-    title: str = DEFAULT_TITLE
-    payee: str = "统一公共支付平台"
-    checker: str = "系统复核"
-
-    def _root(self) -> str:
-        return self.base_url.rstrip("/")
-
-    def verify_url(self, code: str, number: str, check: str, at: datetime, fen: int) -> str:
-        query = {
-            "code": code,
-            "number": number,
-            "check_code": check,
-            "date": at.astimezone(SHANGHAI).strftime("%Y-%m-%d"),
-            "amount": f"{fen / 100:.2f}",
-        }
-        return f"{self._root()}/verify?{urlencode(query)}"
-
-    def xml_url(self, r: StoredReceipt) -> str:
-        return f"{self._root()}/api/v1/receipts/{r.code}/{r.number}/xml?check_code={r.check_code}"
-
-    def pdf_url(self, r: StoredReceipt) -> str:
-        return f"{self._root()}/api/v1/receipts/{r.code}/{r.number}/pdf?check_code={r.check_code}"
+def _batch_repo(uow: UnitOfWork) -> BatchReceipts:
+    repo = uow.receipts
+    assert isinstance(repo, BatchReceipts), "the receipts repository cannot issue in batches"
+    return repo
 
 
 def request_receipt(
@@ -121,13 +112,110 @@ def issue_due_receipts(
     *,
     policy: ReceiptPolicy,
     clock: Clock,
-    limit: int = 50,
+    limit: int = BATCH,
 ) -> int:
-    """Run due receipt jobs; returns how many receipts were issued."""
+    """Run due jobs (payments by stock in batches, then refunds); returns the receipts issued."""
     with new_uow() as uow:
         jobs = uow.receipts.claim_jobs(clock.now(), limit, LEASE)
+        payments = [job for job in jobs if job.kind is JobKind.ISSUE]
+        units = _batch_repo(uow).units_of({job.payable_id for job in payments}) if payments else {}
         uow.commit()
+    groups: dict[tuple[int, str], list[ReceiptJob]] = {}
+    for job in payments:
+        groups.setdefault((units.get(job.payable_id, 0), job.place or ""), []).append(job)
+    issued = 0
+    for key in sorted(groups):  # every worker goes through the stocks in the same order
+        issued += _issue_batch(new_uow, formats, groups[key], policy=policy, clock=clock)
+    refunds = [job for job in jobs if job.kind is JobKind.REFUND]
+    return issued + sum(
+        run_job(new_uow, formats, job, policy=policy, clock=clock) for job in refunds
+    )
+
+
+def _issue_batch(
+    new_uow: Callable[[], UnitOfWork],
+    formats: ReceiptFormats,
+    jobs: list[ReceiptJob],
+    *,
+    policy: ReceiptPolicy,
+    clock: Clock,
+) -> int:
+    """Payment jobs of one stock in one transaction; one by one if the batch fails."""
+    if len(jobs) == 1:
+        return run_job(new_uow, formats, jobs[0], policy=policy, clock=clock)
+    now = clock.now()
+    try:
+        with new_uow() as uow:
+            issued = _Batch(uow, Issuer(formats, policy, now)).run(jobs)
+            uow.commit()
+        return issued
+    except Exception:
+        log.exception("receipt batch of %d jobs failed; running them one by one", len(jobs))
     return sum(run_job(new_uow, formats, job, policy=policy, clock=clock) for job in jobs)
+
+
+class _Batch:
+    """Payment jobs of one unit and 开票点, inside the caller's transaction."""
+
+    def __init__(self, uow: UnitOfWork, issuer: Issuer) -> None:
+        self.uow = uow
+        self.repo = _batch_repo(uow)
+        self.issuer = issuer
+        self.now = issuer.now
+        self.finished: list[int] = []
+
+    def run(self, jobs: list[ReceiptJob]) -> int:
+        todo = self._due(jobs)
+        issued = self._issue(todo) if todo else 0
+        self.repo.finish_jobs(self.finished, self.now)
+        return issued
+
+    def _due(self, jobs: list[ReceiptJob]) -> list[tuple[ReceiptJob, Payable]]:
+        """Lock the payables (id order); refuse unpaid ones, pass over those already issued."""
+        payables = self.repo.lock_payables({job.payable_id for job in jobs})
+        refs, live = self.repo.issued_for([job.ref for job in jobs], payables)
+        todo: list[tuple[ReceiptJob, Payable]] = []
+        for job in jobs:
+            payable = payables.get(job.payable_id)
+            if payable is None or payable.status not in SETTLED:
+                code = payable.payment_code if payable else job.payable_id
+                _give_up(
+                    self.uow, job, PayableNotPaid(f"缴款单 {code} 未缴款，不能开具票据"), self.now
+                )
+            elif job.ref in refs or payable.id in live:
+                self.finished.append(job.id)  # this job ran before (or on another worker)
+            else:
+                live.add(payable.id)
+                todo.append((job, payable))
+        return todo
+
+    def _issue(self, todo: list[tuple[ReceiptJob, Payable]]) -> int:
+        unit = self.uow.units.get(todo[0][1].unit_id)
+        assert unit is not None
+        place = todo[0][0].place
+        try:
+            keys = signers(self.uow, unit)
+        except SigningKeyMissing as exc:
+            for job, _ in todo:
+                _wait(self.uow, job, exc, self.now, alert=True)
+            return 0
+        numbers = self.repo.draw_block(unit.id, place, len(todo))
+        built = []
+        for (job, payable), number in zip(todo, numbers, strict=False):
+            draft = self.issuer.payment(self.uow, payable, unit, job.ref)
+            built.append((payable, *self.issuer.build(draft, unit, number, keys)))
+            self.finished.append(job.id)
+        self.repo.add_many([row for _, row, _ in built])
+        for payable, row, face in built:
+            self.issuer.event(self.uow, payable, row, face)
+        if built:
+            self.issuer.audit_batch(self.uow, [(payable, row) for payable, row, _ in built])
+        if len(numbers) < len(todo):
+            where = f"开票点 {place}" if place else "本单位"
+            exhausted = ReceiptStockExhausted(f"{where}没有可用的票据号段，请财政部门分配号段")
+            for job, _ in todo[len(numbers) :]:
+                _wait(self.uow, job, exhausted, self.now, alert=True)
+        return len(built)
 
 
 def run_job(
@@ -139,10 +227,10 @@ def run_job(
     clock: Clock,
 ) -> int:
     """One claimed job, in its own transaction; returns the receipts it issued."""
-    issuer = _Issuer(formats, policy, clock.now())
+    issuer = Issuer(formats, policy, clock.now())
     try:
         with new_uow() as uow:
-            issued = issuer.run(uow, job)
+            issued = _run(uow, issuer, job)
             uow.receipts.finish_job(job.id, "done", clock.now())
             uow.commit()
         return issued
@@ -151,252 +239,86 @@ def run_job(
     except (ReceiptStockExhausted, SigningKeyMissing) as exc:
         _postpone(new_uow(), job, exc, clock, alert=True)
     except PayableNotPaid as exc:
-        _give_up(new_uow(), job, exc, clock)
+        with new_uow() as uow:
+            _give_up(uow, job, exc, clock.now())
+            uow.commit()
     return 0
 
 
 def _postpone(
     uow: UnitOfWork, job: ReceiptJob, exc: DomainError, clock: Clock, *, alert: bool
 ) -> None:
-    now = clock.now()
     with uow:
-        uow.receipts.retry_job(job.id, now + WAIT, exc.code)
-        if alert and job.last_error != exc.code:
-            log.error("receipt job %s (%s %s) waits: %s", job.id, job.kind, job.ref, exc.detail)
-            uow.audit.append(
-                "system",
-                "receipt.alert",
-                f"receipt_job:{job.id}",
-                {"error": exc.code, "detail": exc.detail, "ref": job.ref},
-                now,
-            )
+        _wait(uow, job, exc, clock.now(), alert=alert)
         uow.commit()
 
 
-def _give_up(uow: UnitOfWork, job: ReceiptJob, exc: DomainError, clock: Clock) -> None:
-    now = clock.now()
-    log.error("receipt job %s (%s %s) refused: %s", job.id, job.kind, job.ref, exc.detail)
-    with uow:
-        uow.receipts.finish_job(job.id, "failed", now, exc.code)
-        uow.audit.append(
-            "system", "receipt.refused", f"receipt_job:{job.id}", {"detail": exc.detail}, now
-        )
-        uow.commit()
-
-
-class _Issuer:
-    """Issues the receipts of one job inside the caller's transaction."""
-
-    def __init__(self, formats: ReceiptFormats, policy: ReceiptPolicy, now: datetime) -> None:
-        self.formats = formats
-        self.policy = policy
-        self.now = now
-
-    def run(self, uow: UnitOfWork, job: ReceiptJob) -> int:
-        payable = uow.payables.by_id(job.payable_id, lock=True)
-        if payable is None or payable.status not in SETTLED:
-            code = payable.payment_code if payable else job.payable_id
-            raise PayableNotPaid(f"缴款单 {code} 未缴款，不能开具票据")
-        unit = uow.units.get(payable.unit_id)
-        assert unit is not None
-        if job.kind is JobKind.ISSUE:
-            return self._payment(uow, job, payable, unit)
-        return self._refund(uow, job, payable, unit)
-
-    def _payment(self, uow: UnitOfWork, job: ReceiptJob, payable: Payable, unit: Unit) -> int:
-        live = uow.receipts.live_for_payable(payable.id)
-        if uow.receipts.by_ref(ReceiptKind.NORMAL.value, job.ref) or live:
-            return 0  # already issued: this job ran before (or on another worker)
-        lines = _payment_lines(payable, uow)
-        face = self._face(payable, unit, lines, payable.remark)
-        self._issue(uow, job, payable, unit, face, None)
-        return 1
-
-    def _refund(self, uow: UnitOfWork, job: ReceiptJob, payable: Payable, unit: Unit) -> int:
-        if uow.receipts.by_ref(ReceiptKind.RED.value, job.ref):
-            return 0
-        refund = uow.refunds.by_no(job.ref)
-        if refund is None or refund.status != "succeeded":
-            raise PayableNotPaid(f"退款 {job.ref} 未成功，不能开具红字票据")
-        live = uow.receipts.live_for_payable(payable.id, lock=True)
-        if live is None:
-            raise NotReady(f"缴款单 {payable.payment_code} 的原票据尚未开具")
-        original = self.formats.face(live.xml)
-        note = f"退款冲红，退款单号 {job.ref}"
-        red = self._face(payable, unit, _negated(original.lines), note, original=live)
-        self._issue(uow, job, payable, unit, red, live.id)
-        uow.receipts.set_status(live.id, "reversed")
-        remainder = live.total_fen - refund.amount_fen
-        if remainder <= 0:
-            return 1
-        note = f"部分退款后重开，原票据 {live.code}-{live.number}，退款单号 {job.ref}"
-        lines = _remainder_lines(original.lines, remainder)
-        self._issue(uow, job, payable, unit, self._face(payable, unit, lines, note), None)
-        return 2
-
-    def _face(
-        self,
-        payable: Payable,
-        unit: Unit,
-        lines: tuple[ReceiptLine, ...],
-        remark: str,
-        *,
-        original: StoredReceipt | None = None,
-    ) -> ReceiptFace:
-        """A face with placeholder numbers (`_issue` fills them); red when it names an original."""
-        total = sum(line.amount_fen for line in lines)
-        words = amount_in_words(abs(total))
-        return ReceiptFace(
-            code="00000000",
-            number="0000000000",
-            check_code="000000",
-            issued_at=self.now,
-            payer_name=payable.payer_name,
-            payer_id_masked=payable.payer_id_masked,
-            unit_name=unit.name,
-            unit_code=unit.credit_code,
-            lines=lines,
-            total_fen=total,
-            total_in_words=words if total >= 0 else f"（负数）{words}",
-            payee=self.policy.payee,
-            checker=self.policy.checker,
-            payment_code=payable.payment_code,
-            channel_name=CHANNEL_NAMES.get(payable.channel or "", payable.channel or ""),
-            verify_url="",
-            title=self.policy.title,
-            remark=remark,
-            payer_type=payable.payer_type.value,
-            kind=ReceiptKind.RED if original else ReceiptKind.NORMAL,
-            original_code=original.code if original else "",
-            original_number=original.number if original else "",
-        )
-
-    def _issue(
-        self,
-        uow: UnitOfWork,
-        job: ReceiptJob,
-        payable: Payable,
-        unit: Unit,
-        draft: ReceiptFace,
-        original_id: int | None,
-    ) -> StoredReceipt:
-        unit_key, finance_key = _signers(uow, unit)
-        drawn: DrawnNumber = uow.receipts.draw(unit.id, job.place)
-        check = new_check_code()
-        face = replace(
-            draft,
-            code=drawn.code,
-            number=drawn.number,
-            check_code=check,
-            verify_url=self.policy.verify_url(
-                drawn.code, drawn.number, check, self.now, draft.total_fen
-            ),
-        )
-        xml = self.formats.xml(face)
-        unit_signature, finance_signature = self.formats.sign(xml, unit_key[1], finance_key[1])
-        new = NewReceipt(
-            code=drawn.code,
-            number=drawn.number,
-            check_code=check,
-            kind=face.kind.value,
-            payable_id=payable.id,
-            unit_id=unit.id,
-            stock_id=drawn.stock_id,
-            ref=job.ref,
-            original_id=original_id,
-            total_fen=face.total_fen,
-            xml=xml,
-            unit_signature=unit_signature,
-            finance_signature=finance_signature,
-            unit_key_id=unit_key[0],
-            finance_key_id=finance_key[0],
-            issued_at=self.now,
-        )
-        stored = uow.receipts.by_id(uow.receipts.add(new))
-        assert stored is not None
-        self._announce(uow, payable, stored, face)
-        return stored
-
-    def _announce(
-        self, uow: UnitOfWork, payable: Payable, r: StoredReceipt, face: ReceiptFace
-    ) -> None:
-        data: dict[str, object] = {
-            "payment_code": payable.payment_code,
-            "biz_no": payable.biz_no,
-            "kind": r.kind,
-            "code": r.code,
-            "number": r.number,
-            "check_code": r.check_code,
-            "total_fen": r.total_fen,
-            "issued_at": r.issued_at.isoformat(),
-            "xml_url": self.policy.xml_url(r),
-            "pdf_url": self.policy.pdf_url(r),
-        }
-        if face.is_red:
-            data["original"] = {"code": face.original_code, "number": face.original_number}
-        uow.events.add(
-            payable.unit_id, EventType.RECEIPT_ISSUED.value, data, self.now, deliver=True
-        )
+def _wait(
+    uow: UnitOfWork, job: ReceiptJob, exc: DomainError, now: datetime, *, alert: bool
+) -> None:
+    """Retry the job in a minute; alert once per cause (not on every retry)."""
+    uow.receipts.retry_job(job.id, now + WAIT, exc.code)
+    if alert and job.last_error != exc.code:
+        log.error("receipt job %s (%s %s) waits: %s", job.id, job.kind, job.ref, exc.detail)
         uow.audit.append(
             "system",
-            "receipt.issued",
-            f"{r.code}-{r.number}",
-            {"payment_code": payable.payment_code, "kind": r.kind, "total_fen": r.total_fen},
-            self.now,
+            "receipt.alert",
+            f"receipt_job:{job.id}",
+            {"error": exc.code, "detail": exc.detail, "ref": job.ref},
+            now,
         )
 
 
-def _signers(
-    uow: UnitOfWork, unit: Unit
-) -> tuple[tuple[int, ReceiptSigner], tuple[int, ReceiptSigner]]:
-    unit_key = uow.receipts.signer("unit", unit.code)
-    finance_key = uow.receipts.signer("finance", unit.region_code)
-    if unit_key is None:
-        raise SigningKeyMissing(f"单位 {unit.code} 没有有效的票据签名密钥")
-    if finance_key is None:
-        raise SigningKeyMissing(f"财政部门 {unit.region_code} 没有有效的监制签名密钥")
-    return unit_key, finance_key
-
-
-def _payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
-    """The payable's lines; a fine's 滞纳金 (paid above the lines) gets a line of its own."""
-    lines = [
-        ReceiptLine(
-            line.item_code,
-            line.item_name,
-            line.unit_of_measure,
-            line.quantity,
-            line.standard_fen,
-            line.amount_fen,
-        )
-        for line in payable.lines
-    ]
-    extra = (payable.paid_fen or 0) - sum(line.amount_fen for line in lines)
-    if extra > 0:
-        items = uow.catalogue.items()
-        fines = [x.item_code for x in lines if x.item_code in items and items[x.item_code].is_fine]
-        code = fines[0] if fines else lines[0].item_code
-        lines.append(ReceiptLine(code, "滞纳金", "元", 1, extra, extra))
-    return tuple(lines)
-
-
-def _negated(lines: tuple[ReceiptLine, ...]) -> tuple[ReceiptLine, ...]:
-    return tuple(
-        replace(line, quantity=-line.quantity, amount_fen=-line.amount_fen) for line in lines
+def _give_up(uow: UnitOfWork, job: ReceiptJob, exc: DomainError, now: datetime) -> None:
+    log.error("receipt job %s (%s %s) refused: %s", job.id, job.kind, job.ref, exc.detail)
+    uow.receipts.finish_job(job.id, "failed", now, exc.code)
+    uow.audit.append(
+        "system", "receipt.refused", f"receipt_job:{job.id}", {"detail": exc.detail}, now
     )
 
 
-def _remainder_lines(lines: tuple[ReceiptLine, ...], remainder: int) -> tuple[ReceiptLine, ...]:
-    """What is left after a partial refund, split over the original lines by their amounts."""
-    parts = allocate_fen(remainder, [max(line.amount_fen, 0) for line in lines])
-    kept = [
-        replace(line, quantity=_quantity_for(line, part), amount_fen=part)
-        for line, part in zip(lines, parts, strict=True)
-        if part
-    ]
-    return tuple(kept)
+def _run(uow: UnitOfWork, issuer: Issuer, job: ReceiptJob) -> int:
+    payable = uow.payables.by_id(job.payable_id, lock=True)
+    if payable is None or payable.status not in SETTLED:
+        code = payable.payment_code if payable else job.payable_id
+        raise PayableNotPaid(f"缴款单 {code} 未缴款，不能开具票据")
+    unit = uow.units.get(payable.unit_id)
+    assert unit is not None
+    if job.kind is JobKind.ISSUE:
+        if uow.receipts.by_ref("normal", job.ref) or uow.receipts.live_for_payable(payable.id):
+            return 0  # already issued: this job ran before (or on another worker)
+        _issue_one(uow, issuer, issuer.payment(uow, payable, unit, job.ref), unit, job.place)
+        return 1
+    return _refund(uow, issuer, job, payable, unit)
 
 
-def _quantity_for(line: ReceiptLine, part: int) -> int | Decimal:
-    """The quantity stays when the line is whole; otherwise 1 (the amount is what was kept)."""
-    return line.quantity if part == line.amount_fen else 1
+def _refund(uow: UnitOfWork, issuer: Issuer, job: ReceiptJob, payable: Payable, unit: Unit) -> int:
+    if uow.receipts.by_ref("red", job.ref):
+        return 0
+    refund = uow.refunds.by_no(job.ref)
+    if refund is None or refund.status != "succeeded":
+        raise PayableNotPaid(f"退款 {job.ref} 未成功，不能开具红字票据")
+    live = uow.receipts.live_for_payable(payable.id, lock=True)
+    if live is None:
+        raise NotReady(f"缴款单 {payable.payment_code} 的原票据尚未开具")
+    original = issuer.formats.face(live.xml)
+    note = f"退款冲红，退款单号 {job.ref}"
+    red = issuer.face(payable, unit, negated(original.lines), note, original=live)
+    _issue_one(uow, issuer, Draft(payable, job.ref, red, live.id), unit, None)
+    uow.receipts.set_status(live.id, "reversed")
+    remainder = live.total_fen - refund.amount_fen
+    if remainder <= 0:
+        return 1
+    note = f"部分退款后重开，原票据 {live.code}-{live.number}，退款单号 {job.ref}"
+    kept = issuer.face(payable, unit, remainder_lines(original.lines, remainder), note)
+    _issue_one(uow, issuer, Draft(payable, job.ref, kept), unit, None)
+    return 2
+
+
+def _issue_one(
+    uow: UnitOfWork, issuer: Issuer, draft: Draft, unit: Unit, place: str | None
+) -> None:
+    keys = signers(uow, unit)
+    row, face = issuer.build(draft, unit, uow.receipts.draw(unit.id, place), keys)
+    uow.receipts.add(row)
+    issuer.announce(uow, draft.payable, row, face)

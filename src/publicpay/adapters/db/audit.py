@@ -28,6 +28,9 @@ def row_hash(prev_hash: str, row: Any) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+_INSERT = insert(audit_log)
+
+
 class AuditRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -36,9 +39,8 @@ class AuditRepository:
         self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
     ) -> None:
         self._conn.execute(
-            insert(audit_log).values(
-                at=at, actor=actor, action=action, target=target, detail=detail
-            )
+            _INSERT,
+            {"at": at, "actor": actor, "action": action, "target": target, "detail": detail},
         )
 
     def seal(self, limit: int = 1000) -> int:

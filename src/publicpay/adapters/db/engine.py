@@ -30,7 +30,8 @@ class Engines:
 def make_engines(url: str, pool_size: int = 10) -> Engines:
     if make_url(url).get_backend_name() == "sqlite":
         return Engines(_sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # no pre-ping (a round trip per checkout); connections are recycled instead
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
     return Engines(engine, engine)
 
 
@@ -38,7 +39,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    options: dict[str, Any] = {}
+    if database and database != ":memory:" and immediate:
+        # one writer at a time anyway: writers queue here, not in SQLite's sleeping busy handler
+        options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -13,6 +13,8 @@ from publicpay.adapters.db.tables import events, webhook_deliveries
 from publicpay.domain.events import StoredEvent
 from publicpay.domain.time import utc
 
+_INSERT = insert(events)
+
 
 class EventsRepository:
     def __init__(self, conn: Connection) -> None:
@@ -23,16 +25,17 @@ class EventsRepository:
     ) -> str:
         event_id = f"evt_{uuid.uuid4().hex}"
         self._conn.execute(
-            insert(events).values(
-                event_id=event_id,
-                unit_id=unit_id,
-                type=type_,
-                data=data,
-                created_at=at,
-                delivery="pending" if deliver else "none",
-                attempts=0,
-                next_attempt_at=at if deliver else None,
-            )
+            _INSERT,
+            {
+                "event_id": event_id,
+                "unit_id": unit_id,
+                "type": type_,
+                "data": data,
+                "created_at": at,
+                "delivery": "pending" if deliver else "none",
+                "attempts": 0,
+                "next_attempt_at": at if deliver else None,
+            },
         )
         return event_id
 

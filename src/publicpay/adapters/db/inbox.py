@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from publicpay.adapters.db.dialect import insert_ignore
 from publicpay.adapters.db.tables import discrepancies, inbox
@@ -15,6 +15,14 @@ class StoredRequest(NamedTuple):
     order_no: str
     body: str
     outcome: str | None
+
+
+_MARK = update(inbox).where(
+    inbox.c.channel == bindparam("b_channel"), inbox.c.notify_id == bindparam("b_notify_id")
+)
+_OUTCOME = select(inbox.c.outcome).where(
+    inbox.c.channel == bindparam("b_channel"), inbox.c.notify_id == bindparam("b_notify_id")
+)
 
 
 class InboxRepository:
@@ -36,10 +44,8 @@ class InboxRepository:
         )
 
     def outcome(self, channel: str, notify_id: str) -> str | None:
-        stmt = select(inbox.c.outcome).where(
-            inbox.c.channel == channel, inbox.c.notify_id == notify_id
-        )
-        value = self._conn.execute(stmt).scalar_one_or_none()
+        params = {"b_channel": channel, "b_notify_id": notify_id}
+        value = self._conn.execute(_OUTCOME, params).scalar_one_or_none()
         return None if value is None else str(value)
 
     def request(self, channel: str, notify_id: str) -> StoredRequest | None:
@@ -52,9 +58,13 @@ class InboxRepository:
 
     def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
         self._conn.execute(
-            update(inbox)
-            .where(inbox.c.channel == channel, inbox.c.notify_id == notify_id)
-            .values(outcome=outcome, processed_at=at)
+            _MARK,
+            {
+                "b_channel": channel,
+                "b_notify_id": notify_id,
+                "outcome": outcome,
+                "processed_at": at,
+            },
         )
 
 

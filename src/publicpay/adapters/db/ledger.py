@@ -9,6 +9,9 @@ from sqlalchemy import Connection, func, insert, select
 from publicpay.adapters.db.tables import ledger_journals, ledger_postings
 from publicpay.domain.ledger import Journal, JournalKind, Posting
 
+_INSERT_JOURNAL = insert(ledger_journals)
+_INSERT_POSTINGS = insert(ledger_postings)
+
 
 class LedgerRepository:
     def __init__(self, conn: Connection) -> None:
@@ -18,17 +21,18 @@ class LedgerRepository:
         self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
     ) -> int:
         result = self._conn.execute(
-            insert(ledger_journals).values(
-                kind=journal.kind.value,
-                ref=journal.ref,
-                payable_id=payable_id,
-                business_date=business_date,
-                created_at=at,
-            )
+            _INSERT_JOURNAL,
+            {
+                "kind": journal.kind.value,
+                "ref": journal.ref,
+                "payable_id": payable_id,
+                "business_date": business_date,
+                "created_at": at,
+            },
         )
         journal_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         self._conn.execute(
-            insert(ledger_postings),
+            _INSERT_POSTINGS,
             [
                 {"journal_id": journal_id, "account": p.account, "amount_fen": p.amount_fen}
                 for p in journal.postings

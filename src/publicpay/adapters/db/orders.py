@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.tables import payment_orders
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.time import utc
+
+# built once, executed with bind parameters (see dialect.py)
+_INSERT = insert(payment_orders)
+_BY_NO = select(payment_orders).where(payment_orders.c.order_no == bindparam("b_no"))
+_BY_NO_LOCKED = for_update(_BY_NO)
+_SAVE = (
+    update(payment_orders)
+    .where(payment_orders.c.id == bindparam("b_id"))
+    .values(version=payment_orders.c.version + 1)
+)
 
 
 class OrdersRepository:
@@ -19,27 +29,27 @@ class OrdersRepository:
 
     def add(self, order: Order) -> int:
         result = self._conn.execute(
-            insert(payment_orders).values(
-                order_no=order.order_no,
-                payable_id=order.payable_id,
-                channel=order.channel,
-                method=order.method.value,
-                amount_fen=order.amount_fen,
-                status=order.status.value,
-                qr_code=order.qr_code,
-                channel_trade_no=order.channel_trade_no,
-                created_at=order.created_at,
-                expires_at=order.expires_at,
-                paid_at=order.paid_at,
-                version=1,
-            )
+            _INSERT,
+            {
+                "order_no": order.order_no,
+                "payable_id": order.payable_id,
+                "channel": order.channel,
+                "method": order.method.value,
+                "amount_fen": order.amount_fen,
+                "status": order.status.value,
+                "qr_code": order.qr_code,
+                "channel_trade_no": order.channel_trade_no,
+                "created_at": order.created_at,
+                "expires_at": order.expires_at,
+                "paid_at": order.paid_at,
+                "version": 1,
+            },
         )
         order.id = int(result.inserted_primary_key[0])  # type: ignore[index]
         return order.id
 
     def by_no(self, order_no: str, *, lock: bool = False) -> Order | None:
-        stmt = select(payment_orders).where(payment_orders.c.order_no == order_no)
-        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        row = self._conn.execute(_BY_NO_LOCKED if lock else _BY_NO, {"b_no": order_no}).first()
         return None if row is None else _hydrate(row)
 
     def by_id(self, order_id: int) -> Order | None:
@@ -70,17 +80,15 @@ class OrdersRepository:
 
     def save(self, order: Order, *, closed_at: datetime | None = None) -> None:
         values: dict[str, Any] = {
+            "b_id": order.id,
             "status": order.status.value,
             "channel_trade_no": order.channel_trade_no,
             "paid_at": order.paid_at,
             "qr_code": order.qr_code,
-            "version": payment_orders.c.version + 1,
         }
         if closed_at is not None:
             values["closed_at"] = closed_at
-        self._conn.execute(
-            update(payment_orders).where(payment_orders.c.id == order.id).values(**values)
-        )
+        self._conn.execute(_SAVE, values)
 
 
 def _hydrate(row: Row[Any]) -> Order:

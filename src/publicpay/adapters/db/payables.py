@@ -14,7 +14,6 @@ from publicpay.domain.errors import Conflict
 from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
 from publicpay.domain.time import utc
 
-
 # built once, executed with bind parameters (see dialect.py)
 _INSERT = insert(payables)
 _INSERT_LINES = insert(payable_lines)

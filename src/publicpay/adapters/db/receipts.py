@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.dialect import for_update, insert_ignore
+from publicpay.adapters.db.receipt_batch import BatchIssuing
 from publicpay.adapters.db.receipt_tables import (
     receipt_jobs,
     receipt_keys,
@@ -56,7 +57,7 @@ def _signer(sealed: bytes, box: SecretBox) -> sm2.Sm2Signer:
     return found
 
 
-class ReceiptsRepository:
+class ReceiptsRepository(BatchIssuing):
     def __init__(self, conn: Connection, box: SecretBox) -> None:
         self._conn = conn
         self._box = box
@@ -291,7 +292,12 @@ class ReceiptsRepository:
         return None if value is None else bytes(value)
 
     def cache_pdf(self, receipt_id: int, pdf: bytes) -> None:
-        self._conn.execute(update(receipts).where(receipts.c.id == receipt_id).values(pdf=pdf))
+        """Keep the first rendering (a concurrent second one does not replace it)."""
+        self._conn.execute(
+            update(receipts)
+            .where(receipts.c.id == receipt_id, receipts.c.pdf.is_(None))
+            .values(pdf=pdf)
+        )
 
     def record_print(self, receipt_id: int, at: datetime, place: str, reprint: bool) -> None:
         self._conn.execute(

@@ -1,7 +1,15 @@
-"""Unit of work: one connection, one transaction, every repository on it."""
+"""Unit of work: one connection, one transaction, every repository on it.
+
+A signed API call's nonce can be claimed in the same transaction as the call's own work
+(`nonce=`): a replay is refused at the start of the transaction; when the work does not commit
+(an idempotent replay, a refusal), the nonce is still claimed afterwards in its own transaction,
+so a used nonce stays used either way.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import Connection, RootTransaction
@@ -19,25 +27,56 @@ from publicpay.adapters.db.payables import PayablesRepository
 from publicpay.adapters.db.receipts import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.units import UnitsRepository
-from publicpay.domain.errors import Conflict
+from publicpay.domain.errors import Conflict, Unauthorized
+
+REPLAY = "X-Nonce 已使用过（重放请求）"
+
+
+@dataclass(frozen=True, slots=True)
+class NonceClaim:
+    app_id: str
+    nonce: str
+    at: datetime
 
 
 class SqlUnitOfWork:
     """`with uow: ...; uow.commit()` — leaving the block without commit rolls back."""
 
     def __init__(
-        self, engines: Engines, cache: CatalogueCache, box: SecretBox, *, readonly: bool = False
+        self,
+        engines: Engines,
+        cache: CatalogueCache,
+        box: SecretBox,
+        *,
+        readonly: bool = False,
+        nonce: NonceClaim | None = None,
     ) -> None:
         self._engine = engines.read if readonly else engines.write
         self._cache = cache
         self.box = box
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
+        self._nonce = nonce  # claimed on the first entry, then done with
 
     def __enter__(self) -> SqlUnitOfWork:
         conn = self._engine.connect()
         self._conn = conn
         self._tx = conn.begin()
+        self._attach(conn)
+        if self._nonce is not None:
+            try:
+                self._claim_nonce(self._nonce)
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
+        return self
+
+    def _claim_nonce(self, claim: NonceClaim) -> None:
+        if not self.units.remember_nonce(claim.app_id, claim.nonce, claim.at):
+            self._nonce = None  # a replay: nothing left to claim
+            raise Unauthorized(REPLAY)
+
+    def _attach(self, conn: Connection) -> None:
         self.units = UnitsRepository(conn, self.box)
         self.catalogue = CatalogueRepository(conn, self._cache)
         self.payables = PayablesRepository(conn)
@@ -49,7 +88,6 @@ class SqlUnitOfWork:
         self.refunds = RefundsRepository(conn)
         self.audit = AuditRepository(conn)
         self.receipts = ReceiptsRepository(conn, self.box)
-        return self
 
     @property
     def connection(self) -> Connection:
@@ -62,6 +100,7 @@ class SqlUnitOfWork:
             self._tx.commit()
         except IntegrityError as exc:
             raise Conflict("数据已被并发修改，请重试") from exc
+        self._nonce = None
 
     def rollback(self) -> None:
         if self._tx is not None and self._tx.is_active:
@@ -75,6 +114,15 @@ class SqlUnitOfWork:
     ) -> None:
         self.rollback()
         if self._conn is not None:
-            self._conn.close()
+            try:
+                if self._nonce is not None:  # the work did not commit: claim the nonce alone
+                    self._claim_alone(self._conn, self._nonce)
+            finally:
+                self._conn.close()
         self._conn = None
         self._tx = None
+
+    def _claim_alone(self, conn: Connection, claim: NonceClaim) -> None:
+        self._nonce = None
+        with conn.begin():
+            self.units.remember_nonce(claim.app_id, claim.nonce, claim.at)

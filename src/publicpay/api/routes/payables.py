@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from publicpay.api.auth import unit_client
+from publicpay.api.auth import SignedCall, unit_call, unit_client
 from publicpay.api.deps import container
-from publicpay.api.presenters import payable_out
+from publicpay.api.presenters import new_payable_out, payable_out
 from publicpay.api.schemas import PayableIn, PayableOut
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
@@ -24,14 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["payables (unit API)"])
     summary="登记应缴款（同一 biz_no 同一内容返回 200，不同内容 409）",
 )
 def register(
-    body: PayableIn,
-    response: Response,
-    client: ApiClient = Depends(unit_client),
-    c: Container = Depends(container),
-) -> PayableOut:
-    assert client.unit_id is not None
+    body: PayableIn, call: SignedCall = Depends(unit_call), c: Container = Depends(container)
+) -> Response:
+    assert call.client.unit_id is not None
     cmd = RegisterPayable(
-        unit_id=client.unit_id,
+        unit_id=call.client.unit_id,
         biz_no=body.biz_no,
         payer=Payer(
             body.payer.name, PayerType(body.payer.type), body.payer.id_no, body.payer.phone
@@ -40,10 +37,14 @@ def register(
         due_date=body.due_date,
         remark=body.remark,
     )
-    result = register_payable(c.uow(), cmd, region_code=c.settings.region_code, clock=c.clock)
-    if not result.created:
-        response.status_code = 200
-    return payable_out(c, result.payable)
+    uow = c.uow(nonce=call.nonce)  # the nonce is claimed in the registration's transaction
+    result = register_payable(uow, cmd, region_code=c.settings.region_code, clock=c.clock)
+    if result.created:
+        out, status_code = new_payable_out(c, result.payable), 201
+    else:
+        out, status_code = payable_out(c, result.payable), 200
+    # serialised here once (FastAPI would validate the model again); the schema stays documented
+    return Response(out.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 @router.get("/payables/{payment_code}", response_model=PayableOut, summary="按缴款码查询")

@@ -1,10 +1,13 @@
 """Fiscal e-receipt API.
 
 Public (no credentials): the published signing keys and a receipt's two signatures (the Public
-contract), and — with the receipt's check code — its signed XML document and PDF.
+contract: code + number; without the check code or the receipt's own unit's signature the lookup
+is throttled per client and limited to receipts within the print window), and — with the
+receipt's check code — its signed XML document and PDF.
 Signed (unit API credentials): print (units and kiosk/POS devices), booking (入账: any unit's
-business system acts as the "authorised system" of the employer that books the receipt), and the
-write-off (核销) report of the caller's own unit as JSON or Excel.
+business system that holds the receipt's check code acts as the "authorised system" of the
+employer that books it; the audit names the calling app id), and the write-off (核销) report of
+the caller's own unit as JSON or Excel.
 """
 
 from __future__ import annotations
@@ -13,23 +16,27 @@ import base64
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
 from publicpay.adapters.receipts.xml import SignedReceipt, signed_receipt_document
-from publicpay.api.auth import signed_client, unit_client
-from publicpay.api.deps import container
+from publicpay.api.auth import signed_client, unit_client, verify_request
+from publicpay.api.deps import body_bytes, container
+from publicpay.api.lookup_limits import LookupLimiter
 from publicpay.bootstrap import Container
-from publicpay.domain.errors import Forbidden, NotFound
+from publicpay.domain.errors import Forbidden
 from publicpay.domain.receipt_records import StoredReceipt, WriteOffReport
 from publicpay.domain.units import ApiClient
 from publicpay.services.receipt_access import (
+    Booking,
     PrintRequest,
+    SignatureLookup,
     book_receipt,
     find_receipt,
     print_receipt,
+    receipt_for_signatures,
     receipt_pdf,
 )
 from publicpay.services.receipt_stock import write_off
@@ -38,6 +45,13 @@ router = APIRouter(prefix="/api/v1/receipts", tags=["receipts (财政电子票�
 Code = Annotated[str, Path(pattern=r"^\d{8}$", description="票据代码（8位）")]
 Number = Annotated[str, Path(pattern=r"^\d{10}$", description="票据号码（10位）")]
 CHECK = Query(pattern=r"^\d{6}$", description="校验码（6位）")
+OPTIONAL_CHECK = Query(
+    default=None,
+    pattern=r"^\d{6}$",
+    description="校验码（6位）：提供时不限次数、不限开具时间；不提供时按客户端限流，"
+    "且只能查询打印期限内的票据",
+)
+LOOKUPS = LookupLimiter()  # unauthenticated signature lookups, per client address
 
 
 class KeyOut(BaseModel):
@@ -73,7 +87,10 @@ class PrintIn(BaseModel):
 
 
 class BookingIn(BaseModel):
-    booked_by: str | None = Field(default=None, max_length=100, description="入账单位或系统")
+    check_code: str = Field(pattern=r"^\d{6}$", description="票据校验码（6位），证明持有该票据")
+    booked_by: str | None = Field(
+        default=None, max_length=100, description="入账单位或系统（说明；审计以调用方 App ID 为准）"
+    )
 
 
 class BookingOut(BaseModel):
@@ -81,13 +98,11 @@ class BookingOut(BaseModel):
     number: str
     booked_at: str
     booked_by: str
+    booked_client: str = Field(description="办理入账的调用方 App ID（记入审计）")
 
 
-def _signed(c: Container, code: str, number: str) -> SignedReceipt:
+def _signed(c: Container, receipt: StoredReceipt) -> SignedReceipt:
     with c.read_uow() as uow:
-        receipt = uow.receipts.by_number(code, number)
-        if receipt is None:
-            raise NotFound(f"未找到票据 {code}-{number}")
         unit_pem = uow.receipts.public_key(receipt.unit_key_id)
         finance_pem = uow.receipts.public_key(receipt.finance_key_id)
     return SignedReceipt(
@@ -182,8 +197,25 @@ def _report_json(report: WriteOffReport) -> dict[str, object]:
     response_model=SignaturesOut,
     summary="票据的两个签名（开票单位、财政监制），可用 OpenSSL 独立验证",
 )
-def signatures(code: Code, number: Number, c: Container = Depends(container)) -> SignaturesOut:
-    signed = _signed(c, code, number)
+def signatures(
+    request: Request,
+    code: Code,
+    number: Number,
+    check_code: str | None = OPTIONAL_CHECK,
+    body: bytes = Depends(body_bytes),
+    c: Container = Depends(container),
+) -> SignaturesOut:
+    caller = verify_request(request, body, c) if "x-app-id" in request.headers else None
+    client = caller.app_id if caller else (request.client.host if request.client else "unknown")
+    query = SignatureLookup(code, number, check_code, caller.unit_id if caller else None)
+    receipt = receipt_for_signatures(
+        c.read_uow(),
+        query,
+        policy=receipt_policy(c.settings),
+        clock=c.clock,
+        throttle=lambda: LOOKUPS.take(client),
+    )
+    signed = _signed(c, receipt)
     return SignaturesOut(
         signatures=[
             SignatureOut(
@@ -206,8 +238,8 @@ def xml_document(
     check_code: str = CHECK,
     c: Container = Depends(container),
 ) -> Response:
-    find_receipt(c.read_uow(), code, number, check_code)
-    document = signed_receipt_document(_signed(c, code, number))
+    receipt = find_receipt(c.read_uow(), code, number, check_code)
+    document = signed_receipt_document(_signed(c, receipt))
     headers = {"Content-Disposition": f'attachment; filename="{code}-{number}.xml"'}
     return Response(document, media_type="application/xml", headers=headers)
 
@@ -220,7 +252,7 @@ def pdf(
     c: Container = Depends(container),
 ) -> Response:
     receipt = find_receipt(c.read_uow(), code, number, check_code)
-    body = receipt_pdf(c.uow(), ReceiptFormats(), receipt)
+    body = receipt_pdf(c.read_uow(), c.uow(), ReceiptFormats(), receipt)
     return _pdf_response(body, receipt)
 
 
@@ -250,11 +282,16 @@ def booking(
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
 ) -> BookingOut:
-    by = body.booked_by or client.app_id
-    booked = book_receipt(c.uow(), code, number, booked_by=by[:100], clock=c.clock)
+    by = (body.booked_by or client.app_id)[:100]
+    booking = Booking(code, number, body.check_code, actor=client.app_id, booked_by=by)
+    booked = book_receipt(c.uow(), booking, clock=c.clock)
     assert booked.booked_at is not None
     return BookingOut(
-        code=code, number=number, booked_at=booked.booked_at.isoformat(), booked_by=by
+        code=code,
+        number=number,
+        booked_at=booked.booked_at.isoformat(),
+        booked_by=by,
+        booked_client=client.app_id,
     )
 
 
