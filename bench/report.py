@@ -103,12 +103,12 @@ def environment_lines(concurrency: int) -> list[str]:
             break
     packages = ", ".join(
         f"{name} {version(name)}"
-        for name in ("fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg", "pydantic")
+        for name in ("fastapi", "starlette", "granian", "sqlalchemy", "psycopg", "pydantic")
     )
     return [
         f"- Machine: {os.cpu_count()} vCPU ({cpu}), Python {platform.python_version()}, "
         f"{_pg_version()}, SQLite {sqlite3.sqlite_version}; {packages}.",
-        "- Server: `publicpay serve` (uvicorn, uvloop + httptools, production settings, "
+        "- Server: `publicpay serve` (granian ASGI, uvloop, production settings, "
         "SQLAlchemy pool 10 + 10 overflow per worker) as its own process.",
         f"- Load: {concurrency} keep-alive connections, closed loop, pre-built signed requests "
         "(bench/load.py, asyncio + uvloop streams); a warm-up batch precedes each timed batch.",

@@ -1,4 +1,4 @@
-"""The server under test: `publicpay serve` (uvicorn, N workers, production settings) as its own
+"""The server under test: `publicpay serve` (granian, N workers, production settings) as its own
 process, configured through PUBLICPAY_* variables like a production deployment."""
 
 from __future__ import annotations
@@ -78,13 +78,11 @@ class Server:
         raise RuntimeError(f"server not ready after {timeout_s} s")
 
     def worker_pids(self) -> list[int]:
-        """The processes that serve requests (uvicorn's workers, or the one process)."""
+        """The processes that serve requests (granian's workers; the process itself if none)."""
         assert self._proc is not None
         children = Path(f"/proc/{self._proc.pid}/task/{self._proc.pid}/children")
         pids = [int(p) for p in children.read_text().split()] if children.exists() else []
-        if self.workers == 1 or not pids:
-            return [self._proc.pid]
-        return [pid for pid in pids if _is_python(pid)] or pids
+        return [pid for pid in pids if _is_python(pid)] or [self._proc.pid]
 
     def __exit__(
         self,

@@ -7,10 +7,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from publicpay.adapters.channels.configured import load_registry
 from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.catalogue import CatalogueCache
+from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.engine import Engines, make_engines
+from publicpay.adapters.db.txn_times import StoredTxnTimes
 from publicpay.adapters.db.uow import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient
@@ -84,6 +87,12 @@ class Container:
             order_timeout_s=self.settings.order_timeout_s,
             notify_url=lambda channel: f"{base}/api/v1/notify/{channel}",
         )
+
+    def reload_gateways(self) -> None:
+        """(Re)build every channel account's gateway from the database (after an edit)."""
+        with self.read_uow() as uow:
+            repo = ChannelAccountsRepository(uow.connection, uow.box)
+            self.gateways = load_registry(repo, txn_times=StoredTxnTimes(self.engines.read))
 
     def close(self) -> None:
         self.sender.close()

@@ -96,19 +96,22 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    """granian (a Rust HTTP server; measured faster than uvicorn here, with a tighter p99)."""
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
 
     Settings()  # fail fast on bad configuration
-    uvicorn.run(
+    Granian(
         "publicpay.api.production:app",
-        host=args.host,
+        address=args.host,
         port=args.port,
+        interface=Interfaces.ASGI,
         workers=args.workers,
-        log_level="warning",
-        access_log=False,  # failed requests are logged by the app (with their request id)
-        loop="uvloop",
-        http="httptools",
-    )
+        loop=Loops.uvloop,
+        log_level=LogLevels.warning,
+        log_access=False,  # failed requests are logged by the app (with their request id)
+    ).serve()
     return 0
 
 

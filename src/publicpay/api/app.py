@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publicpay.api import glossary, problems
 from publicpay.api.routes import (
+    admin,
     aggregate,
     barcode,
     cash,
@@ -53,6 +54,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         barcode.router,
         aggregate.router,
         receipts.router,
+        admin.router,
     ):
         app.include_router(router)
     portal.install(app)

@@ -153,3 +153,10 @@ def device_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
     if client.kind != "device":
         raise Unauthorized("该凭证不是收费终端（设备）凭证")
     return client
+
+
+def finance_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
+    """A finance bureau's administration system (财政管理员), scoped to its region."""
+    if client.kind != "finance" or not client.region_code:
+        raise Unauthorized("该凭证不是财政部门管理凭证")
+    return client

@@ -76,6 +76,7 @@ UNITS = (
 )
 
 KIOSK_ID = "kiosk_gs_001"
+FINANCE_ID = "fin_330105"  # the district finance bureau's administration system
 BANK_ID = "bank_icbc_gs"  # the demo collecting bank (代收银行) at the counter
 PAYER_NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
 
@@ -116,6 +117,9 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
         uow.units.add_client(app_id, "unit", unit_id, secret, now)
     uow.units.add_client(KIOSK_ID, "device", None, "demo_" + secrets.token_hex(16), now)
     uow.units.add_client(BANK_ID, "bank", None, "demo_" + secrets.token_hex(16), now)
+    uow.units.add_client(
+        FINANCE_ID, "finance", None, "demo_" + secrets.token_hex(16), now, region_code=region_code
+    )
     ensure_channel_accounts(ChannelAccountsRepository(uow.connection, uow.box), now)
     ensure_receipt_setup(uow, now, region_code=region_code)
 
@@ -199,10 +203,12 @@ def describe(uow: SqlUnitOfWork) -> dict[str, Any]:
     kiosk = uow.units.client(KIOSK_ID)
     assert kiosk is not None
     bank = uow.units.client(BANK_ID)  # None in demo databases seeded before the bank existed
+    fin = uow.units.client(FINANCE_ID)
     return {
         "units": described,
         "users": [],
         "kiosk": {"device_id": KIOSK_ID, "device_secret": kiosk.secret},
         **({"bank": {"app_id": BANK_ID, "app_secret": bank.secret}} if bank else {}),
+        **({"finance": {"app_id": FINANCE_ID, "app_secret": fin.secret}} if fin else {}),
         "payers": demo_payers(),
     }

@@ -7,10 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from publicpay.adapters.channels.configured import build_registry
 from publicpay.adapters.db import migrate
 from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.adapters.db.txn_times import StoredTxnTimes
 from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect, start_emulators
@@ -74,7 +72,7 @@ def build_stack(
             accounts.save(channel, configs[channel], container.clock.now())
         info = describe(uow)
         uow.commit()
-    container.gateways = build_registry(configs, txn_times=StoredTxnTimes(container.engines.read))
+    container.reload_gateways()
     emulators = {
         "alipay": alipay.create_app(),
         "wechat": emulated.wechat.create_app(),

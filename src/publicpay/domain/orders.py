@@ -59,3 +59,4 @@ class Order:
     expires_at: datetime
     paid_at: datetime | None = None
     closed_at: datetime | None = None  # closed, failed or reversed at
+    channel_account_id: int | None = None  # the merchant account (None: platform default)

@@ -12,6 +12,7 @@ class ApiClient:
     unit_id: int | None
     secret: str
     active: bool
+    region_code: str | None = None  # finance bureaus: the region they administer
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,17 +146,22 @@ def open_jsapi(
     policy: PaymentPolicy,
 ) -> JsapiOrder:
     """WeChat: a JSAPI order for this payer; the page hands the bundle to WeixinJSBridge."""
-    gateway = gateways.get(Channel.WECHAT)
-    if not isinstance(gateway, JsapiGateway):
+    if not isinstance(gateways.get(Channel.WECHAT), JsapiGateway):
         raise ValidationFailed("微信支付未开通公众号支付", errors={"channel": "wechat"})
     if not openid or len(openid) > 128:
         raise ValidationFailed("缺少微信用户标识 openid", errors={"openid": "必填"})
-    order, subject = reserve_order(uow, payment_code, Channel.WECHAT, OrderMethod.QR, clock, policy)
+    order, subject = reserve_order(
+        uow, payment_code, Channel.WECHAT, OrderMethod.QR, clock, policy, gateways=gateways
+    )
+    gateway = gateways.for_account(Channel.WECHAT, order.channel_account_id)
+    if not isinstance(gateway, JsapiGateway):
+        finish_order(uow, order.order_no, OrderStatus.FAILED, clock)
+        raise ValidationFailed("该单位的微信支付商户未开通公众号支付", errors={"channel": "wechat"})
     request = QrOrderRequest(
         order.order_no,
         order.amount_fen,
         subject,
-        policy.notify_url(Channel.WECHAT.value),
+        policy.notify_url_for(Channel.WECHAT.value, order.channel_account_id),
         order.expires_at,
     )
     try:

@@ -61,18 +61,19 @@ def pay_by_barcode(
     """Take a payment by the payer's 付款码. `unit_id`: a device bound to a unit may only take
     that unit's payables."""
     channel = detect_channel(auth_code)  # ValidationFailed: 无法识别的付款码
-    gateway = gateways.get(channel)
+    gateways.get(channel)  # 渠道未开通 before anything is stored
     if unit_id is not None:
         _check_unit(new_uow(), payment_code, unit_id)
     order, subject = reserve_order(
-        new_uow(), payment_code, channel, OrderMethod.BARCODE, clock, policy
+        new_uow(), payment_code, channel, OrderMethod.BARCODE, clock, policy, gateways=gateways
     )
+    gateway = gateways.for_account(channel, order.channel_account_id)
     request = BarcodePayRequest(
         order.order_no,
         order.amount_fen,
         subject,
         auth_code.strip(),
-        policy.notify_url(channel.value),
+        policy.notify_url_for(channel.value, order.channel_account_id),
     )
     try:
         result: TradeResult | None = gateway.pay_barcode(request)

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from publicpay.domain.channel_scopes import PLATFORM, validate_scope
 from publicpay.domain.channels import Channel, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, ValidationFailed
 from publicpay.services.ports import ChannelGateway, Clock, UnitOfWork
@@ -24,7 +25,9 @@ SECRET_KEYS = frozenset(
 
 
 class ChannelAccountStore(Protocol):
-    def save(self, channel: str, config: dict[str, Any], at: Any) -> None: ...
+    def save(
+        self, channel: str, config: dict[str, Any], at: Any, *, scope: str, actor: str
+    ) -> None: ...
 
 
 def probe(channel: Channel, config: Mapping[str, Any], build: GatewayFactory) -> None:
@@ -63,18 +66,20 @@ def save_channel_account(
     *,
     actor: str,
     clock: Clock,
+    scope: str = PLATFORM,
 ) -> None:
     """Validate by a test call (outside any transaction), then save with an audit row that
     names the fields set, never their values. `store_for(uow)` gives the store on that unit of
     work's connection (e.g. `lambda uow: ChannelAccountsRepository(uow.connection, uow.box)`)."""
+    validate_scope(scope)
     probe(channel, config, build)
     with new_uow() as uow:
         now = clock.now()
-        store_for(uow).save(channel.value, config, now)
+        store_for(uow).save(channel.value, config, now, scope=scope, actor=actor)
         uow.audit.append(
             actor,
             "channel_account.saved",
-            channel.value,
+            f"{channel.value}|{scope}",
             {
                 "fields": sorted(k for k in config if k not in SECRET_KEYS),
                 "secrets_set": sorted(SECRET_KEYS & set(config)),

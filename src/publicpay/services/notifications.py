@@ -49,8 +49,10 @@ def handle_notification(
     body: bytes,
     *,
     clock: Clock,
+    account_id: int | None = None,
 ) -> NotificationAck:
-    gateway = gateways.get(channel)
+    """`account_id` comes from the notify URL: the keys of that merchant account verify it."""
+    gateway = gateways.for_account(channel, account_id)
     try:
         note = gateway.parse_notification(headers, body)
     except InvalidNotification as exc:

@@ -33,7 +33,12 @@ from publicpay.services.receipts import request_receipt
 @dataclass(frozen=True, slots=True)
 class PaymentPolicy:
     order_timeout_s: int
-    notify_url: Callable[[str], str]  # channel -> our notify URL
+    notify_url: Callable[[str], str]  # channel -> our notify URL (platform default account)
+
+    def notify_url_for(self, channel: str, account_id: int | None) -> str:
+        """Notifications name the merchant account in the path, so the right keys verify them."""
+        base = self.notify_url(channel)
+        return base if account_id is None else f"{base}/{account_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +63,17 @@ def open_qr_order(
     clock: Clock,
     policy: PaymentPolicy,
 ) -> OpenedOrder:
-    gateway = gateways.get(channel)
-    order, subject = reserve_order(uow, payment_code, channel, OrderMethod.QR, clock, policy)
+    order, subject = reserve_order(
+        uow, payment_code, channel, OrderMethod.QR, clock, policy, gateways=gateways
+    )
+    gateway = gateways.for_account(channel, order.channel_account_id)
     try:
         qr = gateway.create_qr_order(
             QrOrderRequest(
                 order.order_no,
                 order.amount_fen,
                 subject,
-                policy.notify_url(channel.value),
+                policy.notify_url_for(channel.value, order.channel_account_id),
                 order.expires_at,
             )
         )
@@ -89,7 +96,11 @@ def reserve_order(
     method: OrderMethod,
     clock: Clock,
     policy: PaymentPolicy,
+    *,
+    gateways: Gateways | None = None,
 ) -> tuple[Order, str]:
+    """Open an order for the amount due today. With `gateways`, the order records which
+    merchant account (unit's, region's or platform's) it goes through."""
     with uow:
         payable = uow.payables.by_code(payment_code, lock=True)
         if payable is None:
@@ -112,6 +123,7 @@ def reserve_order(
             channel_trade_no=None,
             created_at=now,
             expires_at=now + timedelta(seconds=policy.order_timeout_s),
+            channel_account_id=gateways.for_unit(channel, payable.unit_id)[0] if gateways else None,
         )
         uow.orders.add(order)
         uow.commit()

@@ -76,7 +76,15 @@ class ChannelGateway(Protocol):
 
 class Gateways(Protocol):
     def get(self, channel: Channel) -> ChannelGateway:
-        """The configured gateway, or ValidationFailed('渠道未开通')."""
+        """The platform default account's gateway, or ValidationFailed('渠道未开通')."""
+        ...
+
+    def for_unit(self, channel: Channel, unit_id: int) -> tuple[int | None, ChannelGateway]:
+        """(account id, gateway) of the most specific account configured for the unit."""
+        ...
+
+    def for_account(self, channel: Channel, account_id: int | None) -> ChannelGateway:
+        """The gateway of the account an order was opened with."""
         ...
 
 

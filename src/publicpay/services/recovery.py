@@ -46,7 +46,7 @@ def recover_order(
         return 0
     if order.channel in (Channel.CASH.value, Channel.COUNTER.value):
         return 0
-    gateway = gateways.get(Channel(order.channel))
+    gateway = gateways.for_account(Channel(order.channel), order.channel_account_id)
     result = gateway.query(order_no)
     if result.state in (TradeState.SUCCEEDED, TradeState.CLOSED, TradeState.FAILED):
         apply_trade(new_uow(), result, clock=clock)

@@ -47,12 +47,12 @@ def run_due_refunds(
             refund.amount_fen,
             order.amount_fen,
             refund.reason,
-            notify_url(refund.channel) if notify_url else "",
+            _refund_notify_url(notify_url, refund.channel, order.channel_account_id),
         )
         if refund.channel in OFFLINE_CHANNELS:
             _hand_over(new_uow(), refund.refund_no, refund.channel, clock)
             continue
-        gateway = gateways.get(Channel(refund.channel))
+        gateway = gateways.for_account(Channel(refund.channel), order.channel_account_id)
         try:
             if refund.status == "processing":
                 result = gateway.query_refund(order.order_no, refund.refund_no)
@@ -117,6 +117,15 @@ def _apply(
         )
         uow.commit()
         return 1
+
+
+def _refund_notify_url(
+    notify_url: Callable[[str], str] | None, channel: str, account_id: int | None
+) -> str:
+    if notify_url is None:
+        return ""
+    base = notify_url(channel)
+    return base if account_id is None else f"{base}/{account_id}"
 
 
 def _hand_over(uow: UnitOfWork, refund_no: str, channel: str, clock: Clock) -> None:

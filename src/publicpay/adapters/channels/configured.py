@@ -16,19 +16,22 @@ tables); without it the times live in memory and die with the process.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from publicpay.adapters.channels.alipay import AlipayConfig, AlipayGateway
-from publicpay.adapters.channels.registry import ChannelRegistry
+from publicpay.adapters.channels.registry import Account, ChannelRegistry
 from publicpay.adapters.channels.unionpay import UnionPayConfig, UnionPayGateway
 from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGateway
+from publicpay.adapters.db.channels import ChannelAccountsRepository, StoredAccount
 from publicpay.adapters.db.txn_times import beijing_txn_time
 from publicpay.domain.channels import Channel
 from publicpay.services.ports import ChannelGateway
 
 TxnTimes = MutableMapping[str, str]
+log = logging.getLogger(__name__)
 
 
 def _alipay(config: Mapping[str, Any]) -> ChannelGateway:
@@ -123,3 +126,33 @@ def build_registry(
             for name, cfg in configs.items()
         }
     )
+
+
+def build_scoped_registry(
+    accounts: Sequence[StoredAccount],
+    unit_regions: Mapping[int, tuple[str, str]],
+    *,
+    txn_times: TxnTimes | None = None,
+) -> ChannelRegistry:
+    """Every stored account (platform, region and unit scopes) becomes a gateway; an incomplete
+    account is skipped with an error in the log rather than stopping the server."""
+    built = []
+    for a in accounts:
+        if a.channel not in CONFIGURABLE:
+            continue
+        try:
+            gateway = build_gateway(Channel(a.channel), a.config, txn_times=txn_times)
+        except (KeyError, ValueError) as exc:
+            log.error("channel account %s (%s %s) is incomplete: %r", a.id, a.channel, a.scope, exc)
+            continue
+        built.append(Account(a.id, Channel(a.channel), a.scope, gateway))
+    return ChannelRegistry(accounts=built, unit_regions=unit_regions)
+
+
+def load_registry(
+    repo: ChannelAccountsRepository, *, txn_times: TxnTimes | None = None
+) -> ChannelRegistry:
+    return build_scoped_registry(repo.accounts(), repo.unit_regions(), txn_times=txn_times)
+
+
+CONFIGURABLE = frozenset({Channel.ALIPAY.value, Channel.WECHAT.value, Channel.UNIONPAY.value})

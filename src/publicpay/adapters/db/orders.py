@@ -42,6 +42,7 @@ class OrdersRepository:
                 "created_at": order.created_at,
                 "expires_at": order.expires_at,
                 "paid_at": order.paid_at,
+                "channel_account_id": order.channel_account_id,
                 "version": 1,
             },
         )
@@ -72,6 +73,7 @@ class OrdersRepository:
             .where(
                 payment_orders.c.status == OrderStatus.PAYING.value,
                 payment_orders.c.created_at < before,
+                payment_orders.c.channel.not_in(("counter", "cash")),  # no channel to ask
             )
             .order_by(payment_orders.c.id)
             .limit(limit)
@@ -106,4 +108,5 @@ def _hydrate(row: Row[Any]) -> Order:
         expires_at=utc(row.expires_at),
         paid_at=utc(row.paid_at) if row.paid_at else None,
         closed_at=utc(row.closed_at) if row.closed_at else None,
+        channel_account_id=row.channel_account_id,
     )

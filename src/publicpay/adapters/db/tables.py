@@ -58,8 +58,9 @@ api_clients = Table(
     "api_clients",
     metadata,
     Column("app_id", String(40), primary_key=True),
-    Column("kind", String(20), nullable=False),  # unit | bank | device
+    Column("kind", String(20), nullable=False),  # unit | bank | device | finance
     Column("unit_id", Id, ForeignKey("units.id"), nullable=True),
+    Column("region_code", String(6), nullable=True),  # a finance bureau's region
     Column("secret_enc", LargeBinary, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Ts, nullable=False),
@@ -161,6 +162,7 @@ payment_orders = Table(
     Column("amount_fen", BigInteger, nullable=False),
     Column("status", String(20), nullable=False),
     Column("qr_code", String(500), nullable=True),
+    Column("channel_account_id", Id, nullable=True),  # NULL: the platform default account
     Column("channel_trade_no", String(64), nullable=True),
     Column("created_at", Ts, nullable=False),
     Column("expires_at", Ts, nullable=False),
@@ -272,9 +274,14 @@ refunds = Table(
 channel_accounts = Table(
     "channel_accounts",
     metadata,
-    Column("channel", String(20), primary_key=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(20), nullable=False),
+    Column("scope", String(40), nullable=False),  # "*", "region:330105", "unit:330105101"
     Column("config_enc", LargeBinary, nullable=False),  # JSON, encrypted at rest
+    Column("active", Boolean, nullable=False, default=True),
     Column("updated_at", Ts, nullable=False),
+    Column("updated_by", String(100), nullable=False, default="system"),
+    UniqueConstraint("channel", "scope", name="uq_channel_accounts_channel_scope"),
 )
 
 audit_log = Table(

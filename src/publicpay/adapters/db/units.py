@@ -55,13 +55,21 @@ class UnitsRepository:
         )
 
     def add_client(
-        self, app_id: str, kind: str, unit_id: int | None, secret: str, at: datetime
+        self,
+        app_id: str,
+        kind: str,
+        unit_id: int | None,
+        secret: str,
+        at: datetime,
+        *,
+        region_code: str | None = None,
     ) -> None:
         self._conn.execute(
             insert(api_clients).values(
                 app_id=app_id,
                 kind=kind,
                 unit_id=unit_id,
+                region_code=region_code,
                 secret_enc=self._box.seal_text(secret, app_id.encode()),
                 active=True,
                 created_at=at,
@@ -78,6 +86,7 @@ class UnitsRepository:
             unit_id=row.unit_id,
             secret=self._box.open_text(row.secret_enc, app_id.encode()),
             active=row.active,
+            region_code=row.region_code,
         )
 
     def remember_nonce(self, app_id: str, nonce: str, at: datetime) -> bool:

@@ -26,3 +26,23 @@ def notify(
         raise NotFound(f"未知渠道 {channel}") from exc
     ack = handle_notification(c.uow, c.gateways, which, dict(request.headers), body, clock=c.clock)
     return Response(ack.body, status_code=ack.status_code, media_type=ack.media_type)
+
+
+@router.post("/{channel}/{account_id}", summary="渠道异步通知（指定商户账户，按渠道协议应答）")
+def notify_account(
+    channel: str,
+    account_id: int,
+    request: Request,
+    body: bytes = Depends(body_bytes),
+    c: Container = Depends(container),
+) -> Response:
+    """Orders opened with a unit's or region's own merchant account name it in their notify URL,
+    so that account's keys verify the notification."""
+    try:
+        which = Channel(channel)
+    except ValueError as exc:
+        raise NotFound(f"未知渠道 {channel}") from exc
+    ack = handle_notification(
+        c.uow, c.gateways, which, dict(request.headers), body, clock=c.clock, account_id=account_id
+    )
+    return Response(ack.body, status_code=ack.status_code, media_type=ack.media_type)
