@@ -213,3 +213,11 @@ def test_write_off_report_balances_and_exports_to_excel(stack: Any, payer: dict[
     assert summary["红字票据（张）"] == 1
     assert book["票据明细"].max_row == 1 + 4
     del unit_id
+
+
+def test_print_window_comes_from_the_settings() -> None:
+    from publicpay.adapters.receipts.formats import receipt_policy
+    from publicpay.settings import Mode, Settings
+
+    settings = Settings(mode=Mode.TEST, receipt_print_window_days=30)
+    assert receipt_policy(settings).print_window_days == 30

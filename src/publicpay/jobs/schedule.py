@@ -51,11 +51,22 @@ def _prune_nonces(c: Container) -> int:
     return pruned
 
 
+SEAL_BATCH = 1000
+SEAL_MAX_PER_RUN = 50_000
+
+
 def _seal_audit(c: Container) -> int:
-    with c.uow() as uow:
-        sealed = uow.audit.seal()
-        uow.commit()
-    return sealed
+    """Seal in batches (one transaction each) until caught up, so the chain keeps pace with a
+    busy platform; bounded per run so other tasks get their turn."""
+    total = 0
+    while total < SEAL_MAX_PER_RUN:
+        with c.uow() as uow:
+            sealed = uow.audit.seal(SEAL_BATCH)
+            uow.commit()
+        total += sealed
+        if sealed < SEAL_BATCH:
+            break
+    return total
 
 
 SCHEDULE: tuple[Task, ...] = (

@@ -18,7 +18,6 @@ from publicpay.adapters.receipts.xml import (
 )
 from publicpay.domain.money import Money
 from publicpay.domain.receipts import (
-    DEFAULT_PRINT_WINDOW_DAYS,
     ReceiptFace,
     ReceiptKind,
     ReceiptLine,
@@ -117,5 +116,6 @@ def _fen(yuan: str) -> int:
 
 def receipt_policy(settings: Settings) -> ReceiptPolicy:
     """Links and the print window from the settings (PUBLICPAY_RECEIPT_PRINT_WINDOW_DAYS)."""
-    window = getattr(settings, "receipt_print_window_days", DEFAULT_PRINT_WINDOW_DAYS)
-    return ReceiptPolicy(settings.public_base_url, print_window_days=int(window))
+    return ReceiptPolicy(
+        settings.public_base_url, print_window_days=settings.receipt_print_window_days
+    )
