@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyotp
 from sqlalchemy import func, select
 
 from publicpay.adapters.crypto.rsa_keys import generate_private_key_pem
@@ -19,6 +20,7 @@ from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.tables import units as units_table
 from publicpay.adapters.db.uow import SqlUnitOfWork
 from publicpay.demo import catalogue_data as cat
+from publicpay.domain.access import Role
 from publicpay.domain.codes import (
     citizen_id_check_char,
     credit_code_check_char,
@@ -26,6 +28,7 @@ from publicpay.domain.codes import (
 )
 from publicpay.domain.receipts import receipt_code
 from publicpay.domain.time import business_date
+from publicpay.services.users import TOTP_CONTEXT, hash_password
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
     )
     ensure_channel_accounts(ChannelAccountsRepository(uow.connection, uow.box), now)
     ensure_receipt_setup(uow, now, region_code=region_code)
+    ensure_demo_users(uow, now, region_code=region_code)
 
 
 RECEIPT_RANGE = 100_000  # numbers allocated to each unit and to the kiosk
@@ -149,6 +153,61 @@ def ensure_receipt_setup(uow: SqlUnitOfWork, now: datetime, *, region_code: str)
         code, kiosk_start, kiosk_start + RECEIPT_RANGE - 1, unit_id=None, issuing_point=KIOSK_ID,
         actor="demo-seed", at=now,
     )  # fmt: skip
+
+
+# Console users: (username, role, unit code for unit roles). Finance roles and the auditor get
+# the district's region.
+DEMO_USERS = (
+    ("fin_admin", "finance_admin", None),
+    ("fin_reviewer", "finance_reviewer", None),
+    ("school_admin", "unit_admin", "330105201"),
+    ("vmo_cashier", "cashier", "330105101"),
+    ("auditor", "auditor", None),
+)
+
+
+def demo_password(uow: SqlUnitOfWork, totp_secret: str) -> str:
+    """DEMO ONLY: a demo user's password, derived from its random TOTP secret with the platform
+    key, so it is random per seed, stored only as an argon2 hash, and still readable back for
+    demo.json. Real users choose their own passwords."""
+    return "demo-" + uow.box.lookup_hash(f"demo-console-password:{totp_secret}")[:16]
+
+
+def ensure_demo_users(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
+    """Add the demo console users that do not exist yet (random TOTP secrets and passwords)."""
+    for username, role, unit_code in DEMO_USERS:
+        if uow.users.by_username(username) is not None:
+            continue
+        unit_id = None
+        if unit_code is not None:
+            unit_id = uow.connection.execute(
+                select(units_table.c.id).where(units_table.c.code == unit_code)
+            ).scalar_one()
+        secret = pyotp.random_base32()
+        uow.users.add(
+            username, hash_password(demo_password(uow, secret)),
+            uow.box.seal_text(secret, TOTP_CONTEXT), Role(role),
+            region_code=None if unit_id else region_code, unit_id=unit_id, at=now,
+        )  # fmt: skip
+
+
+def describe_users(uow: SqlUnitOfWork) -> list[dict[str, str]]:
+    """The demo console users with their DEMO passwords and TOTP secrets (Public contract)."""
+    described = []
+    for username, role, _ in DEMO_USERS:
+        user = uow.users.by_username(username)
+        if user is None:
+            continue
+        secret = uow.box.open_text(user.totp_secret_enc, TOTP_CONTEXT)
+        described.append(
+            {
+                "username": username,
+                "password": demo_password(uow, secret),
+                "totp_secret": secret,
+                "role": role,
+            }
+        )
+    return described
 
 
 def demo_channel_accounts() -> dict[str, dict[str, Any]]:
@@ -206,7 +265,7 @@ def describe(uow: SqlUnitOfWork) -> dict[str, Any]:
     fin = uow.units.client(FINANCE_ID)
     return {
         "units": described,
-        "users": [],
+        "users": describe_users(uow),
         "kiosk": {"device_id": KIOSK_ID, "device_secret": kiosk.secret},
         **({"bank": {"app_id": BANK_ID, "app_secret": bank.secret}} if bank else {}),
         **({"finance": {"app_id": FINANCE_ID, "app_secret": fin.secret}} if fin else {}),

@@ -15,6 +15,7 @@ from publicpay.demo.emulated import connect, start_emulators
 from publicpay.demo.seed import (
     describe,
     ensure_channel_accounts,
+    ensure_demo_users,
     ensure_receipt_setup,
     is_seeded,
     seed,
@@ -61,6 +62,7 @@ def build_stack(
         accounts = ChannelAccountsRepository(uow.connection, uow.box)
         ensure_channel_accounts(accounts, container.clock.now())
         ensure_receipt_setup(uow, container.clock.now(), region_code=settings.region_code)
+        ensure_demo_users(uow, container.clock.now(), region_code=settings.region_code)
         configs = connect(
             accounts.all(),
             emulated,

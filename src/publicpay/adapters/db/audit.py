@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
+from publicpay.adapters.db.dialect import pg_cursor, pg_insert_sql, pg_values
 from publicpay.adapters.db.tables import audit_log
 from publicpay.domain.time import utc
 
@@ -38,10 +39,12 @@ class AuditRepository:
     def append(
         self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
     ) -> None:
-        self._conn.execute(
-            _INSERT,
-            {"at": at, "actor": actor, "action": action, "target": target, "detail": detail},
-        )
+        row = {"at": at, "actor": actor, "action": action, "target": target, "detail": detail}
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            cursor.execute(pg_insert_sql("audit_log", tuple(row)), pg_values(row))
+        else:
+            self._conn.execute(_INSERT, row)
 
     def seal(self, limit: int = 1000) -> int:
         """Chain unsealed rows onto the last sealed one; returns how many were sealed."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.dialect import for_update, pg_cursor, pg_insert_sql, pg_values
 from publicpay.adapters.db.tables import events, webhook_deliveries
 from publicpay.domain.events import StoredEvent
 from publicpay.domain.time import utc
@@ -24,19 +24,21 @@ class EventsRepository:
         self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
     ) -> str:
         event_id = f"evt_{uuid.uuid4().hex}"
-        self._conn.execute(
-            _INSERT,
-            {
-                "event_id": event_id,
-                "unit_id": unit_id,
-                "type": type_,
-                "data": data,
-                "created_at": at,
-                "delivery": "pending" if deliver else "none",
-                "attempts": 0,
-                "next_attempt_at": at if deliver else None,
-            },
-        )
+        row = {
+            "event_id": event_id,
+            "unit_id": unit_id,
+            "type": type_,
+            "data": data,
+            "created_at": at,
+            "delivery": "pending" if deliver else "none",
+            "attempts": 0,
+            "next_attempt_at": at if deliver else None,
+        }
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            cursor.execute(pg_insert_sql("events", tuple(row)), pg_values(row))
+        else:
+            self._conn.execute(_INSERT, row)
         return event_id
 
     def since(self, unit_id: int, cursor: int, limit: int) -> list[StoredEvent]:

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from publicpay.adapters.db.dialect import insert_ignore
+from publicpay.adapters.db.dialect import insert_ignore, pg_cursor
 from publicpay.adapters.db.tables import discrepancies, inbox
 
 
@@ -23,6 +23,7 @@ _MARK = update(inbox).where(
 _OUTCOME = select(inbox.c.outcome).where(
     inbox.c.channel == bindparam("b_channel"), inbox.c.notify_id == bindparam("b_notify_id")
 )
+_PG_MARK = "UPDATE inbox SET outcome = %s, processed_at = %s WHERE channel = %s AND notify_id = %s"
 
 
 class InboxRepository:
@@ -57,6 +58,10 @@ class InboxRepository:
         return None if row is None else StoredRequest(row.order_no, row.body, row.outcome)
 
     def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            cursor.execute(_PG_MARK, (outcome, at, channel, notify_id))
+            return
         self._conn.execute(
             _MARK,
             {

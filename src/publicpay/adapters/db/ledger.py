@@ -6,11 +6,29 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, func, insert, select
 
+from publicpay.adapters.db.dialect import pg_cursor
 from publicpay.adapters.db.tables import ledger_journals, ledger_postings
 from publicpay.domain.ledger import Journal, JournalKind, Posting
 
 _INSERT_JOURNAL = insert(ledger_journals)
 _INSERT_POSTINGS = insert(ledger_postings)
+_PG_POST: dict[int, str] = {}
+
+
+def _pg_post_sql(postings: int) -> str:
+    """The journal and its postings in one statement (a data-modifying CTE)."""
+    sql = _PG_POST.get(postings)
+    if sql is None:
+        sql = (
+            "WITH j AS (INSERT INTO ledger_journals (kind, ref, payable_id, business_date,"  # noqa: S608
+            " created_at) VALUES (%s, %s, %s, %s, %s) RETURNING id),"
+            " p AS (INSERT INTO ledger_postings (journal_id, account, amount_fen)"
+            " SELECT j.id, v.account, v.amount_fen FROM j, (VALUES "
+            + ", ".join(["(%s, %s::bigint, %s::int)"] * postings)
+            + ") AS v(account, amount_fen, n) ORDER BY v.n) SELECT id FROM j"
+        )
+        _PG_POST[postings] = sql
+    return sql
 
 
 class LedgerRepository:
@@ -20,6 +38,14 @@ class LedgerRepository:
     def post(
         self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
     ) -> int:
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            params: list[object] = [journal.kind.value, journal.ref, payable_id, business_date, at]
+            for n, p in enumerate(journal.postings):
+                params += [p.account, p.amount_fen, n]
+            row = cursor.execute(_pg_post_sql(len(journal.postings)), params).fetchone()
+            assert row is not None
+            return int(row.id)
         result = self._conn.execute(
             _INSERT_JOURNAL,
             {

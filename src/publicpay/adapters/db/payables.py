@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from publicpay.adapters.db.dialect import for_update, next_payable_id
+from publicpay.adapters.db.dialect import (
+    for_update,
+    next_payable_id,
+    pg_cursor,
+    pg_insert_sql,
+    pg_values,
+)
 from publicpay.adapters.db.tables import payable_lines, payables, payment_orders
 from publicpay.domain.errors import Conflict
 from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
@@ -43,6 +50,41 @@ _SAVE = (
     .values(version=payables.c.version + 1)
 )
 
+# PostgreSQL: the same statements as hand-written SQL on the psycopg cursor (dialect.pg_cursor)
+_PG_BY: dict[Any, str] = {
+    _BY_ID: "SELECT * FROM payables WHERE id = %s",
+    _BY_ID_LOCKED: "SELECT * FROM payables WHERE id = %s FOR UPDATE",
+    _BY_CODE: "SELECT * FROM payables WHERE payment_code = %s",
+    _BY_CODE_LOCKED: "SELECT * FROM payables WHERE payment_code = %s FOR UPDATE",
+    _BY_BIZ_NO: "SELECT * FROM payables WHERE unit_id = %s AND biz_no = %s",
+    _FOR_ORDER_LOCKED: "SELECT * FROM payables WHERE id = (SELECT payable_id"
+    " FROM payment_orders WHERE order_no = %s) FOR UPDATE",
+}
+_PG_LINES = (
+    "SELECT item_code, item_name, unit_of_measure, quantity, standard_fen, amount_fen"
+    " FROM payable_lines WHERE payable_id = %s ORDER BY line_no"
+)
+_PG_SAVE = (
+    "UPDATE payables SET status = %s, paid_at = %s, paid_fen = %s, paid_order_id = %s,"
+    " channel = %s, refunded_fen = %s, version = version + 1 WHERE id = %s"
+)
+_LINE_COLUMNS = tuple(c.name for c in payable_lines.columns)
+_PG_ADD: dict[tuple[tuple[str, ...], int], str] = {}
+
+
+def _pg_add_sql(columns: tuple[str, ...], line_count: int) -> str:
+    """The payable and its lines in one statement (a data-modifying CTE)."""
+    sql = _PG_ADD.get((columns, line_count))
+    if sql is None:
+        line = "(" + ", ".join(["%s"] * len(_LINE_COLUMNS)) + ")"
+        sql = (  # identifiers from the code; values bound
+            f"WITH p AS ({pg_insert_sql('payables', columns)}) "  # noqa: S608
+            f"INSERT INTO payable_lines ({', '.join(_LINE_COLUMNS)}) VALUES "
+            + ", ".join([line] * line_count)
+        )
+        _PG_ADD[(columns, line_count)] = sql
+    return sql
+
 
 class PayablesRepository:
     def __init__(self, conn: Connection) -> None:
@@ -62,7 +104,7 @@ class PayablesRepository:
     ) -> None:
         try:
             self._insert(payable, payer_id_enc, payer_id_hash, payer_phone_enc, created_at)
-        except IntegrityError as exc:
+        except (IntegrityError, psycopg.IntegrityError) as exc:
             raise Conflict(f"业务编号 {payable.biz_no} 已登记") from exc
 
     def _insert(
@@ -73,45 +115,48 @@ class PayablesRepository:
         payer_phone_enc: bytes | None,
         created_at: datetime,
     ) -> None:
-        self._conn.execute(
-            _INSERT,
+        row = {
+            "id": payable.id,
+            "payment_code": payable.payment_code,
+            "unit_id": payable.unit_id,
+            "biz_no": payable.biz_no,
+            "request_hash": payable.request_hash,
+            "payer_name": payable.payer_name,
+            "payer_type": payable.payer_type.value,
+            "payer_id_enc": payer_id_enc,
+            "payer_id_hash": payer_id_hash,
+            "payer_id_masked": payable.payer_id_masked,
+            "payer_phone_enc": payer_phone_enc,
+            "amount_fen": payable.amount_fen,
+            "status": payable.status.value,
+            "due_date": payable.due_date,
+            "remark": payable.remark,
+            "created_at": created_at,
+            "refunded_fen": 0,
+            "version": 1,
+        }
+        lines = [
             {
-                "id": payable.id,
-                "payment_code": payable.payment_code,
-                "unit_id": payable.unit_id,
-                "biz_no": payable.biz_no,
-                "request_hash": payable.request_hash,
-                "payer_name": payable.payer_name,
-                "payer_type": payable.payer_type.value,
-                "payer_id_enc": payer_id_enc,
-                "payer_id_hash": payer_id_hash,
-                "payer_id_masked": payable.payer_id_masked,
-                "payer_phone_enc": payer_phone_enc,
-                "amount_fen": payable.amount_fen,
-                "status": payable.status.value,
-                "due_date": payable.due_date,
-                "remark": payable.remark,
-                "created_at": created_at,
-                "refunded_fen": 0,
-                "version": 1,
-            },
-        )
-        self._conn.execute(
-            _INSERT_LINES,
-            [
-                {
-                    "payable_id": payable.id,
-                    "line_no": n,
-                    "item_code": line.item_code,
-                    "item_name": line.item_name,
-                    "unit_of_measure": line.unit_of_measure,
-                    "quantity": line.quantity,
-                    "standard_fen": line.standard_fen,
-                    "amount_fen": line.amount_fen,
-                }
-                for n, line in enumerate(payable.lines, start=1)
-            ],
-        )
+                "payable_id": payable.id,
+                "line_no": n,
+                "item_code": line.item_code,
+                "item_name": line.item_name,
+                "unit_of_measure": line.unit_of_measure,
+                "quantity": line.quantity,
+                "standard_fen": line.standard_fen,
+                "amount_fen": line.amount_fen,
+            }
+            for n, line in enumerate(payable.lines, start=1)
+        ]
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            params = pg_values(row)
+            for values in lines:
+                params += pg_values(values)
+            cursor.execute(_pg_add_sql(tuple(row), len(lines)), params)
+            return
+        self._conn.execute(_INSERT, row)
+        self._conn.execute(_INSERT_LINES, lines)
 
     def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None:
         return self._one(_BY_BIZ_NO, {"b_unit": unit_id, "b_biz_no": biz_no})
@@ -140,6 +185,12 @@ class PayablesRepository:
         return bytes(self._conn.execute(stmt).scalar_one())
 
     def save(self, payable: Payable) -> None:
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            values = (payable.status.value, payable.paid_at, payable.paid_fen)
+            rest = (payable.paid_order_id, payable.channel, payable.refunded_fen, payable.id)
+            cursor.execute(_PG_SAVE, values + rest)
+            return
         self._conn.execute(
             _SAVE,
             {
@@ -154,11 +205,21 @@ class PayablesRepository:
         )
 
     def _one(self, stmt: Any, params: dict[str, Any]) -> Payable | None:
+        cursor = pg_cursor(self._conn)
+        if cursor is not None:
+            found = cursor.execute(_PG_BY[stmt], list(params.values())).fetchone()
+            if found is None:
+                return None
+            lines = cursor.execute(_PG_LINES, (found.id,)).fetchall()
+            return _payable(found, [PayableLine(*line) for line in lines])
         row = self._conn.execute(stmt, params).first()
         return None if row is None else self._hydrate(row)
 
     def _hydrate(self, row: Row[Any]) -> Payable:
-        lines = [
+        return _payable(row, self._lines(row.id))
+
+    def _lines(self, payable_id: int) -> list[PayableLine]:
+        return [
             PayableLine(
                 r.item_code,
                 r.item_name,
@@ -167,26 +228,29 @@ class PayablesRepository:
                 r.standard_fen,
                 r.amount_fen,
             )
-            for r in self._conn.execute(_LINES, {"b_id": row.id})
+            for r in self._conn.execute(_LINES, {"b_id": payable_id})
         ]
-        return Payable(
-            id=row.id,
-            payment_code=row.payment_code,
-            unit_id=row.unit_id,
-            biz_no=row.biz_no,
-            payer_name=row.payer_name,
-            payer_type=PayerType(row.payer_type),
-            payer_id_masked=row.payer_id_masked,
-            amount_fen=row.amount_fen,
-            status=PayableStatus(row.status),
-            due_date=row.due_date,
-            remark=row.remark,
-            lines=lines,
-            request_hash=row.request_hash,
-            channel=row.channel,
-            paid_fen=row.paid_fen,
-            paid_order_id=row.paid_order_id,
-            refunded_fen=row.refunded_fen,
-            created_at=utc(row.created_at),
-            paid_at=utc(row.paid_at) if row.paid_at else None,
-        )
+
+
+def _payable(row: Any, lines: list[PayableLine]) -> Payable:
+    return Payable(
+        id=row.id,
+        payment_code=row.payment_code,
+        unit_id=row.unit_id,
+        biz_no=row.biz_no,
+        payer_name=row.payer_name,
+        payer_type=PayerType(row.payer_type),
+        payer_id_masked=row.payer_id_masked,
+        amount_fen=row.amount_fen,
+        status=PayableStatus(row.status),
+        due_date=row.due_date,
+        remark=row.remark,
+        lines=lines,
+        request_hash=row.request_hash,
+        channel=row.channel,
+        paid_fen=row.paid_fen,
+        paid_order_id=row.paid_order_id,
+        refunded_fen=row.refunded_fen,
+        created_at=utc(row.created_at),
+        paid_at=utc(row.paid_at) if row.paid_at else None,
+    )

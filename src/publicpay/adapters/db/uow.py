@@ -27,6 +27,7 @@ from publicpay.adapters.db.payables import PayablesRepository
 from publicpay.adapters.db.receipts import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.units import UnitsRepository
+from publicpay.adapters.db.users import UsersRepository
 from publicpay.domain.errors import Conflict, Unauthorized
 
 REPLAY = "X-Nonce 已使用过（重放请求）"
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
         self.refunds = RefundsRepository(conn)
         self.audit = AuditRepository(conn)
         self.receipts = ReceiptsRepository(conn, self.box)
+        self.users = UsersRepository(conn)
 
     @property
     def connection(self) -> Connection:

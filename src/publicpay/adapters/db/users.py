@@ -1,0 +1,125 @@
+"""Console users and sessions (U1). Hashing, sealing and the rules live in `services.users`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.user_tables import console_sessions, users
+from publicpay.domain.access import Role, User
+from publicpay.domain.time import utc
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+class UsersRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        username: str,
+        password_hash: str,
+        totp_secret_enc: bytes,
+        role: Role,
+        *,
+        region_code: str | None,
+        unit_id: int | None,
+        at: datetime,
+    ) -> int:
+        result = self._conn.execute(
+            insert(users).values(
+                username=username,
+                password_hash=password_hash,
+                totp_secret_enc=totp_secret_enc,
+                role=role.value,
+                region_code=region_code,
+                unit_id=unit_id,
+                active=True,
+                failed_attempts=0,
+                created_at=at,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def by_username(self, username: str, *, lock: bool = False) -> User | None:
+        stmt = select(users).where(users.c.username == username)
+        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        return None if row is None else _user(row)
+
+    def by_id(self, user_id: int) -> User | None:
+        row = self._conn.execute(select(users).where(users.c.id == user_id)).first()
+        return None if row is None else _user(row)
+
+    def record_failure(self, user_id: int, attempts: int, locked_until: datetime | None) -> None:
+        self._conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(failed_attempts=attempts, locked_until=locked_until)
+        )
+
+    def record_success(self, user_id: int, password_hash: str | None = None) -> None:
+        """Reset the failure count (and store a rehashed password when the policy changed)."""
+        values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        self._conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    def add_session(self, session_id: str, user_id: int, at: datetime, expires: datetime) -> None:
+        self._conn.execute(
+            insert(console_sessions).values(
+                id=session_id, user_id=user_id, created_at=at, last_seen_at=at, expires_at=expires
+            )
+        )
+
+    def session(self, session_id: str) -> SessionRow | None:
+        stmt = select(console_sessions).where(console_sessions.c.id == session_id)
+        row = self._conn.execute(stmt).first()
+        if row is None:
+            return None
+        return SessionRow(
+            row.id, row.user_id, utc(row.created_at), utc(row.last_seen_at), utc(row.expires_at)
+        )
+
+    def touch_session(self, session_id: str, at: datetime) -> None:
+        self._conn.execute(
+            update(console_sessions)
+            .where(console_sessions.c.id == session_id)
+            .values(last_seen_at=at)
+        )
+
+    def delete_session(self, session_id: str) -> bool:
+        stmt = delete(console_sessions).where(console_sessions.c.id == session_id)
+        return int(self._conn.execute(stmt).rowcount) == 1
+
+    def delete_sessions_of(self, user_id: int) -> int:
+        stmt = delete(console_sessions).where(console_sessions.c.user_id == user_id)
+        return int(self._conn.execute(stmt).rowcount)
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        password_hash=row.password_hash,
+        totp_secret_enc=bytes(row.totp_secret_enc),
+        role=Role(row.role),
+        region_code=row.region_code,
+        unit_id=row.unit_id,
+        active=bool(row.active),
+        failed_attempts=row.failed_attempts,
+        locked_until=utc(row.locked_until) if row.locked_until else None,
+    )

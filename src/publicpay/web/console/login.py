@@ -1,0 +1,140 @@
+"""Console login (password + 6-digit TOTP code), logout, and the home page."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from publicpay.bootstrap import Container
+from publicpay.domain.access import Permission
+from publicpay.services.users import (
+    MAX_FAILURES,
+    AccountLocked,
+    Login,
+    LoginRefused,
+    log_in,
+    log_out,
+)
+from publicpay.web.console.pages import (
+    COOKIE,
+    LOGIN_COOKIE,
+    PATH,
+    Viewer,
+    check_csrf,
+    container,
+    login_csrf,
+    render,
+    secure_cookie,
+    source,
+    viewer,
+)
+
+router = APIRouter(prefix=PATH, include_in_schema=False)
+SCREENS = (
+    (
+        Permission.VIEW_STOCK,
+        "/stock",
+        "票据号段",
+        "各单位领用的票据号段及使用情况；财政管理员可分配新号段",
+    ),
+    (
+        Permission.ROTATE_KEYS,
+        "/keys",
+        "签名密钥",
+        "单位签名密钥与财政监制密钥的轮换（旧公钥保留用于查验）",
+    ),
+    (
+        Permission.VIEW_WRITE_OFF,
+        "/write-off",
+        "票据核销",
+        "按单位和期间生成核销报表，检查票款一致，导出 Excel",
+    ),
+)
+
+
+def _safe_next(next_path: str) -> str:
+    if next_path.startswith(PATH) and not next_path.startswith("//") and "\\" not in next_path:
+        return next_path
+    return PATH
+
+
+def _login_page(
+    request: Request, c: Container, *, next_path: str, error: str = "", status: int = 200
+) -> Response:
+    pre = secrets.token_urlsafe(24)
+    context = {
+        "csrf": login_csrf(c, pre),
+        "next": _safe_next(next_path),
+        "error": error,
+        "username": "",
+        "max_failures": MAX_FAILURES,
+        "bye": request.query_params.get("bye") == "1",
+    }
+    response = render(request, "login.html", context, status=status)
+    response.set_cookie(
+        LOGIN_COOKIE, pre, max_age=1800, path=PATH, httponly=True, samesite="strict",
+        secure=secure_cookie(request),
+    )  # fmt: skip
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = PATH, c: Container = Depends(container)) -> Response:
+    return _login_page(request, c, next_path=next)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=40)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=300)] = PATH,
+    c: Container = Depends(container),
+) -> Response:
+    pre = request.cookies.get(LOGIN_COOKIE, "")
+    if not pre or not secrets.compare_digest(login_csrf(c, pre), csrf):
+        error = "登录页面已过期，请重新输入后登录"
+        return _login_page(request, c, next_path=next, error=error, status=403)
+    attempt = Login(username, password, code, source(request))
+    try:
+        session = log_in(c.uow(), attempt, clock=c.clock)
+    except LoginRefused as exc:
+        status = 423 if isinstance(exc, AccountLocked) else 401
+        return _login_page(request, c, next_path=next, error=exc.detail, status=status)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE, session.token, path=PATH, httponly=True, samesite="strict",
+        secure=secure_cookie(request),
+    )  # fmt: skip
+    response.delete_cookie(LOGIN_COOKIE, path=PATH)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    check_csrf(v.csrf, csrf)
+    log_out(c.uow(), request.cookies.get(COOKIE, ""), source=source(request), clock=c.clock)
+    response = RedirectResponse(f"{PATH}/login?bye=1", status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+@router.get("")
+@router.get("/")
+def home(request: Request, v: Viewer = Depends(viewer)) -> Response:
+    screens = [
+        {"href": PATH + path, "title": title, "hint": hint}
+        for permission, path, title, hint in SCREENS
+        if v.actor.can(permission)
+    ]
+    return render(request, "home.html", {"screens": screens}, viewer=v)
