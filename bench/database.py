@@ -3,6 +3,8 @@ migrate, seed like the demo, configure the channel accounts, open orders, check,
 
 from __future__ import annotations
 
+import os
+
 import secrets
 import tempfile
 import uuid
@@ -33,7 +35,11 @@ from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.services.payments import new_order_no
 from publicpay.settings import Mode, Settings
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# PUBLICPAY_BENCH_PG_URL picks another server or a Unix socket, e.g.
+# postgresql+psycopg://postgres@/postgres?host=/var/run/postgresql
+PG_ADMIN_URL = os.environ.get(
+    "PUBLICPAY_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 UNUSED_BASE_URL = "http://127.0.0.1:9"  # the gateways' URLs: the bench never calls a channel
 
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks (prints tables); see bench/README.md.
+# Benchmarks: payment hot paths over HTTP (SQLite and PostgreSQL), then e-receipt issuing and
+# PDF rendering. Each prints a Markdown table; see bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/pg.sh
-exec .venv/bin/python -m bench.run "$@"
+.venv/bin/python -m bench.run "$@"
+.venv/bin/python -m bench.receipts --db postgresql --count 2000 --procs 2
+.venv/bin/python -m bench.receipts --db sqlite --count 2000 --procs 2
