@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,7 +42,12 @@ Errors are `application/problem+json`. Amounts are integer fen (`*_fen`)."""
 
 
 def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> FastAPI:
-    app = FastAPI(title="PublicPay 统一公共支付平台", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(
+        title="PublicPay 统一公共支付平台",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=_threads_match_pool(c.settings.db_pool_size),
+    )
     app.state.container = c
     _document_every_field(app)
     problems.install(app)
@@ -132,3 +139,15 @@ def _document_every_field(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _threads_match_pool(pool_size: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Run at most as many request threads as there are database connections, so requests queue
+    before they hold a thread rather than threads queueing for a connection."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = pool_size
+        yield
+
+    return lifespan

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
-from publicpay.adapters.db.dialect import pg_cursor, pg_insert_sql, pg_values
+from publicpay.adapters.db.dialect import pg_defer, pg_flush, pg_insert_sql, pg_values
 from publicpay.adapters.db.tables import audit_log
 from publicpay.domain.time import utc
 
@@ -40,14 +40,12 @@ class AuditRepository:
         self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
     ) -> None:
         row = {"at": at, "actor": actor, "action": action, "target": target, "detail": detail}
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            cursor.execute(pg_insert_sql("audit_log", tuple(row)), pg_values(row))
-        else:
+        if not pg_defer(self._conn, pg_insert_sql("audit_log", tuple(row)), pg_values(row)):
             self._conn.execute(_INSERT, row)
 
     def seal(self, limit: int = 1000) -> int:
         """Chain unsealed rows onto the last sealed one; returns how many were sealed."""
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         if self._conn.dialect.name == "postgresql":
             self._conn.execute(text(f"SELECT pg_advisory_xact_lock({_SEAL_LOCK})"))
         seq = int(
@@ -82,6 +80,7 @@ class AuditRepository:
 
     def verify_chain(self) -> list[int]:
         """Ids of sealed rows whose hash does not follow from the previous one."""
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         broken: list[int] = []
         prev = GENESIS
         stmt = (

@@ -93,3 +93,37 @@ def next_payable_id(conn: Connection) -> int:
         assert row is not None
         return int(row.id)
     return int(conn.execute(_NEXT_ID[conn.dialect.name]).scalar_one())
+
+
+_DEFERRED = "publicpay.deferred_writes"
+
+
+def pg_defer(conn: Connection, sql: str, params: list[Any]) -> bool:
+    """PostgreSQL: queue a blind write (nobody in this transaction reads its result) to go out
+    with the others in one statement just before commit (`pg_flush`), saving a round trip each.
+    Returns False on SQLite, where the caller runs it now."""
+    if conn.dialect.name != "postgresql":
+        return False
+    conn.info.setdefault(_DEFERRED, []).append((sql, params))
+    return True
+
+
+def pg_flush(conn: Connection) -> None:
+    """Send the queued writes as one statement of data-modifying CTEs (PostgreSQL runs every
+    one of them, in order of appearance, within the transaction)."""
+    writes: list[tuple[str, list[Any]]] = conn.info.pop(_DEFERRED, [])
+    if not writes:
+        return
+    cursor = pg_cursor(conn)
+    assert cursor is not None
+    if len(writes) == 1:
+        cursor.execute(writes[0][0], writes[0][1])
+        return
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
+    params = [value for _, values in writes for value in values]
+    cursor.execute(f"WITH {ctes} SELECT 1", params)
+
+
+def pg_discard(conn: Connection) -> None:
+    """Forget queued writes (rollback): `conn.info` outlives the transaction."""
+    conn.info.pop(_DEFERRED, None)

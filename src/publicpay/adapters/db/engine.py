@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from publicpay.adapters.db.dialect import pg_discard, pg_flush
+
 
 @dataclass(frozen=True)
 class Engines:
@@ -30,8 +32,15 @@ class Engines:
 def make_engines(url: str, pool_size: int = 10) -> Engines:
     if make_url(url).get_backend_name() == "sqlite":
         return Engines(_sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False))
-    # no pre-ping (a round trip per checkout); connections are recycled instead
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # A fixed pool: overflow connections would be opened and closed again on every burst, and a
+    # new PostgreSQL backend (fork + warm-up) costs more than the request it serves. No pre-ping
+    # (a round trip per checkout); connections are recycled instead.
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
+    )
+    # blind writes queued in a transaction (dialect.pg_defer) go out just before it commits
+    event.listen(engine, "commit", pg_flush)
+    event.listen(engine, "rollback", pg_discard)
     return Engines(engine, engine)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from publicpay.adapters.db.dialect import for_update, pg_cursor, pg_insert_sql, pg_values
+from publicpay.adapters.db.dialect import for_update, pg_defer, pg_flush, pg_insert_sql, pg_values
 from publicpay.adapters.db.tables import events, webhook_deliveries
 from publicpay.domain.events import StoredEvent
 from publicpay.domain.time import utc
@@ -34,14 +34,12 @@ class EventsRepository:
             "attempts": 0,
             "next_attempt_at": at if deliver else None,
         }
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            cursor.execute(pg_insert_sql("events", tuple(row)), pg_values(row))
-        else:
+        if not pg_defer(self._conn, pg_insert_sql("events", tuple(row)), pg_values(row)):
             self._conn.execute(_INSERT, row)
         return event_id
 
     def since(self, unit_id: int, cursor: int, limit: int) -> list[StoredEvent]:
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         stmt = (
             select(events)
             .where(events.c.unit_id == unit_id, events.c.id > cursor)
@@ -52,6 +50,7 @@ class EventsRepository:
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]:
         """Lease due deliveries so no other worker takes them while this one delivers."""
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         stmt = (
             select(events)
             .where(events.c.delivery == "pending", events.c.next_attempt_at <= now)
@@ -68,6 +67,7 @@ class EventsRepository:
         return [_hydrate(row, attempts_delta=1) for row in rows]
 
     def delivered(self, cursor: int, at: datetime) -> None:
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         self._conn.execute(
             update(events)
             .where(events.c.id == cursor)
@@ -76,6 +76,7 @@ class EventsRepository:
 
     def retry_at(self, cursor: int, at: datetime | None) -> None:
         """Schedule the next attempt, or give up (`None`: failed, kept for manual replay)."""
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         values: dict[str, Any] = (
             {"next_attempt_at": at} if at else {"delivery": "failed", "next_attempt_at": None}
         )
@@ -83,6 +84,7 @@ class EventsRepository:
 
     def replay(self, event_id: str, unit_id: int, at: datetime) -> bool:
         """Deliver again (manual replay); only the owning unit's events."""
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         result = self._conn.execute(
             update(events)
             .where(events.c.event_id == event_id, events.c.unit_id == unit_id)
@@ -100,6 +102,7 @@ class EventsRepository:
         duration_ms: int,
         at: datetime,
     ) -> None:
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         self._conn.execute(
             insert(webhook_deliveries).values(
                 event_id=cursor,

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from publicpay.adapters.db.dialect import insert_ignore, pg_cursor
+from publicpay.adapters.db.dialect import insert_ignore, pg_defer, pg_flush
 from publicpay.adapters.db.tables import discrepancies, inbox
 
 
@@ -32,6 +32,7 @@ class InboxRepository:
 
     def add(self, channel: str, notify_id: str, order_no: str, body: str, at: datetime) -> bool:
         """Store a verified notification; False when this notify id was stored before."""
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         return insert_ignore(
             self._conn,
             inbox,
@@ -45,11 +46,13 @@ class InboxRepository:
         )
 
     def outcome(self, channel: str, notify_id: str) -> str | None:
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         params = {"b_channel": channel, "b_notify_id": notify_id}
         value = self._conn.execute(_OUTCOME, params).scalar_one_or_none()
         return None if value is None else str(value)
 
     def request(self, channel: str, notify_id: str) -> StoredRequest | None:
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         """The stored message itself (bank counter and cash requests are replayed against it)."""
         stmt = select(inbox.c.order_no, inbox.c.body, inbox.c.outcome).where(
             inbox.c.channel == channel, inbox.c.notify_id == notify_id
@@ -58,9 +61,7 @@ class InboxRepository:
         return None if row is None else StoredRequest(row.order_no, row.body, row.outcome)
 
     def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            cursor.execute(_PG_MARK, (outcome, at, channel, notify_id))
+        if pg_defer(self._conn, _PG_MARK, [outcome, at, channel, notify_id]):
             return
         self._conn.execute(
             _MARK,

@@ -60,10 +60,15 @@ _PG_BY: dict[Any, str] = {
     _FOR_ORDER_LOCKED: "SELECT * FROM payables WHERE id = (SELECT payable_id"
     " FROM payment_orders WHERE order_no = %s) FOR UPDATE",
 }
-_PG_LINES = (
-    "SELECT item_code, item_name, unit_of_measure, quantity, standard_fen, amount_fen"
-    " FROM payable_lines WHERE payable_id = %s ORDER BY line_no"
+# a payable and its lines in one round trip: the lines as a JSON array of arrays
+_PG_WITH_LINES = (
+    "SELECT payables.*, (SELECT json_agg(json_build_array(l.item_code, l.item_name,"
+    " l.unit_of_measure, l.quantity, l.standard_fen, l.amount_fen) ORDER BY l.line_no)"
+    " FROM payable_lines l WHERE l.payable_id = payables.id) AS lines_json FROM payables"
 )
+_PG_BY = {
+    stmt: sql.replace("SELECT * FROM payables", _PG_WITH_LINES, 1) for stmt, sql in _PG_BY.items()
+}
 _PG_SAVE = (
     "UPDATE payables SET status = %s, paid_at = %s, paid_fen = %s, paid_order_id = %s,"
     " channel = %s, refunded_fen = %s, version = version + 1 WHERE id = %s"
@@ -210,8 +215,7 @@ class PayablesRepository:
             found = cursor.execute(_PG_BY[stmt], list(params.values())).fetchone()
             if found is None:
                 return None
-            lines = cursor.execute(_PG_LINES, (found.id,)).fetchall()
-            return _payable(found, [PayableLine(*line) for line in lines])
+            return _payable(found, [PayableLine(*line) for line in found.lines_json or []])
         row = self._conn.execute(stmt, params).first()
         return None if row is None else self._hydrate(row)
 

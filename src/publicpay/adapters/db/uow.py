@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
+import psycopg
 from sqlalchemy import Connection, RootTransaction
 from sqlalchemy.exc import IntegrityError
 
@@ -99,8 +100,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._tx is not None
         try:
-            self._tx.commit()
-        except IntegrityError as exc:
+            self._tx.commit()  # PostgreSQL: queued blind writes go out first (engine event)
+        except (IntegrityError, psycopg.IntegrityError) as exc:
             raise Conflict("数据已被并发修改，请重试") from exc
         self._nonce = None
 
