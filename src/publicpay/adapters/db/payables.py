@@ -73,6 +73,10 @@ _PG_SAVE = (
     "UPDATE payables SET status = %s, paid_at = %s, paid_fen = %s, paid_order_id = %s,"
     " channel = %s, refunded_fen = %s, version = version + 1 WHERE id = %s"
 )
+_PG_BIZ_NO_AND_NEXT_ID = (  # SQL from the code, values bound
+    "SELECT nextval('payable_serial') AS next_id, x.* FROM (SELECT 1) AS one"  # noqa: S608
+    f" LEFT JOIN LATERAL ({_PG_BY[_BY_BIZ_NO]}) AS x ON true"
+)
 _LINE_COLUMNS = tuple(c.name for c in payable_lines.columns)
 _PG_ADD: dict[tuple[tuple[str, ...], int], str] = {}
 
@@ -94,8 +98,12 @@ def _pg_add_sql(columns: tuple[str, ...], line_count: int) -> str:
 class PayablesRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._next_id: int | None = None
 
     def next_id(self) -> int:
+        if self._next_id is not None:  # drawn with the biz_no lookup (PostgreSQL)
+            drawn, self._next_id = self._next_id, None
+            return drawn
         return next_payable_id(self._conn)
 
     def add(
@@ -164,7 +172,17 @@ class PayablesRepository:
         self._conn.execute(_INSERT_LINES, lines)
 
     def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None:
-        return self._one(_BY_BIZ_NO, {"b_unit": unit_id, "b_biz_no": biz_no})
+        """On PostgreSQL the same round trip draws the next payable id, which a registration
+        needs next when the biz_no is new (a drawn id left unused is only a gap in the serial)."""
+        cursor = pg_cursor(self._conn)
+        if cursor is None:
+            return self._one(_BY_BIZ_NO, {"b_unit": unit_id, "b_biz_no": biz_no})
+        row = cursor.execute(_PG_BIZ_NO_AND_NEXT_ID, (unit_id, biz_no)).fetchone()
+        assert row is not None
+        self._next_id = int(row.next_id)
+        if row.id is None:
+            return None
+        return _payable(row, [PayableLine(*line) for line in row.lines_json or []])
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
         return self._one(_BY_CODE_LOCKED if lock else _BY_CODE, {"b_code": payment_code})

@@ -16,7 +16,14 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.crypto.secretbox import SecretBox
-from publicpay.adapters.db.dialect import for_update, insert_ignore
+from publicpay.adapters.db.dialect import (
+    for_update,
+    insert_ignore,
+    pg_defer,
+    pg_flush,
+    pg_insert_sql,
+    pg_values,
+)
 from publicpay.adapters.db.receipt_batch import BatchIssuing
 from publicpay.adapters.db.receipt_tables import (
     receipt_jobs,
@@ -67,7 +74,8 @@ class ReceiptsRepository(BatchIssuing):
     def enqueue(
         self, kind: JobKind, ref: str, payable_id: int, place: str | None, at: datetime
     ) -> bool:
-        """Ask for a receipt job; False when that job already exists (idempotent)."""
+        """Ask for a receipt job (idempotent: an existing job is left as it is). On PostgreSQL
+        it goes out with the transaction's other blind writes and answers True."""
         values = {
             "kind": kind.value,
             "ref": ref,
@@ -78,9 +86,13 @@ class ReceiptsRepository(BatchIssuing):
             "next_attempt_at": at,
             "created_at": at,
         }
+        sql = pg_insert_sql("receipt_jobs", tuple(values), " ON CONFLICT DO NOTHING")
+        if pg_defer(self._conn, sql, pg_values(values)):
+            return True
         return insert_ignore(self._conn, receipt_jobs, values)
 
     def claim_jobs(self, now: datetime, limit: int, lease: timedelta) -> list[ReceiptJob]:
+        pg_flush(self._conn)  # reads see this transaction's queued writes
         stmt = (
             select(receipt_jobs)
             .where(receipt_jobs.c.status == "pending", receipt_jobs.c.next_attempt_at <= now)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
+from publicpay.adapters.db.dialect import pg_defer, pg_flush
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
 from publicpay.adapters.db.inbox import DiscrepanciesRepository, InboxRepository
@@ -32,6 +33,16 @@ from publicpay.adapters.db.users import UsersRepository
 from publicpay.domain.errors import Conflict, Unauthorized
 
 REPLAY = "X-Nonce 已使用过（重放请求）"
+
+
+_PG_NONCE = "INSERT INTO request_nonces (app_id, nonce, seen_at) VALUES (%s, %s, %s)"
+
+
+def _violated(exc: Exception) -> str | None:
+    """The name of the constraint a (SQLAlchemy-wrapped or raw) psycopg error violated."""
+    error = getattr(exc, "orig", exc)
+    diag = getattr(error, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,9 @@ class SqlUnitOfWork:
         return self
 
     def _claim_nonce(self, claim: NonceClaim) -> None:
+        values = [claim.app_id, claim.nonce, claim.at]
+        if self._conn is not None and pg_defer(self._conn, _PG_NONCE, values):
+            return  # PostgreSQL: claimed at commit; a replay fails there on the nonce's key
         if not self.units.remember_nonce(claim.app_id, claim.nonce, claim.at):
             self._nonce = None  # a replay: nothing left to claim
             raise Unauthorized(REPLAY)
@@ -100,8 +114,13 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._tx is not None
         try:
-            self._tx.commit()  # PostgreSQL: queued blind writes go out first (engine event)
+            if self._conn is not None:
+                pg_flush(self._conn)  # queued blind writes: a failure here rolls back cleanly
+            self._tx.commit()
         except (IntegrityError, psycopg.IntegrityError) as exc:
+            if _violated(exc) == "pk_request_nonces":
+                self._nonce = None  # it was used: nothing left to claim
+                raise Unauthorized(REPLAY) from exc
             raise Conflict("数据已被并发修改，请重试") from exc
         self._nonce = None
 
