@@ -85,7 +85,7 @@ def _demo(args: argparse.Namespace) -> int:
     stop = threading.Event()
     worker = threading.Thread(target=run_forever, args=(stack.container, stop), daemon=True)
     worker.start()
-    threading.Thread(target=seed_activity, args=(stack.info,), daemon=True).start()
+    threading.Thread(target=seed_activity, args=(stack.info, stack.container), daemon=True).start()
     print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
     try:
         uvicorn.run(stack.app, host=args.host, port=args.port, log_level="warning")

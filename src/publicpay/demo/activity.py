@@ -18,6 +18,9 @@ from typing import Any
 import httpx
 
 from publicpay.api.auth import sign
+from publicpay.bootstrap import Container
+from publicpay.domain.errors import DomainError
+from publicpay.services.refund_requests import refund_payable
 
 log = logging.getLogger("publicpay.demo")
 
@@ -102,12 +105,29 @@ class DemoActivity:
     def run(self) -> int:
         payers = itertools.cycle(self.info["payers"])
         done = 0
+        self.paid_codes: list[str] = []
         for n, case in enumerate(CASES, start=1):
             code = self.register(case, next(payers), n)
             if case.pay_with:
                 self.pay(code, case.pay_with)
+                self.paid_codes.append(code)
             done += 1
         return done
+
+
+def refund_one(container: Container, payment_code: str) -> None:
+    """A school refunds part of a boarding fee (a pupil moved out): the worker refunds it through
+    the channel, and the receipts show a red-letter receipt and a new one for the remainder."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the payment notification may still be on its way
+        try:
+            refund_payable(
+                container.uow(), payment_code, 40_000, "学生退宿，按月退还住宿费",
+                actor="demo:school", clock=container.clock,
+            )  # fmt: skip
+            return
+        except DomainError:
+            time.sleep(0.3)
 
 
 def wait_until_up(base_url: str, timeout_s: float = 30) -> bool:
@@ -122,7 +142,7 @@ def wait_until_up(base_url: str, timeout_s: float = 30) -> bool:
     return False
 
 
-def seed_activity(info: dict[str, Any]) -> None:
+def seed_activity(info: dict[str, Any], container: Container | None = None) -> None:
     """Run once per demo database (the first payable's biz_no marks it); never fatal."""
     if not wait_until_up(info["base_url"]):
         return
@@ -137,6 +157,8 @@ def seed_activity(info: dict[str, Any]) -> None:
             except httpx.HTTPStatusError:
                 pass
         count = activity.run()
+        if container is not None and len(activity.paid_codes) > 8:
+            refund_one(container, activity.paid_codes[8])  # the school's tuition + boarding
         log.info("演示数据已生成：%s 笔缴款单", count)
     except httpx.HTTPError as exc:
         log.warning("demo activity incomplete: %s", exc)
