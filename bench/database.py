@@ -4,7 +4,6 @@ migrate, seed like the demo, configure the channel accounts, open orders, check,
 from __future__ import annotations
 
 import os
-
 import secrets
 import tempfile
 import uuid
