@@ -30,9 +30,11 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def browser_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("Debian chromium is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    # scripts/setup.sh installs Debian's chromium: a missing browser is a failure, not a skip
+    assert CHROMIUM.exists(), "Debian chromium is not installed (run scripts/setup.sh)"
+    assert shutil.which(str(CHROMIUM)) is not None
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")),

@@ -182,7 +182,7 @@ class PayablesRepository:
         self._next_id = int(row.next_id)
         if row.id is None:
             return None
-        return _payable(row, [PayableLine(*line) for line in row.lines_json or []])
+        return payable_from_row(row, [PayableLine(*line) for line in row.lines_json or []])
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
         return self._one(_BY_CODE_LOCKED if lock else _BY_CODE, {"b_code": payment_code})
@@ -233,12 +233,12 @@ class PayablesRepository:
             found = cursor.execute(_PG_BY[stmt], list(params.values())).fetchone()
             if found is None:
                 return None
-            return _payable(found, [PayableLine(*line) for line in found.lines_json or []])
+            return payable_from_row(found, [PayableLine(*line) for line in found.lines_json or []])
         row = self._conn.execute(stmt, params).first()
         return None if row is None else self._hydrate(row)
 
     def _hydrate(self, row: Row[Any]) -> Payable:
-        return _payable(row, self._lines(row.id))
+        return payable_from_row(row, self._lines(row.id))
 
     def _lines(self, payable_id: int) -> list[PayableLine]:
         return [
@@ -254,7 +254,8 @@ class PayablesRepository:
         ]
 
 
-def _payable(row: Any, lines: list[PayableLine]) -> Payable:
+def payable_from_row(row: Any, lines: list[PayableLine]) -> Payable:
+    """A payables row (any driver's named row) and its lines as the domain record."""
     return Payable(
         id=row.id,
         payment_code=row.payment_code,

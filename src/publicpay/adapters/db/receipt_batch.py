@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.payables import payable_from_row as _payable
 from publicpay.adapters.db.receipt_tables import receipt_jobs, receipt_stocks, receipts
 from publicpay.adapters.db.tables import payable_lines, payables
-from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
+from publicpay.domain.payables import Payable, PayableLine
 from publicpay.domain.receipt_records import DrawnNumber, NewReceipt
 from publicpay.domain.receipts import NumberRange
-from publicpay.domain.time import utc
 
 _INSERT = insert(receipts)
 _FIELDS = tuple(f.name for f in fields(NewReceipt))
@@ -143,28 +143,3 @@ class BatchIssuing:
                 .where(receipt_jobs.c.id.in_(job_ids))
                 .values(status="done", done_at=at, next_attempt_at=None, last_error=None)
             )
-
-
-def _payable(row: Any, lines: list[PayableLine]) -> Payable:
-    """The same mapping as `PayablesRepository` (which reads one payable at a time)."""
-    return Payable(
-        id=row.id,
-        payment_code=row.payment_code,
-        unit_id=row.unit_id,
-        biz_no=row.biz_no,
-        payer_name=row.payer_name,
-        payer_type=PayerType(row.payer_type),
-        payer_id_masked=row.payer_id_masked,
-        amount_fen=row.amount_fen,
-        status=PayableStatus(row.status),
-        due_date=row.due_date,
-        remark=row.remark,
-        lines=lines,
-        request_hash=row.request_hash,
-        channel=row.channel,
-        paid_fen=row.paid_fen,
-        paid_order_id=row.paid_order_id,
-        refunded_fen=row.refunded_fen,
-        created_at=utc(row.created_at),
-        paid_at=utc(row.paid_at) if row.paid_at else None,
-    )
