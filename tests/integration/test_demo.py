@@ -21,7 +21,7 @@ from tests.support.servers import free_port
 
 def test_landing_page_links_every_ui(base_url: str) -> None:
     page = httpx.get(f"{base_url}/").text
-    for link in ('href="/pay"', 'href="/verify"', 'href="/docs"'):
+    for link in ('href="/pay"', 'href="/verify"', 'href="/console"', 'href="/docs"'):
         assert link in page
 
 
