@@ -52,13 +52,18 @@ def problem(
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+def problem_for(exc: DomainError) -> JSONResponse:
+    """The problem+json answer for a domain refusal."""
     status = STATUS_BY_CODE.get(exc.code, 400)
-    log.info("refused %s %s: %s %s", request.method, request.url.path, exc.code, exc.detail)
     return problem(
         status, exc.title, exc.detail, type_=f"urn:publicpay:problem:{exc.code}", errors=exc.errors
     )
+
+
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    log.info("refused %s %s: %s %s", request.method, request.url.path, exc.code, exc.detail)
+    return problem_for(exc)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:

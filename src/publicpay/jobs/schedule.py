@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.receipts import issue_due_receipts
@@ -51,6 +52,13 @@ def _prune_nonces(c: Container) -> int:
     return pruned
 
 
+def _prune_idempotency_keys(c: Container) -> int:
+    with c.uow() as uow:
+        pruned = IdempotencyRepository(uow.connection).prune(c.clock.now() - timedelta(hours=24))
+        uow.commit()
+    return pruned
+
+
 SEAL_BATCH = 1000
 SEAL_MAX_PER_RUN = 50_000
 
@@ -76,4 +84,5 @@ SCHEDULE: tuple[Task, ...] = (
     Task("recover_open_orders", 10.0, _recover),
     Task("seal_audit_log", 5.0, _seal_audit),
     Task("prune_nonces", 60.0, _prune_nonces),
+    Task("prune_idempotency_keys", 600.0, _prune_idempotency_keys),
 )

@@ -300,6 +300,18 @@ audit_log = Table(
     Column("hash", String(64), nullable=True),
 )
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(80), primary_key=True),  # who may reuse the key (client, payable)
+    Column("key", String(255), primary_key=True),  # the caller's Idempotency-Key
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(10), nullable=False),  # running | done
+    Column("status_code", Integer, nullable=True),
+    Column("response", LargeBinary, nullable=True),
+    Column("created_at", Ts, nullable=False, index=True),
+)
+
 serials = Table(
     "serials",
     metadata,

@@ -8,11 +8,12 @@ The channel is told by the auth code itself (prefix and length); an unknown code
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from publicpay.api.auth import device_client
 from publicpay.api.deps import container
+from publicpay.api.idempotency import idempotent
 from publicpay.api.schemas import Strict
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import parse_payment_code
@@ -50,15 +51,28 @@ class BarcodePaymentOut(BaseModel):
 @router.post(
     "/barcode-payments",
     response_model=BarcodePaymentOut,
-    summary="扫付款码收款（自动识别渠道）",
+    summary="扫付款码收款（自动识别渠道；可带 Idempotency-Key 请求头）",
 )
 def barcode_payment(
     body: BarcodePaymentIn,
+    request: Request,
     client: ApiClient = Depends(device_client),
     c: Container = Depends(container),
-) -> BarcodePaymentOut:
+) -> Response:
+    """A POS that lost the answer retries with the same Idempotency-Key and gets the same
+    outcome instead of charging the payer's 付款码 twice."""
     code = body.payment_code.strip()
     parse_payment_code(code)
+    return idempotent(
+        c,
+        request,
+        f"device:{client.app_id}",
+        body.model_dump_json(),
+        lambda: _pay(c, client, code, body),
+    )
+
+
+def _pay(c: Container, client: ApiClient, code: str, body: BarcodePaymentIn) -> BarcodePaymentOut:
     done = pay_by_barcode(
         c.uow,
         c.gateways,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from publicpay.api.auth import unit_client
 from publicpay.api.deps import container
+from publicpay.api.idempotency import idempotent
 from publicpay.api.schemas import EventOut, EventsOut, WebhookEndpointIn, WebhookEndpointOut
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
@@ -40,15 +41,25 @@ def list_events(
     )
 
 
-@router.put("/webhook-endpoint", response_model=WebhookEndpointOut, summary="设置通知地址")
+@router.put(
+    "/webhook-endpoint",
+    response_model=WebhookEndpointOut,
+    summary="设置通知地址（每次生成新密钥；可带 Idempotency-Key 请求头）",
+)
 def put_webhook_endpoint(
     body: WebhookEndpointIn,
+    request: Request,
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
-) -> WebhookEndpointOut:
-    assert client.unit_id is not None
-    secret = set_endpoint(c.uow(), client.unit_id, body.url, guard=c.guard, clock=c.clock)
-    return WebhookEndpointOut(url=body.url, secret=secret)
+) -> Response:
+    unit_id = client.unit_id
+    assert unit_id is not None
+
+    def set_it() -> WebhookEndpointOut:
+        secret = set_endpoint(c.uow(), unit_id, body.url, guard=c.guard, clock=c.clock)
+        return WebhookEndpointOut(url=body.url, secret=secret)
+
+    return idempotent(c, request, f"unit:{client.app_id}", body.model_dump_json(), set_it)
 
 
 @router.post("/events/{event_id}/replay", status_code=202, summary="重新推送某个事件")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from publicpay.api.deps import container
+from publicpay.api.idempotency import idempotent
 from publicpay.api.schemas import OrderIn, OrderOut
 from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
@@ -52,11 +53,24 @@ def status(payment_code: str, c: Container = Depends(container)) -> PayableStatu
     "/{payment_code}/orders",
     response_model=OrderOut,
     status_code=201,
-    summary="创建支付订单，返回渠道二维码",
+    summary="创建支付订单，返回渠道二维码（可带 Idempotency-Key 请求头）",
 )
-def create_order(payment_code: str, body: OrderIn, c: Container = Depends(container)) -> OrderOut:
+def create_order(
+    payment_code: str, body: OrderIn, request: Request, c: Container = Depends(container)
+) -> Response:
     parse_payment_code(payment_code)
     code = payment_code.strip()
+    return idempotent(
+        c,
+        request,
+        f"pay:{code}",
+        body.model_dump_json(),
+        lambda: _open_order(c, code, body),
+        status_code=201,
+    )
+
+
+def _open_order(c: Container, code: str, body: OrderIn) -> OrderOut:
     if body.channel == "aggregate":  # 聚合码: one code any wallet can pay (see services.aggregate)
         aggregate = issue_aggregate(
             c.read_uow(),
