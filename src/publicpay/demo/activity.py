@@ -102,6 +102,16 @@ class DemoActivity:
         )
         scan.raise_for_status()
 
+    def already_seeded(self) -> bool:
+        first = self.info["units"][0]
+        try:
+            self.signed(first, "GET", f"/api/v1/payables?biz_no=DEMO-{first['code']}-0001")
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return False
+            raise
+        return True
+
     def run(self) -> int:
         payers = itertools.cycle(self.info["payers"])
         done = 0
@@ -148,14 +158,8 @@ def seed_activity(info: dict[str, Any], container: Container | None = None) -> N
         return
     activity = DemoActivity(info)
     try:
-        first = info["units"][0]
-        if activity.http.get("/healthz").status_code == 200:
-            path = f"/api/v1/payables?biz_no=DEMO-{first['code']}-0001"
-            try:
-                activity.signed(first, "GET", path)
-                return  # already seeded
-            except httpx.HTTPStatusError:
-                pass
+        if activity.already_seeded():
+            return
         count = activity.run()
         if container is not None and len(activity.paid_codes) > 8:
             refund_one(container, activity.paid_codes[8])  # the school's tuition + boarding
