@@ -106,7 +106,7 @@ def settle(stack: Any, *, ahead_s: float = 0.0) -> None:
     run_once(c)
     clock = AheadClock(ahead_s)
     recover_open_orders(c.uow, c.gateways, clock=clock, older_than_s=0)
-    run_due_refunds(c.uow, c.gateways, clock=clock, notify_url=c.payment_policy().notify_url)
+    run_due_refunds(c.uow, c.gateways, clock=clock, notify_url=c.payment_policy().notify_url_for)
 
 
 def assert_settled(stack: Any, code: str) -> None:

@@ -28,7 +28,7 @@ def _webhooks(c: Container) -> int:
 
 
 def _refunds(c: Container) -> int:
-    notify_url = c.payment_policy().notify_url
+    notify_url = c.payment_policy().notify_url_for
     return run_due_refunds(c.uow, c.gateways, clock=c.clock, notify_url=notify_url)
 
 

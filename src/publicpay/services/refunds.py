@@ -30,7 +30,7 @@ def run_due_refunds(
     *,
     clock: Clock,
     limit: int = 20,
-    notify_url: Callable[[str], str] | None = None,
+    notify_url: Callable[[str, int | None], str] | None = None,
 ) -> int:
     """Send due refunds; one the channel is still processing is queried, not sent again."""
     with new_uow() as uow:
@@ -47,7 +47,7 @@ def run_due_refunds(
             refund.amount_fen,
             order.amount_fen,
             refund.reason,
-            _refund_notify_url(notify_url, refund.channel, order.channel_account_id),
+            notify_url(refund.channel, order.channel_account_id) if notify_url else "",
         )
         if refund.channel in OFFLINE_CHANNELS:
             _hand_over(new_uow(), refund.refund_no, refund.channel, clock)
@@ -117,15 +117,6 @@ def _apply(
         )
         uow.commit()
         return 1
-
-
-def _refund_notify_url(
-    notify_url: Callable[[str], str] | None, channel: str, account_id: int | None
-) -> str:
-    if notify_url is None:
-        return ""
-    base = notify_url(channel)
-    return base if account_id is None else f"{base}/{account_id}"
 
 
 def _hand_over(uow: UnitOfWork, refund_no: str, channel: str, clock: Clock) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from publicpay.adapters.db.dialect import for_update, pg_defer, pg_flush, pg_insert_sql, pg_values
+from publicpay.adapters.db.dialect import pg_defer, pg_flush, pg_insert_sql, pg_values
+from publicpay.adapters.db.leases import claim_leased
 from publicpay.adapters.db.tables import events, webhook_deliveries
 from publicpay.domain.events import StoredEvent
 from publicpay.domain.time import utc
@@ -50,20 +51,9 @@ class EventsRepository:
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]:
         """Lease due deliveries so no other worker takes them while this one delivers."""
-        pg_flush(self._conn)  # reads see this transaction's queued writes
-        stmt = (
-            select(events)
-            .where(events.c.delivery == "pending", events.c.next_attempt_at <= now)
-            .order_by(events.c.next_attempt_at, events.c.id)
-            .limit(limit)
-        )
-        rows = list(self._conn.execute(for_update(stmt, skip_locked=True)))
-        if rows:
-            self._conn.execute(
-                update(events)
-                .where(events.c.id.in_([row.id for row in rows]))
-                .values(next_attempt_at=now + lease, attempts=events.c.attempts + 1)
-            )
+        due = (events.c.delivery == "pending") & (events.c.next_attempt_at <= now)
+        order = (events.c.next_attempt_at, events.c.id)
+        rows = claim_leased(self._conn, events, due, order, limit, now, lease)
         return [_hydrate(row, attempts_delta=1) for row in rows]
 
     def delivered(self, cursor: int, at: datetime) -> None:

@@ -20,10 +20,10 @@ from publicpay.adapters.db.dialect import (
     for_update,
     insert_ignore,
     pg_defer,
-    pg_flush,
     pg_insert_sql,
     pg_values,
 )
+from publicpay.adapters.db.leases import claim_leased
 from publicpay.adapters.db.receipt_batch import BatchIssuing
 from publicpay.adapters.db.receipt_tables import (
     receipt_jobs,
@@ -92,20 +92,9 @@ class ReceiptsRepository(BatchIssuing):
         return insert_ignore(self._conn, receipt_jobs, values)
 
     def claim_jobs(self, now: datetime, limit: int, lease: timedelta) -> list[ReceiptJob]:
-        pg_flush(self._conn)  # reads see this transaction's queued writes
-        stmt = (
-            select(receipt_jobs)
-            .where(receipt_jobs.c.status == "pending", receipt_jobs.c.next_attempt_at <= now)
-            .order_by(receipt_jobs.c.id)
-            .limit(limit)
-        )
-        rows = list(self._conn.execute(for_update(stmt, skip_locked=True)))
-        if rows:
-            self._conn.execute(
-                update(receipt_jobs)
-                .where(receipt_jobs.c.id.in_([row.id for row in rows]))
-                .values(next_attempt_at=now + lease, attempts=receipt_jobs.c.attempts + 1)
-            )
+        due = (receipt_jobs.c.status == "pending") & (receipt_jobs.c.next_attempt_at <= now)
+        order = (receipt_jobs.c.id,)
+        rows = claim_leased(self._conn, receipt_jobs, due, order, limit, now, lease)
         return [
             ReceiptJob(
                 r.id, JobKind(r.kind), r.ref, r.payable_id, r.place, r.attempts + 1, r.last_error

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.leases import claim_leased
 from publicpay.adapters.db.tables import refunds
 from publicpay.domain.refunds import Refund
 
@@ -44,21 +45,8 @@ class RefundsRepository:
         )
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Refund]:
-        stmt = (
-            select(refunds)
-            .where(
-                refunds.c.status.in_(["pending", "processing"]), refunds.c.next_attempt_at <= now
-            )
-            .order_by(refunds.c.id)
-            .limit(limit)
-        )
-        rows = list(self._conn.execute(for_update(stmt, skip_locked=True)))
-        if rows:
-            self._conn.execute(
-                update(refunds)
-                .where(refunds.c.id.in_([r.id for r in rows]))
-                .values(next_attempt_at=now + lease, attempts=refunds.c.attempts + 1)
-            )
+        due = refunds.c.status.in_(["pending", "processing"]) & (refunds.c.next_attempt_at <= now)
+        rows = claim_leased(self._conn, refunds, due, (refunds.c.id,), limit, now, lease)
         return [_hydrate(r) for r in rows]
 
     def by_no(self, refund_no: str, *, lock: bool = False) -> Refund | None:
