@@ -9,7 +9,7 @@ the receipts drawn from it (no gaps).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.payables import Payable
@@ -71,11 +71,13 @@ def allocate_stock(
 
 
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    """Business dates (Asia/Shanghai, inclusive) → [start, end) instants."""
+    """Business dates (Asia/Shanghai, inclusive) → [start, end) instants in UTC, as timestamps
+    are stored (SQLite compares them as text: a Shanghai-offset bound would be off by 8 h)."""
     if date_to < date_from:
         raise ValidationFailed("结束日期不能早于开始日期", errors={"to": str(date_to)})
-    start = datetime.combine(date_from, time(), SHANGHAI)
-    return start, datetime.combine(date_to + timedelta(days=1), time(), SHANGHAI)
+    start = datetime.combine(date_from, time(), SHANGHAI).astimezone(UTC)
+    end = datetime.combine(date_to + timedelta(days=1), time(), SHANGHAI).astimezone(UTC)
+    return start, end
 
 
 def write_off(uow: UnitOfWork, unit_id: int, date_from: date, date_to: date) -> WriteOffReport:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -19,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
     naming_convention={
@@ -31,7 +35,23 @@ metadata = MetaData(
 )
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrement needs INTEGER
-Ts = DateTime(timezone=True)
+
+
+class UtcTimestamp(TypeDecorator[datetime]):
+    """A timestamp stored in UTC: aware values are converted before they are bound. SQLite
+    keeps the wall-clock text of whatever offset it is given and compares text, so a bound in
+    Asia/Shanghai (a business day's midnight) would otherwise be 8 hours off."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+
+Ts = UtcTimestamp()
 
 regions = Table(
     "regions",
