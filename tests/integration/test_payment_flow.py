@@ -367,14 +367,13 @@ def test_check_command_passes_on_a_consistent_database(stack: Any) -> None:
 
 
 def test_check_command_finds_a_tampered_audit_row(stack: Any, new_database_url: Any) -> None:
-    from sqlalchemy import create_engine
-
     from publicpay.adapters.db import migrate
+    from publicpay.adapters.db.engine import make_engines
     from publicpay.adapters.db.queries.invariants import run_checks
 
     url = new_database_url()
     migrate.upgrade(url)
-    engine = create_engine(url)
+    engine = make_engines(url).write  # the project's engines: queued writes go out in order
     with engine.begin() as conn:
         from publicpay.adapters.db.audit import AuditRepository
 

@@ -1,9 +1,10 @@
 """Channel notifications in: verify, store in the inbox, apply, acknowledge.
 
 A notification is stored before it is acknowledged, so nothing the channel told us is lost;
-applying it is idempotent (unique notify id, order state checks). A new payment notification is
-stored, applied and marked in one transaction; when applying fails, it is stored alone (its own
-short transaction) and the failure propagates, so the channel retries and the inbox keeps it.
+applying it is idempotent (unique notify id, order state checks). A payment notification is
+applied and stored with its outcome in one transaction; when applying fails, it is stored alone
+(its own short transaction) and the failure propagates, so the channel retries and the inbox
+keeps it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from publicpay.domain.channels import (
 )
 from publicpay.domain.errors import InvalidNotification
 from publicpay.domain.events import DiscrepancyKind
-from publicpay.services.payments import apply_trade, apply_trade_in
+from publicpay.services.payments import apply_trade_in
 from publicpay.services.ports import ChannelGateway, Clock, Gateways, UnitOfWork
 from publicpay.services.refunds import apply_refund_notification
 
@@ -59,21 +60,13 @@ def handle_notification(
         log.warning("refused %s notification: %s", channel.value, exc.detail)
         return gateway.ack(False)
     if note.kind is NotificationKind.PAYMENT:
-        applied = _apply_new_payment(new_uow, note, body, clock)
-        if applied is not None:
-            return _ack(gateway, note, applied)
+        return _ack(gateway, note, _apply_payment(new_uow, note, body, clock))
     if not _store(new_uow(), note, body, clock):
         outcome = _stored_outcome(new_uow(), note)
         if outcome in ACCEPTED_OUTCOMES:
             return gateway.ack(True)
-    if note.kind is not NotificationKind.PAYMENT:
-        _mark(new_uow(), note, apply_refund_notification(new_uow(), note, clock=clock), clock)
-        return gateway.ack(True)
-    outcome = apply_trade(new_uow(), _as_trade(note), clock=clock)
-    if outcome == "unknown_order":
-        _record_unknown(new_uow(), note, clock)
-    _mark(new_uow(), note, outcome, clock)
-    return _ack(gateway, note, outcome)
+    _mark(new_uow(), note, apply_refund_notification(new_uow(), note, clock=clock), clock)
+    return gateway.ack(True)
 
 
 def _ack(gateway: ChannelGateway, note: Notification, outcome: str) -> NotificationAck:
@@ -82,18 +75,26 @@ def _ack(gateway: ChannelGateway, note: Notification, outcome: str) -> Notificat
     return gateway.ack(outcome in ACCEPTED_OUTCOMES)
 
 
-def _apply_new_payment(
+def _apply_payment(
     new_uow: Callable[[], UnitOfWork], note: Notification, body: bytes, clock: Clock
-) -> str | None:
-    """Store, apply and mark in one transaction; None when this notify id was stored before."""
+) -> str:
+    """Apply and store with its outcome in one transaction. Applying is idempotent (order state
+    checks under the payable and order locks), so a notification delivered again is applied
+    again harmlessly; its first accepted outcome stays on record."""
     try:
         with new_uow() as uow:
-            if not _add(uow, note, body, clock):
-                return None
             outcome = apply_trade_in(uow, _as_trade(note), clock=clock)
             if outcome == "unknown_order":
                 _add_unknown(uow, note, clock)
-            uow.inbox.mark(note.channel.value, note.notify_id, outcome, clock.now())
+            uow.inbox.record(
+                note.channel.value,
+                note.notify_id,
+                note.order_no,
+                body.decode("utf-8", "replace"),
+                outcome,
+                clock.now(),
+                final=ACCEPTED_OUTCOMES,
+            )
             uow.commit()
             return outcome
     except Exception:
@@ -138,12 +139,6 @@ def _stored_outcome(uow: UnitOfWork, note: Notification) -> str | None:
 def _mark(uow: UnitOfWork, note: Notification, outcome: str, clock: Clock) -> None:
     with uow:
         uow.inbox.mark(note.channel.value, note.notify_id, outcome, clock.now())
-        uow.commit()
-
-
-def _record_unknown(uow: UnitOfWork, note: Notification, clock: Clock) -> None:
-    with uow:
-        _add_unknown(uow, note, clock)
         uow.commit()
 
 

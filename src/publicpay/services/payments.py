@@ -155,11 +155,10 @@ def apply_trade(uow: UnitOfWork, result: TradeResult, *, clock: Clock) -> str:
 
 def apply_trade_in(uow: UnitOfWork, result: TradeResult, *, clock: Clock) -> str:
     """`apply_trade` inside the caller's transaction (the caller commits)."""
-    payable = uow.payables.for_order(result.order_no)  # locked first: payable → order
-    if payable is None:
+    found = uow.orders.locked_with_payable(result.order_no)  # locks payable → order
+    if found is None:
         return "unknown_order"
-    order = uow.orders.by_no(result.order_no, lock=True)
-    assert order is not None
+    payable, order = found
     if result.state is TradeState.SUCCEEDED:
         return _apply_success(uow, payable, order, result, clock)
     if result.state in (TradeState.CLOSED, TradeState.FAILED, TradeState.NOT_FOUND):

@@ -153,6 +153,10 @@ class OrdersRepo(Protocol):
 
     def save(self, order: Order, *, closed_at: datetime | None = None) -> None: ...
 
+    def locked_with_payable(self, order_no: str) -> tuple[Payable, Order] | None:
+        """The order and its payable, both locked (payable first)."""
+        ...
+
 
 class InboxRepo(Protocol):
     def add(self, channel: str, notify_id: str, order_no: str, body: str, at: datetime) -> bool: ...
@@ -160,6 +164,20 @@ class InboxRepo(Protocol):
     def outcome(self, channel: str, notify_id: str) -> str | None: ...
 
     def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None: ...
+
+    def record(
+        self,
+        channel: str,
+        notify_id: str,
+        order_no: str,
+        body: str,
+        outcome: str,
+        at: datetime,
+        *,
+        final: frozenset[str],
+    ) -> None:
+        """Store a processed notification with its outcome (a stored `final` outcome stays)."""
+        ...
 
 
 class DiscrepanciesRepo(Protocol):
@@ -178,7 +196,7 @@ class DiscrepanciesRepo(Protocol):
 class LedgerRepo(Protocol):
     def post(
         self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
-    ) -> int: ...
+    ) -> None: ...
 
 
 class EventsRepo(Protocol):

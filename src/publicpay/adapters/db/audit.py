@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
-from publicpay.adapters.db.dialect import pg_defer, pg_flush, pg_insert_sql, pg_values
+from publicpay.adapters.db.dialect import pg_defer, pg_insert_sql, pg_values
 from publicpay.adapters.db.tables import audit_log
 from publicpay.domain.time import utc
 
@@ -45,7 +45,6 @@ class AuditRepository:
 
     def seal(self, limit: int = 1000) -> int:
         """Chain unsealed rows onto the last sealed one; returns how many were sealed."""
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         if self._conn.dialect.name == "postgresql":
             self._conn.execute(text(f"SELECT pg_advisory_xact_lock({_SEAL_LOCK})"))
         seq = int(
@@ -80,7 +79,6 @@ class AuditRepository:
 
     def verify_chain(self) -> list[int]:
         """Ids of sealed rows whose hash does not follow from the previous one."""
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         broken: list[int] = []
         prev = GENESIS
         stmt = (

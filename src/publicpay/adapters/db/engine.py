@@ -9,7 +9,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from publicpay.adapters.db.dialect import pg_discard, pg_flush
+from publicpay.adapters.db.dialect import (
+    pg_discard,
+    pg_flush_at_commit,
+    pg_flush_before_statement,
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,10 @@ def make_engines(url: str, pool_size: int = 10) -> Engines:
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
     )
-    # blind writes queued in a transaction (dialect.pg_defer) go out just before it commits
-    event.listen(engine, "commit", pg_flush)
+    # blind writes queued in a transaction (dialect.pg_defer) go out before any other statement
+    # and just before the transaction commits
+    event.listen(engine, "before_cursor_execute", pg_flush_before_statement)
+    event.listen(engine, "commit", pg_flush_at_commit)
     event.listen(engine, "rollback", pg_discard)
     return Engines(engine, engine)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from publicpay.adapters.db.dialect import pg_defer, pg_flush, pg_insert_sql, pg_values
+from publicpay.adapters.db.dialect import pg_defer, pg_insert_sql, pg_values
 from publicpay.adapters.db.leases import claim_leased
 from publicpay.adapters.db.tables import events, webhook_deliveries
 from publicpay.domain.events import StoredEvent
@@ -40,7 +40,6 @@ class EventsRepository:
         return event_id
 
     def since(self, unit_id: int, cursor: int, limit: int) -> list[StoredEvent]:
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         stmt = (
             select(events)
             .where(events.c.unit_id == unit_id, events.c.id > cursor)
@@ -57,7 +56,6 @@ class EventsRepository:
         return [_hydrate(row, attempts_delta=1) for row in rows]
 
     def delivered(self, cursor: int, at: datetime) -> None:
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         self._conn.execute(
             update(events)
             .where(events.c.id == cursor)
@@ -66,7 +64,6 @@ class EventsRepository:
 
     def retry_at(self, cursor: int, at: datetime | None) -> None:
         """Schedule the next attempt, or give up (`None`: failed, kept for manual replay)."""
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         values: dict[str, Any] = (
             {"next_attempt_at": at} if at else {"delivery": "failed", "next_attempt_at": None}
         )
@@ -74,7 +71,6 @@ class EventsRepository:
 
     def replay(self, event_id: str, unit_id: int, at: datetime) -> bool:
         """Deliver again (manual replay); only the owning unit's events."""
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         result = self._conn.execute(
             update(events)
             .where(events.c.event_id == event_id, events.c.unit_id == unit_id)
@@ -92,7 +88,6 @@ class EventsRepository:
         duration_ms: int,
         at: datetime,
     ) -> None:
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         self._conn.execute(
             insert(webhook_deliveries).values(
                 event_id=cursor,

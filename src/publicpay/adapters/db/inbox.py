@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from publicpay.adapters.db.dialect import insert_ignore, pg_defer, pg_flush
+from publicpay.adapters.db.dialect import insert_ignore, pg_defer, pg_insert_sql
 from publicpay.adapters.db.tables import discrepancies, inbox
 
 
@@ -24,6 +25,15 @@ _OUTCOME = select(inbox.c.outcome).where(
     inbox.c.channel == bindparam("b_channel"), inbox.c.notify_id == bindparam("b_notify_id")
 )
 _PG_MARK = "UPDATE inbox SET outcome = %s, processed_at = %s WHERE channel = %s AND notify_id = %s"
+_COLUMNS = ("channel", "notify_id", "order_no", "body", "received_at", "outcome", "processed_at")
+# stored with its outcome; a row stored before keeps an outcome that is final
+_PG_RECORD = pg_insert_sql(
+    "inbox",
+    _COLUMNS,
+    " ON CONFLICT (channel, notify_id) DO UPDATE SET outcome = excluded.outcome,"
+    " processed_at = excluded.processed_at"
+    " WHERE inbox.outcome IS NULL OR NOT inbox.outcome = ANY(%s)",
+)
 
 
 class InboxRepository:
@@ -32,7 +42,6 @@ class InboxRepository:
 
     def add(self, channel: str, notify_id: str, order_no: str, body: str, at: datetime) -> bool:
         """Store a verified notification; False when this notify id was stored before."""
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         return insert_ignore(
             self._conn,
             inbox,
@@ -45,14 +54,38 @@ class InboxRepository:
             },
         )
 
+    def record(
+        self,
+        channel: str,
+        notify_id: str,
+        order_no: str,
+        body: str,
+        outcome: str,
+        at: datetime,
+        *,
+        final: frozenset[str],
+    ) -> None:
+        """Store a processed notification with its outcome in one write. When the notify id
+        was stored before, its outcome is replaced unless it is one of `final`."""
+        values = [channel, notify_id, order_no, body, at, outcome, at]
+        if pg_defer(
+            self._conn, _PG_RECORD, [*values, sorted(final)], key=("inbox", channel, notify_id)
+        ):
+            return
+        stmt = sqlite_insert(inbox).values(dict(zip(_COLUMNS, values, strict=True)))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[inbox.c.channel, inbox.c.notify_id],
+            set_={"outcome": stmt.excluded.outcome, "processed_at": stmt.excluded.processed_at},
+            where=inbox.c.outcome.is_(None) | inbox.c.outcome.not_in(sorted(final)),
+        )
+        self._conn.execute(stmt)
+
     def outcome(self, channel: str, notify_id: str) -> str | None:
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         params = {"b_channel": channel, "b_notify_id": notify_id}
         value = self._conn.execute(_OUTCOME, params).scalar_one_or_none()
         return None if value is None else str(value)
 
     def request(self, channel: str, notify_id: str) -> StoredRequest | None:
-        pg_flush(self._conn)  # reads see this transaction's queued writes
         """The stored message itself (bank counter and cash requests are replayed against it)."""
         stmt = select(inbox.c.order_no, inbox.c.body, inbox.c.outcome).where(
             inbox.c.channel == channel, inbox.c.notify_id == notify_id
@@ -61,7 +94,8 @@ class InboxRepository:
         return None if row is None else StoredRequest(row.order_no, row.body, row.outcome)
 
     def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
-        if pg_defer(self._conn, _PG_MARK, [outcome, at, channel, notify_id]):
+        key = ("inbox", channel, notify_id)
+        if pg_defer(self._conn, _PG_MARK, [outcome, at, channel, notify_id], key=key):
             return
         self._conn.execute(
             _MARK,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, Table, select, update
 
-from publicpay.adapters.db.dialect import for_update, pg_flush
+from publicpay.adapters.db.dialect import for_update
 
 
 def claim_leased(
@@ -23,7 +23,6 @@ def claim_leased(
 ) -> list[Row[Any]]:
     """Rows of `table` matching `due`, leased until now + lease; their `attempts` counted up
     (the returned rows show the count from before the claim)."""
-    pg_flush(conn)  # reads see this transaction's queued writes
     stmt = select(table).where(due).order_by(*order_by).limit(limit)
     rows = list(conn.execute(for_update(stmt, skip_locked=True)))
     if rows:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from publicpay.adapters.db.dialect import pg_cursor
+from publicpay.adapters.db.dialect import pg_defer_ctes
 from publicpay.adapters.db.tables import ledger_journals, ledger_postings
 from publicpay.domain.ledger import Journal, JournalKind, Posting
 
@@ -15,17 +15,17 @@ _INSERT_POSTINGS = insert(ledger_postings)
 _PG_POST: dict[int, str] = {}
 
 
-def _pg_post_sql(postings: int) -> str:
-    """The journal and its postings in one statement (a data-modifying CTE)."""
+def _pg_post_ctes(postings: int) -> str:
+    """The journal and its postings as deferred CTEs (see dialect.pg_defer_ctes)."""
     sql = _PG_POST.get(postings)
     if sql is None:
         sql = (
-            "WITH j AS (INSERT INTO ledger_journals (kind, ref, payable_id, business_date,"  # noqa: S608
+            "{w}j AS (INSERT INTO ledger_journals (kind, ref, payable_id, business_date,"  # noqa: S608
             " created_at) VALUES (%s, %s, %s, %s, %s) RETURNING id),"
-            " p AS (INSERT INTO ledger_postings (journal_id, account, amount_fen)"
-            " SELECT j.id, v.account, v.amount_fen FROM j, (VALUES "
+            " {w} AS (INSERT INTO ledger_postings (journal_id, account, amount_fen)"
+            " SELECT {w}j.id, v.account, v.amount_fen FROM {w}j, (VALUES "
             + ", ".join(["(%s, %s::bigint, %s::int)"] * postings)
-            + ") AS v(account, amount_fen, n) ORDER BY v.n) SELECT id FROM j"
+            + ") AS v(account, amount_fen, n) ORDER BY v.n)"
         )
         _PG_POST[postings] = sql
     return sql
@@ -37,15 +37,14 @@ class LedgerRepository:
 
     def post(
         self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
-    ) -> int:
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            params: list[object] = [journal.kind.value, journal.ref, payable_id, business_date, at]
-            for n, p in enumerate(journal.postings):
-                params += [p.account, p.amount_fen, n]
-            row = cursor.execute(_pg_post_sql(len(journal.postings)), params).fetchone()
-            assert row is not None
-            return int(row.id)
+    ) -> None:
+        """Append a journal; on PostgreSQL a blind write sent with the transaction's next
+        statement or commit."""
+        params: list[object] = [journal.kind.value, journal.ref, payable_id, business_date, at]
+        for n, p in enumerate(journal.postings):
+            params += [p.account, p.amount_fen, n]
+        if pg_defer_ctes(self._conn, _pg_post_ctes(len(journal.postings)), params):
+            return
         result = self._conn.execute(
             _INSERT_JOURNAL,
             {
@@ -64,7 +63,6 @@ class LedgerRepository:
                 for p in journal.postings
             ],
         )
-        return journal_id
 
     def balances(self) -> dict[str, int]:
         stmt = select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_fen)).group_by(

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
-from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.dialect import for_update, pg_cursor, pg_defer
+from publicpay.adapters.db.payables import (
+    PG_PAYABLE_WITH_LINES,
+    PayablesRepository,
+    payable_from_row,
+)
 from publicpay.adapters.db.tables import payment_orders
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
+from publicpay.domain.payables import Payable, PayableLine
 from publicpay.domain.time import utc
 
 # built once, executed with bind parameters (see dialect.py)
@@ -21,6 +28,24 @@ _SAVE = (
     .where(payment_orders.c.id == bindparam("b_id"))
     .values(version=payment_orders.c.version + 1)
 )
+
+_ORDER_COLUMNS = tuple(c.name for c in payment_orders.columns)
+# PostgreSQL: an order and its payable, both locked, in one round trip. The payable is locked
+# first (the project's lock order: payable → order): the materialised CTE runs, and locks,
+# before the outer query's row lock on the order.
+_PG_WITH_PAYABLE = (
+    "WITH p AS MATERIALIZED ("  # noqa: S608 (SQL from the code; values bound)
+    + PG_PAYABLE_WITH_LINES
+    + " WHERE payables.id = (SELECT payable_id FROM payment_orders WHERE order_no = %s)"
+    " FOR UPDATE OF payables) SELECT p.*, "
+    + ", ".join(f"o.{name} AS o_{name}" for name in _ORDER_COLUMNS)
+    + " FROM p JOIN payment_orders o ON o.payable_id = p.id WHERE o.order_no = %s FOR UPDATE OF o"
+)
+_PG_SAVE = (
+    "UPDATE payment_orders SET status = %s, channel_trade_no = %s, paid_at = %s, qr_code = %s,"
+    " version = version + 1 WHERE id = %s"
+)
+_PG_SAVE_CLOSED = _PG_SAVE.replace(" version =", " closed_at = %s, version =")
 
 
 class OrdersRepository:
@@ -53,6 +78,20 @@ class OrdersRepository:
         row = self._conn.execute(_BY_NO_LOCKED if lock else _BY_NO, {"b_no": order_no}).first()
         return None if row is None else _hydrate(row)
 
+    def locked_with_payable(self, order_no: str) -> tuple[Payable, Order] | None:
+        """An order and its payable, both locked (payable first: the project's lock order)."""
+        cursor = pg_cursor(self._conn)
+        if cursor is None:
+            payable = PayablesRepository(self._conn).for_order(order_no)
+            order = self.by_no(order_no, lock=True)
+            return None if payable is None or order is None else (payable, order)
+        row = cursor.execute(_PG_WITH_PAYABLE, (order_no, order_no)).fetchone()
+        if row is None:
+            return None
+        lines = [PayableLine(*line) for line in row.lines_json or []]
+        order_row = SimpleNamespace(**{name: getattr(row, f"o_{name}") for name in _ORDER_COLUMNS})
+        return payable_from_row(row, lines), _hydrate(order_row)
+
     def by_id(self, order_id: int) -> Order | None:
         row = self._conn.execute(
             select(payment_orders).where(payment_orders.c.id == order_id)
@@ -81,6 +120,12 @@ class OrdersRepository:
         return [row.order_no for row in self._conn.execute(stmt)]
 
     def save(self, order: Order, *, closed_at: datetime | None = None) -> None:
+        """On PostgreSQL a blind write sent with the transaction's next statement or commit."""
+        params: list[Any] = [order.status.value, order.channel_trade_no, order.paid_at]
+        params += [order.qr_code] if closed_at is None else [order.qr_code, closed_at]
+        sql = _PG_SAVE if closed_at is None else _PG_SAVE_CLOSED
+        if pg_defer(self._conn, sql, [*params, order.id], key=("payment_orders", order.id)):
+            return
         values: dict[str, Any] = {
             "b_id": order.id,
             "status": order.status.value,
@@ -93,7 +138,7 @@ class OrdersRepository:
         self._conn.execute(_SAVE, values)
 
 
-def _hydrate(row: Row[Any]) -> Order:
+def _hydrate(row: Row[Any] | SimpleNamespace) -> Order:
     return Order(
         id=row.id,
         order_no=row.order_no,

@@ -13,6 +13,7 @@ from publicpay.adapters.db.dialect import (
     for_update,
     next_payable_id,
     pg_cursor,
+    pg_defer,
     pg_insert_sql,
     pg_values,
 )
@@ -61,13 +62,14 @@ _PG_BY: dict[Any, str] = {
     " FROM payment_orders WHERE order_no = %s) FOR UPDATE",
 }
 # a payable and its lines in one round trip: the lines as a JSON array of arrays
-_PG_WITH_LINES = (
+PG_PAYABLE_WITH_LINES = (
     "SELECT payables.*, (SELECT json_agg(json_build_array(l.item_code, l.item_name,"
     " l.unit_of_measure, l.quantity, l.standard_fen, l.amount_fen) ORDER BY l.line_no)"
     " FROM payable_lines l WHERE l.payable_id = payables.id) AS lines_json FROM payables"
 )
 _PG_BY = {
-    stmt: sql.replace("SELECT * FROM payables", _PG_WITH_LINES, 1) for stmt, sql in _PG_BY.items()
+    stmt: sql.replace("SELECT * FROM payables", PG_PAYABLE_WITH_LINES, 1)
+    for stmt, sql in _PG_BY.items()
 }
 _PG_SAVE = (
     "UPDATE payables SET status = %s, paid_at = %s, paid_fen = %s, paid_order_id = %s,"
@@ -208,11 +210,10 @@ class PayablesRepository:
         return bytes(self._conn.execute(stmt).scalar_one())
 
     def save(self, payable: Payable) -> None:
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            values = (payable.status.value, payable.paid_at, payable.paid_fen)
-            rest = (payable.paid_order_id, payable.channel, payable.refunded_fen, payable.id)
-            cursor.execute(_PG_SAVE, values + rest)
+        """On PostgreSQL a blind write sent with the transaction's next statement or commit."""
+        values = [payable.status.value, payable.paid_at, payable.paid_fen, payable.paid_order_id]
+        values += [payable.channel, payable.refunded_fen, payable.id]
+        if pg_defer(self._conn, _PG_SAVE, values, key=("payables", payable.id)):
             return
         self._conn.execute(
             _SAVE,

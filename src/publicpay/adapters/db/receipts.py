@@ -87,7 +87,7 @@ class ReceiptsRepository(BatchIssuing):
             "created_at": at,
         }
         sql = pg_insert_sql("receipt_jobs", tuple(values), " ON CONFLICT DO NOTHING")
-        if pg_defer(self._conn, sql, pg_values(values)):
+        if pg_defer(self._conn, sql, pg_values(values), key=("receipt_jobs", kind.value, ref)):
             return True
         return insert_ignore(self._conn, receipt_jobs, values)
 

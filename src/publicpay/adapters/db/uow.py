@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
-from publicpay.adapters.db.dialect import pg_defer, pg_flush
+from publicpay.adapters.db.dialect import pg_defer, pg_flush_at_commit
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
 from publicpay.adapters.db.inbox import DiscrepanciesRepository, InboxRepository
@@ -86,7 +86,7 @@ class SqlUnitOfWork:
 
     def _claim_nonce(self, claim: NonceClaim) -> None:
         values = [claim.app_id, claim.nonce, claim.at]
-        if self._conn is not None and pg_defer(self._conn, _PG_NONCE, values):
+        if self._conn is not None and pg_defer(self._conn, _PG_NONCE, values, at_commit=True):
             return  # PostgreSQL: claimed at commit; a replay fails there on the nonce's key
         if not self.units.remember_nonce(claim.app_id, claim.nonce, claim.at):
             self._nonce = None  # a replay: nothing left to claim
@@ -115,7 +115,7 @@ class SqlUnitOfWork:
         assert self._tx is not None
         try:
             if self._conn is not None:
-                pg_flush(self._conn)  # queued blind writes: a failure here rolls back cleanly
+                pg_flush_at_commit(self._conn)  # queued writes: a failure here rolls back cleanly
             self._tx.commit()
         except (IntegrityError, psycopg.IntegrityError) as exc:
             if _violated(exc) == "pk_request_nonces":
