@@ -8,7 +8,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import func, select
+
+from publicpay.adapters.db.tables import payables
 from publicpay.services.webhooks import deliver_due
+from tests.conftest import payable_body
 from tests.integration.test_payment_flow import notify_form, open_order, post_notify, register
 from tests.support.client import SignedClient
 from tests.support.db import ledger_for, payable_id
@@ -67,3 +71,28 @@ def test_two_orders_succeeding_at_once_pay_the_payable_once(
     assert ledger["treasury_payable:county"] == -10000  # paid once
     assert ledger["refunds_payable"] == -10000  # the other owed back, refund scheduled
     assert ledger["channel_receivable:alipay"] == 20000
+
+
+def test_concurrent_registrations_of_one_biz_no_create_one_payable(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    body = payable_body(payer)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: api.post("/api/v1/payables", body), range(8)))
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+    assert len({a.json()["payment_code"] for a in answers}) == 1
+    with stack.container.read_uow() as uow:
+        count = uow.connection.execute(
+            select(func.count()).where(payables.c.biz_no == body["biz_no"])
+        ).scalar_one()
+    assert count == 1
+
+
+def test_concurrent_registrations_of_one_biz_no_with_other_bodies_conflict(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    first = payable_body(payer)
+    bodies = [{**first, "remark": f"第{n}份"} for n in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda b: api.post("/api/v1/payables", b), bodies))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 5

@@ -14,6 +14,7 @@ from publicpay.adapters.db.dialect import (
     next_payable_id,
     pg_cursor,
     pg_defer,
+    pg_defer_ctes,
     pg_insert_sql,
     pg_values,
 )
@@ -83,15 +84,16 @@ _LINE_COLUMNS = tuple(c.name for c in payable_lines.columns)
 _PG_ADD: dict[tuple[tuple[str, ...], int], str] = {}
 
 
-def _pg_add_sql(columns: tuple[str, ...], line_count: int) -> str:
-    """The payable and its lines in one statement (a data-modifying CTE)."""
+def _pg_add_ctes(columns: tuple[str, ...], line_count: int) -> str:
+    """The payable and its lines as deferred CTEs (see dialect.pg_defer_ctes)."""
     sql = _PG_ADD.get((columns, line_count))
     if sql is None:
         line = "(" + ", ".join(["%s"] * len(_LINE_COLUMNS)) + ")"
         sql = (  # identifiers from the code; values bound
-            f"WITH p AS ({pg_insert_sql('payables', columns)}) "  # noqa: S608
-            f"INSERT INTO payable_lines ({', '.join(_LINE_COLUMNS)}) VALUES "
+            f"{{w}}p AS ({pg_insert_sql('payables', columns)}), "  # noqa: S608
+            f"{{w}} AS (INSERT INTO payable_lines ({', '.join(_LINE_COLUMNS)}) VALUES "
             + ", ".join([line] * line_count)
+            + ")"
         )
         _PG_ADD[(columns, line_count)] = sql
     return sql
@@ -163,12 +165,12 @@ class PayablesRepository:
             }
             for n, line in enumerate(payable.lines, start=1)
         ]
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            params = pg_values(row)
-            for values in lines:
-                params += pg_values(values)
-            cursor.execute(_pg_add_sql(tuple(row), len(lines)), params)
+        params = pg_values(row)
+        for values in lines:
+            params += pg_values(values)
+        # PostgreSQL: a blind write; a biz_no taken meanwhile fails at commit (uow: Conflict)
+        ctes = _pg_add_ctes(tuple(row), len(lines))
+        if pg_defer_ctes(self._conn, ctes, params, key=("payables", payable.id)):
             return
         self._conn.execute(_INSERT, row)
         self._conn.execute(_INSERT_LINES, lines)
