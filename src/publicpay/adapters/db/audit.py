@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text, update
 
-from publicpay.adapters.db.dialect import pg_defer, pg_insert_sql, pg_values
+from publicpay.adapters.db.deferred import pg_defer
+from publicpay.adapters.db.dialect import pg_insert_sql, pg_values
 from publicpay.adapters.db.tables import audit_log
 from publicpay.domain.time import utc
 

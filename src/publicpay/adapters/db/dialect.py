@@ -21,6 +21,8 @@ from sqlalchemy import Connection, Executable, Select, Table, literal_column, te
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from publicpay.adapters.db.deferred import pg_flush
+
 _INSERT_IGNORE: dict[tuple[str, str], Executable] = {}
 _NEXT_ID = {
     "postgresql": text("SELECT nextval('payable_serial')"),
@@ -30,22 +32,23 @@ _NEXT_ID = {
 
 
 _PG_SQL: dict[tuple[str, tuple[str, ...], str], str] = {}
+_CURSOR = "publicpay.cursor"
 
 
 def pg_cursor(conn: Connection) -> Cursor[Any] | None:
     """PostgreSQL: a psycopg cursor in `conn`'s transaction (rows as named tuples), after the
-    transaction's queued writes went out; None on SQLite. Errors are psycopg's own
-    (`psycopg.IntegrityError`, not SQLAlchemy's)."""
+    transaction's queued writes went out (`deferred.pg_flush`); None on SQLite. Errors are
+    psycopg's own (`psycopg.IntegrityError`, not SQLAlchemy's). One cursor per connection,
+    kept with it: creating a cursor costs more than a small statement."""
     if conn.dialect.name != "postgresql":
         return None
     pg_flush(conn)
-    return _cursor(conn)
-
-
-def _cursor(conn: Connection) -> Cursor[Any]:
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor: Cursor[Any] = driver.cursor(row_factory=namedtuple_row)
+    info = conn.info
+    cursor: Cursor[Any] | None = info.get(_CURSOR)
+    if cursor is None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        cursor = info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
     return cursor
 
 
@@ -99,86 +102,3 @@ def next_payable_id(conn: Connection) -> int:
         assert row is not None
         return int(row.id)
     return int(conn.execute(_NEXT_ID[conn.dialect.name]).scalar_one())
-
-
-_DEFERRED = "publicpay.deferred_writes"
-_DEFERRED_KEYS = "publicpay.deferred_keys"
-_AT_COMMIT = "publicpay.commit_writes"
-
-
-def pg_defer(
-    conn: Connection,
-    sql: str,
-    params: list[Any],
-    *,
-    key: tuple[Any, ...] | None = None,
-    at_commit: bool = False,
-) -> bool:
-    """PostgreSQL: queue a blind write (nobody in this transaction reads its result) to go out
-    with the others in one statement, saving a round trip each. Returns False on SQLite, where
-    the caller runs it now.
-
-    The queue goes out before any other statement runs on the connection (`pg_cursor`, and
-    the engine's `before_cursor_execute` hook) and at commit, so reads see queued writes;
-    `at_commit` writes (nobody reads them back, e.g. a request nonce) wait for the commit.
-    `key` names the row written (e.g. `("payables", 7)`): a second write of a queued row first
-    sends the queue, because the statements of one CTE cannot see each other's rows."""
-    return pg_defer_ctes(conn, f"{{w}} AS ({sql})", params, key=key, at_commit=at_commit)
-
-
-def pg_defer_ctes(
-    conn: Connection,
-    ctes: str,
-    params: list[Any],
-    *,
-    key: tuple[Any, ...] | None = None,
-    at_commit: bool = False,
-) -> bool:
-    """`pg_defer` for a write that needs several CTEs (e.g. a journal and its postings):
-    `ctes` is `name AS (…), …` where every name starts with `{w}` and the last one is `{w}`."""
-    if conn.dialect.name != "postgresql":
-        return False
-    if at_commit:
-        conn.info.setdefault(_AT_COMMIT, []).append((ctes, params))
-        return True
-    keys: set[tuple[Any, ...]] = conn.info.setdefault(_DEFERRED_KEYS, set())
-    if key is not None and key in keys:
-        pg_flush(conn)
-        keys = conn.info.setdefault(_DEFERRED_KEYS, set())
-    if key is not None:
-        keys.add(key)
-    conn.info.setdefault(_DEFERRED, []).append((ctes, params))
-    return True
-
-
-def pg_flush(conn: Connection) -> None:
-    """Send the queued writes (not the `at_commit` ones) as one statement of data-modifying
-    CTEs (PostgreSQL runs every one of them within the transaction)."""
-    conn.info.pop(_DEFERRED_KEYS, None)
-    _send(conn, conn.info.pop(_DEFERRED, []))
-
-
-def pg_flush_at_commit(conn: Connection) -> None:
-    """Send every queued write, `at_commit` ones included (engine `commit` hook)."""
-    conn.info.pop(_DEFERRED_KEYS, None)
-    _send(conn, conn.info.pop(_DEFERRED, []) + conn.info.pop(_AT_COMMIT, []))
-
-
-def _send(conn: Connection, writes: list[tuple[str, list[Any]]]) -> None:
-    if not writes:
-        return
-    ctes = ", ".join(sql.replace("{w}", f"w{i}") for i, (sql, _) in enumerate(writes))
-    params = [value for _, values in writes for value in values]
-    _cursor(conn).execute(f"WITH {ctes} SELECT 1", params)
-
-
-def pg_flush_before_statement(conn: Connection, *_: Any) -> None:
-    """Engine hook (`before_cursor_execute`): SQLAlchemy statements see queued writes too."""
-    if _DEFERRED in conn.info:
-        pg_flush(conn)
-
-
-def pg_discard(conn: Connection) -> None:
-    """Forget queued writes (rollback): `conn.info` outlives the transaction."""
-    for name in (_DEFERRED, _DEFERRED_KEYS, _AT_COMMIT):
-        conn.info.pop(name, None)

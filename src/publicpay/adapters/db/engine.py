@@ -9,11 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from publicpay.adapters.db.dialect import (
-    pg_discard,
-    pg_flush_at_commit,
-    pg_flush_before_statement,
-)
+from publicpay.adapters.db.deferred import pg_discard, pg_flush_at_commit, pg_flush_before_statement
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from publicpay.adapters.db.dialect import pg_defer, pg_insert_sql, pg_values
+from publicpay.adapters.db.deferred import pg_defer
+from publicpay.adapters.db.dialect import pg_insert_sql, pg_values
 from publicpay.adapters.db.leases import claim_leased
 from publicpay.adapters.db.tables import events, webhook_deliveries
 from publicpay.domain.events import StoredEvent

@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from publicpay.adapters.db.dialect import insert_ignore, pg_defer, pg_insert_sql
+from publicpay.adapters.db.deferred import pg_defer
+from publicpay.adapters.db.dialect import insert_ignore, pg_insert_sql
 from publicpay.adapters.db.tables import discrepancies, inbox
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from publicpay.adapters.db.dialect import pg_defer_ctes
+from publicpay.adapters.db.deferred import pg_defer_ctes
 from publicpay.adapters.db.tables import ledger_journals, ledger_postings
 from publicpay.domain.ledger import Journal, JournalKind, Posting
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
-from publicpay.adapters.db.dialect import for_update, pg_cursor, pg_defer
+from publicpay.adapters.db.deferred import pg_defer
+from publicpay.adapters.db.dialect import for_update, pg_cursor
 from publicpay.adapters.db.payables import (
     PG_PAYABLE_WITH_LINES,
     PayablesRepository,

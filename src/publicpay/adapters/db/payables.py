@@ -9,12 +9,11 @@ import psycopg
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from publicpay.adapters.db.deferred import pg_defer, pg_defer_ctes
 from publicpay.adapters.db.dialect import (
     for_update,
     next_payable_id,
     pg_cursor,
-    pg_defer,
-    pg_defer_ctes,
     pg_insert_sql,
     pg_values,
 )

@@ -16,13 +16,8 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.crypto.secretbox import SecretBox
-from publicpay.adapters.db.dialect import (
-    for_update,
-    insert_ignore,
-    pg_defer,
-    pg_insert_sql,
-    pg_values,
-)
+from publicpay.adapters.db.deferred import pg_defer
+from publicpay.adapters.db.dialect import for_update, insert_ignore, pg_insert_sql, pg_values
 from publicpay.adapters.db.leases import claim_leased
 from publicpay.adapters.db.receipt_batch import BatchIssuing
 from publicpay.adapters.db.receipt_tables import (

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
-from publicpay.adapters.db.dialect import pg_defer, pg_flush_at_commit
+from publicpay.adapters.db.deferred import pg_defer, pg_flush_at_commit
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
 from publicpay.adapters.db.inbox import DiscrepanciesRepository, InboxRepository
