@@ -54,7 +54,7 @@ class Layer:
 
 
 HEADER = [
-    "| layer (1 thread, no HTTP) | CPU µs/request | wall µs/request | SQL statements "
+    "| layer (1 thread, no HTTP) | CPU µs/request | wall µs/request | SQLAlchemy statements "
     "| transactions | pool checkouts |",
     "|---|---:|---:|---:|---:|---:|",
 ]

@@ -109,7 +109,8 @@ def environment_lines(concurrency: int) -> list[str]:
         f"- Machine: {os.cpu_count()} vCPU ({cpu}), Python {platform.python_version()}, "
         f"{_pg_version()}, SQLite {sqlite3.sqlite_version}; {packages}.",
         "- Server: `publicpay serve` (granian ASGI, uvloop, production settings, "
-        "SQLAlchemy pool 10 + 10 overflow per worker) as its own process.",
+        "a fixed pool of PUBLICPAY_DB_POOL_SIZE (20) connections per worker, as many request "
+        "threads) as its own process.",
         f"- Load: {concurrency} keep-alive connections, closed loop, pre-built signed requests "
         "(bench/load.py, asyncio + uvloop streams); a warm-up batch precedes each timed batch.",
         "- **Server, PostgreSQL and the load generator share the same 2 cores** (as in perf.md). "

@@ -259,6 +259,38 @@ def test_repeated_notification_is_applied_once(
     assert ledger["channel_receivable:alipay"] == 10000
 
 
+def inbox_rows(stack: Any, order_no: str) -> list[tuple[str, str | None]]:
+    with stack.container.engines.read.connect() as conn:
+        rows = conn.execute(
+            select(tables.inbox.c.notify_id, tables.inbox.c.outcome).where(
+                tables.inbox.c.order_no == order_no
+            )
+        )
+        return [(row.notify_id, row.outcome) for row in rows]
+
+
+def test_a_notification_is_stored_once_with_its_first_accepted_outcome(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    created = register(api, payer)
+    order = open_order(stack, created["payment_code"])
+    body = notify_form(stack, order["order_no"], "100.00")
+    assert post_notify(stack, body).text == "success"
+    assert post_notify(stack, body).text == "success"  # applied again: already applied
+    assert inbox_rows(stack, order["order_no"]) == [(f"forged{order['order_no']}", "paid")]
+
+
+def test_a_refused_notification_is_kept_with_the_reason(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    created = register(api, payer)
+    order = open_order(stack, created["payment_code"])
+    assert post_notify(stack, notify_form(stack, order["order_no"], "99.99")).text == "failure"
+    assert inbox_rows(stack, order["order_no"]) == [
+        (f"forged{order['order_no']}", "amount_mismatch")
+    ]
+
+
 def test_second_payment_of_a_paid_payable_is_refunded_automatically(
     stack: Any, api: SignedClient, payer: dict[str, str]
 ) -> None:

@@ -36,6 +36,16 @@ _PG_RECORD = pg_insert_sql(
     " WHERE inbox.outcome IS NULL OR NOT inbox.outcome = ANY(%s)",
 )
 
+_SQLITE_INSERT = sqlite_insert(inbox)
+_SQLITE_RECORD = _SQLITE_INSERT.on_conflict_do_update(
+    index_elements=[inbox.c.channel, inbox.c.notify_id],
+    set_={
+        "outcome": _SQLITE_INSERT.excluded.outcome,
+        "processed_at": _SQLITE_INSERT.excluded.processed_at,
+    },
+    where=inbox.c.outcome.is_(None) | inbox.c.outcome.not_in(bindparam("b_final", expanding=True)),
+)
+
 
 class InboxRepository:
     def __init__(self, conn: Connection) -> None:
@@ -73,13 +83,8 @@ class InboxRepository:
             self._conn, _PG_RECORD, [*values, sorted(final)], key=("inbox", channel, notify_id)
         ):
             return
-        stmt = sqlite_insert(inbox).values(dict(zip(_COLUMNS, values, strict=True)))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[inbox.c.channel, inbox.c.notify_id],
-            set_={"outcome": stmt.excluded.outcome, "processed_at": stmt.excluded.processed_at},
-            where=inbox.c.outcome.is_(None) | inbox.c.outcome.not_in(sorted(final)),
-        )
-        self._conn.execute(stmt)
+        params = {**dict(zip(_COLUMNS, values, strict=True)), "b_final": sorted(final)}
+        self._conn.execute(_SQLITE_RECORD, params)
 
     def outcome(self, channel: str, notify_id: str) -> str | None:
         params = {"b_channel": channel, "b_notify_id": notify_id}
