@@ -159,11 +159,8 @@ def _rows(request: Request, raw: bytes, file_name: str) -> tuple[tuple[BatchRow,
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json":
         body = _json_rows(raw)
-        return (
-            tuple(_json_row(i, r.model_dump()) for i, r in enumerate(body.rows, 1)),
-            "json",
-            (file_name or body.file_name),
-        )
+        rows = tuple(_json_row(i, r.model_dump()) for i, r in enumerate(body.rows, 1))
+        return rows, "json", file_name or body.file_name
     if media in ("text/csv", "application/csv"):
         return read_rows(raw, "csv"), "csv", file_name
     if media == XLSX:
