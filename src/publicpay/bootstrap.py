@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from publicpay.adapters.channels.configured import load_registry
 from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
+from publicpay.adapters.db.batches import BatchUnitOfWork
 from publicpay.adapters.db.catalogue import CatalogueCache
 from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.engine import Engines, make_engines
@@ -68,6 +69,10 @@ class Container:
 
     def read_uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, readonly=True)
+
+    def batch_uow(self) -> BatchUnitOfWork:
+        """The unit of work of batch registrations (with the batches repository)."""
+        return BatchUnitOfWork(self.engines, self.catalogue_cache, self.box)
 
     def api_client(self, app_id: str) -> ApiClient | None:
         hit, client = self.client_cache.get(app_id)

@@ -25,6 +25,7 @@ from publicpay.api.routes import (
     health,
     notify,
     pay,
+    payable_batches,
     payables,
     receipts,
 )
@@ -54,6 +55,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     for router in (
         health.router,
         payables.router,
+        payable_batches.router,
         events.router,
         pay.router,
         notify.router,

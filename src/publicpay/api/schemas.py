@@ -120,3 +120,76 @@ class EventOut(BaseModel):
 class EventsOut(BaseModel):
     events: list[EventOut]
     next_cursor: int
+
+
+class BatchRowIn(Strict):
+    biz_no: str = Field(
+        min_length=1,
+        max_length=64,
+        description="单位业务编号；同一编号的多行为同一缴款单的多个项目",
+    )
+    payer_name: str = Field(
+        default="", max_length=100, description="缴款人姓名或单位名称（同一业务编号的续行可省略）"
+    )
+    payer_type: Literal["person", "org"] | None = Field(
+        default=None, description="person=个人，org=单位（续行可省略）"
+    )
+    id_no: str = Field(
+        default="", max_length=32, description="公民身份号码或统一社会信用代码（续行可省略）"
+    )
+    phone: str | None = Field(default=None, max_length=20, description="手机号码，11位")
+    item_code: str = Field(min_length=1, max_length=20, description="非税收入项目编码")
+    quantity: int = Field(default=1, ge=1, le=100000, description="数量")
+    amount_fen: int | None = Field(
+        default=None,
+        ge=1,
+        le=10**13,
+        description="金额（分）。固定标准可省略；区间或决定类标准必填",
+    )
+    due_date: date | None = Field(default=None, description="缴款期限（YYYY-MM-DD）")
+    remark: str = Field(default="", max_length=500, description="备注")
+
+
+class BatchIn(Strict):
+    rows: list[BatchRowIn] = Field(min_length=1, max_length=5000, description="数据行，1–5000 行")
+    file_name: str = Field(default="", max_length=200, description="来源文件名（仅作记录）")
+
+
+class BatchRowOut(BaseModel):
+    row: int = Field(description="行号：文件中的行号（表头为第1行），JSON 提交时为第几行（从1起）")
+    biz_no: str
+    payer_name: str = Field(description="缴款人姓名或单位名称")
+    item_code: str
+    quantity: int
+    status: Literal["accepted", "existing", "refused"] = Field(
+        description="accepted=无误（已登记，或预览/整批未通过时可登记），existing=此前已登记（内容相同），"
+        "refused=拒绝（原因见 errors）"
+    )
+    status_label: str
+    amount_fen: int | None = Field(description="该行金额（分），按收费标准计算；拒绝的行为空")
+    payment_code: str | None = Field(description="缴款码（已登记或此前已登记时）")
+    errors: dict[str, str] = Field(
+        description="拒绝原因，按字段：payer.id_no、item_code、quantity …"
+    )
+
+
+class BatchOut(BaseModel):
+    id: int = Field(description="批次编号")
+    status: Literal["dry_run", "registered", "refused"] = Field(
+        description="dry_run=预览（未登记），registered=无误的缴款单已登记，refused=有错误，整批未登记"
+    )
+    status_label: str
+    source: str = Field(description="提交格式：csv、xlsx、json")
+    file_name: str = Field(description="来源文件名")
+    file_sha256: str = Field(description="所提交文件（请求体）的 SHA-256")
+    accept_partial: bool = Field(description="是否只登记无误的行（有错误的行不登记）")
+    created_at: str
+    row_count: int = Field(description="数据行数")
+    payable_count: int = Field(description="缴款单数（不同的业务编号数）")
+    accepted_count: int = Field(description="无误的行数")
+    existing_count: int = Field(description="此前已登记的行数")
+    refused_count: int = Field(description="拒绝的行数")
+    created_count: int = Field(description="本批新登记的缴款单数")
+    amount_fen: int = Field(description="无误的行金额合计（分）")
+    report_xlsx_url: str = Field(description="逐行结果 Excel 下载地址（签名 GET）")
+    rows: list[BatchRowOut] = Field(description="逐行结果，按行号排列")

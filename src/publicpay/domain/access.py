@@ -29,6 +29,7 @@ class Permission(StrEnum):
     ALLOCATE_STOCK = "stock.allocate"  # 票据号段：分配
     ROTATE_KEYS = "keys.rotate"  # 签名密钥：查看与轮换
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
+    REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
 
 
 ROLE_LABELS = {
@@ -46,7 +47,9 @@ UNIT_ROLES = frozenset({Role.UNIT_ADMIN, Role.CASHIER})  # scoped by one unit
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FINANCE_ADMIN: frozenset(Permission),
     Role.FINANCE_REVIEWER: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
-    Role.UNIT_ADMIN: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
+    Role.UNIT_ADMIN: frozenset(
+        {Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF, Permission.REGISTER_BATCHES}
+    ),
     Role.CASHIER: frozenset(),
     Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
 }

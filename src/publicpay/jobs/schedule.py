@@ -10,6 +10,7 @@ from datetime import timedelta
 from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
+from publicpay.services.payable_batches import prune_previews
 from publicpay.services.receipts import issue_due_receipts
 from publicpay.services.recovery import recover_open_orders
 from publicpay.services.refunds import run_due_refunds
@@ -59,6 +60,11 @@ def _prune_idempotency_keys(c: Container) -> int:
     return pruned
 
 
+def _prune_batch_previews(c: Container) -> int:
+    """Unconfirmed console previews keep their rows (sealed) for a day, then lose them."""
+    return prune_previews(c.batch_uow(), clock=c.clock)
+
+
 SEAL_BATCH = 1000
 SEAL_MAX_PER_RUN = 50_000
 
@@ -85,4 +91,5 @@ SCHEDULE: tuple[Task, ...] = (
     Task("seal_audit_log", 5.0, _seal_audit),
     Task("prune_nonces", 60.0, _prune_nonces),
     Task("prune_idempotency_keys", 600.0, _prune_idempotency_keys),
+    Task("prune_batch_previews", 600.0, _prune_batch_previews),
 )

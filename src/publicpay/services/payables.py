@@ -55,9 +55,9 @@ def register_payable(
         existing = uow.payables.by_biz_no(cmd.unit_id, cmd.biz_no)
         if existing is not None:
             return _replay(existing, fingerprint)
-        payable = _build(uow, cmd, fingerprint, region_code, clock)
+        payable = build_payable(uow, cmd, fingerprint, region_code, clock)
         try:
-            _store(uow, payable, cmd, clock)
+            store_payable(uow, payable, cmd, clock)
             uow.commit()
             return Registered(payable, created=True)
         except Conflict:
@@ -77,9 +77,10 @@ def _replay(existing: Payable, fingerprint: str) -> Registered:
     return Registered(existing, created=False)
 
 
-def _build(
+def build_payable(
     uow: UnitOfWork, cmd: RegisterPayable, fingerprint: str, region_code: str, clock: Clock
 ) -> Payable:
+    """Validate and price a registration; draws its id and payment code (nothing stored)."""
     errors = cmd.payer.validate()
     if not cmd.biz_no.strip() or len(cmd.biz_no) > 64:
         errors["biz_no"] = "业务编号不能为空且不超过64个字符"
@@ -117,7 +118,16 @@ def _build(
     )
 
 
-def _store(uow: UnitOfWork, payable: Payable, cmd: RegisterPayable, clock: Clock) -> None:
+def store_payable(
+    uow: UnitOfWork,
+    payable: Payable,
+    cmd: RegisterPayable,
+    clock: Clock,
+    *,
+    actor: str | None = None,
+    batch_id: int | None = None,
+) -> None:
+    """Store a payable `build_payable` made, with its event and audit row (the caller commits)."""
     id_no = cmd.payer.id_no.strip().upper()
     now = payable.created_at or clock.now()
     uow.payables.add(
@@ -134,12 +144,11 @@ def _store(uow: UnitOfWork, payable: Payable, cmd: RegisterPayable, clock: Clock
         now,
         deliver=False,
     )
+    detail: dict[str, object] = {"biz_no": cmd.biz_no}
+    if batch_id is not None:
+        detail["batch_id"] = batch_id
     uow.audit.append(
-        f"unit:{payable.unit_id}",
-        "payable.register",
-        payable.payment_code,
-        {"biz_no": cmd.biz_no},
-        now,
+        actor or f"unit:{payable.unit_id}", "payable.register", payable.payment_code, detail, now
     )
 
 

@@ -340,5 +340,6 @@ serials = Table(
 )
 
 
+from publicpay.adapters.db import batch_tables as _batch_tables  # noqa: E402,F401
 from publicpay.adapters.db import receipt_tables as _receipt_tables  # noqa: E402,F401
 from publicpay.adapters.db import user_tables as _user_tables  # noqa: E402,F401

@@ -35,6 +35,12 @@ from publicpay.web.console.pages import (
 router = APIRouter(prefix=PATH, include_in_schema=False)
 SCREENS = (
     (
+        Permission.REGISTER_BATCHES,
+        "/payable-batches",
+        "批量登记",
+        "上传 Excel / CSV 批量登记应缴款（如学期学费）：逐行预览校验结果，确认后登记",
+    ),
+    (
         Permission.VIEW_STOCK,
         "/stock",
         "票据号段",
