@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from publicpay.adapters.db.batch_tables import payable_batches as batches
-from publicpay.adapters.db.dialect import for_update, pg_flush
+from publicpay.adapters.db.deferred import pg_flush
+from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.uow import SqlUnitOfWork
 from publicpay.domain.payable_batches import BatchRecord, BatchReport, RowStatus
 from publicpay.domain.time import utc
