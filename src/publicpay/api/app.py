@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publicpay.api import glossary, problems
+from publicpay.api import glossary, problems, threads
 from publicpay.api.routes import (
     admin,
     aggregate,
@@ -148,8 +148,12 @@ def _threads_match_pool(pool_size: int) -> Callable[[FastAPI], AbstractAsyncCont
     before they hold a thread rather than threads queueing for a connection."""
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = pool_size
-        yield
+        hot = threads.start(app.state, pool_size)
+        try:
+            yield
+        finally:
+            threads.stop(hot)
 
     return lifespan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 from publicpay.domain.codes import PayableType, make_payment_code, mask_id, normalise_citizen_id
@@ -34,9 +34,26 @@ class RegisterPayable:
     extra: dict[str, str] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        """Stable hash of the request body: the same biz_no must come with the same body."""
-        data = asdict(self)
-        data.pop("unit_id")
+        """Stable hash of the request body: the same biz_no must come with the same body.
+        The JSON is `dataclasses.asdict` of the command without `unit_id` (stored hashes depend
+        on it; a unit test holds the two equal), built directly: asdict deep-copies."""
+        payer = self.payer
+        data = {
+            "biz_no": self.biz_no,
+            "payer": {
+                "name": payer.name,
+                "type": payer.type,
+                "id_no": payer.id_no,
+                "phone": payer.phone,
+            },
+            "items": [
+                {"item_code": i.item_code, "quantity": i.quantity, "amount_fen": i.amount_fen}
+                for i in self.items
+            ],
+            "due_date": self.due_date,
+            "remark": self.remark,
+            "extra": self.extra,
+        }
         text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
 

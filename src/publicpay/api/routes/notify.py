@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from publicpay.api import threads
 from publicpay.api.deps import body_bytes, container
 from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
@@ -35,7 +35,7 @@ async def notify_hot(request: Request) -> Response:
     c: Container = request.app.state.container
     body = await body_bytes(request)
     channel: str = request.path_params["channel"]
-    return await run_in_threadpool(answer, c, channel, request.headers, body)
+    return await threads.run(request, answer, c, channel, request.headers, body)
 
 
 @router.post("/{channel}/{account_id}", summary="渠道异步通知（指定商户账户，按渠道协议应答）")

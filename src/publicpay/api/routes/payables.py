@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from starlette.concurrency import run_in_threadpool
 
+from publicpay.api import threads
 from publicpay.api.auth import SignedCall, signed_call, unit_call, unit_client
 from publicpay.api.deps import body_bytes, container
 from publicpay.api.presenters import new_payable_out, payable_out
@@ -56,7 +56,7 @@ async def register_hot(request: Request) -> Response:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors, body=data) from exc
-    return await run_in_threadpool(registered_response, c, call, body)
+    return await threads.run(request, registered_response, c, call, body)
 
 
 def _json_body(request: Request, raw: bytes) -> Any:
