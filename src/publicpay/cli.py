@@ -11,7 +11,9 @@ import sys
 import threading
 from pathlib import Path
 
-from publicpay.settings import Mode, Settings
+from pydantic import ValidationError
+
+from publicpay.settings import ConfigFileMissing, Mode, Settings
 
 log = logging.getLogger("publicpay")
 
@@ -27,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except (ConfigFileMissing, ValidationError) as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -1,14 +1,31 @@
-"""Configuration from environment variables (prefix PUBLICPAY_) and an optional .env file.
+"""Configuration from environment variables (prefix PUBLICPAY_), an optional .env file and an
+optional TOML file named by `PUBLICPAY_CONFIG_FILE` (keys without the prefix, e.g.
+`database_url = "postgresql+psycopg://…"`). Environment variables win over `.env`, which wins
+over the file; secrets are never part of the settings' repr (so never logged).
 
 There is no global instance: `bootstrap` builds one and passes what each part needs.
 """
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_VARIABLE = "PUBLICPAY_CONFIG_FILE"
+
+
+class ConfigFileMissing(RuntimeError):
+    """`PUBLICPAY_CONFIG_FILE` names a file that cannot be read."""
+
 
 # DEMO ONLY: used when PUBLICPAY_SECRET_KEY is unset in demo/test mode. Production mode
 # refuses to start without PUBLICPAY_SECRET_KEY, and refuses this value too.
@@ -48,3 +65,21 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION:
             raise RuntimeError("PUBLICPAY_SECRET_KEY must be set in production mode")
         return DEMO_SECRET_KEY
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = (init_settings, env_settings, dotenv_settings, file_secret_settings)
+        named = os.environ.get(CONFIG_FILE_VARIABLE)
+        if not named:
+            return sources
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigFileMissing(f"配置文件不存在或不可读：{path}（{CONFIG_FILE_VARIABLE}）")
+        return (*sources, TomlConfigSettingsSource(settings_cls, toml_file=path))
