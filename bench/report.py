@@ -6,7 +6,7 @@ import os
 import platform
 import sqlite3
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -16,9 +16,9 @@ from bench.load import LoadResult
 
 HEADER = (
     "| scenario | database | workers | requests | rps | p50 ms | p99 ms "
-    "| ceiling (raw SQL) tx/s | non-2xx | CPU ms/req: server / PG / load / other |"
+    "| ceiling (raw SQL) tx/s | non-2xx | CPU ms/req: server / PG / load / other | probe ms |"
 )
-RULE = "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+RULE = "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
 
 
 @dataclass
@@ -30,7 +30,9 @@ class Row:
     workers: int
     result: LoadResult
     cpu: CpuUse
+    probe_ms: float = 0.0  # bench/probe.py just before the timed batch: the machine's phase
     ceiling: LoadResult | None = None
+    runs: tuple[float, ...] = ()  # every run's rps when the bench repeated this row
 
     def line(self) -> str:
         r = self.result
@@ -38,8 +40,34 @@ class Row:
         return (
             f"| {self.title} | {self.database} | {self.workers} | {r.count:,} | {r.rps:,.0f} "
             f"| {r.percentile_ms(50):.1f} | {r.percentile_ms(99):.1f} | {ceiling} "
-            f"| {r.unexpected} | {self.cpu.per_request_ms(r.count)} |"
+            f"| {r.unexpected} | {self.cpu.per_request_ms(r.count)} | {self.probe_ms:.0f} |"
         )
+
+
+def medians(rows: list[Row]) -> list[Row]:
+    """One row per (scenario, database, workers): the run with the median rate, carrying every
+    run's rate (for a table of repeated runs)."""
+    groups: dict[tuple[str, str, int], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.scenario, row.database, row.workers), []).append(row)
+    out = []
+    for group in groups.values():
+        ranked = sorted(group, key=lambda row: row.result.rps)
+        middle = ranked[(len(ranked) - 1) // 2]
+        out.append(replace(middle, runs=tuple(row.result.rps for row in group)))
+    return out
+
+
+def runs_lines(rows: list[Row]) -> list[str]:
+    """Every run's rate of the rows that were repeated."""
+    lines = []
+    for row in rows:
+        if len(row.runs) > 1:
+            rates = " / ".join(f"{rps:,.0f}" for rps in row.runs)
+            lines.append(f"- {row.title}, {row.database}, {row.workers} worker(s): {rates}")
+    return (
+        ["Every run (rps, in order; the table shows the median run):", "", *lines] if lines else []
+    )
 
 
 def table(rows: list[Row]) -> list[str]:
@@ -71,8 +99,8 @@ def target_lines(rows: list[Row]) -> list[str]:
         if scenario in best:
             verdict = "met" if best[scenario] >= target else "NOT met"
             lines.append(
-                f"- Target {scenario} ≥ {target}/s on PostgreSQL over HTTP: best "
-                f"{best[scenario]:,.0f}/s → {verdict}"
+                f"- Target {scenario} ≥ {target}/s on PostgreSQL over HTTP: best configuration "
+                f"{best[scenario]:,.0f}/s (median of its runs) → {verdict}"
             )
     for row in rows:
         if row.scenario != "wechat":

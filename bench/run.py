@@ -22,6 +22,7 @@ from bench.channels import ChannelKeys
 from bench.cpu import CpuUse, Snapshot
 from bench.load import LoadResult, fire
 from bench.parse import parse_rates
+from bench.probe import probe_ms
 from bench.profile import Recorder, available
 from bench.server import Server
 from publicpay.domain.channels import Channel
@@ -48,8 +49,9 @@ QUICK = Plan(200, 100, 0.1, 32, (("sqlite", 1), ("postgresql", 1)), 50, 0)
 
 
 class Bench:
-    def __init__(self, plan: Plan, *, profile: bool) -> None:
+    def __init__(self, plan: Plan, *, profile: bool, repeat: int = 1) -> None:
         self.plan = plan
+        self.repeat = repeat
         self.profile = profile and available()
         self.rows: list[report.Row] = []
         self.ceilings: dict[tuple[str, str], LoadResult] = {}
@@ -65,9 +67,9 @@ class Bench:
                 if config_kind == kind:
                     self.run_server(db, keys, workers)
             self.run_ceilings(db)
-            if self.plan.layers:
+            if self.plan.layers and not self.layer_lines_for(db):
                 self.layer_lines += [*layers.measure(db, keys, self.plan.layers), ""]
-            if kind == self.plan.configs[0][0]:
+            if kind == self.plan.configs[0][0] and not self.notes:
                 rates = parse_rates(db, keys, self.plan.parse_count)
                 self.notes.append(
                     "- Adapters alone, `parse_notification` single-threaded: "
@@ -76,6 +78,9 @@ class Bench:
                 )
         finally:
             db.drop()
+
+    def layer_lines_for(self, db: database.BenchDb) -> bool:
+        return any(db.name in line for line in self.layer_lines)
 
     def run_server(self, db: database.BenchDb, keys: ChannelKeys, workers: int) -> None:
         plan = self.plan
@@ -107,6 +112,7 @@ class Bench:
         pids = server.worker_pids()
         recorder = Recorder(pids, HERE) if self.profile else None
         pg_name = server.db.database_name
+        probed = probe_ms()
         before = Snapshot.take(pids, pg_name)
         result = fire(
             server.host,
@@ -117,7 +123,14 @@ class Bench:
         )
         cpu = CpuUse.between(before, Snapshot.take(pids, pg_name))
         row = report.Row(
-            scenario.key, scenario.title, server.db.name, server.db.kind, workers, result, cpu
+            scenario.key,
+            scenario.title,
+            server.db.name,
+            server.db.kind,
+            workers,
+            result,
+            cpu,
+            probed,
         )
         self.rows.append(row)
         _say(row.line())
@@ -145,15 +158,22 @@ class Bench:
 
     def output(self, elapsed_s: float) -> list[str]:
         plan = self.plan
-        lines = ["# PublicPay benchmark", "", *report.table(self.rows), ""]
-        lines += ["Targets (issues 2 and 3):", "", *report.target_lines(self.rows), *self.notes]
+        rows = report.medians(self.rows)
+        lines = ["# PublicPay benchmark", "", *report.table(rows), ""]
+        lines += ["Targets (issues 2 and 3):", "", *report.target_lines(rows), *self.notes, ""]
+        lines += report.runs_lines(rows)
         lines += ["", *report.ceiling_lines(self.ceilings, plan.concurrency), ""]
         lines += self.layer_lines
         lines += ["Conditions:", "", *report.environment_lines(plan.concurrency)]
         lines.append(
             f"- Per configuration: {plan.register:,} timed registrations and {plan.notify:,} "
             f"timed notifications per channel, each after a {plan.warmup:.0%} warm-up; "
-            f"whole run {elapsed_s:.0f} s."
+            f"whole run {elapsed_s:.0f} s; each database run {self.repeat} time(s), the table "
+            "shows the median run."
+        )
+        lines.append(
+            "- `probe ms`: a fixed pure-Python loop (bench/probe.py) timed just before each "
+            "timed batch; this VM's speed drifts (lower = faster phase)."
         )
         if self.profile:
             lines.append("- **Profiled run**: py-spy sampled the workers, so rates are lower.")
@@ -171,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the workers too")
     parser.add_argument("--db", choices=("all", "sqlite", "postgresql"), default="all")
     parser.add_argument("--out", type=Path, help="Markdown file (default: bench/results.md)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each database N times; the table shows medians"
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     kinds = {"all": ("sqlite", "postgresql")}.get(args.db, (args.db,))
@@ -178,12 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         print("PostgreSQL is not reachable on 127.0.0.1:5432 (user postgres): SQLite only")
         kinds = ("sqlite",)
     plan = replace(plan, configs=tuple(c for c in plan.configs if c[0] in kinds))
-    bench = Bench(plan, profile=args.profile)
+    bench = Bench(plan, profile=args.profile, repeat=max(1, args.repeat))
     started = time.monotonic()
     _say(report.HEADER)
     _say(report.RULE)
-    for kind in dict.fromkeys(kind for kind, _ in plan.configs):
-        bench.run_database(kind)
+    for _ in range(bench.repeat):
+        for kind in dict.fromkeys(kind for kind, _ in plan.configs):
+            bench.run_database(kind)
     text = "\n".join(bench.output(time.monotonic() - started)) + "\n"
     print("\n" + text)
     partial = args.quick or args.profile or args.db != "all"
