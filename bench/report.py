@@ -137,8 +137,8 @@ def environment_lines(concurrency: int) -> list[str]:
         f"- Machine: {os.cpu_count()} vCPU ({cpu}), Python {platform.python_version()}, "
         f"{_pg_version()}, SQLite {sqlite3.sqlite_version}; {packages}.",
         "- Server: `publicpay serve` (granian ASGI, uvloop, production settings, "
-        "a fixed pool of PUBLICPAY_DB_POOL_SIZE (20) connections per worker, as many request "
-        "threads) as its own process.",
+        f"a fixed pool of PUBLICPAY_DB_POOL_SIZE ({_pool_size()}) connections per worker, as "
+        "many threads for the two hot routes) as its own process.",
         f"- Load: {concurrency} keep-alive connections, closed loop, pre-built signed requests "
         "(bench/load.py, asyncio + uvloop streams); a warm-up batch precedes each timed batch.",
         "- **Server, PostgreSQL and the load generator share the same 2 cores** (as in perf.md). "
@@ -164,3 +164,9 @@ def _pg_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return "PostgreSQL ?"
     return f"PostgreSQL {out.split()[0]}"
+
+
+def _pool_size() -> int:
+    from publicpay.settings import Settings
+
+    return Settings(secret_key="x").db_pool_size

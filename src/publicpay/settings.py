@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     allow_private_webhooks: bool = False  # SSRF guard; the demo allows loopback
     worker_poll_s: float = 0.5
     receipt_print_window_days: int = 183  # print on demand within ~6 months
-    db_pool_size: int = 20  # connections per process; also caps concurrent request threads
+    db_pool_size: int = 8  # connections per process (fixed); also the hot routes' threads
+    request_threads: int = 40  # threads for the other routes (they may wait on a channel)
 
     def effective_secret_key(self) -> str:
         if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:

@@ -47,7 +47,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         title="PublicPay 统一公共支付平台",
         version="0.1.0",
         description=DESCRIPTION,
-        lifespan=_threads_match_pool(c.settings.db_pool_size),
+        lifespan=_thread_pools(c.settings.request_threads, c.settings.db_pool_size),
     )
     app.state.container = c
     _document_every_field(app)
@@ -143,13 +143,17 @@ def _document_every_field(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _threads_match_pool(pool_size: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Run at most as many request threads as there are database connections, so requests queue
-    before they hold a thread rather than threads queueing for a connection."""
+def _thread_pools(
+    request_threads: int, pool_size: int
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The two hot routes run on as many threads as there are database connections, so their
+    requests queue before they hold a thread rather than threads queueing for a connection.
+    The other routes get FastAPI's threadpool with `request_threads`: they may spend their
+    time waiting on a payment channel, not on the database."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = pool_size
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
         hot = threads.start(app.state, pool_size)
         try:
             yield
