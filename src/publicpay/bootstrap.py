@@ -46,6 +46,11 @@ class _ClientCache:
         with self._lock:
             self._entries[app_id] = (time.monotonic(), client)
 
+    def drop(self, app_id: str) -> None:
+        """Forget one client now (after a rotation or revocation in this process)."""
+        with self._lock:
+            self._entries.pop(app_id, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     receipt_print_window_days: int = 183  # print on demand within ~6 months
     db_pool_size: int = 8  # connections per process (fixed); also the hot routes' threads
     request_threads: int = 40  # threads for the other routes (they may wait on a channel)
+    api_rate_per_s: float = 200.0  # requests per second per signed API credential
+    api_rate_burst: float = 400.0  # … and at once
 
     def effective_secret_key(self) -> str:
         if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from publicpay.adapters.db.receipt_tables import receipts
 from publicpay.adapters.db.tables import audit_log
-from publicpay.api.lookup_limits import LookupLimiter, LookupsLimited
+from publicpay.api.rate_limits import LookupLimiter, LookupsLimited
 from publicpay.api.routes import receipts as receipt_routes
 from tests.integration.receipt_kit import paid_with_receipt
 from tests.support.client import SignedClient

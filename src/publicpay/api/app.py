@@ -15,12 +15,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publicpay.api import glossary, problems, threads
+from publicpay.api.rate_limits import ApiClientLimiter
 from publicpay.api.routes import (
     admin,
     aggregate,
     barcode,
     cash,
     counter,
+    credentials,
     events,
     health,
     notify,
@@ -50,6 +52,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         lifespan=_thread_pools(c.settings.request_threads, c.settings.db_pool_size),
     )
     app.state.container = c
+    app.state.api_limiter = ApiClientLimiter(c.settings.api_rate_per_s, c.settings.api_rate_burst)
     _document_every_field(app)
     problems.install(app)
     for router in (
@@ -65,6 +68,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         aggregate.router,
         receipts.router,
         admin.router,
+        credentials.router,
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from publicpay.adapters.db.uow import REPLAY, NonceClaim
 from publicpay.api.deps import body_bytes, container
+from publicpay.api.rate_limits import ApiClientLimiter
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Unauthorized
 from publicpay.domain.units import ApiClient
@@ -79,14 +80,22 @@ def _signed_headers(request: Request, c: Container) -> _Headers:
 def _checked(
     request: Request, body: bytes, c: Container, found: _Headers, client: ApiClient | None
 ) -> SignedCall:
-    if client is None or not client.active:
-        raise _refuse("未知或已停用的 App ID")
-    expected = sign(
-        client.secret, request.method, _path_with_query(request), found.timestamp, found.nonce, body
-    )
-    if not hmac.compare_digest(expected, found.signature.lower()):
+    if client is None:
+        raise _refuse("未知的 App ID")
+    if not client.active:
+        raise _refuse(f"凭证 {client.app_id} 已吊销，请联系财政部门获取新凭证")
+    now = c.clock.now()
+    path, given = _path_with_query(request), found.signature.lower()
+    for secret in client.secrets_at(now):  # during a rotation's grace period: new, then old
+        expected = sign(secret, request.method, path, found.timestamp, found.nonce, body)
+        if hmac.compare_digest(expected, given):
+            break
+    else:
         raise _refuse("签名校验失败")
-    return SignedCall(client, NonceClaim(found.app_id, found.nonce, c.clock.now()))
+    limiter: ApiClientLimiter | None = getattr(request.app.state, "api_limiter", None)
+    if limiter is not None:
+        limiter.take(client.app_id)
+    return SignedCall(client, NonceClaim(found.app_id, found.nonce, now))
 
 
 def check_request(request: Request, body: bytes, c: Container) -> SignedCall:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from publicpay.domain.errors import DomainError
+from publicpay.domain.errors import DomainError, RateLimited
 
 log = logging.getLogger("publicpay.api")
 
@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "receipt_key_missing": 503,
     "receipt_not_found": 404,  # no such receipt, or a wrong check code (not told apart)
     "receipt_lookups_limited": 429,  # anonymous signature lookups over the per-client allowance
+    "rate_limited": 429,  # a signed API credential over its allowance (PUBLICPAY_API_RATE_*)
     "unbalanced_journal": 500,
 }
 
@@ -55,9 +56,12 @@ def problem(
 def problem_for(exc: DomainError) -> JSONResponse:
     """The problem+json answer for a domain refusal."""
     status = STATUS_BY_CODE.get(exc.code, 400)
-    return problem(
+    answer = problem(
         status, exc.title, exc.detail, type_=f"urn:publicpay:problem:{exc.code}", errors=exc.errors
     )
+    if isinstance(exc, RateLimited):
+        answer.headers["Retry-After"] = str(exc.retry_after_s)
+    return answer
 
 
 def _domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -75,3 +75,14 @@ class InvalidNotification(DomainError):
 
     code = "invalid_notification"
     title = "支付通知校验失败"
+
+
+class RateLimited(DomainError):
+    """Over the caller's allowance; `retry_after_s` goes out as the Retry-After header."""
+
+    code = "rate_limited"
+    title = "请求过于频繁"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -37,9 +37,14 @@ RETRY_DELAYS_S = (
 LEASE = timedelta(seconds=60)
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def signature_header(secret: str, timestamp: int, body: bytes, *older: str) -> str:
+    """`t=<unix>,v1=<hex>`; during a secret's grace period after a rotation, one more `v1`
+    per older secret (the current one first: a receiver checking the first v1 keeps working)."""
+    macs = [
+        hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        for key in (secret, *older)
+    ]
+    return f"t={timestamp}," + ",".join(f"v1={mac}" for mac in macs)
 
 
 def event_body(event_id: str, type_: str, created_at: str, data: dict[str, Any]) -> bytes:
@@ -80,13 +85,14 @@ def deliver_due(
         status: int | None = None
         error: str | None = "单位未设置通知地址"
         duration_ms = 0
-        if unit.webhook_url and unit.webhook_secret:
+        keys = unit.webhook_secrets_at(clock.now())
+        if unit.webhook_url and keys:
             timestamp = int(clock.now().timestamp())
             headers = {
                 "Content-Type": "application/json",
                 "X-PublicPay-Event": event.type,
                 "X-PublicPay-Event-Id": event.event_id,
-                "X-PublicPay-Signature": signature_header(unit.webhook_secret, timestamp, body),
+                "X-PublicPay-Signature": signature_header(keys[0], timestamp, body, *keys[1:]),
             }
             status, error, duration_ms = sender.post(unit.webhook_url, headers, body)
         ok = status is not None and 200 <= status < 300

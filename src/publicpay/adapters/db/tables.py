@@ -72,6 +72,9 @@ units = Table(
     Column("webhook_url", String(500), nullable=True),
     Column("webhook_secret_enc", LargeBinary, nullable=True),
     Column("created_at", Ts, nullable=False),
+    # the signing secret before the last rotation, still signed with until then
+    Column("webhook_previous_secret_enc", LargeBinary, nullable=True),
+    Column("webhook_previous_valid_until", Ts, nullable=True),
 )
 
 api_clients = Table(
@@ -84,6 +87,11 @@ api_clients = Table(
     Column("secret_enc", LargeBinary, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Ts, nullable=False),
+    # the secret before the last rotation, accepted until `previous_valid_until`
+    Column("previous_secret_enc", LargeBinary, nullable=True),
+    Column("previous_valid_until", Ts, nullable=True),
+    Column("rotated_at", Ts, nullable=True),
+    Column("revoked_at", Ts, nullable=True),
 )
 
 request_nonces = Table(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.dialect import insert_ignore
 from publicpay.adapters.db.tables import api_clients, regions, request_nonces, units
+from publicpay.domain.time import utc
 from publicpay.domain.units import ApiClient, Unit
 
 
@@ -36,7 +38,8 @@ class UnitsRepository:
         row = self._conn.execute(select(units).where(units.c.id == unit_id)).first()
         if row is None:
             return None
-        secret = row.webhook_secret_enc
+        secret, previous = row.webhook_secret_enc, row.webhook_previous_secret_enc
+        until = row.webhook_previous_valid_until
         return Unit(
             id=row.id,
             code=row.code,
@@ -45,13 +48,34 @@ class UnitsRepository:
             credit_code=row.credit_code,
             webhook_url=row.webhook_url,
             webhook_secret=self._box.open_text(secret, b"webhook") if secret else None,
+            webhook_previous_secret=self._box.open_text(previous, b"webhook") if previous else None,
+            webhook_previous_valid_until=utc(until) if until else None,
         )
 
     def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
         self._conn.execute(
             update(units)
             .where(units.c.id == unit_id)
-            .values(webhook_url=url, webhook_secret_enc=self._box.seal_text(secret, b"webhook"))
+            .values(
+                webhook_url=url,
+                webhook_secret_enc=self._box.seal_text(secret, b"webhook"),
+                webhook_previous_secret_enc=None,
+                webhook_previous_valid_until=None,
+            )
+        )
+
+    def rotate_webhook_secret(
+        self, unit_id: int, secret: str, previous: str, valid_until: datetime
+    ) -> None:
+        """A new signing secret; deliveries are signed with `previous` too until `valid_until`."""
+        self._conn.execute(
+            update(units)
+            .where(units.c.id == unit_id)
+            .values(
+                webhook_secret_enc=self._box.seal_text(secret, b"webhook"),
+                webhook_previous_secret_enc=self._box.seal_text(previous, b"webhook"),
+                webhook_previous_valid_until=valid_until,
+            )
         )
 
     def add_client(
@@ -78,15 +102,56 @@ class UnitsRepository:
 
     def client(self, app_id: str) -> ApiClient | None:
         row = self._conn.execute(select(api_clients).where(api_clients.c.app_id == app_id)).first()
-        if row is None:
-            return None
+        return None if row is None else self._client(row)
+
+    def clients(self) -> list[ApiClient]:
+        """Every API credential (callers filter by scope)."""
+        rows = self._conn.execute(select(api_clients).order_by(api_clients.c.app_id))
+        return [self._client(row) for row in rows]
+
+    def _client(self, row: Any) -> ApiClient:
+        key = row.app_id.encode()
+        previous = row.previous_secret_enc
         return ApiClient(
             app_id=row.app_id,
             kind=row.kind,
             unit_id=row.unit_id,
-            secret=self._box.open_text(row.secret_enc, app_id.encode()),
+            secret=self._box.open_text(row.secret_enc, key),
             active=row.active,
             region_code=row.region_code,
+            previous_secret=self._box.open_text(previous, key) if previous else None,
+            previous_valid_until=utc(row.previous_valid_until)
+            if row.previous_valid_until
+            else None,
+            created_at=utc(row.created_at),
+            rotated_at=utc(row.rotated_at) if row.rotated_at else None,
+            revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+        )
+
+    def rotate_secret(
+        self, app_id: str, secret: str, previous: str, valid_until: datetime, at: datetime
+    ) -> None:
+        """A new secret; `previous` is still accepted until `valid_until`."""
+        key = app_id.encode()
+        self._conn.execute(
+            update(api_clients)
+            .where(api_clients.c.app_id == app_id)
+            .values(
+                secret_enc=self._box.seal_text(secret, key),
+                previous_secret_enc=self._box.seal_text(previous, key),
+                previous_valid_until=valid_until,
+                rotated_at=at,
+            )
+        )
+
+    def revoke(self, app_id: str, at: datetime) -> None:
+        """Refused from now on; the previous secret goes with it."""
+        self._conn.execute(
+            update(api_clients)
+            .where(api_clients.c.app_id == app_id)
+            .values(
+                active=False, revoked_at=at, previous_secret_enc=None, previous_valid_until=None
+            )
         )
 
     def remember_nonce(self, app_id: str, nonce: str, at: datetime) -> bool:

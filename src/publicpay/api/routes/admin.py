@@ -53,7 +53,8 @@ def _visible(config: dict[str, Any]) -> dict[str, Any]:
     return {k: (MASK if k in SECRET_KEYS else v) for k, v in config.items()}
 
 
-def _may_configure(c: Container, client: ApiClient, scope: str) -> bool:
+def may_administer(c: Container, client: ApiClient, scope: str) -> bool:
+    """Whether a finance credential's region covers `scope` (channel accounts, credentials)."""
     region = client.region_code or ""
     if scope == PLATFORM:
         return region == c.settings.region_code  # only the platform's own bureau
@@ -72,7 +73,7 @@ def list_accounts(
     return [
         ChannelAccountOut(channel=a.channel, scope=a.scope, config=_visible(a.config))
         for a in accounts
-        if _may_configure(c, client, a.scope)
+        if may_administer(c, client, a.scope)
     ]
 
 
@@ -85,7 +86,7 @@ def put_account(
     c: Container = Depends(container),
 ) -> ChannelAccountOut:
     scope = validate_scope(body.scope)
-    if not _may_configure(c, client, scope):
+    if not may_administer(c, client, scope):
         raise Forbidden(f"无权配置范围 {scope} 的渠道账户", errors={"scope": scope})
     save_channel_account(
         c.uow,

@@ -24,7 +24,7 @@ from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
 from publicpay.adapters.receipts.xml import SignedReceipt, signed_receipt_document
 from publicpay.api.auth import signed_client, unit_client, verify_request
 from publicpay.api.deps import body_bytes, container
-from publicpay.api.lookup_limits import LookupLimiter
+from publicpay.api.rate_limits import LookupLimiter
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
 from publicpay.domain.receipt_records import StoredReceipt, WriteOffReport
