@@ -92,7 +92,8 @@ def _checked(
             break
     else:
         raise _refuse("签名校验失败")
-    limiter: ApiClientLimiter | None = getattr(request.app.state, "api_limiter", None)
+    app = request.scope.get("app")  # none when the check runs outside an app (bench layers)
+    limiter: ApiClientLimiter | None = getattr(app.state, "api_limiter", None) if app else None
     if limiter is not None:
         limiter.take(client.app_id)
     return SignedCall(client, NonceClaim(found.app_id, found.nonce, now))
