@@ -147,8 +147,8 @@ def environment_lines(concurrency: int) -> list[str]:
         "generator, and everything else on the "
         "machine (`other`: e.g. colleagues' test runs; when it is high the rates are depressed, "
         "while the server's ms/request stays comparable).",
-        f"- Run at {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; one run each, no median: "
-        "perf.md saw ±25 % run-to-run spread on this VM.",
+        f"- Run at {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; perf.md saw ±25 % run-to-run "
+        "spread on this VM (`--repeat 3` takes the median of three runs).",
     ]
 
 
