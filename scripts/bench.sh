@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/pg.sh
-.venv/bin/python -m bench.run "$@"
+.venv/bin/python -m bench.run --repeat 3 "$@"
 .venv/bin/python -m bench.receipts --db postgresql --count 2000 --procs 2
 .venv/bin/python -m bench.receipts --db sqlite --count 2000 --procs 2
