@@ -30,6 +30,7 @@ class Permission(StrEnum):
     ROTATE_KEYS = "keys.rotate"  # 签名密钥：查看与轮换
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
     REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
+    MANAGE_CREDENTIALS = "credentials.manage"  # 接口凭证：查看、轮换、吊销
 
 
 ROLE_LABELS = {
@@ -48,7 +49,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FINANCE_ADMIN: frozenset(Permission),
     Role.FINANCE_REVIEWER: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
     Role.UNIT_ADMIN: frozenset(
-        {Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF, Permission.REGISTER_BATCHES}
+        {
+            Permission.VIEW_STOCK,
+            Permission.VIEW_WRITE_OFF,
+            Permission.REGISTER_BATCHES,
+            Permission.MANAGE_CREDENTIALS,
+        }
     ),
     Role.CASHIER: frozenset(),
     Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),

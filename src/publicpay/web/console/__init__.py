@@ -1,13 +1,13 @@
 """Finance and unit console (`/console`, desktop and phone): login with password and TOTP,
-batch registration of payables (批量登记), receipt stock (票据号段), signing keys, and the write-off
-report (票据核销)."""
+batch registration of payables (批量登记), receipt stock (票据号段), signing keys, the write-off
+report (票据核销) and API credentials (接口凭证)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, login, stock, writeoff
+from publicpay.web.console import batches, credentials, login, stock, writeoff
 from publicpay.web.console.pages import (
     HERE,
     PATH,
@@ -19,7 +19,7 @@ from publicpay.web.console.pages import (
 
 
 def install(app: FastAPI) -> None:
-    for module in (login, batches, stock, writeoff):
+    for module in (login, batches, stock, writeoff, credentials):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
