@@ -166,3 +166,15 @@ def test_during_a_webhook_secret_rotation_deliveries_carry_both_signatures(
     assert verifies(old, header, got[0].body)
     first = header.split(",")[1]  # a receiver that checks the first v1 has the new secret
     assert verifies(new, f"{header.split(',')[0]},{first}", got[0].body)
+
+
+def test_a_secret_in_its_grace_period_cannot_manage_the_credential(stack: Any) -> None:
+    _, old = new_unit(stack, stock_size=1)
+    new_secret = old.post("/api/v1/credentials/rotate", {"grace_s": 3600}).json()["app_secret"]
+    again = old.post("/api/v1/credentials/rotate", {"grace_s": 3600})  # a leaked old secret
+    assert again.status_code == 401
+    assert "当前密钥" in again.json()["detail"]
+    assert old.post("/api/v1/webhook-endpoint/rotate-secret", {"grace_s": 60}).status_code == 401
+    assert reads(old) == 404  # business calls still work during the grace period
+    new = SignedClient(stack.info["base_url"], old.app_id, new_secret)
+    assert new.post("/api/v1/credentials/rotate", {"grace_s": 0}).status_code == 200

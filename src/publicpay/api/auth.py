@@ -35,6 +35,7 @@ class SignedCall:
 
     client: ApiClient
     nonce: NonceClaim
+    previous_secret: bool = False  # signed with the secret a rotation's grace period keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +87,19 @@ def _checked(
         raise _refuse(f"凭证 {client.app_id} 已吊销，请联系财政部门获取新凭证")
     now = c.clock.now()
     path, given = _path_with_query(request), found.signature.lower()
-    for secret in client.secrets_at(now):  # during a rotation's grace period: new, then old
-        expected = sign(secret, request.method, path, found.timestamp, found.nonce, body)
-        if hmac.compare_digest(expected, given):
-            break
-    else:
+    matched = [  # in a rotation's grace period: the new secret, then the old one
+        hmac.compare_digest(
+            sign(key, request.method, path, found.timestamp, found.nonce, body), given
+        )
+        for key in client.secrets_at(now)
+    ]
+    if not any(matched):
         raise _refuse("签名校验失败")
     app = request.scope.get("app")  # none when the check runs outside an app (bench layers)
     limiter: ApiClientLimiter | None = getattr(app.state, "api_limiter", None) if app else None
     if limiter is not None:
         limiter.take(client.app_id)
-    return SignedCall(client, NonceClaim(found.app_id, found.nonce, now))
+    return SignedCall(client, NonceClaim(found.app_id, found.nonce, now), not matched[0])
 
 
 def check_request(request: Request, body: bytes, c: Container) -> SignedCall:
@@ -105,9 +108,15 @@ def check_request(request: Request, body: bytes, c: Container) -> SignedCall:
     return _checked(request, body, c, found, c.api_client(found.app_id))
 
 
-def verify_request(request: Request, body: bytes, c: Container) -> ApiClient:
-    """Check the signature and claim the nonce (its own transaction)."""
+def verify_request(
+    request: Request, body: bytes, c: Container, *, current_only: bool = False
+) -> ApiClient:
+    """Check the signature and claim the nonce (its own transaction). `current_only`: refuse
+    the secret a rotation's grace period still accepts (managing credentials needs the
+    current one, or a leaked old secret could mint itself a new one)."""
     call = check_request(request, body, c)
+    if current_only and call.previous_secret:
+        raise _refuse("管理凭证须用当前密钥签名（旧密钥仅在宽限期内用于业务调用）")
     with c.uow() as uow:
         fresh = uow.units.remember_nonce(call.nonce.app_id, call.nonce.nonce, call.nonce.at)
         uow.commit()
@@ -143,6 +152,18 @@ def signed_client(
     return verify_request(request, body, c)
 
 
+def current_signed_client(
+    request: Request, body: bytes = Depends(body_bytes), c: Container = Depends(container)
+) -> ApiClient:
+    """`signed_client`, signed with the current secret (not one in a grace period)."""
+    return verify_request(request, body, c, current_only=True)
+
+
+def current_unit_client(client: ApiClient = Depends(current_signed_client)) -> ApiClient:
+    _require_unit(client)
+    return client
+
+
 def unit_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
     _require_unit(client)
     return client
@@ -167,6 +188,15 @@ def device_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
 
 def finance_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
     """A finance bureau's administration system (财政管理员), scoped to its region."""
+    return _require_finance(client)
+
+
+def current_finance_client(client: ApiClient = Depends(current_signed_client)) -> ApiClient:
+    """`finance_client` signed with its current secret (rotating or revoking credentials)."""
+    return _require_finance(client)
+
+
+def _require_finance(client: ApiClient) -> ApiClient:
     if client.kind != "finance" or not client.region_code:
         raise Unauthorized("该凭证不是财政部门管理凭证")
     return client

@@ -18,7 +18,12 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from publicpay.api.auth import finance_client, signed_client, unit_client
+from publicpay.api.auth import (
+    current_finance_client,
+    current_signed_client,
+    current_unit_client,
+    finance_client,
+)
 from publicpay.api.deps import container
 from publicpay.api.routes.admin import may_administer
 from publicpay.bootstrap import Container
@@ -116,7 +121,7 @@ def list_clients(
 def rotate(
     app_id: str,
     body: RotateIn | None = None,
-    admin: ApiClient = Depends(finance_client),
+    admin: ApiClient = Depends(current_finance_client),
     c: Container = Depends(container),
 ) -> RotatedOut:
     _administered(c, admin, app_id)
@@ -136,7 +141,9 @@ def _rotated(c: Container, app_id: str, body: RotateIn | None, actor: str) -> Ro
     "/admin/api-clients/{app_id}/revoke", response_model=ApiClientOut, summary="吊销接口凭证"
 )
 def revoke(
-    app_id: str, admin: ApiClient = Depends(finance_client), c: Container = Depends(container)
+    app_id: str,
+    admin: ApiClient = Depends(current_finance_client),
+    c: Container = Depends(container),
 ) -> ApiClientOut:
     _administered(c, admin, app_id)
     client = revoke_client(c.uow(), app_id, actor=f"finance:{admin.app_id}", clock=c.clock)
@@ -151,7 +158,7 @@ def revoke(
 )
 def rotate_own(
     body: RotateIn | None = None,
-    client: ApiClient = Depends(signed_client),
+    client: ApiClient = Depends(current_signed_client),
     c: Container = Depends(container),
 ) -> RotatedOut:
     return _rotated(c, client.app_id, body, f"{client.kind}:{client.app_id}")
@@ -164,7 +171,7 @@ def rotate_own(
 )
 def rotate_webhook(
     body: RotateIn | None = None,
-    client: ApiClient = Depends(unit_client),
+    client: ApiClient = Depends(current_unit_client),
     c: Container = Depends(container),
 ) -> WebhookSecretOut:
     assert client.unit_id is not None
