@@ -27,11 +27,14 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class _ClientCache:
-    """API client secrets cached briefly (rotation and revocation show up within `ttl_s`)."""
+class ClientCache:
+    """API client secrets cached briefly (rotation and revocation show up within `ttl_s`).
+    Unknown app ids are cached too (a miss costs a query), so the cache is bounded: requests
+    with made-up app ids must not grow it without end."""
 
-    def __init__(self, ttl_s: float = 10.0) -> None:
+    def __init__(self, ttl_s: float = 10.0, max_entries: int = 10_000) -> None:
         self._ttl = ttl_s
+        self._max = max_entries
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, ApiClient | None]] = {}
 
@@ -43,8 +46,20 @@ class _ClientCache:
         return True, entry[1]
 
     def put(self, app_id: str, client: ApiClient | None) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._entries[app_id] = (time.monotonic(), client)
+            if len(self._entries) >= self._max and app_id not in self._entries:
+                self._evict(now)
+            self._entries[app_id] = (now, client)
+
+    def _evict(self, now: float) -> None:
+        """Drop expired entries; when none has expired, the oldest tenth (insertion order)."""
+        expired = [k for k, (at, _) in self._entries.items() if now - at > self._ttl]
+        for key in expired or list(self._entries)[: max(1, self._max // 10)]:
+            del self._entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def drop(self, app_id: str) -> None:
         """Forget one client now (after a rotation or revocation in this process)."""
@@ -66,7 +81,7 @@ class Container:
     sender: HttpWebhookSender
     guard: WebhookUrlGuard
     catalogue_cache: CatalogueCache = field(default_factory=CatalogueCache)
-    client_cache: _ClientCache = field(default_factory=_ClientCache)
+    client_cache: ClientCache = field(default_factory=ClientCache)
 
     def uow(self, nonce: NonceClaim | None = None) -> SqlUnitOfWork:
         """A write unit of work; `nonce`: claim a signed call's nonce in its transaction."""

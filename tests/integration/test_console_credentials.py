@@ -26,6 +26,7 @@ def test_a_unit_admin_rotates_its_credential_and_sees_the_new_secret_once(
         )
         again = client.get("/console/credentials")
     assert rotated.status_code == 200
+    assert rotated.headers["cache-control"] == "no-store"
     secret = re.search(r'id="secret-value">([0-9a-f]{64})<', rotated.text)
     assert secret is not None
     assert secret.group(1) not in again.text  # shown once

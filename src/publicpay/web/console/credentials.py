@@ -108,7 +108,9 @@ def rotate(
         raise PageRefused(409, exc.detail) from None
     c.client_cache.drop(app_id)
     context = {**_context(c, v), "rotated": client, "secret": secret, "grace_h": grace_h}
-    return render(request, "credentials.html", context, viewer=v)
+    page = render(request, "credentials.html", context, viewer=v)
+    page.headers["Cache-Control"] = "no-store"  # the secret is shown once, never cached
+    return page
 
 
 @router.post("/credentials/{app_id}/revoke")
