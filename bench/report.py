@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.cpu import CpuUse
 from bench.load import LoadResult
+from publicpay.settings import Settings
 
 HEADER = (
     "| scenario | database | workers | requests | rps | p50 ms | p99 ms "
@@ -167,6 +168,5 @@ def _pg_version() -> str:
 
 
 def _pool_size() -> int:
-    from publicpay.settings import Settings
-
-    return Settings(secret_key="x").db_pool_size
+    """What the server reads: PUBLICPAY_DB_POOL_SIZE, or the default."""
+    return Settings(secret_key="unused-by-the-report").db_pool_size

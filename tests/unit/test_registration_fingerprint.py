@@ -32,7 +32,7 @@ COMMANDS = [
         remark="秋季学期",
         extra={"class": "三年级二班"},
     ),
-    RegisterPayable(3, "ORG-1", Payer("某公司", PayerType.ORG, "91330105MA2XXXXXX0"), ()),
+    RegisterPayable(3, "ORG-1", Payer("某公司", PayerType.ORG, "91330105MA2CFR9T1R"), ()),
 ]
 
 

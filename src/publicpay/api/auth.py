@@ -87,19 +87,24 @@ def _checked(
         raise _refuse(f"凭证 {client.app_id} 已吊销，请联系财政部门获取新凭证")
     now = c.clock.now()
     path, given = _path_with_query(request), found.signature.lower()
-    matched = [  # in a rotation's grace period: the new secret, then the old one
-        hmac.compare_digest(
-            sign(key, request.method, path, found.timestamp, found.nonce, body), given
-        )
-        for key in client.secrets_at(now)
-    ]
-    if not any(matched):
+    keys = client.secrets_at(now)  # in a rotation's grace period: the new secret, then the old
+    signed_with = next(
+        (
+            n
+            for n, key in enumerate(keys)
+            if hmac.compare_digest(
+                sign(key, request.method, path, found.timestamp, found.nonce, body), given
+            )
+        ),
+        None,
+    )
+    if signed_with is None:
         raise _refuse("签名校验失败")
     app = request.scope.get("app")  # none when the check runs outside an app (bench layers)
     limiter: ApiClientLimiter | None = getattr(app.state, "api_limiter", None) if app else None
     if limiter is not None:
         limiter.take(client.app_id)
-    return SignedCall(client, NonceClaim(found.app_id, found.nonce, now), not matched[0])
+    return SignedCall(client, NonceClaim(found.app_id, found.nonce, now), signed_with > 0)
 
 
 def check_request(request: Request, body: bytes, c: Container) -> SignedCall:

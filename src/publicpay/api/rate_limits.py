@@ -21,6 +21,8 @@ from publicpay.domain.errors import RateLimited
 
 
 class TokenBuckets:
+    """One bucket per caller; `take` spends a token or raises `refusal(caller, wait_s)`."""
+
     def __init__(
         self,
         burst: float,
@@ -36,8 +38,19 @@ class TokenBuckets:
         self._buckets: dict[str, tuple[float, float]] = {}  # caller → (tokens, at)
         self._lock = threading.Lock()
 
-    def take(self, caller: str) -> float:
-        """Spend one token of `caller`: 0.0, or the seconds until one is back (none spent)."""
+    def take(self, caller: str) -> None:
+        """Spend one token of `caller`; the refusal (none spent) when none is left."""
+        wait = self._wait(caller)
+        if wait:
+            raise self.refusal(caller, wait)
+
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        return RateLimited(
+            f"请求过于频繁，请 {math.ceil(wait_s)} 秒后重试", retry_after_s=math.ceil(wait_s)
+        )
+
+    def _wait(self, caller: str) -> float:
+        """0.0 when a token was spent, else the seconds until one is back."""
         now = self._clock()
         with self._lock:
             tokens, at = self._buckets.get(caller, (self.burst, now))
@@ -61,21 +74,19 @@ class TokenBuckets:
             del self._buckets[key]
 
 
-class ApiClientLimiter:
+class ApiClientLimiter(TokenBuckets):
     """`PUBLICPAY_API_RATE_PER_S` / `PUBLICPAY_API_RATE_BURST` per signed API credential."""
 
     def __init__(
         self, rate_per_s: float, burst: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._buckets = TokenBuckets(burst, rate_per_s, clock=clock)
+        super().__init__(burst, rate_per_s, clock=clock)
 
-    def take(self, app_id: str) -> None:
-        wait = self._buckets.take(app_id)
-        if wait:
-            raise RateLimited(
-                f"凭证 {app_id} 请求过于频繁，请 {math.ceil(wait)} 秒后重试",
-                retry_after_s=math.ceil(wait),
-            )
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        seconds = math.ceil(wait_s)
+        return RateLimited(
+            f"凭证 {caller} 请求过于频繁，请 {seconds} 秒后重试", retry_after_s=seconds
+        )
 
 
 class LookupsLimited(RateLimited):
@@ -83,7 +94,7 @@ class LookupsLimited(RateLimited):
     title = "查询过于频繁"
 
 
-class LookupLimiter:
+class LookupLimiter(TokenBuckets):
     """Anonymous receipt lookups: `burst` at once, refilled at `per_minute`."""
 
     def __init__(
@@ -94,13 +105,10 @@ class LookupLimiter:
         max_clients: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._buckets = TokenBuckets(burst, per_minute / 60.0, max_callers=max_clients, clock=clock)
+        super().__init__(burst, per_minute / 60.0, max_callers=max_clients, clock=clock)
 
-    def take(self, client: str) -> None:
-        """Spend one lookup of `client`'s allowance; LookupsLimited when none is left."""
-        wait = self._buckets.take(client)
-        if wait:
-            raise LookupsLimited(
-                f"匿名查询票据过于频繁，请 {wait:.0f} 秒后重试，或提供校验码",
-                retry_after_s=math.ceil(wait),
-            )
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        return LookupsLimited(
+            f"匿名查询票据过于频繁，请 {wait_s:.0f} 秒后重试，或提供校验码",
+            retry_after_s=math.ceil(wait_s),
+        )

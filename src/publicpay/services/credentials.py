@@ -5,7 +5,8 @@ grace period ends, so an integrator can deploy the new secret without a window o
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.units import ApiClient
@@ -37,14 +38,13 @@ def rotate_client_secret(
         if client is None or not client.active:
             raise NotFound(f"凭证 {app_id} 不存在或已吊销")
         now = clock.now()
-        secret = new_api_secret()
-        uow.units.rotate_secret(app_id, secret, client.secret, now + grace, now)
-        detail = {"grace_s": grace_s, "previous_valid_until": (now + grace).isoformat()}
+        secret, until = new_api_secret(), now + grace
+        uow.units.rotate_secret(app_id, secret, client.secret, until, now)
+        detail = {"grace_s": grace_s, "previous_valid_until": until.isoformat()}
         uow.audit.append(actor, "credential.rotate", app_id, detail, now)
         uow.commit()
-        rotated = uow.units.client(app_id)
-    assert rotated is not None
-    return secret, rotated
+    rotated = replace(client, secret=secret, previous_secret=client.secret)
+    return secret, replace(rotated, previous_valid_until=until, rotated_at=now)
 
 
 def revoke_client(uow: UnitOfWork, app_id: str, *, actor: str, clock: Clock) -> ApiClient:
@@ -53,29 +53,30 @@ def revoke_client(uow: UnitOfWork, app_id: str, *, actor: str, clock: Clock) -> 
         client = uow.units.client(app_id)
         if client is None:
             raise NotFound(f"凭证 {app_id} 不存在")
+        if not client.active:
+            return client  # revoked before: nothing changes
         now = clock.now()
-        if client.active:
-            uow.units.revoke(app_id, now)
-            uow.audit.append(actor, "credential.revoke", app_id, {"kind": client.kind}, now)
-            uow.commit()
-        revoked = uow.units.client(app_id)
-    assert revoked is not None
-    return revoked
+        uow.units.revoke(app_id, now)
+        uow.audit.append(actor, "credential.revoke", app_id, {"kind": client.kind}, now)
+        uow.commit()
+    return replace(
+        client, active=False, revoked_at=now, previous_secret=None, previous_valid_until=None
+    )
 
 
 def rotate_webhook_secret(
     uow: UnitOfWork, unit_id: int, *, grace_s: int, actor: str, clock: Clock
-) -> str:
-    """A new webhook signing secret (returned once); deliveries carry a signature with the old
-    one as well for `grace_s`, so the receiver can switch at its own pace."""
+) -> tuple[str, datetime]:
+    """A new webhook signing secret (returned once) and until when deliveries also carry a
+    signature with the old one, so the receiver can switch at its own pace."""
     grace = _grace(grace_s)
     with uow:
         unit = uow.units.get(unit_id)
         if unit is None or not unit.webhook_secret:
             raise NotFound("尚未设置通知地址，请先设置（PUT /api/v1/webhook-endpoint）")
         now = clock.now()
-        secret = "whsec_" + secrets.token_hex(24)
-        uow.units.rotate_webhook_secret(unit_id, secret, unit.webhook_secret, now + grace)
+        secret, until = "whsec_" + secrets.token_hex(24), now + grace
+        uow.units.rotate_webhook_secret(unit_id, secret, unit.webhook_secret, until)
         uow.audit.append(actor, "webhook.secret_rotate", str(unit_id), {"grace_s": grace_s}, now)
         uow.commit()
-    return secret
+    return secret, until

@@ -72,7 +72,7 @@ def allocate_stock(
 
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     """Business dates (Asia/Shanghai, inclusive) → [start, end) instants in UTC, as timestamps
-    are stored (SQLite compares them as text: a Shanghai-offset bound would be off by 8 h)."""
+    are stored (the `UtcTimestamp` column type converts any aware bound as well)."""
     if date_to < date_from:
         raise ValidationFailed("结束日期不能早于开始日期", errors={"to": str(date_to)})
     start = datetime.combine(date_from, time(), SHANGHAI).astimezone(UTC)

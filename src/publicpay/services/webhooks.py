@@ -85,9 +85,10 @@ def deliver_due(
         status: int | None = None
         error: str | None = "单位未设置通知地址"
         duration_ms = 0
-        keys = unit.webhook_secrets_at(clock.now())
+        now = clock.now()
+        keys = unit.webhook_secrets_at(now)
         if unit.webhook_url and keys:
-            timestamp = int(clock.now().timestamp())
+            timestamp = int(now.timestamp())
             headers = {
                 "Content-Type": "application/json",
                 "X-PublicPay-Event": event.type,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import date, datetime
 from typing import Any
 
@@ -101,10 +102,8 @@ def due_date(cell: Cell) -> date | None:
     value = cell.strip() if isinstance(cell, str) else ""  # a bare Excel number is no date
     found = _DATE.match(value) or _COMPACT_DATE.match(value)
     if found:
-        try:
+        with suppress(ValueError):  # e.g. 2026-02-30: refused below like any other non-date
             return date(int(found[1]), int(found[2]), int(found[3]))
-        except ValueError:
-            pass
     raise Refused("缴款期限应为日期，如 2026-12-31")
 
 

@@ -14,8 +14,9 @@ converted once per statement shape: psycopg parses `%s` queries of more than 50 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import RawCursor
 from sqlalchemy import Connection
@@ -24,6 +25,7 @@ _DEFERRED = "publicpay.deferred_writes"
 _DEFERRED_KEYS = "publicpay.deferred_keys"
 _AT_COMMIT = "publicpay.commit_writes"
 _RAW_CURSOR = "publicpay.raw_cursor"
+C = TypeVar("C")
 
 
 def pg_defer(
@@ -89,12 +91,18 @@ def _send(conn: Connection, writes: list[tuple[str, list[Any]]]) -> None:
         return
     sql = _native(tuple(sql for sql, _ in writes))
     params = [value for _, values in writes for value in values]
-    cursor: RawCursor[Any] | None = conn.info.get(_RAW_CURSOR)
+    kept_cursor(conn, _RAW_CURSOR, RawCursor).execute(sql, params)
+
+
+def kept_cursor(conn: Connection, name: str, make: Callable[[Any], C]) -> C:
+    """The psycopg cursor `make(driver connection)` kept with the connection under `name`:
+    creating a cursor costs more than a small statement."""
+    cursor: C | None = conn.info.get(name)
     if cursor is None:
         driver = conn.connection.driver_connection
         assert driver is not None
-        cursor = conn.info[_RAW_CURSOR] = RawCursor(driver)
-    cursor.execute(sql, params)
+        cursor = conn.info[name] = make(driver)
+    return cursor
 
 
 @lru_cache(maxsize=256)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Executable, Select, Table, literal_column, te
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from publicpay.adapters.db.deferred import pg_flush
+from publicpay.adapters.db.deferred import kept_cursor, pg_flush
 
 _INSERT_IGNORE: dict[tuple[str, str], Executable] = {}
 _NEXT_ID = {
@@ -38,17 +38,13 @@ _CURSOR = "publicpay.cursor"
 def pg_cursor(conn: Connection) -> Cursor[Any] | None:
     """PostgreSQL: a psycopg cursor in `conn`'s transaction (rows as named tuples), after the
     transaction's queued writes went out (`deferred.pg_flush`); None on SQLite. Errors are
-    psycopg's own (`psycopg.IntegrityError`, not SQLAlchemy's). One cursor per connection,
-    kept with it: creating a cursor costs more than a small statement."""
+    psycopg's own (`psycopg.IntegrityError`, not SQLAlchemy's). One cursor per connection."""
     if conn.dialect.name != "postgresql":
         return None
     pg_flush(conn)
-    info = conn.info
-    cursor: Cursor[Any] | None = info.get(_CURSOR)
-    if cursor is None:
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        cursor = info[_CURSOR] = driver.cursor(row_factory=namedtuple_row)
+    cursor: Cursor[Any] = kept_cursor(
+        conn, _CURSOR, lambda driver: driver.cursor(row_factory=namedtuple_row)
+    )
     return cursor
 
 

@@ -38,7 +38,7 @@ def make_engines(url: str, pool_size: int = 10) -> Engines:
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
     )
-    # blind writes queued in a transaction (dialect.pg_defer) go out before any other statement
+    # blind writes queued in a transaction (deferred.pg_defer) go out before any other statement
     # and just before the transaction commits
     event.listen(engine, "before_cursor_execute", pg_flush_before_statement)
     event.listen(engine, "commit", pg_flush_at_commit)

@@ -16,7 +16,7 @@ _PG_POST: dict[int, str] = {}
 
 
 def _pg_post_ctes(postings: int) -> str:
-    """The journal and its postings as deferred CTEs (see dialect.pg_defer_ctes)."""
+    """The journal and its postings as deferred CTEs (see deferred.pg_defer_ctes)."""
     sql = _PG_POST.get(postings)
     if sql is None:
         sql = (

@@ -84,7 +84,7 @@ _PG_ADD: dict[tuple[tuple[str, ...], int], str] = {}
 
 
 def _pg_add_ctes(columns: tuple[str, ...], line_count: int) -> str:
-    """The payable and its lines as deferred CTEs (see dialect.pg_defer_ctes)."""
+    """The payable and its lines as deferred CTEs (see deferred.pg_defer_ctes)."""
     sql = _PG_ADD.get((columns, line_count))
     if sql is None:
         line = "(" + ", ".join(["%s"] * len(_LINE_COLUMNS)) + ")"

@@ -53,15 +53,20 @@ def _visible(config: dict[str, Any]) -> dict[str, Any]:
     return {k: (MASK if k in SECRET_KEYS else v) for k, v in config.items()}
 
 
-def may_administer(c: Container, client: ApiClient, scope: str) -> bool:
+def unit_regions(c: Container) -> dict[int, tuple[str, str]]:
+    """unit id → (unit code, region code): read once per request, used for every scope check."""
+    with c.read_uow() as uow:
+        return ChannelAccountsRepository(uow.connection, uow.box).unit_regions()
+
+
+def may_administer(
+    c: Container, client: ApiClient, scope: str, units: dict[int, tuple[str, str]]
+) -> bool:
     """Whether a finance credential's region covers `scope` (channel accounts, credentials)."""
     region = client.region_code or ""
     if scope == PLATFORM:
         return region == c.settings.region_code  # only the platform's own bureau
-    with c.read_uow() as uow:
-        units = ChannelAccountsRepository(uow.connection, uow.box).unit_regions()
-    unit_regions = dict(units.values())
-    return scope_within(scope, region, unit_regions)
+    return scope_within(scope, region, dict(units.values()))
 
 
 @router.get("/channel-accounts", response_model=list[ChannelAccountOut], summary="渠道商户账户列表")
@@ -70,10 +75,11 @@ def list_accounts(
 ) -> list[ChannelAccountOut]:
     with c.read_uow() as uow:
         accounts = ChannelAccountsRepository(uow.connection, uow.box).accounts()
+    units = unit_regions(c)
     return [
         ChannelAccountOut(channel=a.channel, scope=a.scope, config=_visible(a.config))
         for a in accounts
-        if may_administer(c, client, a.scope)
+        if may_administer(c, client, a.scope, units)
     ]
 
 
@@ -86,7 +92,7 @@ def put_account(
     c: Container = Depends(container),
 ) -> ChannelAccountOut:
     scope = validate_scope(body.scope)
-    if not may_administer(c, client, scope):
+    if not may_administer(c, client, scope, unit_regions(c)):
         raise Forbidden(f"无权配置范围 {scope} 的渠道账户", errors={"scope": scope})
     save_channel_account(
         c.uow,

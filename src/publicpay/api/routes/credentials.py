@@ -13,7 +13,7 @@ see them within their client cache period (10 s).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -25,7 +25,7 @@ from publicpay.api.auth import (
     finance_client,
 )
 from publicpay.api.deps import container
-from publicpay.api.routes.admin import may_administer
+from publicpay.api.routes.admin import may_administer, unit_regions
 from publicpay.bootstrap import Container
 from publicpay.domain.channel_scopes import PLATFORM
 from publicpay.domain.errors import Forbidden, NotFound
@@ -71,21 +71,21 @@ class WebhookSecretOut(BaseModel):
     previous_valid_until: datetime = Field(description="旧密钥的签名一并附带至此时间")
 
 
-def _scope(c: Container, client: ApiClient) -> str:
+Units = dict[int, tuple[str, str]]  # unit id → (unit code, region code), read once per request
+
+
+def _scope(client: ApiClient, units: Units) -> str:
     if client.kind == "finance" and client.region_code:
         return f"region:{client.region_code}"
-    if client.unit_id is None:
-        return PLATFORM
-    with c.read_uow() as uow:
-        unit = uow.units.get(client.unit_id)
-    return PLATFORM if unit is None else f"unit:{unit.code}"
+    unit = units.get(client.unit_id) if client.unit_id is not None else None
+    return PLATFORM if unit is None else f"unit:{unit[0]}"
 
 
-def _out(c: Container, client: ApiClient) -> ApiClientOut:
+def _out(client: ApiClient, units: Units) -> ApiClientOut:
     return ApiClientOut(
         app_id=client.app_id,
         kind=client.kind,
-        scope=_scope(c, client),
+        scope=_scope(client, units),
         status="active" if client.active else "revoked",
         created_at=client.created_at,
         rotated_at=client.rotated_at,
@@ -94,13 +94,16 @@ def _out(c: Container, client: ApiClient) -> ApiClientOut:
     )
 
 
-def _administered(c: Container, admin: ApiClient, app_id: str) -> None:
+def _administered(c: Container, admin: ApiClient, app_id: str) -> Units:
+    """The unit regions, once `admin` may manage `app_id`."""
     with c.read_uow() as uow:
         target = uow.units.client(app_id)
+    units = unit_regions(c)
     if target is None:
         raise NotFound(f"凭证 {app_id} 不存在")
-    if not may_administer(c, admin, _scope(c, target)):
+    if not may_administer(c, admin, _scope(target, units), units):
         raise Forbidden(f"无权管理凭证 {app_id}（不在本财政部门的管理范围内）")
+    return units
 
 
 @router.get("/admin/api-clients", response_model=list[ApiClientOut], summary="接口凭证列表")
@@ -109,8 +112,9 @@ def list_clients(
 ) -> list[ApiClientOut]:
     with c.read_uow() as uow:
         clients = uow.units.clients()
-    shown = [_out(c, client) for client in clients]
-    return [out for out in shown if may_administer(c, admin, out.scope)]
+    units = unit_regions(c)
+    shown = [_out(client, units) for client in clients]
+    return [out for out in shown if may_administer(c, admin, out.scope, units)]
 
 
 @router.post(
@@ -124,17 +128,19 @@ def rotate(
     admin: ApiClient = Depends(current_finance_client),
     c: Container = Depends(container),
 ) -> RotatedOut:
-    _administered(c, admin, app_id)
-    return _rotated(c, app_id, body, f"finance:{admin.app_id}")
+    units = _administered(c, admin, app_id)
+    return _rotated(c, app_id, body, f"finance:{admin.app_id}", units)
 
 
-def _rotated(c: Container, app_id: str, body: RotateIn | None, actor: str) -> RotatedOut:
+def _rotated(
+    c: Container, app_id: str, body: RotateIn | None, actor: str, units: Units
+) -> RotatedOut:
     grace = (body or RotateIn()).grace_s
     secret, client = rotate_client_secret(
         c.uow(), app_id, grace_s=grace, actor=actor, clock=c.clock
     )
     c.client_cache.drop(app_id)  # other processes: within their cache period
-    return RotatedOut(**_out(c, client).model_dump(), app_secret=secret)
+    return RotatedOut(**_out(client, units).model_dump(), app_secret=secret)
 
 
 @router.post(
@@ -145,10 +151,10 @@ def revoke(
     admin: ApiClient = Depends(current_finance_client),
     c: Container = Depends(container),
 ) -> ApiClientOut:
-    _administered(c, admin, app_id)
+    units = _administered(c, admin, app_id)
     client = revoke_client(c.uow(), app_id, actor=f"finance:{admin.app_id}", clock=c.clock)
     c.client_cache.drop(app_id)
-    return _out(c, client)
+    return _out(client, units)
 
 
 @router.post(
@@ -161,7 +167,8 @@ def rotate_own(
     client: ApiClient = Depends(current_signed_client),
     c: Container = Depends(container),
 ) -> RotatedOut:
-    return _rotated(c, client.app_id, body, f"{client.kind}:{client.app_id}")
+    actor = f"{client.kind}:{client.app_id}"
+    return _rotated(c, client.app_id, body, actor, unit_regions(c))
 
 
 @router.post(
@@ -176,8 +183,7 @@ def rotate_webhook(
 ) -> WebhookSecretOut:
     assert client.unit_id is not None
     grace = (body or RotateIn()).grace_s
-    now = c.clock.now()
-    secret = rotate_webhook_secret(
+    secret, until = rotate_webhook_secret(
         c.uow(), client.unit_id, grace_s=grace, actor=f"unit:{client.app_id}", clock=c.clock
     )
-    return WebhookSecretOut(secret=secret, previous_valid_until=now + timedelta(seconds=grace))
+    return WebhookSecretOut(secret=secret, previous_valid_until=until)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from publicpay.adapters.db.batch_tables import payable_batches as batches
-from publicpay.adapters.db.batches import record_from_row
+from publicpay.adapters.db.batches import PayableBatchesRepository
 from publicpay.domain.payable_batches import BatchRecord, BatchStatus
 from publicpay.domain.time import utc
 
@@ -32,8 +32,7 @@ class BatchSummary:
 
 
 def load_batch(conn: Connection, batch_id: int) -> BatchRecord | None:
-    row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
-    return None if row is None else record_from_row(row)
+    return PayableBatchesRepository(conn).get(batch_id)
 
 
 def recent_batches(conn: Connection, unit_ids: Collection[int], limit: int) -> list[BatchSummary]:
