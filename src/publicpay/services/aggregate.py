@@ -39,7 +39,8 @@ from publicpay.services.payments import (
     open_qr_order,
     reserve_order,
 )
-from publicpay.services.ports import Box, Clock, Gateways, UnitOfWork
+from publicpay.services.ports import Box, Clock, Gateways
+from publicpay.services.unit_of_work import UnitOfWork
 
 WALLET_MARKERS: tuple[tuple[str, Channel], ...] = (
     ("AlipayClient/", Channel.ALIPAY),

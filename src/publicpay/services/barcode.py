@@ -24,7 +24,8 @@ from publicpay.domain.channels import BarcodePayRequest, TradeResult, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound
 from publicpay.domain.orders import OrderMethod, OrderStatus
 from publicpay.services.payments import PaymentPolicy, apply_trade, finish_order, reserve_order
-from publicpay.services.ports import ChannelGateway, Clock, Gateways, UnitOfWork
+from publicpay.services.ports import ChannelGateway, Clock, Gateways
+from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

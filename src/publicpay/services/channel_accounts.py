@@ -16,7 +16,8 @@ from typing import Any, Protocol
 from publicpay.domain.channel_scopes import PLATFORM, validate_scope
 from publicpay.domain.channels import Channel, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, ValidationFailed
-from publicpay.services.ports import ChannelGateway, Clock, UnitOfWork
+from publicpay.services.ports import ChannelGateway, Clock
+from publicpay.services.unit_of_work import UnitOfWork
 
 GatewayFactory = Callable[[Channel, Mapping[str, Any]], ChannelGateway]
 SECRET_KEYS = frozenset(

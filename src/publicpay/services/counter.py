@@ -23,7 +23,8 @@ from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, ch
 from publicpay.domain.time import business_date
 from publicpay.services.in_person import InPersonRequest, InPersonUnitOfWork, Taken, finish
 from publicpay.services.in_person import take_payment as take_in_person
-from publicpay.services.ports import Clock, UnitOfWork
+from publicpay.services.ports import Clock
+from publicpay.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

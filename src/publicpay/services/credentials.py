@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.units import ApiClient
-from publicpay.services.ports import Clock, UnitOfWork
+from publicpay.services.ports import Clock
+from publicpay.services.unit_of_work import UnitOfWork
 
 DEFAULT_GRACE_S = 24 * 3600
 MAX_GRACE_S = 30 * 24 * 3600

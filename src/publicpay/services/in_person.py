@@ -27,7 +27,8 @@ from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, status_label
 from publicpay.domain.time import business_date
 from publicpay.services.payments import apply_trade, new_order_no
-from publicpay.services.ports import Clock, InboxRepo, LedgerRepo, UnitOfWork
+from publicpay.services.ports import Clock, InboxRepo, LedgerRepo
+from publicpay.services.unit_of_work import UnitOfWork
 
 MAX_CLOCK_SKEW = timedelta(seconds=300)
 MAX_PAID_AT_AGE = timedelta(hours=24)

@@ -37,7 +37,8 @@ from publicpay.domain.payable_batches import (
 )
 from publicpay.domain.payables import Payable
 from publicpay.services.payables import RegisterPayable, build_payable, store_payable
-from publicpay.services.ports import Clock, UnitOfWork
+from publicpay.services.ports import Clock
+from publicpay.services.unit_of_work import UnitOfWork
 
 FLUSH_EVERY = 200  # payables between two flushes of the queued blind writes
 ROWS_CONTEXT = b"payable_batch_rows"

@@ -20,7 +20,8 @@ from publicpay.domain.payables import (
     price_lines,
 )
 from publicpay.domain.time import business_date
-from publicpay.services.ports import Clock, UnitOfWork
+from publicpay.services.ports import Clock
+from publicpay.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,9 @@ from publicpay.domain.payables import (
     status_label,
 )
 from publicpay.domain.time import SHANGHAI, business_date
-from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.ports import Clock, Gateways
 from publicpay.services.receipts import request_receipt
+from publicpay.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from types import TracebackType
 from typing import Any, Protocol
 
 from publicpay.domain.catalogue import FeeItem
@@ -374,56 +373,3 @@ class ReceiptsRepo(Protocol):
     def prints_between(self, unit_id: int, start: datetime, end: datetime) -> tuple[int, int]: ...
 
     def book(self, receipt_id: int, at: datetime, by: str) -> bool: ...
-
-
-class UnitOfWork(Protocol):
-    """One transaction. `with uow:` opens it; leaving without `commit()` rolls back."""
-
-    @property
-    def box(self) -> Box: ...
-
-    @property
-    def payables(self) -> PayablesRepo: ...
-
-    @property
-    def catalogue(self) -> CatalogueRepo: ...
-
-    @property
-    def orders(self) -> OrdersRepo: ...
-
-    @property
-    def inbox(self) -> InboxRepo: ...
-
-    @property
-    def discrepancies(self) -> DiscrepanciesRepo: ...
-
-    @property
-    def ledger(self) -> LedgerRepo: ...
-
-    @property
-    def events(self) -> EventsRepo: ...
-
-    @property
-    def refunds(self) -> RefundsRepo: ...
-
-    @property
-    def units(self) -> UnitsRepo: ...
-
-    @property
-    def audit(self) -> AuditRepo: ...
-
-    @property
-    def receipts(self) -> ReceiptsRepo: ...
-
-    def __enter__(self) -> UnitOfWork: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...

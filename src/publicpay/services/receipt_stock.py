@@ -16,8 +16,9 @@ from publicpay.domain.payables import Payable
 from publicpay.domain.receipt_records import WriteOffReport
 from publicpay.domain.receipts import MAX_NUMBER, RECEIPT_CODE
 from publicpay.domain.time import SHANGHAI
-from publicpay.services.ports import Clock, UnitOfWork
+from publicpay.services.ports import Clock
 from publicpay.services.receipts import SETTLED
+from publicpay.services.unit_of_work import UnitOfWork
 
 SIGNERS = ("unit", "finance")
 

@@ -29,7 +29,7 @@ from publicpay.domain.payables import Payable
 from publicpay.domain.receipt_records import DrawnNumber, JobKind, NewReceipt, ReceiptJob
 from publicpay.domain.receipts import ReceiptStockExhausted
 from publicpay.domain.units import Unit
-from publicpay.services.ports import Clock, ReceiptFormats, ReceiptsRepo, UnitOfWork
+from publicpay.services.ports import Clock, ReceiptFormats, ReceiptsRepo
 from publicpay.services.receipt_issuer import (
     SETTLED,
     Draft,
@@ -42,6 +42,7 @@ from publicpay.services.receipt_issuer import (
     remainder_lines,
     signers,
 )
+from publicpay.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "SETTLED",

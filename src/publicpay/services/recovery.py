@@ -10,7 +10,8 @@ from publicpay.domain.channels import Channel, TradeResult, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.orders import OrderMethod, OrderStatus
 from publicpay.services.payments import apply_trade
-from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.ports import Clock, Gateways
+from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

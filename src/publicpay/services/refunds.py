@@ -16,8 +16,9 @@ from publicpay.domain.channels import (
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.ledger import refund_paid_journal
 from publicpay.domain.time import business_date
-from publicpay.services.ports import Clock, Gateways, UnitOfWork
+from publicpay.services.ports import Clock, Gateways
 from publicpay.services.refund_requests import lock_refund_payable, settle_requested_refund
+from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)

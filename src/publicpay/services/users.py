@@ -34,7 +34,8 @@ from publicpay.domain.access import (
 )
 from publicpay.domain.errors import Conflict, NotFound, Unauthorized
 from publicpay.domain.time import local_text
-from publicpay.services.ports import Clock, UnitOfWork
+from publicpay.services.ports import Clock
+from publicpay.services.unit_of_work import UnitOfWork
 
 IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)

@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from publicpay.domain.errors import NotFound
-from publicpay.services.ports import Clock, UnitOfWork, UrlGuard, WebhookSender
+from publicpay.services.ports import Clock, UrlGuard, WebhookSender
+from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
