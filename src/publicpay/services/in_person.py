@@ -21,13 +21,13 @@ from typing import Protocol
 from publicpay.domain.channels import Channel, TradeResult, TradeState
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
-from publicpay.domain.ledger import Journal, JournalKind
 from publicpay.domain.money import format_yuan
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, status_label
 from publicpay.domain.time import business_date
 from publicpay.services.payments import apply_trade, new_order_no
-from publicpay.services.ports import Clock, InboxRepo, LedgerRepo
+from publicpay.services.ports import Clock, InboxRepo
+from publicpay.services.recording.ports import JournalReader
 from publicpay.services.unit_of_work import UnitOfWork
 
 MAX_CLOCK_SKEW = timedelta(seconds=300)
@@ -38,10 +38,6 @@ class RequestInbox(InboxRepo, Protocol):
     def request(self, channel: str, notify_id: str) -> tuple[str, str, str | None] | None:
         """(order_no, body, outcome) of a stored message."""
         ...
-
-
-class JournalReader(LedgerRepo, Protocol):
-    def journal(self, kind: JournalKind, ref: str) -> Journal | None: ...
 
 
 class InPersonUnitOfWork(UnitOfWork, Protocol):

@@ -19,7 +19,6 @@ from publicpay.domain.channels import (
     TradeResult,
 )
 from publicpay.domain.events import StoredEvent
-from publicpay.domain.ledger import Journal
 from publicpay.domain.orders import Order
 from publicpay.domain.payables import Payable
 from publicpay.domain.receipt_records import (
@@ -192,12 +191,6 @@ class DiscrepanciesRepo(Protocol):
     ) -> bool: ...
 
 
-class LedgerRepo(Protocol):
-    def post(
-        self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
-    ) -> None: ...
-
-
 class EventsRepo(Protocol):
     def add(
         self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
@@ -269,12 +262,6 @@ class UnitsRepo(Protocol):
     ) -> None: ...
 
     def revoke(self, app_id: str, at: datetime) -> None: ...
-
-
-class AuditRepo(Protocol):
-    def append(
-        self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
-    ) -> None: ...
 
 
 class ReceiptSigner(Protocol):

@@ -6,19 +6,18 @@ from types import TracebackType
 from typing import Protocol
 
 from publicpay.services.ports import (
-    AuditRepo,
     Box,
     CatalogueRepo,
     DiscrepanciesRepo,
     EventsRepo,
     InboxRepo,
-    LedgerRepo,
     OrdersRepo,
     PayablesRepo,
     ReceiptsRepo,
     RefundsRepo,
     UnitsRepo,
 )
+from publicpay.services.recording.ports import AuditRepo, LedgerRepo
 
 
 class UnitOfWork(Protocol):
