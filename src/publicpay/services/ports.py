@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.channels import (
     BarcodePayRequest,
     Channel,
@@ -32,7 +31,6 @@ from publicpay.domain.receipt_records import (
 )
 from publicpay.domain.receipts import ReceiptFace
 from publicpay.domain.refunds import Refund
-from publicpay.domain.units import ApiClient, Unit
 
 
 class Clock(Protocol):
@@ -132,12 +130,6 @@ class PayablesRepo(Protocol):
         ...
 
     def save(self, payable: Payable) -> None: ...
-
-
-class CatalogueRepo(Protocol):
-    def items(self) -> dict[str, FeeItem]: ...
-
-    def authorised(self, unit_id: int) -> frozenset[str]: ...
 
 
 class OrdersRepo(Protocol):
@@ -242,26 +234,6 @@ class RefundsRepo(Protocol):
         channel_refund_no: str | None = None,
         retry_at: datetime | None = None,
     ) -> None: ...
-
-
-class UnitsRepo(Protocol):
-    def get(self, unit_id: int) -> Unit | None: ...
-
-    def set_webhook(self, unit_id: int, url: str, secret: str) -> None: ...
-
-    def rotate_webhook_secret(
-        self, unit_id: int, secret: str, previous: str, valid_until: datetime
-    ) -> None: ...
-
-    def client(self, app_id: str) -> ApiClient | None: ...
-
-    def clients(self) -> list[ApiClient]: ...
-
-    def rotate_secret(
-        self, app_id: str, secret: str, previous: str, valid_until: datetime, at: datetime
-    ) -> None: ...
-
-    def revoke(self, app_id: str, at: datetime) -> None: ...
 
 
 class ReceiptSigner(Protocol):

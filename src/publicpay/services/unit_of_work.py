@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol
 
+from publicpay.services.catalogue.ports import CatalogueRepo
 from publicpay.services.ports import (
     Box,
-    CatalogueRepo,
     DiscrepanciesRepo,
     EventsRepo,
     InboxRepo,
@@ -15,9 +15,9 @@ from publicpay.services.ports import (
     PayablesRepo,
     ReceiptsRepo,
     RefundsRepo,
-    UnitsRepo,
 )
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
+from publicpay.services.units.ports import UnitsRepo
 
 
 class UnitOfWork(Protocol):

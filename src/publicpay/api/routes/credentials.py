@@ -30,7 +30,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.channel_scopes import PLATFORM
 from publicpay.domain.errors import Forbidden, NotFound
 from publicpay.domain.units import ApiClient
-from publicpay.services.credentials import (
+from publicpay.services.units.credentials import (
     DEFAULT_GRACE_S,
     revoke_client,
     rotate_client_secret,

@@ -18,7 +18,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError
 from publicpay.domain.units import ApiClient
-from publicpay.services.credentials import revoke_client, rotate_client_secret
+from publicpay.services.units.credentials import revoke_client, rotate_client_secret
 from publicpay.web.console.pages import (
     PATH,
     PageRefused,
