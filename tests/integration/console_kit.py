@@ -14,7 +14,7 @@ import pyotp
 from sqlalchemy import select
 
 from publicpay.adapters.db.tables import audit_log, regions
-from publicpay.services.users import NewUser, create_user
+from publicpay.services.users.accounts import NewUser, create_user
 
 PASSWORD = "console-test-" + secrets.token_hex(6)  # made at runtime, never a stored secret
 

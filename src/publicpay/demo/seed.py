@@ -28,7 +28,7 @@ from publicpay.domain.codes import (
 )
 from publicpay.domain.receipts import receipt_code
 from publicpay.domain.time import business_date
-from publicpay.services.users import TOTP_CONTEXT, hash_password
+from publicpay.services.users.accounts import TOTP_CONTEXT, hash_password
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.access import Actor, Permission
 from publicpay.domain.money import format_yuan
 from publicpay.domain.time import local_text
-from publicpay.services.users import resume_session, session_id
+from publicpay.services.users.accounts import resume_session, session_id
 
 HERE = Path(__file__).parent
 COOKIE = "pp_console"

@@ -26,7 +26,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from publicpay.domain.access import (
     Actor,
-    Role,
     User,
     actor_of,
     validate_grant,
@@ -36,6 +35,7 @@ from publicpay.domain.errors import Conflict, NotFound, Unauthorized
 from publicpay.domain.time import local_text
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
+from publicpay.services.users.ports import UsersRepo
 
 IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=12)
@@ -46,51 +46,6 @@ TOTP_CONTEXT = b"console-totp"
 REFUSED = "用户名、密码或动态验证码错误"
 
 _hasher = PasswordHasher()
-
-
-class SessionInfo(Protocol):
-    @property
-    def user_id(self) -> int: ...
-
-    @property
-    def last_seen_at(self) -> datetime: ...
-
-    @property
-    def expires_at(self) -> datetime: ...
-
-
-class UsersRepo(Protocol):
-    def add(
-        self,
-        username: str,
-        password_hash: str,
-        totp_secret_enc: bytes,
-        role: Role,
-        *,
-        region_code: str | None,
-        unit_id: int | None,
-        at: datetime,
-    ) -> int: ...
-
-    def by_username(self, username: str, *, lock: bool = False) -> User | None: ...
-
-    def by_id(self, user_id: int) -> User | None: ...
-
-    def record_failure(
-        self, user_id: int, attempts: int, locked_until: datetime | None
-    ) -> None: ...
-
-    def record_success(self, user_id: int, password_hash: str | None = None) -> None: ...
-
-    def add_session(
-        self, session_id: str, user_id: int, at: datetime, expires: datetime
-    ) -> None: ...
-
-    def session(self, session_id: str) -> SessionInfo | None: ...
-
-    def touch_session(self, session_id: str, at: datetime) -> None: ...
-
-    def delete_session(self, session_id: str) -> bool: ...
 
 
 class UsersUnitOfWork(UnitOfWork, Protocol):
