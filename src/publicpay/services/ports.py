@@ -17,7 +17,6 @@ from publicpay.domain.channels import (
     RefundResult,
     TradeResult,
 )
-from publicpay.domain.events import StoredEvent
 from publicpay.domain.orders import Order
 from publicpay.domain.payables import Payable
 from publicpay.domain.receipt_records import (
@@ -81,20 +80,6 @@ class Gateways(Protocol):
 
     def for_account(self, channel: Channel, account_id: int | None) -> ChannelGateway:
         """The gateway of the account an order was opened with."""
-        ...
-
-
-class WebhookSender(Protocol):
-    def post(
-        self, url: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int | None, str | None, int]:
-        """(status code or None, error or None, duration in ms)."""
-        ...
-
-
-class UrlGuard(Protocol):
-    def check(self, url: str) -> None:
-        """Refuse URLs that would reach private networks (SSRF), with ValidationFailed."""
         ...
 
 
@@ -181,29 +166,6 @@ class DiscrepanciesRepo(Protocol):
         detail: dict[str, Any],
         at: datetime,
     ) -> bool: ...
-
-
-class EventsRepo(Protocol):
-    def add(
-        self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
-    ) -> str: ...
-
-    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]: ...
-
-    def delivered(self, cursor: int, at: datetime) -> None: ...
-
-    def retry_at(self, cursor: int, at: datetime | None) -> None: ...
-
-    def log_delivery(
-        self,
-        cursor: int,
-        attempt: int,
-        url: str,
-        status_code: int | None,
-        error: str | None,
-        duration_ms: int,
-        at: datetime,
-    ) -> None: ...
 
 
 class RefundsRepo(Protocol):

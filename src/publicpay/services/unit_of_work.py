@@ -6,10 +6,10 @@ from types import TracebackType
 from typing import Protocol
 
 from publicpay.services.catalogue.ports import CatalogueRepo
+from publicpay.services.events.ports import EventsRepo
 from publicpay.services.ports import (
     Box,
     DiscrepanciesRepo,
-    EventsRepo,
     InboxRepo,
     OrdersRepo,
     PayablesRepo,

@@ -1,6 +1,7 @@
 """API credentials (U2) and webhook signing secrets (N1): rotation with a grace period, and
 revocation. A rotation returns the new secret once; the previous one keeps working until the
-grace period ends, so an integrator can deploy the new secret without a window of refusals."""
+grace period ends, so an integrator can deploy the new secret without a window of refusals.
+Setting a unit's webhook endpoint (which makes its first signing secret) is here too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.units import ApiClient
+from publicpay.services.events.ports import UrlGuard
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
@@ -81,3 +83,16 @@ def rotate_webhook_secret(
         uow.audit.append(actor, "webhook.secret_rotate", str(unit_id), {"grace_s": grace_s}, now)
         uow.commit()
     return secret, until
+
+
+def set_endpoint(uow: UnitOfWork, unit_id: int, url: str, *, guard: UrlGuard, clock: Clock) -> str:
+    """Set the unit's webhook URL; returns a fresh signing secret."""
+    guard.check(url)
+    secret = "whsec_" + secrets.token_hex(24)
+    with uow:
+        if uow.units.get(unit_id) is None:
+            raise NotFound("单位不存在")
+        uow.units.set_webhook(unit_id, url, secret)
+        uow.audit.append(f"unit:{unit_id}", "webhook.set", str(unit_id), {"url": url}, clock.now())
+        uow.commit()
+    return secret

@@ -1,4 +1,7 @@
-"""Notifications out: signed webhooks from the event outbox, retried for more than 24 hours."""
+"""Notifications out: signed webhooks from the event outbox, retried for more than 24 hours.
+
+Workflow: calls a unit's webhook endpoint between transactions.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,15 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from publicpay.domain.errors import NotFound
-from publicpay.services.ports import Clock, UrlGuard, WebhookSender
+from publicpay.services.events.ports import WebhookSender
+from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.webhooks")  # the name operators know (operator guide)
 
 # Same schedule WeChat Pay uses for its own notifications: 24 h 4 min in all.
 RETRY_DELAYS_S = (
@@ -51,19 +53,6 @@ def signature_header(secret: str, timestamp: int, body: bytes, *older: str) -> s
 def event_body(event_id: str, type_: str, created_at: str, data: dict[str, Any]) -> bytes:
     payload = {"id": event_id, "type": type_, "created_at": created_at, "data": data}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def set_endpoint(uow: UnitOfWork, unit_id: int, url: str, *, guard: UrlGuard, clock: Clock) -> str:
-    """Set the unit's webhook URL; returns a fresh signing secret."""
-    guard.check(url)
-    secret = "whsec_" + secrets.token_hex(24)
-    with uow:
-        if uow.units.get(unit_id) is None:
-            raise NotFound("单位不存在")
-        uow.units.set_webhook(unit_id, url, secret)
-        uow.audit.append(f"unit:{unit_id}", "webhook.set", str(unit_id), {"url": url}, clock.now())
-        uow.commit()
-    return secret
 
 
 def deliver_due(
