@@ -19,7 +19,7 @@ from publicpay.domain.receipt_records import JobKind, ReceiptJob
 from publicpay.domain.time import business_date
 from publicpay.services.receipt_stock import allocate_stock, install_key
 from publicpay.services.receipts import PayableNotPaid, issue_due_receipts, request_receipt, run_job
-from publicpay.services.refund_requests import refund_payable
+from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import (
     drain,
     jobs_for,

@@ -24,7 +24,7 @@ from publicpay.domain.errors import InvalidNotification
 from publicpay.domain.events import DiscrepancyKind
 from publicpay.services.payments import apply_trade_in
 from publicpay.services.ports import ChannelGateway, Clock, Gateways
-from publicpay.services.refunds import apply_refund_notification
+from publicpay.services.refunds.execution import apply_refund_notification
 from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

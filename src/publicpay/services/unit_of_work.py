@@ -14,9 +14,9 @@ from publicpay.services.ports import (
     OrdersRepo,
     PayablesRepo,
     ReceiptsRepo,
-    RefundsRepo,
 )
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
+from publicpay.services.refunds.ports import RefundsRepo
 from publicpay.services.units.ports import UnitsRepo
 
 

@@ -1,4 +1,8 @@
-"""Refund execution through the original channel (automatic duplicate refunds for now)."""
+"""Refund execution through the original channel (automatic duplicate refunds for now).
+
+Workflow: calls a channel between transactions. `apply_refund_notification` (a channel's word on
+a refund, applied in one transaction) shares its `_apply` and stays here.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,10 @@ from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.ledger import refund_paid_journal
 from publicpay.domain.time import business_date
 from publicpay.services.ports import Clock, Gateways
-from publicpay.services.refund_requests import lock_refund_payable, settle_requested_refund
+from publicpay.services.refunds.requests import lock_refund_payable, settle_requested_refund
 from publicpay.services.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.refunds")  # its name before the reorganisation
 LEASE = timedelta(seconds=120)
 OFFLINE_CHANNELS = frozenset({Channel.COUNTER.value, Channel.CASH.value})
 
