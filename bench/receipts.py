@@ -45,7 +45,8 @@ from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import LineRequest, Payer, PayerType
 from publicpay.services.payables import RegisterPayable, register_payable
 from publicpay.services.payments import apply_trade, new_order_no
-from publicpay.services.receipts import ReceiptPolicy, issue_due_receipts
+from publicpay.services.receipts.building import ReceiptPolicy
+from publicpay.services.receipts.issuing import issue_due_receipts
 from publicpay.settings import Mode, Settings
 
 FIXED_ITEMS = ((0, "GA0101"), (1, "GA0301"), (2, "JY0101"))  # (demo unit, fixed-fee item)

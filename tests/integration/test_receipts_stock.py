@@ -17,8 +17,9 @@ from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.domain.errors import Conflict
 from publicpay.domain.receipt_records import JobKind, ReceiptJob
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import allocate_stock, install_key
-from publicpay.services.receipts import PayableNotPaid, issue_due_receipts, request_receipt, run_job
+from publicpay.services.receipts.building import PayableNotPaid
+from publicpay.services.receipts.issuing import issue_due_receipts, request_receipt, run_job
+from publicpay.services.receipts.stock import allocate_stock, install_key
 from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import (
     drain,

@@ -27,7 +27,7 @@ from publicpay.domain.payables import (
 )
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.ports import Clock, Gateways
-from publicpay.services.receipts import request_receipt
+from publicpay.services.receipts.issuing import request_receipt
 from publicpay.services.unit_of_work import UnitOfWork
 
 

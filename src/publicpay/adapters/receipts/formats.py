@@ -23,7 +23,7 @@ from publicpay.domain.receipts import (
     ReceiptLine,
 )
 from publicpay.domain.time import SHANGHAI
-from publicpay.services.receipts import ReceiptPolicy
+from publicpay.services.receipts.building import ReceiptPolicy
 from publicpay.settings import Settings
 
 

@@ -29,7 +29,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
 from publicpay.domain.receipt_records import StoredReceipt, WriteOffReport
 from publicpay.domain.units import ApiClient
-from publicpay.services.receipt_access import (
+from publicpay.services.receipts.access import (
     Booking,
     PrintRequest,
     SignatureLookup,
@@ -39,7 +39,7 @@ from publicpay.services.receipt_access import (
     receipt_for_signatures,
     receipt_pdf,
 )
-from publicpay.services.receipt_stock import write_off
+from publicpay.services.receipts.stock import write_off
 
 router = APIRouter(prefix="/api/v1/receipts", tags=["receipts (财政电子票据)"])
 Code = Annotated[str, Path(pattern=r"^\d{8}$", description="票据代码（8位）")]

@@ -25,7 +25,7 @@ from publicpay.domain.payables import (
 from publicpay.domain.refunds import Refund
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.ports import Clock
-from publicpay.services.receipts import request_red_receipt
+from publicpay.services.receipts.issuing import request_red_receipt
 from publicpay.services.unit_of_work import UnitOfWork
 
 REFUNDABLE = (PayableStatus.PAID, PayableStatus.PARTIALLY_REFUNDED)

@@ -22,7 +22,7 @@ from publicpay.domain.errors import Conflict, DomainError
 from publicpay.domain.receipt_records import StockRange
 from publicpay.domain.receipts import receipt_code
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import allocate_stock, install_key
+from publicpay.services.receipts.stock import allocate_stock, install_key
 from publicpay.web.console.pages import (
     PATH,
     PageRefused,

@@ -18,7 +18,7 @@ from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError
 from publicpay.domain.receipt_records import WriteOffReport
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import write_off
+from publicpay.services.receipts.stock import write_off
 from publicpay.web.console.pages import (
     PATH,
     PageRefused,

@@ -20,17 +20,16 @@ or on two workers, issues one receipt. Lock order everywhere: payable → receip
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from publicpay.domain.errors import DomainError
 from publicpay.domain.payables import Payable
-from publicpay.domain.receipt_records import DrawnNumber, JobKind, NewReceipt, ReceiptJob
+from publicpay.domain.receipt_records import JobKind, ReceiptJob
 from publicpay.domain.receipts import ReceiptStockExhausted
 from publicpay.domain.units import Unit
-from publicpay.services.ports import Clock, ReceiptFormats, ReceiptsRepo
-from publicpay.services.receipt_issuer import (
+from publicpay.services.ports import Clock
+from publicpay.services.receipts.building import (
     SETTLED,
     Draft,
     Issuer,
@@ -42,6 +41,7 @@ from publicpay.services.receipt_issuer import (
     remainder_lines,
     signers,
 )
+from publicpay.services.receipts.ports import BatchReceipts, ReceiptFormats
 from publicpay.services.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -56,35 +56,10 @@ __all__ = [
     "run_job",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.receipts")  # its name before the reorganisation
 LEASE = timedelta(seconds=120)
 WAIT = timedelta(seconds=60)
 BATCH = 100
-
-
-@runtime_checkable
-class BatchReceipts(ReceiptsRepo, Protocol):
-    """What batch issuing needs beyond `ReceiptsRepo` (to be merged into the port)."""
-
-    def units_of(self, payable_ids: Collection[int]) -> dict[int, int]: ...
-
-    def lock_payables(self, payable_ids: Collection[int]) -> dict[int, Payable]:
-        """The payables, locked in id order."""
-        ...
-
-    def issued_for(
-        self, refs: Collection[str], payable_ids: Collection[int]
-    ) -> tuple[set[str], set[int]]:
-        """(refs that have a normal receipt, payables that have a live receipt)."""
-        ...
-
-    def draw_block(self, unit_id: int, place: str | None, count: int) -> list[DrawnNumber]:
-        """Up to `count` next numbers of the unit's (or 开票点's) ranges, in order, under lock."""
-        ...
-
-    def add_many(self, rows: Sequence[NewReceipt]) -> None: ...
-
-    def finish_jobs(self, job_ids: Collection[int], at: datetime) -> None: ...
 
 
 def _batch_repo(uow: UnitOfWork) -> BatchReceipts:

@@ -17,7 +17,7 @@ from publicpay.domain.receipt_records import WriteOffReport
 from publicpay.domain.receipts import MAX_NUMBER, RECEIPT_CODE
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
-from publicpay.services.receipts import SETTLED
+from publicpay.services.receipts.building import SETTLED
 from publicpay.services.unit_of_work import UnitOfWork
 
 SIGNERS = ("unit", "finance")

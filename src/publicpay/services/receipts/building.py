@@ -28,7 +28,7 @@ from publicpay.domain.receipts import (
 )
 from publicpay.domain.time import SHANGHAI
 from publicpay.domain.units import Unit
-from publicpay.services.ports import ReceiptFormats, ReceiptSigner
+from publicpay.services.receipts.ports import ReceiptFormats, ReceiptSigner
 from publicpay.services.unit_of_work import UnitOfWork
 
 SETTLED = (PayableStatus.PAID, PayableStatus.PARTIALLY_REFUNDED, PayableStatus.REFUNDED)

@@ -26,11 +26,12 @@ from publicpay.domain.errors import Conflict, Forbidden, NotFound
 from publicpay.domain.receipt_records import PrintResult, StoredReceipt
 from publicpay.domain.receipts import can_print, is_reprint
 from publicpay.domain.time import SHANGHAI
-from publicpay.services.ports import Clock, ReceiptFormats
-from publicpay.services.receipts import ReceiptPolicy
+from publicpay.services.ports import Clock
+from publicpay.services.receipts.building import ReceiptPolicy
+from publicpay.services.receipts.ports import ReceiptFormats
 from publicpay.services.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.receipt_access")  # its name before the reorganisation
 
 
 class ReceiptNotFound(NotFound):
