@@ -32,7 +32,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
 from publicpay.domain.payables import LineRequest, Payer, PayerType
 from publicpay.services.notifications import handle_notification
-from publicpay.services.payables import RegisterPayable, register_payable
+from publicpay.services.payables.registration import RegisterPayable, register_payable
 
 
 @dataclass(frozen=True)

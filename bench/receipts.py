@@ -43,7 +43,7 @@ from publicpay.demo.seed import demo_payers, seed
 from publicpay.domain.channels import TradeResult, TradeState
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import LineRequest, Payer, PayerType
-from publicpay.services.payables import RegisterPayable, register_payable
+from publicpay.services.payables.registration import RegisterPayable, register_payable
 from publicpay.services.payments import apply_trade, new_order_no
 from publicpay.services.receipts.building import ReceiptPolicy
 from publicpay.services.receipts.issuing import issue_due_receipts

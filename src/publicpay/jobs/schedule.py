@@ -11,7 +11,7 @@ from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
-from publicpay.services.payable_batches import prune_previews
+from publicpay.services.payables.batches import prune_previews
 from publicpay.services.receipts.issuing import issue_due_receipts
 from publicpay.services.recovery import recover_open_orders
 from publicpay.services.refunds.execution import run_due_refunds

@@ -80,32 +80,6 @@ class Box(Protocol):
     def lookup_hash(self, text: str) -> str: ...
 
 
-class PayablesRepo(Protocol):
-    def next_id(self) -> int: ...
-
-    def add(
-        self,
-        payable: Payable,
-        *,
-        payer_id_enc: bytes,
-        payer_id_hash: str,
-        payer_phone_enc: bytes | None,
-        created_at: datetime,
-    ) -> None: ...
-
-    def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None: ...
-
-    def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None: ...
-
-    def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None: ...
-
-    def for_order(self, order_no: str) -> Payable | None:
-        """The payable of one of its orders, locked (None: no such order)."""
-        ...
-
-    def save(self, payable: Payable) -> None: ...
-
-
 class OrdersRepo(Protocol):
     def add(self, order: Order) -> int: ...
 

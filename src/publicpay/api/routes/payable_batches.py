@@ -36,7 +36,7 @@ from publicpay.domain.payable_batches import (
 )
 from publicpay.domain.payables import PayerType
 from publicpay.domain.units import ApiClient
-from publicpay.services.payable_batches import SubmitBatch, submit_batch
+from publicpay.services.payables.batches import SubmitBatch, submit_batch
 
 router = APIRouter(prefix="/api/v1", tags=["payable batches (unit API)"])
 TOO_LARGE = f"文件超过 {MAX_FILE_BYTES // 1_000_000} MB，请拆分后分批上传"

@@ -24,7 +24,11 @@ from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payables import LineRequest, Payer, PayerType
 from publicpay.domain.units import ApiClient
-from publicpay.services.payables import RegisterPayable, cancel_payable, register_payable
+from publicpay.services.payables.registration import (
+    RegisterPayable,
+    cancel_payable,
+    register_payable,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["payables (unit API)"])
 

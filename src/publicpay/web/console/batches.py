@@ -32,7 +32,7 @@ from publicpay.domain.payable_batches import (
     reasons_text,
     row_label,
 )
-from publicpay.services.payable_batches import SubmitBatch, confirm_preview, submit_batch
+from publicpay.services.payables.batches import SubmitBatch, confirm_preview, submit_batch
 from publicpay.web.console.pages import (
     PATH,
     PageRefused,

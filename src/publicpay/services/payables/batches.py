@@ -36,27 +36,14 @@ from publicpay.domain.payable_batches import (
     row_results,
 )
 from publicpay.domain.payables import Payable
-from publicpay.services.payables import RegisterPayable, build_payable, store_payable
+from publicpay.services.payables.ports import BatchesRepo
+from publicpay.services.payables.registration import RegisterPayable, build_payable, store_payable
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
 FLUSH_EVERY = 200  # payables between two flushes of the queued blind writes
 ROWS_CONTEXT = b"payable_batch_rows"
 PREVIEW_KEPT = timedelta(days=1)  # an unconfirmed preview's rows are dropped after this
-
-
-class BatchesRepo(Protocol):
-    def add(self, record: BatchRecord, rows_enc: bytes | None) -> int: ...
-
-    def finish(self, batch_id: int, record: BatchRecord, rows_enc: bytes | None) -> None: ...
-
-    def get(self, batch_id: int, *, lock: bool = False) -> BatchRecord | None: ...
-
-    def rows_of(self, batch_id: int) -> bytes | None: ...
-
-    def forget_rows(self, batch_id: int) -> None: ...
-
-    def prune_previews(self, before: datetime) -> int: ...
 
 
 class BatchesUnitOfWork(UnitOfWork, Protocol):
