@@ -31,7 +31,7 @@ from publicpay.demo.emulated import connect
 from publicpay.demo.seed import describe, seed
 from publicpay.domain.channels import Channel
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
-from publicpay.services.payments import new_order_no
+from publicpay.services.payments.orders import new_order_no
 from publicpay.settings import Mode, Settings
 
 # PUBLICPAY_BENCH_PG_URL picks another server or a Unix socket, e.g.

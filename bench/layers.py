@@ -31,8 +31,8 @@ from publicpay.api.schemas import PayableIn
 from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
 from publicpay.domain.payables import LineRequest, Payer, PayerType
-from publicpay.services.notifications import handle_notification
 from publicpay.services.payables.registration import RegisterPayable, register_payable
+from publicpay.services.payments.notifications import handle_notification
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from publicpay.domain.channels import TradeResult, TradeState
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import LineRequest, Payer, PayerType
 from publicpay.services.payables.registration import RegisterPayable, register_payable
-from publicpay.services.payments import apply_trade, new_order_no
+from publicpay.services.payments.orders import apply_trade, new_order_no
 from publicpay.services.receipts.building import ReceiptPolicy
 from publicpay.services.receipts.issuing import issue_due_receipts
 from publicpay.settings import Mode, Settings

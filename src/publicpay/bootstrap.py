@@ -18,7 +18,7 @@ from publicpay.adapters.db.txn_times import StoredTxnTimes
 from publicpay.adapters.db.uow import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient
-from publicpay.services.payments import PaymentPolicy
+from publicpay.services.payments.orders import PaymentPolicy
 from publicpay.settings import Mode, Settings
 
 

@@ -21,8 +21,8 @@ from publicpay.adapters.db.tables import (
 )
 from publicpay.demo.stack import Stack
 from publicpay.emulators.bank import BankTeller
-from publicpay.services import in_person
-from publicpay.services.counter import ConfirmPayment, confirm_payment
+from publicpay.services.payments import in_person
+from publicpay.services.payments.counter import ConfirmPayment, confirm_payment
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from publicpay.adapters.db import tables
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.jobs.worker import run_once
-from publicpay.services.recovery import recover_open_orders
+from publicpay.services.payments.recovery import recover_open_orders
 from publicpay.services.refunds.execution import run_due_refunds
 from tests.integration.channel_kit import TERMINAL, base, orders_of, wait_until
 

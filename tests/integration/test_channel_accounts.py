@@ -14,7 +14,7 @@ from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.txn_times import StoredTxnTimes
 from publicpay.domain.channels import Channel, TradeState
 from publicpay.domain.errors import ValidationFailed
-from publicpay.services.channel_accounts import save_channel_account
+from publicpay.services.payments.accounts import save_channel_account
 from tests.integration.channel_kit import open_order, register, scan, wait_status
 from tests.support.client import SignedClient
 from tests.support.servers import free_port

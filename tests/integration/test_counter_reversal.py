@@ -12,7 +12,7 @@ from publicpay.adapters.db.tables import ledger_journals, payables, payment_orde
 from publicpay.demo.stack import Stack
 from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.bank import BankTeller
-from publicpay.services.recovery import recover_order
+from publicpay.services.payments.recovery import recover_order
 from tests.integration.counter_kit import (
     PLATE_FEE_FEN,
     bank_teller,

@@ -457,7 +457,7 @@ def test_duplicate_cash_payment_is_handed_to_finance_for_manual_refund(
 ) -> None:
     from publicpay.domain.channels import Channel, TradeResult, TradeState
     from publicpay.domain.orders import OrderMethod
-    from publicpay.services.payments import apply_trade, reserve_order
+    from publicpay.services.payments.orders import apply_trade, reserve_order
 
     c = stack.container
     created = register(api, payer)

@@ -12,8 +12,8 @@ from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
 from publicpay.services.payables.batches import prune_previews
+from publicpay.services.payments.recovery import recover_open_orders
 from publicpay.services.receipts.issuing import issue_due_receipts
-from publicpay.services.recovery import recover_open_orders
 from publicpay.services.refunds.execution import run_due_refunds
 
 

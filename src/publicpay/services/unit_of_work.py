@@ -8,7 +8,8 @@ from typing import Protocol
 from publicpay.services.catalogue.ports import CatalogueRepo
 from publicpay.services.events.ports import EventsRepo
 from publicpay.services.payables.ports import PayablesRepo
-from publicpay.services.ports import Box, DiscrepanciesRepo, InboxRepo, OrdersRepo
+from publicpay.services.payments.ports import DiscrepanciesRepo, InboxRepo, OrdersRepo
+from publicpay.services.ports import Box
 from publicpay.services.receipts.ports import ReceiptsRepo
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
 from publicpay.services.refunds.ports import RefundsRepo

@@ -28,7 +28,7 @@ from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGate
 from publicpay.adapters.db.channels import ChannelAccountsRepository, StoredAccount
 from publicpay.adapters.db.txn_times import beijing_txn_time
 from publicpay.domain.channels import Channel
-from publicpay.services.ports import ChannelGateway
+from publicpay.services.payments.ports import ChannelGateway
 
 TxnTimes = MutableMapping[str, str]
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from publicpay.domain.channel_scopes import PLATFORM, scope_chain
 from publicpay.domain.channels import Channel
 from publicpay.domain.errors import ValidationFailed
-from publicpay.services.ports import ChannelGateway
+from publicpay.services.payments.ports import ChannelGateway
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from publicpay.domain.channel_scopes import PLATFORM, scope_within, validate_sco
 from publicpay.domain.channels import Channel
 from publicpay.domain.errors import Forbidden
 from publicpay.domain.units import ApiClient
-from publicpay.services.channel_accounts import SECRET_KEYS, save_channel_account
+from publicpay.services.payments.accounts import SECRET_KEYS, save_channel_account
 
 router = APIRouter(prefix="/api/v1/admin", tags=["finance administration"])
 MASK = "******"

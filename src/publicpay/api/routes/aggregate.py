@@ -17,14 +17,13 @@ from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
 from publicpay.domain.errors import DomainError, NotFound, ValidationFailed
 from publicpay.domain.money import format_yuan
-from publicpay.services.aggregate import (
+from publicpay.services.payments.aggregate import (
     AGGREGATE_PATH,
     WALLET_NAMES,
-    open_for_wallet,
-    open_jsapi,
     read_token,
     wallet_of,
 )
+from publicpay.services.payments.checkout import open_for_wallet, open_jsapi
 from publicpay.web.portal import templates
 
 router = APIRouter(include_in_schema=False)

@@ -18,7 +18,7 @@ from publicpay.api.schemas import Strict
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.units import ApiClient
-from publicpay.services.barcode import BarcodePolling, pay_by_barcode
+from publicpay.services.payments.barcode import BarcodePolling, pay_by_barcode
 
 router = APIRouter(prefix="/api/v1/pos", tags=["window POS (device API)"])
 # While the payer types the password: query 10 times, 3 s apart, then cancel (撤销).

@@ -14,7 +14,7 @@ from publicpay.api.deps import container
 from publicpay.api.schemas import Strict
 from publicpay.bootstrap import Container
 from publicpay.domain.units import ApiClient
-from publicpay.services.cash import record_cash_payment
+from publicpay.services.payments.cash import record_cash_payment
 
 router = APIRouter(prefix="/api/v1/pos", tags=["window POS (device API)"])
 

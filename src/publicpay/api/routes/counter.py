@@ -19,7 +19,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.codes import mask_name
 from publicpay.domain.payables import PayableStatus, status_label
 from publicpay.domain.units import ApiClient
-from publicpay.services.counter import (
+from publicpay.services.payments.counter import (
     ConfirmPayment,
     CounterView,
     confirm_payment,

@@ -15,7 +15,7 @@ from publicpay.api.deps import body_bytes, container
 from publicpay.bootstrap import Container
 from publicpay.domain.channels import Channel
 from publicpay.domain.errors import NotFound
-from publicpay.services.notifications import handle_notification
+from publicpay.services.payments.notifications import handle_notification
 
 router = APIRouter(prefix="/api/v1/notify", tags=["channel notifications"])
 

@@ -14,8 +14,8 @@ from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payables import due_now, status_label
 from publicpay.domain.time import business_date
-from publicpay.services.aggregate import issue_aggregate
-from publicpay.services.payments import open_qr_order
+from publicpay.services.payments.aggregate import issue_aggregate
+from publicpay.services.payments.checkout import open_qr_order
 
 router = APIRouter(prefix="/api/v1/pay", tags=["payer"])
 

@@ -20,7 +20,8 @@ from publicpay.domain.channels import (
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.ledger import refund_paid_journal
 from publicpay.domain.time import business_date
-from publicpay.services.ports import Clock, Gateways
+from publicpay.services.payments.ports import Gateways
+from publicpay.services.ports import Clock
 from publicpay.services.refunds.requests import lock_refund_payable, settle_requested_refund
 from publicpay.services.unit_of_work import UnitOfWork
 

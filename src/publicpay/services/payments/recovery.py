@@ -1,4 +1,7 @@
-"""No order stays "paying": query open orders (missing notifications) and close expired ones."""
+"""No order stays "paying": query open orders (missing notifications) and close expired ones.
+
+Workflow: calls a channel between transactions.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from datetime import timedelta
 from publicpay.domain.channels import Channel, TradeResult, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.orders import OrderMethod, OrderStatus
-from publicpay.services.payments import apply_trade
-from publicpay.services.ports import Clock, Gateways
+from publicpay.services.payments.orders import apply_trade
+from publicpay.services.payments.ports import Gateways
+from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.recovery")  # its name before the reorganisation
 
 
 def recover_open_orders(

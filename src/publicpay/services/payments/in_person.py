@@ -25,19 +25,14 @@ from publicpay.domain.money import format_yuan
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, status_label
 from publicpay.domain.time import business_date
-from publicpay.services.payments import apply_trade, new_order_no
-from publicpay.services.ports import Clock, InboxRepo
+from publicpay.services.payments.orders import apply_trade, new_order_no
+from publicpay.services.payments.ports import RequestInbox
+from publicpay.services.ports import Clock
 from publicpay.services.recording.ports import JournalReader
 from publicpay.services.unit_of_work import UnitOfWork
 
 MAX_CLOCK_SKEW = timedelta(seconds=300)
 MAX_PAID_AT_AGE = timedelta(hours=24)
-
-
-class RequestInbox(InboxRepo, Protocol):
-    def request(self, channel: str, notify_id: str) -> tuple[str, str, str | None] | None:
-        """(order_no, body, outcome) of a stored message."""
-        ...
 
 
 class InPersonUnitOfWork(UnitOfWork, Protocol):

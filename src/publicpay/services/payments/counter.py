@@ -21,8 +21,8 @@ from publicpay.domain.ledger import JournalKind, reversal_journal
 from publicpay.domain.orders import Order, OrderStatus, check_transition
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, check_reversal
 from publicpay.domain.time import business_date
-from publicpay.services.in_person import InPersonRequest, InPersonUnitOfWork, Taken, finish
-from publicpay.services.in_person import take_payment as take_in_person
+from publicpay.services.payments.in_person import InPersonRequest, InPersonUnitOfWork, Taken, finish
+from publicpay.services.payments.in_person import take_payment as take_in_person
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 

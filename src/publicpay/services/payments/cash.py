@@ -14,7 +14,7 @@ from datetime import datetime
 
 from publicpay.domain.channels import Channel
 from publicpay.domain.errors import ValidationFailed
-from publicpay.services.in_person import InPersonRequest, InPersonUnitOfWork, take_payment
+from publicpay.services.payments.in_person import InPersonRequest, InPersonUnitOfWork, take_payment
 from publicpay.services.ports import Clock
 
 

@@ -5,30 +5,27 @@ the channel answered and that verified: a query of an order that cannot exist, e
 back "not found". Wrong keys, a wrong gateway URL or a wrong merchant id fail that call, and the
 finance admin sees why. Encryption at rest is the store's business (the SQL repository seals
 every configuration with the platform's secret box).
+
+Workflow: calls a channel between transactions (the test call runs before the saving one).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from publicpay.domain.channel_scopes import PLATFORM, validate_scope
 from publicpay.domain.channels import Channel, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, ValidationFailed
-from publicpay.services.ports import ChannelGateway, Clock
+from publicpay.services.payments.ports import ChannelAccountStore, ChannelGateway
+from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
 GatewayFactory = Callable[[Channel, Mapping[str, Any]], ChannelGateway]
 SECRET_KEYS = frozenset(
     {"app_private_key_pem", "merchant_private_key_pem", "apiv3_key", "sign_key_pem"}
 )
-
-
-class ChannelAccountStore(Protocol):
-    def save(
-        self, channel: str, config: dict[str, Any], at: Any, *, scope: str, actor: str
-    ) -> None: ...
 
 
 def probe(channel: Channel, config: Mapping[str, Any], build: GatewayFactory) -> None:

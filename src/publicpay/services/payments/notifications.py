@@ -22,12 +22,13 @@ from publicpay.domain.channels import (
 )
 from publicpay.domain.errors import InvalidNotification
 from publicpay.domain.events import DiscrepancyKind
-from publicpay.services.payments import apply_trade_in
-from publicpay.services.ports import ChannelGateway, Clock, Gateways
+from publicpay.services.payments.orders import apply_trade_in
+from publicpay.services.payments.ports import ChannelGateway, Gateways
+from publicpay.services.ports import Clock
 from publicpay.services.refunds.execution import apply_refund_notification
 from publicpay.services.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.notifications")  # its name before the reorganisation
 
 ACCEPTED_OUTCOMES = frozenset(
     {

@@ -1,4 +1,5 @@
-"""Payment orders: open one at a channel, apply what the channel says happened.
+"""Payment orders: reserve one, finish it, apply what the channel says happened, each in one
+transaction (opening an order at a channel is the workflow in `checkout`).
 
 `apply_trade` is the one place where money moves on payment: it locks payable then order
 (the project's lock order), and in one transaction marks them paid, posts the ledger journal,
@@ -13,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from publicpay.domain.channels import Channel, QrOrderRequest, TradeResult, TradeState
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound, ValidationFailed
+from publicpay.domain.channels import Channel, TradeResult, TradeState
+from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.events import DiscrepancyKind, EventType
 from publicpay.domain.ledger import duplicate_payment_journal, payment_journal
 from publicpay.domain.orders import Order, OrderMethod, OrderStatus, check_transition
@@ -26,7 +27,8 @@ from publicpay.domain.payables import (
     status_label,
 )
 from publicpay.domain.time import SHANGHAI, business_date
-from publicpay.services.ports import Clock, Gateways
+from publicpay.services.payments.ports import Gateways
+from publicpay.services.ports import Clock
 from publicpay.services.receipts.issuing import request_receipt
 from publicpay.services.unit_of_work import UnitOfWork
 
@@ -42,52 +44,9 @@ class PaymentPolicy:
         return base if account_id is None else f"{base}/{account_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedOrder:
-    order_no: str
-    qr_code: str
-    amount_fen: int
-    expires_at: datetime
-
-
 def new_order_no(now: datetime) -> str:
     """32 chars max for every channel: 'P' + yymmddHHMMSS (Shanghai) + 12 hex chars."""
     return "P" + now.astimezone(SHANGHAI).strftime("%y%m%d%H%M%S") + secrets.token_hex(6)
-
-
-def open_qr_order(
-    uow: UnitOfWork,
-    gateways: Gateways,
-    payment_code: str,
-    channel: Channel,
-    *,
-    clock: Clock,
-    policy: PaymentPolicy,
-) -> OpenedOrder:
-    order, subject = reserve_order(
-        uow, payment_code, channel, OrderMethod.QR, clock, policy, gateways=gateways
-    )
-    gateway = gateways.for_account(channel, order.channel_account_id)
-    try:
-        qr = gateway.create_qr_order(
-            QrOrderRequest(
-                order.order_no,
-                order.amount_fen,
-                subject,
-                policy.notify_url_for(channel.value, order.channel_account_id),
-                order.expires_at,
-            )
-        )
-    except (ChannelUnavailable, ChannelRejected):
-        finish_order(uow, order.order_no, OrderStatus.FAILED, clock)
-        raise
-    with uow:
-        stored = uow.orders.by_no(order.order_no, lock=True)
-        assert stored is not None
-        stored.qr_code = qr.qr_code
-        uow.orders.save(stored)
-        uow.commit()
-    return OpenedOrder(order.order_no, qr.qr_code, order.amount_fen, order.expires_at)
 
 
 def reserve_order(

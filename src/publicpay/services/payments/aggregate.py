@@ -17,6 +17,9 @@ that channel's own flow (a channel order is created only then):
 
 Anything else (a desktop browser, another app) gets a page that lists the wallets and links to
 the per-channel codes. Matching is by substring, the way integrators check these UAs.
+
+The channel orders themselves are opened by the workflows in `checkout` (`open_for_wallet`,
+`open_jsapi`).
 """
 
 from __future__ import annotations
@@ -25,21 +28,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
 
-from publicpay.domain.channels import Channel, QrOrderRequest
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound, ValidationFailed
-from publicpay.domain.orders import OrderMethod, OrderStatus
+from publicpay.domain.channels import Channel
+from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.payables import PayableStatus, amount_due_fen
 from publicpay.domain.time import business_date
-from publicpay.services.payments import (
-    OpenedOrder,
-    PaymentPolicy,
-    finish_order,
-    open_qr_order,
-    reserve_order,
-)
-from publicpay.services.ports import Box, Clock, Gateways
+from publicpay.services.payments.orders import PaymentPolicy
+from publicpay.services.ports import Box, Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
 WALLET_MARKERS: tuple[tuple[str, Channel], ...] = (
@@ -52,13 +47,6 @@ AGGREGATE_PATH = "/pay/a/"
 EXPIRED = "聚合码已过期，请刷新缴款页面获取新的二维码"
 
 
-@runtime_checkable
-class JsapiGateway(Protocol):
-    """WeChat Pay's in-WeChat payment (JSAPI), an extra of the WeChat gateway."""
-
-    def jsapi_prepay(self, order: QrOrderRequest, openid: str) -> dict[str, str]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class AggregateCode:
     session_no: str
@@ -66,12 +54,6 @@ class AggregateCode:
     payment_code: str
     amount_fen: int
     expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class JsapiOrder:
-    order: OpenedOrder
-    bundle: dict[str, str]  # appId, timeStamp, nonceStr, package, signType, paySign
 
 
 def wallet_of(user_agent: str) -> Channel | None:
@@ -122,62 +104,6 @@ def read_token(box: Box, token: str, *, clock: Clock) -> str:
     if clock.now() > expires:
         raise ValidationFailed(EXPIRED, errors={"token": "已过期"})
     return parts[0]
-
-
-def open_for_wallet(
-    uow: UnitOfWork,
-    gateways: Gateways,
-    payment_code: str,
-    channel: Channel,
-    *,
-    clock: Clock,
-    policy: PaymentPolicy,
-) -> OpenedOrder:
-    """Alipay / UnionPay: a channel QR order; the wallet is sent to its qr_code URL."""
-    return open_qr_order(uow, gateways, payment_code, channel, clock=clock, policy=policy)
-
-
-def open_jsapi(
-    uow: UnitOfWork,
-    gateways: Gateways,
-    payment_code: str,
-    openid: str,
-    *,
-    clock: Clock,
-    policy: PaymentPolicy,
-) -> JsapiOrder:
-    """WeChat: a JSAPI order for this payer; the page hands the bundle to WeixinJSBridge."""
-    if not isinstance(gateways.get(Channel.WECHAT), JsapiGateway):
-        raise ValidationFailed("微信支付未开通公众号支付", errors={"channel": "wechat"})
-    if not openid or len(openid) > 128:
-        raise ValidationFailed("缺少微信用户标识 openid", errors={"openid": "必填"})
-    order, subject = reserve_order(
-        uow, payment_code, Channel.WECHAT, OrderMethod.QR, clock, policy, gateways=gateways
-    )
-    gateway = gateways.for_account(Channel.WECHAT, order.channel_account_id)
-    if not isinstance(gateway, JsapiGateway):
-        finish_order(uow, order.order_no, OrderStatus.FAILED, clock)
-        raise ValidationFailed("该单位的微信支付商户未开通公众号支付", errors={"channel": "wechat"})
-    request = QrOrderRequest(
-        order.order_no,
-        order.amount_fen,
-        subject,
-        policy.notify_url_for(Channel.WECHAT.value, order.channel_account_id),
-        order.expires_at,
-    )
-    try:
-        bundle = gateway.jsapi_prepay(request, openid)
-    except (ChannelUnavailable, ChannelRejected):
-        finish_order(uow, order.order_no, OrderStatus.FAILED, clock)
-        raise
-    with uow:
-        stored = uow.orders.by_no(order.order_no, lock=True)
-        assert stored is not None
-        stored.qr_code = bundle["package"]  # prepay_id=…
-        uow.orders.save(stored)
-        uow.commit()
-    opened = OpenedOrder(order.order_no, bundle["package"], order.amount_fen, order.expires_at)
-    return JsapiOrder(opened, bundle)
 
 
 def _mac(box: Box, body: str) -> str:

@@ -2,7 +2,7 @@
 
 The auth code's prefix and length tell the channel (`domain.barcodes.detect_channel`); an order
 with method BARCODE is reserved as for a QR, the channel is asked to take the money, and the
-answer goes through `payments.apply_trade` like every other channel answer.
+answer goes through `orders.apply_trade` like every other channel answer.
 
 A payment the channel has not finished (the payer is typing a password: Alipay 10003, WeChat
 USERPAYING, UnionPay 05) or whose answer was lost (timeout, 5xx) is queried a bounded number of
@@ -10,6 +10,8 @@ times; if it is still not finished it is cancelled (撤销, which also gives bac
 through). WeChat's adapter already polls and reverses inside `pay_barcode`. If even the cancel
 cannot reach the channel, the order stays "paying" and recovery cancels it once it expires, so
 no barcode order stays paying for ever.
+
+Workflow: calls a channel between transactions.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ from publicpay.domain.barcodes import detect_channel
 from publicpay.domain.channels import BarcodePayRequest, TradeResult, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound
 from publicpay.domain.orders import OrderMethod, OrderStatus
-from publicpay.services.payments import PaymentPolicy, apply_trade, finish_order, reserve_order
-from publicpay.services.ports import ChannelGateway, Clock, Gateways
+from publicpay.services.payments.orders import (
+    PaymentPolicy,
+    apply_trade,
+    finish_order,
+    reserve_order,
+)
+from publicpay.services.payments.ports import ChannelGateway, Gateways
+from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("publicpay.services.barcode")  # its name before the reorganisation
 
 FINISHED = frozenset({TradeState.SUCCEEDED, TradeState.CLOSED, TradeState.FAILED})
 
