@@ -29,8 +29,8 @@ from publicpay.adapters.db.tables import (
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect
 from publicpay.demo.seed import describe, seed
-from publicpay.domain.channels import Channel
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus
+from publicpay.domain.payments.channels import Channel
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.services.payments.orders import new_order_no
 from publicpay.settings import Mode, Settings
 

@@ -29,8 +29,8 @@ from publicpay.api.auth import check_request
 from publicpay.api.presenters import new_payable_out
 from publicpay.api.schemas import PayableIn
 from publicpay.bootstrap import Container
-from publicpay.domain.channels import Channel
 from publicpay.domain.payables import LineRequest, Payer, PayerType
+from publicpay.domain.payments.channels import Channel
 from publicpay.services.payables.registration import RegisterPayable, register_payable
 from publicpay.services.payments.notifications import handle_notification
 

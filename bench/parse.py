@@ -10,7 +10,7 @@ from bench.channels import ChannelKeys
 from bench.database import BenchDb
 from publicpay.adapters.channels.configured import build_registry
 from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.domain.channels import Channel
+from publicpay.domain.payments.channels import Channel
 
 
 def parse_rates(db: BenchDb, keys: ChannelKeys, count: int) -> dict[str, float]:

@@ -40,9 +40,9 @@ from publicpay.adapters.db.receipt_tables import receipts
 from publicpay.adapters.receipts.formats import ReceiptFormats, face_from_xml
 from publicpay.bootstrap import build
 from publicpay.demo.seed import demo_payers, seed
-from publicpay.domain.channels import TradeResult, TradeState
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import LineRequest, Payer, PayerType
+from publicpay.domain.payments.channels import TradeResult, TradeState
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.services.payables.registration import RegisterPayable, register_payable
 from publicpay.services.payments.orders import apply_trade, new_order_no
 from publicpay.services.receipts.building import ReceiptPolicy

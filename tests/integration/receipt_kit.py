@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.db.receipt_tables import receipt_jobs, receipt_stocks, receipts
 from publicpay.demo.seed import credit_code
-from publicpay.domain.receipts import receipt_code
+from publicpay.domain.receipts.receipts import receipt_code
 from publicpay.jobs.schedule import SCHEDULE
 from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body

@@ -12,8 +12,8 @@ from publicpay.adapters.channels.configured import build_probe_gateway, build_re
 from publicpay.adapters.db import tables
 from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.txn_times import StoredTxnTimes
-from publicpay.domain.channels import Channel, TradeState
 from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.payments.channels import Channel, TradeState
 from publicpay.services.payments.accounts import save_channel_account
 from tests.integration.channel_kit import open_order, register, scan, wait_status
 from tests.support.client import SignedClient

@@ -455,8 +455,8 @@ def test_payment_notice_pdf_has_the_code_qr_and_amount_in_words(
 def test_duplicate_cash_payment_is_handed_to_finance_for_manual_refund(
     stack: Any, api: SignedClient, payer: dict[str, str]
 ) -> None:
-    from publicpay.domain.channels import Channel, TradeResult, TradeState
-    from publicpay.domain.orders import OrderMethod
+    from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
+    from publicpay.domain.payments.orders import OrderMethod
     from publicpay.services.payments.orders import apply_trade, reserve_order
 
     c = stack.container

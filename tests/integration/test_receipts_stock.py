@@ -15,7 +15,7 @@ from publicpay.adapters.crypto import sm2
 from publicpay.adapters.db.tables import audit_log
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.domain.errors import Conflict
-from publicpay.domain.receipt_records import JobKind, ReceiptJob
+from publicpay.domain.receipts.records import JobKind, ReceiptJob
 from publicpay.domain.time import business_date
 from publicpay.services.receipts.building import PayableNotPaid
 from publicpay.services.receipts.issuing import issue_due_receipts, request_receipt, run_job

@@ -26,7 +26,7 @@ from publicpay.domain.codes import (
     credit_code_check_char,
     organisation_code_check_char,
 )
-from publicpay.domain.receipts import receipt_code
+from publicpay.domain.receipts.receipts import receipt_code
 from publicpay.domain.time import business_date
 from publicpay.services.users.accounts import TOTP_CONTEXT, hash_password
 

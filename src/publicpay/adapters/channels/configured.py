@@ -27,7 +27,7 @@ from publicpay.adapters.channels.unionpay import UnionPayConfig, UnionPayGateway
 from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGateway
 from publicpay.adapters.db.channels import ChannelAccountsRepository, StoredAccount
 from publicpay.adapters.db.txn_times import beijing_txn_time
-from publicpay.domain.channels import Channel
+from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.ports import ChannelGateway
 
 TxnTimes = MutableMapping[str, str]

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select, update
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.dialect import insert_ignore
 from publicpay.adapters.db.tables import channel_accounts, regions, units
-from publicpay.domain.channel_scopes import PLATFORM
+from publicpay.domain.payments.accounts import PLATFORM
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from publicpay.adapters.db.payables import (
     payable_from_row,
 )
 from publicpay.adapters.db.tables import payment_orders
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import Payable, PayableLine
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.time import utc
 
 # built once, executed with bind parameters (see dialect.py)

@@ -19,8 +19,8 @@ from publicpay.adapters.db.payables import payable_from_row as _payable
 from publicpay.adapters.db.receipt_tables import receipt_jobs, receipt_stocks, receipts
 from publicpay.adapters.db.tables import payable_lines, payables
 from publicpay.domain.payables import Payable, PayableLine
-from publicpay.domain.receipt_records import DrawnNumber, NewReceipt
-from publicpay.domain.receipts import NumberRange
+from publicpay.domain.receipts.receipts import NumberRange
+from publicpay.domain.receipts.records import DrawnNumber, NewReceipt
 
 _INSERT = insert(receipts)
 _FIELDS = tuple(f.name for f in fields(NewReceipt))

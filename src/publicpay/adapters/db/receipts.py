@@ -28,7 +28,8 @@ from publicpay.adapters.db.receipt_tables import (
     receipts,
 )
 from publicpay.adapters.db.tables import payables
-from publicpay.domain.receipt_records import (
+from publicpay.domain.receipts.receipts import NumberRange, ReceiptStockExhausted
+from publicpay.domain.receipts.records import (
     DrawnNumber,
     JobKind,
     NewReceipt,
@@ -37,7 +38,6 @@ from publicpay.domain.receipt_records import (
     StockRange,
     StoredReceipt,
 )
-from publicpay.domain.receipts import NumberRange, ReceiptStockExhausted
 from publicpay.domain.time import utc
 
 _KEY_CONTEXT = b"receipt-key"

@@ -26,7 +26,7 @@ from publicpay.adapters.receipts.pdf import (
 )
 from publicpay.domain.amounts_in_words import amount_in_words_rmb
 from publicpay.domain.money import format_yuan
-from publicpay.domain.receipts import ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptLine
 
 PAGE_W, PAGE_H = A4
 LEFT, RIGHT = 15 * mm, PAGE_W - 15 * mm

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from publicpay.domain.money import format_yuan
-from publicpay.domain.receipt_records import WriteOffReport
+from publicpay.domain.receipts.records import WriteOffReport
 from publicpay.domain.time import local_text
 
 BOLD = Font(bold=True)

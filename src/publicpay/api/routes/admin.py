@@ -17,9 +17,9 @@ from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.api.auth import finance_client
 from publicpay.api.deps import container
 from publicpay.bootstrap import Container
-from publicpay.domain.channel_scopes import PLATFORM, scope_within, validate_scope
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import Forbidden
+from publicpay.domain.payments.accounts import PLATFORM, scope_within, validate_scope
+from publicpay.domain.payments.channels import Channel
 from publicpay.domain.units import ApiClient
 from publicpay.services.payments.accounts import SECRET_KEYS, save_channel_account
 

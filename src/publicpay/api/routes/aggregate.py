@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publicpay.api.deps import container
 from publicpay.bootstrap import Container
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import DomainError, NotFound, ValidationFailed
 from publicpay.domain.money import format_yuan
+from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.aggregate import (
     AGGREGATE_PATH,
     WALLET_NAMES,

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from publicpay.api import threads
 from publicpay.api.deps import body_bytes, container
 from publicpay.bootstrap import Container
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import NotFound
+from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.notifications import handle_notification
 
 router = APIRouter(prefix="/api/v1/notify", tags=["channel notifications"])

@@ -9,10 +9,10 @@ from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
 from publicpay.api.schemas import OrderIn, OrderOut
 from publicpay.bootstrap import Container
-from publicpay.domain.channels import Channel
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payables import due_now, status_label
+from publicpay.domain.payments.channels import Channel
 from publicpay.domain.time import business_date
 from publicpay.services.payments.aggregate import issue_aggregate
 from publicpay.services.payments.checkout import open_qr_order

@@ -27,7 +27,7 @@ from publicpay.api.deps import body_bytes, container
 from publicpay.api.rate_limits import LookupLimiter
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
-from publicpay.domain.receipt_records import StoredReceipt, WriteOffReport
+from publicpay.domain.receipts.records import StoredReceipt, WriteOffReport
 from publicpay.domain.units import ApiClient
 from publicpay.services.receipts.access import (
     Booking,

@@ -15,9 +15,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from publicpay.domain.channel_scopes import PLATFORM, validate_scope
-from publicpay.domain.channels import Channel, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, ValidationFailed
+from publicpay.domain.payments.accounts import PLATFORM, validate_scope
+from publicpay.domain.payments.channels import Channel, TradeState
 from publicpay.services.payments.ports import ChannelAccountStore, ChannelGateway
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork

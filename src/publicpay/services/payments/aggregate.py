@@ -29,9 +29,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.payables import PayableStatus, amount_due_fen
+from publicpay.domain.payments.channels import Channel
 from publicpay.domain.time import business_date
 from publicpay.services.payments.orders import PaymentPolicy
 from publicpay.services.ports import Box, Clock

@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from publicpay.domain.barcodes import detect_channel
-from publicpay.domain.channels import BarcodePayRequest, TradeResult, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound
-from publicpay.domain.orders import OrderMethod, OrderStatus
+from publicpay.domain.payments.barcodes import detect_channel
+from publicpay.domain.payments.channels import BarcodePayRequest, TradeResult, TradeState
+from publicpay.domain.payments.orders import OrderMethod, OrderStatus
 from publicpay.services.payments.orders import (
     PaymentPolicy,
     apply_trade,

@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.in_person import InPersonRequest, InPersonUnitOfWork, take_payment
 from publicpay.services.ports import Clock
 

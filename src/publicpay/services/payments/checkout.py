@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from publicpay.domain.channels import Channel, QrOrderRequest
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, ValidationFailed
-from publicpay.domain.orders import OrderMethod, OrderStatus
+from publicpay.domain.payments.channels import Channel, QrOrderRequest
+from publicpay.domain.payments.orders import OrderMethod, OrderStatus
 from publicpay.services.payments.orders import PaymentPolicy, finish_order, reserve_order
 from publicpay.services.payments.ports import Gateways, JsapiGateway
 from publicpay.services.ports import Clock

@@ -13,13 +13,13 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from publicpay.domain.channels import Channel
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from publicpay.domain.events import EventType
 from publicpay.domain.ledger import JournalKind, reversal_journal
-from publicpay.domain.orders import Order, OrderStatus, check_transition
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, check_reversal
+from publicpay.domain.payments.channels import Channel
+from publicpay.domain.payments.orders import Order, OrderStatus, check_transition
 from publicpay.domain.time import business_date
 from publicpay.services.payments.in_person import InPersonRequest, InPersonUnitOfWork, Taken, finish
 from publicpay.services.payments.in_person import take_payment as take_in_person

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from publicpay.domain.channels import Channel, TradeResult, TradeState
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.money import format_yuan
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, status_label
+from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.time import business_date
 from publicpay.services.payments.orders import apply_trade, new_order_no
 from publicpay.services.payments.ports import RequestInbox

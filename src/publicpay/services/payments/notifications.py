@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from publicpay.domain.channels import (
+from publicpay.domain.errors import InvalidNotification
+from publicpay.domain.events import DiscrepancyKind
+from publicpay.domain.payments.channels import (
     Channel,
     Notification,
     NotificationAck,
@@ -20,8 +22,6 @@ from publicpay.domain.channels import (
     TradeResult,
     TradeState,
 )
-from publicpay.domain.errors import InvalidNotification
-from publicpay.domain.events import DiscrepancyKind
 from publicpay.services.payments.orders import apply_trade_in
 from publicpay.services.payments.ports import ChannelGateway, Gateways
 from publicpay.services.ports import Clock

@@ -14,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from publicpay.domain.channels import Channel, TradeResult, TradeState
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.events import DiscrepancyKind, EventType
 from publicpay.domain.ledger import duplicate_payment_journal, payment_journal
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus, check_transition
 from publicpay.domain.payables import (
     Payable,
     PayableStatus,
@@ -26,6 +24,8 @@ from publicpay.domain.payables import (
     payment_shares,
     status_label,
 )
+from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus, check_transition
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from publicpay.domain.channels import (
+from publicpay.domain.payables import Payable
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
     Notification,
@@ -18,8 +19,7 @@ from publicpay.domain.channels import (
     RefundResult,
     TradeResult,
 )
-from publicpay.domain.orders import Order
-from publicpay.domain.payables import Payable
+from publicpay.domain.payments.orders import Order
 
 
 class ChannelGateway(Protocol):

@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from publicpay.domain.channels import Channel, TradeResult, TradeState
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
-from publicpay.domain.orders import OrderMethod, OrderStatus
+from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
+from publicpay.domain.payments.orders import OrderMethod, OrderStatus
 from publicpay.services.payments.orders import apply_trade
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock

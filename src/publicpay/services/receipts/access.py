@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from publicpay.domain.errors import Conflict, Forbidden, NotFound
-from publicpay.domain.receipt_records import PrintResult, StoredReceipt
-from publicpay.domain.receipts import can_print, is_reprint
+from publicpay.domain.receipts.receipts import can_print, is_reprint
+from publicpay.domain.receipts.records import PrintResult, StoredReceipt
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.receipts.building import ReceiptPolicy

@@ -17,8 +17,7 @@ from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.events import EventType
 from publicpay.domain.money import allocate_fen
 from publicpay.domain.payables import Payable, PayableStatus
-from publicpay.domain.receipt_records import DrawnNumber, NewReceipt, StoredReceipt
-from publicpay.domain.receipts import (
+from publicpay.domain.receipts.receipts import (
     DEFAULT_PRINT_WINDOW_DAYS,
     DEFAULT_TITLE,
     ReceiptFace,
@@ -26,6 +25,7 @@ from publicpay.domain.receipts import (
     ReceiptLine,
     new_check_code,
 )
+from publicpay.domain.receipts.records import DrawnNumber, NewReceipt, StoredReceipt
 from publicpay.domain.time import SHANGHAI
 from publicpay.domain.units import Unit
 from publicpay.services.receipts.ports import ReceiptFormats, ReceiptSigner

@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 
 from publicpay.domain.errors import DomainError
 from publicpay.domain.payables import Payable
-from publicpay.domain.receipt_records import JobKind, ReceiptJob
-from publicpay.domain.receipts import ReceiptStockExhausted
+from publicpay.domain.receipts.receipts import ReceiptStockExhausted
+from publicpay.domain.receipts.records import JobKind, ReceiptJob
 from publicpay.domain.units import Unit
 from publicpay.services.ports import Clock
 from publicpay.services.receipts.building import (

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from publicpay.domain.payables import Payable
-from publicpay.domain.receipt_records import (
+from publicpay.domain.receipts.receipts import ReceiptFace
+from publicpay.domain.receipts.records import (
     DrawnNumber,
     JobKind,
     NewReceipt,
@@ -17,7 +18,6 @@ from publicpay.domain.receipt_records import (
     StockRange,
     StoredReceipt,
 )
-from publicpay.domain.receipts import ReceiptFace
 
 
 class ReceiptSigner(Protocol):

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.payables import Payable
-from publicpay.domain.receipt_records import WriteOffReport
-from publicpay.domain.receipts import MAX_NUMBER, RECEIPT_CODE
+from publicpay.domain.receipts.receipts import MAX_NUMBER, RECEIPT_CODE
+from publicpay.domain.receipts.records import WriteOffReport
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.receipts.building import SETTLED

@@ -10,15 +10,15 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
+from publicpay.domain.ledger import refund_paid_journal
+from publicpay.domain.payments.channels import (
     Channel,
     Notification,
     RefundRequest,
     RefundResult,
     RefundState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
-from publicpay.domain.ledger import refund_paid_journal
 from publicpay.domain.time import business_date
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock

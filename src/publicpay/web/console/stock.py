@@ -19,8 +19,8 @@ from publicpay.adapters.db.queries.console import UnitRow, device_ids, region_na
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import Conflict, DomainError
-from publicpay.domain.receipt_records import StockRange
-from publicpay.domain.receipts import receipt_code
+from publicpay.domain.receipts.receipts import receipt_code
+from publicpay.domain.receipts.records import StockRange
 from publicpay.domain.time import business_date
 from publicpay.services.receipts.stock import allocate_stock, install_key
 from publicpay.web.console.pages import (

@@ -16,7 +16,7 @@ from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError
-from publicpay.domain.receipt_records import WriteOffReport
+from publicpay.domain.receipts.records import WriteOffReport
 from publicpay.domain.time import business_date
 from publicpay.services.receipts.stock import write_off
 from publicpay.web.console.pages import (

@@ -17,7 +17,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.codes import is_valid_payment_code, mask_name
 from publicpay.domain.money import format_yuan
 from publicpay.domain.payables import Payable, due_now, status_label
-from publicpay.domain.receipts import ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptLine
 from publicpay.domain.time import business_date, local_text
 from publicpay.domain.units import Unit
 from publicpay.settings import Mode

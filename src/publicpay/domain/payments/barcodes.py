@@ -16,8 +16,8 @@ Anything else (letters, other prefixes, other lengths) is refused rather than gu
 
 from __future__ import annotations
 
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.payments.channels import Channel
 
 # (channel, two-digit prefixes, shortest length, longest length)
 _RULES: tuple[tuple[Channel, frozenset[str], int, int], ...] = (
