@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, select, text
 
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.db import migrate
-from publicpay.adapters.db.receipt_tables import receipts
+from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.receipts.formats import ReceiptFormats, face_from_xml
 from publicpay.bootstrap import build
 from publicpay.demo.seed import demo_payers, seed

@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from publicpay.adapters.channels.configured import load_registry
 from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
-from publicpay.adapters.db.batches import BatchUnitOfWork
 from publicpay.adapters.db.catalogue import CatalogueCache
-from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.engine import Engines, make_engines
-from publicpay.adapters.db.txn_times import StoredTxnTimes
+from publicpay.adapters.db.payable_batches import BatchUnitOfWork
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.adapters.db.uow import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient

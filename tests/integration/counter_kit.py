@@ -12,13 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import (
-    inbox,
-    ledger_journals,
-    ledger_postings,
-    payables,
-    payment_orders,
-)
+from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import inbox, payment_orders
 from publicpay.demo.stack import Stack
 from publicpay.emulators.bank import BankTeller
 from publicpay.services.payments import in_person

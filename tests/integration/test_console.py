@@ -13,7 +13,7 @@ import pyotp
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from publicpay.adapters.db.user_tables import console_sessions, users
+from publicpay.adapters.db.users import console_sessions, users
 from publicpay.demo.seed import credit_code
 from publicpay.domain.time import business_date
 from publicpay.services.receipts.stock import write_off

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from publicpay.adapters.crypto import sm2
-from publicpay.adapters.db.tables import audit_log
+from publicpay.adapters.db.audit import audit_log
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.domain.errors import Conflict
 from publicpay.domain.receipts.records import JobKind, ReceiptJob
@@ -111,7 +111,8 @@ def test_two_workers_at_once_issue_each_receipt_once_in_order(
 
 
 def _order_no(stack: Any, code: str) -> str:
-    from publicpay.adapters.db.tables import payables, payment_orders
+    from publicpay.adapters.db.payables import payables
+    from publicpay.adapters.db.payments.tables import payment_orders
 
     stmt = (
         select(payment_orders.c.order_no)

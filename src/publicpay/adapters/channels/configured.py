@@ -25,8 +25,8 @@ from publicpay.adapters.channels.alipay import AlipayConfig, AlipayGateway
 from publicpay.adapters.channels.registry import Account, ChannelRegistry
 from publicpay.adapters.channels.unionpay import UnionPayConfig, UnionPayGateway
 from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGateway
-from publicpay.adapters.db.channels import ChannelAccountsRepository, StoredAccount
-from publicpay.adapters.db.txn_times import beijing_txn_time
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository, StoredAccount
+from publicpay.adapters.db.payments.txn_times import beijing_txn_time
 from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.ports import ChannelGateway
 

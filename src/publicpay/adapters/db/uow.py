@@ -22,11 +22,11 @@ from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
 from publicpay.adapters.db.deferred import pg_defer, pg_flush_at_commit
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
-from publicpay.adapters.db.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.ledger import LedgerRepository
-from publicpay.adapters.db.orders import OrdersRepository
 from publicpay.adapters.db.payables import PayablesRepository
-from publicpay.adapters.db.receipts import ReceiptsRepository
+from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxRepository
+from publicpay.adapters.db.payments.orders import OrdersRepository
+from publicpay.adapters.db.receipts.repository import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.units import UnitsRepository
 from publicpay.adapters.db.users import UsersRepository

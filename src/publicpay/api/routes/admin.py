@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from publicpay.adapters.channels.configured import build_gateway
-from publicpay.adapters.db.channels import ChannelAccountsRepository
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.auth import finance_client
 from publicpay.api.deps import container
 from publicpay.bootstrap import Container

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from publicpay.adapters.db.tables import api_clients, regions, units
+from publicpay.adapters.db.units import api_clients, regions, units
 from publicpay.domain.access import Actor
 
 

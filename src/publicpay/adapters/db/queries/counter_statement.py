@@ -22,7 +22,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from publicpay.adapters.db.tables import inbox, payables, payment_orders
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import inbox, payment_orders
 from publicpay.domain.money import Money
 from publicpay.domain.time import SHANGHAI, local_text, utc
 

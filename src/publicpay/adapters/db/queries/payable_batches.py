@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from publicpay.adapters.db.batch_tables import payable_batches as batches
-from publicpay.adapters.db.batches import PayableBatchesRepository
+from publicpay.adapters.db.payable_batches import PayableBatchesRepository
+from publicpay.adapters.db.payable_batches import payable_batches as batches
 from publicpay.domain.payable_batches import BatchRecord, BatchStatus
 from publicpay.domain.time import utc
 

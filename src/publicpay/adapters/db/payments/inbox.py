@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from publicpay.adapters.db.deferred import pg_defer
 from publicpay.adapters.db.dialect import insert_ignore, pg_insert_sql
-from publicpay.adapters.db.tables import discrepancies, inbox
+from publicpay.adapters.db.payments.tables import discrepancies, inbox
 
 
 class StoredRequest(NamedTuple):

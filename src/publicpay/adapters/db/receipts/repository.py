@@ -19,15 +19,15 @@ from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.deferred import pg_defer
 from publicpay.adapters.db.dialect import for_update, insert_ignore, pg_insert_sql, pg_values
 from publicpay.adapters.db.leases import claim_leased
-from publicpay.adapters.db.receipt_batch import BatchIssuing
-from publicpay.adapters.db.receipt_tables import (
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.receipts.batch import BatchIssuing
+from publicpay.adapters.db.receipts.tables import (
     receipt_jobs,
     receipt_keys,
     receipt_prints,
     receipt_stocks,
     receipts,
 )
-from publicpay.adapters.db.tables import payables
 from publicpay.domain.receipts.receipts import NumberRange, ReceiptStockExhausted
 from publicpay.domain.receipts.records import (
     DrawnNumber,

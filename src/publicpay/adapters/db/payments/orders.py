@@ -15,7 +15,7 @@ from publicpay.adapters.db.payables import (
     PayablesRepository,
     payable_from_row,
 )
-from publicpay.adapters.db.tables import payment_orders
+from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.domain.payables import Payable, PayableLine
 from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.time import utc

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.payables import payable_from_row as _payable
-from publicpay.adapters.db.receipt_tables import receipt_jobs, receipt_stocks, receipts
-from publicpay.adapters.db.tables import payable_lines, payables
+from publicpay.adapters.db.payables import payable_lines, payables
+from publicpay.adapters.db.receipts.tables import receipt_jobs, receipt_stocks, receipts
 from publicpay.domain.payables import Payable, PayableLine
 from publicpay.domain.receipts.receipts import NumberRange
 from publicpay.domain.receipts.records import DrawnNumber, NewReceipt

@@ -1,4 +1,7 @@
-"""Batch registrations (P5): the repository, and the unit of work that carries it.
+"""Batch registrations (P5): their table, the repository, and the unit of work that carries it.
+
+A batch keeps who sent which file (its SHA-256), the counts and the per-row report; a console
+preview also keeps its rows, sealed (they hold ID numbers), until it is confirmed or pruned.
 
 `BatchUnitOfWork` is `SqlUnitOfWork` plus the batches repository and `flush_pending`, kept apart
 so that the registration hot path's unit of work stays as it is. A batch queues thousands of
@@ -11,14 +14,53 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 
-from publicpay.adapters.db.batch_tables import payable_batches as batches
 from publicpay.adapters.db.deferred import pg_flush
 from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.uow import SqlUnitOfWork
 from publicpay.domain.payable_batches import BatchRecord, BatchReport, RowStatus
 from publicpay.domain.time import utc
+
+payable_batches = Table(
+    "payable_batches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("unit_id", Id, ForeignKey("units.id"), nullable=False),
+    Column("status", String(10), nullable=False),  # dry_run | registered | refused
+    Column("source", String(10), nullable=False),  # csv | xlsx | json
+    Column("file_name", String(200), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("accept_partial", Boolean, nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("accepted_count", Integer, nullable=False),
+    Column("existing_count", Integer, nullable=False),
+    Column("refused_count", Integer, nullable=False),
+    Column("created_count", Integer, nullable=False),  # payables registered by this batch
+    Column("amount_fen", BigInteger, nullable=False),  # of the accepted rows
+    Column("report", JSON, nullable=False),
+    Column("rows_enc", LargeBinary, nullable=True),  # a preview's rows, sealed, until confirmed
+    Column("preview_id", Id, ForeignKey("payable_batches.id"), nullable=True),
+    Column("actor", String(100), nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Index("ix_payable_batches_unit_id_created_at", "unit_id", "created_at"),
+)
 
 
 def _values(record: BatchRecord) -> dict[str, Any]:
@@ -68,31 +110,35 @@ class PayableBatchesRepository:
             "rows_enc": rows_enc,
             **_values(record),
         }
-        stmt = insert(batches).values(values).returning(batches.c.id)
+        stmt = insert(payable_batches).values(values).returning(payable_batches.c.id)
         return int(self._conn.execute(stmt).scalar_one())
 
     def finish(self, batch_id: int, record: BatchRecord, rows_enc: bytes | None) -> None:
         values = {**_values(record), "rows_enc": rows_enc}
-        self._conn.execute(update(batches).where(batches.c.id == batch_id).values(values))
+        self._conn.execute(
+            update(payable_batches).where(payable_batches.c.id == batch_id).values(values)
+        )
 
     def get(self, batch_id: int, *, lock: bool = False) -> BatchRecord | None:
-        stmt = select(batches).where(batches.c.id == batch_id)
+        stmt = select(payable_batches).where(payable_batches.c.id == batch_id)
         row = self._conn.execute(for_update(stmt) if lock else stmt).first()
         return None if row is None else record_from_row(row)
 
     def rows_of(self, batch_id: int) -> bytes | None:
-        stmt = select(batches.c.rows_enc).where(batches.c.id == batch_id)
+        stmt = select(payable_batches.c.rows_enc).where(payable_batches.c.id == batch_id)
         found = self._conn.execute(stmt).scalar_one_or_none()
         return None if found is None else bytes(found)
 
     def forget_rows(self, batch_id: int) -> None:
-        self._conn.execute(update(batches).where(batches.c.id == batch_id).values(rows_enc=None))
+        self._conn.execute(
+            update(payable_batches).where(payable_batches.c.id == batch_id).values(rows_enc=None)
+        )
 
     def prune_previews(self, before: datetime) -> int:
         """Drop the kept rows of previews nobody confirmed (they hold personal data)."""
         stmt = (
-            update(batches)
-            .where(batches.c.rows_enc.is_not(None), batches.c.created_at < before)
+            update(payable_batches)
+            .where(payable_batches.c.rows_enc.is_not(None), payable_batches.c.created_at < before)
             .values(rows_enc=None)
         )
         return int(self._conn.execute(stmt).rowcount)

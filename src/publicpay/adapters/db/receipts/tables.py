@@ -1,8 +1,5 @@
-"""Schema for fiscal e-receipts (财政电子票据): signing keys, number stock, receipts, prints, jobs.
-
-Defined on the shared `metadata` of `tables.py` (which imports this module at its end, so Alembic
-and `metadata.create_all` see these tables too).
-"""
+"""Schema for fiscal e-receipts (财政电子票据): signing keys, number stock, receipts, prints,
+jobs."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from publicpay.adapters.db.tables import Id, Ts, metadata
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 
 receipt_keys = Table(
     "receipt_keys",

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select
 
-from publicpay.adapters.db.tables import payment_orders, refunds
+from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.db.refunds import refunds
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 TXN_TIME_FORMAT = "%Y%m%d%H%M%S"

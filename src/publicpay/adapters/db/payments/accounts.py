@@ -11,7 +11,8 @@ from sqlalchemy import Connection, select, update
 
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.dialect import insert_ignore
-from publicpay.adapters.db.tables import channel_accounts, regions, units
+from publicpay.adapters.db.payments.tables import channel_accounts
+from publicpay.adapters.db.units import regions, units
 from publicpay.domain.payments.accounts import PLATFORM
 
 
