@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from publicpay.adapters.crypto.rsa_keys import generate_private_key_pem
 from publicpay.adapters.crypto.sm2 import generate_private_key_pem as sm2_private_key_pem
 from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.unit_of_work import SqlUnitOfWork
 from publicpay.adapters.db.units import units as units_table
-from publicpay.adapters.db.uow import SqlUnitOfWork
 from publicpay.demo import catalogue_data as cat
 from publicpay.domain.access import Role
 from publicpay.domain.codes import (

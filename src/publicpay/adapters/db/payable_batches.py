@@ -34,7 +34,7 @@ from sqlalchemy import (
 from publicpay.adapters.db.deferred import pg_flush
 from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.metadata import Id, Ts, metadata
-from publicpay.adapters.db.uow import SqlUnitOfWork
+from publicpay.adapters.db.unit_of_work import SqlUnitOfWork
 from publicpay.domain.payable_batches import BatchRecord, BatchReport, RowStatus
 from publicpay.domain.time import utc
 

@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from publicpay.adapters.db.queries.counter_statement import render_csv, statement_rows
+from publicpay.adapters.db.queries.payments import render_csv, statement_rows
 from publicpay.api.auth import bank_client
 from publicpay.api.deps import container
 from publicpay.api.schemas import LineOut, Strict

@@ -18,8 +18,8 @@ from fastapi.responses import RedirectResponse, Response
 from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES, XLSX, file_kind, read_rows
 from publicpay.adapters.batch_files.report_xlsx import report_workbook
 from publicpay.adapters.batch_files.template import template_csv, template_xlsx
-from publicpay.adapters.db.queries.console import UnitRow, visible_units
-from publicpay.adapters.db.queries.payable_batches import load_batch, recent_batches
+from publicpay.adapters.db.queries.payables import load_batch, recent_batches
+from publicpay.adapters.db.queries.units import UnitRow, visible_units
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError, NotFound, ValidationFailed

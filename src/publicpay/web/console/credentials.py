@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from publicpay.adapters.db.queries.console import visible_units
+from publicpay.adapters.db.queries.units import visible_units
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from publicpay.adapters.crypto import sm2
-from publicpay.adapters.db.queries.console import UnitRow, device_ids, region_names, visible_units
+from publicpay.adapters.db.queries.units import UnitRow, device_ids, region_names, visible_units
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import Conflict, DomainError

@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from publicpay.adapters.db.queries.console import UnitRow, visible_units
+from publicpay.adapters.db.queries.units import UnitRow, visible_units
 from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
