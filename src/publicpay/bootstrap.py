@@ -16,7 +16,7 @@ from publicpay.adapters.db.payable_batches import BatchUnitOfWork
 from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
-from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
+from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient
 from publicpay.services.payments.orders import PaymentPolicy
 from publicpay.settings import Mode, Settings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
+from publicpay.adapters.payables.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
 from publicpay.adapters.receipts.pdf import DEFAULT_FONT_PATH, ReceiptPdfRenderer
 from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine

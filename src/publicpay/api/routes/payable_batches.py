@@ -18,9 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES, XLSX, read_rows
-from publicpay.adapters.batch_files.report_xlsx import report_workbook
 from publicpay.adapters.db.queries.payables import load_batch
+from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES, XLSX, read_rows
+from publicpay.adapters.payables.batch_files.report_xlsx import report_workbook
 from publicpay.api.auth import unit_client, verify_request
 from publicpay.api.deps import container
 from publicpay.api.schemas import BatchIn, BatchOut, BatchRowOut

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
+from publicpay.adapters.payables.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import is_valid_payment_code, mask_name
 from publicpay.domain.money import format_yuan

@@ -10,7 +10,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from publicpay.adapters.batch_files.columns import TEMPLATE_HEADERS
+from publicpay.adapters.payables.batch_files.columns import TEMPLATE_HEADERS
 
 # Two lines of one payable (a school's tuition and boarding fee): continuation rows may leave the
 # payer blank. Fixed-standard items need no amount: the platform prices them from the catalogue.

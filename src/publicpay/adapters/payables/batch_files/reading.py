@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 
 from openpyxl import load_workbook
 
-from publicpay.adapters.batch_files.cells import row_from_cells
-from publicpay.adapters.batch_files.columns import find_header
+from publicpay.adapters.payables.batch_files.cells import row_from_cells
+from publicpay.adapters.payables.batch_files.columns import find_header
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.payable_batches import MAX_ROWS, BatchRow
 
