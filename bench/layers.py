@@ -97,11 +97,15 @@ class _Counter:
 # per-thread CPU clock (profiling roughly doubles the cost; read the shares, not the µs)
 WATCHED = (
     ("signature (check_request)", "api/auth.py", "check_request"),
-    ("register_payable", "services/payables.py", "register_payable"),
+    ("register_payable", "services/payables/registration.py", "register_payable"),
     ("response body (new_payable_out)", "api/presenters.py", "new_payable_out"),
     ("parse_notification (verify)", "adapters/channels/", "parse_notification"),
-    ("store + apply + mark (one transaction)", "services/notifications.py", "_apply_new_payment"),
-    ("  apply_trade_in (payable paid, ledger…)", "services/payments.py", "apply_trade_in"),
+    (
+        "store + apply + mark (one transaction)",
+        "services/payments/notifications.py",
+        "_apply_new_payment",
+    ),
+    ("  apply_trade_in (payable paid, ledger…)", "services/payments/orders.py", "apply_trade_in"),
     ("SQLAlchemy Connection.execute", "sqlalchemy/engine/base.py", "execute"),
     ("  building statements (.values(**row))", "sqlalchemy/sql/dml.py", "values"),
     ("  cache key of each new statement", "sqlalchemy/sql/cache_key.py", "_generate_cache_key"),

@@ -10,8 +10,8 @@ Keys of each channel's JSON (see docs/channels.md):
   [timeout_s], [back_url]
 
 UnionPay needs the original txnTime of every orderId it is asked about: pass `txn_times` (the
-composition root passes `adapters.db.txn_times.StoredTxnTimes`, backed by the orders and refunds
-tables); without it the times live in memory and die with the process.
+composition root passes `adapters.db.payments.txn_times.StoredTxnTimes`, backed by the orders and
+refunds tables); without it the times live in memory and die with the process.
 """
 
 from __future__ import annotations

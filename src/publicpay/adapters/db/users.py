@@ -1,5 +1,5 @@
 """Console users and sessions (U1): their tables and repository. Hashing, sealing and the rules
-live in `services.users`.
+live in `services.users.accounts`.
 
 A session row is keyed by the SHA-256 of the random token in the browser's cookie, so a leaked
 table does not give working cookies.

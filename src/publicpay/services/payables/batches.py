@@ -1,12 +1,12 @@
 """Batch registration of payables (P5): every row checked and reported, the accepted payables
 registered in one transaction, nothing half-done.
 
-Each business number in the batch goes through what one registration does (`services.payables`:
-payer checks, pricing from the catalogue, unit authorisation, idempotency by `biz_no`): a number
-registered before with the same content comes back as *existing*, with other content it is
-refused. When a row is refused the batch registers nothing, unless the caller asked for
-`accept_partial`: then the valid payables are registered and the refused ones reported. A dry
-run only reports. Either way the batch is stored with its report.
+Each business number in the batch goes through what one registration does
+(`services.payables.registration`: payer checks, pricing from the catalogue, unit authorisation,
+idempotency by `biz_no`): a number registered before with the same content comes back as
+*existing*, with other content it is refused. When a row is refused the batch registers nothing,
+unless the caller asked for `accept_partial`: then the valid payables are registered and the
+refused ones reported. A dry run only reports. Either way the batch is stored with its report.
 
 The payables are stored as they are checked, inside the one transaction, so that each draws its
 own serial; a refusal without `accept_partial` rolls all of it back, and the refused batch is

@@ -1,8 +1,8 @@
 """Barcode payments at a window or kiosk (被扫): the cashier scans the payer's 付款码.
 
-The auth code's prefix and length tell the channel (`domain.barcodes.detect_channel`); an order
-with method BARCODE is reserved as for a QR, the channel is asked to take the money, and the
-answer goes through `orders.apply_trade` like every other channel answer.
+The auth code's prefix and length tell the channel (`domain.payments.barcodes.detect_channel`);
+an order with method BARCODE is reserved as for a QR, the channel is asked to take the money,
+and the answer goes through `orders.apply_trade` like every other channel answer.
 
 A payment the channel has not finished (the payer is typing a password: Alipay 10003, WeChat
 USERPAYING, UnionPay 05) or whose answer was lost (timeout, 5xx) is queried a bounded number of

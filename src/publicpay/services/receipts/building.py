@@ -2,7 +2,7 @@
 
 `Issuer.build` turns a payable (or a refund of it) plus a drawn number into the `NewReceipt` to
 store; it does no I/O besides signing. Callers draw the numbers and store the rows inside their
-own transaction (`services.receipts`: one job at a time, or a batch of jobs of one stock).
+own transaction (`services.receipts.issuing`: one job at a time, or a batch of jobs of one stock).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 `refund_payable` records a refund of kind "requested" under the payable's lock, so concurrent
 requests can never add up to more than was paid. The worker sends it through the original
-channel (`services.refunds.run_due_refunds`); when the channel confirms, `settle_requested_refund`
-(in the same transaction that marks the refund succeeded) updates the payable, posts the refund
-journal (the treasury and special-account slices given back, in proportion to the payment),
-writes the payable.refunded event and asks for the red receipt.
+channel (`services.refunds.execution.run_due_refunds`); when the channel confirms,
+`settle_requested_refund` (in the same transaction that marks the refund succeeded) updates the
+payable, posts the refund journal (the treasury and special-account slices given back, in
+proportion to the payment), writes the payable.refunded event and asks for the red receipt.
 """
 
 from __future__ import annotations

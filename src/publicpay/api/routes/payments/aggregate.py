@@ -2,7 +2,7 @@
 
 Alipay and UnionPay wallets are redirected (302) to the channel QR URL of a new order; WeChat gets
 the JSAPI page whose bundle the wallet confirms; any other client gets a page listing the wallets
-and the per-channel codes. The User-Agent patterns are documented in `services.aggregate`.
+and the per-channel codes. The User-Agent patterns are documented in `services.payments.aggregate`.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def create_order(
 
 
 def _open_order(c: Container, code: str, body: OrderIn) -> OrderOut:
-    if body.channel == "aggregate":  # 聚合码: one code any wallet can pay (see services.aggregate)
+    # 聚合码: one code any wallet can pay (see services.payments.aggregate)
+    if body.channel == "aggregate":
         aggregate = issue_aggregate(
             c.read_uow(),
             c.box,
