@@ -3,7 +3,7 @@
 The money is already in hand when we hear of it, so there is no channel to ask. Each request is
 stored in the inbox (unique per source and serial: the bank's serial number, the POS device's
 client serial) together with a new order, in one transaction; then the order is applied through
-`payments.apply_trade`, the one place money moves on payment. A repeat with the same serial and
+`orders.apply_trade`, the one place money moves on payment. A repeat with the same serial and
 the same body gets the same answer; with another body it is refused (409). If we stop between
 the two steps, the order stays "paying" with its inbox row unanswered and the next repeat (or
 reversal) finishes it.
