@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,13 +13,12 @@ from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.catalogue import CatalogueCache
 from publicpay.adapters.db.engine import Engines, make_engines
-from publicpay.adapters.db.payable_batches import BatchUnitOfWork
-from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient
 from publicpay.services.payments.orders import PaymentPolicy
+from publicpay.services.recording.recorder import record
 from publicpay.settings import Mode, Settings
 
 
@@ -83,16 +83,33 @@ class Container:
     catalogue_cache: CatalogueCache = field(default_factory=CatalogueCache)
     client_cache: ClientCache = field(default_factory=ClientCache)
 
+    pending_nonce: NonceClaim | None = None  # a signed request's, until a transaction claims it
+
+    def for_request(self) -> Container:
+        """This container for one HTTP request: a signed request's nonce waits in it until its
+        first unit of work claims it (in that unit's transaction)."""
+        return copy.copy(self)
+
+    def expect_nonce(self, nonce: NonceClaim) -> None:
+        self.pending_nonce = nonce
+
     def uow(self, nonce: NonceClaim | None = None) -> SqlUnitOfWork:
-        """A write unit of work; `nonce`: claim a signed call's nonce in its transaction."""
-        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, nonce=nonce)
+        """A write unit of work; `nonce` (or the request's pending one): claimed in its
+        transaction."""
+        if nonce is None:
+            nonce, self.pending_nonce = self.pending_nonce, None
+        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, record, nonce=nonce)
 
     def read_uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, readonly=True)
+        """A read-only unit of work; a signed request whose nonce is still to be claimed gets
+        a write one (the nonce is written in its transaction)."""
+        if self.pending_nonce is not None:
+            return self.uow()
+        return SqlUnitOfWork(self.engines, self.catalogue_cache, self.box, record, readonly=True)
 
-    def batch_uow(self) -> BatchUnitOfWork:
-        """The unit of work of batch registrations (with the batches repository)."""
-        return BatchUnitOfWork(self.engines, self.catalogue_cache, self.box)
+    def batch_uow(self) -> SqlUnitOfWork:
+        """The unit of work of batch registrations."""
+        return self.uow()
 
     def api_client(self, app_id: str) -> ApiClient | None:
         hit, client = self.client_cache.get(app_id)
@@ -115,9 +132,13 @@ class Container:
 
     def reload_gateways(self) -> None:
         """(Re)build every channel account's gateway from the database (after an edit)."""
-        with self.read_uow() as uow:
-            repo = ChannelAccountsRepository(uow.connection, uow.box)
-            self.gateways = load_registry(repo, txn_times=StoredTxnTimes(self.engines.read))
+        with SqlUnitOfWork(
+            self.engines, self.catalogue_cache, self.box, record, readonly=True
+        ) as uow:
+            loaded = load_registry(
+                uow.channel_accounts, txn_times=StoredTxnTimes(self.engines.read)
+            )
+        self.gateways.take_over(loaded)
 
     def close(self) -> None:
         self.sender.close()

@@ -9,16 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import inbox, payment_orders
 from publicpay.demo.stack import Stack
+from publicpay.domain.payments.channels import Channel
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.emulators.bank import BankTeller
 from publicpay.services.payments import in_person
-from publicpay.services.payments.counter import ConfirmPayment, confirm_payment
+from publicpay.services.payments.counter import ConfirmPayment
+from publicpay.services.payments.orders import new_order_no
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
 
@@ -103,13 +105,35 @@ def platform_time_shifted(stack: Stack, delta: timedelta) -> Iterator[int]:
 
 
 def cut_short_confirm(stack: Stack, code: str, bank: str, bank_serial: str) -> None:
-    """The platform stored the confirmation, then stopped before applying it."""
-
-    def crash(*_args: object, **_kw: object) -> str:
-        raise RuntimeError("process stopped")
-
+    """What an earlier version (which applied a counter payment in a second transaction) left
+    when it stopped between the two: the confirmation stored with a new order still paying."""
     cmd = ConfirmPayment(bank, bank_serial, code, PLATE_FEE_FEN, branch="0101", teller="T01")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(in_person, "apply_trade", crash)
-        with pytest.raises(RuntimeError):
-            confirm_payment(stack.container.uow(), cmd, clock=stack.container.clock)
+    request = in_person.InPersonRequest(
+        channel=Channel.COUNTER,
+        source=cmd.bank,
+        serial=cmd.bank_serial,
+        payment_code=cmd.payment_code,
+        amount_fen=cmd.amount_fen,
+        detail={"branch": cmd.branch, "teller": cmd.teller},
+    )
+    now = stack.container.clock.now()
+    with stack.container.uow() as uow:
+        payable = uow.payables.by_code(code, lock=True)
+        assert payable is not None
+        order = Order(
+            id=0,
+            order_no=new_order_no(now),
+            payable_id=payable.id,
+            channel=Channel.COUNTER.value,
+            method=OrderMethod.COUNTER,
+            amount_fen=PLATE_FEE_FEN,
+            status=OrderStatus.PAYING,
+            qr_code=None,
+            channel_trade_no=bank_serial,
+            created_at=now,
+            expires_at=now,
+            paid_at=now,
+        )
+        uow.orders.add(order)
+        assert uow.inbox.add("counter", request.key, order.order_no, request.body(), now)
+        uow.commit()

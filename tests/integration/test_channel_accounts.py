@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from publicpay.adapters.channels.configured import build_probe_gateway, build_registry
 from publicpay.adapters.db.audit import audit_log
-from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.payments.channels import Channel, TradeState
@@ -22,14 +21,14 @@ from tests.support.servers import free_port
 
 def stored_configs(stack: Any) -> dict[str, dict[str, Any]]:
     with stack.container.uow() as uow:
-        return ChannelAccountsRepository(uow.connection, uow.box).all()
+        return uow.channel_accounts.all()
 
 
 def save(stack: Any, channel: Channel, config: dict[str, Any]) -> None:
     c = stack.container
     save_channel_account(
         c.uow,
-        lambda uow: ChannelAccountsRepository(uow.connection, uow.box),
+        lambda uow: uow.channel_accounts,
         channel,
         config,
         build_probe_gateway,

@@ -18,6 +18,7 @@ from publicpay.adapters.db.audit import audit_log
 from publicpay.adapters.db.events import events
 from publicpay.adapters.db.payments.tables import discrepancies, inbox, payment_orders
 from publicpay.adapters.db.refunds import refunds
+from publicpay.adapters.db.sql import Sql
 from publicpay.emulators.alipay.signing import content_to_sign, sign
 from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body
@@ -400,13 +401,15 @@ def test_check_command_finds_a_tampered_audit_row(stack: Any, new_database_url: 
 
     url = new_database_url()
     migrate.upgrade(url)
-    engine = make_engines(url).write  # the project's engines: queued writes go out in order
+    engine = make_engines(url).write
     with engine.begin() as conn:
         from publicpay.adapters.db.audit import AuditRepository
 
-        audit = AuditRepository(conn)
+        sql = Sql(conn)
+        audit = AuditRepository(sql)
         for n in range(3):
             audit.append("tester", "demo.action", str(n), {"n": n}, datetime.now(UTC))
+        sql.flush()  # appends are queued until sent
         assert audit.seal() == 3
     with engine.connect() as conn:
         assert run_checks(conn).ok

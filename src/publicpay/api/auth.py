@@ -3,10 +3,11 @@
 X-Signature = hex HMAC-SHA256(app_secret, METHOD\nPATH\nTIMESTAMP\nNONCE\nhex(sha256(body))),
 PATH including the query string; timestamps more than 300 s off, or a reused nonce, are refused.
 
-Most routes claim the nonce right away in its own transaction (`signed_client` and friends).
-The hot registration route takes `unit_call` instead: the signature is checked on the event loop
-(no blocking I/O once the client is cached) and the nonce is claimed inside the registration's
-own transaction (`Container.uow(nonce=...)`), saving a transaction per call.
+Every route claims the nonce inside its own first transaction: `signed_client` and friends leave
+it in the request's container (`Container.expect_nonce`) for the route's first unit of work; the
+hot registration route takes `unit_call` and passes it on (`Container.uow(nonce=...)`). A reused
+nonce is refused with 401 at that transaction's commit (or when the nonce is claimed alone,
+when the work did not commit), on both databases.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from publicpay.adapters.db.unit_of_work import REPLAY, NonceClaim
+from publicpay.adapters.db.unit_of_work import NonceClaim
 from publicpay.api.deps import body_bytes, container
 from publicpay.api.rate_limits import ApiClientLimiter
 from publicpay.bootstrap import Container
@@ -116,17 +117,15 @@ def check_request(request: Request, body: bytes, c: Container) -> SignedCall:
 def verify_request(
     request: Request, body: bytes, c: Container, *, current_only: bool = False
 ) -> ApiClient:
-    """Check the signature and claim the nonce (its own transaction). `current_only`: refuse
-    the secret a rotation's grace period still accepts (managing credentials needs the
-    current one, or a leaked old secret could mint itself a new one)."""
+    """Check the signature; the nonce waits in `c` (this request's container) for the route's
+    first unit of work, which claims it in its own transaction — a replay is refused there
+    (401), whatever the route does. `current_only`: refuse the secret a rotation's grace period
+    still accepts (managing credentials needs the current one, or a leaked old secret could
+    mint itself a new one)."""
     call = check_request(request, body, c)
     if current_only and call.previous_secret:
         raise _refuse("管理凭证须用当前密钥签名（旧密钥仅在宽限期内用于业务调用）")
-    with c.uow() as uow:
-        fresh = uow.units.remember_nonce(call.nonce.app_id, call.nonce.nonce, call.nonce.at)
-        uow.commit()
-    if not fresh:
-        raise _refuse(REPLAY)
+    c.expect_nonce(call.nonce)
     return call.client
 
 

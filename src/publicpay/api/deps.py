@@ -8,9 +8,11 @@ from publicpay.bootstrap import Container
 
 
 async def container(request: Request) -> Container:
-    """`async`: no I/O here, so FastAPI need not hop to its threadpool to run it."""
+    """The container for this request (FastAPI resolves it once per request, so the route and
+    its signature check share it: a signed request's nonce waits in it for the route's first
+    unit of work). `async`: no I/O here, so FastAPI need not hop to its threadpool."""
     c: Container = request.app.state.container
-    return c
+    return c.for_request()
 
 
 async def body_bytes(request: Request) -> bytes:

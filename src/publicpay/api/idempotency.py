@@ -16,7 +16,6 @@ from collections.abc import Callable
 from fastapi import Request, Response
 from pydantic import BaseModel
 
-from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.api.problems import problem_for
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Conflict, DomainError, ValidationFailed
@@ -44,9 +43,7 @@ def idempotent(
         f"{request.method} {request.url.path}\n{fingerprint}".encode()
     ).hexdigest()
     with c.uow() as uow:
-        stored = IdempotencyRepository(uow.connection).claim(
-            scope, key, request_hash, c.clock.now()
-        )
+        stored = uow.idempotency.claim(scope, key, request_hash, c.clock.now())
         uow.commit()
     if stored is not None:
         if stored.request_hash != request_hash:
@@ -75,7 +72,7 @@ def _run_and_store(
 
 def _settle(c: Container, scope: str, key: str, response: Response | None) -> None:
     with c.uow() as uow:
-        repo = IdempotencyRepository(uow.connection)
+        repo = uow.idempotency
         if response is None:
             repo.release(scope, key)
         else:

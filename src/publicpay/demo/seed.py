@@ -123,7 +123,7 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
     uow.units.add_client(
         FINANCE_ID, "finance", None, "demo_" + secrets.token_hex(16), now, region_code=region_code
     )
-    ensure_channel_accounts(ChannelAccountsRepository(uow.connection, uow.box), now)
+    ensure_channel_accounts(uow.channel_accounts, now)
     ensure_receipt_setup(uow, now, region_code=region_code)
     ensure_demo_users(uow, now, region_code=region_code)
 

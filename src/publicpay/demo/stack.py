@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from publicpay.adapters.db import migrate
-from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect, start_emulators
@@ -59,7 +58,7 @@ def build_stack(
     with container.uow() as uow:
         if not is_seeded(uow):
             seed(uow, container.clock.now(), region_code=settings.region_code)
-        accounts = ChannelAccountsRepository(uow.connection, uow.box)
+        accounts = uow.channel_accounts
         ensure_channel_accounts(accounts, container.clock.now())
         ensure_receipt_setup(uow, container.clock.now(), region_code=settings.region_code)
         ensure_demo_users(uow, container.clock.now(), region_code=settings.region_code)

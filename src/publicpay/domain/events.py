@@ -1,4 +1,5 @@
-"""Events the platform tells business systems about (webhooks and the event list)."""
+"""Events: domain events (what happened to an aggregate, recorded by the unit of work), and the
+events the platform tells business systems about (webhooks and the event list)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+
+class DomainEvent:
+    """Something that happened to an aggregate. Intent-named aggregate methods return these;
+    the unit of work collects them and, at commit, the recorder
+    (`services.recording.recorder`) writes what each one means: ledger journal, outbox message,
+    audit row, jobs — in the same transaction as the state change."""
+
+    __slots__ = ()
+
+
+class DeliveryStatus(StrEnum):
+    """Where an event stands in the webhook outbox."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the retry schedule; kept for manual replay
+    NONE = "none"  # listed in the event log, never delivered (e.g. payable.created)
 
 
 class EventType(StrEnum):
@@ -36,4 +55,4 @@ class StoredEvent:
     data: dict[str, Any]
     created_at: datetime
     attempts: int = 0
-    delivery: str = "pending"
+    delivery: DeliveryStatus = DeliveryStatus.PENDING

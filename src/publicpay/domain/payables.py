@@ -15,8 +15,10 @@ from publicpay.domain.errors import (
     ItemNotAuthorised,
     ValidationFailed,
 )
+from publicpay.domain.events import DomainEvent
 from publicpay.domain.fees import late_fee_fen
-from publicpay.domain.ledger import Share
+from publicpay.domain.ledger import Journal, Share
+from publicpay.domain.payments.orders import Order
 
 
 class PayableStatus(StrEnum):
@@ -191,6 +193,123 @@ class Payable:
     refunded_fen: int = 0
     created_at: datetime | None = None  # UTC
     paid_at: datetime | None = None
+
+    def registered(
+        self, *, actor: str, at: datetime, batch_id: int | None = None
+    ) -> list[DomainEvent]:
+        """A business system (or a batch, or the console) registered this payable."""
+        return [PayableRegistered(self, actor, batch_id, at)]
+
+    def cancel(self, *, actor: str, at: datetime) -> list[DomainEvent]:
+        """Cancelled by its unit; only while unpaid."""
+        check_transition(self.status, PayableStatus.CANCELLED)
+        self.status = PayableStatus.CANCELLED
+        return [PayableCancelled(self, actor, at)]
+
+    def mark_paid(
+        self, order: Order, shares: Sequence[Share], *, at: datetime
+    ) -> list[DomainEvent]:
+        """Settled by `order` (which succeeded); `shares`: the payment split by budget level."""
+        check_transition(self.status, PayableStatus.PAID)
+        self.status = PayableStatus.PAID
+        self.paid_at = order.paid_at
+        self.paid_fen = order.amount_fen
+        self.paid_order_id = order.id
+        self.channel = order.channel
+        return [PayablePaid(self, order, tuple(shares), at)]
+
+    def take_duplicate(self, order: Order, *, refund_no: str, at: datetime) -> list[DomainEvent]:
+        """重复支付: `order` succeeded, but this payable was already settled (or cancelled,
+        expired): the money is owed back to the payer and refunded as `refund_no`."""
+        closed = self.status in (PayableStatus.CANCELLED, PayableStatus.EXPIRED)
+        return [DuplicatePayment(self, order, refund_no, for_closed_payable=closed, at=at)]
+
+    def reverse(
+        self, order: Order, payment: Journal, *, by: str, reason: str, at: datetime
+    ) -> list[DomainEvent]:
+        """冲正: the bank undid the counter payment that settled this payable, the same day;
+        unpaid again. `payment`: that payment's journal, negated by the reversal."""
+        check_reversal(self.status)
+        self.status = PayableStatus.UNPAID
+        self.paid_at = self.paid_fen = self.paid_order_id = self.channel = None
+        return [PayableReversed(self, order, payment, by, reason, at)]
+
+    def record_refund(
+        self,
+        refund_no: str,
+        amount_fen: int,
+        returned: Sequence[Share],
+        *,
+        reason: str,
+        at: datetime,
+    ) -> list[DomainEvent]:
+        """A refund of `amount_fen` was paid out; `returned`: the slices it takes back."""
+        paid = self.paid_fen or 0
+        if amount_fen <= 0 or self.refunded_fen + amount_fen > paid:
+            raise InvalidTransition(
+                f"退款后累计 {self.refunded_fen + amount_fen} 分将超过实缴 {paid} 分"
+            )
+        self.refunded_fen += amount_fen
+        target = (
+            PayableStatus.REFUNDED
+            if self.refunded_fen == paid
+            else PayableStatus.PARTIALLY_REFUNDED
+        )
+        check_transition(self.status, target)
+        self.status = target
+        return [PayableRefunded(self, refund_no, amount_fen, tuple(returned), reason, at)]
+
+
+@dataclass(frozen=True, slots=True)
+class PayableRegistered(DomainEvent):
+    payable: Payable
+    actor: str
+    batch_id: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PayableCancelled(DomainEvent):
+    payable: Payable
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PayablePaid(DomainEvent):
+    payable: Payable
+    order: Order
+    shares: tuple[Share, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePayment(DomainEvent):
+    payable: Payable
+    order: Order
+    refund_no: str
+    for_closed_payable: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PayableReversed(DomainEvent):
+    payable: Payable
+    order: Order
+    payment: Journal
+    by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PayableRefunded(DomainEvent):
+    payable: Payable
+    refund_no: str
+    amount_fen: int
+    returned: tuple[Share, ...]
+    reason: str
+    at: datetime
 
 
 def payment_shares(

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
@@ -55,7 +54,7 @@ def _prune_nonces(c: Container) -> int:
 
 def _prune_idempotency_keys(c: Container) -> int:
     with c.uow() as uow:
-        pruned = IdempotencyRepository(uow.connection).prune(c.clock.now() - timedelta(hours=24))
+        pruned = uow.idempotency.prune(c.clock.now() - timedelta(hours=24))
         uow.commit()
     return pruned
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Protocol
 
+from publicpay.domain.events import DomainEvent
 from publicpay.services.catalogue.ports import CatalogueRepo
 from publicpay.services.events.ports import EventsRepo
 from publicpay.services.payables.ports import PayablesRepo
@@ -64,6 +66,16 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def commit(self) -> None: ...
+    def collect(self, events: Iterable[DomainEvent]) -> None:
+        """Domain events of this transaction; their effects are recorded at commit."""
+        ...
+
+    def flush(self) -> None:
+        """Send the queued writes now (before a statement that must read them back)."""
+        ...
+
+    def commit(self) -> None:
+        """Record the collected events, send every queued write, commit."""
+        ...
 
     def rollback(self) -> None: ...

@@ -61,5 +61,11 @@ class ChannelRegistry:
             return account.gateway
         return self.get(channel)
 
+    def take_over(self, other: ChannelRegistry) -> None:
+        """Serve `other`'s accounts from now on (after an edit: every holder of this registry,
+        e.g. each request's container, sees the new accounts)."""
+        self._by_scope, self._by_id = other._by_scope, other._by_id
+        self._unit_regions = other._unit_regions
+
     def channels(self) -> list[Channel]:
         return list(dict.fromkeys(channel for channel, _ in self._by_scope))

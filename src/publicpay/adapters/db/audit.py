@@ -9,23 +9,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    Connection,
-    String,
-    Table,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import JSON, BigInteger, Column, String, Table, bindparam, func, select, update
 
-from publicpay.adapters.db.deferred import pg_defer
-from publicpay.adapters.db.dialect import pg_insert_sql, pg_values
+from publicpay.adapters.db.dialects import xact_lock
 from publicpay.adapters.db.metadata import Id, Ts, metadata
+from publicpay.adapters.db.sql import Insert, Sql
 from publicpay.domain.time import utc
 
 audit_log = Table(
@@ -59,51 +47,45 @@ def row_hash(prev_hash: str, row: Any) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-_INSERT = insert(audit_log)
+_LOCK_SEALER = select(xact_lock(_SEAL_LOCK).label("locked"))  # one sealer at a time
+_LAST_SEQ = select(func.coalesce(func.max(audit_log.c.chain_seq), 0).label("seq"))
+_HASH_AT = select(audit_log.c.hash).where(audit_log.c.chain_seq == bindparam("seq"))
+_UNSEALED = (
+    select(audit_log)
+    .where(audit_log.c.hash.is_(None))
+    .order_by(audit_log.c.id)
+    .limit(bindparam("limit"))
+)
+_SEAL = (
+    update(audit_log)
+    .where(audit_log.c.id == bindparam("b_id"))
+    .values(chain_seq=bindparam("seq"), prev_hash=bindparam("prev"), hash=bindparam("digest"))
+)
+_SEALED = select(audit_log).where(audit_log.c.hash.is_not(None)).order_by(audit_log.c.chain_seq)
 
 
 class AuditRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    """`append` is queued (the row goes out with the commit); sealing runs at once."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     def append(
         self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
     ) -> None:
         row = {"at": at, "actor": actor, "action": action, "target": target, "detail": detail}
-        if not pg_defer(self._conn, pg_insert_sql("audit_log", tuple(row)), pg_values(row)):
-            self._conn.execute(_INSERT, row)
+        self._sql.queue(Insert(audit_log, (row,)))
 
     def seal(self, limit: int = 1000) -> int:
         """Chain unsealed rows onto the last sealed one; returns how many were sealed."""
-        if self._conn.dialect.name == "postgresql":
-            self._conn.execute(text(f"SELECT pg_advisory_xact_lock({_SEAL_LOCK})"))
-        seq = int(
-            self._conn.execute(
-                select(func.coalesce(func.max(audit_log.c.chain_seq), 0))
-            ).scalar_one()
-        )
-        prev = (
-            self._conn.execute(
-                select(audit_log.c.hash).where(audit_log.c.chain_seq == seq)
-            ).scalar_one_or_none()
-            or GENESIS
-        )
-        rows = list(
-            self._conn.execute(
-                select(audit_log)
-                .where(audit_log.c.hash.is_(None))
-                .order_by(audit_log.c.id)
-                .limit(limit)
-            )
-        )
+        self._sql.one(_LOCK_SEALER)
+        seq = int(self._sql.scalar(_LAST_SEQ))
+        prev = self._sql.scalar(_HASH_AT, {"seq": seq}) or GENESIS
+        rows = self._sql.all(_UNSEALED, {"limit": limit})
         for row in rows:
             seq += 1
             digest = row_hash(prev, row)
-            self._conn.execute(
-                update(audit_log)
-                .where(audit_log.c.id == row.id)
-                .values(chain_seq=seq, prev_hash=prev, hash=digest)
-            )
+            self._sql.run(_SEAL, {"b_id": row.id, "seq": seq, "prev": prev, "digest": digest})
             prev = digest
         return len(rows)
 
@@ -111,10 +93,7 @@ class AuditRepository:
         """Ids of sealed rows whose hash does not follow from the previous one."""
         broken: list[int] = []
         prev = GENESIS
-        stmt = (
-            select(audit_log).where(audit_log.c.hash.is_not(None)).order_by(audit_log.c.chain_seq)
-        )
-        for expected_seq, row in enumerate(self._conn.execute(stmt), start=1):
+        for expected_seq, row in enumerate(self._sql.all(_SEALED), start=1):
             if (
                 row.chain_seq != expected_seq
                 or row.prev_hash != prev

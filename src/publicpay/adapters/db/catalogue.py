@@ -8,9 +8,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Connection, Date, ForeignKey, String, Table, select
+from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, String, Table, select
 
 from publicpay.adapters.db.metadata import Id, metadata
+from publicpay.adapters.db.sql import Sql
 from publicpay.domain.catalogue import (
     BudgetLevel,
     Category,
@@ -91,11 +92,11 @@ class CatalogueCache:
         with self._lock:
             self._loaded_at = 0.0
 
-    def load(self, conn: Connection) -> None:
-        items = _load_items(conn)
+    def load(self, sql: Sql) -> None:
+        items = _load_items(sql)
         authorised: dict[int, set[str]] = {}
-        for unit_id, code in conn.execute(select(unit_items.c.unit_id, unit_items.c.item_code)):
-            authorised.setdefault(unit_id, set()).add(code)
+        for row in sql.all(_GRANTS):
+            authorised.setdefault(row.unit_id, set()).add(row.item_code)
         with self._lock:
             self._items = items
             self._authorised = {k: frozenset(v) for k, v in authorised.items()}
@@ -108,9 +109,14 @@ class CatalogueCache:
         return self._authorised.get(unit_id, frozenset())
 
 
-def _load_items(conn: Connection) -> dict[str, FeeItem]:
+_GRANTS = select(unit_items.c.unit_id, unit_items.c.item_code)
+_STANDARDS = select(fee_standards).order_by(fee_standards.c.valid_from)
+_ITEMS = select(fee_items)
+
+
+def _load_items(sql: Sql) -> dict[str, FeeItem]:
     standards: dict[str, list[Standard]] = {}
-    for row in conn.execute(select(fee_standards).order_by(fee_standards.c.valid_from)):
+    for row in sql.all(_STANDARDS):
         standards.setdefault(row.item_code, []).append(
             Standard(
                 kind=StandardKind(row.kind),
@@ -123,7 +129,7 @@ def _load_items(conn: Connection) -> dict[str, FeeItem]:
             )
         )
     result: dict[str, FeeItem] = {}
-    for row in conn.execute(select(fee_items)):
+    for row in sql.all(_ITEMS):
         result[row.code] = FeeItem(
             code=row.code,
             name=row.name,
@@ -141,13 +147,15 @@ def _load_items(conn: Connection) -> dict[str, FeeItem]:
 
 
 class CatalogueRepository:
-    def __init__(self, conn: Connection, cache: CatalogueCache) -> None:
-        self._conn = conn
+    """Reads come from the process-wide cache (reloaded when stale); edits run at once."""
+
+    def __init__(self, sql: Sql, cache: CatalogueCache) -> None:
+        self._sql = sql
         self._cache = cache
 
     def _ensure(self) -> None:
         if not self._cache.fresh():
-            self._cache.load(self._conn)
+            self._cache.load(self._sql)
 
     def items(self) -> dict[str, FeeItem]:
         self._ensure()
@@ -158,37 +166,34 @@ class CatalogueRepository:
         return self._cache.authorised(unit_id)
 
     def add_item(self, item: FeeItem) -> None:
-        self._conn.execute(
-            fee_items.insert().values(
-                code=item.code,
-                name=item.name,
-                category=item.category.value,
-                budget_subject=item.budget_subject,
-                destination=item.destination.value,
-                unit_of_measure=item.unit_of_measure,
-                legal_basis=item.legal_basis,
-                split=split_to_json(item.split),
-                valid_from=item.valid_from,
-                valid_to=item.valid_to,
-            )
-        )
+        row = {
+            "code": item.code,
+            "name": item.name,
+            "category": item.category.value,
+            "budget_subject": item.budget_subject,
+            "destination": item.destination.value,
+            "unit_of_measure": item.unit_of_measure,
+            "legal_basis": item.legal_basis,
+            "split": split_to_json(item.split),
+            "valid_from": item.valid_from,
+            "valid_to": item.valid_to,
+        }
+        self._sql.insert(fee_items, row)
         for standard in item.standards:
-            self._conn.execute(
-                fee_standards.insert().values(
-                    item_code=item.code,
-                    kind=standard.kind.value,
-                    amount_fen=standard.amount_fen,
-                    min_fen=standard.min_fen,
-                    max_fen=standard.max_fen,
-                    valid_from=standard.valid_from,
-                    valid_to=standard.valid_to,
-                    basis=standard.basis,
-                )
-            )
+            standard_row = {
+                "item_code": item.code,
+                "kind": standard.kind.value,
+                "amount_fen": standard.amount_fen,
+                "min_fen": standard.min_fen,
+                "max_fen": standard.max_fen,
+                "valid_from": standard.valid_from,
+                "valid_to": standard.valid_to,
+                "basis": standard.basis,
+            }
+            self._sql.insert(fee_standards, standard_row)
         self._cache.invalidate()
 
     def authorise(self, unit_id: int, item_codes: Iterable[str]) -> None:
-        rows = [{"unit_id": unit_id, "item_code": code} for code in item_codes]
-        if rows:
-            self._conn.execute(unit_items.insert(), rows)
+        for code in item_codes:
+            self._sql.insert(unit_items, {"unit_id": unit_id, "item_code": code})
         self._cache.invalidate()

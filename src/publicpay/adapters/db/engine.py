@@ -9,15 +9,20 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from publicpay.adapters.db.deferred import pg_discard, pg_flush_at_commit, pg_flush_before_statement
+from publicpay.adapters.db.dialects import Dialect, dialect_named
 
 
 @dataclass(frozen=True)
 class Engines:
-    """`write` takes the write lock at BEGIN on SQLite (BEGIN IMMEDIATE); `read` does not."""
+    """`write` takes the write lock at BEGIN on SQLite (BEGIN IMMEDIATE); `read` does not.
+    `dialect`: what differs between the databases, chosen here once (see dialects.py)."""
 
     write: Engine
     read: Engine
+
+    @property
+    def dialect(self) -> Dialect:
+        return dialect_named(self.write.dialect.name)
 
     @property
     def is_sqlite(self) -> bool:
@@ -38,11 +43,6 @@ def make_engines(url: str, pool_size: int = 10) -> Engines:
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
     )
-    # blind writes queued in a transaction (deferred.pg_defer) go out before any other statement
-    # and just before the transaction commits
-    event.listen(engine, "before_cursor_execute", pg_flush_before_statement)
-    event.listen(engine, "commit", pg_flush_at_commit)
-    event.listen(engine, "rollback", pg_discard)
     return Engines(engine, engine)
 
 

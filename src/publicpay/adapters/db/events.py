@@ -9,22 +9,20 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
-    Connection,
     ForeignKey,
     Index,
     Integer,
     String,
     Table,
-    insert,
+    bindparam,
     select,
     update,
 )
 
-from publicpay.adapters.db.deferred import pg_defer
-from publicpay.adapters.db.dialect import pg_insert_sql, pg_values
-from publicpay.adapters.db.leases import claim_leased
+from publicpay.adapters.db.leases import Leases
 from publicpay.adapters.db.metadata import Id, Ts, metadata
-from publicpay.domain.events import StoredEvent
+from publicpay.adapters.db.sql import Insert, Sql
+from publicpay.domain.events import DeliveryStatus, StoredEvent
 from publicpay.domain.time import utc
 
 events = Table(
@@ -59,12 +57,46 @@ webhook_deliveries = Table(
 )
 
 
-_INSERT = insert(events)
+_SINCE = (
+    select(events)
+    .where(events.c.unit_id == bindparam("unit_id"), events.c.id > bindparam("cursor"))
+    .order_by(events.c.id)
+    .limit(bindparam("limit"))
+)
+_DUE = Leases(
+    events,
+    (events.c.delivery == DeliveryStatus.PENDING.value)
+    & (events.c.next_attempt_at <= bindparam("now")),
+    (events.c.next_attempt_at, events.c.id),
+)
+_DELIVERED = (
+    update(events)
+    .where(events.c.id == bindparam("b_id"))
+    .values(
+        delivery=DeliveryStatus.DELIVERED.value, delivered_at=bindparam("at"), next_attempt_at=None
+    )
+)
+_RETRY_AT = (
+    update(events).where(events.c.id == bindparam("b_id")).values(next_attempt_at=bindparam("at"))
+)
+_GIVE_UP = (
+    update(events)
+    .where(events.c.id == bindparam("b_id"))
+    .values(delivery=DeliveryStatus.FAILED.value, next_attempt_at=None)
+)
+_REPLAY = (
+    update(events)
+    .where(events.c.event_id == bindparam("event_id"), events.c.unit_id == bindparam("unit_id"))
+    .values(delivery=DeliveryStatus.PENDING.value, next_attempt_at=bindparam("at"), attempts=0)
+)
 
 
 class EventsRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    """`add` is queued (the outbox message goes out with the commit); the delivery side runs
+    at once."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     def add(
         self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
@@ -76,52 +108,36 @@ class EventsRepository:
             "type": type_,
             "data": data,
             "created_at": at,
-            "delivery": "pending" if deliver else "none",
+            "delivery": (DeliveryStatus.PENDING if deliver else DeliveryStatus.NONE).value,
             "attempts": 0,
             "next_attempt_at": at if deliver else None,
         }
-        if not pg_defer(self._conn, pg_insert_sql("events", tuple(row)), pg_values(row)):
-            self._conn.execute(_INSERT, row)
+        self._sql.queue(Insert(events, (row,)))
         return event_id
 
     def since(self, unit_id: int, cursor: int, limit: int) -> list[StoredEvent]:
-        stmt = (
-            select(events)
-            .where(events.c.unit_id == unit_id, events.c.id > cursor)
-            .order_by(events.c.id)
-            .limit(limit)
-        )
-        return [_hydrate(row) for row in self._conn.execute(stmt)]
+        rows = self._sql.all(_SINCE, {"unit_id": unit_id, "cursor": cursor, "limit": limit})
+        return [_hydrate(row) for row in rows]
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]:
         """Lease due deliveries so no other worker takes them while this one delivers."""
-        due = (events.c.delivery == "pending") & (events.c.next_attempt_at <= now)
-        order = (events.c.next_attempt_at, events.c.id)
-        rows = claim_leased(self._conn, events, due, order, limit, now, lease)
+        rows = _DUE.claim(self._sql, now, limit, lease)
         return [_hydrate(row, attempts_delta=1) for row in rows]
 
     def delivered(self, cursor: int, at: datetime) -> None:
-        self._conn.execute(
-            update(events)
-            .where(events.c.id == cursor)
-            .values(delivery="delivered", delivered_at=at, next_attempt_at=None)
-        )
+        self._sql.run(_DELIVERED, {"b_id": cursor, "at": at})
 
     def retry_at(self, cursor: int, at: datetime | None) -> None:
         """Schedule the next attempt, or give up (`None`: failed, kept for manual replay)."""
-        values: dict[str, Any] = (
-            {"next_attempt_at": at} if at else {"delivery": "failed", "next_attempt_at": None}
-        )
-        self._conn.execute(update(events).where(events.c.id == cursor).values(**values))
+        if at is None:
+            self._sql.run(_GIVE_UP, {"b_id": cursor})
+        else:
+            self._sql.run(_RETRY_AT, {"b_id": cursor, "at": at})
 
     def replay(self, event_id: str, unit_id: int, at: datetime) -> bool:
         """Deliver again (manual replay); only the owning unit's events."""
-        result = self._conn.execute(
-            update(events)
-            .where(events.c.event_id == event_id, events.c.unit_id == unit_id)
-            .values(delivery="pending", next_attempt_at=at, attempts=0)
-        )
-        return int(result.rowcount) == 1
+        params = {"event_id": event_id, "unit_id": unit_id, "at": at}
+        return self._sql.run(_REPLAY, params) == 1
 
     def log_delivery(
         self,
@@ -133,17 +149,16 @@ class EventsRepository:
         duration_ms: int,
         at: datetime,
     ) -> None:
-        self._conn.execute(
-            insert(webhook_deliveries).values(
-                event_id=cursor,
-                attempt=attempt,
-                url=url,
-                status_code=status_code,
-                error=error[:500] if error else None,
-                duration_ms=duration_ms,
-                at=at,
-            )
-        )
+        row = {
+            "event_id": cursor,
+            "attempt": attempt,
+            "url": url,
+            "status_code": status_code,
+            "error": error[:500] if error else None,
+            "duration_ms": duration_ms,
+            "at": at,
+        }
+        self._sql.insert(webhook_deliveries, row)
 
 
 def _hydrate(row: Any, attempts_delta: int = 0) -> StoredEvent:
@@ -155,5 +170,5 @@ def _hydrate(row: Any, attempts_delta: int = 0) -> StoredEvent:
         data=row.data,
         created_at=utc(row.created_at),
         attempts=row.attempts + attempts_delta,
-        delivery=row.delivery,
+        delivery=DeliveryStatus(row.delivery),
     )

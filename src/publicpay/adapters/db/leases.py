@@ -7,28 +7,32 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 
-from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.sql import Sql
 
 
-def claim_leased(
-    conn: Connection,
-    table: Table,
-    due: ColumnElement[bool],
-    order_by: tuple[Any, ...],
-    limit: int,
-    now: datetime,
-    lease: timedelta,
-) -> list[Row[Any]]:
-    """Rows of `table` matching `due`, leased until now + lease; their `attempts` counted up
-    (the returned rows show the count from before the claim)."""
-    stmt = select(table).where(due).order_by(*order_by).limit(limit)
-    rows = list(conn.execute(for_update(stmt, skip_locked=True)))
-    if rows:
-        conn.execute(
-            update(table)
-            .where(table.c.id.in_([row.id for row in rows]))
-            .values(next_attempt_at=now + lease, attempts=table.c.attempts + 1)
+class Leases:
+    """The due rows of `table` (`due` may use a `now` parameter), oldest by `order_by` first."""
+
+    def __init__(self, table: Table, due: ColumnElement[bool], order_by: tuple[Any, ...]) -> None:
+        self._due = (
+            select(table)
+            .where(due)
+            .order_by(*order_by)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
         )
-    return rows
+        self._lease = (
+            update(table)
+            .where(table.c.id.in_(bindparam("ids", expanding=True)))
+            .values(next_attempt_at=bindparam("until"), attempts=table.c.attempts + 1)
+        )
+
+    def claim(self, sql: Sql, now: datetime, limit: int, lease: timedelta) -> list[Any]:
+        """The due rows, leased until now + lease; their `attempts` counted up (the returned
+        rows show the count from before the claim)."""
+        rows = sql.all(self._due, {"now": now, "limit": limit})
+        if rows:
+            sql.run(self._lease, {"ids": [row.id for row in rows], "until": now + lease})
+        return rows

@@ -12,6 +12,7 @@ flushes them every so often so that no statement grows past the protocol's 65,53
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -19,22 +20,19 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Table,
-    insert,
+    bindparam,
     select,
     update,
 )
 
-from publicpay.adapters.db.deferred import pg_flush
-from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.metadata import Id, Ts, metadata
-from publicpay.adapters.db.unit_of_work import SqlUnitOfWork
+from publicpay.adapters.db.sql import Sql
 from publicpay.domain.payable_batches import BatchRecord, BatchReport, RowStatus
 from publicpay.domain.time import utc
 
@@ -93,12 +91,29 @@ def record_from_row(row: Any) -> BatchRecord:
     )
 
 
+_GET = select(payable_batches).where(payable_batches.c.id == bindparam("id"))
+_GET_LOCKED = _GET.with_for_update()
+_ROWS_OF = select(payable_batches.c.rows_enc).where(payable_batches.c.id == bindparam("id"))
+_FORGET_ROWS = (
+    update(payable_batches).where(payable_batches.c.id == bindparam("b_id")).values(rows_enc=None)
+)
+_PRUNE = (
+    update(payable_batches)
+    .where(
+        payable_batches.c.rows_enc.is_not(None), payable_batches.c.created_at < bindparam("before")
+    )
+    .values(rows_enc=None)
+)
+
+
 class PayableBatchesRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    """Batch records: every statement runs at once."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     def add(self, record: BatchRecord, rows_enc: bytes | None) -> int:
-        values = {
+        row = {
             "unit_id": record.unit_id,
             "source": record.source,
             "file_name": record.file_name,
@@ -110,48 +125,29 @@ class PayableBatchesRepository:
             "rows_enc": rows_enc,
             **_values(record),
         }
-        stmt = insert(payable_batches).values(values).returning(payable_batches.c.id)
-        return int(self._conn.execute(stmt).scalar_one())
+        return int(self._sql.insert(payable_batches, row).id)
 
     def finish(self, batch_id: int, record: BatchRecord, rows_enc: bytes | None) -> None:
         values = {**_values(record), "rows_enc": rows_enc}
-        self._conn.execute(
-            update(payable_batches).where(payable_batches.c.id == batch_id).values(values)
-        )
+        self._sql.run(_finish_stmt(tuple(values)), {"b_id": batch_id, **values})
 
     def get(self, batch_id: int, *, lock: bool = False) -> BatchRecord | None:
-        stmt = select(payable_batches).where(payable_batches.c.id == batch_id)
-        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        row = self._sql.one(_GET_LOCKED if lock else _GET, {"id": batch_id})
         return None if row is None else record_from_row(row)
 
     def rows_of(self, batch_id: int) -> bytes | None:
-        stmt = select(payable_batches.c.rows_enc).where(payable_batches.c.id == batch_id)
-        found = self._conn.execute(stmt).scalar_one_or_none()
+        found = self._sql.scalar(_ROWS_OF, {"id": batch_id})
         return None if found is None else bytes(found)
 
     def forget_rows(self, batch_id: int) -> None:
-        self._conn.execute(
-            update(payable_batches).where(payable_batches.c.id == batch_id).values(rows_enc=None)
-        )
+        self._sql.run(_FORGET_ROWS, {"b_id": batch_id})
 
     def prune_previews(self, before: datetime) -> int:
         """Drop the kept rows of previews nobody confirmed (they hold personal data)."""
-        stmt = (
-            update(payable_batches)
-            .where(payable_batches.c.rows_enc.is_not(None), payable_batches.c.created_at < before)
-            .values(rows_enc=None)
-        )
-        return int(self._conn.execute(stmt).rowcount)
+        return self._sql.run(_PRUNE, {"before": before})
 
 
-class BatchUnitOfWork(SqlUnitOfWork):
-    """The unit of work of batch registrations (see the module docstring)."""
-
-    batches: PayableBatchesRepository
-
-    def _attach(self, conn: Connection) -> None:
-        super()._attach(conn)
-        self.batches = PayableBatchesRepository(conn)
-
-    def flush_pending(self) -> None:
-        pg_flush(self.connection)
+@lru_cache(maxsize=8)
+def _finish_stmt(columns: tuple[str, ...]) -> Any:
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    return update(payable_batches).where(payable_batches.c.id == bindparam("b_id")).values(values)

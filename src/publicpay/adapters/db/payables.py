@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from sqlalchemy import (
     BigInteger,
     Column,
-    Connection,
     Date,
     ForeignKey,
     Integer,
     LargeBinary,
-    Row,
+    Select,
     String,
     Table,
     UniqueConstraint,
     bindparam,
-    insert,
+    literal,
     select,
+    true,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
-from publicpay.adapters.db.deferred import pg_defer, pg_defer_ctes
-from publicpay.adapters.db.dialect import (
-    for_update,
-    next_payable_id,
-    pg_cursor,
-    pg_insert_sql,
-    pg_values,
-)
+from publicpay.adapters.db.dialects import next_id
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.payments.tables import payment_orders
-from publicpay.domain.errors import Conflict
+from publicpay.adapters.db.sql import Change, Insert, Sql
 from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
 from publicpay.domain.time import utc
 
@@ -88,92 +79,96 @@ serials = Table(
 )
 
 
-# built once, executed with bind parameters (see dialect.py)
-_INSERT = insert(payables)
-_INSERT_LINES = insert(payable_lines)
-_BY_ID = select(payables).where(payables.c.id == bindparam("b_id"))
-_BY_ID_LOCKED = for_update(_BY_ID)
-_BY_CODE = select(payables).where(payables.c.payment_code == bindparam("b_code"))
-_BY_CODE_LOCKED = for_update(_BY_CODE)
-_BY_BIZ_NO = select(payables).where(
-    payables.c.unit_id == bindparam("b_unit"), payables.c.biz_no == bindparam("b_biz_no")
+# A payable comes with its lines: one row per line, the line's columns labelled `line_*`.
+_LINE_COLUMNS = [c for c in payable_lines.c if c.name != "payable_id"]
+WITH_LINES: Select[Any] = (
+    select(*payables.c, *[c.label(f"line_{c.name}") for c in _LINE_COLUMNS])
+    .join(payable_lines, payable_lines.c.payable_id == payables.c.id)
+    .order_by(payable_lines.c.line_no)
 )
-_FOR_ORDER_LOCKED = for_update(
-    select(payables).where(
-        payables.c.id
-        == select(payment_orders.c.payable_id)
-        .where(payment_orders.c.order_no == bindparam("b_order_no"))
+_BY_ID = WITH_LINES.where(payables.c.id == bindparam("id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update(of=payables)
+_BY_CODE = WITH_LINES.where(payables.c.payment_code == bindparam("code"))
+_BY_CODE_LOCKED = _BY_CODE.with_for_update(of=payables)
+_FOR_ORDER_LOCKED = WITH_LINES.where(
+    payables.c.id
+    == select(payment_orders.c.payable_id)
+    .where(payment_orders.c.order_no == bindparam("order_no"))
+    .scalar_subquery()
+).with_for_update(of=payables)
+_NEXT_ID = select(next_id(payables, "payable_serial").label("next_id"))
+_SERIES = select(literal(1).label("n")).cte("series", recursive=True)
+_SERIES = _SERIES.union_all(select(_SERIES.c.n + 1).where(_SERIES.c.n < bindparam("count")))
+_NEXT_IDS = select(next_id(payables, "payable_serial").label("next_id")).select_from(_SERIES)
+_BY_BIZ_NOS = WITH_LINES.where(
+    payables.c.unit_id == bindparam("unit_id"),
+    payables.c.biz_no.in_(bindparam("biz_nos", expanding=True)),
+)
+CHUNK = 500  # IN-list elements per statement
+# A registration's one read: the payable already registered under the biz_no (if any), and the
+# id a new one would take (drawn whether or not it is used: a gap in the serial, nothing more).
+_FOUND = WITH_LINES.where(
+    payables.c.unit_id == bindparam("unit_id"), payables.c.biz_no == bindparam("biz_no")
+).subquery("found")
+_LOOKUP = (
+    select(next_id(payables, "payable_serial").label("next_id"), *_FOUND.c)
+    .select_from(select(literal(1).label("one")).subquery("one").outerjoin(_FOUND, true()))
+    .order_by(_FOUND.c.line_line_no)
+)
+_RECENT_UNPAID = WITH_LINES.where(
+    payables.c.id.in_(
+        select(payables.c.id)
+        .where(payables.c.status == PayableStatus.UNPAID.value)
+        .order_by(payables.c.id.desc())
+        .limit(bindparam("limit"))
         .scalar_subquery()
     )
 )
-_LINES = (
-    select(payable_lines)
-    .where(payable_lines.c.payable_id == bindparam("b_id"))
-    .order_by(payable_lines.c.line_no)
-)
+_PAYER_ID_ENC = select(payables.c.payer_id_enc).where(payables.c.id == bindparam("id"))
 _SAVE = (
     update(payables)
     .where(payables.c.id == bindparam("b_id"))
-    .values(version=payables.c.version + 1)
+    .values(
+        status=bindparam("status"),
+        paid_at=bindparam("paid_at"),
+        paid_fen=bindparam("paid_fen"),
+        paid_order_id=bindparam("paid_order_id"),
+        channel=bindparam("channel"),
+        refunded_fen=bindparam("refunded_fen"),
+        version=payables.c.version + 1,
+    )
 )
-
-# PostgreSQL: the same statements as hand-written SQL on the psycopg cursor (dialect.pg_cursor)
-_PG_BY: dict[Any, str] = {
-    _BY_ID: "SELECT * FROM payables WHERE id = %s",
-    _BY_ID_LOCKED: "SELECT * FROM payables WHERE id = %s FOR UPDATE",
-    _BY_CODE: "SELECT * FROM payables WHERE payment_code = %s",
-    _BY_CODE_LOCKED: "SELECT * FROM payables WHERE payment_code = %s FOR UPDATE",
-    _BY_BIZ_NO: "SELECT * FROM payables WHERE unit_id = %s AND biz_no = %s",
-    _FOR_ORDER_LOCKED: "SELECT * FROM payables WHERE id = (SELECT payable_id"
-    " FROM payment_orders WHERE order_no = %s) FOR UPDATE",
-}
-# a payable and its lines in one round trip: the lines as a JSON array of arrays
-PG_PAYABLE_WITH_LINES = (
-    "SELECT payables.*, (SELECT json_agg(json_build_array(l.item_code, l.item_name,"
-    " l.unit_of_measure, l.quantity, l.standard_fen, l.amount_fen) ORDER BY l.line_no)"
-    " FROM payable_lines l WHERE l.payable_id = payables.id) AS lines_json FROM payables"
-)
-_PG_BY = {
-    stmt: sql.replace("SELECT * FROM payables", PG_PAYABLE_WITH_LINES, 1)
-    for stmt, sql in _PG_BY.items()
-}
-_PG_SAVE = (
-    "UPDATE payables SET status = %s, paid_at = %s, paid_fen = %s, paid_order_id = %s,"
-    " channel = %s, refunded_fen = %s, version = version + 1 WHERE id = %s"
-)
-_PG_BIZ_NO_AND_NEXT_ID = (  # SQL from the code, values bound
-    "SELECT nextval('payable_serial') AS next_id, x.* FROM (SELECT 1) AS one"  # noqa: S608
-    f" LEFT JOIN LATERAL ({_PG_BY[_BY_BIZ_NO]}) AS x ON true"
-)
-_LINE_COLUMNS = tuple(c.name for c in payable_lines.columns)
-_PG_ADD: dict[tuple[tuple[str, ...], int], str] = {}
-
-
-def _pg_add_ctes(columns: tuple[str, ...], line_count: int) -> str:
-    """The payable and its lines as deferred CTEs (see deferred.pg_defer_ctes)."""
-    sql = _PG_ADD.get((columns, line_count))
-    if sql is None:
-        line = "(" + ", ".join(["%s"] * len(_LINE_COLUMNS)) + ")"
-        sql = (  # identifiers from the code; values bound
-            f"{{w}}p AS ({pg_insert_sql('payables', columns)}), "  # noqa: S608
-            f"{{w}} AS (INSERT INTO payable_lines ({', '.join(_LINE_COLUMNS)}) VALUES "
-            + ", ".join([line] * line_count)
-            + ")"
-        )
-        _PG_ADD[(columns, line_count)] = sql
-    return sql
 
 
 class PayablesRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._next_id: int | None = None
+    """Reads run at once; `add` and `save` are queued (sent with the unit of work's commit)."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    def lookup(self, unit_id: int, biz_no: str) -> tuple[Payable | None, int]:
+        """The payable registered under `biz_no`, and the id a new payable would take."""
+        rows = self._sql.all(_LOOKUP, {"unit_id": unit_id, "biz_no": biz_no})
+        found = payables_from_rows(rows) if rows[0].id is not None else []
+        return (found[0] if found else None), int(rows[0].next_id)
 
     def next_id(self) -> int:
-        if self._next_id is not None:  # drawn with the biz_no lookup (PostgreSQL)
-            drawn, self._next_id = self._next_id, None
-            return drawn
-        return next_payable_id(self._conn)
+        return int(self._sql.scalar(_NEXT_ID))
+
+    def next_ids(self, count: int) -> list[int]:
+        """`count` ids for new payables, in one statement."""
+        if count <= 0:
+            return []
+        return [int(row.next_id) for row in self._sql.all(_NEXT_IDS, {"count": count})]
+
+    def by_biz_nos(self, unit_id: int, biz_nos: Sequence[str]) -> dict[str, Payable]:
+        """The payables registered under any of `biz_nos`, by biz_no."""
+        found: dict[str, Payable] = {}
+        wanted = list(dict.fromkeys(biz_nos))
+        for start in range(0, len(wanted), CHUNK):
+            params = {"unit_id": unit_id, "biz_nos": wanted[start : start + CHUNK]}
+            found |= {p.biz_no: p for p in payables_from_rows(self._sql.all(_BY_BIZ_NOS, params))}
+        return found
 
     def add(
         self,
@@ -182,21 +177,8 @@ class PayablesRepository:
         payer_id_enc: bytes,
         payer_id_hash: str,
         payer_phone_enc: bytes | None,
-        created_at: datetime,
     ) -> None:
-        try:
-            self._insert(payable, payer_id_enc, payer_id_hash, payer_phone_enc, created_at)
-        except (IntegrityError, psycopg.IntegrityError) as exc:
-            raise Conflict(f"业务编号 {payable.biz_no} 已登记") from exc
-
-    def _insert(
-        self,
-        payable: Payable,
-        payer_id_enc: bytes,
-        payer_id_hash: str,
-        payer_phone_enc: bytes | None,
-        created_at: datetime,
-    ) -> None:
+        """Queued; a biz_no registered meanwhile refuses the commit (uq_payables_unit_biz_no)."""
         row = {
             "id": payable.id,
             "payment_code": payable.payment_code,
@@ -213,11 +195,11 @@ class PayablesRepository:
             "status": payable.status.value,
             "due_date": payable.due_date,
             "remark": payable.remark,
-            "created_at": created_at,
-            "refunded_fen": 0,
+            "created_at": payable.created_at,
+            "refunded_fen": payable.refunded_fen,
             "version": 1,
         }
-        lines = [
+        lines = tuple(
             {
                 "payable_id": payable.id,
                 "line_no": n,
@@ -229,119 +211,91 @@ class PayablesRepository:
                 "amount_fen": line.amount_fen,
             }
             for n, line in enumerate(payable.lines, start=1)
-        ]
-        params = pg_values(row)
-        for values in lines:
-            params += pg_values(values)
-        # PostgreSQL: a blind write; a biz_no taken meanwhile fails at commit (uow: Conflict)
-        ctes = _pg_add_ctes(tuple(row), len(lines))
-        if pg_defer_ctes(self._conn, ctes, params, key=("payables", payable.id)):
-            return
-        self._conn.execute(_INSERT, row)
-        self._conn.execute(_INSERT_LINES, lines)
-
-    def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None:
-        """On PostgreSQL the same round trip draws the next payable id, which a registration
-        needs next when the biz_no is new (a drawn id left unused is only a gap in the serial)."""
-        cursor = pg_cursor(self._conn)
-        if cursor is None:
-            return self._one(_BY_BIZ_NO, {"b_unit": unit_id, "b_biz_no": biz_no})
-        row = cursor.execute(_PG_BIZ_NO_AND_NEXT_ID, (unit_id, biz_no)).fetchone()
-        assert row is not None
-        self._next_id = int(row.next_id)
-        if row.id is None:
-            return None
-        return payable_from_row(row, [PayableLine(*line) for line in row.lines_json or []])
+        )
+        self._sql.queue(Insert(payables, (row,), key=("payables", payable.id)))
+        self._sql.queue(Insert(payable_lines, lines))
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
-        return self._one(_BY_CODE_LOCKED if lock else _BY_CODE, {"b_code": payment_code})
+        return self._one(_BY_CODE_LOCKED if lock else _BY_CODE, {"code": payment_code})
 
     def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None:
-        return self._one(_BY_ID_LOCKED if lock else _BY_ID, {"b_id": payable_id})
+        return self._one(_BY_ID_LOCKED if lock else _BY_ID, {"id": payable_id})
 
     def for_order(self, order_no: str) -> Payable | None:
         """The payable of an order, locked (one statement: the lock order starts here)."""
-        return self._one(_FOR_ORDER_LOCKED, {"b_order_no": order_no})
+        return self._one(_FOR_ORDER_LOCKED, {"order_no": order_no})
 
     def recent_unpaid(self, limit: int) -> list[Payable]:
-        stmt = (
-            select(payables)
-            .where(payables.c.status == PayableStatus.UNPAID.value)
-            .order_by(payables.c.id.desc())
-            .limit(limit)
-        )
-        return [self._hydrate(row) for row in self._conn.execute(stmt)]
+        found = payables_from_rows(self._sql.all(_RECENT_UNPAID, {"limit": limit}))
+        return sorted(found, key=lambda p: p.id, reverse=True)
 
     def payer_id_enc(self, payable_id: int) -> bytes:
-        stmt = select(payables.c.payer_id_enc).where(payables.c.id == payable_id)
-        return bytes(self._conn.execute(stmt).scalar_one())
+        return bytes(self._sql.scalar(_PAYER_ID_ENC, {"id": payable_id}))
 
     def save(self, payable: Payable) -> None:
-        """On PostgreSQL a blind write sent with the transaction's next statement or commit."""
-        values = [payable.status.value, payable.paid_at, payable.paid_fen, payable.paid_order_id]
-        values += [payable.channel, payable.refunded_fen, payable.id]
-        if pg_defer(self._conn, _PG_SAVE, values, key=("payables", payable.id)):
-            return
-        self._conn.execute(
-            _SAVE,
-            {
-                "b_id": payable.id,
-                "status": payable.status.value,
-                "paid_at": payable.paid_at,
-                "paid_fen": payable.paid_fen,
-                "paid_order_id": payable.paid_order_id,
-                "channel": payable.channel,
-                "refunded_fen": payable.refunded_fen,
-            },
-        )
+        """Queued: the payable's new state, sent with the commit."""
+        params = {
+            "b_id": payable.id,
+            "status": payable.status.value,
+            "paid_at": payable.paid_at,
+            "paid_fen": payable.paid_fen,
+            "paid_order_id": payable.paid_order_id,
+            "channel": payable.channel,
+            "refunded_fen": payable.refunded_fen,
+        }
+        self._sql.queue(Change(_SAVE, params, key=("payables", payable.id)))
 
     def _one(self, stmt: Any, params: dict[str, Any]) -> Payable | None:
-        cursor = pg_cursor(self._conn)
-        if cursor is not None:
-            found = cursor.execute(_PG_BY[stmt], list(params.values())).fetchone()
-            if found is None:
-                return None
-            return payable_from_row(found, [PayableLine(*line) for line in found.lines_json or []])
-        row = self._conn.execute(stmt, params).first()
-        return None if row is None else self._hydrate(row)
+        found = payables_from_rows(self._sql.all(stmt, params))
+        return found[0] if found else None
 
-    def _hydrate(self, row: Row[Any]) -> Payable:
-        return payable_from_row(row, self._lines(row.id))
 
-    def _lines(self, payable_id: int) -> list[PayableLine]:
-        return [
+def payables_from_rows(rows: Sequence[Any], prefix: str = "") -> list[Payable]:
+    """Payables from rows of `WITH_LINES` (one row per line, lines in order), by column name;
+    `prefix`: the payable's columns are labelled `<prefix><name>` (the lines' `<prefix>line_*`)."""
+    by_id: dict[int, Payable] = {}
+    for row in rows:
+        values = row._asdict()
+        payable_id = values[f"{prefix}id"]
+        payable = by_id.get(payable_id)
+        if payable is None:
+            payable = by_id[payable_id] = payable_from_row(values, prefix)
+        payable.lines.append(
             PayableLine(
-                r.item_code,
-                r.item_name,
-                r.unit_of_measure,
-                r.quantity,
-                r.standard_fen,
-                r.amount_fen,
+                **{
+                    c.name: values[f"{prefix}line_{c.name}"]
+                    for c in _LINE_COLUMNS
+                    if c.name != "line_no"
+                }
             )
-            for r in self._conn.execute(_LINES, {"b_id": payable_id})
-        ]
+        )
+    return list(by_id.values())
 
 
-def payable_from_row(row: Any, lines: list[PayableLine]) -> Payable:
-    """A payables row (any driver's named row) and its lines as the domain record."""
+def payable_from_row(values: dict[str, Any], prefix: str = "") -> Payable:
+    """A payables row (by column name) as the domain record, its lines still to come."""
+
+    def v(name: str) -> Any:
+        return values[f"{prefix}{name}"]
+
     return Payable(
-        id=row.id,
-        payment_code=row.payment_code,
-        unit_id=row.unit_id,
-        biz_no=row.biz_no,
-        payer_name=row.payer_name,
-        payer_type=PayerType(row.payer_type),
-        payer_id_masked=row.payer_id_masked,
-        amount_fen=row.amount_fen,
-        status=PayableStatus(row.status),
-        due_date=row.due_date,
-        remark=row.remark,
-        lines=lines,
-        request_hash=row.request_hash,
-        channel=row.channel,
-        paid_fen=row.paid_fen,
-        paid_order_id=row.paid_order_id,
-        refunded_fen=row.refunded_fen,
-        created_at=utc(row.created_at),
-        paid_at=utc(row.paid_at) if row.paid_at else None,
+        id=v("id"),
+        payment_code=v("payment_code"),
+        unit_id=v("unit_id"),
+        biz_no=v("biz_no"),
+        payer_name=v("payer_name"),
+        payer_type=PayerType(v("payer_type")),
+        payer_id_masked=v("payer_id_masked"),
+        amount_fen=v("amount_fen"),
+        status=PayableStatus(v("status")),
+        due_date=v("due_date"),
+        remark=v("remark"),
+        lines=[],
+        request_hash=v("request_hash"),
+        channel=v("channel"),
+        paid_fen=v("paid_fen"),
+        paid_order_id=v("paid_order_id"),
+        refunded_fen=v("refunded_fen"),
+        created_at=utc(v("created_at")),
+        paid_at=utc(v("paid_at")) if v("paid_at") else None,
     )

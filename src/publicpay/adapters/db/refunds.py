@@ -9,20 +9,20 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Connection,
     ForeignKey,
     Integer,
     String,
     Table,
-    insert,
+    bindparam,
     select,
     update,
 )
 
-from publicpay.adapters.db.dialect import for_update
-from publicpay.adapters.db.leases import claim_leased
+from publicpay.adapters.db.leases import Leases
 from publicpay.adapters.db.metadata import Id, Ts, metadata
-from publicpay.domain.refunds import Refund
+from publicpay.adapters.db.sql import Change, Insert, Sql
+from publicpay.domain.refunds import Refund, RefundKind, RefundStatus
+from publicpay.domain.time import utc
 
 refunds = Table(
     "refunds",
@@ -44,66 +44,70 @@ refunds = Table(
 )
 
 
-class RefundsRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+_BY_NO = select(refunds).where(refunds.c.refund_no == bindparam("refund_no"))
+_BY_NO_LOCKED = _BY_NO.with_for_update()
+_FOR_PAYABLE = (
+    select(refunds).where(refunds.c.payable_id == bindparam("payable_id")).order_by(refunds.c.id)
+)
+_DUE = Leases(
+    refunds,
+    refunds.c.status.in_([RefundStatus.PENDING.value, RefundStatus.PROCESSING.value])
+    & (refunds.c.next_attempt_at <= bindparam("now")),
+    (refunds.c.id,),
+)
+_SAVE = (
+    update(refunds)
+    .where(refunds.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("status"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        channel_refund_no=bindparam("channel_refund_no"),
+        completed_at=bindparam("completed_at"),
+    )
+)
 
-    def add(
-        self,
-        refund_no: str,
-        payable_id: int,
-        order_id: int,
-        channel: str,
-        amount_fen: int,
-        reason: str,
-        kind: str,
-        at: datetime,
-    ) -> None:
-        self._conn.execute(
-            insert(refunds).values(
-                refund_no=refund_no,
-                payable_id=payable_id,
-                order_id=order_id,
-                channel=channel,
-                amount_fen=amount_fen,
-                reason=reason,
-                kind=kind,
-                status="pending",
-                attempts=0,
-                next_attempt_at=at,
-                created_at=at,
-            )
-        )
+
+class RefundsRepository:
+    """`add` and `save` are queued (sent with the commit); reads run at once."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    def add(self, refund: Refund) -> None:
+        row = {
+            "refund_no": refund.refund_no,
+            "payable_id": refund.payable_id,
+            "order_id": refund.order_id,
+            "channel": refund.channel,
+            "amount_fen": refund.amount_fen,
+            "reason": refund.reason,
+            "kind": refund.kind.value,
+            "status": refund.status.value,
+            "attempts": refund.attempts,
+            "next_attempt_at": refund.next_attempt_at,
+            "created_at": refund.created_at,
+        }
+        self._sql.queue(Insert(refunds, (row,), key=("refunds", refund.refund_no)))
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Refund]:
-        due = refunds.c.status.in_(["pending", "processing"]) & (refunds.c.next_attempt_at <= now)
-        rows = claim_leased(self._conn, refunds, due, (refunds.c.id,), limit, now, lease)
-        return [_hydrate(r) for r in rows]
+        return [_hydrate(r) for r in _DUE.claim(self._sql, now, limit, lease)]
 
     def by_no(self, refund_no: str, *, lock: bool = False) -> Refund | None:
-        stmt = select(refunds).where(refunds.c.refund_no == refund_no)
-        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        row = self._sql.one(_BY_NO_LOCKED if lock else _BY_NO, {"refund_no": refund_no})
         return None if row is None else _hydrate(row)
 
     def for_payable(self, payable_id: int) -> list[Refund]:
-        stmt = select(refunds).where(refunds.c.payable_id == payable_id).order_by(refunds.c.id)
-        return [_hydrate(r) for r in self._conn.execute(stmt)]
+        return [_hydrate(r) for r in self._sql.all(_FOR_PAYABLE, {"payable_id": payable_id})]
 
-    def set_status(
-        self,
-        refund_no: str,
-        status: str,
-        *,
-        at: datetime,
-        channel_refund_no: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> None:
-        values: dict[str, Any] = {"status": status, "next_attempt_at": retry_at}
-        if status in ("succeeded", "failed"):
-            values["completed_at"] = at
-        if channel_refund_no:
-            values["channel_refund_no"] = channel_refund_no
-        self._conn.execute(update(refunds).where(refunds.c.refund_no == refund_no).values(**values))
+    def save(self, refund: Refund) -> None:
+        params: dict[str, Any] = {
+            "b_id": refund.id,
+            "status": refund.status.value,
+            "next_attempt_at": refund.next_attempt_at,
+            "channel_refund_no": refund.channel_refund_no,
+            "completed_at": refund.completed_at,
+        }
+        self._sql.queue(Change(_SAVE, params, key=("refunds", refund.refund_no)))
 
 
 def _hydrate(row: Any) -> Refund:
@@ -115,7 +119,11 @@ def _hydrate(row: Any) -> Refund:
         channel=row.channel,
         amount_fen=row.amount_fen,
         reason=row.reason,
-        kind=row.kind,
-        status=row.status,
+        kind=RefundKind(row.kind),
+        status=RefundStatus(row.status),
         attempts=row.attempts,
+        created_at=utc(row.created_at),
+        next_attempt_at=utc(row.next_attempt_at) if row.next_attempt_at else None,
+        channel_refund_no=row.channel_refund_no,
+        completed_at=utc(row.completed_at) if row.completed_at else None,
     )

@@ -1,16 +1,33 @@
 """Unit of work: one connection, one transaction, every repository on it.
 
-A signed API call's nonce can be claimed in the same transaction as the call's own work
-(`nonce=`): a replay is refused at the start of the transaction; when the work does not commit
-(an idempotent replay, a refusal), the nonce is still claimed afterwards in its own transaction,
-so a used nonce stays used either way.
+    with uow:
+        payable = uow.payables.by_code(code, lock=True)
+        uow.collect(payable.cancel(actor=..., at=now))   # the aggregate decides, returns events
+        uow.payables.save(payable)                        # queued
+        uow.commit()
+
+`commit()` does three things, in this order, in the one transaction:
+1. the recorder (`services.recording.recorder`) turns the collected domain events into their
+   writes: ledger journal, outbox message, audit row, jobs (queued like any other write);
+2. every queued write goes out together (`Sql.flush`: one statement on PostgreSQL), the signed
+   request's nonce first;
+3. COMMIT. A unique constraint that refuses a write is mapped to a domain error by
+   `CONFLICTS` (by constraint name, the same on both databases).
+
+The nonce of a signed request (`nonce=`) is claimed by the request's first transaction: with its
+writes when it commits, alone when it does not (a refusal, an idempotent replay that wrote
+nothing). Either way a nonce used before refuses the request with 401 — on both databases, at
+the same step.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
+from typing import Protocol
 
 import psycopg
 from sqlalchemy import Connection, RootTransaction
@@ -19,30 +36,35 @@ from sqlalchemy.exc import IntegrityError
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
-from publicpay.adapters.db.deferred import pg_defer, pg_flush_at_commit
+from publicpay.adapters.db.dialects import Dialect
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
+from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.db.ledger import LedgerRepository
+from publicpay.adapters.db.metadata import metadata
+from publicpay.adapters.db.payable_batches import PayableBatchesRepository
 from publicpay.adapters.db.payables import PayablesRepository
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
-from publicpay.adapters.db.units import UnitsRepository
+from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
+from publicpay.adapters.db.units import UnitsRepository, request_nonces
 from publicpay.adapters.db.users import UsersRepository
-from publicpay.domain.errors import Conflict, Unauthorized
+from publicpay.domain.errors import Conflict, DomainError, Unauthorized
+from publicpay.domain.events import DomainEvent
+from publicpay.domain.ledger import UnbalancedJournal
 
 REPLAY = "X-Nonce 已使用过（重放请求）"
 
-
-_PG_NONCE = "INSERT INTO request_nonces (app_id, nonce, seen_at) VALUES (%s, %s, %s)"
-
-
-def _violated(exc: Exception) -> str | None:
-    """The name of the constraint a (SQLAlchemy-wrapped or raw) psycopg error violated."""
-    error = getattr(exc, "orig", exc)
-    diag = getattr(error, "diag", None)
-    return getattr(diag, "constraint_name", None)
+# unique constraints whose refusal means something to the caller; any other: a concurrent edit
+CONFLICTS: dict[str, Callable[[], DomainError]] = {
+    "pk_request_nonces": lambda: Unauthorized(REPLAY),
+    "uq_payables_unit_biz_no": lambda: Conflict("业务编号已登记"),
+}
+INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
+LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +72,10 @@ class NonceClaim:
     app_id: str
     nonce: str
     at: datetime
+
+
+class Recorder(Protocol):
+    def __call__(self, uow: SqlUnitOfWork, events: list[DomainEvent]) -> None: ...
 
 
 class SqlUnitOfWork:
@@ -60,71 +86,86 @@ class SqlUnitOfWork:
         engines: Engines,
         cache: CatalogueCache,
         box: SecretBox,
+        recorder: Recorder,
         *,
         readonly: bool = False,
         nonce: NonceClaim | None = None,
     ) -> None:
         self._engine = engines.read if readonly else engines.write
+        self._dialect = engines.dialect
         self._cache = cache
+        self._recorder = recorder
         self.box = box
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
-        self._nonce = nonce  # claimed on the first entry, then done with
+        self._nonce = nonce  # claimed by the first transaction, then done with
+        self._events: list[DomainEvent] = []
 
     def __enter__(self) -> SqlUnitOfWork:
         conn = self._engine.connect()
         self._conn = conn
         self._tx = conn.begin()
-        self._attach(conn)
-        if self._nonce is not None:
-            try:
-                self._claim_nonce(self._nonce)
-            except BaseException:
-                self.__exit__(None, None, None)
-                raise
+        self.sql = Sql(conn, self._dialect)
+        self._attach(self.sql)
         return self
 
-    def _claim_nonce(self, claim: NonceClaim) -> None:
-        values = [claim.app_id, claim.nonce, claim.at]
-        if self._conn is not None and pg_defer(self._conn, _PG_NONCE, values, at_commit=True):
-            return  # PostgreSQL: claimed at commit; a replay fails there on the nonce's key
-        if not self.units.remember_nonce(claim.app_id, claim.nonce, claim.at):
-            self._nonce = None  # a replay: nothing left to claim
-            raise Unauthorized(REPLAY)
-
-    def _attach(self, conn: Connection) -> None:
-        self.units = UnitsRepository(conn, self.box)
-        self.catalogue = CatalogueRepository(conn, self._cache)
-        self.payables = PayablesRepository(conn)
-        self.orders = OrdersRepository(conn)
-        self.inbox = InboxRepository(conn)
-        self.discrepancies = DiscrepanciesRepository(conn)
-        self.ledger = LedgerRepository(conn)
-        self.events = EventsRepository(conn)
-        self.refunds = RefundsRepository(conn)
-        self.audit = AuditRepository(conn)
-        self.receipts = ReceiptsRepository(conn, self.box)
-        self.users = UsersRepository(conn)
+    def _attach(self, sql: Sql) -> None:
+        self.units = UnitsRepository(sql, self.box)
+        self.catalogue = CatalogueRepository(sql, self._cache)
+        self.payables = PayablesRepository(sql)
+        self.batches = PayableBatchesRepository(sql)
+        self.orders = OrdersRepository(sql)
+        self.inbox = InboxRepository(sql)
+        self.discrepancies = DiscrepanciesRepository(sql)
+        self.channel_accounts = ChannelAccountsRepository(sql, self.box)
+        self.ledger = LedgerRepository(sql)
+        self.events = EventsRepository(sql)
+        self.refunds = RefundsRepository(sql)
+        self.audit = AuditRepository(sql)
+        self.receipts = ReceiptsRepository(sql, self.box)
+        self.users = UsersRepository(sql)
+        self.idempotency = IdempotencyRepository(sql)
 
     @property
     def connection(self) -> Connection:
+        """The connection itself, for the read side (`adapters.db.queries`)."""
         assert self._conn is not None, "unit of work not entered"
         return self._conn
 
+    def collect(self, events: Iterable[DomainEvent]) -> None:
+        """Domain events of this transaction, recorded at commit."""
+        self._events.extend(events)
+
+    def flush(self) -> None:
+        """Send the queued writes now, for a statement that must read them back."""
+        self._record()
+        self.sql.flush()
+
     def commit(self) -> None:
         assert self._tx is not None
+        self._record()
+        claimed = self._nonce
+        if claimed is not None:
+            self._nonce = None  # claimed with this commit, or refused with it
+            self.sql.queue(_nonce_write(claimed), first=True)
         try:
-            if self._conn is not None:
-                pg_flush_at_commit(self._conn)  # queued writes: a failure here rolls back cleanly
+            self.sql.flush()
             self._tx.commit()
-        except (IntegrityError, psycopg.IntegrityError) as exc:
-            if _violated(exc) == "pk_request_nonces":
-                self._nonce = None  # it was used: nothing left to claim
-                raise Unauthorized(REPLAY) from exc
-            raise Conflict("数据已被并发修改，请重试") from exc
-        self._nonce = None
+        except INTEGRITY_ERRORS as exc:
+            refusal = _refusal(exc)
+            if claimed is not None and not isinstance(refusal, Unauthorized):
+                self._nonce = claimed  # rolled back with the refused work: still to be claimed
+            raise refusal from exc
+
+    def _record(self) -> None:
+        events, self._events = self._events, []
+        if events:
+            self._recorder(self, events)
 
     def rollback(self) -> None:
+        self._events = []
+        if self._conn is not None:
+            self.sql.discard()
         if self._tx is not None and self._tx.is_active:
             self._tx.rollback()
 
@@ -135,16 +176,37 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
-        if self._conn is not None:
-            try:
-                if self._nonce is not None:  # the work did not commit: claim the nonce alone
-                    self._claim_alone(self._conn, self._nonce)
-            finally:
-                self._conn.close()
-        self._conn = None
-        self._tx = None
-
-    def _claim_alone(self, conn: Connection, claim: NonceClaim) -> None:
+        conn, claimed = self._conn, self._nonce
+        self._conn = self._tx = None
         self._nonce = None
-        with conn.begin():
-            self.units.remember_nonce(claim.app_id, claim.nonce, claim.at)
+        if conn is None:
+            return
+        try:
+            if claimed is not None:  # nothing committed: the nonce is claimed on its own
+                _claim_alone(conn, self._dialect, claimed)
+        finally:
+            conn.close()
+
+
+def _nonce_write(claim: NonceClaim) -> Insert:
+    row = {"app_id": claim.app_id, "nonce": claim.nonce, "seen_at": claim.at}
+    return Insert(request_nonces, (row,))
+
+
+def _claim_alone(conn: Connection, dialect: Dialect, claim: NonceClaim) -> None:
+    """Claim a nonce in its own transaction; a replay raises Unauthorized (401), replacing
+    whatever the request's work answered."""
+    with conn.begin():
+        row = _nonce_write(claim).rows[0]
+        if Sql(conn, dialect).insert(request_nonces, row, ignore_conflict=True) is None:
+            raise Unauthorized(REPLAY)
+
+
+def _refusal(exc: Exception) -> Exception:
+    name = violated_constraint(exc, metadata.tables)
+    if name in CONFLICTS:
+        return CONFLICTS[name]()
+    text = str(getattr(exc, "orig", exc))
+    if any(guard in text for guard in LEDGER_GUARDS):
+        return UnbalancedJournal(f"记账分录借贷不平，提交被数据库拒绝：{text}")
+    return Conflict("数据已被并发修改，请重试")

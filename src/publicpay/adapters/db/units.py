@@ -8,20 +8,19 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    Connection,
     ForeignKey,
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
-    insert,
     select,
     update,
 )
 
 from publicpay.adapters.crypto.secretbox import SecretBox
-from publicpay.adapters.db.dialect import insert_ignore
 from publicpay.adapters.db.metadata import Id, Ts, metadata
+from publicpay.adapters.db.sql import Sql
 from publicpay.domain.time import utc
 from publicpay.domain.units import ApiClient, Unit
 
@@ -75,28 +74,73 @@ request_nonces = Table(
 )
 
 
+_UNIT = select(units).where(units.c.id == bindparam("id"))
+_SET_WEBHOOK = (
+    update(units)
+    .where(units.c.id == bindparam("b_id"))
+    .values(
+        webhook_url=bindparam("url"),
+        webhook_secret_enc=bindparam("secret"),
+        webhook_previous_secret_enc=None,
+        webhook_previous_valid_until=None,
+    )
+)
+_ROTATE_WEBHOOK = (
+    update(units)
+    .where(units.c.id == bindparam("b_id"))
+    .values(
+        webhook_secret_enc=bindparam("secret"),
+        webhook_previous_secret_enc=bindparam("previous"),
+        webhook_previous_valid_until=bindparam("until"),
+    )
+)
+_CLIENT = select(api_clients).where(api_clients.c.app_id == bindparam("app_id"))
+_CLIENTS = select(api_clients).order_by(api_clients.c.app_id)
+_ROTATE_SECRET = (
+    update(api_clients)
+    .where(api_clients.c.app_id == bindparam("b_app_id"))
+    .values(
+        secret_enc=bindparam("secret"),
+        previous_secret_enc=bindparam("previous"),
+        previous_valid_until=bindparam("until"),
+        rotated_at=bindparam("at"),
+    )
+)
+_REVOKE = (
+    update(api_clients)
+    .where(api_clients.c.app_id == bindparam("b_app_id"))
+    .values(
+        active=False,
+        revoked_at=bindparam("at"),
+        previous_secret_enc=None,
+        previous_valid_until=None,
+    )
+)
+_PRUNE_NONCES = delete(request_nonces).where(request_nonces.c.seen_at < bindparam("before"))
+
+
 class UnitsRepository:
-    def __init__(self, conn: Connection, box: SecretBox) -> None:
-        self._conn = conn
+    """Edits run at once (they are rare and the caller reads them back)."""
+
+    def __init__(self, sql: Sql, box: SecretBox) -> None:
+        self._sql = sql
         self._box = box
 
     def add_region(self, code: str, name: str, parent_code: str | None) -> None:
-        self._conn.execute(insert(regions).values(code=code, name=name, parent_code=parent_code))
+        self._sql.insert(regions, {"code": code, "name": name, "parent_code": parent_code})
 
     def add(self, code: str, name: str, region_code: str, credit_code: str, at: datetime) -> int:
-        result = self._conn.execute(
-            insert(units).values(
-                code=code,
-                name=name,
-                region_code=region_code,
-                credit_code=credit_code,
-                created_at=at,
-            )
-        )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        row = {
+            "code": code,
+            "name": name,
+            "region_code": region_code,
+            "credit_code": credit_code,
+            "created_at": at,
+        }
+        return int(self._sql.insert(units, row).id)
 
     def get(self, unit_id: int) -> Unit | None:
-        row = self._conn.execute(select(units).where(units.c.id == unit_id)).first()
+        row = self._sql.one(_UNIT, {"id": unit_id})
         if row is None:
             return None
         secret, previous = row.webhook_secret_enc, row.webhook_previous_secret_enc
@@ -114,30 +158,20 @@ class UnitsRepository:
         )
 
     def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
-        self._conn.execute(
-            update(units)
-            .where(units.c.id == unit_id)
-            .values(
-                webhook_url=url,
-                webhook_secret_enc=self._box.seal_text(secret, b"webhook"),
-                webhook_previous_secret_enc=None,
-                webhook_previous_valid_until=None,
-            )
-        )
+        sealed = self._box.seal_text(secret, b"webhook")
+        self._sql.run(_SET_WEBHOOK, {"b_id": unit_id, "url": url, "secret": sealed})
 
     def rotate_webhook_secret(
         self, unit_id: int, secret: str, previous: str, valid_until: datetime
     ) -> None:
         """A new signing secret; deliveries are signed with `previous` too until `valid_until`."""
-        self._conn.execute(
-            update(units)
-            .where(units.c.id == unit_id)
-            .values(
-                webhook_secret_enc=self._box.seal_text(secret, b"webhook"),
-                webhook_previous_secret_enc=self._box.seal_text(previous, b"webhook"),
-                webhook_previous_valid_until=valid_until,
-            )
-        )
+        params = {
+            "b_id": unit_id,
+            "secret": self._box.seal_text(secret, b"webhook"),
+            "previous": self._box.seal_text(previous, b"webhook"),
+            "until": valid_until,
+        }
+        self._sql.run(_ROTATE_WEBHOOK, params)
 
     def add_client(
         self,
@@ -149,26 +183,24 @@ class UnitsRepository:
         *,
         region_code: str | None = None,
     ) -> None:
-        self._conn.execute(
-            insert(api_clients).values(
-                app_id=app_id,
-                kind=kind,
-                unit_id=unit_id,
-                region_code=region_code,
-                secret_enc=self._box.seal_text(secret, app_id.encode()),
-                active=True,
-                created_at=at,
-            )
-        )
+        row = {
+            "app_id": app_id,
+            "kind": kind,
+            "unit_id": unit_id,
+            "region_code": region_code,
+            "secret_enc": self._box.seal_text(secret, app_id.encode()),
+            "active": True,
+            "created_at": at,
+        }
+        self._sql.insert(api_clients, row)
 
     def client(self, app_id: str) -> ApiClient | None:
-        row = self._conn.execute(select(api_clients).where(api_clients.c.app_id == app_id)).first()
+        row = self._sql.one(_CLIENT, {"app_id": app_id})
         return None if row is None else self._client(row)
 
     def clients(self) -> list[ApiClient]:
         """Every API credential (callers filter by scope)."""
-        rows = self._conn.execute(select(api_clients).order_by(api_clients.c.app_id))
-        return [self._client(row) for row in rows]
+        return [self._client(row) for row in self._sql.all(_CLIENTS)]
 
     def _client(self, row: Any) -> ApiClient:
         key = row.app_id.encode()
@@ -194,33 +226,18 @@ class UnitsRepository:
     ) -> None:
         """A new secret; `previous` is still accepted until `valid_until`."""
         key = app_id.encode()
-        self._conn.execute(
-            update(api_clients)
-            .where(api_clients.c.app_id == app_id)
-            .values(
-                secret_enc=self._box.seal_text(secret, key),
-                previous_secret_enc=self._box.seal_text(previous, key),
-                previous_valid_until=valid_until,
-                rotated_at=at,
-            )
-        )
+        params = {
+            "b_app_id": app_id,
+            "secret": self._box.seal_text(secret, key),
+            "previous": self._box.seal_text(previous, key),
+            "until": valid_until,
+            "at": at,
+        }
+        self._sql.run(_ROTATE_SECRET, params)
 
     def revoke(self, app_id: str, at: datetime) -> None:
         """Refused from now on; the previous secret goes with it."""
-        self._conn.execute(
-            update(api_clients)
-            .where(api_clients.c.app_id == app_id)
-            .values(
-                active=False, revoked_at=at, previous_secret_enc=None, previous_valid_until=None
-            )
-        )
-
-    def remember_nonce(self, app_id: str, nonce: str, at: datetime) -> bool:
-        """False when the nonce was already used by this client (a replay)."""
-        return insert_ignore(
-            self._conn, request_nonces, {"app_id": app_id, "nonce": nonce, "seen_at": at}
-        )
+        self._sql.run(_REVOKE, {"b_app_id": app_id, "at": at})
 
     def prune_nonces(self, before: datetime) -> int:
-        result = self._conn.execute(delete(request_nonces).where(request_nonces.c.seen_at < before))
-        return int(result.rowcount)
+        return self._sql.run(_PRUNE_NONCES, {"before": before})

@@ -14,21 +14,20 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
-    Connection,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Table,
+    bindparam,
     delete,
-    insert,
     select,
     update,
 )
 
-from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.metadata import Id, Ts, metadata
+from publicpay.adapters.db.sql import Sql
 from publicpay.domain.access import Role, User
 from publicpay.domain.time import utc
 
@@ -69,9 +68,37 @@ class SessionRow:
     expires_at: datetime
 
 
+_BY_USERNAME = select(users).where(users.c.username == bindparam("username"))
+_BY_USERNAME_LOCKED = _BY_USERNAME.with_for_update()
+_BY_ID = select(users).where(users.c.id == bindparam("id"))
+_FAILURE = (
+    update(users)
+    .where(users.c.id == bindparam("b_id"))
+    .values(failed_attempts=bindparam("attempts"), locked_until=bindparam("locked_until"))
+)
+_SUCCESS = (
+    update(users)
+    .where(users.c.id == bindparam("b_id"))
+    .values(failed_attempts=0, locked_until=None)
+)
+_SUCCESS_REHASHED = _SUCCESS.values(password_hash=bindparam("password_hash"))
+_SESSION = select(console_sessions).where(console_sessions.c.id == bindparam("id"))
+_TOUCH = (
+    update(console_sessions)
+    .where(console_sessions.c.id == bindparam("b_id"))
+    .values(last_seen_at=bindparam("at"))
+)
+_DELETE_SESSION = delete(console_sessions).where(console_sessions.c.id == bindparam("id"))
+_DELETE_SESSIONS_OF = delete(console_sessions).where(
+    console_sessions.c.user_id == bindparam("user_id")
+)
+
+
 class UsersRepository:
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    """Every statement runs at once (logins read what they wrote)."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
 
     def add(
         self,
@@ -84,56 +111,46 @@ class UsersRepository:
         unit_id: int | None,
         at: datetime,
     ) -> int:
-        result = self._conn.execute(
-            insert(users).values(
-                username=username,
-                password_hash=password_hash,
-                totp_secret_enc=totp_secret_enc,
-                role=role.value,
-                region_code=region_code,
-                unit_id=unit_id,
-                active=True,
-                failed_attempts=0,
-                created_at=at,
-            )
-        )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        row = {
+            "username": username,
+            "password_hash": password_hash,
+            "totp_secret_enc": totp_secret_enc,
+            "role": role.value,
+            "region_code": region_code,
+            "unit_id": unit_id,
+            "active": True,
+            "failed_attempts": 0,
+            "created_at": at,
+        }
+        return int(self._sql.insert(users, row).id)
 
     def by_username(self, username: str, *, lock: bool = False) -> User | None:
-        stmt = select(users).where(users.c.username == username)
-        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        row = self._sql.one(_BY_USERNAME_LOCKED if lock else _BY_USERNAME, {"username": username})
         return None if row is None else _user(row)
 
     def by_id(self, user_id: int) -> User | None:
-        row = self._conn.execute(select(users).where(users.c.id == user_id)).first()
+        row = self._sql.one(_BY_ID, {"id": user_id})
         return None if row is None else _user(row)
 
     def record_failure(self, user_id: int, attempts: int, locked_until: datetime | None) -> None:
-        self._conn.execute(
-            update(users)
-            .where(users.c.id == user_id)
-            .values(failed_attempts=attempts, locked_until=locked_until)
-        )
+        params = {"b_id": user_id, "attempts": attempts, "locked_until": locked_until}
+        self._sql.run(_FAILURE, params)
 
     def record_success(self, user_id: int, password_hash: str | None = None) -> None:
         """Reset the failure count (and store a rehashed password when the policy changed)."""
-        values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
-        if password_hash is not None:
-            values["password_hash"] = password_hash
-        self._conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        if password_hash is None:
+            self._sql.run(_SUCCESS, {"b_id": user_id})
+        else:
+            self._sql.run(_SUCCESS_REHASHED, {"b_id": user_id, "password_hash": password_hash})
 
     # --- sessions -----------------------------------------------------------------------------
 
     def add_session(self, session_id: str, user_id: int, at: datetime, expires: datetime) -> None:
-        self._conn.execute(
-            insert(console_sessions).values(
-                id=session_id, user_id=user_id, created_at=at, last_seen_at=at, expires_at=expires
-            )
-        )
+        row = {"id": session_id, "user_id": user_id, "created_at": at, "last_seen_at": at}
+        self._sql.insert(console_sessions, {**row, "expires_at": expires})
 
     def session(self, session_id: str) -> SessionRow | None:
-        stmt = select(console_sessions).where(console_sessions.c.id == session_id)
-        row = self._conn.execute(stmt).first()
+        row = self._sql.one(_SESSION, {"id": session_id})
         if row is None:
             return None
         return SessionRow(
@@ -141,19 +158,13 @@ class UsersRepository:
         )
 
     def touch_session(self, session_id: str, at: datetime) -> None:
-        self._conn.execute(
-            update(console_sessions)
-            .where(console_sessions.c.id == session_id)
-            .values(last_seen_at=at)
-        )
+        self._sql.run(_TOUCH, {"b_id": session_id, "at": at})
 
     def delete_session(self, session_id: str) -> bool:
-        stmt = delete(console_sessions).where(console_sessions.c.id == session_id)
-        return int(self._conn.execute(stmt).rowcount) == 1
+        return self._sql.run(_DELETE_SESSION, {"id": session_id}) == 1
 
     def delete_sessions_of(self, user_id: int) -> int:
-        stmt = delete(console_sessions).where(console_sessions.c.user_id == user_id)
-        return int(self._conn.execute(stmt).rowcount)
+        return self._sql.run(_DELETE_SESSIONS_OF, {"user_id": user_id})
 
 
 def _user(row: Any) -> User:

@@ -45,8 +45,9 @@ class ChannelAccountOut(BaseModel):
 
 
 def _store(uow: Any) -> ChannelAccountsRepository:
-    """The account store on the unit of work's own connection (same transaction)."""
-    return ChannelAccountsRepository(uow.connection, uow.box)
+    """The account store of the unit of work (same transaction)."""
+    store: ChannelAccountsRepository = uow.channel_accounts
+    return store
 
 
 def _visible(config: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def _visible(config: dict[str, Any]) -> dict[str, Any]:
 def unit_regions(c: Container) -> dict[int, tuple[str, str]]:
     """unit id → (unit code, region code): read once per request, used for every scope check."""
     with c.read_uow() as uow:
-        return ChannelAccountsRepository(uow.connection, uow.box).unit_regions()
+        return uow.channel_accounts.unit_regions()
 
 
 def may_administer(
@@ -74,7 +75,7 @@ def list_accounts(
     client: ApiClient = Depends(finance_client), c: Container = Depends(container)
 ) -> list[ChannelAccountOut]:
     with c.read_uow() as uow:
-        accounts = ChannelAccountsRepository(uow.connection, uow.box).accounts()
+        accounts = uow.channel_accounts.accounts()
     units = unit_regions(c)
     return [
         ChannelAccountOut(channel=a.channel, scope=a.scope, config=_visible(a.config))

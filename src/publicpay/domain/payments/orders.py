@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from publicpay.domain.errors import InvalidTransition
+from publicpay.domain.events import DomainEvent
 
 
 class OrderStatus(StrEnum):
@@ -35,6 +36,28 @@ _TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+class Outcome(StrEnum):
+    """What applying a channel's word (a notification, a query, a counter or cash payment) to
+    one of our orders did; kept with the notification in the inbox."""
+
+    PAID = "paid"
+    ALREADY_APPLIED = "already_applied"
+    DUPLICATE_REFUNDING = "duplicate_refunding"  # a second payment: owed back, refund queued
+    CLOSED = "closed"
+    UNCHANGED = "unchanged"
+    PENDING = "pending"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    UNKNOWN_ORDER = "unknown_order"
+    STORED = "stored"  # kept in the inbox, nothing to apply
+    REFUND_APPLIED = "refund_applied"
+    REVERSED = "reversed"  # a counter payment undone (冲正)
+
+    @property
+    def accepted(self) -> bool:
+        """The channel may stop sending: we took its word (or it needs no action)."""
+        return self not in (Outcome.AMOUNT_MISMATCH, Outcome.UNKNOWN_ORDER)
+
+
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
     if target not in _TRANSITIONS[current]:
         raise InvalidTransition(f"支付订单状态 {current} 不能变为 {target}")
@@ -60,3 +83,57 @@ class Order:
     paid_at: datetime | None = None
     closed_at: datetime | None = None  # closed, failed or reversed at
     channel_account_id: int | None = None  # the merchant account (None: platform default)
+
+    def mark_succeeded(
+        self, channel_trade_no: str | None, paid_at: datetime | None, *, at: datetime
+    ) -> list[DomainEvent]:
+        """The channel took the money. A success for an order we had closed or failed is real
+        money too: recorded, with a discrepancy to look at."""
+        check_transition(self.status, OrderStatus.SUCCEEDED)
+        events: list[DomainEvent] = []
+        if self.status is not OrderStatus.PAYING:
+            events.append(LateSuccess(self, self.status, at))
+        self.status = OrderStatus.SUCCEEDED
+        self.channel_trade_no = channel_trade_no
+        self.paid_at = paid_at or at
+        return events
+
+    def close(self, *, at: datetime, failed: bool = False) -> None:
+        """Closed unpaid (expired, cancelled at the channel) or failed."""
+        target = OrderStatus.FAILED if failed else OrderStatus.CLOSED
+        check_transition(self.status, target)
+        self.status = target
+        self.closed_at = at
+
+    def refuse_amount(
+        self, payable_id: int, reported_fen: int | None, *, at: datetime
+    ) -> list[DomainEvent]:
+        """The channel reports another amount than we asked for: never booked; the order ends
+        (failed) and the discrepancy is resolved by hand."""
+        event = AmountMismatch(self, payable_id, reported_fen, at)
+        if self.status is OrderStatus.PAYING:
+            self.close(at=at, failed=True)
+        return [event]
+
+    def reverse(self, *, at: datetime) -> None:
+        """冲正: a counter payment undone by the bank on its business day."""
+        check_transition(self.status, OrderStatus.REVERSED)
+        self.status = OrderStatus.REVERSED
+        self.closed_at = at
+
+
+@dataclass(frozen=True, slots=True)
+class LateSuccess(DomainEvent):
+    """The channel reported success for an order we had closed (recovered, and recorded)."""
+
+    order: Order
+    was: OrderStatus
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AmountMismatch(DomainEvent):
+    order: Order
+    payable_id: int
+    reported_fen: int | None
+    at: datetime

@@ -8,9 +8,10 @@ idempotency by `biz_no`): a number registered before with the same content comes
 unless the caller asked for `accept_partial`: then the valid payables are registered and the
 refused ones reported. A dry run only reports. Either way the batch is stored with its report.
 
-The payables are stored as they are checked, inside the one transaction, so that each draws its
-own serial; a refusal without `accept_partial` rolls all of it back, and the refused batch is
-then recorded on its own. A business number registered concurrently by another request makes the
+What was registered before is read once for the whole batch, and ids are drawn for all of it, before
+anything is queued; the payables are queued as they are checked and written together at commit.
+A refusal without `accept_partial` drops all of it, and the refused batch is then recorded on its
+own. A business number registered concurrently by another request makes the
 transaction fail on its unique key: the batch is checked once more, and that number is then
 *existing* (or refused, with other content).
 """
@@ -41,7 +42,6 @@ from publicpay.services.payables.registration import RegisterPayable, build_paya
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
-FLUSH_EVERY = 200  # payables between two flushes of the queued blind writes
 ROWS_CONTEXT = b"payable_batch_rows"
 PREVIEW_KEPT = timedelta(days=1)  # an unconfirmed preview's rows are dropped after this
 
@@ -51,10 +51,6 @@ class BatchesUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def batches(self) -> BatchesRepo: ...
-
-    def flush_pending(self) -> None:
-        """Send the writes queued so far (PostgreSQL); nothing to do elsewhere."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +134,7 @@ def _attempt(
     with uow:
         _consume_preview(uow, cmd)
         batch_id = uow.batches.add(_record(cmd, now, BatchReport.of(_status(cmd), [], 0)), None)
-        run = _Run(uow, cmd, batch_id, region_code, clock)
+        run = _Run(uow, cmd, batch_id, region_code, clock, groups)
         results = [result for draft in groups for result in run.check(draft)]
         status = _status(cmd, results)
         report = BatchReport.of(status, results, run.stored)
@@ -229,11 +225,15 @@ class _Run:
         batch_id: int,
         region_code: str,
         clock: Clock,
+        groups: list[Draft],
     ) -> None:
         self.uow, self.cmd, self.batch_id = uow, cmd, batch_id
         self.region_code, self.clock = region_code, clock
         self.storing = not cmd.dry_run
         self.stored = 0
+        # read before anything is queued: what was registered before, and ids for the new ones
+        self.existing = uow.payables.by_biz_nos(cmd.unit_id, [draft.biz_no for draft in groups])
+        self.ids = iter(uow.payables.next_ids(len(groups)))
 
     def check(self, draft: Draft) -> list[RowResult]:
         if draft.errors or draft.payer is None:
@@ -247,11 +247,18 @@ class _Run:
             remark=draft.remark,
         )
         fingerprint = request.fingerprint()
-        existing = self.uow.payables.by_biz_no(self.cmd.unit_id, draft.biz_no)
+        existing = self.existing.get(draft.biz_no)
         if existing is not None:
             return self._existing(draft, existing, fingerprint)
         try:
-            payable = build_payable(self.uow, request, fingerprint, self.region_code, self.clock)
+            payable = build_payable(
+                self.uow,
+                request,
+                fingerprint,
+                self.region_code,
+                self.clock,
+                payable_id=next(self.ids),
+            )
         except DomainError as exc:
             return self._refused(draft, draft.refusals(exc.errors, exc.detail))
         self._store(payable, request)
@@ -280,9 +287,5 @@ class _Run:
     def _store(self, payable: Payable, request: RegisterPayable) -> None:
         if not self.storing:
             return
-        store_payable(
-            self.uow, payable, request, self.clock, actor=self.cmd.actor, batch_id=self.batch_id
-        )
+        store_payable(self.uow, payable, request, actor=self.cmd.actor, batch_id=self.batch_id)
         self.stored += 1
-        if self.stored % FLUSH_EVERY == 0:
-            self.uow.flush_pending()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -10,7 +11,17 @@ from publicpay.domain.payables import Payable
 
 
 class PayablesRepo(Protocol):
+    """Reads run at once; `add` and `save` are queued, sent with the unit of work's commit."""
+
+    def lookup(self, unit_id: int, biz_no: str) -> tuple[Payable | None, int]:
+        """The payable registered under `biz_no`, and the id a new payable would take."""
+        ...
+
     def next_id(self) -> int: ...
+
+    def next_ids(self, count: int) -> list[int]: ...
+
+    def by_biz_nos(self, unit_id: int, biz_nos: Sequence[str]) -> dict[str, Payable]: ...
 
     def add(
         self,
@@ -19,10 +30,7 @@ class PayablesRepo(Protocol):
         payer_id_enc: bytes,
         payer_id_hash: str,
         payer_phone_enc: bytes | None,
-        created_at: datetime,
     ) -> None: ...
-
-    def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None: ...
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None: ...
 

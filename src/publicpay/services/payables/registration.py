@@ -9,14 +9,12 @@ from datetime import date
 
 from publicpay.domain.codes import PayableType, make_payment_code, mask_id, normalise_citizen_id
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
-from publicpay.domain.events import EventType
 from publicpay.domain.payables import (
     LineRequest,
     Payable,
     PayableStatus,
     Payer,
     PayerType,
-    check_transition,
     price_lines,
 )
 from publicpay.domain.time import business_date
@@ -68,23 +66,29 @@ class Registered:
 def register_payable(
     uow: UnitOfWork, cmd: RegisterPayable, *, region_code: str, clock: Clock
 ) -> Registered:
+    """Register, or answer the payable already registered under the biz_no (same body). Every
+    path commits, so a signed request's nonce is claimed and an exact replay refused (401)."""
     fingerprint = cmd.fingerprint()
     with uow:
-        existing = uow.payables.by_biz_no(cmd.unit_id, cmd.biz_no)
+        existing, next_id = uow.payables.lookup(cmd.unit_id, cmd.biz_no)
         if existing is not None:
-            return _replay(existing, fingerprint)
-        payable = build_payable(uow, cmd, fingerprint, region_code, clock)
+            registered = _replay(existing, fingerprint)
+            uow.commit()
+            return registered
+        payable = build_payable(uow, cmd, fingerprint, region_code, clock, payable_id=next_id)
         try:
-            store_payable(uow, payable, cmd, clock)
+            store_payable(uow, payable, cmd)
             uow.commit()
             return Registered(payable, created=True)
         except Conflict:
             uow.rollback()
     with uow:  # a concurrent request with the same biz_no won the race
-        raced = uow.payables.by_biz_no(cmd.unit_id, cmd.biz_no)
+        raced, _ = uow.payables.lookup(cmd.unit_id, cmd.biz_no)
         if raced is None:
             raise Conflict("登记冲突，请重试")
-        return _replay(raced, fingerprint)
+        registered = _replay(raced, fingerprint)
+        uow.commit()
+        return registered
 
 
 def _replay(existing: Payable, fingerprint: str) -> Registered:
@@ -96,9 +100,16 @@ def _replay(existing: Payable, fingerprint: str) -> Registered:
 
 
 def build_payable(
-    uow: UnitOfWork, cmd: RegisterPayable, fingerprint: str, region_code: str, clock: Clock
+    uow: UnitOfWork,
+    cmd: RegisterPayable,
+    fingerprint: str,
+    region_code: str,
+    clock: Clock,
+    *,
+    payable_id: int | None = None,
 ) -> Payable:
-    """Validate and price a registration; draws its id and payment code (nothing stored)."""
+    """Validate and price a registration; its id (drawn unless given) and payment code
+    (nothing stored)."""
     errors = cmd.payer.validate()
     if not cmd.biz_no.strip() or len(cmd.biz_no) > 64:
         errors["biz_no"] = "业务编号不能为空且不超过64个字符"
@@ -107,7 +118,8 @@ def build_payable(
     now = clock.now()
     items = uow.catalogue.items()
     lines = price_lines(cmd.items, items, uow.catalogue.authorised(cmd.unit_id), business_date(now))
-    payable_id = uow.payables.next_id()
+    if payable_id is None:
+        payable_id = uow.payables.next_id()
     first_item = items[lines[0].item_code]
     code = make_payment_code(
         region_code,
@@ -140,34 +152,22 @@ def store_payable(
     uow: UnitOfWork,
     payable: Payable,
     cmd: RegisterPayable,
-    clock: Clock,
     *,
     actor: str | None = None,
     batch_id: int | None = None,
 ) -> None:
-    """Store a payable `build_payable` made, with its event and audit row (the caller commits)."""
+    """Store a payable `build_payable` made (queued; the caller commits), payer id and phone
+    sealed; its registration events are recorded with it."""
     id_no = cmd.payer.id_no.strip().upper()
-    now = payable.created_at or clock.now()
     uow.payables.add(
         payable,
         payer_id_enc=uow.box.seal_text(id_no, b"payer_id"),
         payer_id_hash=uow.box.lookup_hash(id_no),
         payer_phone_enc=uow.box.seal_text(cmd.payer.phone, b"phone") if cmd.payer.phone else None,
-        created_at=now,
     )
-    uow.events.add(
-        payable.unit_id,
-        EventType.PAYABLE_CREATED.value,
-        {"payment_code": payable.payment_code, "biz_no": payable.biz_no},
-        now,
-        deliver=False,
-    )
-    detail: dict[str, object] = {"biz_no": cmd.biz_no}
-    if batch_id is not None:
-        detail["batch_id"] = batch_id
-    uow.audit.append(
-        actor or f"unit:{payable.unit_id}", "payable.register", payable.payment_code, detail, now
-    )
+    assert payable.created_at is not None
+    actor = actor or f"unit:{payable.unit_id}"
+    uow.collect(payable.registered(actor=actor, at=payable.created_at, batch_id=batch_id))
 
 
 def cancel_payable(uow: UnitOfWork, payment_code: str, *, unit_id: int, clock: Clock) -> Payable:
@@ -175,19 +175,8 @@ def cancel_payable(uow: UnitOfWork, payment_code: str, *, unit_id: int, clock: C
         payable = uow.payables.by_code(payment_code, lock=True)
         if payable is None or payable.unit_id != unit_id:
             raise NotFound(f"缴款码 {payment_code} 不存在")
-        if payable.status is PayableStatus.CANCELLED:
-            return payable  # idempotent
-        check_transition(payable.status, PayableStatus.CANCELLED)
-        payable.status = PayableStatus.CANCELLED
-        uow.payables.save(payable)
-        now = clock.now()
-        uow.events.add(
-            unit_id,
-            EventType.PAYABLE_CANCELLED.value,
-            {"payment_code": payable.payment_code, "biz_no": payable.biz_no, "status": "cancelled"},
-            now,
-            deliver=True,
-        )
-        uow.audit.append(f"unit:{unit_id}", "payable.cancel", payable.payment_code, {}, now)
+        if payable.status is not PayableStatus.CANCELLED:  # cancelling twice: the same answer
+            uow.collect(payable.cancel(actor=f"unit:{unit_id}", at=clock.now()))
+            uow.payables.save(payable)
         uow.commit()
         return payable

@@ -68,7 +68,7 @@ def save_channel_account(
 ) -> None:
     """Validate by a test call (outside any transaction), then save with an audit row that
     names the fields set, never their values. `store_for(uow)` gives the store on that unit of
-    work's connection (e.g. `lambda uow: ChannelAccountsRepository(uow.connection, uow.box)`)."""
+    work's connection (e.g. `lambda uow: uow.channel_accounts`)."""
     validate_scope(scope)
     probe(channel, config, build)
     with new_uow() as uow:

@@ -15,11 +15,10 @@ from datetime import date, datetime
 
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from publicpay.domain.events import EventType
-from publicpay.domain.ledger import JournalKind, reversal_journal
+from publicpay.domain.ledger import JournalKind
 from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, check_reversal
 from publicpay.domain.payments.channels import Channel
-from publicpay.domain.payments.orders import Order, OrderStatus, check_transition
+from publicpay.domain.payments.orders import Order, OrderStatus, Outcome, check_transition
 from publicpay.domain.time import business_date
 from publicpay.services.payments.in_person import InPersonRequest, InPersonUnitOfWork, Taken, finish
 from publicpay.services.payments.in_person import take_payment as take_in_person
@@ -138,27 +137,11 @@ def _reverse(
     journal = uow.ledger.journal(JournalKind.PAYMENT, order.order_no)
     if journal is None:
         raise ValidationFailed(f"订单 {order.order_no} 没有入账分录，不能冲正")
-    uow.ledger.post(
-        reversal_journal(journal), payable_id=payable.id, business_date=business_date(now), at=now
-    )
-    order.status = OrderStatus.REVERSED
-    uow.orders.save(order, closed_at=now)
-    payable.status = PayableStatus.UNPAID
-    payable.paid_at = payable.paid_fen = payable.paid_order_id = payable.channel = None
+    order.reverse(at=now)
+    uow.collect(payable.reverse(order, journal, by=f"bank:{bank}", reason=reason, at=now))
+    uow.orders.save(order)
     uow.payables.save(payable)
-    uow.inbox.mark(Channel.COUNTER.value, key, "reversed", now)
-    data = {
-        "payment_code": payable.payment_code,
-        "biz_no": payable.biz_no,
-        "status": payable.status.value,
-        "order_no": order.order_no,
-        "amount_fen": order.amount_fen,
-        "reason": reason,
-        "reversed_at": now.isoformat(),
-    }
-    uow.events.add(payable.unit_id, EventType.PAYABLE_REVERSED.value, data, now, deliver=True)
-    detail = {"order_no": order.order_no, "bank_serial": order.channel_trade_no, "reason": reason}
-    uow.audit.append(f"bank:{bank}", "payment.reversed", payable.payment_code, detail, now)
+    uow.inbox.mark(Channel.COUNTER.value, key, Outcome.REVERSED.value, now)
     return Reversal(order, payable, now, replayed=False)
 
 

@@ -2,11 +2,12 @@
 
 The money is already in hand when we hear of it, so there is no channel to ask. Each request is
 stored in the inbox (unique per source and serial: the bank's serial number, the POS device's
-client serial) together with a new order, in one transaction; then the order is applied through
-`orders.apply_trade`, the one place money moves on payment. A repeat with the same serial and
-the same body gets the same answer; with another body it is refused (409). If we stop between
-the two steps, the order stays "paying" with its inbox row unanswered and the next repeat (or
-reversal) finishes it.
+client serial) together with a new order, and the order is applied through
+`orders.apply_trade_in` (the one place money moves on payment) — all in one transaction, under
+the payable's lock. A second request for the same payable with another serial, even at the same
+moment, waits for that lock, finds the payable paid and is refused before anything is booked.
+A repeat with the same serial and the same body gets the same answer; with another body it is
+refused (409).
 
 Refusals (unknown code, payable not unpaid, wrong amount) happen before anything is stored.
 """
@@ -25,7 +26,7 @@ from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, st
 from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
 from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.time import business_date
-from publicpay.services.payments.orders import apply_trade, new_order_no
+from publicpay.services.payments.orders import apply_trade_in, new_order_no
 from publicpay.services.payments.ports import RequestInbox
 from publicpay.services.ports import Clock
 from publicpay.services.recording.ports import JournalReader
@@ -85,10 +86,44 @@ class Taken:
 
 def take_payment(uow: InPersonUnitOfWork, req: InPersonRequest, *, clock: Clock) -> Taken:
     _check_request(req)
-    order_no, replayed = _prepare(uow, req, clock)
-    order = finish(uow, req.channel, req.key, order_no, clock=clock)
     with uow:
-        payable = uow.payables.by_id(order.payable_id)
+        # Lock first, then look: a concurrent twin stored before us is seen after its commit.
+        payable = uow.payables.by_code(req.payment_code, lock=True)
+        stored = uow.inbox.request(req.channel.value, req.key)
+        if stored is None:
+            order = _new_order(uow, payable, req, clock)
+            if uow.inbox.add(req.channel.value, req.key, order.order_no, req.body(), clock.now()):
+                _apply(uow, req, order, clock)
+                uow.flush()  # the answer reads the payment back
+                taken = _taken(uow, order.order_no, replayed=False)
+                uow.commit()
+                return taken
+            uow.rollback()  # a concurrent request with the same serial won the race
+    with uow:
+        stored = uow.inbox.request(req.channel.value, req.key)
+    assert stored is not None
+    order_no = _replay(stored, req)
+    finish(uow, req.channel, req.key, order_no, clock=clock)
+    with uow:
+        return _taken(uow, order_no, replayed=True)
+
+
+def _apply(uow: InPersonUnitOfWork, req: InPersonRequest, order: Order, clock: Clock) -> None:
+    result = TradeResult(
+        order.order_no,
+        TradeState.SUCCEEDED,
+        amount_fen=order.amount_fen,
+        channel_trade_no=order.channel_trade_no,
+        paid_at=order.paid_at,
+    )
+    outcome = apply_trade_in(uow, result, clock=clock)
+    uow.inbox.mark(req.channel.value, req.key, outcome.value, clock.now())
+
+
+def _taken(uow: InPersonUnitOfWork, order_no: str, *, replayed: bool) -> Taken:
+    order = uow.orders.by_no(order_no)
+    assert order is not None
+    payable = uow.payables.by_id(order.payable_id)
     assert payable is not None
     return Taken(order, payable, payable.paid_order_id != order.id, replayed)
 
@@ -107,25 +142,6 @@ def _check_paid_at(req: InPersonRequest, now: datetime) -> None:
         raise ValidationFailed(
             "缴款时间应在最近24小时内", errors={"paid_at": "不能晚于当前时间或早于24小时前"}
         )
-
-
-def _prepare(uow: InPersonUnitOfWork, req: InPersonRequest, clock: Clock) -> tuple[str, bool]:
-    """Store the request with a new order, or find the one stored before. (order_no, replayed)"""
-    with uow:
-        # Lock first, then look: a concurrent twin stored before us is seen after its commit.
-        payable = uow.payables.by_code(req.payment_code, lock=True)
-        stored = uow.inbox.request(req.channel.value, req.key)
-        if stored is not None:
-            return _replay(stored, req), True
-        order = _new_order(uow, payable, req, clock)
-        if uow.inbox.add(req.channel.value, req.key, order.order_no, req.body(), clock.now()):
-            uow.commit()
-            return order.order_no, False
-        uow.rollback()
-    with uow:  # a concurrent request with the same serial won the race
-        stored = uow.inbox.request(req.channel.value, req.key)
-        assert stored is not None
-        return _replay(stored, req), True
 
 
 def _replay(stored: tuple[str, str, str | None], req: InPersonRequest) -> str:
@@ -176,7 +192,8 @@ def _check_amount(req: InPersonRequest, due: int) -> None:
 def finish(
     uow: InPersonUnitOfWork, channel: Channel, key: str, order_no: str, *, clock: Clock
 ) -> Order:
-    """Apply a stored in-person order through `apply_trade` (idempotent); the order after it."""
+    """Apply a stored in-person order still paying (stored by a version that applied it in a
+    second transaction, and stopped between the two); the order after it."""
     order = _settled_order(uow, order_no)
     if order.status is OrderStatus.PAYING:
         result = TradeResult(
@@ -186,9 +203,9 @@ def finish(
             channel_trade_no=order.channel_trade_no,
             paid_at=order.paid_at,
         )
-        outcome = apply_trade(uow, result, clock=clock)
         with uow:
-            uow.inbox.mark(channel.value, key, outcome, clock.now())
+            outcome = apply_trade_in(uow, result, clock=clock)
+            uow.inbox.mark(channel.value, key, outcome.value, clock.now())
             uow.commit()
         order = _settled_order(uow, order_no)
     assert order.status is OrderStatus.SUCCEEDED, order.status

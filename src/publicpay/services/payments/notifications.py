@@ -22,6 +22,7 @@ from publicpay.domain.payments.channels import (
     TradeResult,
     TradeState,
 )
+from publicpay.domain.payments.orders import Outcome
 from publicpay.services.payments.orders import apply_trade_in
 from publicpay.services.payments.ports import ChannelGateway, Gateways
 from publicpay.services.ports import Clock
@@ -30,18 +31,7 @@ from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("publicpay.services.notifications")  # its name before the reorganisation
 
-ACCEPTED_OUTCOMES = frozenset(
-    {
-        "paid",
-        "already_applied",
-        "duplicate_refunding",
-        "closed",
-        "unchanged",
-        "pending",
-        "stored",
-        "refund_applied",
-    }
-)
+ACCEPTED_OUTCOMES = frozenset(o.value for o in Outcome if o.accepted)
 
 
 def handle_notification(
@@ -71,29 +61,29 @@ def handle_notification(
     return gateway.ack(True)
 
 
-def _ack(gateway: ChannelGateway, note: Notification, outcome: str) -> NotificationAck:
-    if outcome not in ACCEPTED_OUTCOMES:
+def _ack(gateway: ChannelGateway, note: Notification, outcome: Outcome) -> NotificationAck:
+    if not outcome.accepted:
         log.warning("%s notification %s: %s", note.channel.value, note.notify_id, outcome)
-    return gateway.ack(outcome in ACCEPTED_OUTCOMES)
+    return gateway.ack(outcome.accepted)
 
 
 def _apply_payment(
     new_uow: Callable[[], UnitOfWork], note: Notification, body: bytes, clock: Clock
-) -> str:
+) -> Outcome:
     """Apply and store with its outcome in one transaction. Applying is idempotent (order state
     checks under the payable and order locks), so a notification delivered again is applied
     again harmlessly; its first accepted outcome stays on record."""
     try:
         with new_uow() as uow:
             outcome = apply_trade_in(uow, _as_trade(note), clock=clock)
-            if outcome == "unknown_order":
+            if outcome is Outcome.UNKNOWN_ORDER:
                 _add_unknown(uow, note, clock)
             uow.inbox.record(
                 note.channel.value,
                 note.notify_id,
                 note.order_no,
                 body.decode("utf-8", "replace"),
-                outcome,
+                outcome.value,
                 clock.now(),
                 final=ACCEPTED_OUTCOMES,
             )
@@ -138,15 +128,15 @@ def _stored_outcome(uow: UnitOfWork, note: Notification) -> str | None:
         return uow.inbox.outcome(note.channel.value, note.notify_id)
 
 
-def _mark(uow: UnitOfWork, note: Notification, outcome: str, clock: Clock) -> None:
+def _mark(uow: UnitOfWork, note: Notification, outcome: Outcome, clock: Clock) -> None:
     with uow:
-        uow.inbox.mark(note.channel.value, note.notify_id, outcome, clock.now())
+        uow.inbox.mark(note.channel.value, note.notify_id, outcome.value, clock.now())
         uow.commit()
 
 
 def _add_unknown(uow: UnitOfWork, note: Notification, clock: Clock) -> None:
     uow.discrepancies.add(
-        DiscrepancyKind.UNKNOWN_ORDER.value,
+        DiscrepancyKind.UNKNOWN_ORDER,
         note.channel.value,
         note.order_no,
         None,

@@ -3,10 +3,11 @@ Protocols (adapters implement them)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from publicpay.domain.events import DiscrepancyKind
 from publicpay.domain.payables import Payable
 from publicpay.domain.payments.channels import (
     BarcodePayRequest,
@@ -76,7 +77,9 @@ class OrdersRepo(Protocol):
 
     def open_created_before(self, before: datetime, limit: int) -> list[str]: ...
 
-    def save(self, order: Order, *, closed_at: datetime | None = None) -> None: ...
+    def save(self, order: Order) -> None:
+        """Queued: sent with the unit of work's commit."""
+        ...
 
     def locked_with_payable(self, order_no: str) -> tuple[Payable, Order] | None:
         """The order and its payable, both locked (payable first)."""
@@ -99,7 +102,7 @@ class InboxRepo(Protocol):
         outcome: str,
         at: datetime,
         *,
-        final: frozenset[str],
+        final: Collection[str],
     ) -> None:
         """Store a processed notification with its outcome (a stored `final` outcome stays)."""
         ...
@@ -108,14 +111,16 @@ class InboxRepo(Protocol):
 class DiscrepanciesRepo(Protocol):
     def add(
         self,
-        kind: str,
+        kind: DiscrepancyKind,
         channel: str,
         order_no: str,
         payable_id: int | None,
         amount_fen: int | None,
         detail: dict[str, Any],
         at: datetime,
-    ) -> bool: ...
+    ) -> None:
+        """Queued; recorded once per kind and order."""
+        ...
 
 
 @runtime_checkable

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
-from publicpay.domain.ledger import refund_paid_journal
+from publicpay.domain.events import DomainEvent
 from publicpay.domain.payments.channels import (
     Channel,
     Notification,
@@ -19,7 +19,8 @@ from publicpay.domain.payments.channels import (
     RefundResult,
     RefundState,
 )
-from publicpay.domain.time import business_date
+from publicpay.domain.payments.orders import Outcome
+from publicpay.domain.refunds import Refund, RefundKind, RefundStatus
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock
 from publicpay.services.refunds.requests import lock_refund_payable, settle_requested_refund
@@ -60,7 +61,7 @@ def run_due_refunds(
             continue
         gateway = gateways.for_account(Channel(refund.channel), order.channel_account_id)
         try:
-            if refund.status == "processing":
+            if refund.status is RefundStatus.PROCESSING:
                 result = gateway.query_refund(order.order_no, refund.refund_no)
             else:
                 result = gateway.refund(request)
@@ -74,17 +75,18 @@ def run_due_refunds(
     return done
 
 
-def apply_refund_notification(uow: UnitOfWork, note: Notification, *, clock: Clock) -> str:
+def apply_refund_notification(uow: UnitOfWork, note: Notification, *, clock: Clock) -> Outcome:
     """A verified refund notification for one of our refunds: record its final state."""
     if note.refund_no is None or not isinstance(note.state, RefundState):
-        return "stored"
+        return Outcome.STORED
     with uow:
         refund = uow.refunds.by_no(note.refund_no)
     if refund is None or refund.amount_fen != note.amount_fen:
         log.warning("refund notification %s does not match a refund of ours", note.notify_id)
-        return "stored"
+        return Outcome.STORED
     result = RefundResult(note.refund_no, note.state, note.amount_fen)
-    return "refund_applied" if _apply(uow, note.refund_no, result, 0, clock) else "stored"
+    applied = _apply(uow, note.refund_no, result, 0, clock)
+    return Outcome.REFUND_APPLIED if applied else Outcome.STORED
 
 
 def _apply(
@@ -94,61 +96,56 @@ def _apply(
     with uow:
         lock_refund_payable(uow, refund_no)
         refund = uow.refunds.by_no(refund_no, lock=True)
-        if refund is None or refund.status == "succeeded":
+        if refund is None or refund.status is RefundStatus.SUCCEEDED:
             return 0
         if result.state is RefundState.PROCESSING:
-            delay = timedelta(seconds=min(30 * 2**attempts, 3600))
-            uow.refunds.set_status(refund_no, "processing", at=now, retry_at=now + delay)
-            uow.commit()
-            return 0
-        if result.state is RefundState.FAILED:
-            uow.refunds.set_status(refund_no, "failed", at=now)
-            uow.audit.append("system", "refund.failed", refund_no, {"raw": str(result.raw)}, now)
-            uow.commit()
-            return 0
-        uow.refunds.set_status(
-            refund_no, "succeeded", at=now, channel_refund_no=result.channel_refund_no
-        )
-        if refund.kind == "requested":
-            settle_requested_refund(uow, refund, now)
+            refund.postpone(until=now + _backoff(attempts), processing=True)
+        elif result.state is RefundState.FAILED:
+            uow.collect(refund.mark_failed(str(result.raw), at=now))
         else:
-            uow.ledger.post(
-                refund_paid_journal(refund_no, refund.channel, refund.amount_fen),
-                payable_id=refund.payable_id,
-                business_date=business_date(now),
-                at=now,
-            )
-        uow.audit.append(
-            "system", "refund.succeeded", refund_no, {"amount_fen": refund.amount_fen}, now
-        )
+            uow.collect(refund.mark_succeeded(result.channel_refund_no, at=now))
+            if refund.kind is RefundKind.REQUESTED:
+                settle_requested_refund(uow, refund, now)
+        uow.refunds.save(refund)
         uow.commit()
-        return 1
+        return 1 if result.state is RefundState.SUCCEEDED else 0
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2**attempts, 3600))
 
 
 def _hand_over(uow: UnitOfWork, refund_no: str, channel: str, clock: Clock) -> None:
     """Counter and cash payments have no channel API to refund through: finance returns the
     money by bank transfer or at the window, and records it (status `manual` until then)."""
-    now = clock.now()
     log.warning("refund %s (%s) needs a manual bank transfer or cash return", refund_no, channel)
-    with uow:
-        uow.refunds.set_status(refund_no, "manual", at=now)
-        uow.audit.append("system", "refund.manual", refund_no, {"channel": channel}, now)
-        uow.commit()
+    _change(uow, refund_no, lambda refund, now: refund.hand_over(at=now), clock)
 
 
 def _retry_later(uow: UnitOfWork, refund_no: str, attempts: int, clock: Clock, why: str) -> None:
-    now = clock.now()
     log.warning("refund %s postponed: %s", refund_no, why)
-    with uow:
-        delay = timedelta(seconds=min(30 * 2**attempts, 3600))
-        uow.refunds.set_status(refund_no, "pending", at=now, retry_at=now + delay)
-        uow.commit()
+
+    def postpone(refund: Refund, now: datetime) -> list[DomainEvent]:
+        refund.postpone(until=now + _backoff(attempts))
+        return []
+
+    _change(uow, refund_no, postpone, clock)
 
 
 def _fail(uow: UnitOfWork, refund_no: str, clock: Clock, why: str) -> None:
-    now = clock.now()
     log.error("refund %s refused by the channel: %s", refund_no, why)
+    _change(uow, refund_no, lambda refund, now: refund.mark_failed(why, at=now), clock)
+
+
+def _change(
+    uow: UnitOfWork,
+    refund_no: str,
+    change: Callable[[Refund, datetime], list[DomainEvent]],
+    clock: Clock,
+) -> None:
     with uow:
-        uow.refunds.set_status(refund_no, "failed", at=now)
-        uow.audit.append("system", "refund.failed", refund_no, {"reason": why}, now)
+        refund = uow.refunds.by_no(refund_no, lock=True)
+        assert refund is not None
+        uow.collect(change(refund, clock.now()))
+        uow.refunds.save(refund)
         uow.commit()

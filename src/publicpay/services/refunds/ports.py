@@ -9,17 +9,9 @@ from publicpay.domain.refunds import Refund
 
 
 class RefundsRepo(Protocol):
-    def add(
-        self,
-        refund_no: str,
-        payable_id: int,
-        order_id: int,
-        channel: str,
-        amount_fen: int,
-        reason: str,
-        kind: str,
-        at: datetime,
-    ) -> None: ...
+    """`add` and `save` are queued (sent with the commit); reads run at once."""
+
+    def add(self, refund: Refund) -> None: ...
 
     def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Refund]: ...
 
@@ -27,12 +19,4 @@ class RefundsRepo(Protocol):
 
     def for_payable(self, payable_id: int) -> list[Refund]: ...
 
-    def set_status(
-        self,
-        refund_no: str,
-        status: str,
-        *,
-        at: datetime,
-        channel_refund_no: str | None = None,
-        retry_at: datetime | None = None,
-    ) -> None: ...
+    def save(self, refund: Refund) -> None: ...

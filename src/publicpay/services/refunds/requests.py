@@ -14,22 +14,14 @@ import secrets
 from datetime import datetime
 
 from publicpay.domain.errors import NotFound, ValidationFailed
-from publicpay.domain.events import EventType
-from publicpay.domain.ledger import refund_shares, requested_refund_journal
-from publicpay.domain.payables import (
-    Payable,
-    PayableStatus,
-    check_transition,
-    payment_shares,
-)
-from publicpay.domain.refunds import Refund
-from publicpay.domain.time import SHANGHAI, business_date
+from publicpay.domain.ledger import refund_shares
+from publicpay.domain.payables import PayableStatus, payment_shares
+from publicpay.domain.refunds import OPEN_OR_DONE, Refund, RefundKind, RefundStatus
+from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
-from publicpay.services.receipts.issuing import request_red_receipt
 from publicpay.services.unit_of_work import UnitOfWork
 
 REFUNDABLE = (PayableStatus.PAID, PayableStatus.PARTIALLY_REFUNDED)
-OPEN_OR_DONE = ("pending", "processing", "succeeded")
 
 
 def new_refund_no(now: datetime) -> str:
@@ -54,7 +46,7 @@ def refund_payable(
         committed = sum(
             r.amount_fen
             for r in uow.refunds.for_payable(payable.id)
-            if r.kind == "requested" and r.status in OPEN_OR_DONE
+            if r.kind is RefundKind.REQUESTED and r.status in OPEN_OR_DONE
         )
         left = (payable.paid_fen or 0) - committed
         if amount_fen > left:
@@ -64,14 +56,20 @@ def refund_payable(
             )
         refund_no = new_refund_no(now)
         uow.refunds.add(
-            refund_no,
-            payable.id,
-            payable.paid_order_id,
-            payable.channel or "",
-            amount_fen,
-            reason[:200],
-            "requested",
-            now,
+            Refund(
+                id=0,
+                refund_no=refund_no,
+                payable_id=payable.id,
+                order_id=payable.paid_order_id,
+                channel=payable.channel or "",
+                amount_fen=amount_fen,
+                reason=reason[:200],
+                kind=RefundKind.REQUESTED,
+                status=RefundStatus.PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
         )
         detail = {"refund_no": refund_no, "amount_fen": amount_fen, "reason": reason[:200]}
         uow.audit.append(actor, "refund.requested", payable.payment_code, detail, now)
@@ -82,52 +80,20 @@ def refund_payable(
 def lock_refund_payable(uow: UnitOfWork, refund_no: str) -> None:
     """Take the payable's lock before the refund's (the project's lock order)."""
     refund = uow.refunds.by_no(refund_no)
-    if refund is not None and refund.kind == "requested":
+    if refund is not None and refund.kind is RefundKind.REQUESTED:
         uow.payables.by_id(refund.payable_id, lock=True)
 
 
 def settle_requested_refund(uow: UnitOfWork, refund: Refund, now: datetime) -> None:
-    """The channel returned the money: payable, ledger, event, red receipt — one transaction."""
+    """The channel returned the money: the payable records it (its events: ledger, webhook,
+    red receipt) in the refund's transaction."""
     payable = uow.payables.by_id(refund.payable_id, lock=True)
     assert payable is not None
-    refunded_before = payable.refunded_fen
-    payable.refunded_fen += refund.amount_fen
     paid = payable.paid_fen or 0
-    target = (
-        PayableStatus.REFUNDED if payable.refunded_fen >= paid else PayableStatus.PARTIALLY_REFUNDED
-    )
-    check_transition(payable.status, target)
-    payable.status = target
-    uow.payables.save(payable)
     shares = payment_shares(payable.lines, uow.catalogue.items(), paid)
-    uow.ledger.post(
-        requested_refund_journal(
-            refund.refund_no,
-            refund.channel,
-            refund_shares(shares, refunded_before, refund.amount_fen),
-        ),
-        payable_id=payable.id,
-        business_date=business_date(now),
-        at=now,
+    returned = refund_shares(shares, payable.refunded_fen, refund.amount_fen)
+    events = payable.record_refund(
+        refund.refund_no, refund.amount_fen, returned, reason=refund.reason, at=now
     )
-    uow.events.add(
-        payable.unit_id,
-        EventType.PAYABLE_REFUNDED.value,
-        _event(payable, refund),
-        now,
-        deliver=True,
-    )
-    request_red_receipt(uow, payable.id, refund.refund_no, now)
-
-
-def _event(payable: Payable, refund: Refund) -> dict[str, object]:
-    return {
-        "payment_code": payable.payment_code,
-        "biz_no": payable.biz_no,
-        "status": payable.status.value,
-        "refund_no": refund.refund_no,
-        "amount_fen": refund.amount_fen,
-        "refunded_fen": payable.refunded_fen,
-        "paid_fen": payable.paid_fen,
-        "reason": refund.reason,
-    }
+    uow.collect(events)
+    uow.payables.save(payable)

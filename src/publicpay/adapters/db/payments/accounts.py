@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import bindparam, select, update
 
 from publicpay.adapters.crypto.secretbox import SecretBox
-from publicpay.adapters.db.dialect import insert_ignore
 from publicpay.adapters.db.payments.tables import channel_accounts
+from publicpay.adapters.db.sql import Sql
 from publicpay.adapters.db.units import regions, units
 from publicpay.domain.payments.accounts import PLATFORM
 
@@ -24,9 +24,33 @@ class StoredAccount:
     config: dict[str, Any]
 
 
+_UPDATE = (
+    update(channel_accounts)
+    .where(
+        channel_accounts.c.channel == bindparam("b_channel"),
+        channel_accounts.c.scope == bindparam("b_scope"),
+    )
+    .values(
+        config_enc=bindparam("config_enc"),
+        active=True,
+        updated_at=bindparam("updated_at"),
+        updated_by=bindparam("updated_by"),
+    )
+)
+_ACTIVE = (
+    select(channel_accounts)
+    .where(channel_accounts.c.active.is_(True))
+    .order_by(channel_accounts.c.id)
+)
+_UNIT_REGIONS = select(units.c.id, units.c.code, units.c.region_code)
+_REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
+
+
 class ChannelAccountsRepository:
-    def __init__(self, conn: Connection, box: SecretBox) -> None:
-        self._conn = conn
+    """Every statement runs at once (accounts are edited rarely and reloaded after)."""
+
+    def __init__(self, sql: Sql, box: SecretBox) -> None:
+        self._sql = sql
         self._box = box
 
     def save(
@@ -39,24 +63,13 @@ class ChannelAccountsRepository:
         actor: str = "system",
     ) -> None:
         sealed = self._box.seal(json.dumps(config).encode(), f"{channel}|{scope}".encode())
-        values = {
-            "channel": channel,
-            "scope": scope,
-            "config_enc": sealed,
-            "active": True,
-            "updated_at": at,
-            "updated_by": actor,
-        }
-        if not insert_ignore(self._conn, channel_accounts, values):
-            self._conn.execute(
-                update(channel_accounts)
-                .where(channel_accounts.c.channel == channel, channel_accounts.c.scope == scope)
-                .values(config_enc=sealed, active=True, updated_at=at, updated_by=actor)
-            )
+        values = {"config_enc": sealed, "updated_at": at, "updated_by": actor}
+        row = {"channel": channel, "scope": scope, "active": True, **values}
+        if self._sql.insert(channel_accounts, row, ignore_conflict=True) is None:
+            self._sql.run(_UPDATE, {"b_channel": channel, "b_scope": scope, **values})
 
     def accounts(self) -> list[StoredAccount]:
         """Every active account, decrypted."""
-        stmt = select(channel_accounts).where(channel_accounts.c.active.is_(True))
         return [
             StoredAccount(
                 row.id,
@@ -64,7 +77,7 @@ class ChannelAccountsRepository:
                 row.scope,
                 json.loads(self._box.open(row.config_enc, f"{row.channel}|{row.scope}".encode())),
             )
-            for row in self._conn.execute(stmt.order_by(channel_accounts.c.id))
+            for row in self._sql.all(_ACTIVE)
         ]
 
     def all(self) -> dict[str, dict[str, Any]]:
@@ -73,9 +86,7 @@ class ChannelAccountsRepository:
 
     def unit_regions(self) -> dict[int, tuple[str, str]]:
         """unit id → (unit code, region code), for choosing an account per unit."""
-        stmt = select(units.c.id, units.c.code, units.c.region_code)
-        return {row.id: (row.code, row.region_code) for row in self._conn.execute(stmt)}
+        return {row.id: (row.code, row.region_code) for row in self._sql.all(_UNIT_REGIONS)}
 
     def region_exists(self, code: str) -> bool:
-        stmt = select(regions.c.code).where(regions.c.code == code)
-        return self._conn.execute(stmt).first() is not None
+        return self._sql.one(_REGION, {"code": code}) is not None

@@ -13,6 +13,7 @@ from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.db.refunds import refunds
+from publicpay.adapters.db.sql import Sql
 from publicpay.domain.time import utc
 
 
@@ -142,4 +143,4 @@ def _receipts(conn: Connection, now: datetime) -> list[str]:
 
 def _audit(conn: Connection, _now: datetime) -> list[str]:
     """审计日志哈希链完整"""
-    return [f"审计日志第 {i} 行哈希链断裂" for i in AuditRepository(conn).verify_chain()]
+    return [f"审计日志第 {i} 行哈希链断裂" for i in AuditRepository(Sql(conn)).verify_chain()]

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from publicpay.adapters.db.payable_batches import PayableBatchesRepository
 from publicpay.adapters.db.payable_batches import payable_batches as batches
+from publicpay.adapters.db.sql import Sql
 from publicpay.domain.payable_batches import BatchRecord, BatchStatus
 from publicpay.domain.time import utc
 
@@ -32,7 +33,7 @@ class BatchSummary:
 
 
 def load_batch(conn: Connection, batch_id: int) -> BatchRecord | None:
-    return PayableBatchesRepository(conn).get(batch_id)
+    return PayableBatchesRepository(Sql(conn)).get(batch_id)
 
 
 def recent_batches(conn: Connection, unit_ids: Collection[int], limit: int) -> list[BatchSummary]:

@@ -131,7 +131,7 @@ def get_by_biz_no(
 ) -> PayableOut:
     assert client.unit_id is not None
     with c.read_uow() as uow:
-        payable = uow.payables.by_biz_no(client.unit_id, biz_no)
+        payable = uow.payables.by_biz_nos(client.unit_id, [biz_no]).get(biz_no)
     if payable is None:
         raise NotFound(f"业务编号 {biz_no} 未登记")
     return payable_out(c, payable)

@@ -1,0 +1,131 @@
+"""The only place where SQLite and PostgreSQL differ, chosen once when the engine is made.
+
+Every repository statement is one SQLAlchemy Core construct that runs on both databases
+(`sql.Sql` compiles it per dialect). What cannot be written once is listed here, by name:
+
+- `Dialect.insert`: the INSERT construct that knows ON CONFLICT (each dialect has its own class,
+  with the same `on_conflict_do_nothing` / `on_conflict_do_update` API); statements that need it
+  are `Variant`s, built by the executor once per dialect.
+- `Dialect.combine_writes`: PostgreSQL sends the writes a unit of work collected as one
+  statement of data-modifying CTEs (one round trip); SQLite runs them one after another
+  (in-process, nothing to save).
+- `next_id(table, sequence)`: the next id of a table whose ids are drawn before the row is
+  written (payables: the id is also the payment code's serial): `nextval` of its sequence on
+  PostgreSQL (per row of the statement); on SQLite, which has one writer at a time (BEGIN
+  IMMEDIATE), max(id) + the row's number.
+- `xact_lock(key)`: a transaction-scoped advisory lock on PostgreSQL; nothing on SQLite, whose
+  writers already hold the database's write lock.
+- Row locks (`SELECT … FOR UPDATE [SKIP LOCKED]`) need no entry: SQLite's compiler leaves the
+  clause out, and its write lock serialises writers anyway.
+- Connection set-up (WAL, durable commits, BEGIN IMMEDIATE on SQLite; a fixed pool on
+  PostgreSQL) lives in `engine.py`, which picks the `Dialect` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.sqlite import pysqlite
+from sqlalchemy.engine import Dialect as SaDialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import BigInteger, Integer
+
+
+@dataclass(frozen=True, eq=False)
+class Dialect:
+    name: str
+    compiler: SaDialect  # compiles statements to the driver's SQL (positional parameters)
+    insert: Callable[[Table], Any]  # INSERT with ON CONFLICT support
+    combine_writes: bool
+
+
+POSTGRESQL = Dialect(
+    name="postgresql",
+    # `$n` parameters, run by psycopg's raw cursor as they are (no per-call query parsing)
+    compiler=pg_psycopg.dialect(paramstyle="numeric_dollar"),  # type: ignore[no-untyped-call]
+    insert=pg_insert,
+    combine_writes=True,
+)
+SQLITE = Dialect(
+    name="sqlite", compiler=pysqlite.dialect(), insert=sqlite_insert, combine_writes=False
+)
+
+
+def dialect_named(name: str) -> Dialect:
+    if name == "postgresql":
+        return POSTGRESQL
+    if name == "sqlite":
+        return SQLITE
+    raise ValueError(f"unsupported database: {name}")
+
+
+class Variant:
+    """A statement that needs its dialect's own construct (an upsert): `build(dialect)` makes
+    it, once per dialect, when the executor first runs it."""
+
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, build: Callable[[Dialect], ClauseElement]) -> None:
+        self._build = build
+        self._built: dict[str, ClauseElement] = {}
+
+    def for_dialect(self, dialect: Dialect) -> ClauseElement:
+        stmt = self._built.get(dialect.name)
+        if stmt is None:
+            stmt = self._built[dialect.name] = self._build(dialect)
+        return stmt
+
+
+class next_id(FunctionElement[int]):
+    """`next_id(table, "sequence")`: the id the next row of `table` should take."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "next_id"
+
+    def __init__(self, table: Table, sequence: str) -> None:
+        self.table = table
+        self.sequence = sequence
+        super().__init__()
+
+
+@compiles(next_id, "postgresql")
+def _next_id_postgresql(element: next_id, compiler: Any, **kw: Any) -> str:
+    return f"nextval('{element.sequence}')"
+
+
+@compiles(next_id, "sqlite")
+def _next_id_sqlite(element: next_id, compiler: Any, **kw: Any) -> str:
+    """max(id) + the row's number: a statement of n rows draws n ids."""
+    biggest = select(func.coalesce(func.max(element.table.c.id), 0)).scalar_subquery()
+    return f"({compiler.process(biggest, **kw)} + row_number() OVER ())"
+
+
+class xact_lock(FunctionElement[int]):
+    """`select(xact_lock(key))`: hold an advisory lock until the transaction ends."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "xact_lock"
+
+    def __init__(self, key: int) -> None:
+        self.lock_key = key
+        super().__init__()
+
+
+@compiles(xact_lock, "postgresql")
+def _xact_lock_postgresql(element: xact_lock, compiler: Any, **kw: Any) -> str:
+    return f"pg_advisory_xact_lock({element.lock_key})"
+
+
+@compiles(xact_lock, "sqlite")
+def _xact_lock_sqlite(element: xact_lock, compiler: Any, **kw: Any) -> str:
+    return "1"

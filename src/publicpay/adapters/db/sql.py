@@ -1,0 +1,460 @@
+"""One executor for every repository statement, on SQLite and PostgreSQL alike.
+
+A statement is a SQLAlchemy Core construct built once, where its repository defines it. `Sql`
+compiles it once per dialect into the driver's own SQL with positional parameters, keeps the
+column types' bind and result processors, and runs it on the driver cursor of the unit of
+work's connection: the same statement and the same conversions on both databases, without
+SQLAlchemy's per-call execution layer (it costs more than the driver; bench/README.md). Rows
+come back as named tuples and are mapped to domain objects by column name.
+
+Reads and writes whose result the caller needs run at once (`one`, `all`, `scalar`, `run`).
+Writes nobody in the transaction reads back (an aggregate's new state, a journal, an outbox
+message, an audit row) are queued with `queue` and sent together by `flush`, which the unit of
+work calls at commit: one statement of data-modifying CTEs on PostgreSQL, one after another on
+SQLite (in-process: no round trip to save). Nothing else sends them: reading a table that has
+queued writes is a programming error (`QueuedWriteRead`) — call the unit of work's `flush()`
+first. Two writes of one row (same `key`) go in separate statements, because the CTEs of one
+statement do not see each other's rows.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg import RawCursor
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+    bindparam,
+    cast,
+    column,
+    insert,
+    select,
+    true,
+    values,
+)
+from sqlalchemy import table as table_clause
+from sqlalchemy.engine import Dialect as SaDialect
+from sqlalchemy.sql import ClauseElement, visitors
+from sqlalchemy.sql.elements import BindParameter, ColumnClause
+
+from publicpay.adapters.db.dialects import Dialect, Variant, dialect_named
+
+Processor = Callable[[Any], Any] | None
+Statement = ClauseElement | Variant
+
+
+class QueuedWriteRead(RuntimeError):
+    """A statement read a table while writes to it waited in the queue (a programming error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A statement as the driver runs it."""
+
+    sql: str
+    names: tuple[str, ...]  # bind names in parameter order
+    processors: tuple[Processor, ...]
+    defaults: Mapping[str, Any]  # values the statement carries itself (e.g. `version + 1`)
+    required: frozenset[str]
+    row: Any  # named tuple class of the result columns (None: no rows)
+    results: tuple[Processor, ...] | None  # None when no column needs converting
+    tables: frozenset[str]  # every table the statement touches
+    expanding: tuple[str, ...] = ()  # IN-list parameters, rendered for their lengths
+
+    def args(self, params: Mapping[str, Any] | None) -> list[Any]:
+        given = self._expand(params) if self.expanding and params else params
+        values_ = {**self.defaults, **given} if given else self.defaults
+        missing = self.required.difference(values_)
+        if missing:
+            raise KeyError(f"missing statement parameters: {sorted(missing)}")
+        return [
+            value if proc is None else proc(value)
+            for proc, value in zip(self.processors, (values_[n] for n in self.names), strict=True)
+        ]
+
+    def _expand(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        flat = {k: v for k, v in params.items() if k not in self.expanding}
+        for name in self.expanding:
+            flat.update({f"{name}_{i}": v for i, v in enumerate(params[name], start=1)})
+        return flat
+
+    def make_row(self, raw: Sequence[Any]) -> Any:
+        if self.results is None:
+            return self.row._make(raw)
+        return self.row._make(
+            [v if p is None or v is None else p(v) for p, v in zip(self.results, raw, strict=True)]
+        )
+
+
+_CACHE: dict[tuple[str, int, tuple[int, ...]], tuple[ClauseElement, Compiled]] = {}
+
+
+def compiled(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...] = ()) -> Compiled:
+    """`stmt` compiled for `dialect`, once (`lengths`: the sizes of its IN lists)."""
+    key = (dialect.name, id(stmt), lengths)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is stmt:
+        return hit[1]
+    result = _compile(stmt, dialect, lengths)
+    _CACHE[key] = (stmt, result)  # the statement is kept: its id is never reused while cached
+    return result
+
+
+def _compile(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...]) -> Compiled:
+    expanding = expanding_names(stmt)
+    given = {b.key for b in _binds_of(stmt) if b.required}  # the caller's parameters
+    target, render = stmt, False
+    if any(b.expanding for b in _binds_of(stmt)):
+        # IN lists (parameters, and lists written in the statement) rendered element by
+        # element; rendering needs a value for every parameter, so placeholders stand in
+        sizes = dict(zip(expanding, lengths, strict=True))
+        target = _with_values(stmt, {k: [None] * sizes[k] if k in sizes else None for k in given})
+        render = True
+    c: Any = target.compile(dialect=dialect, compile_kwargs={"render_postcompile": render})
+    names = tuple(c.positiontup or ())
+    binds, defaults, required = [], {}, set()
+    for name in names:
+        bind, index = _bind_of(c.binds, name)
+        binds.append(bind)
+        if bind.key in given:
+            required.add(name)
+        else:
+            defaults[name] = bind.value if index is None else bind.value[index]
+    columns: list[Any] = list(getattr(stmt, "exported_columns", None) or ())
+    results = tuple(
+        col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
+    )
+    return Compiled(
+        sql=c.string,
+        names=names,
+        processors=tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds),
+        defaults=defaults,
+        required=frozenset(required),
+        row=namedtuple("Row", [str(col.key) for col in columns], rename=True) if columns else None,
+        results=results if any(results) else None,
+        tables=_tables_read(stmt),
+        expanding=expanding,
+    )
+
+
+def _tables_read(stmt: ClauseElement) -> frozenset[str]:
+    """Every table a statement names, in its FROM clauses or through its columns."""
+    found: set[str] = set()
+    for element in visitors.iterate(stmt):
+        if isinstance(element, Table):
+            found.add(element.name)
+        table = getattr(element, "table", None)
+        if isinstance(element, ColumnClause) and isinstance(table, Table):
+            found.add(table.name)
+    return frozenset(found)
+
+
+def _bind_of(binds: Mapping[str, Any], name: str) -> tuple[Any, int | None]:
+    """The bind parameter behind a rendered name, and the element's index for an IN list's
+    element (`ids_3` → the `ids` list, index 2)."""
+    if name in binds:
+        return binds[name], None
+    base, _, number = name.rpartition("_")
+    return binds[base], int(number) - 1
+
+
+def _with_values(stmt: ClauseElement, values: Mapping[str, Any]) -> ClauseElement:
+    """`stmt` with these values bound (for rendering; `.params()` refuses DML statements)."""
+
+    def replace(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key in values:
+            value = values[element.key]
+            return element._with_value(value, maintain_key=True, required=False)  # type: ignore[no-untyped-call]
+        return None
+
+    replaced: Any = visitors.replacement_traverse(stmt, {}, replace)  # type: ignore[call-overload]
+    return cast_clause(replaced)
+
+
+def cast_clause(element: Any) -> ClauseElement:
+    assert isinstance(element, ClauseElement)
+    return element
+
+
+def _binds_of(stmt: ClauseElement) -> list[BindParameter[Any]]:
+    return [e for e in visitors.iterate(stmt) if isinstance(e, BindParameter)]
+
+
+@lru_cache(maxsize=1024)
+def _expanding_of(stmt: ClauseElement) -> tuple[str, ...]:
+    """The IN-list parameters the caller gives (`bindparam("ids", expanding=True)`)."""
+    found: list[str] = []
+    for bind in _binds_of(stmt):
+        if bind.expanding and bind.required and bind.key not in found:
+            found.append(bind.key)
+    return tuple(found)
+
+
+def expanding_names(stmt: ClauseElement) -> tuple[str, ...]:
+    return _expanding_of(stmt)
+
+
+# --- writes queued by a unit of work and sent together ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """Rows of one table, all with the same keys. With `children`, the one row's generated `id`
+    goes into each child row's `children_key` column (a journal and its postings)."""
+
+    table: Table
+    rows: tuple[Mapping[str, Any], ...]
+    ignore_conflict: bool = False  # ON CONFLICT DO NOTHING
+    children: Insert | None = None
+    children_key: str = ""
+    key: tuple[Any, ...] | None = None  # the row written, e.g. ("payables", 7)
+
+    @property
+    def tables(self) -> set[str]:
+        return {self.table.name} | (self.children.tables if self.children else set())
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An UPDATE, DELETE or upsert statement (built once) with its parameters."""
+
+    stmt: Statement
+    params: Mapping[str, Any]
+    key: tuple[Any, ...] | None = None
+
+
+Write = Insert | Change
+
+
+@lru_cache(maxsize=512)
+def _insert_stmt(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], rows: int, ignore: bool, ids: bool
+) -> ClauseElement:
+    rows_: list[dict[str, Any]] = [
+        {c: bindparam(f"{c}__{i}") for c in columns} for i in range(rows)
+    ]
+    stmt: Any = dialect.insert(table) if ignore else insert(table)
+    stmt = stmt.values(rows_) if rows > 1 else stmt.values(rows_[0])
+    if ignore:
+        stmt = stmt.on_conflict_do_nothing()
+    if ids:
+        return stmt.returning(*table.primary_key.columns)  # type: ignore[no-any-return]
+    return stmt.inline()  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=256)
+def _children_stmt(
+    table: Table, key: str, columns: tuple[str, ...], rows: int, parent: str
+) -> ClauseElement:
+    """INSERT INTO table (key, columns…) SELECT parent.id, v.* FROM parent JOIN (VALUES …) v."""
+    source = table_clause(parent, column("id"))
+    rows_in = values(
+        *[column(f"c{i}", table.c[name].type) for i, name in enumerate(columns)], name="v"
+    ).data(
+        [
+            tuple(cast(bindparam(f"{name}__{i}"), table.c[name].type) for name in columns)
+            for i in range(rows)
+        ]
+    )
+    chosen = select(source.c.id, *rows_in.c).select_from(source).join(rows_in, true())
+    return insert(table).from_select([key, *columns], chosen)
+
+
+def _insert_params(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{k}__{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+
+
+_DOLLAR = re.compile(r"\$(\d+)")
+
+
+def _renumbered(sql: str, offset: int) -> str:
+    return sql if offset == 0 else _DOLLAR.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+class Sql:
+    """The executor of one unit of work: one connection, one transaction."""
+
+    def __init__(self, conn: Connection, dialect: Dialect | None = None) -> None:
+        """`dialect`: the engine's (chosen once); by default the connection's own."""
+        dialect = dialect or dialect_named(conn.dialect.name)
+        self.dialect = dialect
+        self._sa = dialect.compiler
+        driver: Any = conn.connection.driver_connection
+        self._cursor: Any = RawCursor(driver) if dialect.name == "postgresql" else driver.cursor()
+        self._queue: list[Write] = []
+        self._queued_tables: set[str] = set()
+
+    # reads and immediate writes
+
+    def one(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Any:
+        c = self._execute(stmt, params)
+        raw = self._cursor.fetchone()
+        return None if raw is None else c.make_row(raw)
+
+    def all(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> list[Any]:
+        c = self._execute(stmt, params)
+        return [c.make_row(raw) for raw in self._cursor.fetchall()]
+
+    def scalar(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> Any:
+        row = self.one(stmt, params)
+        return None if row is None else row[0]
+
+    def run(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """Run a write now; the number of rows it touched."""
+        self._execute(stmt, params)
+        return int(self._cursor.rowcount)
+
+    def insert(self, table: Table, row: Mapping[str, Any], *, ignore_conflict: bool = False) -> Any:
+        """Insert one row now; its primary key as a row (`.id`), None when a conflict was
+        ignored."""
+        stmt = _insert_stmt(self.dialect, table, tuple(row), 1, ignore_conflict, True)
+        return self.one(stmt, _insert_params([row]))
+
+    def _execute(self, stmt: Statement, params: Mapping[str, Any] | None) -> Compiled:
+        if isinstance(stmt, Variant):
+            stmt = stmt.for_dialect(self.dialect)
+        lengths = tuple(len(params[n]) for n in expanding_names(stmt)) if params else ()
+        c = compiled(stmt, self._sa, lengths)
+        if self._queued_tables and not c.tables.isdisjoint(self._queued_tables):
+            raise QueuedWriteRead(
+                f"{sorted(c.tables & self._queued_tables)} read with writes queued: flush first"
+            )
+        self._cursor.execute(c.sql, c.args(params))
+        return c
+
+    # queued writes
+
+    def queue(self, write: Write, *, first: bool = False) -> None:
+        """Queue a write (`first`: ahead of the others, e.g. a request nonce)."""
+        if first:
+            self._queue.insert(0, write)
+        else:
+            self._queue.append(write)
+        self._queued_tables |= _tables_of(write, self.dialect)
+
+    def flush(self) -> None:
+        """Send every queued write, in order."""
+        writes, self._queue, self._queued_tables = self._queue, [], set()
+        if not writes:
+            return
+        if not self.dialect.combine_writes:
+            for write in writes:
+                self._send_alone(write)
+            return
+        for group in _groups(writes):
+            self._send_combined(group)
+
+    def discard(self) -> None:
+        self._queue, self._queued_tables = [], set()
+
+    def _send_alone(self, write: Write) -> None:
+        if isinstance(write, Change):
+            self._execute(write.stmt, write.params)
+            return
+        rows = write.rows
+        stmt = _insert_stmt(
+            self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, False
+        )
+        self._execute(stmt, _insert_params(rows))
+        if write.children is not None:
+            key = write.children_key
+            children = tuple({**row, key: self._cursor.lastrowid} for row in write.children.rows)
+            self._send_alone(Insert(write.children.table, children))
+
+    def _send_combined(self, writes: Sequence[Write]) -> None:
+        """PostgreSQL: every write as a data-modifying CTE of one statement."""
+        ctes: list[str] = []
+        args: list[Any] = []
+        for write in writes:
+            for sql, values_ in self._ctes(write, f"w{len(ctes)}"):
+                ctes.append(_renumbered(sql, len(args)))
+                args += values_
+        text = "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(ctes)) + " SELECT 1"
+        self._cursor.execute(text, args)
+
+    def _ctes(self, write: Write, name: str) -> list[tuple[str, list[Any]]]:
+        if isinstance(write, Change):
+            stmt = (
+                write.stmt.for_dialect(self.dialect)
+                if isinstance(write.stmt, Variant)
+                else write.stmt
+            )
+            c = compiled(stmt, self._sa, _lengths(stmt, write.params))
+            return [(c.sql, c.args(write.params))]
+        rows, parent = write.rows, write.children is not None
+        stmt = _insert_stmt(
+            self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, parent
+        )
+        c = compiled(stmt, self._sa)
+        first = (c.sql, c.args(_insert_params(rows)))
+        if write.children is None:
+            return [first]
+        kids = write.children.rows
+        child = _children_stmt(
+            write.children.table, write.children_key, tuple(kids[0]), len(kids), name
+        )
+        cc = compiled(child, self._sa)
+        return [first, (cc.sql, cc.args(_insert_params(kids)))]
+
+
+def _lengths(stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[int, ...]:
+    return tuple(len(params[n]) for n in expanding_names(stmt))
+
+
+def _tables_of(write: Write, dialect: Dialect) -> set[str]:
+    if isinstance(write, Insert):
+        return write.tables
+    stmt = write.stmt.for_dialect(dialect) if isinstance(write.stmt, Variant) else write.stmt
+    target = getattr(stmt, "table", None)
+    return {target.name} if isinstance(target, Table) else set()
+
+
+def _groups(writes: Sequence[Write]) -> list[list[Write]]:
+    """Split where a row is written a second time: CTEs of one statement cannot see each other."""
+    groups: list[list[Write]] = [[]]
+    keys: set[tuple[Any, ...]] = set()
+    for write in writes:
+        if write.key is not None and write.key in keys:
+            groups.append([])
+            keys = set()
+        if write.key is not None:
+            keys.add(write.key)
+        groups[-1].append(write)
+    return groups
+
+
+def violated_constraint(exc: BaseException, tables: Mapping[str, Table]) -> str | None:
+    """The name of the unique constraint an IntegrityError violated, on either database:
+    PostgreSQL names it; SQLite names the columns, which `tables` (the schema) maps back."""
+    error = getattr(exc, "orig", exc)
+    if isinstance(error, psycopg.IntegrityError):
+        return getattr(error.diag, "constraint_name", None)
+    if isinstance(error, sqlite3.IntegrityError):
+        return _sqlite_constraint(str(error), tables)
+    return None
+
+
+def _sqlite_constraint(message: str, tables: Mapping[str, Table]) -> str | None:
+    prefix = "UNIQUE constraint failed: "
+    if not message.startswith(prefix):
+        return None
+    columns = [c.strip() for c in message[len(prefix) :].split(",")]
+    table = tables.get(columns[0].split(".")[0])
+    if table is None:
+        return None
+    wanted = {c.split(".", 1)[1] for c in columns}
+    for constraint in [table.primary_key, *table.constraints, *table.indexes]:
+        cols: list[Column[Any]] = list(getattr(constraint, "columns", []))
+        name = getattr(constraint, "name", None)
+        if name and {c.name for c in cols} == wanted:
+            return str(name)
+    return None

@@ -1,0 +1,223 @@
+"""The recorder: what each domain event means for the books and the outside world, written in
+one place.
+
+Aggregates decide (`payable.mark_paid(...)` checks the transition and returns `PayablePaid`);
+the unit of work collects the events and, at commit, hands them here. Each handler writes the
+event's effects through the repositories — ledger journal, outbox message (webhook event), audit
+row, jobs (receipts, refunds), discrepancies — queued with the state change, so they commit in
+the same transaction or not at all. A service never writes these itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from publicpay.domain.events import DiscrepancyKind, DomainEvent, EventType
+from publicpay.domain.ledger import (
+    duplicate_payment_journal,
+    payment_journal,
+    refund_paid_journal,
+    requested_refund_journal,
+    reversal_journal,
+)
+from publicpay.domain.payables import (
+    DuplicatePayment,
+    PayableCancelled,
+    PayablePaid,
+    PayableRefunded,
+    PayableRegistered,
+    PayableReversed,
+)
+from publicpay.domain.payments.orders import AmountMismatch, LateSuccess
+from publicpay.domain.receipts.records import JobKind
+from publicpay.domain.refunds import (
+    Refund,
+    RefundFailed,
+    RefundHandedOver,
+    RefundKind,
+    RefundStatus,
+    RefundSucceeded,
+)
+from publicpay.domain.time import business_date
+from publicpay.services.unit_of_work import UnitOfWork
+
+
+def record(uow: UnitOfWork, events: Sequence[DomainEvent]) -> None:
+    """Write the effects of `events`, in order (called by the unit of work at commit)."""
+    for event in events:
+        _HANDLERS[type(event)](uow, event)
+
+
+def _registered(uow: UnitOfWork, e: PayableRegistered) -> None:
+    p = e.payable
+    data = {"payment_code": p.payment_code, "biz_no": p.biz_no}
+    uow.events.add(p.unit_id, EventType.PAYABLE_CREATED.value, data, e.at, deliver=False)
+    detail: dict[str, Any] = {"biz_no": p.biz_no}
+    if e.batch_id is not None:
+        detail["batch_id"] = e.batch_id
+    uow.audit.append(e.actor, "payable.register", p.payment_code, detail, e.at)
+
+
+def _cancelled(uow: UnitOfWork, e: PayableCancelled) -> None:
+    p = e.payable
+    data = {"payment_code": p.payment_code, "biz_no": p.biz_no, "status": p.status.value}
+    uow.events.add(p.unit_id, EventType.PAYABLE_CANCELLED.value, data, e.at, deliver=True)
+    uow.audit.append(e.actor, "payable.cancel", p.payment_code, {}, e.at)
+
+
+def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
+    p, o = e.payable, e.order
+    journal = payment_journal(o.order_no, o.channel, e.shares)
+    uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.events.add(p.unit_id, EventType.PAYABLE_PAID.value, paid_event_data(e), e.at, deliver=True)
+    uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, None, e.at)
+    detail = {"order_no": o.order_no, "amount_fen": o.amount_fen}
+    uow.audit.append(f"channel:{o.channel}", "payable.paid", p.payment_code, detail, e.at)
+
+
+def paid_event_data(e: PayablePaid) -> dict[str, object]:
+    p, o = e.payable, e.order
+    return {
+        "payment_code": p.payment_code,
+        "biz_no": p.biz_no,
+        "status": p.status.value,
+        "amount_fen": p.amount_fen,
+        "paid_fen": o.amount_fen,
+        "channel": o.channel,
+        "order_no": o.order_no,
+        "channel_trade_no": o.channel_trade_no,
+        "paid_at": o.paid_at.isoformat() if o.paid_at else None,
+    }
+
+
+def _duplicate(uow: UnitOfWork, e: DuplicatePayment) -> None:
+    """重复支付: owed back to the payer (ledger), refunded automatically (a refund job)."""
+    p, o = e.payable, e.order
+    journal = duplicate_payment_journal(o.order_no, o.channel, o.amount_fen)
+    uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.refunds.add(
+        Refund(
+            id=0,
+            refund_no=e.refund_no,
+            payable_id=p.id,
+            order_id=o.id,
+            channel=o.channel,
+            amount_fen=o.amount_fen,
+            reason="重复支付自动退款",
+            kind=RefundKind.DUPLICATE,
+            status=RefundStatus.PENDING,
+            attempts=0,
+            created_at=e.at,
+            next_attempt_at=e.at,
+        )
+    )
+    kind = (
+        DiscrepancyKind.PAYMENT_FOR_CLOSED_PAYABLE
+        if e.for_closed_payable
+        else DiscrepancyKind.DUPLICATE_PAYMENT
+    )
+    detail = {"payable_status": p.status.value, "refund_no": e.refund_no}
+    uow.discrepancies.add(kind, o.channel, o.order_no, p.id, o.amount_fen, detail, e.at)
+    audit = {"order_no": o.order_no, "refund_no": e.refund_no, "amount_fen": o.amount_fen}
+    uow.audit.append(f"channel:{o.channel}", "payment.duplicate", p.payment_code, audit, e.at)
+
+
+def _reversed(uow: UnitOfWork, e: PayableReversed) -> None:
+    p, o = e.payable, e.order
+    journal = reversal_journal(e.payment)
+    uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    data = {
+        "payment_code": p.payment_code,
+        "biz_no": p.biz_no,
+        "status": p.status.value,
+        "order_no": o.order_no,
+        "amount_fen": o.amount_fen,
+        "reason": e.reason,
+        "reversed_at": e.at.isoformat(),
+    }
+    uow.events.add(p.unit_id, EventType.PAYABLE_REVERSED.value, data, e.at, deliver=True)
+    detail = {"order_no": o.order_no, "bank_serial": o.channel_trade_no, "reason": e.reason}
+    uow.audit.append(e.by, "payment.reversed", p.payment_code, detail, e.at)
+
+
+def _refunded(uow: UnitOfWork, e: PayableRefunded) -> None:
+    """A requested refund paid out: the slices go back, the unit is told, the receipt is
+    reversed (red receipt, and a new one for what is kept)."""
+    p = e.payable
+    journal = requested_refund_journal(e.refund_no, p.channel or "", e.returned)
+    uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    data = {
+        "payment_code": p.payment_code,
+        "biz_no": p.biz_no,
+        "status": p.status.value,
+        "refund_no": e.refund_no,
+        "amount_fen": e.amount_fen,
+        "refunded_fen": p.refunded_fen,
+        "paid_fen": p.paid_fen,
+        "reason": e.reason,
+    }
+    uow.events.add(p.unit_id, EventType.PAYABLE_REFUNDED.value, data, e.at, deliver=True)
+    uow.receipts.enqueue(JobKind.REFUND, e.refund_no, p.id, None, e.at)
+
+
+def _late_success(uow: UnitOfWork, e: LateSuccess) -> None:
+    o = e.order
+    detail = {"order_status": e.was.value, "recovered": True}
+    uow.discrepancies.add(
+        DiscrepancyKind.LATE_SUCCESS,
+        o.channel,
+        o.order_no,
+        o.payable_id,
+        o.amount_fen,
+        detail,
+        e.at,
+    )
+
+
+def _amount_mismatch(uow: UnitOfWork, e: AmountMismatch) -> None:
+    o = e.order
+    detail = {"expected_fen": o.amount_fen, "reported_fen": e.reported_fen}
+    uow.discrepancies.add(
+        DiscrepancyKind.AMOUNT_MISMATCH,
+        o.channel,
+        o.order_no,
+        e.payable_id,
+        e.reported_fen,
+        detail,
+        e.at,
+    )
+
+
+def _refund_succeeded(uow: UnitOfWork, e: RefundSucceeded) -> None:
+    r = e.refund
+    if r.kind is RefundKind.DUPLICATE:  # a requested refund's journal follows the payable's
+        journal = refund_paid_journal(r.refund_no, r.channel, r.amount_fen)
+        uow.ledger.post(
+            journal, payable_id=r.payable_id, business_date=business_date(e.at), at=e.at
+        )
+    uow.audit.append("system", "refund.succeeded", r.refund_no, {"amount_fen": r.amount_fen}, e.at)
+
+
+def _refund_failed(uow: UnitOfWork, e: RefundFailed) -> None:
+    uow.audit.append("system", "refund.failed", e.refund.refund_no, {"raw": e.why}, e.at)
+
+
+def _refund_handed_over(uow: UnitOfWork, e: RefundHandedOver) -> None:
+    detail = {"channel": e.refund.channel}
+    uow.audit.append("system", "refund.manual", e.refund.refund_no, detail, e.at)
+
+
+_HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
+    PayableRegistered: _registered,
+    PayableCancelled: _cancelled,
+    PayablePaid: _paid,
+    DuplicatePayment: _duplicate,
+    PayableReversed: _reversed,
+    PayableRefunded: _refunded,
+    LateSuccess: _late_success,
+    AmountMismatch: _amount_mismatch,
+    RefundSucceeded: _refund_succeeded,
+    RefundFailed: _refund_failed,
+    RefundHandedOver: _refund_handed_over,
+}
