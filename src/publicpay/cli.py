@@ -93,7 +93,10 @@ def _demo(args: argparse.Namespace) -> int:
     threading.Thread(target=seed_activity, args=(stack.info, stack.container), daemon=True).start()
     print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
     try:
-        uvicorn.run(stack.app, host=args.host, port=args.port, log_level="warning")
+        # proxy headers: only from PUBLICPAY_TRUSTED_PROXIES (api.proxies), not uvicorn's own
+        uvicorn.run(
+            stack.app, host=args.host, port=args.port, log_level="warning", proxy_headers=False
+        )
     finally:
         stop.set()
         stack.close()

@@ -8,13 +8,16 @@ There is no global instance: `bootstrap` builds one and passes what each part ne
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -59,6 +62,20 @@ class Settings(BaseSettings):
     request_threads: int = 40  # threads for the other routes (they may wait on a channel)
     api_rate_per_s: float = 200.0  # requests per second per signed API credential
     api_rate_burst: float = 400.0  # … and at once
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For/-Proto and Forwarded
+    # headers are believed; from any other peer those headers are ignored. Default: none.
+    vendor_dir: str = ""  # installed web assets (node_modules/); default: the checkout's
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for entry in value:
+                ipaddress.ip_network(str(entry), strict=False)  # ValueError: a config error
+        return value
 
     def effective_secret_key(self) -> str:
         if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:

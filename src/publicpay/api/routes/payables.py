@@ -76,14 +76,20 @@ def _json_body(request: Request, raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        error = {
-            "type": "json_invalid",
-            "loc": ("body", exc.pos),
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": {"error": exc.msg},
-        }
-        raise RequestValidationError([error], body=exc.doc) from exc
+        raise _malformed(exc.pos, exc.msg) from exc
+    except (UnicodeDecodeError, RecursionError) as exc:  # not UTF-8, or nested too deep
+        raise _malformed(0, type(exc).__name__) from exc
+
+
+def _malformed(position: int, reason: str) -> RequestValidationError:
+    error = {
+        "type": "json_invalid",
+        "loc": ("body", position),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": reason},
+    }
+    return RequestValidationError([error], body=None)
 
 
 def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Response:
