@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     api_rate_burst: float = 400.0  # … and at once
     # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For/-Proto and Forwarded
     # headers are believed; from any other peer those headers are ignored. Default: none.
+    login_failures_per_address: int = 20  # failed console logins per client address …
+    login_failure_window_s: int = 15 * 60  # … in this window; then 429 until it ends
     vendor_dir: str = ""  # installed web assets (node_modules/); default: the checkout's
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

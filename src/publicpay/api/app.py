@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES
-from publicpay.api import glossary, openapi_docs, problems, threads
+from publicpay.api import glossary, openapi_contract, openapi_docs, problems, threads
 from publicpay.api.body_limit import BodyLimit
 from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import ApiClientLimiter
@@ -170,7 +170,7 @@ def _document_every_field(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = glossary.fill_descriptions(build())
+            app.openapi_schema = openapi_contract.complete(glossary.fill_descriptions(build()), app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

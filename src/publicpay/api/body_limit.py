@@ -7,6 +7,10 @@
 - a body without a length (chunked) or longer than declared is counted while it streams, and
   refused (413) as soon as it passes the limit: nothing buffers more than the limit.
 
+Before that, a request whose path or query string carries a control character (NUL, line feeds,
+percent-encoded or not) is refused (400): no route wants one, and some would pass it on to the
+database (PostgreSQL refuses NUL in text) or into a signature's string to sign.
+
 The limit is `PUBLICPAY_MAX_BODY_BYTES` (1 MB by default); the batch registration uploads (the
 unit API's raw file body and the console's multipart form) get `upload_limit` instead, the
 batch file limit plus room for the form's framing. Refusals are problem+json, logged by the
@@ -52,6 +56,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _controls_in_target(scope):
+            await _refuse(scope, receive, send, 400, "请求地址或查询参数含有控制字符")
+            return
         limit = self.upload_limit if scope["path"] in self.upload_paths else self.limit
         declared = _content_length(scope)
         if declared is not None:
@@ -84,6 +91,20 @@ class BodyLimit:
             if started:
                 raise
             await _refuse(scope, receive, send, 413, str(exc.detail))
+
+
+_ENCODED_CONTROLS = tuple(f"%{n:02x}".encode() for n in (*range(0x20), 0x7F))
+
+
+def _controls_in_target(scope: Scope) -> bool:
+    path: str = scope["path"]
+    if not path.isprintable():
+        return True
+    query: bytes = scope.get("query_string", b"")
+    if b"%" not in query:
+        return False
+    lowered = query.lower()
+    return any(code in lowered for code in _ENCODED_CONTROLS)
 
 
 def _content_length(scope: Scope) -> str | None:

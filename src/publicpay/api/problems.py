@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from publicpay.api.openapi_contract import allowed_methods
 from publicpay.domain.errors import DomainError, RateLimited
 
 log = logging.getLogger("publicpay.api")
@@ -154,6 +155,8 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
         log.info("refused %s %s: %s %s", request.method, request.url.path, exc.status_code, detail)
     answer = problem(exc.status_code, title, detail)
     answer.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        answer.headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.url.path))
     return answer
 
 

@@ -7,7 +7,17 @@ random token in the browser's cookie, so a leaked table does not give working co
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+)
 
 from publicpay.adapters.db.tables import Id, Ts, metadata
 
@@ -25,6 +35,7 @@ users = Table(
     Column("failed_attempts", Integer, nullable=False),
     Column("locked_until", Ts, nullable=True),
     Column("created_at", Ts, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # a used TOTP code is not taken again
 )
 
 console_sessions = Table(
@@ -36,4 +47,14 @@ console_sessions = Table(
     Column("last_seen_at", Ts, nullable=False),
     Column("expires_at", Ts, nullable=False),  # absolute limit; idle limit from last_seen_at
     Index("ix_console_sessions_user_id", "user_id"),
+)
+
+# Failed console logins per client address in a fixed window (one row per address), so that one
+# address cannot try passwords (or lock accounts out) without limit, across every process.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),  # the client address (api.proxies)
+    Column("window_started_at", Ts, nullable=False),
+    Column("failures", Integer, nullable=False),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,9 +13,10 @@ from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.services.users import (
     MAX_FAILURES,
-    AccountLocked,
     Login,
+    LoginPolicy,
     LoginRefused,
+    LoginThrottled,
     log_in,
     log_out,
 )
@@ -107,11 +109,17 @@ def login(
         error = "登录页面已过期，请重新输入后登录"
         return _login_page(request, c, next_path=next, error=error, status=403)
     attempt = Login(username, password, code, source(request))
+    policy = LoginPolicy(
+        c.settings.login_failures_per_address, timedelta(seconds=c.settings.login_failure_window_s)
+    )
     try:
-        session = log_in(c.uow(), attempt, clock=c.clock)
+        session = log_in(c.uow(), attempt, clock=c.clock, policy=policy)
+    except LoginThrottled as exc:
+        page = _login_page(request, c, next_path=next, error=exc.detail, status=429)
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     except LoginRefused as exc:
-        status = 423 if isinstance(exc, AccountLocked) else 401
-        return _login_page(request, c, next_path=next, error=exc.detail, status=status)
+        return _login_page(request, c, next_path=next, error=exc.detail, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE, session.token, path=PATH, httponly=True, samesite="strict",
