@@ -19,9 +19,11 @@ request log like any other 4xx.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publicpay.api.problems import problem
@@ -115,8 +117,20 @@ def _content_length(scope: Scope) -> str | None:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    """problem+json for the API; a short Chinese page for a browser asking for a page."""
     log.info("refused %s %s: %s", scope["method"], scope["path"], detail)
     title = "请求体过大" if status == 413 else "请求格式错误"
-    answer = problem(status, title, detail)
+    answer: Response = problem(status, title, detail)
+    if not scope["path"].startswith("/api/") and b"text/html" in _header(scope, b"accept"):
+        answer = HTMLResponse(PAGE.format(title=title, detail=html.escape(detail)), status)
     answer.headers["Connection"] = "close"  # the unread body must not be taken for a request
     await answer(scope, receive, send)
+
+
+PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1><p>{detail}</p><p><a href="/">返回首页</a></p></body></html>"""
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return next((bytes(v) for k, v in scope["headers"] if k == name), b"")

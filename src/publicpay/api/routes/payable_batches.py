@@ -77,7 +77,7 @@ _REQUEST_BODY = {
 async def batch_body(request: Request) -> bytes:
     """The raw body, up to the batch file limit (larger than the general body limit)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_FILE_BYTES:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_FILE_BYTES:
         raise HTTPException(413, TOO_LARGE)
     body = await request.body()
     if len(body) > MAX_FILE_BYTES:

@@ -23,6 +23,7 @@ from publicpay.services.users import (
 from publicpay.web.console.pages import (
     COOKIE,
     LOGIN_COOKIE,
+    NO_CONTROLS,
     PATH,
     Viewer,
     check_csrf,
@@ -97,11 +98,11 @@ def login_form(request: Request, next: str = PATH, c: Container = Depends(contai
 @router.post("/login")
 def login(
     request: Request,
-    username: Annotated[str, Form(max_length=40)] = "",
+    username: Annotated[str, Form(max_length=40, pattern=NO_CONTROLS)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
-    code: Annotated[str, Form(max_length=10)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=300)] = PATH,
+    code: Annotated[str, Form(max_length=10, pattern=NO_CONTROLS)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    next: Annotated[str, Form(max_length=300, pattern=NO_CONTROLS)] = PATH,
     c: Container = Depends(container),
 ) -> Response:
     pre = request.cookies.get(LOGIN_COOKIE, "")
@@ -132,7 +133,7 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:
