@@ -246,3 +246,19 @@ def test_the_batch_report_shows_formula_like_names_as_text(
     sheet = load_workbook(io.BytesIO(report.content))["逐行结果"]
     cell = sheet.cell(row=2, column=3)
     assert (cell.value, cell.data_type, cell.quotePrefix) == (evil, "s", True)
+
+
+def test_an_xlsx_zip_bomb_is_refused_with_a_chinese_message_and_nothing_changes(
+    stack: Any, school_api: SignedClient
+) -> None:
+    from tests.unit.test_batch_files import _workbook_with_shared_strings
+
+    bomb = _workbook_with_shared_strings(90_000_000)
+    before = counts(stack)
+
+    answer = upload(school_api, bomb, XLSX)
+
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "疑似压缩炸弹" in answer.json()["errors"]["file"]
+    assert counts(stack) == before
