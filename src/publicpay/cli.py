@@ -82,7 +82,6 @@ def _demo(args: argparse.Namespace) -> int:
         mode=Mode.DEMO,
         database_url=url,
         public_base_url=f"http://{args.host}:{args.port}",
-        allow_private_webhooks=True,
         recovery_after_s=30,
     )
     stack = build_stack(settings)
