@@ -218,3 +218,18 @@ def test_an_order_on_a_cancelled_or_unknown_code_changes_nothing(
 
     _refused(answer, 422)
     assert counts(stack) == before
+
+
+@pytest.mark.parametrize("given", ["x" * 65, "caf\u00e9", "a b\tc"])
+def test_an_unfit_request_id_is_replaced_not_echoed(base_url: str, given: str) -> None:
+    answer = httpx.get(f"{base_url}/healthz", headers={"X-Request-Id": given.encode("latin-1")})
+
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"] != given
+    assert len(answer.headers["x-request-id"]) == 16
+
+
+def test_a_fit_request_id_is_echoed(base_url: str) -> None:
+    answer = httpx.get(f"{base_url}/healthz", headers={"X-Request-Id": "req-123.abc_DEF"})
+
+    assert answer.headers["x-request-id"] == "req-123.abc_DEF"

@@ -132,7 +132,8 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        given = _header(scope, b"x-request-id")
+        request_id = given if _fit_for_logs(given) else uuid.uuid4().hex[:16]
         started = time.perf_counter()
 
         async def tagged(message: Message) -> None:
@@ -145,6 +146,11 @@ class RequestLog:
             await send(message)
 
         await self.app(scope, receive, tagged)
+
+
+def _fit_for_logs(request_id: str) -> bool:
+    """A caller's request id is echoed and logged only when short and plain ASCII."""
+    return 0 < len(request_id) <= 64 and request_id.isascii() and request_id.isprintable()
 
 
 def _header(scope: Scope, name: bytes) -> str:
