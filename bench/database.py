@@ -17,21 +17,18 @@ from sqlalchemy.engine import make_url
 
 from bench.channels import ChannelKeys, new_emulators
 from publicpay.adapters.db import migrate
-from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.adapters.db.tables import (
-    audit_log,
-    events,
-    inbox,
-    ledger_journals,
-    payables,
-    payment_orders,
-)
+from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.events import events
+from publicpay.adapters.db.ledger import ledger_journals
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.payments.tables import inbox, payment_orders
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect
 from publicpay.demo.seed import describe, seed
-from publicpay.domain.channels import Channel
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus
-from publicpay.services.payments import new_order_no
+from publicpay.domain.payments.channels import Channel
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
+from publicpay.services.payments.orders import new_order_no
 from publicpay.settings import Mode, Settings
 
 # PUBLICPAY_BENCH_PG_URL picks another server or a Unix socket, e.g.

@@ -24,15 +24,15 @@ from bench import raw_sql, scenarios
 from bench.channels import ChannelKeys
 from bench.database import BenchDb, open_orders
 from publicpay.adapters.channels.configured import build_registry
-from publicpay.adapters.db.channels import ChannelAccountsRepository
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.auth import check_request
 from publicpay.api.presenters import new_payable_out
 from publicpay.api.schemas import PayableIn
 from publicpay.bootstrap import Container
-from publicpay.domain.channels import Channel
 from publicpay.domain.payables import LineRequest, Payer, PayerType
-from publicpay.services.notifications import handle_notification
-from publicpay.services.payables import RegisterPayable, register_payable
+from publicpay.domain.payments.channels import Channel
+from publicpay.services.payables.registration import RegisterPayable, register_payable
+from publicpay.services.payments.notifications import handle_notification
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,15 @@ class _Counter:
 # per-thread CPU clock (profiling roughly doubles the cost; read the shares, not the µs)
 WATCHED = (
     ("signature (check_request)", "api/auth.py", "check_request"),
-    ("register_payable", "services/payables.py", "register_payable"),
+    ("register_payable", "services/payables/registration.py", "register_payable"),
     ("response body (new_payable_out)", "api/presenters.py", "new_payable_out"),
     ("parse_notification (verify)", "adapters/channels/", "parse_notification"),
-    ("store + apply + mark (one transaction)", "services/notifications.py", "_apply_new_payment"),
-    ("  apply_trade_in (payable paid, ledger…)", "services/payments.py", "apply_trade_in"),
+    (
+        "store + apply + mark (one transaction)",
+        "services/payments/notifications.py",
+        "_apply_new_payment",
+    ),
+    ("  apply_trade_in (payable paid, ledger…)", "services/payments/orders.py", "apply_trade_in"),
     ("SQLAlchemy Connection.execute", "sqlalchemy/engine/base.py", "execute"),
     ("  building statements (.values(**row))", "sqlalchemy/sql/dml.py", "values"),
     ("  cache key of each new statement", "sqlalchemy/sql/cache_key.py", "_generate_cache_key"),

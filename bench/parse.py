@@ -9,8 +9,8 @@ import uuid
 from bench.channels import ChannelKeys
 from bench.database import BenchDb
 from publicpay.adapters.channels.configured import build_registry
-from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.domain.channels import Channel
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.domain.payments.channels import Channel
 
 
 def parse_rates(db: BenchDb, keys: ChannelKeys, count: int) -> dict[str, float]:

@@ -18,11 +18,17 @@ PY_SPY = Path(sys.executable).with_name("py-spy")
 WATCHED = (
     ("signed request check (auth.signed_call)", "signed_call (publicpay/api/auth.py"),
     ("nonce INSERT (in the registration's transaction)", "UnitsRepository.remember_nonce"),
-    ("register_payable (service)", "register_payable (publicpay/services/payables.py"),
-    ("handle_notification (service)", "handle_notification (publicpay/services/notifications.py"),
+    ("register_payable (service)", "register_payable (publicpay/services/payables/registration.py"),
+    (
+        "handle_notification (service)",
+        "handle_notification (publicpay/services/payments/notifications.py",
+    ),
     ("  parse_notification (verify/decrypt)", ".parse_notification ("),
-    ("  store + apply + mark (one transaction)", "_apply_new_payment (publicpay/services/notif"),
-    ("    apply_trade_in (paid, ledger…)", "apply_trade_in (publicpay/services/payments"),
+    (
+        "  store + apply + mark (one transaction)",
+        "_apply_new_payment (publicpay/services/payments/notif",
+    ),
+    ("    apply_trade_in (paid, ledger…)", "apply_trade_in (publicpay/services/payments/orders"),
     ("response model (payable_body + pydantic)", "payable_body (publicpay/api/presenters.py"),
     ("SQLAlchemy Connection.execute (all)", "Connection.execute (sqlalchemy/engine/base.py"),
     ("  SQL compile (cache miss/lookup)", "_compile_w_cache (sqlalchemy/sql/elements.py"),

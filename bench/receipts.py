@@ -36,16 +36,17 @@ from sqlalchemy import create_engine, select, text
 
 from publicpay.adapters.crypto import sm2
 from publicpay.adapters.db import migrate
-from publicpay.adapters.db.receipt_tables import receipts
+from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.receipts.formats import ReceiptFormats, face_from_xml
 from publicpay.bootstrap import build
 from publicpay.demo.seed import demo_payers, seed
-from publicpay.domain.channels import TradeResult, TradeState
-from publicpay.domain.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.payables import LineRequest, Payer, PayerType
-from publicpay.services.payables import RegisterPayable, register_payable
-from publicpay.services.payments import apply_trade, new_order_no
-from publicpay.services.receipts import ReceiptPolicy, issue_due_receipts
+from publicpay.domain.payments.channels import TradeResult, TradeState
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
+from publicpay.services.payables.registration import RegisterPayable, register_payable
+from publicpay.services.payments.orders import apply_trade, new_order_no
+from publicpay.services.receipts.building import ReceiptPolicy
+from publicpay.services.receipts.issuing import issue_due_receipts
 from publicpay.settings import Mode, Settings
 
 FIXED_ITEMS = ((0, "GA0101"), (1, "GA0301"), (2, "JY0101"))  # (demo unit, fixed-fee item)

@@ -25,7 +25,7 @@ from bench.parse import parse_rates
 from bench.probe import probe_ms
 from bench.profile import Recorder, available
 from bench.server import Server
-from publicpay.domain.channels import Channel
+from publicpay.domain.payments.channels import Channel
 
 HERE = Path(__file__).resolve().parent
 

@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from publicpay.adapters.channels.configured import load_registry
 from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
-from publicpay.adapters.db.batches import BatchUnitOfWork
 from publicpay.adapters.db.catalogue import CatalogueCache
-from publicpay.adapters.db.channels import ChannelAccountsRepository
 from publicpay.adapters.db.engine import Engines, make_engines
-from publicpay.adapters.db.txn_times import StoredTxnTimes
-from publicpay.adapters.db.uow import NonceClaim, SqlUnitOfWork
-from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
+from publicpay.adapters.db.payable_batches import BatchUnitOfWork
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
+from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
+from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.units import ApiClient
-from publicpay.services.payments import PaymentPolicy
+from publicpay.services.payments.orders import PaymentPolicy
 from publicpay.settings import Mode, Settings
 
 

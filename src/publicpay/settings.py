@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     order_timeout_s: int = 15 * 60  # an unpaid QR order is closed after this
     recovery_after_s: int = 60  # query open orders older than this (missing notifications)
     webhook_timeout_s: float = 5.0
-    allow_private_webhooks: bool = False  # SSRF guard (adapters.ssrf); demo/test allow loopback
+    allow_private_webhooks: bool = (
+        False  # SSRF guard (adapters.events.ssrf); demo/test allow loopback
+    )
     worker_poll_s: float = 0.5
     receipt_print_window_days: int = 183  # print on demand within ~6 months
     db_pool_size: int = 8  # connections per process (fixed); also the hot routes' threads

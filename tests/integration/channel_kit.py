@@ -8,7 +8,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from publicpay.adapters.db import tables
+from publicpay.adapters.db.ledger import ledger_journals
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments import tables as payment_tables
+from publicpay.adapters.db.refunds import refunds
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
 
@@ -57,7 +60,7 @@ def wait_status(stack: Any, code: str, status: str) -> dict[str, Any]:
 
 
 def orders_of(stack: Any, code: str) -> list[dict[str, Any]]:
-    o, p = tables.payment_orders, tables.payables
+    o, p = payment_tables.payment_orders, payables
     stmt = (
         select(o.c.order_no, o.c.channel, o.c.method, o.c.status, o.c.amount_fen)
         .join(p, p.c.id == o.c.payable_id)
@@ -69,14 +72,14 @@ def orders_of(stack: Any, code: str) -> list[dict[str, Any]]:
 
 
 def order_status(stack: Any, order_no: str) -> str:
-    o = tables.payment_orders
+    o = payment_tables.payment_orders
     with stack.container.engines.read.connect() as conn:
         return str(conn.execute(select(o.c.status).where(o.c.order_no == order_no)).scalar_one())
 
 
 def journals(stack: Any, code: str) -> list[str]:
     """Kinds of the ledger journals of one payable, in order."""
-    j, p = tables.ledger_journals, tables.payables
+    j, p = ledger_journals, payables
     stmt = (
         select(j.c.kind)
         .join(p, p.c.id == j.c.payable_id)
@@ -88,13 +91,13 @@ def journals(stack: Any, code: str) -> list[str]:
 
 
 def discrepancies(stack: Any, order_no: str) -> list[str]:
-    d = tables.discrepancies
+    d = payment_tables.discrepancies
     with stack.container.engines.read.connect() as conn:
         return sorted(conn.execute(select(d.c.kind).where(d.c.order_no == order_no)).scalars())
 
 
 def refunds_of(stack: Any, code: str) -> list[dict[str, Any]]:
-    r, p = tables.refunds, tables.payables
+    r, p = refunds, payables
     stmt = (
         select(r.c.refund_no, r.c.channel, r.c.status, r.c.amount_fen, r.c.kind)
         .join(p, p.c.id == r.c.payable_id)
@@ -106,7 +109,9 @@ def refunds_of(stack: Any, code: str) -> list[dict[str, Any]]:
 
 def inbox_count(stack: Any) -> int:
     with stack.container.engines.read.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(tables.inbox)).scalar_one())
+        return int(
+            conn.execute(select(func.count()).select_from(payment_tables.inbox)).scalar_one()
+        )
 
 
 def device_client(stack: Any) -> SignedClient:

@@ -13,8 +13,9 @@ import httpx
 import pyotp
 from sqlalchemy import select
 
-from publicpay.adapters.db.tables import audit_log, regions
-from publicpay.services.users import NewUser, create_user
+from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.units import regions
+from publicpay.services.users.accounts import NewUser, create_user
 
 PASSWORD = "console-test-" + secrets.token_hex(6)  # made at runtime, never a stored secret
 

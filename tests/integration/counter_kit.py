@@ -12,17 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import (
-    inbox,
-    ledger_journals,
-    ledger_postings,
-    payables,
-    payment_orders,
-)
+from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import inbox, payment_orders
 from publicpay.demo.stack import Stack
 from publicpay.emulators.bank import BankTeller
-from publicpay.services import in_person
-from publicpay.services.counter import ConfirmPayment, confirm_payment
+from publicpay.services.payments import in_person
+from publicpay.services.payments.counter import ConfirmPayment, confirm_payment
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
 

@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from publicpay.adapters.db import tables
+from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.queries.invariants import run_checks
+from publicpay.adapters.db.refunds import refunds
 from publicpay.jobs.worker import run_once
-from publicpay.services.recovery import recover_open_orders
-from publicpay.services.refunds import run_due_refunds
+from publicpay.services.payments.recovery import recover_open_orders
+from publicpay.services.refunds.execution import run_due_refunds
 from tests.integration.channel_kit import TERMINAL, base, orders_of, wait_until
 
 ORDER_FIELD = {"alipay": "out_trade_no", "wechat": "out_trade_no", "unionpay": "order_id"}
@@ -118,7 +119,7 @@ def assert_settled(stack: Any, code: str) -> None:
 
 
 def refund_statuses(stack: Any, code: str) -> list[str]:
-    r, p = tables.refunds, tables.payables
+    r, p = refunds, payables
     stmt = select(r.c.status).join(p, p.c.id == r.c.payable_id).where(p.c.payment_code == code)
     with stack.container.engines.read.connect() as conn:
         return [str(s) for s in conn.execute(stmt).scalars()]

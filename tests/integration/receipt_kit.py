@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import select, update
 
 from publicpay.adapters.crypto import sm2
-from publicpay.adapters.db.receipt_tables import receipt_jobs, receipt_stocks, receipts
+from publicpay.adapters.db.receipts.tables import receipt_jobs, receipt_stocks, receipts
 from publicpay.demo.seed import credit_code
-from publicpay.domain.receipts import receipt_code
+from publicpay.domain.receipts.receipts import receipt_code
 from publicpay.jobs.schedule import SCHEDULE
 from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body
@@ -61,7 +61,7 @@ def paid_with_receipt(
 
 
 def rows(stack: Any, payment_code: str) -> list[Any]:
-    from publicpay.adapters.db.tables import payables
+    from publicpay.adapters.db.payables import payables
 
     stmt = (
         select(receipts)

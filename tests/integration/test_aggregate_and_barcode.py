@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from publicpay.api.routes import barcode as barcode_route
+from publicpay.api.routes.payments import barcode as barcode_route
 from publicpay.emulators.wallet import WECHAT_USER_AGENT
-from publicpay.services.barcode import BarcodePolling
+from publicpay.services.payments.barcode import BarcodePolling
 from tests.integration.channel_kit import (
     CHANNELS,
     barcode,

@@ -24,7 +24,8 @@ from publicpay.adapters.channels.alipay_sign import (
     signing_string,
     verified_response,
 )
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Notification,
     NotificationKind,
@@ -33,7 +34,6 @@ from publicpay.domain.channels import (
     RefundState,
     TradeState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
 from publicpay.emulators.alipay import AlipayEmulator
 from tests.support.servers import serve
 

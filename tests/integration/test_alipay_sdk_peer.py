@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from publicpay.adapters.channels.alipay import AlipayConfig, AlipayGateway
-from publicpay.domain.channels import NotificationKind, TradeState
+from publicpay.domain.payments.channels import NotificationKind, TradeState
 from publicpay.emulators.alipay import AlipayEmulator
 from tests.support.servers import serve
 

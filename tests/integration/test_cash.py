@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import ledger_journals, ledger_postings
+from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.demo.stack import Stack
-from publicpay.services.cash import record_cash_payment
+from publicpay.services.payments.cash import record_cash_payment
 from tests.conftest import payable_body
 from tests.integration.counter_kit import PLATE_FEE_FEN, problem_of, snapshot
 from tests.support.client import SignedClient

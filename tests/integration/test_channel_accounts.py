@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from publicpay.adapters.channels.configured import build_probe_gateway, build_registry
-from publicpay.adapters.db import tables
-from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.adapters.db.txn_times import StoredTxnTimes
-from publicpay.domain.channels import Channel, TradeState
+from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.domain.errors import ValidationFailed
-from publicpay.services.channel_accounts import save_channel_account
+from publicpay.domain.payments.channels import Channel, TradeState
+from publicpay.services.payments.accounts import save_channel_account
 from tests.integration.channel_kit import open_order, register, scan, wait_status
 from tests.support.client import SignedClient
 from tests.support.servers import free_port
@@ -39,7 +39,7 @@ def save(stack: Any, channel: Channel, config: dict[str, Any]) -> None:
 
 
 def last_audit(stack: Any) -> tuple[str, str, dict[str, Any]]:
-    a = tables.audit_log
+    a = audit_log
     stmt = select(a.c.action, a.c.target, a.c.detail).order_by(a.c.id.desc()).limit(1)
     with stack.container.engines.read.connect() as conn:
         action, target, detail = conn.execute(stmt).one()

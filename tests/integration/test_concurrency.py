@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import payables
-from publicpay.services.webhooks import deliver_due
+from publicpay.adapters.db.payables import payables
+from publicpay.services.events.webhooks import deliver_due
 from tests.conftest import payable_body
 from tests.integration.test_payment_flow import notify_form, open_order, post_notify, register
 from tests.support.client import SignedClient

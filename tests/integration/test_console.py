@@ -14,10 +14,10 @@ import pyotp
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from publicpay.adapters.db.user_tables import console_sessions, users
+from publicpay.adapters.db.users import console_sessions, users
 from publicpay.demo.seed import credit_code
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import write_off
+from publicpay.services.receipts.stock import write_off
 from tests.integration.console_kit import (
     audit_rows,
     csrf_of,

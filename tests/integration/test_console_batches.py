@@ -12,8 +12,8 @@ import httpx
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from publicpay.adapters.db.batch_tables import payable_batches
-from publicpay.adapters.db.tables import units
+from publicpay.adapters.db.payable_batches import payable_batches
+from publicpay.adapters.db.units import units
 from publicpay.jobs.schedule import SCHEDULE
 from tests.integration.batch_kit import XLSX, csv_bytes, spoil, tuition_rows, xlsx_bytes
 from tests.integration.console_kit import audit_rows, csrf_of, logged_in, make_user

@@ -14,10 +14,10 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.user_tables import console_sessions, users
+from publicpay.adapters.db.users import console_sessions, users
 from publicpay.api.app import create_app
 from publicpay.bootstrap import build
-from publicpay.services.users import CODE_REUSED, Login, LoginRefused, log_in
+from publicpay.services.users.accounts import CODE_REUSED, Login, LoginRefused, log_in
 from tests.integration.console_kit import audit_rows, csrf_of, make_user, submit_login
 from tests.support.servers import serve
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import payment_orders
+from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.demo.stack import Stack
 from publicpay.domain.codes import make_payment_code
 from publicpay.domain.time import business_date

@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from publicpay.adapters.db.ledger import ledger_journals
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries.invariants import run_checks
-from publicpay.adapters.db.tables import ledger_journals, payables, payment_orders
 from publicpay.demo.stack import Stack
 from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.bank import BankTeller
-from publicpay.services.recovery import recover_order
+from publicpay.services.payments.recovery import recover_order
 from tests.integration.counter_kit import (
     PLATE_FEE_FEN,
     bank_teller,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from publicpay.adapters.db.tables import audit_log
+from publicpay.adapters.db.audit import audit_log
 from publicpay.api.rate_limits import ApiClientLimiter
 from tests.integration.receipt_kit import new_unit
 from tests.integration.test_channel_scopes import finance

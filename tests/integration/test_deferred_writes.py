@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from publicpay.adapters.db.tables import payables
+from publicpay.adapters.db.payables import payables
 from publicpay.domain.payables import PayableStatus
 from tests.conftest import payable_body
 from tests.support.client import SignedClient

@@ -8,16 +8,14 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from publicpay.adapters.db import tables
+from publicpay.adapters.db.payments.tables import payment_orders
 from tests.integration.test_payment_flow import register
 from tests.support.client import SignedClient
 
 
 def order_count(stack: Any) -> int:
     with stack.container.engines.read.connect() as conn:
-        return int(
-            conn.execute(select(func.count()).select_from(tables.payment_orders)).scalar_one()
-        )
+        return int(conn.execute(select(func.count()).select_from(payment_orders)).scalar_one())
 
 
 def open_with_key(stack: Any, code: str, key: str, channel: str = "alipay") -> httpx.Response:

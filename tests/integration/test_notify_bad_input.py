@@ -19,7 +19,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from publicpay.domain.channels import Channel
+from publicpay.domain.payments.channels import Channel
 from publicpay.emulators.unionpay import pki as unionpay_pki
 from publicpay.emulators.wechat.crypto import PlatformKey
 from tests.integration.channel_kit import (

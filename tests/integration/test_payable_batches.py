@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from openpyxl import load_workbook
 
-from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES
+from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES
 from tests.integration.batch_kit import (
     TUITION_FEN,
     XLSX,

@@ -14,7 +14,10 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import select, update
 
-from publicpay.adapters.db import tables
+from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.events import events
+from publicpay.adapters.db.payments.tables import discrepancies, inbox, payment_orders
+from publicpay.adapters.db.refunds import refunds
 from publicpay.emulators.alipay.signing import content_to_sign, sign
 from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body
@@ -170,9 +173,9 @@ def test_failed_webhook_is_retried_with_back_off(
         receiver.status_code = 200
     with stack.container.engines.read.connect() as conn:
         row = conn.execute(
-            select(tables.events)
-            .where(tables.events.c.type == "payable.paid")
-            .where(tables.events.c.data["payment_code"].as_string() == created["payment_code"])
+            select(events)
+            .where(events.c.type == "payable.paid")
+            .where(events.c.data["payment_code"].as_string() == created["payment_code"])
         ).one()
     assert row.delivery == "pending"
     assert row.attempts == 1
@@ -202,9 +205,7 @@ def test_notification_with_a_wrong_amount_changes_nothing(
     with stack.container.engines.read.connect() as conn:
         kinds = (
             conn.execute(
-                select(tables.discrepancies.c.kind).where(
-                    tables.discrepancies.c.order_no == order["order_no"]
-                )
+                select(discrepancies.c.kind).where(discrepancies.c.order_no == order["order_no"])
             )
             .scalars()
             .all()
@@ -262,9 +263,7 @@ def test_repeated_notification_is_applied_once(
 def inbox_rows(stack: Any, order_no: str) -> list[tuple[str, str | None]]:
     with stack.container.engines.read.connect() as conn:
         rows = conn.execute(
-            select(tables.inbox.c.notify_id, tables.inbox.c.outcome).where(
-                tables.inbox.c.order_no == order_no
-            )
+            select(inbox.c.notify_id, inbox.c.outcome).where(inbox.c.order_no == order_no)
         )
         return [(row.notify_id, row.outcome) for row in rows]
 
@@ -305,9 +304,7 @@ def test_second_payment_of_a_paid_payable_is_refunded_automatically(
     while time.monotonic() < deadline:
         run_once(stack.container)
         with stack.container.engines.read.connect() as conn:
-            refund = conn.execute(
-                select(tables.refunds).where(tables.refunds.c.payable_id == pid)
-            ).first()
+            refund = conn.execute(select(refunds).where(refunds.c.payable_id == pid)).first()
         if refund is not None and refund.status == "succeeded":
             break
         time.sleep(0.05)
@@ -346,16 +343,14 @@ def test_expired_unpaid_order_is_closed(
     order = open_order(stack, created["payment_code"])
     with stack.container.engines.write.begin() as conn:
         conn.execute(
-            update(tables.payment_orders)
-            .where(tables.payment_orders.c.order_no == order["order_no"])
+            update(payment_orders)
+            .where(payment_orders.c.order_no == order["order_no"])
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
     run_once(stack.container)
     with stack.container.engines.read.connect() as conn:
         status = conn.execute(
-            select(tables.payment_orders.c.status).where(
-                tables.payment_orders.c.order_no == order["order_no"]
-            )
+            select(payment_orders.c.status).where(payment_orders.c.order_no == order["order_no"])
         ).scalar_one()
     assert status == "closed"
     assert scan(stack, order["qr_code"]).status_code == 409  # the wallet can no longer pay it
@@ -416,11 +411,7 @@ def test_check_command_finds_a_tampered_audit_row(stack: Any, new_database_url: 
     with engine.connect() as conn:
         assert run_checks(conn).ok
     with engine.begin() as conn:
-        conn.execute(
-            update(tables.audit_log)
-            .where(tables.audit_log.c.target == "1")
-            .values(detail={"n": 99})
-        )
+        conn.execute(update(audit_log).where(audit_log.c.target == "1").values(detail={"n": 99}))
     with engine.connect() as conn:
         report = run_checks(conn)
     engine.dispose()
@@ -455,9 +446,9 @@ def test_payment_notice_pdf_has_the_code_qr_and_amount_in_words(
 def test_duplicate_cash_payment_is_handed_to_finance_for_manual_refund(
     stack: Any, api: SignedClient, payer: dict[str, str]
 ) -> None:
-    from publicpay.domain.channels import Channel, TradeResult, TradeState
-    from publicpay.domain.orders import OrderMethod
-    from publicpay.services.payments import apply_trade, reserve_order
+    from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
+    from publicpay.domain.payments.orders import OrderMethod
+    from publicpay.services.payments.orders import apply_trade, reserve_order
 
     c = stack.container
     created = register(api, payer)
@@ -475,7 +466,5 @@ def test_duplicate_cash_payment_is_handed_to_finance_for_manual_refund(
     run_once(c)
     pid = payable_id(stack, created["payment_code"])
     with c.engines.read.connect() as conn:
-        refund = conn.execute(
-            select(tables.refunds).where(tables.refunds.c.payable_id == pid)
-        ).one()
+        refund = conn.execute(select(refunds).where(refunds.c.payable_id == pid)).one()
     assert (refund.channel, refund.status) == ("cash", "manual")

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from publicpay.adapters.db.receipt_tables import receipts
-from publicpay.adapters.db.tables import audit_log
+from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.api.rate_limits import LookupLimiter, LookupsLimited
 from publicpay.api.routes import receipts as receipt_routes
 from tests.integration.receipt_kit import paid_with_receipt

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
+from publicpay.adapters.payables.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
 from publicpay.adapters.receipts.pdf import DEFAULT_FONT_PATH, ReceiptPdfRenderer
 from publicpay.domain.amounts_in_words import amount_in_words
-from publicpay.domain.receipts import ReceiptFace, ReceiptKind, ReceiptLine
-from publicpay.services.receipts import ReceiptPolicy
+from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine
+from publicpay.services.receipts.building import ReceiptPolicy
 
 VERIFY_URL = "https://pay.example.gov.cn/receipts/verify?code=32010126&no=0013933922&check=235456"
 LINES = (

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from publicpay.adapters.crypto import sm2
-from publicpay.adapters.db.receipt_tables import receipts
+from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.receipts.xml import (
     SignedReceipt,
     load_receipt_document,
@@ -96,7 +96,7 @@ def test_numbers_are_drawn_in_order_without_gaps(
 
 
 def test_running_the_job_again_issues_nothing_new(stack: Any, paid: dict[str, Any]) -> None:
-    from publicpay.adapters.db.receipt_tables import receipt_jobs
+    from publicpay.adapters.db.receipts.tables import receipt_jobs
 
     before = rows(stack, paid["payment_code"])
     with stack.container.engines.write.begin() as conn:

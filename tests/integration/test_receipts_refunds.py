@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from publicpay.domain.errors import ValidationFailed
-from publicpay.services.refund_requests import refund_payable
+from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import drain, paid_with_receipt, rows
 from tests.support.client import SignedClient
 from tests.support.db import ledger_for, payable_id

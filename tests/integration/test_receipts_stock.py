@@ -12,14 +12,15 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from publicpay.adapters.crypto import sm2
-from publicpay.adapters.db.tables import audit_log
+from publicpay.adapters.db.audit import audit_log
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.domain.errors import Conflict
-from publicpay.domain.receipt_records import JobKind, ReceiptJob
+from publicpay.domain.receipts.records import JobKind, ReceiptJob
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import allocate_stock, install_key
-from publicpay.services.receipts import PayableNotPaid, issue_due_receipts, request_receipt, run_job
-from publicpay.services.refund_requests import refund_payable
+from publicpay.services.receipts.building import PayableNotPaid
+from publicpay.services.receipts.issuing import issue_due_receipts, request_receipt, run_job
+from publicpay.services.receipts.stock import allocate_stock, install_key
+from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import (
     drain,
     jobs_for,
@@ -110,7 +111,8 @@ def test_two_workers_at_once_issue_each_receipt_once_in_order(
 
 
 def _order_no(stack: Any, code: str) -> str:
-    from publicpay.adapters.db.tables import payables, payment_orders
+    from publicpay.adapters.db.payables import payables
+    from publicpay.adapters.db.payments.tables import payment_orders
 
     stmt = (
         select(payment_orders.c.order_no)

@@ -21,8 +21,9 @@ from publicpay.adapters.channels.unionpay import (
     UnionPayGateway,
     parse_statement,
 )
-from publicpay.domain.barcodes import detect_channel
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
+from publicpay.domain.payments.barcodes import detect_channel
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
     Notification,
@@ -32,7 +33,6 @@ from publicpay.domain.channels import (
     RefundState,
     TradeState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
 from publicpay.emulators.unionpay import UnionPayEmulator
 from publicpay.emulators.unionpay import pki as emulator_pki
 from publicpay.emulators.unionpay.ledger import now_shanghai

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from publicpay.adapters.db.tables import audit_log
+from publicpay.adapters.db.audit import audit_log
 from tests.integration.console_kit import csrf_of, logged_in, make_user, submit_login
 from tests.support.db import counts
 

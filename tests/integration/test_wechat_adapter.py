@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Request, Response
 
 from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGateway
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
     NotificationKind,
@@ -30,7 +31,6 @@ from publicpay.domain.channels import (
     RefundState,
     TradeState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
 from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.emulators.wechat import notify as wechat_notify
 from publicpay.emulators.wechat.state import CHINA

@@ -29,7 +29,7 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3 import utils as sdk_utils
 
 from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGateway
-from publicpay.domain.channels import NotificationKind, QrOrderRequest, TradeState
+from publicpay.domain.payments.channels import NotificationKind, QrOrderRequest, TradeState
 from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.emulators.wechat.state import CHINA
 from tests.support.servers import serve

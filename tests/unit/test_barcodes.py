@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from publicpay.domain.barcodes import detect_channel
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.payments.barcodes import detect_channel
+from publicpay.domain.payments.channels import Channel
 
 
 @pytest.mark.parametrize(

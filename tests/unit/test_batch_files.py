@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES, file_kind, read_rows
-from publicpay.adapters.batch_files.template import template_csv, template_xlsx
+from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES, file_kind, read_rows
+from publicpay.adapters.payables.batch_files.template import template_csv, template_xlsx
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.payable_batches import MAX_ROWS
 from publicpay.domain.payables import PayerType

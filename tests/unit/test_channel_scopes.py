@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from publicpay.domain.channel_scopes import (
+from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.payments.accounts import (
     region_ancestors,
     scope_chain,
     scope_within,
     validate_scope,
 )
-from publicpay.domain.errors import ValidationFailed
 
 
 def test_a_district_belongs_to_its_city_and_province() -> None:

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from publicpay.demo.catalogue_data import ALL_ITEMS, PASSPORT, TRAFFIC_FINE
-from publicpay.domain import orders, payables
+from publicpay.domain import payables
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.errors import InvalidTransition, ItemNotAuthorised, ValidationFailed
 from publicpay.domain.ledger import (
@@ -18,6 +18,7 @@ from publicpay.domain.ledger import (
     payment_journal,
 )
 from publicpay.domain.payables import LineRequest, PayableStatus, amount_due_fen, payment_shares
+from publicpay.domain.payments import orders
 
 ITEMS = {item.code: item for item in ALL_ITEMS}
 

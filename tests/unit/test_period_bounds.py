@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime
 
-from publicpay.services.receipt_stock import period_bounds
+from publicpay.services.receipts.stock import period_bounds
 
 
 def test_business_dates_become_utc_instants_from_shanghai_midnight() -> None:

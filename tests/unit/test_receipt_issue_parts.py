@@ -13,7 +13,7 @@ from publicpay.adapters.receipts.xml import receipt_xml
 from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.ledger import Share, refund_shares, requested_refund_journal
-from publicpay.domain.receipts import ReceiptFace, ReceiptKind, ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine
 
 FACE = ReceiptFace(
     code="33010126",

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from publicpay.domain.errors import DomainError
-from publicpay.domain.receipts import (
+from publicpay.domain.receipts.receipts import (
     NumberRange,
     ReceiptFace,
     ReceiptKind,

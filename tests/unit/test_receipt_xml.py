@@ -22,7 +22,7 @@ from publicpay.adapters.receipts.xml import (
     verify_receipt_document,
 )
 from publicpay.domain.amounts_in_words import amount_in_words
-from publicpay.domain.receipts import ReceiptFace, ReceiptKind, ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine
 
 LINES = (
     ReceiptLine("103043211", "不动产登记费", "件", 1, 8000, 8000),

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from publicpay.domain.payables import LineRequest, Payer, PayerType
-from publicpay.services.payables import RegisterPayable
+from publicpay.services.payables.registration import RegisterPayable
 
 
 def reference(cmd: RegisterPayable) -> str:

@@ -1,5 +1,6 @@
-"""The SSRF guard of webhook URLs (adapters.ssrf): every IPv4-embedding IPv6 form, loopback only
-where allowed, one resolution per request and the connection made to the checked address."""
+"""The SSRF guard of webhook URLs (adapters.events.ssrf): every IPv4-embedding IPv6 form,
+loopback only where allowed, one resolution per request and the connection made to the checked
+address."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from publicpay.adapters.ssrf import AddressPolicy, pin
-from publicpay.adapters.webhooks import HttpWebhookSender, WebhookUrlGuard
+from publicpay.adapters.events.ssrf import AddressPolicy, pin
+from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.domain.errors import ValidationFailed
 from tests.support.servers import serve
 from tests.support.webhooks import WebhookReceiver

@@ -14,25 +14,20 @@ from fastapi import FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES
+from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES
 from publicpay.api import glossary, openapi_contract, openapi_docs, problems, threads
 from publicpay.api.body_limit import BodyLimit
 from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import ApiClientLimiter
-from publicpay.api.routes import (
-    admin,
+from publicpay.api.routes import admin, credentials, events, health, receipts
+from publicpay.api.routes.payables import batches, registration
+from publicpay.api.routes.payments import (
     aggregate,
     barcode,
     cash,
     counter,
-    credentials,
-    events,
-    health,
-    notify,
-    pay,
-    payable_batches,
-    payables,
-    receipts,
+    notifications,
+    payer,
 )
 from publicpay.api.security_headers import SecurityHeaders
 from publicpay.bootstrap import Container
@@ -64,11 +59,11 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     problems.install(app)
     for router in (
         health.router,
-        payables.router,
-        payable_batches.router,
+        registration.router,
+        batches.router,
         events.router,
-        pay.router,
-        notify.router,
+        payer.router,
+        notifications.router,
         counter.router,
         cash.router,
         barcode.router,
@@ -114,9 +109,14 @@ def hot_routes() -> list[Route]:
     """The two busiest routes, matched first and served without FastAPI's dependency solving;
     their FastAPI declarations (same paths) still document them in /openapi.json."""
     return [
-        Route("/api/v1/payables", payables.register_hot, methods=["POST"], include_in_schema=False),
         Route(
-            "/api/v1/notify/{channel}", notify.notify_hot, methods=["POST"], include_in_schema=False
+            "/api/v1/payables", registration.register_hot, methods=["POST"], include_in_schema=False
+        ),
+        Route(
+            "/api/v1/notify/{channel}",
+            notifications.notify_hot,
+            methods=["POST"],
+            include_in_schema=False,
         ),
     ]
 

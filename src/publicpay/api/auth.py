@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from publicpay.adapters.db.uow import REPLAY, NonceClaim
+from publicpay.adapters.db.unit_of_work import REPLAY, NonceClaim
 from publicpay.api.deps import body_bytes, container
 from publicpay.api.rate_limits import ApiClientLimiter
 from publicpay.bootstrap import Container

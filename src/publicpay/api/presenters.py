@@ -7,7 +7,7 @@ from publicpay.api.schemas import LineOut, PayableOut, ReceiptRef
 from publicpay.bootstrap import Container
 from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.payables import Payable, due_now
-from publicpay.domain.receipt_records import StoredReceipt
+from publicpay.domain.receipts.records import StoredReceipt
 from publicpay.domain.time import business_date
 
 

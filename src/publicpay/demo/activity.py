@@ -20,7 +20,7 @@ import httpx
 from publicpay.api.auth import sign
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import DomainError
-from publicpay.services.refund_requests import refund_payable
+from publicpay.services.refunds.requests import refund_payable
 
 log = logging.getLogger("publicpay.demo")
 

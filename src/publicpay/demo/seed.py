@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from publicpay.adapters.crypto.rsa_keys import generate_private_key_pem
 from publicpay.adapters.crypto.sm2 import generate_private_key_pem as sm2_private_key_pem
-from publicpay.adapters.db.channels import ChannelAccountsRepository
-from publicpay.adapters.db.tables import units as units_table
-from publicpay.adapters.db.uow import SqlUnitOfWork
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.unit_of_work import SqlUnitOfWork
+from publicpay.adapters.db.units import units as units_table
 from publicpay.demo import catalogue_data as cat
 from publicpay.domain.access import Role
 from publicpay.domain.codes import (
@@ -26,9 +26,9 @@ from publicpay.domain.codes import (
     credit_code_check_char,
     organisation_code_check_char,
 )
-from publicpay.domain.receipts import receipt_code
+from publicpay.domain.receipts.receipts import receipt_code
 from publicpay.domain.time import business_date
-from publicpay.services.users import TOTP_CONTEXT, hash_password
+from publicpay.services.users.accounts import TOTP_CONTEXT, hash_password
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from publicpay.adapters.db import migrate
-from publicpay.adapters.db.channels import ChannelAccountsRepository
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect, start_emulators

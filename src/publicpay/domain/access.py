@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from publicpay.domain.channel_scopes import region_ancestors
 from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.payments.accounts import region_ancestors
 
 
 class Role(StrEnum):

@@ -10,11 +10,11 @@ from datetime import timedelta
 from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
-from publicpay.services.payable_batches import prune_previews
-from publicpay.services.receipts import issue_due_receipts
-from publicpay.services.recovery import recover_open_orders
-from publicpay.services.refunds import run_due_refunds
-from publicpay.services.webhooks import deliver_due
+from publicpay.services.events.webhooks import deliver_due
+from publicpay.services.payables.batches import prune_previews
+from publicpay.services.payments.recovery import recover_open_orders
+from publicpay.services.receipts.issuing import issue_due_receipts
+from publicpay.services.refunds.execution import run_due_refunds
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,9 @@ from publicpay.adapters.channels.alipay_sign import (
     verified_response,
     verify_notification,
 )
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
+from publicpay.domain.money import InvalidAmount, Money
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
     Notification,
@@ -56,8 +58,6 @@ from publicpay.domain.channels import (
     TradeResult,
     TradeState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
-from publicpay.domain.money import InvalidAmount, Money
 from publicpay.services.ports import Clock
 
 log = logging.getLogger(__name__)

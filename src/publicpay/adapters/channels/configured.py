@@ -10,8 +10,8 @@ Keys of each channel's JSON (see docs/channels.md):
   [timeout_s], [back_url]
 
 UnionPay needs the original txnTime of every orderId it is asked about: pass `txn_times` (the
-composition root passes `adapters.db.txn_times.StoredTxnTimes`, backed by the orders and refunds
-tables); without it the times live in memory and die with the process.
+composition root passes `adapters.db.payments.txn_times.StoredTxnTimes`, backed by the orders and
+refunds tables); without it the times live in memory and die with the process.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from publicpay.adapters.channels.alipay import AlipayConfig, AlipayGateway
 from publicpay.adapters.channels.registry import Account, ChannelRegistry
 from publicpay.adapters.channels.unionpay import UnionPayConfig, UnionPayGateway
 from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGateway
-from publicpay.adapters.db.channels import ChannelAccountsRepository, StoredAccount
-from publicpay.adapters.db.txn_times import beijing_txn_time
-from publicpay.domain.channels import Channel
-from publicpay.services.ports import ChannelGateway
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository, StoredAccount
+from publicpay.adapters.db.payments.txn_times import beijing_txn_time
+from publicpay.domain.payments.channels import Channel
+from publicpay.services.payments.ports import ChannelGateway
 
 TxnTimes = MutableMapping[str, str]
 log = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from publicpay.domain.channel_scopes import PLATFORM, scope_chain
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import ValidationFailed
-from publicpay.services.ports import ChannelGateway
+from publicpay.domain.payments.accounts import PLATFORM, scope_chain
+from publicpay.domain.payments.channels import Channel
+from publicpay.services.payments.ports import ChannelGateway
 
 
 @dataclass(frozen=True, slots=True)

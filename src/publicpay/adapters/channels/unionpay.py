@@ -36,7 +36,8 @@ from cryptography import x509
 
 from publicpay.adapters.channels import unionpay_sign as acp
 from publicpay.adapters.channels.unionpay_sign import StatementLine, parse_statement
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
     Notification,
@@ -50,7 +51,6 @@ from publicpay.domain.channels import (
     TradeResult,
     TradeState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, InvalidNotification
 
 __all__ = ["StatementLine", "UnionPayConfig", "UnionPayGateway", "parse_statement"]
 

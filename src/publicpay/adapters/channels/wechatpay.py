@@ -20,7 +20,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from publicpay.adapters.channels import wechatpay_sign as sign
-from publicpay.domain.channels import (
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
+from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
     Notification,
@@ -33,7 +34,6 @@ from publicpay.domain.channels import (
     TradeResult,
     TradeState,
 )
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 NOTIFY_MAX_AGE_S = 300

@@ -24,14 +24,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from publicpay.domain.channels import (
+from publicpay.domain.errors import InvalidNotification
+from publicpay.domain.payments.channels import (
     Channel,
     Notification,
     NotificationKind,
     RefundState,
     TradeState,
 )
-from publicpay.domain.errors import InvalidNotification
 
 AUTH_SCHEMA = "WECHATPAY2-SHA256-RSA2048"
 _NONCE_ALPHABET = string.ascii_uppercase + string.digits

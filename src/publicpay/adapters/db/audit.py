@@ -9,12 +9,41 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from publicpay.adapters.db.deferred import pg_defer
 from publicpay.adapters.db.dialect import pg_insert_sql, pg_values
-from publicpay.adapters.db.tables import audit_log
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.domain.time import utc
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Ts, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("detail", JSON, nullable=False),
+    # The hash chain is sealed by the worker (no hot row on the write path). Rows may commit out
+    # of id order, so the chain follows `chain_seq`, the order in which rows were sealed.
+    Column("chain_seq", BigInteger, nullable=True, unique=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+)
+
 
 GENESIS = "0" * 64
 _SEAL_LOCK = 7_221_001  # PostgreSQL advisory lock id: one sealer at a time

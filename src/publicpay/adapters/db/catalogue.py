@@ -1,4 +1,5 @@
-"""Catalogue repository: fee items, their standards, unit authorisations (read-mostly, cached)."""
+"""Catalogue tables and repository: fee items, their standards, unit authorisations
+(read-mostly, cached)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import JSON, BigInteger, Column, Connection, Date, ForeignKey, String, Table, select
 
-from publicpay.adapters.db.tables import fee_items, fee_standards, unit_items
+from publicpay.adapters.db.metadata import Id, metadata
 from publicpay.domain.catalogue import (
     BudgetLevel,
     Category,
@@ -19,6 +20,42 @@ from publicpay.domain.catalogue import (
     Split,
     Standard,
     StandardKind,
+)
+
+fee_items = Table(
+    "fee_items",
+    metadata,
+    Column("code", String(20), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(20), nullable=False),
+    Column("budget_subject", String(20), nullable=False),
+    Column("destination", String(20), nullable=False),
+    Column("unit_of_measure", String(20), nullable=False),
+    Column("legal_basis", String(300), nullable=False, default=""),
+    Column("split", JSON, nullable=False),  # [{"level", "weight", "fixed_fen"}]
+    Column("valid_from", Date, nullable=True),
+    Column("valid_to", Date, nullable=True),
+)
+
+fee_standards = Table(
+    "fee_standards",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_code", String(20), ForeignKey("fee_items.code"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("amount_fen", BigInteger, nullable=True),
+    Column("min_fen", BigInteger, nullable=True),
+    Column("max_fen", BigInteger, nullable=True),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("basis", String(300), nullable=False, default=""),
+)
+
+unit_items = Table(
+    "unit_items",
+    metadata,
+    Column("unit_id", Id, ForeignKey("units.id"), primary_key=True),
+    Column("item_code", String(20), ForeignKey("fee_items.code"), primary_key=True),
 )
 
 

@@ -6,14 +6,58 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 
 from publicpay.adapters.db.deferred import pg_defer
 from publicpay.adapters.db.dialect import pg_insert_sql, pg_values
 from publicpay.adapters.db.leases import claim_leased
-from publicpay.adapters.db.tables import events, webhook_deliveries
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.domain.events import StoredEvent
 from publicpay.domain.time import utc
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("unit_id", Id, ForeignKey("units.id"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", Ts, nullable=False),
+    # outbox delivery state (webhooks)
+    Column("delivery", String(20), nullable=False),  # pending | delivered | failed | none
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Ts, nullable=True),
+    Column("delivered_at", Ts, nullable=True),
+    Index("ix_events_unit_id_id", "unit_id", "id"),
+    Index("ix_events_delivery_next", "delivery", "next_attempt_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("at", Ts, nullable=False),
+)
+
 
 _INSERT = insert(events)
 

@@ -1,14 +1,46 @@
-"""Ledger repository: append-only journals and postings."""
+"""Ledger tables and repository: append-only journals and postings."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    ForeignKey,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+)
 
 from publicpay.adapters.db.deferred import pg_defer_ctes
-from publicpay.adapters.db.tables import ledger_journals, ledger_postings
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.domain.ledger import Journal, JournalKind, Posting
+
+ledger_journals = Table(
+    "ledger_journals",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(30), nullable=False),
+    Column("ref", String(64), nullable=False, index=True),
+    Column("payable_id", Id, nullable=True, index=True),
+    Column("business_date", Date, nullable=False),
+    Column("created_at", Ts, nullable=False),
+)
+
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("journal_id", Id, ForeignKey("ledger_journals.id"), nullable=False, index=True),
+    Column("account", String(60), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+)
+
 
 _INSERT_JOURNAL = insert(ledger_journals)
 _INSERT_POSTINGS = insert(ledger_postings)

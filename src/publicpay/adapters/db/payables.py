@@ -1,4 +1,4 @@
-"""Payables repository."""
+"""Payables: their tables and repository."""
 
 from __future__ import annotations
 
@@ -6,7 +6,23 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Row,
+    String,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from publicpay.adapters.db.deferred import pg_defer, pg_defer_ctes
@@ -17,10 +33,60 @@ from publicpay.adapters.db.dialect import (
     pg_insert_sql,
     pg_values,
 )
-from publicpay.adapters.db.tables import payable_lines, payables, payment_orders
+from publicpay.adapters.db.metadata import Id, Ts, metadata
+from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.domain.errors import Conflict
 from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
 from publicpay.domain.time import utc
+
+payables = Table(
+    "payables",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("payment_code", String(20), nullable=False, unique=True),
+    Column("unit_id", Id, ForeignKey("units.id"), nullable=False),
+    Column("biz_no", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("payer_name", String(100), nullable=False),
+    Column("payer_type", String(10), nullable=False),
+    Column("payer_id_enc", LargeBinary, nullable=False),
+    Column("payer_id_hash", String(64), nullable=False, index=True),
+    Column("payer_id_masked", String(20), nullable=False),
+    Column("payer_phone_enc", LargeBinary, nullable=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("due_date", Date, nullable=True),
+    Column("remark", String(500), nullable=False, default=""),
+    Column("created_at", Ts, nullable=False),
+    Column("paid_at", Ts, nullable=True),
+    Column("paid_fen", BigInteger, nullable=True),
+    Column("paid_order_id", Id, nullable=True),
+    Column("channel", String(20), nullable=True),
+    Column("refunded_fen", BigInteger, nullable=False, default=0),
+    Column("version", Integer, nullable=False, default=1),
+    UniqueConstraint("unit_id", "biz_no", name="uq_payables_unit_biz_no"),
+)
+
+payable_lines = Table(
+    "payable_lines",
+    metadata,
+    Column("payable_id", Id, ForeignKey("payables.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("item_code", String(20), nullable=False),
+    Column("item_name", String(200), nullable=False),
+    Column("unit_of_measure", String(20), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("standard_fen", BigInteger, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+)
+
+serials = Table(
+    "serials",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 
 # built once, executed with bind parameters (see dialect.py)
 _INSERT = insert(payables)

@@ -1,16 +1,47 @@
-"""Refunds repository (automatic duplicate-payment refunds now; requested refunds later)."""
+"""Refunds table and repository (automatic duplicate-payment refunds now; requested refunds
+later)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 
 from publicpay.adapters.db.dialect import for_update
 from publicpay.adapters.db.leases import claim_leased
-from publicpay.adapters.db.tables import refunds
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.domain.refunds import Refund
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("refund_no", String(32), nullable=False, unique=True),
+    Column("payable_id", Id, ForeignKey("payables.id"), nullable=False, index=True),
+    Column("order_id", Id, ForeignKey("payment_orders.id"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # duplicate | requested
+    Column("status", String(20), nullable=False),  # pending | processing | succeeded | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Ts, nullable=True),
+    Column("channel_refund_no", String(64), nullable=True),
+    Column("created_at", Ts, nullable=False),
+    Column("completed_at", Ts, nullable=True),
+)
 
 
 class RefundsRepository:

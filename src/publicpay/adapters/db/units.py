@@ -5,13 +5,74 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.dialect import insert_ignore
-from publicpay.adapters.db.tables import api_clients, regions, request_nonces, units
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.domain.time import utc
 from publicpay.domain.units import ApiClient, Unit
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(6), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("parent_code", String(6), ForeignKey("regions.code"), nullable=True),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("region_code", String(6), ForeignKey("regions.code"), nullable=False),
+    Column("credit_code", String(18), nullable=False),
+    Column("webhook_url", String(500), nullable=True),
+    Column("webhook_secret_enc", LargeBinary, nullable=True),
+    Column("created_at", Ts, nullable=False),
+    # the signing secret before the last rotation, still signed with until then
+    Column("webhook_previous_secret_enc", LargeBinary, nullable=True),
+    Column("webhook_previous_valid_until", Ts, nullable=True),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("app_id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),  # unit | bank | device | finance
+    Column("unit_id", Id, ForeignKey("units.id"), nullable=True),
+    Column("region_code", String(6), nullable=True),  # a finance bureau's region
+    Column("secret_enc", LargeBinary, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Ts, nullable=False),
+    # the secret before the last rotation, accepted until `previous_valid_until`
+    Column("previous_secret_enc", LargeBinary, nullable=True),
+    Column("previous_valid_until", Ts, nullable=True),
+    Column("rotated_at", Ts, nullable=True),
+    Column("revoked_at", Ts, nullable=True),
+)
+
+request_nonces = Table(
+    "request_nonces",
+    metadata,
+    Column("app_id", String(40), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("seen_at", Ts, nullable=False, index=True),
+)
 
 
 class UnitsRepository:

@@ -17,13 +17,9 @@ from publicpay.adapters.receipts.xml import (
     sign_receipt,
 )
 from publicpay.domain.money import Money
-from publicpay.domain.receipts import (
-    ReceiptFace,
-    ReceiptKind,
-    ReceiptLine,
-)
+from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine
 from publicpay.domain.time import SHANGHAI
-from publicpay.services.receipts import ReceiptPolicy
+from publicpay.services.receipts.building import ReceiptPolicy
 from publicpay.settings import Settings
 
 

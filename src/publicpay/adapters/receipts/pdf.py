@@ -25,7 +25,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from publicpay.domain.money import format_yuan
-from publicpay.domain.receipts import REPRINT_MARK, ReceiptFace, ReceiptLine
+from publicpay.domain.receipts.receipts import REPRINT_MARK, ReceiptFace, ReceiptLine
 from publicpay.domain.time import SHANGHAI
 
 DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

@@ -9,7 +9,7 @@ from openpyxl.styles import Font
 
 from publicpay.adapters.spreadsheets import append_row
 from publicpay.domain.money import format_yuan
-from publicpay.domain.receipt_records import WriteOffReport
+from publicpay.domain.receipts.records import WriteOffReport
 from publicpay.domain.time import local_text
 
 BOLD = Font(bold=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from publicpay.adapters.crypto import sm2
-from publicpay.domain.receipts import ReceiptFace, ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptLine
 from publicpay.domain.time import SHANGHAI
 
 VERSION = "1.1.0"

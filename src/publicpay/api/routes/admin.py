@@ -13,16 +13,16 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from publicpay.adapters.channels.configured import build_gateway
-from publicpay.adapters.db.channels import ChannelAccountsRepository
+from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.auth import finance_client
 from publicpay.api.deps import container
 from publicpay.api.schemas import MULTILINE, NO_CONTROLS
 from publicpay.bootstrap import Container
-from publicpay.domain.channel_scopes import PLATFORM, scope_within, validate_scope
-from publicpay.domain.channels import Channel
 from publicpay.domain.errors import Forbidden
+from publicpay.domain.payments.accounts import PLATFORM, scope_within, validate_scope
+from publicpay.domain.payments.channels import Channel
 from publicpay.domain.units import ApiClient
-from publicpay.services.channel_accounts import SECRET_KEYS, save_channel_account
+from publicpay.services.payments.accounts import SECRET_KEYS, save_channel_account
 
 router = APIRouter(prefix="/api/v1/admin", tags=["finance administration"])
 MASK = "******"

@@ -28,10 +28,10 @@ from publicpay.api.deps import container
 from publicpay.api.params import AppId
 from publicpay.api.routes.admin import may_administer, unit_regions
 from publicpay.bootstrap import Container
-from publicpay.domain.channel_scopes import PLATFORM
 from publicpay.domain.errors import Forbidden, NotFound
+from publicpay.domain.payments.accounts import PLATFORM
 from publicpay.domain.units import ApiClient
-from publicpay.services.credentials import (
+from publicpay.services.units.credentials import (
     DEFAULT_GRACE_S,
     revoke_client,
     rotate_client_secret,

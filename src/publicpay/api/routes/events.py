@@ -12,7 +12,7 @@ from publicpay.api.schemas import EventOut, EventsOut, WebhookEndpointIn, Webhoo
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.units import ApiClient
-from publicpay.services.webhooks import set_endpoint
+from publicpay.services.units.credentials import set_endpoint
 
 router = APIRouter(prefix="/api/v1", tags=["events and webhooks (unit API)"])
 

@@ -28,9 +28,9 @@ from publicpay.api.rate_limits import LookupLimiter
 from publicpay.api.schemas import PlausibleDate, text
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
-from publicpay.domain.receipt_records import StoredReceipt, WriteOffReport
+from publicpay.domain.receipts.records import StoredReceipt, WriteOffReport
 from publicpay.domain.units import ApiClient
-from publicpay.services.receipt_access import (
+from publicpay.services.receipts.access import (
     Booking,
     PrintRequest,
     SignatureLookup,
@@ -40,7 +40,7 @@ from publicpay.services.receipt_access import (
     receipt_for_signatures,
     receipt_pdf,
 )
-from publicpay.services.receipt_stock import write_off
+from publicpay.services.receipts.stock import write_off
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/api/v1/receipts", tags=["receipts (财政电子票据)"])

@@ -15,11 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from publicpay.adapters.batch_files.reading import MAX_FILE_BYTES, XLSX, file_kind, read_rows
-from publicpay.adapters.batch_files.report_xlsx import report_workbook
-from publicpay.adapters.batch_files.template import template_csv, template_xlsx
-from publicpay.adapters.db.queries.console import UnitRow, visible_units
-from publicpay.adapters.db.queries.payable_batches import load_batch, recent_batches
+from publicpay.adapters.db.queries.payables import load_batch, recent_batches
+from publicpay.adapters.db.queries.units import UnitRow, visible_units
+from publicpay.adapters.payables.batch_files.reading import (
+    MAX_FILE_BYTES,
+    XLSX,
+    file_kind,
+    read_rows,
+)
+from publicpay.adapters.payables.batch_files.report_xlsx import report_workbook
+from publicpay.adapters.payables.batch_files.template import template_csv, template_xlsx
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError, NotFound, ValidationFailed
@@ -32,7 +37,7 @@ from publicpay.domain.payable_batches import (
     reasons_text,
     row_label,
 )
-from publicpay.services.payable_batches import SubmitBatch, confirm_preview, submit_batch
+from publicpay.services.payables.batches import SubmitBatch, confirm_preview, submit_batch
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,

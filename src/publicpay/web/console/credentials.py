@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from publicpay.adapters.db.queries.console import visible_units
+from publicpay.adapters.db.queries.units import visible_units
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError
 from publicpay.domain.units import ApiClient
-from publicpay.services.credentials import revoke_client, rotate_client_secret
+from publicpay.services.units.credentials import revoke_client, rotate_client_secret
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,

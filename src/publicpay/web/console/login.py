@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
-from publicpay.services.users import (
+from publicpay.services.users.accounts import (
     MAX_FAILURES,
     Login,
     LoginPolicy,

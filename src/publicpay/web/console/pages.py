@@ -24,7 +24,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.access import Actor, Permission
 from publicpay.domain.money import format_yuan
 from publicpay.domain.time import local_text
-from publicpay.services.users import resume_session, session_id
+from publicpay.services.users.accounts import resume_session, session_id
 
 log = logging.getLogger("publicpay.web.console")
 HERE = Path(__file__).parent

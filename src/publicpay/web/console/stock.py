@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from publicpay.adapters.crypto import sm2
-from publicpay.adapters.db.queries.console import UnitRow, device_ids, region_names, visible_units
+from publicpay.adapters.db.queries.units import UnitRow, device_ids, region_names, visible_units
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import Conflict, DomainError
-from publicpay.domain.receipt_records import StockRange
-from publicpay.domain.receipts import receipt_code
+from publicpay.domain.receipts.receipts import receipt_code
+from publicpay.domain.receipts.records import StockRange
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import allocate_stock, install_key
+from publicpay.services.receipts.stock import allocate_stock, install_key
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,

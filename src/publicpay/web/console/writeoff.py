@@ -11,14 +11,14 @@ from datetime import date
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from publicpay.adapters.db.queries.console import UnitRow, visible_units
+from publicpay.adapters.db.queries.units import UnitRow, visible_units
 from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.errors import DomainError
-from publicpay.domain.receipt_records import WriteOffReport
+from publicpay.domain.receipts.records import WriteOffReport
 from publicpay.domain.time import business_date
-from publicpay.services.receipt_stock import write_off
+from publicpay.services.receipts.stock import write_off
 from publicpay.web.console.pages import (
     PATH,
     PageRefused,

@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from publicpay.adapters.receipts.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
+from publicpay.adapters.payables.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import is_valid_payment_code, mask_name
 from publicpay.domain.money import format_yuan
 from publicpay.domain.payables import Payable, due_now, status_label
-from publicpay.domain.receipts import ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptLine
 from publicpay.domain.time import business_date, local_text
 from publicpay.domain.units import Unit
 from publicpay.settings import Mode

@@ -20,9 +20,9 @@ from publicpay.adapters.receipts.xml import (
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.money import InvalidAmount, Money, format_yuan
-from publicpay.domain.receipt_records import StoredReceipt
+from publicpay.domain.receipts.records import StoredReceipt
 from publicpay.domain.time import local_text
-from publicpay.services.receipt_access import CheckQuery, check_receipt
+from publicpay.services.receipts.access import CheckQuery, check_receipt
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from publicpay.adapters.db.tables import metadata
+from publicpay.adapters.db.schema import metadata
 
 url = context.config.get_main_option("sqlalchemy.url")
 assert url, "sqlalchemy.url must be set"

@@ -8,14 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, func, select
 
 from publicpay.adapters.db.audit import AuditRepository
-from publicpay.adapters.db.receipt_tables import receipts
-from publicpay.adapters.db.tables import (
-    ledger_journals,
-    ledger_postings,
-    payables,
-    payment_orders,
-    refunds,
-)
+from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.db.receipts.tables import receipts
+from publicpay.adapters.db.refunds import refunds
 from publicpay.domain.time import utc
 
 

@@ -1,0 +1,1 @@
+"""Payments' tables (orders, inbox, discrepancies, channel accounts) and their repositories."""

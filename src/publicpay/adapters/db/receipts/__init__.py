@@ -1,0 +1,1 @@
+"""E-receipts' tables and their repository."""

@@ -1,0 +1,43 @@
+"""The whole database schema: every area module's tables, on the one `metadata`.
+
+Each area module defines its tables on `metadata.metadata` when it is imported. This is the one
+explicit list of them, for what needs every table: Alembic (`migrations/env.py`), creating and
+checking test databases. Nothing else imports it.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from publicpay.adapters.db import (
+    audit,
+    catalogue,
+    events,
+    idempotency,
+    ledger,
+    payable_batches,
+    payables,
+    refunds,
+    units,
+    users,
+)
+from publicpay.adapters.db.metadata import metadata
+from publicpay.adapters.db.payments import tables as payments
+from publicpay.adapters.db.receipts import tables as receipts
+
+AREAS: tuple[ModuleType, ...] = (
+    units,
+    catalogue,
+    payables,
+    payable_batches,
+    payments,
+    receipts,
+    refunds,
+    events,
+    ledger,
+    audit,
+    users,
+    idempotency,
+)
+
+__all__ = ["AREAS", "metadata"]

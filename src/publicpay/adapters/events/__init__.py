@@ -1,0 +1,1 @@
+"""Events out: the HTTP sender of webhooks and its URL guard."""

@@ -1,0 +1,1 @@
+"""Payables' files: the payment notice PDF, batch registration files."""

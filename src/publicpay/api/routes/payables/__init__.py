@@ -1,0 +1,1 @@
+"""Payables routes: registration one by one and in batches."""

@@ -1,0 +1,2 @@
+"""Payments routes: the payer's orders and aggregate codes, barcode, bank counter and cash
+payments, channel notifications."""

@@ -1,0 +1,90 @@
+"""Aggregate QR landing (聚合码): `GET /pay/a/{token}` tells the wallet by its User-Agent.
+
+Alipay and UnionPay wallets are redirected (302) to the channel QR URL of a new order; WeChat gets
+the JSAPI page whose bundle the wallet confirms; any other client gets a page listing the wallets
+and the per-channel codes. The User-Agent patterns are documented in `services.payments.aggregate`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from publicpay.api.deps import container
+from publicpay.bootstrap import Container
+from publicpay.domain.errors import DomainError, NotFound, ValidationFailed
+from publicpay.domain.money import format_yuan
+from publicpay.domain.payments.channels import Channel
+from publicpay.services.payments.aggregate import (
+    AGGREGATE_PATH,
+    WALLET_NAMES,
+    read_token,
+    wallet_of,
+)
+from publicpay.services.payments.checkout import open_for_wallet, open_jsapi
+from publicpay.web.portal import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get(AGGREGATE_PATH + "{token}", response_class=HTMLResponse)
+def aggregate_landing(
+    request: Request, token: str, openid: str = "", c: Container = Depends(container)
+) -> Response:
+    try:
+        code = read_token(c.box, token, clock=c.clock)
+    except ValidationFailed as exc:
+        return _page(request, "聚合码无效", exc.detail, status=410)
+    wallet = wallet_of(request.headers.get("user-agent", ""))
+    available = set(c.gateways.channels())
+    if wallet is None or wallet not in available:
+        return _chooser(request, c, code, wallet)
+    try:
+        if wallet is Channel.WECHAT:
+            openid = openid or request.headers.get("x-wx-openid", "")
+            if len(openid) > 128 or not openid.isprintable():
+                return _page(request, "微信用户标识无效", "请在微信中重新扫码。", status=400)
+            return _wechat(request, c, code, openid)
+        opened = open_for_wallet(
+            c.uow(), c.gateways, code, wallet, clock=c.clock, policy=c.payment_policy()
+        )
+    except NotFound:
+        return _page(request, "缴款单不存在", "未找到该缴款单，请核对缴款码。", status=404)
+    except DomainError as exc:
+        return _page(request, "暂时无法支付", exc.detail, status=409)
+    return RedirectResponse(opened.qr_code, status_code=302)
+
+
+def _wechat(request: Request, c: Container, code: str, openid: str) -> Response:
+    if not openid:
+        detail = "未获取到微信用户标识（openid），请在微信中重新扫码。"
+        return _page(request, "请在微信中打开", detail, status=400)
+    jsapi = open_jsapi(c.uow(), c.gateways, code, openid, clock=c.clock, policy=c.payment_policy())
+    context = {
+        "title": "微信支付",
+        "amount": format_yuan(jsapi.order.amount_fen),
+        "order_no": jsapi.order.order_no,
+        "payment_code": code,
+        "bundle_json": json.dumps(jsapi.bundle, ensure_ascii=False).replace("<", "\\u003c"),
+    }
+    return templates.TemplateResponse(request, "wechat_pay.html", context)
+
+
+def _chooser(request: Request, c: Container, code: str, wallet: Channel | None) -> Response:
+    channels = [ch for ch in c.gateways.channels() if ch in WALLET_NAMES]
+    context = {
+        "title": "请选择支付方式",
+        "payment_code": code,
+        "wallets": [WALLET_NAMES[ch] for ch in channels],
+        "unsupported": WALLET_NAMES.get(wallet) if wallet else None,
+    }
+    return templates.TemplateResponse(request, "aggregate.html", context)
+
+
+def _page(request: Request, title: str, detail: str, *, status: int) -> Response:
+    context = {"title": title, "detail": detail}
+    return templates.TemplateResponse(
+        request, "aggregate_message.html", context, status_code=status
+    )

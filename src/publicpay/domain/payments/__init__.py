@@ -1,0 +1,2 @@
+"""Payments: orders and their states, the channels' common language, barcodes, channel merchant
+account scopes."""

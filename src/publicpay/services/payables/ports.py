@@ -1,0 +1,49 @@
+"""Ports of payables and their batch registrations, as Protocols (adapters implement them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from publicpay.domain.payable_batches import BatchRecord
+from publicpay.domain.payables import Payable
+
+
+class PayablesRepo(Protocol):
+    def next_id(self) -> int: ...
+
+    def add(
+        self,
+        payable: Payable,
+        *,
+        payer_id_enc: bytes,
+        payer_id_hash: str,
+        payer_phone_enc: bytes | None,
+        created_at: datetime,
+    ) -> None: ...
+
+    def by_biz_no(self, unit_id: int, biz_no: str) -> Payable | None: ...
+
+    def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None: ...
+
+    def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None: ...
+
+    def for_order(self, order_no: str) -> Payable | None:
+        """The payable of one of its orders, locked (None: no such order)."""
+        ...
+
+    def save(self, payable: Payable) -> None: ...
+
+
+class BatchesRepo(Protocol):
+    def add(self, record: BatchRecord, rows_enc: bytes | None) -> int: ...
+
+    def finish(self, batch_id: int, record: BatchRecord, rows_enc: bytes | None) -> None: ...
+
+    def get(self, batch_id: int, *, lock: bool = False) -> BatchRecord | None: ...
+
+    def rows_of(self, batch_id: int) -> bytes | None: ...
+
+    def forget_rows(self, batch_id: int) -> None: ...
+
+    def prune_previews(self, before: datetime) -> int: ...

@@ -1,0 +1,193 @@
+"""Register and cancel payables (实缴模式: no business, no payable)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from publicpay.domain.codes import PayableType, make_payment_code, mask_id, normalise_citizen_id
+from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
+from publicpay.domain.events import EventType
+from publicpay.domain.payables import (
+    LineRequest,
+    Payable,
+    PayableStatus,
+    Payer,
+    PayerType,
+    check_transition,
+    price_lines,
+)
+from publicpay.domain.time import business_date
+from publicpay.services.ports import Clock
+from publicpay.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterPayable:
+    unit_id: int
+    biz_no: str
+    payer: Payer
+    items: tuple[LineRequest, ...]
+    due_date: date | None = None
+    remark: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Stable hash of the request body: the same biz_no must come with the same body.
+        The JSON is `dataclasses.asdict` of the command without `unit_id` (stored hashes depend
+        on it; a unit test holds the two equal), built directly: asdict deep-copies."""
+        payer = self.payer
+        data = {
+            "biz_no": self.biz_no,
+            "payer": {
+                "name": payer.name,
+                "type": payer.type,
+                "id_no": payer.id_no,
+                "phone": payer.phone,
+            },
+            "items": [
+                {"item_code": i.item_code, "quantity": i.quantity, "amount_fen": i.amount_fen}
+                for i in self.items
+            ],
+            "due_date": self.due_date,
+            "remark": self.remark,
+            "extra": self.extra,
+        }
+        text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    payable: Payable
+    created: bool
+
+
+def register_payable(
+    uow: UnitOfWork, cmd: RegisterPayable, *, region_code: str, clock: Clock
+) -> Registered:
+    fingerprint = cmd.fingerprint()
+    with uow:
+        existing = uow.payables.by_biz_no(cmd.unit_id, cmd.biz_no)
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        payable = build_payable(uow, cmd, fingerprint, region_code, clock)
+        try:
+            store_payable(uow, payable, cmd, clock)
+            uow.commit()
+            return Registered(payable, created=True)
+        except Conflict:
+            uow.rollback()
+    with uow:  # a concurrent request with the same biz_no won the race
+        raced = uow.payables.by_biz_no(cmd.unit_id, cmd.biz_no)
+        if raced is None:
+            raise Conflict("登记冲突，请重试")
+        return _replay(raced, fingerprint)
+
+
+def _replay(existing: Payable, fingerprint: str) -> Registered:
+    if existing.request_hash != fingerprint:
+        raise Conflict(
+            f"业务编号 {existing.biz_no} 已用不同的内容登记过（缴款码 {existing.payment_code}）"
+        )
+    return Registered(existing, created=False)
+
+
+def build_payable(
+    uow: UnitOfWork, cmd: RegisterPayable, fingerprint: str, region_code: str, clock: Clock
+) -> Payable:
+    """Validate and price a registration; draws its id and payment code (nothing stored)."""
+    errors = cmd.payer.validate()
+    if not cmd.biz_no.strip() or len(cmd.biz_no) > 64:
+        errors["biz_no"] = "业务编号不能为空且不超过64个字符"
+    if errors:
+        raise ValidationFailed("缴款单数据校验未通过", errors=errors)
+    now = clock.now()
+    items = uow.catalogue.items()
+    lines = price_lines(cmd.items, items, uow.catalogue.authorised(cmd.unit_id), business_date(now))
+    payable_id = uow.payables.next_id()
+    first_item = items[lines[0].item_code]
+    code = make_payment_code(
+        region_code,
+        business_date(now).year,
+        PayableType.for_category(first_item.category.value).value,
+        payable_id % 1_000_000_000,
+    )
+    id_no = cmd.payer.id_no.strip()
+    if cmd.payer.type is PayerType.PERSON:
+        id_no = normalise_citizen_id(id_no)
+    return Payable(
+        id=payable_id,
+        payment_code=code,
+        unit_id=cmd.unit_id,
+        biz_no=cmd.biz_no,
+        payer_name=cmd.payer.name.strip(),
+        payer_type=cmd.payer.type,
+        payer_id_masked=mask_id(id_no),
+        amount_fen=sum(line.amount_fen for line in lines),
+        status=PayableStatus.UNPAID,
+        due_date=cmd.due_date,
+        remark=cmd.remark,
+        lines=lines,
+        request_hash=fingerprint,
+        created_at=now,
+    )
+
+
+def store_payable(
+    uow: UnitOfWork,
+    payable: Payable,
+    cmd: RegisterPayable,
+    clock: Clock,
+    *,
+    actor: str | None = None,
+    batch_id: int | None = None,
+) -> None:
+    """Store a payable `build_payable` made, with its event and audit row (the caller commits)."""
+    id_no = cmd.payer.id_no.strip().upper()
+    now = payable.created_at or clock.now()
+    uow.payables.add(
+        payable,
+        payer_id_enc=uow.box.seal_text(id_no, b"payer_id"),
+        payer_id_hash=uow.box.lookup_hash(id_no),
+        payer_phone_enc=uow.box.seal_text(cmd.payer.phone, b"phone") if cmd.payer.phone else None,
+        created_at=now,
+    )
+    uow.events.add(
+        payable.unit_id,
+        EventType.PAYABLE_CREATED.value,
+        {"payment_code": payable.payment_code, "biz_no": payable.biz_no},
+        now,
+        deliver=False,
+    )
+    detail: dict[str, object] = {"biz_no": cmd.biz_no}
+    if batch_id is not None:
+        detail["batch_id"] = batch_id
+    uow.audit.append(
+        actor or f"unit:{payable.unit_id}", "payable.register", payable.payment_code, detail, now
+    )
+
+
+def cancel_payable(uow: UnitOfWork, payment_code: str, *, unit_id: int, clock: Clock) -> Payable:
+    with uow:
+        payable = uow.payables.by_code(payment_code, lock=True)
+        if payable is None or payable.unit_id != unit_id:
+            raise NotFound(f"缴款码 {payment_code} 不存在")
+        if payable.status is PayableStatus.CANCELLED:
+            return payable  # idempotent
+        check_transition(payable.status, PayableStatus.CANCELLED)
+        payable.status = PayableStatus.CANCELLED
+        uow.payables.save(payable)
+        now = clock.now()
+        uow.events.add(
+            unit_id,
+            EventType.PAYABLE_CANCELLED.value,
+            {"payment_code": payable.payment_code, "biz_no": payable.biz_no, "status": "cancelled"},
+            now,
+            deliver=True,
+        )
+        uow.audit.append(f"unit:{unit_id}", "payable.cancel", payable.payment_code, {}, now)
+        uow.commit()
+        return payable

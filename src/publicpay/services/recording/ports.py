@@ -1,0 +1,24 @@
+"""Ports of the ledger and the audit trail, as Protocols (adapters implement them)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from publicpay.domain.ledger import Journal, JournalKind
+
+
+class LedgerRepo(Protocol):
+    def post(
+        self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
+    ) -> None: ...
+
+
+class AuditRepo(Protocol):
+    def append(
+        self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
+    ) -> None: ...
+
+
+class JournalReader(LedgerRepo, Protocol):
+    def journal(self, kind: JournalKind, ref: str) -> Journal | None: ...

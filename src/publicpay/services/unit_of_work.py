@@ -1,0 +1,69 @@
+"""The unit of work services run their transactions in, as a Protocol (adapters implement it)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol
+
+from publicpay.services.catalogue.ports import CatalogueRepo
+from publicpay.services.events.ports import EventsRepo
+from publicpay.services.payables.ports import PayablesRepo
+from publicpay.services.payments.ports import DiscrepanciesRepo, InboxRepo, OrdersRepo
+from publicpay.services.ports import Box
+from publicpay.services.receipts.ports import ReceiptsRepo
+from publicpay.services.recording.ports import AuditRepo, LedgerRepo
+from publicpay.services.refunds.ports import RefundsRepo
+from publicpay.services.units.ports import UnitsRepo
+
+
+class UnitOfWork(Protocol):
+    """One transaction. `with uow:` opens it; leaving without `commit()` rolls back."""
+
+    @property
+    def box(self) -> Box: ...
+
+    @property
+    def payables(self) -> PayablesRepo: ...
+
+    @property
+    def catalogue(self) -> CatalogueRepo: ...
+
+    @property
+    def orders(self) -> OrdersRepo: ...
+
+    @property
+    def inbox(self) -> InboxRepo: ...
+
+    @property
+    def discrepancies(self) -> DiscrepanciesRepo: ...
+
+    @property
+    def ledger(self) -> LedgerRepo: ...
+
+    @property
+    def events(self) -> EventsRepo: ...
+
+    @property
+    def refunds(self) -> RefundsRepo: ...
+
+    @property
+    def units(self) -> UnitsRepo: ...
+
+    @property
+    def audit(self) -> AuditRepo: ...
+
+    @property
+    def receipts(self) -> ReceiptsRepo: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
