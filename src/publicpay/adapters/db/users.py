@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -45,6 +47,7 @@ users = Table(
     Column("failed_attempts", Integer, nullable=False),
     Column("locked_until", Ts, nullable=True),
     Column("created_at", Ts, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # a used TOTP code is not taken again
 )
 
 console_sessions = Table(
@@ -56,6 +59,16 @@ console_sessions = Table(
     Column("last_seen_at", Ts, nullable=False),
     Column("expires_at", Ts, nullable=False),  # absolute limit; idle limit from last_seen_at
     Index("ix_console_sessions_user_id", "user_id"),
+)
+
+# Failed console logins per client address in a fixed window (one row per address), so that one
+# address cannot try passwords (or lock accounts out) without limit, across every process.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),  # the client address (api.proxies)
+    Column("window_started_at", Ts, nullable=False),
+    Column("failures", Integer, nullable=False),
 )
 
 
@@ -76,12 +89,18 @@ _FAILURE = (
     .where(users.c.id == bindparam("b_id"))
     .values(failed_attempts=bindparam("attempts"), locked_until=bindparam("locked_until"))
 )
-_SUCCESS = (
-    update(users)
-    .where(users.c.id == bindparam("b_id"))
-    .values(failed_attempts=0, locked_until=None)
+_SOURCE_FAILURES = select(login_failures).where(login_failures.c.source == bindparam("source"))
+_SOURCE_FAILURES_LOCKED = _SOURCE_FAILURES.with_for_update()
+_COUNT_FAILURE = (
+    update(login_failures)
+    .where(login_failures.c.source == bindparam("b_source"))
+    .values(failures=bindparam("failures"))
 )
-_SUCCESS_REHASHED = _SUCCESS.values(password_hash=bindparam("password_hash"))
+_NEW_WINDOW = (
+    update(login_failures)
+    .where(login_failures.c.source == bindparam("b_source"))
+    .values(failures=1, window_started_at=bindparam("at"))
+)
 _SESSION = select(console_sessions).where(console_sessions.c.id == bindparam("id"))
 _TOUCH = (
     update(console_sessions)
@@ -136,12 +155,40 @@ class UsersRepository:
         params = {"b_id": user_id, "attempts": attempts, "locked_until": locked_until}
         self._sql.run(_FAILURE, params)
 
-    def record_success(self, user_id: int, password_hash: str | None = None) -> None:
-        """Reset the failure count (and store a rehashed password when the policy changed)."""
-        if password_hash is None:
-            self._sql.run(_SUCCESS, {"b_id": user_id})
+    def record_success(
+        self, user_id: int, password_hash: str | None = None, *, totp_step: int | None = None
+    ) -> None:
+        """Reset the failure count, remember the TOTP time step just used (and store a
+        rehashed password when the policy changed)."""
+        values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        if totp_step is not None:
+            values["totp_last_step"] = totp_step
+        self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})
+
+    # --- failed logins per client address --------------------------------------------------
+
+    def source_failures(self, source: str, *, lock: bool = False) -> tuple[int, datetime] | None:
+        """(failures, window start) of a client address, or None when it has none."""
+        stmt = _SOURCE_FAILURES_LOCKED if lock else _SOURCE_FAILURES
+        row = self._sql.one(stmt, {"source": source[:64]})
+        return None if row is None else (int(row.failures), utc(row.window_started_at))
+
+    def record_source_failure(self, source: str, at: datetime, window_start: datetime) -> None:
+        """Count one failure of `source`, in a new window when its window began before
+        `window_start`."""
+        key = source[:64]
+        fresh = {"source": key, "window_started_at": at, "failures": 1}
+        if self._sql.insert(login_failures, fresh, ignore_conflict=True) is not None:
+            return
+        found = self.source_failures(key, lock=True)
+        assert found is not None
+        failures, started = found
+        if started >= window_start:
+            self._sql.run(_COUNT_FAILURE, {"b_source": key, "failures": failures + 1})
         else:
-            self._sql.run(_SUCCESS_REHASHED, {"b_id": user_id, "password_hash": password_hash})
+            self._sql.run(_NEW_WINDOW, {"b_source": key, "at": at})
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -167,6 +214,12 @@ class UsersRepository:
         return self._sql.run(_DELETE_SESSIONS_OF, {"user_id": user_id})
 
 
+@lru_cache(maxsize=8)
+def _user_update(columns: tuple[str, ...]) -> Any:
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    return update(users).where(users.c.id == bindparam("b_id")).values(values)
+
+
 def _user(row: Any) -> User:
     return User(
         id=row.id,
@@ -179,4 +232,5 @@ def _user(row: Any) -> User:
         active=bool(row.active),
         failed_attempts=row.failed_attempts,
         locked_until=utc(row.locked_until) if row.locked_until else None,
+        totp_last_step=row.totp_last_step,
     )

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
+from publicpay.api.params import PaymentCode
 from publicpay.api.schemas import OrderIn, OrderOut
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import parse_payment_code
@@ -30,7 +31,7 @@ class PayableStatusOut(BaseModel):
 
 
 @router.get("/{payment_code}", response_model=PayableStatusOut, summary="缴款单状态（缴款人）")
-def status(payment_code: str, c: Container = Depends(container)) -> PayableStatusOut:
+def status(payment_code: PaymentCode, c: Container = Depends(container)) -> PayableStatusOut:
     code = parse_payment_code(payment_code)  # a mistyped code is caught by its check digit
     del code
     with c.read_uow() as uow:
@@ -56,7 +57,7 @@ def status(payment_code: str, c: Container = Depends(container)) -> PayableStatu
     summary="创建支付订单，返回渠道二维码（可带 Idempotency-Key 请求头）",
 )
 def create_order(
-    payment_code: str, body: OrderIn, request: Request, c: Container = Depends(container)
+    payment_code: PaymentCode, body: OrderIn, request: Request, c: Container = Depends(container)
 ) -> Response:
     parse_payment_code(payment_code)
     code = payment_code.strip()
