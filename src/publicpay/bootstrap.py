@@ -93,6 +93,12 @@ class Container:
     def expect_nonce(self, nonce: NonceClaim) -> None:
         self.pending_nonce = nonce
 
+    def claim_pending_nonce(self) -> None:
+        """Claim the request's nonce if no transaction has (Unauthorized on a replay)."""
+        if self.pending_nonce is not None:
+            with self.uow() as uow:
+                uow.commit()
+
     def uow(self, nonce: NonceClaim | None = None) -> SqlUnitOfWork:
         """A write unit of work; `nonce` (or the request's pending one): claimed in its
         transaction."""

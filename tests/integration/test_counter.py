@@ -137,6 +137,28 @@ def test_confirm_is_idempotent_on_the_bank_serial(
     assert snapshot(stack) == before
 
 
+@pytest.mark.parametrize("attempt", range(10))
+def test_concurrent_confirms_with_other_serials_book_one_payment_and_refuse_the_rest(
+    stack: Stack, teller: BankTeller, api: SignedClient, payer: dict[str, str], attempt: int
+) -> None:
+    """Four tellers confirm one payable at the same moment with their own serials: the one that
+    takes the payable's lock first is booked; the others wait, find it paid and are refused
+    (409) before anything is stored — no second order, no duplicate to refund."""
+    code = register(api, payer)["payment_code"]
+    serials = [serial() for _ in range(4)]
+    before = snapshot(stack)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda s: teller.confirm(code, PLATE_FEE_FEN, s), serials))
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code == 409)
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    after = snapshot(stack)
+    assert after["payment_orders"] == before["payment_orders"] + 1
+    assert after["ledger_journals"] == before["ledger_journals"] + 1
+    assert ledger_of(stack, code)["channel_receivable:counter"] == PLATE_FEE_FEN
+    assert [e["type"] for e in events_of(api, code)].count("payable.paid") == 1
+
+
 def test_concurrent_confirms_with_one_serial_book_one_payment(
     stack: Stack, teller: BankTeller, api: SignedClient, payer: dict[str, str]
 ) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
@@ -157,15 +158,19 @@ async def unit_call(call: SignedCall = Depends(signed_call)) -> SignedCall:
 
 def signed_client(
     request: Request, body: bytes = Depends(body_bytes), c: Container = Depends(container)
-) -> ApiClient:
-    return verify_request(request, body, c)
+) -> Iterator[ApiClient]:
+    """The signed caller. The route's first unit of work claims the nonce; a request refused
+    before any (its body, say) claims it when it ends, so a replay of it is refused too."""
+    yield verify_request(request, body, c)
+    c.claim_pending_nonce()
 
 
 def current_signed_client(
     request: Request, body: bytes = Depends(body_bytes), c: Container = Depends(container)
-) -> ApiClient:
+) -> Iterator[ApiClient]:
     """`signed_client`, signed with the current secret (not one in a grace period)."""
-    return verify_request(request, body, c, current_only=True)
+    yield verify_request(request, body, c, current_only=True)
+    c.claim_pending_nonce()
 
 
 def current_unit_client(client: ApiClient = Depends(current_signed_client)) -> ApiClient:

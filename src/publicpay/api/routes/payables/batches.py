@@ -108,18 +108,22 @@ def submit(
 ) -> Response:
     client = unit_client(verify_request(request, raw, c))
     assert client.unit_id is not None
-    rows, source, name = _rows(request, raw, file_name)
-    cmd = SubmitBatch(
-        unit_id=client.unit_id,
-        rows=rows,
-        source=source,
-        file_name=name,
-        file_sha256=hashlib.sha256(raw).hexdigest(),
-        actor=f"unit:{client.unit_id}",
-        dry_run=dry_run,
-        accept_partial=accept_partial,
-    )
-    record = submit_batch(c.batch_uow(), cmd, region_code=c.settings.region_code, clock=c.clock)
+    try:
+        rows, source, name = _rows(request, raw, file_name)
+        cmd = SubmitBatch(
+            unit_id=client.unit_id,
+            rows=rows,
+            source=source,
+            file_name=name,
+            file_sha256=hashlib.sha256(raw).hexdigest(),
+            actor=f"unit:{client.unit_id}",
+            dry_run=dry_run,
+            accept_partial=accept_partial,
+        )
+        uow = c.batch_uow()
+        record = submit_batch(uow, cmd, region_code=c.settings.region_code, clock=c.clock)
+    finally:
+        c.claim_pending_nonce()  # a file refused before the batch's transaction: claimed now
     return _answer(c, record)
 
 
