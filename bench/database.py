@@ -21,7 +21,6 @@ from publicpay.adapters.db.audit import audit_log
 from publicpay.adapters.db.events import events
 from publicpay.adapters.db.ledger import ledger_journals
 from publicpay.adapters.db.payables import payables
-from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.adapters.db.payments.tables import inbox, payment_orders
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import connect
@@ -113,7 +112,7 @@ def prepare(db: BenchDb) -> ChannelKeys:
         with container.uow() as uow:
             now = container.clock.now()
             seed(uow, now, region_code=container.settings.region_code)
-            accounts = ChannelAccountsRepository(uow.connection, uow.box)
+            accounts = uow.channel_accounts
             configs = connect(accounts.all(), emulators, UNUSED_BASE_URL, time_scale=1.0)
             for channel, config in configs.items():
                 accounts.save(channel, config, now)

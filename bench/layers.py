@@ -24,7 +24,6 @@ from bench import raw_sql, scenarios
 from bench.channels import ChannelKeys
 from bench.database import BenchDb, open_orders
 from publicpay.adapters.channels.configured import build_registry
-from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.auth import check_request
 from publicpay.api.presenters import new_payable_out
 from publicpay.api.schemas import PayableIn
@@ -143,7 +142,7 @@ def _container(db: BenchDb) -> Container:
     container = db.container()
     with container.uow() as uow:
         container.gateways = build_registry(
-            ChannelAccountsRepository(uow.connection, uow.box).all()
+            uow.channel_accounts.all()
         )
     return container
 

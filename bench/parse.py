@@ -9,7 +9,6 @@ import uuid
 from bench.channels import ChannelKeys
 from bench.database import BenchDb
 from publicpay.adapters.channels.configured import build_registry
-from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.domain.payments.channels import Channel
 
 
@@ -17,7 +16,7 @@ def parse_rates(db: BenchDb, keys: ChannelKeys, count: int) -> dict[str, float]:
     container = db.container()
     try:
         with container.uow() as uow:
-            registry = build_registry(ChannelAccountsRepository(uow.connection, uow.box).all())
+            registry = build_registry(uow.channel_accounts.all())
     finally:
         container.close()
     rates: dict[str, float] = {}

@@ -96,6 +96,7 @@ class Compiled:
 
 
 _CACHE: dict[tuple[str, int, tuple[int, ...]], tuple[ClauseElement, Compiled]] = {}
+CACHE_LIMIT = 8192
 
 
 def compiled(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...] = ()) -> Compiled:
@@ -105,6 +106,9 @@ def compiled(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...] =
     if hit is not None and hit[0] is stmt:
         return hit[1]
     result = _compile(stmt, dialect, lengths)
+    if len(_CACHE) >= CACHE_LIMIT:  # statements are built once; a flood means one per call
+        _CACHE.clear()
+        _COMBINED.clear()
     _CACHE[key] = (stmt, result)  # the statement is kept: its id is never reused while cached
     return result
 
@@ -371,17 +375,31 @@ class Sql:
             self._send_alone(Insert(write.children.table, children))
 
     def _send_combined(self, writes: Sequence[Write]) -> None:
-        """PostgreSQL: every write as a data-modifying CTE of one statement."""
-        ctes: list[str] = []
-        args: list[Any] = []
+        """PostgreSQL: the writes as the data-modifying CTEs of one statement (or of a few, when
+        they carry more parameters than one statement may)."""
+        parts: list[tuple[Compiled, list[Any]]] = []
+        count = 0
         for write in writes:
-            for sql, values_ in self._ctes(write, f"w{len(ctes)}"):
-                ctes.append(_renumbered(sql, len(args)))
-                args += values_
-        text = "WITH " + ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(ctes)) + " SELECT 1"
-        self._cursor.execute(text, args)
+            new = self._parts(write, f"w{len(parts)}")
+            size = sum(len(args) for _, args in new)
+            if parts and count + size > MAX_PARAMETERS:
+                self._send_parts(parts)
+                parts, count = [], 0
+                new = self._parts(write, "w0")
+            parts += new
+            count += size
+        self._send_parts(parts)
 
-    def _ctes(self, write: Write, name: str) -> list[tuple[str, list[Any]]]:
+    def _send_parts(self, parts: list[tuple[Compiled, list[Any]]]) -> None:
+        key = tuple(id(c) for c, _ in parts)
+        text = _COMBINED.get(key)
+        if text is None:
+            text = _COMBINED[key] = _combined_sql([c for c, _ in parts])
+        self._cursor.execute(text, [value for _, args in parts for value in args])
+
+    def _parts(self, write: Write, name: str) -> list[tuple[Compiled, list[Any]]]:
+        """The compiled statement(s) of a write with their arguments; `name`: the CTE the first
+        one becomes (its children select the generated id from it)."""
         if isinstance(write, Change):
             stmt = (
                 write.stmt.for_dialect(self.dialect)
@@ -389,13 +407,13 @@ class Sql:
                 else write.stmt
             )
             c = compiled(stmt, self._sa, _lengths(stmt, write.params))
-            return [(c.sql, c.args(write.params))]
+            return [(c, c.args(write.params))]
         rows, parent = write.rows, write.children is not None
         stmt = _insert_stmt(
             self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, parent
         )
         c = compiled(stmt, self._sa)
-        first = (c.sql, c.args(_insert_params(rows)))
+        first = (c, c.args(_insert_params(rows)))
         if write.children is None:
             return [first]
         kids = write.children.rows
@@ -403,7 +421,21 @@ class Sql:
             write.children.table, write.children_key, tuple(kids[0]), len(kids), name
         )
         cc = compiled(child, self._sa)
-        return [first, (cc.sql, cc.args(_insert_params(kids)))]
+        return [first, (cc, cc.args(_insert_params(kids)))]
+
+
+MAX_PARAMETERS = 30_000  # PostgreSQL takes 65,535 per statement
+# the statement for a sequence of compiled writes (their ids: compiled statements are kept)
+_COMBINED: dict[tuple[int, ...], str] = {}
+
+
+def _combined_sql(parts: list[Compiled]) -> str:
+    """`WITH w0 AS (…), w1 AS (…) SELECT 1`, each part's `$n` moved past the ones before."""
+    ctes, offset = [], 0
+    for i, c in enumerate(parts):
+        ctes.append(f"w{i} AS ({_renumbered(c.sql, offset)})")
+        offset += len(c.names)
+    return "WITH " + ", ".join(ctes) + " SELECT 1"
 
 
 def _lengths(stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[int, ...]:
