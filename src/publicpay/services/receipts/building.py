@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.events import EventType
+from publicpay.domain.fees import LATE_SURCHARGE_NAME
 from publicpay.domain.money import allocate_fen
 from publicpay.domain.payables import Payable, PayableStatus
 from publicpay.domain.receipts.receipts import (
@@ -228,7 +229,7 @@ def signers(uow: UnitOfWork, unit: Unit) -> tuple[Key, Key]:
 
 
 def payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
-    """The payable's lines; a fine's 滞纳金 (paid above the lines) gets a line of its own."""
+    """The payable's lines; a fine's 加处罚款 (paid above the lines) gets a line of its own."""
     lines = [
         ReceiptLine(
             line.item_code,
@@ -245,7 +246,7 @@ def payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
         items = uow.catalogue.items()
         fines = [x.item_code for x in lines if x.item_code in items and items[x.item_code].is_fine]
         code = fines[0] if fines else lines[0].item_code
-        lines.append(ReceiptLine(code, "滞纳金", "元", 1, extra, extra))
+        lines.append(ReceiptLine(code, LATE_SURCHARGE_NAME, "元", 1, extra, extra))
     return tuple(lines)
 
 
