@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -174,6 +175,61 @@ class ReceiptLine:
             return str(self.quantity)
         text = format(self.quantity, "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def is_whole(line: ReceiptLine) -> bool:
+    """Quantity × standard equals the amount (what every line of every receipt must show)."""
+    return line.quantity * line.standard_fen == line.amount_fen
+
+
+def whole_line(line: ReceiptLine) -> ReceiptLine:
+    """The line itself when whole; otherwise 1 (or -1 on a red receipt) × its amount, the
+    standard being the amount (a range or decision amount that does not divide by the
+    quantity, or a line of a receipt issued before this rule)."""
+    if is_whole(line):
+        return line
+    sign = -1 if line.amount_fen < 0 else 1
+    return replace(line, quantity=sign, standard_fen=abs(line.amount_fen))
+
+
+def negated_lines(lines: Sequence[ReceiptLine]) -> tuple[ReceiptLine, ...]:
+    """The red receipt's lines: each (whole) line with quantity and amount negated."""
+    return tuple(
+        replace(line, quantity=-line.quantity, amount_fen=-line.amount_fen)
+        for line in map(whole_line, lines)
+    )
+
+
+def kept_after_refund(lines: Sequence[ReceiptLine], refund_fen: int) -> tuple[ReceiptLine, ...]:
+    """The replacement receipt's lines after a partial refund of `refund_fen`.
+
+    The refund comes off the LAST lines first: a line the refund covers entirely is dropped;
+    the line it reaches last gives up whole units when the refunded rest is a multiple of its
+    standard (3 × 100.00 less 200.00 → 1 × 100.00), otherwise it shows 1 × what is kept with the
+    standard set to that amount (1 × 1,100.00 less 231.58 → 1 × 868.42). Lines before it are
+    unchanged. So every line stays whole and the lines add up to what is kept.
+    """
+    lines = [whole_line(line) for line in lines]
+    total = sum(line.amount_fen for line in lines)
+    if not 0 <= refund_fen <= total:
+        raise ValueError(f"refund {refund_fen} outside 0..{total}")
+    left = refund_fen
+    while left and lines:
+        last = lines.pop()
+        if left < last.amount_fen:
+            lines.append(_reduced(last, left))
+            break
+        left -= last.amount_fen
+    return tuple(lines)
+
+
+def _reduced(line: ReceiptLine, refund_fen: int) -> ReceiptLine:
+    """`line` less `refund_fen` (0 < refund < amount), in whole units where possible."""
+    kept = line.amount_fen - refund_fen
+    units, rest = divmod(refund_fen, line.standard_fen) if line.standard_fen else (0, 1)
+    if rest == 0 and isinstance(line.quantity, int):
+        return replace(line, quantity=line.quantity - units, amount_fen=kept)
+    return replace(line, quantity=1, standard_fen=kept, amount_fen=kept)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.events import EventType
 from publicpay.domain.fees import LATE_SURCHARGE_NAME
-from publicpay.domain.money import allocate_fen
 from publicpay.domain.payables import Payable, PayableStatus
 from publicpay.domain.receipts.receipts import (
     DEFAULT_PRINT_WINDOW_DAYS,
@@ -24,7 +22,9 @@ from publicpay.domain.receipts.receipts import (
     ReceiptFace,
     ReceiptKind,
     ReceiptLine,
+    is_whole,
     new_check_code,
+    whole_line,
 )
 from publicpay.domain.receipts.records import DrawnNumber, NewReceipt, StoredReceipt
 from publicpay.domain.time import SHANGHAI
@@ -119,6 +119,8 @@ class Issuer:
         original: StoredReceipt | None = None,
     ) -> ReceiptFace:
         """A face with placeholder numbers (`build` fills them); red when it names an original."""
+        if not all(is_whole(line) for line in lines):  # a bug: callers pass whole lines
+            raise ValueError(f"every receipt line needs quantity × standard = amount: {lines}")
         total = sum(line.amount_fen for line in lines)
         words = amount_in_words(abs(total))
         return ReceiptFace(
@@ -231,13 +233,15 @@ def signers(uow: UnitOfWork, unit: Unit) -> tuple[Key, Key]:
 def payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
     """The payable's lines; a fine's 加处罚款 (paid above the lines) gets a line of its own."""
     lines = [
-        ReceiptLine(
-            line.item_code,
-            line.item_name,
-            line.unit_of_measure,
-            line.quantity,
-            line.standard_fen,
-            line.amount_fen,
+        whole_line(
+            ReceiptLine(
+                line.item_code,
+                line.item_name,
+                line.unit_of_measure,
+                line.quantity,
+                line.standard_fen,
+                line.amount_fen,
+            )
         )
         for line in payable.lines
     ]
@@ -248,25 +252,3 @@ def payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
         code = fines[0] if fines else lines[0].item_code
         lines.append(ReceiptLine(code, LATE_SURCHARGE_NAME, "元", 1, extra, extra))
     return tuple(lines)
-
-
-def negated(lines: tuple[ReceiptLine, ...]) -> tuple[ReceiptLine, ...]:
-    return tuple(
-        replace(line, quantity=-line.quantity, amount_fen=-line.amount_fen) for line in lines
-    )
-
-
-def remainder_lines(lines: tuple[ReceiptLine, ...], remainder: int) -> tuple[ReceiptLine, ...]:
-    """What is left after a partial refund, split over the original lines by their amounts."""
-    parts = allocate_fen(remainder, [max(line.amount_fen, 0) for line in lines])
-    kept = [
-        replace(line, quantity=_quantity_for(line, part), amount_fen=part)
-        for line, part in zip(lines, parts, strict=True)
-        if part
-    ]
-    return tuple(kept)
-
-
-def _quantity_for(line: ReceiptLine, part: int) -> int | Decimal:
-    """The quantity stays when the line is whole; otherwise 1 (the amount is what was kept)."""
-    return line.quantity if part == line.amount_fen else 1
