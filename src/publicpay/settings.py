@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     allow_private_webhooks: bool = False  # SSRF guard; the demo allows loopback
     worker_poll_s: float = 0.5
     receipt_print_window_days: int = 183  # print on demand within ~6 months
+    # the bureau's collection account (汇缴户), named on every receipt as 收款人 (RecName …)
+    collection_account_name: str = ""
+    collection_account_number: str = ""
+    collection_account_bank: str = ""
+    receipt_supervisor_remark: str = ""  # 财政备注 (SupervisorRemark) on every receipt
     db_pool_size: int = 8  # connections per process (fixed); also the hot routes' threads
     request_threads: int = 40  # threads for the other routes (they may wait on a channel)
     api_rate_per_s: float = 200.0  # requests per second per signed API credential

@@ -69,6 +69,10 @@ def check_reversal(current: PayableStatus) -> None:
         raise InvalidTransition(f"缴款单当前状态为「{status_label(current)}」，不能冲正")
 
 
+# Associated data binding a payer's encrypted ID number (`payer_id_enc`) to its purpose.
+PAYER_ID_CONTEXT = b"payer_id"
+
+
 class PayerType(StrEnum):
     PERSON = "person"
     ORG = "org"

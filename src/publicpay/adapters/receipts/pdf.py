@@ -217,7 +217,7 @@ class ReceiptPdfRenderer:
     def _header(self, canvas: Canvas, face: ReceiptFace) -> None:
         font = self.font
         draw_qr(canvas, face.verify_url, LEFT, 114 * mm, 26 * mm)
-        draw_oval_seal(canvas, font, center=(PAGE_W / 2, 136 * mm), name=face.supervisor_seal_name)
+        draw_oval_seal(canvas, font, center=(PAGE_W / 2, 136 * mm), name=face.supervisor_seal.name)
         canvas.setFillColor(SEAL_RED if face.is_red else INK)
         canvas.setFont(font, 16)
         canvas.drawCentredString(PAGE_W / 2, 120 * mm, face.title)
@@ -234,7 +234,7 @@ class ReceiptPdfRenderer:
         issued = face.issued_at.astimezone(SHANGHAI)
         left_rows = (
             f"票据代码：{face.code}",
-            f"交款人统一社会信用代码/身份证号：{face.payer_id_masked}",
+            f"交款人统一社会信用代码/身份证号：{face.payer_code_masked}",
             f"交款人：{face.payer_name}",
         )
         right_rows = (
@@ -316,6 +316,12 @@ class ReceiptPdfRenderer:
             )
         if face.remark:
             notes.append(face.remark)
+        if face.rec_name:
+            notes.append(
+                f"收款人：{face.rec_name}  账号：{face.rec_account}  开户行：{face.rec_bank}"
+            )
+        if face.supervisor_remark:
+            notes.append(f"财政备注：{face.supervisor_remark}")
         self._text(canvas, LEFT + 2 * mm, top - 4.6 * mm, "备注：")
         width = RIGHT - LEFT - 16 * mm
         line_h = (top - bottom - 2 * mm) / max(len(notes), 2)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from publicpay.domain.codes import mask_id
 from publicpay.domain.errors import DomainError
 
 RECEIPT_CODE = re.compile(r"^\d{8}$")
@@ -232,13 +233,43 @@ def _reduced(line: ReceiptLine, refund_fen: int) -> ReceiptLine:
     return replace(line, quantity=1, standard_fen=kept, amount_fen=kept)
 
 
+SUPERVISOR_SEAL_NAME = "财政票据监制章"
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """An InvoicingPartySeal / SupervisorPartySeal block: SealId, SealName, SealHash.
+
+    PublicPay's electronic seals are the SM2 signing keys: the id names the key
+    (`<owner>-<key id>`), the hash is the SM3 digest (hex) of the key's public key PEM as
+    published by `GET /api/v1/receipts/keys`, so a reader can tell which key sealed a receipt.
+    """
+
+    seal_id: str = ""
+    name: str = ""
+    hash: str = ""
+
+
+def specimen_code(receipt_code: str) -> str:
+    """EInvoiceSpecimenCode (电子票据模板代码): the 8-digit 票据代码 + 2-digit template version
+    "01" -- as in the one published sample, code 32010121 → specimen 3201012101 (domain notes
+    §1.3; derived from that sample, not from a rule)."""
+    if not RECEIPT_CODE.match(receipt_code):
+        raise ValueError(f"receipt code must be 8 digits, got {receipt_code!r}")
+    return receipt_code + "01"
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptFace:
-    """Every element printed on (and serialised from) one e-receipt.
+    """Every element of one e-receipt (the national layout, domain notes §1.3), as serialised.
 
-    `payer_id_masked` must already be masked; `total_in_words` is the 大写 of `total_fen`
-    (see publicpay.domain.amounts_in_words). For a red receipt the amounts are negative and
-    `original_code` / `original_number` name the receipt it reverses.
+    `payer_code` is the payer's FULL ID number or credit code: the signed XML is the legal
+    record and carries it; screens, PDFs and logs show `payer_code_masked` only.
+    `total_in_words` is the 大写 of `total_fen` (publicpay.domain.amounts_in_words). For a red
+    receipt the amounts are negative and `original_code` / `original_number` name the receipt
+    it reverses. The payee account (`rec_*`: 收款人全称/账号/开户行, the finance bureau's
+    collection account), the specimen, supervisor and seal elements default to empty for faces
+    read back from receipts issued before they existed.
     """
 
     code: str
@@ -246,7 +277,7 @@ class ReceiptFace:
     check_code: str
     issued_at: datetime
     payer_name: str
-    payer_id_masked: str
+    payer_code: str
     unit_name: str
     unit_code: str
     lines: tuple[ReceiptLine, ...]
@@ -263,7 +294,14 @@ class ReceiptFace:
     kind: ReceiptKind = ReceiptKind.NORMAL
     original_code: str = ""
     original_number: str = ""
-    supervisor_seal_name: str = "财政票据监制章"
+    specimen_code: str = ""  # EInvoiceSpecimenCode (see `specimen_code`)
+    supervisor_area_code: str = ""  # SupervisorAreaCode: the supervising finance bureau
+    supervisor_remark: str = ""  # SupervisorRemark (财政备注)
+    rec_name: str = ""  # InvoicingParty/RecName: 收款人全称 (the collection account)
+    rec_account: str = ""  # InvoicingParty/RecAcct: 收款人账号
+    rec_bank: str = ""  # InvoicingParty/RecOpBk: 收款人开户行
+    unit_seal: Seal = Seal()  # InvoicingPartySeal
+    supervisor_seal: Seal = Seal(name=SUPERVISOR_SEAL_NAME)  # SupervisorPartySeal
 
     def __post_init__(self) -> None:
         if not RECEIPT_CODE.match(self.code):
@@ -298,3 +336,8 @@ class ReceiptFace:
     @property
     def is_red(self) -> bool:
         return self.kind is ReceiptKind.RED
+
+    @property
+    def payer_code_masked(self) -> str:
+        """What screens and PDFs show: 110105********002X (already masked codes stay so)."""
+        return mask_id(self.payer_code)

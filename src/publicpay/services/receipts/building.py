@@ -15,15 +15,18 @@ from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.events import EventType
 from publicpay.domain.fees import LATE_SURCHARGE_NAME
-from publicpay.domain.payables import Payable, PayableStatus
+from publicpay.domain.payables import PAYER_ID_CONTEXT, Payable, PayableStatus
 from publicpay.domain.receipts.receipts import (
     DEFAULT_PRINT_WINDOW_DAYS,
     DEFAULT_TITLE,
+    SUPERVISOR_SEAL_NAME,
     ReceiptFace,
     ReceiptKind,
     ReceiptLine,
+    Seal,
     is_whole,
     new_check_code,
+    specimen_code,
     whole_line,
 )
 from publicpay.domain.receipts.records import DrawnNumber, NewReceipt, StoredReceipt
@@ -60,12 +63,24 @@ class SigningKeyMissing(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class CollectionAccount:
+    """The account receipts name as 收款人 (RecName/RecAcct/RecOpBk): the finance bureau's
+    collection account (汇缴户) every channel pays into."""
+
+    name: str = ""
+    number: str = ""
+    bank: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptPolicy:
     base_url: str
     print_window_days: int = DEFAULT_PRINT_WINDOW_DAYS
     title: str = DEFAULT_TITLE
-    payee: str = "统一公共支付平台"
+    payee: str = "统一公共支付平台"  # HandlingPerson (收款人/开票人 on the face)
     checker: str = "系统复核"
+    account: CollectionAccount = CollectionAccount()
+    supervisor_remark: str = ""  # SupervisorRemark (财政备注)
 
     def _root(self) -> str:
         return self.base_url.rstrip("/")
@@ -107,7 +122,8 @@ class Issuer:
 
     def payment(self, uow: UnitOfWork, payable: Payable, unit: Unit, ref: str) -> Draft:
         lines = payment_lines(payable, uow)
-        return Draft(payable, ref, self.face(payable, unit, lines, payable.remark))
+        code = payer_code(uow, payable)
+        return Draft(payable, ref, self.face(payable, unit, lines, payable.remark, payer=code))
 
     def face(
         self,
@@ -116,6 +132,7 @@ class Issuer:
         lines: tuple[ReceiptLine, ...],
         remark: str,
         *,
+        payer: str,
         original: StoredReceipt | None = None,
     ) -> ReceiptFace:
         """A face with placeholder numbers (`build` fills them); red when it names an original."""
@@ -129,7 +146,7 @@ class Issuer:
             check_code="000000",
             issued_at=self.now,
             payer_name=payable.payer_name,
-            payer_id_masked=payable.payer_id_masked,
+            payer_code=payer,
             unit_name=unit.name,
             unit_code=unit.credit_code,
             lines=lines,
@@ -146,6 +163,11 @@ class Issuer:
             kind=ReceiptKind.RED if original else ReceiptKind.NORMAL,
             original_code=original.code if original else "",
             original_number=original.number if original else "",
+            supervisor_area_code=unit.region_code,
+            supervisor_remark=self.policy.supervisor_remark,
+            rec_name=self.policy.account.name,
+            rec_account=self.policy.account.number,
+            rec_bank=self.policy.account.bank,
         )
 
     def build(
@@ -161,6 +183,11 @@ class Issuer:
             check_code=check,
             verify_url=self.policy.verify_url(
                 drawn.code, drawn.number, check, self.now, draft.face.total_fen
+            ),
+            specimen_code=specimen_code(drawn.code),
+            unit_seal=self._seal(f"{unit.code}-{unit_key_id}", f"{unit.name}票据专用章", unit_key),
+            supervisor_seal=self._seal(
+                f"{unit.region_code}-{finance_key_id}", SUPERVISOR_SEAL_NAME, finance_key
             ),
         )
         xml = self.formats.xml(face)
@@ -184,6 +211,10 @@ class Issuer:
             issued_at=self.now,
         )
         return row, face
+
+    def _seal(self, seal_id: str, name: str, key: ReceiptSigner) -> Seal:
+        """The seal block of a signing key (see domain.receipts.receipts.Seal)."""
+        return Seal(seal_id, name, self.formats.key_hash(key.public_key_pem))
 
     def announce(self, uow: UnitOfWork, payable: Payable, r: NewReceipt, face: ReceiptFace) -> None:
         """The `receipt.issued` event (webhook) and the audit row of one receipt."""
@@ -217,6 +248,11 @@ class Issuer:
         detail = {"count": len(issued), "receipts": receipts}
         target = f"{first.code}-{first.number}..{last.number}"
         uow.audit.append("system", "receipt.issued", target, detail, self.now)
+
+
+def payer_code(uow: UnitOfWork, payable: Payable) -> str:
+    """The payer's full ID number or credit code for the signed XML (stored encrypted)."""
+    return uow.box.open_text(uow.payables.payer_id_enc(payable.id), PAYER_ID_CONTEXT)
 
 
 def signers(uow: UnitOfWork, unit: Unit) -> tuple[Key, Key]:

@@ -41,6 +41,7 @@ from publicpay.services.receipts.building import (
     PayableNotPaid,
     ReceiptPolicy,
     SigningKeyMissing,
+    payer_code,
     signers,
 )
 from publicpay.services.receipts.ports import BatchReceipts, ReceiptFormats
@@ -280,15 +281,17 @@ def _refund(uow: UnitOfWork, issuer: Issuer, job: ReceiptJob, payable: Payable, 
     if live is None:
         raise NotReady(f"缴款单 {payable.payment_code} 的原票据尚未开具")
     original = issuer.formats.face(live.xml)
+    payer = payer_code(uow, payable)
     note = f"退款冲红，退款单号 {job.ref}"
-    red = issuer.face(payable, unit, negated_lines(original.lines), note, original=live)
+    red_lines = negated_lines(original.lines)
+    red = issuer.face(payable, unit, red_lines, note, payer=payer, original=live)
     _issue_one(uow, issuer, Draft(payable, job.ref, red, live.id), unit, None)
     uow.receipts.set_status(live.id, "reversed")
     if refund.amount_fen >= live.total_fen:
         return 1
     note = f"部分退款后重开，原票据 {live.code}-{live.number}，退款单号 {job.ref}"
     lines = kept_after_refund(original.lines, refund.amount_fen)
-    kept = issuer.face(payable, unit, lines, note)
+    kept = issuer.face(payable, unit, lines, note, payer=payer)
     _issue_one(uow, issuer, Draft(payable, job.ref, kept), unit, None)
     return 2
 
