@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = Field(default="", repr=False)
     region_code: str = "330105"  # the finance bureau's GB/T 2260 region (default: demo district)
+    # payment code serials below this stay with codes issued before serials were permuted
+    payment_code_serial_floor: int = Field(default=0, ge=0, lt=999_999_999)
 
     signature_max_skew_s: int = 300
     max_body_bytes: int = 1_000_000

@@ -7,7 +7,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from publicpay.domain.codes import PayableType, make_payment_code, mask_id, normalise_citizen_id
+from publicpay.domain.codes import (
+    PAYMENT_CODE_KEY_PURPOSE,
+    SERIALS,
+    PayableType,
+    SerialPermutation,
+    make_payment_code,
+    mask_id,
+    normalise_citizen_id,
+)
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.events import EventType
 from publicpay.domain.payables import (
@@ -66,14 +74,19 @@ class Registered:
 
 
 def register_payable(
-    uow: UnitOfWork, cmd: RegisterPayable, *, region_code: str, clock: Clock
+    uow: UnitOfWork,
+    cmd: RegisterPayable,
+    *,
+    region_code: str,
+    clock: Clock,
+    serial_floor: int = 0,
 ) -> Registered:
     fingerprint = cmd.fingerprint()
     with uow:
         existing = uow.payables.by_biz_no(cmd.unit_id, cmd.biz_no)
         if existing is not None:
             return _replay(existing, fingerprint)
-        payable = build_payable(uow, cmd, fingerprint, region_code, clock)
+        payable = build_payable(uow, cmd, fingerprint, region_code, clock, serial_floor)
         try:
             store_payable(uow, payable, cmd, clock)
             uow.commit()
@@ -96,9 +109,19 @@ def _replay(existing: Payable, fingerprint: str) -> Registered:
 
 
 def build_payable(
-    uow: UnitOfWork, cmd: RegisterPayable, fingerprint: str, region_code: str, clock: Clock
+    uow: UnitOfWork,
+    cmd: RegisterPayable,
+    fingerprint: str,
+    region_code: str,
+    clock: Clock,
+    serial_floor: int = 0,
 ) -> Payable:
-    """Validate and price a registration; draws its id and payment code (nothing stored)."""
+    """Validate and price a registration; draws its id and payment code (nothing stored).
+
+    The code's serial is the id under the keyed permutation (`codes.SerialPermutation`, key
+    derived from the platform secret): unguessable, and distinct for distinct ids.
+    `serial_floor` (PUBLICPAY_PAYMENT_CODE_SERIAL_FLOOR) keeps the serials of codes issued
+    before the permutation out of reach."""
     errors = cmd.payer.validate()
     if not cmd.biz_no.strip() or len(cmd.biz_no) > 64:
         errors["biz_no"] = "业务编号不能为空且不超过64个字符"
@@ -109,11 +132,12 @@ def build_payable(
     lines = price_lines(cmd.items, items, uow.catalogue.authorised(cmd.unit_id), business_date(now))
     payable_id = uow.payables.next_id()
     first_item = items[lines[0].item_code]
+    permute = SerialPermutation(uow.box.subkey(PAYMENT_CODE_KEY_PURPOSE), floor=serial_floor)
     code = make_payment_code(
         region_code,
         business_date(now).year,
         PayableType.for_category(first_item.category.value).value,
-        payable_id % 1_000_000_000,
+        permute(payable_id % SERIALS),
     )
     id_no = cmd.payer.id_no.strip()
     if cmd.payer.type is PayerType.PERSON:

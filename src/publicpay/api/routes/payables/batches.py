@@ -115,7 +115,10 @@ def submit(
         dry_run=dry_run,
         accept_partial=accept_partial,
     )
-    record = submit_batch(c.batch_uow(), cmd, region_code=c.settings.region_code, clock=c.clock)
+    record = submit_batch(
+        c.batch_uow(), cmd, region_code=c.settings.region_code, clock=c.clock,
+        serial_floor=c.settings.payment_code_serial_floor,
+    )  # fmt: skip
     return _answer(c, record)
 
 
