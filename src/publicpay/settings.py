@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     request_threads: int = 40  # threads for the other routes (they may wait on a channel)
     api_rate_per_s: float = 200.0  # requests per second per signed API credential
     api_rate_burst: float = 400.0  # … and at once
+    # callers without credentials, per client address (api.rate_limits.AnonymousLimits)
+    anonymous_rate_per_s: float = Field(default=2.0, gt=0)  # lookups by payment code/receipt
+    anonymous_burst: float = Field(default=120.0, ge=1)
+    anonymous_misses_per_hour: float = Field(default=20.0, ge=1)  # unknown codes, check codes
+    anonymous_orders_per_hour: float = Field(default=20.0, ge=1)  # channel orders opened
+    receipt_check_failures_per_hour: float = Field(default=5.0, ge=1)  # per receipt, from anyone
+    max_open_orders_per_payable: int = Field(default=5, ge=1)  # unpaid channel orders at once
 
     def effective_secret_key(self) -> str:
         if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:

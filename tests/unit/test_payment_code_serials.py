@@ -34,7 +34,7 @@ def test_it_is_a_bijection_on_small_domains(left: int, right: int) -> None:
     assert sorted(permute(x) for x in range(permute.size)) == list(range(permute.size))
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(keys, st.sampled_from([(1, 1), (1, 2), (2, 1)]))
 def test_it_is_a_bijection_for_any_key(key: bytes, digits: tuple[int, int]) -> None:
     permute = SerialPermutation(key, left=digits[0], right=digits[1])
@@ -43,7 +43,7 @@ def test_it_is_a_bijection_for_any_key(key: bytes, digits: tuple[int, int]) -> N
     assert all(permute.inverse(y) == x for x, y in enumerate(images))
 
 
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 @given(keys, st.integers(min_value=0, max_value=998))
 def test_cycle_walking_above_a_floor_is_a_bijection_of_what_is_left(key: bytes, floor: int) -> None:
     permute = SerialPermutation(key, floor=floor, left=1, right=2)

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publicpay.api import glossary, problems, threads
-from publicpay.api.rate_limits import ApiClientLimiter
+from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
 from publicpay.api.routes import admin, credentials, events, health, receipts
 from publicpay.api.routes.payables import batches, registration
 from publicpay.api.routes.payments import (
@@ -48,6 +48,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     )
     app.state.container = c
     app.state.api_limiter = ApiClientLimiter(c.settings.api_rate_per_s, c.settings.api_rate_burst)
+    app.state.anonymous_limits = AnonymousLimits(anonymous_allowance(c.settings))
     _document_every_field(app)
     problems.install(app)
     for router in (
