@@ -1,5 +1,5 @@
 # Every target calls a script in scripts/ (humans and CI run the same thing).
-.PHONY: demo test lint fmt bench setup
+.PHONY: demo test lint fmt bench fuzz setup
 
 demo:            ## install what is needed and run the seeded demo
 	scripts/demo.sh
@@ -15,6 +15,9 @@ fmt:
 
 bench:
 	scripts/bench.sh
+
+fuzz:            ## long schemathesis run over every JSON API (PUBLICPAY_FUZZ_EXAMPLES, default 500)
+	scripts/fuzz.sh
 
 setup:
 	scripts/setup.sh

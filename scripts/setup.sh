@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what PublicPay needs on a fresh Debian machine: system packages (fonts for PDFs,
-# PDF/QR tools and Chromium for tests), a virtualenv with the locked Python dependencies.
+# PDF/QR tools and Chromium for tests, Node/npm for the web assets), a virtualenv with the locked
+# Python dependencies, and the locked web assets (package-lock.json) in node_modules/.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(fonts-wqy-microhei poppler-utils zbar-tools chromium openssl)
 missing=()
+command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
@@ -32,4 +34,13 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# Web assets served by the app under /static/vendor/<package>/ (never from a CDN): exactly the
+# versions in package-lock.json, without running any package's install scripts.
+web_stamp=node_modules/.installed-$(cat package.json package-lock.json | sha256sum | cut -c1-16)
+if [ ! -f "$web_stamp" ]; then
+  echo "==> installing web assets (package-lock.json)"
+  SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  touch "$web_stamp"
 fi

@@ -126,8 +126,10 @@ class Container:
 
 
 def build(settings: Settings, gateways: ChannelRegistry | None = None) -> Container:
-    allow_private = settings.allow_private_webhooks or settings.mode is not Mode.PRODUCTION
-    guard = WebhookUrlGuard(allow_private=allow_private)
+    guard = WebhookUrlGuard(
+        allow_private=settings.allow_private_webhooks,
+        allow_loopback=settings.mode is not Mode.PRODUCTION,  # demo and test receivers
+    )
     return Container(
         settings=settings,
         engines=make_engines(settings.database_url, settings.db_pool_size),

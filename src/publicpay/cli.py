@@ -96,7 +96,6 @@ def _demo(args: argparse.Namespace) -> int:
         mode=Mode.DEMO,
         database_url=url,
         public_base_url=f"http://{args.host}:{args.port}",
-        allow_private_webhooks=True,
         recovery_after_s=30,
     ).model_copy(update=_demo_allowances())
     stack = build_stack(settings)
@@ -107,7 +106,10 @@ def _demo(args: argparse.Namespace) -> int:
     threading.Thread(target=seed_activity, args=(stack.info, stack.container), daemon=True).start()
     print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
     try:
-        uvicorn.run(stack.app, host=args.host, port=args.port, log_level="warning")
+        # proxy headers: only from PUBLICPAY_TRUSTED_PROXIES (api.proxies), not uvicorn's own
+        uvicorn.run(
+            stack.app, host=args.host, port=args.port, log_level="warning", proxy_headers=False
+        )
     finally:
         stop.set()
         stack.close()

@@ -8,13 +8,16 @@ There is no global instance: `bootstrap` builds one and passes what each part ne
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -54,7 +57,9 @@ class Settings(BaseSettings):
     order_timeout_s: int = 15 * 60  # an unpaid QR order is closed after this
     recovery_after_s: int = 60  # query open orders older than this (missing notifications)
     webhook_timeout_s: float = 5.0
-    allow_private_webhooks: bool = False  # SSRF guard; the demo allows loopback
+    allow_private_webhooks: bool = (
+        False  # SSRF guard (adapters.events.ssrf); demo/test allow loopback
+    )
     worker_poll_s: float = 0.5
     receipt_print_window_days: int = 183  # print on demand within ~6 months
     # the bureau's collection account (汇缴户), named on every receipt as 收款人 (RecName …)
@@ -73,6 +78,22 @@ class Settings(BaseSettings):
     anonymous_orders_per_hour: float = Field(default=20.0, ge=1)  # channel orders opened
     receipt_check_failures_per_hour: float = Field(default=5.0, ge=1)  # per receipt, from anyone
     max_open_orders_per_payable: int = Field(default=5, ge=1)  # unpaid channel orders at once
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For/-Proto and Forwarded
+    # headers are believed; from any other peer those headers are ignored. Default: none.
+    login_failures_per_address: int = 20  # failed console logins per client address …
+    login_failure_window_s: int = 15 * 60  # … in this window; then 429 until it ends
+    vendor_dir: str = ""  # installed web assets (node_modules/); default: the checkout's
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for entry in value:
+                ipaddress.ip_network(str(entry), strict=False)  # ValueError: a config error
+        return value
 
     def effective_secret_key(self) -> str:
         if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:

@@ -4,18 +4,28 @@ an aggregate QR by default, and turns to 已缴款 by itself once a wallet has p
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from publicpay.domain.money import format_yuan
 from tests.integration.channel_kit import register
 from tests.support.client import SignedClient
 
 pytestmark = pytest.mark.e2e
+
+
+def _wait_until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -61,11 +71,12 @@ def test_payer_page_turns_paid_by_itself_after_the_wallet_pays(
     assert format_yuan(payable["amount_fen"]) in page.locator(".amount").inner_text()
     qr = page.locator("#qr")
     qr.wait_for(state="visible")  # the aggregate QR is shown without a click
-    page.wait_for_function("document.getElementById('qr').dataset.channel === 'aggregate'")
-    page.wait_for_function("document.getElementById('qr').naturalWidth > 0")  # the image loads
+    # locators and expect(), not wait_for_function: the page's CSP forbids evaluating strings
+    page.wait_for_selector("#qr[data-channel='aggregate']")
+    _wait_until(lambda: qr.evaluate("img => img.complete && img.naturalWidth > 0"))  # it loads
     if choice != "aggregate":
         page.locator(f"button.channel[data-channel='{choice}']").click()
-        page.wait_for_function(f"document.getElementById('qr').dataset.channel === '{choice}'")
+        page.wait_for_selector(f"#qr[data-channel='{choice}']")
     qr_code = qr.get_attribute("data-qr-code")
     assert qr_code
 
@@ -74,7 +85,5 @@ def test_payer_page_turns_paid_by_itself_after_the_wallet_pays(
     )
 
     assert paid.status_code == 200, paid.text
-    page.wait_for_function(
-        "document.getElementById('status').textContent.trim() === '已缴款'", timeout=10_000
-    )
+    expect(page.locator("#status")).to_have_text("已缴款", timeout=10_000)
     assert page.locator("#pay-box").is_hidden()

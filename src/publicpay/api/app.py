@@ -14,7 +14,10 @@ from fastapi import FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publicpay.api import glossary, problems, threads
+from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES
+from publicpay.api import glossary, openapi_contract, openapi_docs, problems, threads
+from publicpay.api.body_limit import BodyLimit
+from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
 from publicpay.api.routes import admin, credentials, events, health, receipts
 from publicpay.api.routes.payables import batches, registration
@@ -26,8 +29,10 @@ from publicpay.api.routes.payments import (
     notifications,
     payer,
 )
+from publicpay.api.security_headers import SecurityHeaders
 from publicpay.bootstrap import Container
-from publicpay.web import console, portal, verify
+from publicpay.web import console, portal, vendor, verify
+from publicpay.web.vendor import vendor_dir
 
 log = logging.getLogger("publicpay.http")
 
@@ -45,6 +50,8 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=_thread_pools(c.settings.request_threads, c.settings.db_pool_size),
+        docs_url=None,  # served by openapi_docs from the vendored Swagger UI (no CDN)
+        redoc_url=None,
     )
     app.state.container = c
     app.state.api_limiter = ApiClientLimiter(c.settings.api_rate_per_s, c.settings.api_rate_burst)
@@ -68,13 +75,35 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()
+    openapi_docs.install(app)
+    vendor.install(app, vendor_dir(c.settings.vendor_dir))
     portal.install(app)
     verify.install(app)
     console.install(app)
     for channel, emulator_app in (emulators or {}).items():
         app.mount(f"/emulator/{channel}", emulator_app)
-    app.add_middleware(RequestLog)
+    _edge(app, c)
     return app
+
+
+# Batch registration uploads: the file limit plus room for a multipart form's framing.
+UPLOAD_PATHS = frozenset({"/api/v1/payable-batches", "/console/payable-batches"})
+UPLOAD_LIMIT = MAX_FILE_BYTES + 256_000
+
+
+def _edge(app: FastAPI, c: Container) -> None:
+    """Plain ASGI middleware, outermost last: trusted proxies' headers (when configured),
+    the request log, security headers, then the body limit in front of every route."""
+    app.add_middleware(
+        BodyLimit,
+        limit=c.settings.max_body_bytes,
+        upload_limit=max(UPLOAD_LIMIT, c.settings.max_body_bytes),
+        upload_paths=UPLOAD_PATHS,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)
+    if c.settings.trusted_proxies:
+        app.add_middleware(TrustedProxies, proxies=c.settings.trusted_proxies)
 
 
 def hot_routes() -> list[Route]:
@@ -104,7 +133,8 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex[:16]
+        given = _header(scope, b"x-request-id")
+        request_id = given if _fit_for_logs(given) else uuid.uuid4().hex[:16]
         started = time.perf_counter()
 
         async def tagged(message: Message) -> None:
@@ -117,6 +147,11 @@ class RequestLog:
             await send(message)
 
         await self.app(scope, receive, tagged)
+
+
+def _fit_for_logs(request_id: str) -> bool:
+    """A caller's request id is echoed and logged only when short and plain ASCII."""
+    return 0 < len(request_id) <= 64 and request_id.isascii() and request_id.isprintable()
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -142,7 +177,7 @@ def _document_every_field(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = glossary.fill_descriptions(build())
+            app.openapi_schema = openapi_contract.complete(glossary.fill_descriptions(build()), app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -70,12 +70,17 @@ def _signed_headers(request: Request, c: Container) -> _Headers:
     )
     if not (found.app_id and found.timestamp and found.nonce and found.signature):
         raise _refuse("缺少签名请求头 X-App-Id / X-Timestamp / X-Nonce / X-Signature")
-    if not found.timestamp.isdigit() or not 8 <= len(found.nonce) <= 64:
+    if not _unix_seconds(found.timestamp) or not 8 <= len(found.nonce) <= 64:
         raise _refuse("X-Timestamp 应为 Unix 秒，X-Nonce 长度应为 8–64")
     skew = c.settings.signature_max_skew_s
     if abs(c.clock.now().timestamp() - int(found.timestamp)) > skew:
         raise _refuse(f"请求时间戳与服务器时间相差超过 {skew} 秒")
     return found
+
+
+def _unix_seconds(value: str) -> bool:
+    """ASCII digits only (`str.isdigit` also takes "²" and other digits `int` refuses)."""
+    return 0 < len(value) <= 12 and value.isascii() and value.isdigit()
 
 
 def _checked(

@@ -16,7 +16,7 @@ async def container(request: Request) -> Container:
 async def body_bytes(request: Request) -> bytes:
     limit: int = request.app.state.container.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"请求体超过 {limit} 字节")
     body = await request.body()
     if len(body) > limit:

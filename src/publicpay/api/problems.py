@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from publicpay.api.openapi_contract import allowed_methods
 from publicpay.domain.errors import DomainError, RateLimited
 
 log = logging.getLogger("publicpay.api")
@@ -116,6 +117,17 @@ def _chinese(err: Any) -> str:
         "less_than_equal": "数值过大",
         "string_too_long": "长度超出限制",
         "string_too_short": "不能为空",
+        "string_pattern_mismatch": "格式不正确（或含有控制字符）",
+        "int_from_float": "应为整数",
+        "bool_type": "应为 true 或 false",
+        "bool_parsing": "应为 true 或 false",
+        "date_type": "日期格式应为 YYYY-MM-DD",
+        "date_too_early": "日期过早",
+        "date_too_late": "日期过晚",
+        "url_parsing": "地址格式错误",
+        "value_error": "取值无效",
+        "greater_than": "数值过小",
+        "less_than": "数值过大",
         "too_short": "不能为空",
         "too_long": "条目过多",
         "extra_forbidden": "不允许的字段",
@@ -127,14 +139,38 @@ def _chinese(err: Any) -> str:
     return messages.get(kind, str(err.get("msg", "无效")))
 
 
+# Starlette's and FastAPI's own English details, said in Chinese.
+_DETAILS = {
+    "There was an error parsing the body": (
+        "请求体无法解析（不是 UTF-8 编码的合法 JSON、表单格式错误或嵌套过深）"
+    ),
+    "Not Found": "请求的地址不存在",
+    "Method Not Allowed": "该地址不支持此请求方法",
+}
+
+
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = _HTTP_TITLES.get(exc.status_code, "请求无法处理")
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem(exc.status_code, title, detail)
+    detail = _DETAILS.get(detail, detail)
+    if exc.status_code >= 400:
+        log.info("refused %s %s: %s %s", request.method, request.url.path, exc.status_code, detail)
+    answer = problem(exc.status_code, title, detail)
+    answer.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        answer.headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.url.path))
+    return answer
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """The last resort (a bug): problem+json rather than text; the traceback is logged."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "服务器内部错误", "服务器处理请求时出错，请稍后重试或联系平台运维")
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -5,9 +5,8 @@ Each caller may make `burst` requests at once, refilled at `rate` per second. Th
 lives in the process: with N API processes a caller gets up to N times as much. Spending a
 token is a dict lookup under a lock (a few microseconds): it sits on the hot paths.
 
-Anonymous lookups are keyed by the client's address as the server sees it: run behind the load
-balancer with proxy headers trusted (e.g. granian/uvicorn `--forwarded-allow-ips`), so this is
-the caller and not the balancer.
+Anonymous lookups are keyed by the client's address: behind a load balancer, name it in
+`PUBLICPAY_TRUSTED_PROXIES` (api.proxies) so this is the caller and not the balancer.
 """
 
 from __future__ import annotations

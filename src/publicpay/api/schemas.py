@@ -2,33 +2,77 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
+
+# Text fields refuse control characters (NUL would not even reach PostgreSQL, which refuses it in
+# text; line breaks have no place in a name or a number). Multi-line text (PEM keys) keeps
+# tab, line feed and carriage return.
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
+MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+EARLIEST = date(2000, 1, 1)
+YEARS_AHEAD = 10
+
+
+def _plausible_date(value: date) -> date:
+    latest = date.today() + timedelta(days=366 * YEARS_AHEAD)
+    if not EARLIEST <= value <= latest:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "日期超出允许范围（2000-01-01 至今后 {years} 年）",
+            {"years": YEARS_AHEAD},
+        )
+    return value
+
+
+def _plausible_time(value: datetime) -> datetime:
+    _plausible_date(value.date())
+    return value
+
+
+# Dates and times from 2000 up to ten years ahead (year 1 or 9999 would overflow date sums).
+PlausibleDate = Annotated[date, AfterValidator(_plausible_date)]
+PlausibleDatetime = Annotated[AwareDatetime, AfterValidator(_plausible_time)]
+
+
+def text(default: Any = ..., *, max_length: int, min_length: int = 0, description: str) -> Any:
+    """A text field: bounded, no control characters (documented as a pattern)."""
+    return Field(
+        default,
+        min_length=min_length or None,
+        max_length=max_length,
+        pattern=NO_CONTROLS,
+        description=description,
+    )
 
 
 class Strict(BaseModel):
+    """Request bodies: unknown fields refused; integers are JSON integers (`"1"`, `true`
+    and `1.0` are refused: `StrictInt`)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class PayerIn(Strict):
-    name: str = Field(min_length=1, max_length=100, description="缴款人姓名或单位名称")
+    name: str = text(min_length=1, max_length=100, description="缴款人姓名或单位名称")
     type: Literal["person", "org"] = Field(
         description="person=个人（公民身份号码），org=单位（统一社会信用代码）"
     )
-    id_no: str = Field(
+    id_no: str = text(
         min_length=1,
         max_length=32,
         description="公民身份号码(GB 11643)或统一社会信用代码(GB 32100)",
     )
-    phone: str | None = Field(default=None, max_length=20, description="手机号码，11位")
+    phone: str | None = text(None, max_length=20, description="手机号码，11位")
 
 
 class LineIn(Strict):
-    item_code: str = Field(min_length=1, max_length=20, description="非税收入项目编码")
-    quantity: int = Field(default=1, ge=1, le=100000, description="数量")
-    amount_fen: int | None = Field(
+    item_code: str = text(min_length=1, max_length=20, description="非税收入项目编码")
+    quantity: StrictInt = Field(default=1, ge=1, le=100000, description="数量")
+    amount_fen: StrictInt | None = Field(
         default=None,
         ge=1,
         le=10**13,
@@ -37,15 +81,16 @@ class LineIn(Strict):
 
 
 class PayableIn(Strict):
-    biz_no: str = Field(
+    biz_no: str = text(
         min_length=1, max_length=64, description="单位业务编号，单位内唯一（幂等键）"
     )
     payer: PayerIn = Field(description="缴款人")
     items: list[LineIn] = Field(min_length=1, max_length=50, description="收费项目明细，1–50 行")
-    due_date: date | None = Field(
-        default=None, description="缴款期限（罚没项目逾期每日按罚款数额的3%加处罚款）"
+    due_date: PlausibleDate | None = Field(
+        default=None,
+        description="缴款期限（罚没项目逾期每日按罚款数额的3%加处罚款）；2000-01-01 至今后10年",
     )
-    remark: str = Field(default="", max_length=500, description="备注")
+    remark: str = text("", max_length=500, description="备注")
 
 
 class ReceiptRef(BaseModel):
@@ -101,7 +146,12 @@ class OrderOut(BaseModel):
 
 
 class WebhookEndpointIn(Strict):
-    url: str = Field(min_length=1, max_length=500, description="接收通知的 http(s) 地址")
+    url: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
+        description="接收通知的 http(s) 地址",
+    )
 
 
 class WebhookEndpointOut(BaseModel):
@@ -123,36 +173,34 @@ class EventsOut(BaseModel):
 
 
 class BatchRowIn(Strict):
-    biz_no: str = Field(
+    biz_no: str = text(
         min_length=1,
         max_length=64,
         description="单位业务编号；同一编号的多行为同一缴款单的多个项目",
     )
-    payer_name: str = Field(
-        default="", max_length=100, description="缴款人姓名或单位名称（同一业务编号的续行可省略）"
+    payer_name: str = text(
+        "", max_length=100, description="缴款人姓名或单位名称（同一业务编号的续行可省略）"
     )
     payer_type: Literal["person", "org"] | None = Field(
         default=None, description="person=个人，org=单位（续行可省略）"
     )
-    id_no: str = Field(
-        default="", max_length=32, description="公民身份号码或统一社会信用代码（续行可省略）"
-    )
-    phone: str | None = Field(default=None, max_length=20, description="手机号码，11位")
-    item_code: str = Field(min_length=1, max_length=20, description="非税收入项目编码")
-    quantity: int = Field(default=1, ge=1, le=100000, description="数量")
-    amount_fen: int | None = Field(
+    id_no: str = text("", max_length=32, description="公民身份号码或统一社会信用代码（续行可省略）")
+    phone: str | None = text(None, max_length=20, description="手机号码，11位")
+    item_code: str = text(min_length=1, max_length=20, description="非税收入项目编码")
+    quantity: StrictInt = Field(default=1, ge=1, le=100000, description="数量")
+    amount_fen: StrictInt | None = Field(
         default=None,
         ge=1,
         le=10**13,
         description="金额（分）。固定标准可省略；区间或决定类标准必填",
     )
-    due_date: date | None = Field(default=None, description="缴款期限（YYYY-MM-DD）")
-    remark: str = Field(default="", max_length=500, description="备注")
+    due_date: PlausibleDate | None = Field(default=None, description="缴款期限（YYYY-MM-DD）")
+    remark: str = text("", max_length=500, description="备注")
 
 
 class BatchIn(Strict):
     rows: list[BatchRowIn] = Field(min_length=1, max_length=5000, description="数据行，1–5000 行")
-    file_name: str = Field(default="", max_length=200, description="来源文件名（仅作记录）")
+    file_name: str = text("", max_length=200, description="来源文件名（仅作记录）")
 
 
 class BatchRowOut(BaseModel):

@@ -79,6 +79,7 @@ class User:
     active: bool
     failed_attempts: int
     locked_until: datetime | None
+    totp_last_step: int | None = None  # the last TOTP time step accepted (RFC 6238 §5.2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,9 @@ class Payer:
             errors["payer.id_no"] = "公民身份号码无效（GB 11643 校验失败）"
         if self.type is PayerType.ORG and not is_valid_credit_code(self.id_no):
             errors["payer.id_no"] = "统一社会信用代码无效（GB 32100 校验失败）"
-        if self.phone is not None and not (self.phone.isdigit() and len(self.phone) == 11):
+        if self.phone is not None and not (
+            self.phone.isascii() and self.phone.isdigit() and len(self.phone) == 11
+        ):
             errors["payer.phone"] = "手机号码应为11位数字"
         return errors
 

@@ -83,7 +83,7 @@ class UnionPayGateway:
         *,
         txn_times: MutableMapping[str, str] | None = None,
     ) -> None:
-        if len(config.mer_id) != 15 or not config.mer_id.isdigit():
+        if len(config.mer_id) != 15 or not (config.mer_id.isascii() and config.mer_id.isdigit()):
             raise ValueError("UnionPay merId must be 15 digits")
         self._config = config
         self._key = acp.load_private_key(config.sign_key_pem)
@@ -283,7 +283,7 @@ class UnionPayGateway:
         return RefundResult(
             refund_no,
             state,
-            int(amount) if amount.isdigit() else 0,
+            int(amount) if amount.isascii() and amount.isdigit() else 0,
             channel_refund_no=answer.get("queryId") or None,
             raw=answer,
         )

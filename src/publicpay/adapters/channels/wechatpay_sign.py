@@ -164,7 +164,7 @@ def check_notify_signature(
         raise InvalidNotification("不支持的 Wechatpay-Signature-Type")
     if serial != key_id:
         raise InvalidNotification(f"Wechatpay-Serial {serial!r} 不是微信支付公钥 ID {key_id}")
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > max_age_s:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > max_age_s:
         raise InvalidNotification(f"通知时间戳 {timestamp!r} 超出 {max_age_s} 秒，疑似重放")
     if not verify_platform_signature(
         key, timestamp=timestamp, nonce=nonce, body=body, signature=signature

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Connection,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from publicpay.adapters.db.dialect import for_update
+from publicpay.adapters.db.dialect import for_update, insert_ignore
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.domain.access import Role, User
 from publicpay.domain.time import utc
@@ -46,6 +47,7 @@ users = Table(
     Column("failed_attempts", Integer, nullable=False),
     Column("locked_until", Ts, nullable=True),
     Column("created_at", Ts, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # a used TOTP code is not taken again
 )
 
 console_sessions = Table(
@@ -57,6 +59,16 @@ console_sessions = Table(
     Column("last_seen_at", Ts, nullable=False),
     Column("expires_at", Ts, nullable=False),  # absolute limit; idle limit from last_seen_at
     Index("ix_console_sessions_user_id", "user_id"),
+)
+
+# Failed console logins per client address in a fixed window (one row per address), so that one
+# address cannot try passwords (or lock accounts out) without limit, across every process.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),  # the client address (api.proxies)
+    Column("window_started_at", Ts, nullable=False),
+    Column("failures", Integer, nullable=False),
 )
 
 
@@ -115,12 +127,43 @@ class UsersRepository:
             .values(failed_attempts=attempts, locked_until=locked_until)
         )
 
-    def record_success(self, user_id: int, password_hash: str | None = None) -> None:
-        """Reset the failure count (and store a rehashed password when the policy changed)."""
+    def record_success(
+        self, user_id: int, password_hash: str | None = None, *, totp_step: int | None = None
+    ) -> None:
+        """Reset the failure count, remember the TOTP time step just used (and store a
+        rehashed password when the policy changed)."""
         values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
         if password_hash is not None:
             values["password_hash"] = password_hash
+        if totp_step is not None:
+            values["totp_last_step"] = totp_step
         self._conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    # --- failed logins per client address --------------------------------------------------
+
+    def source_failures(self, source: str, *, lock: bool = False) -> tuple[int, datetime] | None:
+        """(failures, window start) of a client address, or None when it has none."""
+        stmt = select(login_failures).where(login_failures.c.source == source[:64])
+        row = self._conn.execute(for_update(stmt) if lock else stmt).first()
+        return None if row is None else (int(row.failures), utc(row.window_started_at))
+
+    def record_source_failure(self, source: str, at: datetime, window_start: datetime) -> None:
+        """Count one failure of `source`, in a new window when its window began before
+        `window_start`."""
+        key = source[:64]
+        fresh = {"source": key, "window_started_at": at, "failures": 1}
+        if insert_ignore(self._conn, login_failures, fresh):
+            return
+        found = self.source_failures(key, lock=True)
+        assert found is not None
+        failures, started = found
+        values = (
+            {"failures": failures + 1}
+            if started >= window_start
+            else {"failures": 1, "window_started_at": at}
+        )
+        stmt = update(login_failures).where(login_failures.c.source == key).values(**values)
+        self._conn.execute(stmt)
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -168,4 +211,5 @@ def _user(row: Any) -> User:
         active=bool(row.active),
         failed_attempts=row.failed_attempts,
         locked_until=utc(row.locked_until) if row.locked_until else None,
+        totp_last_step=row.totp_last_step,
     )

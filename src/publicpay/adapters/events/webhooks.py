@@ -1,21 +1,22 @@
-"""Signed HTTP delivery to business systems, and the SSRF guard for their URLs."""
+"""Signed HTTP delivery to business systems, and the SSRF guard for their URLs
+(adapters.events.ssrf: resolved once, every address checked, the request sent to the checked
+address)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import httpx
 
+from publicpay.adapters.events.ssrf import AddressPolicy, PinnedUrl, Resolver, pin, system_resolver
 from publicpay.domain.errors import ValidationFailed
 
 
 class HttpWebhookSender:
     """Posts webhooks; the SSRF guard runs again before every attempt (DNS can change after the
-    URL was accepted), and redirects are not followed."""
+    URL was accepted) and the request goes to the address it checked; redirects are not
+    followed."""
 
     def __init__(
         self,
@@ -31,11 +32,16 @@ class HttpWebhookSender:
     ) -> tuple[int | None, str | None, int]:
         started = time.perf_counter()
         try:
-            self._guard.check(url)
+            target = self._guard.pinned(url)
         except ValidationFailed as exc:
-            return None, f"refused: {exc.detail}", 0
+            return None, f"refused: {exc.detail} {exc.errors.get('url', '')}".strip(), 0
         try:
-            response = self._client.post(url, content=body, headers=dict(headers))
+            response = self._client.post(
+                target.url,
+                content=body,
+                headers={**headers, "Host": target.host_header},
+                extensions={"sni_hostname": target.server_name},
+            )
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}", _ms(started)
         error = None if response.is_success else response.text[:200]
@@ -50,34 +56,24 @@ def _ms(started: float) -> int:
 
 
 class WebhookUrlGuard:
-    """Refuse URLs that resolve to private, loopback, link-local or reserved addresses, unless
-    the deployment allows them (`allow_private`, e.g. the demo and tests on loopback)."""
+    """Refuse URLs that resolve to private, loopback, link-local, reserved or IPv4-embedding
+    addresses (adapters.events.ssrf), except loopback in demo/test mode (`allow_loopback`) and every
+    private range when the deployment allows it (`allow_private`)."""
 
-    def __init__(self, *, allow_private: bool) -> None:
-        self._allow_private = allow_private
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        allow_loopback: bool = False,
+        resolver: Resolver = system_resolver,
+    ) -> None:
+        self._policy = AddressPolicy(allow_loopback=allow_loopback, allow_private=allow_private)
+        self._resolver = resolver
 
     def check(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationFailed("通知地址必须是 http(s) URL", errors={"url": "格式错误"})
+        self.pinned(url)
+
+    def pinned(self, url: str) -> PinnedUrl:
         if len(url) > 500:
             raise ValidationFailed("通知地址过长", errors={"url": "不超过500个字符"})
-        if self._allow_private:
-            return
-        for address in _resolve(parts.hostname):
-            if not address.is_global:
-                raise ValidationFailed(
-                    "通知地址指向内网或保留地址，已拒绝", errors={"url": f"{address} 不是公网地址"}
-                )
-
-
-def _resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror as exc:
-        raise ValidationFailed("通知地址的域名无法解析", errors={"url": host}) from exc
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+        return pin(url, self._policy, self._resolver)

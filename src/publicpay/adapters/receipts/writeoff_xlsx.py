@@ -7,6 +7,7 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from publicpay.adapters.spreadsheets import append_row
 from publicpay.domain.money import format_yuan
 from publicpay.domain.receipts.records import WriteOffReport
 from publicpay.domain.time import local_text
@@ -37,9 +38,9 @@ def write_off_workbook(report: WriteOffReport) -> bytes:
         ("核销结论", "平衡" if report.balanced else "不平衡"),
     ]
     for label, value in rows:
-        summary.append([label, value])
+        append_row(summary, [label, value])
     for problem in report.problems:
-        summary.append(["问题", problem])
+        append_row(summary, ["问题", problem])
     for cell in summary["A"]:
         cell.font = BOLD
     summary.column_dimensions["A"].width = 20
@@ -53,9 +54,12 @@ def write_off_workbook(report: WriteOffReport) -> bytes:
 
 def _stocks(book: Workbook, report: WriteOffReport) -> None:
     sheet = book.create_sheet("号段")
-    sheet.append(["票据代码", "起始号码", "终止号码", "下一号码", "已用", "未用", "开票点", "状态"])
+    append_row(
+        sheet, ["票据代码", "起始号码", "终止号码", "下一号码", "已用", "未用", "开票点", "状态"]
+    )
     for s in report.stocks:
-        sheet.append(
+        append_row(
+            sheet,
             [
                 s.code,
                 f"{s.start:010d}",
@@ -65,17 +69,19 @@ def _stocks(book: Workbook, report: WriteOffReport) -> None:
                 s.unused,
                 s.issuing_point or "",
                 s.status,
-            ]
+            ],
         )
 
 
 def _receipts(book: Workbook, report: WriteOffReport) -> None:
     sheet = book.create_sheet("票据明细")
-    sheet.append(
-        ["票据代码", "票据号码", "种类", "状态", "金额（元）", "开票时间", "打印次数", "入账"]
+    append_row(
+        sheet,
+        ["票据代码", "票据号码", "种类", "状态", "金额（元）", "开票时间", "打印次数", "入账"],
     )
     for r in report.receipts:
-        sheet.append(
+        append_row(
+            sheet,
             [
                 r.code,
                 r.number,
@@ -85,5 +91,5 @@ def _receipts(book: Workbook, report: WriteOffReport) -> None:
                 local_text(r.issued_at),
                 r.print_count,
                 "是" if r.booked_at else "否",
-            ]
+            ],
         )

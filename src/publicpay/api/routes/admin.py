@@ -7,15 +7,16 @@ interface it (and scripts) use.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from publicpay.adapters.channels.configured import build_gateway
 from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.api.auth import finance_client
 from publicpay.api.deps import container
+from publicpay.api.schemas import MULTILINE, NO_CONTROLS
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
 from publicpay.domain.payments.accounts import PLATFORM, scope_within, validate_scope
@@ -27,6 +28,16 @@ router = APIRouter(prefix="/api/v1/admin", tags=["finance administration"])
 MASK = "******"
 
 
+ConfigKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_CONTROLS)]
+# PEM keys and certificates span lines; numbers for timeouts and poll counts
+ConfigValue = (
+    Annotated[str, StringConstraints(max_length=20_000, pattern=MULTILINE)]
+    | StrictInt
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | bool
+)
+
+
 class ChannelAccountIn(BaseModel):
     channel: Literal["alipay", "wechat", "unionpay"] = Field(description="支付渠道")
     scope: str = Field(
@@ -35,7 +46,9 @@ class ChannelAccountIn(BaseModel):
         description="适用范围：* 全平台；region:<区划代码> 该区划及以下；"
         "unit:<单位编码> 单个执收单位",
     )
-    config: dict[str, Any] = Field(description="商户配置（字段见渠道接入文档；保存前做测试调用）")
+    config: dict[ConfigKey, ConfigValue] = Field(
+        max_length=40, description="商户配置（字段见渠道接入文档；保存前做测试调用）"
+    )
 
 
 class ChannelAccountOut(BaseModel):

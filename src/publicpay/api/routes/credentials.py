@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from publicpay.api.auth import (
     current_finance_client,
@@ -25,6 +25,7 @@ from publicpay.api.auth import (
     finance_client,
 )
 from publicpay.api.deps import container
+from publicpay.api.params import AppId
 from publicpay.api.routes.admin import may_administer, unit_regions
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden, NotFound
@@ -41,7 +42,7 @@ router = APIRouter(prefix="/api/v1", tags=["credentials"])
 
 
 class RotateIn(BaseModel):
-    grace_s: int = Field(
+    grace_s: StrictInt = Field(
         default=DEFAULT_GRACE_S,
         ge=0,
         le=30 * 24 * 3600,
@@ -123,7 +124,7 @@ def list_clients(
     summary="轮换接口凭证密钥（旧密钥在宽限期内仍有效）",
 )
 def rotate(
-    app_id: str,
+    app_id: AppId,
     body: RotateIn | None = None,
     admin: ApiClient = Depends(current_finance_client),
     c: Container = Depends(container),
@@ -147,7 +148,7 @@ def _rotated(
     "/admin/api-clients/{app_id}/revoke", response_model=ApiClientOut, summary="吊销接口凭证"
 )
 def revoke(
-    app_id: str,
+    app_id: AppId,
     admin: ApiClient = Depends(current_finance_client),
     c: Container = Depends(container),
 ) -> ApiClientOut:

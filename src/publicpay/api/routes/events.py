@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from publicpay.api.auth import unit_client
 from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
+from publicpay.api.params import Cursor, EventId
 from publicpay.api.schemas import EventOut, EventsOut, WebhookEndpointIn, WebhookEndpointOut
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["events and webhooks (unit API)"])
 
 @router.get("/events", response_model=EventsOut, summary="拉取事件（游标之后）")
 def list_events(
-    after: int = Query(default=0, ge=0, description="上次返回的 next_cursor"),
+    after: Cursor = 0,
     limit: int = Query(default=100, ge=1, le=500),
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
@@ -64,7 +65,7 @@ def put_webhook_endpoint(
 
 @router.post("/events/{event_id}/replay", status_code=202, summary="重新推送某个事件")
 def replay(
-    event_id: str, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
+    event_id: EventId, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
 ) -> dict[str, str]:
     assert client.unit_id is not None
     with c.uow() as uow:

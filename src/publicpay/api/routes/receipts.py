@@ -13,7 +13,6 @@ the caller's own unit as JSON or Excel.
 from __future__ import annotations
 
 import base64
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -24,7 +23,9 @@ from publicpay.adapters.receipts.writeoff_xlsx import write_off_workbook
 from publicpay.adapters.receipts.xml import SignedReceipt, signed_receipt_document
 from publicpay.api.auth import signed_client, unit_client, verify_request
 from publicpay.api.deps import body_bytes, container
+from publicpay.api.openapi_contract import OPTIONALLY_SIGNED
 from publicpay.api.rate_limits import anonymous_limits, client_address
+from publicpay.api.schemas import PlausibleDate, text
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
 from publicpay.domain.receipts.records import StoredReceipt, WriteOffReport
@@ -41,6 +42,7 @@ from publicpay.services.receipts.access import (
 )
 from publicpay.services.receipts.stock import write_off
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/api/v1/receipts", tags=["receipts (财政电子票据)"])
 Code = Annotated[str, Path(pattern=r"^\d{8}$", description="票据代码（8位）")]
 Number = Annotated[str, Path(pattern=r"^\d{10}$", description="票据号码（10位）")]
@@ -82,13 +84,13 @@ class SignaturesOut(BaseModel):
 
 
 class PrintIn(BaseModel):
-    place: str | None = Field(default=None, max_length=40, description="打印地点（自助机/窗口）")
+    place: str | None = text(None, max_length=40, description="打印地点（自助机/窗口）")
 
 
 class BookingIn(BaseModel):
     check_code: str = Field(pattern=r"^\d{6}$", description="票据校验码（6位），证明持有该票据")
-    booked_by: str | None = Field(
-        default=None, max_length=100, description="入账单位或系统（说明；审计以调用方 App ID 为准）"
+    booked_by: str | None = text(
+        None, max_length=100, description="入账单位或系统（说明；审计以调用方 App ID 为准）"
     )
 
 
@@ -136,10 +138,19 @@ def keys(c: Container = Depends(container)) -> KeysOut:
     "/write-off",
     summary="核销报表（本单位，按开票日期）；format=xlsx 下载 Excel",
     response_model=None,
+    responses={
+        200: {
+            "description": "核销报表（JSON），或 format=xlsx 时的 Excel 工作簿",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
 )
 def write_off_report(
-    date_from: date = Query(alias="from"),
-    date_to: date = Query(alias="to"),
+    date_from: Annotated[PlausibleDate, Query(alias="from")],
+    date_to: Annotated[PlausibleDate, Query(alias="to")],
     format: Literal["json", "xlsx"] = "json",
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
@@ -150,7 +161,7 @@ def write_off_report(
         name = f"write-off-{report.unit_code}-{date_from}-{date_to}.xlsx"
         return Response(
             write_off_workbook(report),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return _report_json(report)
@@ -195,6 +206,7 @@ def _report_json(report: WriteOffReport) -> dict[str, object]:
     "/{code}/{number}/signatures",
     response_model=SignaturesOut,
     summary="票据的两个签名（开票单位、财政监制），可用 OpenSSL 独立验证",
+    openapi_extra=OPTIONALLY_SIGNED,
 )
 def signatures(
     request: Request,

@@ -139,7 +139,7 @@ class UnionPayEmulator:
         if req.get("version") != "5.1.0" or req.get("signMethod") != "01":
             raise Refusal("10", "报文格式错误[version/signMethod]")
         mer_id = req.get("merId", "")
-        if len(mer_id) != 15 or not mer_id.isdigit():
+        if len(mer_id) != 15 or not (mer_id.isascii() and mer_id.isdigit()):
             raise Refusal("10", "报文格式错误[merId]")
         with self._merchants_lock:
             known = self._merchants.get(req.get("certId", ""))

@@ -74,7 +74,10 @@ def check_authorization(
 ) -> None:
     """Verify the merchant's request signature (and that its timestamp is fresh)."""
     timestamp = fields["timestamp"]
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_S:
+    if (
+        not (timestamp.isascii() and timestamp.isdigit())
+        or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_S
+    ):
         raise AuthorizationError("Authorization 时间戳已过期")
     head = f"{method}\n{path_with_query}\n{timestamp}\n{fields['nonce_str']}\n".encode()
     key = serialization.load_pem_public_key(key_pem)

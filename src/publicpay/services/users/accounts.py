@@ -5,6 +5,15 @@
   uses them directly rather than through a port.
 - Five failed attempts in a row (wrong password or wrong code) lock the account for 15 minutes;
   while locked even the right credentials are refused. Success resets the count.
+- Unknown, inactive, locked and wrongly answered accounts are refused alike: the same answer and
+  about the same work (a password hash is checked every time, against a dummy hash for unknown
+  users), so the login form tells no one whether an account exists or is locked.
+- Failures are also counted per client address (`LoginPolicy`: 20 in 15 minutes by default);
+  over that the address is refused (LoginThrottled, 429 with Retry-After) before any password is
+  checked, so one address can neither guess on nor lock out every account.
+- A TOTP code is accepted once (RFC 6238 §5.2): the time step of the last accepted code is kept
+  per user in the database, so a code seen over a shoulder or replayed is refused, in every
+  process.
 - A session is a random token in the browser; the database keeps only its SHA-256. It ends after
   30 idle minutes, 12 hours at most, or at logout (the row is deleted: revoked at once).
 - Every login success and failure, lockout and logout writes an audit row (who, what, from where).
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +42,6 @@ from publicpay.domain.access import (
     validate_password,
 )
 from publicpay.domain.errors import Conflict, NotFound, Unauthorized
-from publicpay.domain.time import local_text
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 from publicpay.services.users.ports import UsersRepo
@@ -43,7 +52,9 @@ TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a mi
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 TOTP_CONTEXT = b"console-totp"
-REFUSED = "用户名、密码或动态验证码错误"
+TOTP_STEP_S = 30
+REFUSED = "用户名、密码或动态验证码错误（连续多次失败后账户将暂时锁定，请稍后再试或联系管理员）"
+CODE_REUSED = "该动态验证码已使用过，请等待身份验证器显示新的验证码后再登录"
 
 _hasher = PasswordHasher()
 
@@ -60,9 +71,23 @@ class LoginRefused(Unauthorized):
     title = "登录失败"
 
 
-class AccountLocked(LoginRefused):
-    code = "account_locked"
-    title = "账户已锁定"
+class LoginThrottled(LoginRefused):
+    """Too many failed logins from one client address."""
+
+    code = "login_throttled"
+    title = "登录尝试过于频繁"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    """Failed logins allowed per client address in a window (PUBLICPAY_LOGIN_*)."""
+
+    failures_per_address: int = 20
+    window: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,23 +147,31 @@ def create_user(uow: UsersUnitOfWork, new: NewUser, *, actor: str, clock: Clock)
     return CreatedUser(user_id, new.username, secret)
 
 
-def log_in(uow: UsersUnitOfWork, login: Login, *, clock: Clock) -> Session:
-    """A new session when the password and the TOTP code are both right and the account is
-    not locked; LoginRefused (or AccountLocked) otherwise, with the failure audited."""
+def log_in(
+    uow: UsersUnitOfWork, login: Login, *, clock: Clock, policy: LoginPolicy | None = None
+) -> Session:
+    """A new session when the password and an unused TOTP code are both right and neither the
+    account nor the client address is locked out; LoginRefused (or LoginThrottled) otherwise,
+    with the failure audited and counted."""
+    policy = policy or LoginPolicy()
     now = clock.now()
     with uow:
+        _check_source(uow, login, now, policy)
         user = uow.users.by_username(login.username.strip(), lock=True)
+        hashed = user.password_hash if user is not None and user.active else _dummy_hash()
+        password_ok = _password_ok(hashed, login.password)  # the same work, known or not
         if user is None or not user.active:
-            _password_ok(_dummy_hash(), login.password)  # same work as for a real user
-            _refuse(uow, login, now, "unknown_or_inactive")
+            _refuse(uow, login, now, "unknown_or_inactive", policy)
         if user.locked_until is not None and user.locked_until > now:
-            _refuse(uow, login, now, "locked", locked_until=user.locked_until)
-        password_ok = _password_ok(user.password_hash, login.password)
-        code_ok = totp_matches(totp_secret(uow, user), login.code, now)
-        if not (password_ok and code_ok):
-            _fail(uow, user, login, now, "password" if not password_ok else "totp")
+            _refuse(uow, login, now, "locked", policy)
+        step = totp_step(totp_secret(uow, user), login.code, now)
+        if not password_ok or step is None:
+            _fail(uow, user, login, now, "password" if not password_ok else "totp", policy)
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            _fail(uow, user, login, now, "totp_reused", policy, detail=CODE_REUSED)
         stale = _hasher.check_needs_rehash(user.password_hash)
-        uow.users.record_success(user.id, _hasher.hash(login.password) if stale else None)
+        rehashed = _hasher.hash(login.password) if stale else None
+        uow.users.record_success(user.id, rehashed, totp_step=step)
         token = secrets.token_urlsafe(32)
         uow.users.add_session(session_id(token), user.id, now, now + SESSION_MAX)
         uow.audit.append(
@@ -149,14 +182,43 @@ def log_in(uow: UsersUnitOfWork, login: Login, *, clock: Clock) -> Session:
     return Session(token, actor_of(user))
 
 
-def _fail(uow: UsersUnitOfWork, user: User, login: Login, now: datetime, reason: str) -> NoReturn:
+def _check_source(uow: UsersUnitOfWork, login: Login, now: datetime, policy: LoginPolicy) -> None:
+    """LoginThrottled (audited) when the client address used up its failures this window."""
+    found = uow.users.source_failures(login.source)
+    if found is None:
+        return
+    failures, started = found
+    ends = started + policy.window
+    if failures < policy.failures_per_address or ends <= now:
+        return
+    wait_s = max(1, math.ceil((ends - now).total_seconds()))
+    detail = {"from": login.source, "failures": failures, "retry_after_s": wait_s}
+    uow.audit.append("anonymous", "console.login_throttled", login.username[:40], detail, now)
+    uow.commit()
+    minutes = math.ceil(wait_s / 60)
+    raise LoginThrottled(
+        f"来自您所在网络地址的登录失败次数过多，请 {minutes} 分钟后再试", retry_after_s=wait_s
+    )
+
+
+def _fail(
+    uow: UsersUnitOfWork,
+    user: User,
+    login: Login,
+    now: datetime,
+    reason: str,
+    policy: LoginPolicy,
+    *,
+    detail: str = REFUSED,
+) -> NoReturn:
     attempts = user.failed_attempts + 1
     locked_until = now + LOCKOUT if attempts >= MAX_FAILURES else None
     uow.users.record_failure(user.id, 0 if locked_until else attempts, locked_until)
     if locked_until is not None:
-        detail = {"from": login.source, "until": locked_until.isoformat()}
-        uow.audit.append("system", "console.account_locked", user.username, detail, now)
-    _refuse(uow, login, now, reason, attempts=attempts, locked_until=locked_until)
+        audited = {"from": login.source, "until": locked_until.isoformat()}
+        uow.audit.append("system", "console.account_locked", user.username, audited, now)
+        detail = REFUSED  # the lockout itself is not told: a locked account looks like any other
+    _refuse(uow, login, now, reason, policy, attempts=attempts, detail=detail)
 
 
 def _refuse(
@@ -164,21 +226,20 @@ def _refuse(
     login: Login,
     now: datetime,
     reason: str,
+    policy: LoginPolicy,
     *,
     attempts: int | None = None,
-    locked_until: datetime | None = None,
+    detail: str = REFUSED,
 ) -> NoReturn:
-    """Audit the failure, commit it (and the counter), then refuse."""
-    detail: dict[str, object] = {"from": login.source, "reason": reason}
+    """Audit the failure, count it for the account (done by the caller) and for the client
+    address, commit, then refuse."""
+    audited: dict[str, object] = {"from": login.source, "reason": reason}
     if attempts is not None:
-        detail["attempts"] = attempts
-    uow.audit.append("anonymous", "console.login_failed", login.username[:40], detail, now)
+        audited["attempts"] = attempts
+    uow.audit.append("anonymous", "console.login_failed", login.username[:40], audited, now)
+    uow.users.record_source_failure(login.source, now, now - policy.window)
     uow.commit()
-    if locked_until is not None:
-        raise AccountLocked(
-            f"连续{MAX_FAILURES}次登录失败，账户已锁定至 {local_text(locked_until)}，请稍后再试"
-        )
-    raise LoginRefused(REFUSED)
+    raise LoginRefused(detail)
 
 
 def resume_session(uow: UsersUnitOfWork, token: str, *, clock: Clock) -> Actor | None:
@@ -233,16 +294,23 @@ def totp_secret(uow: UnitOfWork, user: User) -> str:
     return uow.box.open_text(user.totp_secret_enc, TOTP_CONTEXT)
 
 
-def totp_matches(secret: str, code: str, now: datetime) -> bool:
-    """The 6-digit code of `now`, or of the 30-second step just before or after (clock drift)."""
+def totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The RFC 6238 time step whose 6-digit code `code` is: `now`'s, or the one just before or
+    after (clock drift); None when it is none of them."""
     code = code.strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
-        return False
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
+        return None
     totp = pyotp.TOTP(secret)
-    return any(
-        hmac.compare_digest(totp.at(now + timedelta(seconds=30 * drift)), code)
-        for drift in (-1, 0, 1)
-    )
+    current = int(now.timestamp()) // TOTP_STEP_S
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP_S), code):
+            return step
+    return None
+
+
+def totp_matches(secret: str, code: str, now: datetime) -> bool:
+    """Whether `code` is a current code of `secret` (whether it was used before is not asked)."""
+    return totp_step(secret, code, now) is not None
 
 
 def _password_ok(password_hash: str, password: str) -> bool:

@@ -40,7 +40,15 @@ class UsersRepo(Protocol):
         self, user_id: int, attempts: int, locked_until: datetime | None
     ) -> None: ...
 
-    def record_success(self, user_id: int, password_hash: str | None = None) -> None: ...
+    def record_success(
+        self, user_id: int, password_hash: str | None = None, *, totp_step: int | None = None
+    ) -> None: ...
+
+    def source_failures(
+        self, source: str, *, lock: bool = False
+    ) -> tuple[int, datetime] | None: ...
+
+    def record_source_failure(self, source: str, at: datetime, window_start: datetime) -> None: ...
 
     def add_session(
         self, session_id: str, user_id: int, at: datetime, expires: datetime

@@ -4,7 +4,9 @@ report (票据核销) and API credentials (接口凭证)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from publicpay.web.console import batches, credentials, login, stock, writeoff
@@ -13,6 +15,7 @@ from publicpay.web.console.pages import (
     PATH,
     LoginRequired,
     PageRefused,
+    invalid_form_page,
     login_redirect,
     refused_page,
 )
@@ -23,4 +26,13 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
+    api_handler = app.exception_handlers[RequestValidationError]
+
+    async def invalid_input(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(PATH) and isinstance(exc, RequestValidationError):
+            return invalid_form_page(request, exc)
+        answer: Response = api_handler(request, exc)  # type: ignore[assignment]
+        return answer
+
+    app.add_exception_handler(RequestValidationError, invalid_input)
     app.mount(f"{PATH}/static", StaticFiles(directory=HERE / "static"), name="console-static")

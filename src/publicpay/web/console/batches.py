@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from publicpay.adapters.db.queries.payables import load_batch, recent_batches
@@ -39,6 +39,7 @@ from publicpay.domain.payable_batches import (
 )
 from publicpay.services.payables.batches import SubmitBatch, confirm_preview, submit_batch
 from publicpay.web.console.pages import (
+    NO_CONTROLS,
     PATH,
     PageRefused,
     Viewer,
@@ -48,7 +49,12 @@ from publicpay.web.console.pages import (
     require,
     viewer,
 )
+from publicpay.web.console.pages import (
+    digits as _digits,
+)
 
+# bounded like the database's integers (a larger id would fail there, not here)
+BatchId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 router = APIRouter(prefix=PATH, include_in_schema=False)
 HERE = f"{PATH}/payable-batches"
 OUT_OF_SCOPE = "该批次不存在或不在您的管辖范围内"
@@ -89,15 +95,15 @@ def batches_page(
 @router.post("/payable-batches")
 def upload(
     request: Request,
-    unit_id: Annotated[str, Form(max_length=20)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    unit_id: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     file: Annotated[UploadFile | None, File()] = None,
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:
     units = _units(c, v)
     check_csrf(v.csrf, csrf)
-    unit = next((u for u in units if unit_id.isdigit() and u.id == int(unit_id)), None)
+    unit = next((u for u in units if _digits(unit_id) and u.id == int(unit_id)), None)
     if unit is None:
         raise PageRefused(404, "该单位不存在或不在您的管辖范围内")
     data = file.file.read(MAX_FILE_BYTES + 1) if file is not None else b""
@@ -154,7 +160,7 @@ def _batch(c: Container, v: Viewer, batch_id: int) -> tuple[BatchRecord, UnitRow
 @router.get("/payable-batches/{batch_id}")
 def batch_page(
     request: Request,
-    batch_id: int,
+    batch_id: BatchId,
     only_refused: bool = False,
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
@@ -184,9 +190,9 @@ def _row_view(status: BatchStatus, row: Any) -> dict[str, Any]:
 
 @router.post("/payable-batches/{batch_id}/confirm")
 def confirm(
-    batch_id: int,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    accept_partial: Annotated[str, Form(max_length=5)] = "",
+    batch_id: BatchId,
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    accept_partial: Annotated[str, Form(max_length=5, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:
@@ -206,7 +212,7 @@ def confirm(
 
 @router.get("/payable-batches/{batch_id}/report.xlsx")
 def report_file(
-    batch_id: int, v: Viewer = Depends(viewer), c: Container = Depends(container)
+    batch_id: BatchId, v: Viewer = Depends(viewer), c: Container = Depends(container)
 ) -> Response:
     record, unit = _batch(c, v, batch_id)
     return _download(report_workbook(record, unit.name), XLSX, f"payable-batch-{batch_id}.xlsx")

@@ -20,6 +20,7 @@ from publicpay.domain.errors import DomainError
 from publicpay.domain.units import ApiClient
 from publicpay.services.units.credentials import revoke_client, rotate_client_secret
 from publicpay.web.console.pages import (
+    NO_CONTROLS,
     PATH,
     PageRefused,
     Viewer,
@@ -93,7 +94,7 @@ def rotate(
     request: Request,
     app_id: str,
     grace_h: Annotated[int, Form(ge=0, le=720)] = 24,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:
@@ -116,7 +117,7 @@ def rotate(
 @router.post("/credentials/{app_id}/revoke")
 def revoke(
     app_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,15 +13,17 @@ from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.services.users.accounts import (
     MAX_FAILURES,
-    AccountLocked,
     Login,
+    LoginPolicy,
     LoginRefused,
+    LoginThrottled,
     log_in,
     log_out,
 )
 from publicpay.web.console.pages import (
     COOKIE,
     LOGIN_COOKIE,
+    NO_CONTROLS,
     PATH,
     Viewer,
     check_csrf,
@@ -95,11 +98,11 @@ def login_form(request: Request, next: str = PATH, c: Container = Depends(contai
 @router.post("/login")
 def login(
     request: Request,
-    username: Annotated[str, Form(max_length=40)] = "",
+    username: Annotated[str, Form(max_length=40, pattern=NO_CONTROLS)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
-    code: Annotated[str, Form(max_length=10)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=300)] = PATH,
+    code: Annotated[str, Form(max_length=10, pattern=NO_CONTROLS)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    next: Annotated[str, Form(max_length=300, pattern=NO_CONTROLS)] = PATH,
     c: Container = Depends(container),
 ) -> Response:
     pre = request.cookies.get(LOGIN_COOKIE, "")
@@ -107,11 +110,17 @@ def login(
         error = "登录页面已过期，请重新输入后登录"
         return _login_page(request, c, next_path=next, error=error, status=403)
     attempt = Login(username, password, code, source(request))
+    policy = LoginPolicy(
+        c.settings.login_failures_per_address, timedelta(seconds=c.settings.login_failure_window_s)
+    )
     try:
-        session = log_in(c.uow(), attempt, clock=c.clock)
+        session = log_in(c.uow(), attempt, clock=c.clock, policy=policy)
+    except LoginThrottled as exc:
+        page = _login_page(request, c, next_path=next, error=exc.detail, status=429)
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     except LoginRefused as exc:
-        status = 423 if isinstance(exc, AccountLocked) else 401
-        return _login_page(request, c, next_path=next, error=exc.detail, status=status)
+        return _login_page(request, c, next_path=next, error=exc.detail, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE, session.token, path=PATH, httponly=True, samesite="strict",
@@ -124,7 +133,7 @@ def login(
 @router.post("/logout")
 def logout(
     request: Request,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:

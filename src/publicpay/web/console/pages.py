@@ -9,12 +9,14 @@ login form, before any session, uses a token bound to a short-lived pre-login co
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -24,7 +26,9 @@ from publicpay.domain.money import format_yuan
 from publicpay.domain.time import local_text
 from publicpay.services.users.accounts import resume_session, session_id
 
+log = logging.getLogger("publicpay.web.console")
 HERE = Path(__file__).parent
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"  # form fields: no control characters (NUL, line breaks)
 COOKIE = "pp_console"
 LOGIN_COOKIE = "pp_console_login"
 PATH = "/console"
@@ -70,6 +74,12 @@ def container(request: Request) -> Container:
 
 def source(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+def digits(text: str) -> bool:
+    """Plain ASCII digits, short enough for a database integer (`str.isdigit` also takes "²",
+    which `int` refuses)."""
+    return 0 < len(text) <= 18 and text.isascii() and text.isdigit()
 
 
 def viewer(request: Request, c: Container = Depends(container)) -> Viewer:
@@ -121,6 +131,16 @@ def login_redirect(request: Request, exc: Exception) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path=PATH)
     return response
+
+
+def invalid_form_page(request: Request, exc: RequestValidationError) -> Response:
+    """A console form or query that fails validation (too long, control characters, a number
+    out of range): a Chinese page, not the API's problem+json; nothing was changed."""
+    fields = sorted({str(err.get("loc", ("", ""))[-1]) for err in exc.errors()})
+    log.info("refused %s %s: invalid fields %s", request.method, request.url.path, fields)
+    message = "提交的内容有误（字段过长、含有控制字符或取值超出范围）：" + "、".join(fields)
+    context = {"title": "提交的内容有误", "message": message}
+    return render(request, "message.html", context, status=422)
 
 
 def refused_page(request: Request, exc: Exception) -> Response:

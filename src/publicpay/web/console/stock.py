@@ -24,6 +24,7 @@ from publicpay.domain.receipts.records import StockRange
 from publicpay.domain.time import business_date
 from publicpay.services.receipts.stock import allocate_stock, install_key
 from publicpay.web.console.pages import (
+    NO_CONTROLS,
     PATH,
     PageRefused,
     Viewer,
@@ -32,6 +33,9 @@ from publicpay.web.console.pages import (
     render,
     require,
     viewer,
+)
+from publicpay.web.console.pages import (
+    digits as _digits,
 )
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
@@ -82,12 +86,12 @@ def stock_page(
 @router.post("/stock")
 def allocate(
     request: Request,
-    code: Annotated[str, Form(max_length=8)] = "",
-    start: Annotated[str, Form(max_length=12)] = "",
-    count: Annotated[str, Form(max_length=12)] = "",
-    unit_id: Annotated[str, Form(max_length=20)] = "",
-    issuing_point: Annotated[str, Form(max_length=40)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[str, Form(max_length=8, pattern=NO_CONTROLS)] = "",
+    start: Annotated[str, Form(max_length=12, pattern=NO_CONTROLS)] = "",
+    count: Annotated[str, Form(max_length=12, pattern=NO_CONTROLS)] = "",
+    unit_id: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    issuing_point: Annotated[str, Form(max_length=40, pattern=NO_CONTROLS)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:
@@ -117,7 +121,7 @@ def _status(exc: Exception) -> int:
 
 
 def _number(text: str, label: str) -> int:
-    if not text.strip().isdigit():
+    if not _digits(text.strip()):
         raise PageRefused(422, f"{label}应为数字")
     return int(text.strip())
 
@@ -126,7 +130,7 @@ def _target_unit(c: Container, v: Viewer, unit_id: str, issuing_point: str) -> i
     """The unit id to allocate to (in scope), or None for a 开票点 shared by all units."""
     if unit_id:
         units, _, _ = _scope(c, v)
-        if not unit_id.isdigit() or int(unit_id) not in {u.id for u in units}:
+        if not _digits(unit_id) or int(unit_id) not in {u.id for u in units}:
             raise PageRefused(403, OUT_OF_SCOPE)
         return int(unit_id)
     if not issuing_point:
@@ -172,9 +176,9 @@ def keys_page(
 
 @router.post("/keys/rotate")
 def rotate_key(
-    signer: Annotated[str, Form(max_length=10)] = "",
-    owner: Annotated[str, Form(max_length=20)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    signer: Annotated[str, Form(max_length=10, pattern=NO_CONTROLS)] = "",
+    owner: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
 ) -> Response:

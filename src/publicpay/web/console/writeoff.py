@@ -28,6 +28,9 @@ from publicpay.web.console.pages import (
     require,
     viewer,
 )
+from publicpay.web.console.pages import (
+    digits as _digits,
+)
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 SHOWN_RECEIPTS = 500  # on the page; the Excel file has them all
@@ -47,7 +50,7 @@ def _period(c: Container, date_from: str, date_to: str) -> tuple[date, date]:
 
 
 def _unit(units: list[UnitRow], unit_id: str) -> UnitRow:
-    found = next((u for u in units if unit_id.isdigit() and u.id == int(unit_id)), None)
+    found = next((u for u in units if _digits(unit_id) and u.id == int(unit_id)), None)
     if found is None:
         raise PageRefused(404, "该单位不存在或不在您的管辖范围内")
     return found

@@ -8,6 +8,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from publicpay.adapters.spreadsheets import append_row
 from publicpay.domain.payable_batches import (
     BATCH_STATUS_LABELS,
     BatchRecord,
@@ -52,7 +53,7 @@ def _summary(sheet: Any, record: BatchRecord, unit_name: str) -> None:
         ("无误的行金额合计（元）", report.amount_fen / 100),
     ]
     for label, value in lines:
-        sheet.append([label, value])
+        append_row(sheet, [label, value])
     sheet["B13"].number_format = YUAN
     for cell in sheet["A"]:
         cell.font = BOLD
@@ -61,9 +62,10 @@ def _summary(sheet: Any, record: BatchRecord, unit_name: str) -> None:
 
 
 def _rows(sheet: Any, record: BatchRecord) -> None:
-    sheet.append(HEADERS)
+    append_row(sheet, HEADERS)
     for r in record.report.rows:
-        sheet.append(
+        append_row(
+            sheet,
             [
                 r.row,
                 r.biz_no,
@@ -74,7 +76,7 @@ def _rows(sheet: Any, record: BatchRecord) -> None:
                 row_label(record.report.status, r.status),
                 r.payment_code or "",
                 reasons_text(r.errors),
-            ]
+            ],
         )
         sheet.cell(row=sheet.max_row, column=6).number_format = YUAN
     for cell in sheet[1]:

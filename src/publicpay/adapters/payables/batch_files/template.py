@@ -4,13 +4,13 @@ Excel keeps every digit of an 18-digit ID number), with example rows and instruc
 
 from __future__ import annotations
 
-import csv
 import io
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from publicpay.adapters.payables.batch_files.columns import TEMPLATE_HEADERS
+from publicpay.adapters.spreadsheets import append_row, csv_bytes
 
 # Two lines of one payable (a school's tuition and boarding fee): continuation rows may leave the
 # payer blank. Fixed-standard items need no amount: the platform prices them from the catalogue.
@@ -35,11 +35,7 @@ INSTRUCTIONS = (
 
 
 def template_csv() -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(TEMPLATE_HEADERS)
-    writer.writerows(EXAMPLE_ROWS)
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes(TEMPLATE_HEADERS, EXAMPLE_ROWS)
 
 
 def template_xlsx() -> bytes:
@@ -47,9 +43,9 @@ def template_xlsx() -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "缴款单"
-    sheet.append(TEMPLATE_HEADERS)
+    append_row(sheet, TEMPLATE_HEADERS)
     for row in EXAMPLE_ROWS:
-        sheet.append([int(v) if v.isdigit() and len(v) < 6 else v for v in row])
+        append_row(sheet, [int(v) if v.isdigit() and len(v) < 6 else v for v in row])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for letter in TEXT_COLUMNS:
@@ -58,7 +54,7 @@ def template_xlsx() -> bytes:
         sheet.column_dimensions[letter].width = width
     notes = book.create_sheet("填写说明")
     for line in INSTRUCTIONS:
-        notes.append([line])
+        append_row(notes, [line])
     notes.column_dimensions["A"].width = 110
     out = io.BytesIO()
     book.save(out)

@@ -23,7 +23,9 @@ from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES, XLSX
 from publicpay.adapters.payables.batch_files.report_xlsx import report_workbook
 from publicpay.api.auth import unit_client, verify_request
 from publicpay.api.deps import container
-from publicpay.api.schemas import BatchIn, BatchOut, BatchRowOut
+from publicpay.api.openapi_contract import SIGNED
+from publicpay.api.params import BIGINT_MAX
+from publicpay.api.schemas import NO_CONTROLS, BatchIn, BatchOut, BatchRowOut
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payable_batches import (
@@ -75,7 +77,7 @@ _REQUEST_BODY = {
 async def batch_body(request: Request) -> bytes:
     """The raw body, up to the batch file limit (larger than the general body limit)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_FILE_BYTES:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_FILE_BYTES:
         raise HTTPException(413, TOO_LARGE)
     body = await request.body()
     if len(body) > MAX_FILE_BYTES:
@@ -88,7 +90,7 @@ async def batch_body(request: Request) -> bytes:
     response_model=BatchOut,
     status_code=201,
     summary="批量登记应缴款（CSV、Excel 文件或 JSON 数据行）；可预览、可部分登记",
-    openapi_extra=_REQUEST_BODY,
+    openapi_extra=_REQUEST_BODY | SIGNED,
     responses={
         200: {"description": "预览，或全部行此前已登记"},
         422: {"description": "整批未登记"},
@@ -98,7 +100,9 @@ def submit(
     request: Request,
     dry_run: bool = Query(False, description="true：只校验并返回逐行结果，不登记"),
     accept_partial: bool = Query(False, description="true：有错误的行不登记，其余照常登记"),
-    file_name: str = Query("", max_length=200, description="来源文件名（仅作记录）"),
+    file_name: str = Query(
+        "", max_length=200, pattern=NO_CONTROLS, description="来源文件名（仅作记录）"
+    ),
     raw: bytes = Depends(batch_body),
     c: Container = Depends(container),
 ) -> Response:
@@ -124,7 +128,7 @@ def submit(
 
 @router.get("/payable-batches/{batch_id}", response_model=BatchOut, summary="批次及逐行结果")
 def get_batch(
-    batch_id: int = Path(description="批次编号"),
+    batch_id: int = Path(ge=1, le=BIGINT_MAX, description="批次编号"),
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
 ) -> BatchOut:
@@ -138,7 +142,7 @@ def get_batch(
     responses={200: {"content": {XLSX: {}}, "description": "Excel 工作簿"}},
 )
 def get_report_xlsx(
-    batch_id: int = Path(description="批次编号"),
+    batch_id: int = Path(ge=1, le=BIGINT_MAX, description="批次编号"),
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
 ) -> Response:

@@ -18,8 +18,9 @@ from pydantic import TypeAdapter, ValidationError
 from publicpay.api import threads
 from publicpay.api.auth import SignedCall, signed_call, unit_call, unit_client
 from publicpay.api.deps import body_bytes, container
+from publicpay.api.params import PaymentCode
 from publicpay.api.presenters import new_payable_out, payable_out
-from publicpay.api.schemas import PayableIn, PayableOut
+from publicpay.api.schemas import NO_CONTROLS, PayableIn, PayableOut
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payables import LineRequest, Payer, PayerType
@@ -80,14 +81,20 @@ def _json_body(request: Request, raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        error = {
-            "type": "json_invalid",
-            "loc": ("body", exc.pos),
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": {"error": exc.msg},
-        }
-        raise RequestValidationError([error], body=exc.doc) from exc
+        raise _malformed(exc.pos, exc.msg) from exc
+    except (UnicodeDecodeError, RecursionError) as exc:  # not UTF-8, or nested too deep
+        raise _malformed(0, type(exc).__name__) from exc
+
+
+def _malformed(position: int, reason: str) -> RequestValidationError:
+    error = {
+        "type": "json_invalid",
+        "loc": ("body", position),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": reason},
+    }
+    return RequestValidationError([error], body=None)
 
 
 def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Response:
@@ -117,7 +124,9 @@ def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Resp
 
 @router.get("/payables/{payment_code}", response_model=PayableOut, summary="按缴款码查询")
 def get_by_code(
-    payment_code: str, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
+    payment_code: PaymentCode,
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
 ) -> PayableOut:
     with c.read_uow() as uow:
         payable = uow.payables.by_code(payment_code)
@@ -128,7 +137,7 @@ def get_by_code(
 
 @router.get("/payables", response_model=PayableOut, summary="按业务编号查询")
 def get_by_biz_no(
-    biz_no: str = Query(min_length=1, max_length=64),
+    biz_no: str = Query(min_length=1, max_length=64, pattern=NO_CONTROLS),
     client: ApiClient = Depends(unit_client),
     c: Container = Depends(container),
 ) -> PayableOut:
@@ -144,7 +153,9 @@ def get_by_biz_no(
     "/payables/{payment_code}/cancel", response_model=PayableOut, summary="撤销（仅限未缴款）"
 )
 def cancel(
-    payment_code: str, client: ApiClient = Depends(unit_client), c: Container = Depends(container)
+    payment_code: PaymentCode,
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
 ) -> PayableOut:
     assert client.unit_id is not None
     payable = cancel_payable(c.uow(), payment_code, unit_id=client.unit_id, clock=c.clock)

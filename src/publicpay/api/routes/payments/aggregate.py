@@ -52,7 +52,10 @@ def aggregate_landing(
     try:
         limits.order(address)
         if wallet is Channel.WECHAT:
-            return _wechat(request, c, code, openid or request.headers.get("x-wx-openid", ""))
+            openid = openid or request.headers.get("x-wx-openid", "")
+            if len(openid) > 128 or not openid.isprintable():
+                return _page(request, "微信用户标识无效", "请在微信中重新扫码。", status=400)
+            return _wechat(request, c, code, openid)
         opened = open_for_wallet(
             c.uow(), c.gateways, code, wallet, clock=c.clock, policy=c.payment_policy()
         )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from publicpay.api.auth import device_client
 from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
-from publicpay.api.schemas import Strict
+from publicpay.api.schemas import Strict, text
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.units import ApiClient
@@ -33,8 +33,8 @@ STATUS_LABELS = {
 
 
 class BarcodePaymentIn(Strict):
-    payment_code: str = Field(min_length=1, max_length=32, description="20位缴款码")
-    auth_code: str = Field(
+    payment_code: str = text(min_length=1, max_length=32, description="20位缴款码")
+    auth_code: str = text(
         min_length=1, max_length=64, description="扫到的缴款人付款码（支付宝/微信/云闪付）"
     )
 

@@ -7,11 +7,11 @@ another body → 409.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from publicpay.api.auth import device_client
 from publicpay.api.deps import container
-from publicpay.api.schemas import Strict
+from publicpay.api.schemas import Strict, text
 from publicpay.bootstrap import Container
 from publicpay.domain.units import ApiClient
 from publicpay.services.payments.cash import record_cash_payment
@@ -20,9 +20,11 @@ router = APIRouter(prefix="/api/v1/pos", tags=["window POS (device API)"])
 
 
 class CashPaymentIn(Strict):
-    payment_code: str = Field(min_length=1, max_length=32, description="20位缴款码")
-    received_fen: int = Field(ge=1, le=10**13, description="实收现金（分），不少于今日应缴金额")
-    cashier: str = Field(min_length=1, max_length=32, description="收费员")
+    payment_code: str = text(min_length=1, max_length=32, description="20位缴款码")
+    received_fen: StrictInt = Field(
+        ge=1, le=10**13, description="实收现金（分），不少于今日应缴金额"
+    )
+    cashier: str = text(min_length=1, max_length=32, description="收费员")
     client_serial: str = Field(
         pattern=r"^[0-9A-Za-z_-]{1,64}$", description="终端流水号（本终端内唯一，幂等键）"
     )

@@ -7,14 +7,16 @@ reversal (冲正), daily statement file. See docs/bank-counter.md.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, Field, StrictInt
 
 from publicpay.adapters.db.queries.payments import render_csv, statement_rows
 from publicpay.api.auth import bank_client
 from publicpay.api.deps import container
-from publicpay.api.schemas import LineOut, Strict
+from publicpay.api.params import PaymentCode
+from publicpay.api.schemas import LineOut, PlausibleDatetime, Strict, text
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import mask_name
 from publicpay.domain.payables import PayableStatus, status_label
@@ -53,12 +55,12 @@ class CounterPayableOut(BaseModel):
 
 
 class ConfirmIn(Strict):
-    payment_code: str = Field(min_length=1, max_length=32, description="20位缴款码")
+    payment_code: str = text(min_length=1, max_length=32, description="20位缴款码")
     bank_serial: str = Field(pattern=SERIAL, description="银行流水号（幂等键）")
-    amount_fen: int = Field(ge=1, le=10**13, description="实收金额（分），须等于今日应缴金额")
-    paid_at: AwareDatetime | None = Field(default=None, description="银行收款时间（带时区）")
-    branch: str = Field(default="", max_length=64, description="网点号")
-    teller: str = Field(default="", max_length=32, description="柜员号")
+    amount_fen: StrictInt = Field(ge=1, le=10**13, description="实收金额（分），须等于今日应缴金额")
+    paid_at: PlausibleDatetime | None = Field(default=None, description="银行收款时间（带时区）")
+    branch: str = text("", max_length=64, description="网点号")
+    teller: str = text("", max_length=32, description="柜员号")
 
 
 class ConfirmOut(BaseModel):
@@ -72,7 +74,7 @@ class ConfirmOut(BaseModel):
 
 class ReversalIn(Strict):
     bank_serial: str = Field(pattern=SERIAL, description="要冲正的缴款流水号")
-    reason: str = Field(min_length=1, max_length=200, description="冲正原因")
+    reason: str = text(min_length=1, max_length=200, description="冲正原因")
 
 
 class ReversalOut(BaseModel):
@@ -88,7 +90,9 @@ class ReversalOut(BaseModel):
     "/payables/{payment_code}", response_model=CounterPayableOut, summary="柜面按缴款码查询"
 )
 def query(
-    payment_code: str, client: ApiClient = Depends(bank_client), c: Container = Depends(container)
+    payment_code: PaymentCode,
+    client: ApiClient = Depends(bank_client),
+    c: Container = Depends(container),
 ) -> CounterPayableOut:
     del client
     return _view_out(view_payable(c.read_uow(), payment_code.strip(), clock=c.clock))
@@ -168,7 +172,9 @@ def reverse(
     summary="日终对账文件",
 )
 def statement(
-    day: str, client: ApiClient = Depends(bank_client), c: Container = Depends(container)
+    day: Annotated[str, Path(max_length=10, pattern=r"^[0-9-]+$", description="对账日 YYYY-MM-DD")],
+    client: ApiClient = Depends(bank_client),
+    c: Container = Depends(container),
 ) -> Response:
     on = statement_day(day, clock=c.clock)
     with c.read_uow() as uow:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from publicpay.api import threads
 from publicpay.api.deps import body_bytes, container
+from publicpay.api.params import RowId
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.payments.channels import Channel
@@ -41,7 +42,7 @@ async def notify_hot(request: Request) -> Response:
 @router.post("/{channel}/{account_id}", summary="渠道异步通知（指定商户账户，按渠道协议应答）")
 def notify_account(
     channel: str,
-    account_id: int,
+    account_id: RowId,
     request: Request,
     body: bytes = Depends(body_bytes),
     c: Container = Depends(container),

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
+from publicpay.api.params import PaymentCode
 from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.api.schemas import OrderIn, OrderOut
 from publicpay.bootstrap import Container
@@ -37,7 +38,7 @@ class PayableStatusOut(BaseModel):
 
 @router.get("/{payment_code}", response_model=PayableStatusOut, summary="缴款单状态（缴款人）")
 def status(
-    payment_code: str, request: Request, c: Container = Depends(container)
+    payment_code: PaymentCode, request: Request, c: Container = Depends(container)
 ) -> PayableStatusOut:
     limits, address = anonymous_limits(request), client_address(request)
     limits.lookup(address)
@@ -67,7 +68,7 @@ def status(
     summary="创建支付订单，返回渠道二维码（可带 Idempotency-Key 请求头）",
 )
 def create_order(
-    payment_code: str, body: OrderIn, request: Request, c: Container = Depends(container)
+    payment_code: PaymentCode, body: OrderIn, request: Request, c: Container = Depends(container)
 ) -> Response:
     limits, address = anonymous_limits(request), client_address(request)
     limits.lookup(address)
