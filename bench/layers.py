@@ -141,9 +141,7 @@ def _profile(items: list[Any], work: Callable[[Any], None]) -> list[str]:
 def _container(db: BenchDb) -> Container:
     container = db.container()
     with container.uow() as uow:
-        container.gateways = build_registry(
-            uow.channel_accounts.all()
-        )
+        container.gateways = build_registry(uow.channel_accounts.all())
     return container
 
 

@@ -20,6 +20,15 @@ from tests.support.servers import free_port, serve
 from tests.support.webhooks import WebhookReceiver
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Every test calls from 127.0.0.1: the shared stacks do not throttle callers without credentials
+# (the throttle tests install tight limits of their own on `app.state.anonymous_limits`).
+UNTHROTTLED: dict[str, Any] = {
+    "anonymous_rate_per_s": 1e9,
+    "anonymous_burst": 1e9,
+    "anonymous_misses_per_hour": 1e9,
+    "anonymous_orders_per_hour": 1e9,
+    "receipt_check_failures_per_hour": 1e9,
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,6 +91,7 @@ def stack(new_database_url: Any) -> Iterator[Stack]:
         recovery_after_s=0,
         # every test logs in from 127.0.0.1: the per-address throttle is tested on its own
         login_failures_per_address=10_000,
+        **UNTHROTTLED,
     )
     built = build_stack(settings, emulator_time_scale=0.001)
     with serve(built.app, port=port):

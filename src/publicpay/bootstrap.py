@@ -134,6 +134,7 @@ class Container:
         return PaymentPolicy(
             order_timeout_s=self.settings.order_timeout_s,
             notify_url=lambda channel: f"{base}/api/v1/notify/{channel}",
+            max_open_orders=self.settings.max_open_orders_per_payable,
         )
 
     def reload_gateways(self) -> None:

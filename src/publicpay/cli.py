@@ -68,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# In the demo every payer, wallet emulator and test client calls from the same address: the
+# per-address allowance of lookups and orders is raised (unless set in the environment). The
+# allowances that stop walking codes and guessing check codes keep their production values.
+DEMO_ALLOWANCES = {
+    "anonymous_rate_per_s": 100.0,
+    "anonymous_burst": 2000.0,
+    "anonymous_orders_per_hour": 2000.0,
+}
+
+
+def _demo_allowances() -> dict[str, float]:
+    return {k: v for k, v in DEMO_ALLOWANCES.items() if f"PUBLICPAY_{k.upper()}" not in os.environ}
+
+
 def _demo(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -83,7 +97,7 @@ def _demo(args: argparse.Namespace) -> int:
         database_url=url,
         public_base_url=f"http://{args.host}:{args.port}",
         recovery_after_s=30,
-    )
+    ).model_copy(update=_demo_allowances())
     stack = build_stack(settings)
     (data_dir / "demo.json").write_text(json.dumps(stack.info, ensure_ascii=False, indent=2))
     stop = threading.Event()

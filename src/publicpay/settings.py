@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = Field(default="", repr=False)
     region_code: str = "330105"  # the finance bureau's GB/T 2260 region (default: demo district)
+    # payment code serials below this stay with codes issued before serials were permuted
+    payment_code_serial_floor: int = Field(default=0, ge=0, lt=999_999_999)
 
     signature_max_skew_s: int = 300
     max_body_bytes: int = 1_000_000
@@ -60,10 +62,22 @@ class Settings(BaseSettings):
     )
     worker_poll_s: float = 0.5
     receipt_print_window_days: int = 183  # print on demand within ~6 months
+    # the bureau's collection account (汇缴户), named on every receipt as 收款人 (RecName …)
+    collection_account_name: str = ""
+    collection_account_number: str = ""
+    collection_account_bank: str = ""
+    receipt_supervisor_remark: str = ""  # 财政备注 (SupervisorRemark) on every receipt
     db_pool_size: int = 8  # connections per process (fixed); also the hot routes' threads
     request_threads: int = 40  # threads for the other routes (they may wait on a channel)
     api_rate_per_s: float = 200.0  # requests per second per signed API credential
     api_rate_burst: float = 400.0  # … and at once
+    # callers without credentials, per client address (api.rate_limits.AnonymousLimits)
+    anonymous_rate_per_s: float = Field(default=2.0, gt=0)  # lookups by payment code/receipt
+    anonymous_burst: float = Field(default=120.0, ge=1)
+    anonymous_misses_per_hour: float = Field(default=20.0, ge=1)  # unknown codes, check codes
+    anonymous_orders_per_hour: float = Field(default=20.0, ge=1)  # channel orders opened
+    receipt_check_failures_per_hour: float = Field(default=5.0, ge=1)  # per receipt, from anyone
+    max_open_orders_per_payable: int = Field(default=5, ge=1)  # unpaid channel orders at once
     # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For/-Proto and Forwarded
     # headers are believed; from any other peer those headers are ignored. Default: none.
     login_failures_per_address: int = 20  # failed console logins per client address …

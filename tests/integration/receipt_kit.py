@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,3 +126,16 @@ def new_unit(stack: Any, stock_size: int) -> tuple[int, SignedClient]:
         )  # fmt: skip
         uow.commit()
     return unit_id, SignedClient(stack.info["base_url"], app_id, secret)
+
+
+@contextmanager
+def tight_limits(stack: Any, limits: Any) -> Iterator[None]:
+    """The stack's limits for callers without credentials replaced for a while (the shared
+    test stacks do not throttle: every test calls from 127.0.0.1)."""
+    state = stack.app.state
+    before = state.anonymous_limits
+    state.anonymous_limits = limits
+    try:
+        yield
+    finally:
+        state.anonymous_limits = before

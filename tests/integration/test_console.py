@@ -304,7 +304,8 @@ def test_key_rotation_keeps_the_old_public_key_for_verification(
     assert keys[old_receipt.unit_key_id]["active"] is False
     assert keys[new_receipt.unit_key_id]["active"] is True
     path = f"/api/v1/receipts/{old_receipt.code}/{old_receipt.number}/signatures"
-    [unit_sig, _] = httpx.get(base_url + path).json()["signatures"]
+    check = {"check_code": old_receipt.check_code}
+    [unit_sig, _] = httpx.get(base_url + path, params=check).json()["signatures"]
     assert unit_sig["public_key_pem"] == keys[old_receipt.unit_key_id]["public_key_pem"]
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from publicpay.demo.stack import Stack, build_stack
 from publicpay.settings import Mode, Settings
+from tests.conftest import UNTHROTTLED
 from tests.integration.channel_kit import (
     CHANNELS,
     base,
@@ -58,6 +59,7 @@ def fstack(new_database_url: Any) -> Iterator[Stack]:
         database_url=new_database_url(),
         public_base_url=f"http://127.0.0.1:{port}",
         recovery_after_s=0,
+        **UNTHROTTLED,
     )
     built = build_stack(settings, emulator_time_scale=0.001, channel_timeout_s=0.5)
     with serve(built.app, port=port):

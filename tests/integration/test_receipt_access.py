@@ -1,21 +1,22 @@
-"""Who may see a receipt's signatures and who may book it (入账): the Public contract's open
-signatures lookup stays open for a caller who knows code and number, but enumeration is throttled
-and old receipts need the check code; booking needs the check code and audits the real caller."""
+"""Who may see a receipt's signatures (their content is the signed XML: the payer's name and full
+identifier, the check code) and who may book it (入账): without credentials the check code is
+required (Public contract addition); the receipt's own unit may omit it in a signed call; wrong
+check codes are throttled per caller and per receipt, before the answer is looked at; booking
+needs the check code and audits the real caller and its address."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 
 from publicpay.adapters.db.audit import audit_log
 from publicpay.adapters.db.receipts.tables import receipts
-from publicpay.api.rate_limits import LookupLimiter, LookupsLimited
-from publicpay.api.routes import receipts as receipt_routes
-from tests.integration.receipt_kit import paid_with_receipt
+from publicpay.api.rate_limits import AnonymousAllowance, AnonymousLimits
+from tests.integration.receipt_kit import paid_with_receipt, tight_limits
 from tests.support.client import SignedClient
 
 SIGNATURE_FIELDS = {
@@ -28,96 +29,132 @@ def receipt(stack: Any, api: SignedClient, payer: dict[str, str]) -> dict[str, A
     return dict(paid_with_receipt(stack, api, payer)["receipt"])
 
 
-def _url(base_url: str, r: dict[str, Any], tail: str = "signatures") -> str:
-    return f"{base_url}/api/v1/receipts/{r['code']}/{r['number']}/{tail}"
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(stack: Any) -> Iterator[Clock]:
+    """Tight limits for callers without credentials, on a clock the test moves."""
+    clock = Clock()
+    allowance = AnonymousAllowance(misses_per_hour=3, receipt_failures_per_hour=4)
+    with tight_limits(stack, AnonymousLimits(allowance, clock=clock)):
+        yield clock
+
+
+def _path(r: dict[str, Any], tail: str = "signatures") -> str:
+    return f"/api/v1/receipts/{r['code']}/{r['number']}/{tail}"
 
 
 def _wrong(check_code: str) -> str:
     return "000000" if check_code != "000000" else "111111"
 
 
-def _age(stack: Any, r: dict[str, Any], days: int) -> None:
-    old = stack.container.clock.now() - timedelta(days=days)
-    with stack.container.engines.write.begin() as conn:
-        conn.execute(
-            update(receipts)
-            .where(receipts.c.code == r["code"], receipts.c.number == r["number"])
-            .values(issued_at=old)
-        )
+def _booked(stack: Any) -> int:
+    stmt = select(func.count()).select_from(receipts).where(receipts.c.booked_at.is_not(None))
+    with stack.container.engines.read.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
 
 
-def test_signatures_answer_anonymously_with_code_and_number_only(
+def test_signatures_need_the_check_code_without_credentials(
     base_url: str, receipt: dict[str, Any]
 ) -> None:
-    response = httpx.get(_url(base_url, receipt))
+    missing = httpx.get(base_url + _path(receipt))
+    assert missing.status_code == 422
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    problem = missing.json()
+    assert problem["type"] == "urn:publicpay:problem:validation_failed"
+    assert problem["title"] == "缺少校验码"
+    assert "校验码" in problem["detail"]
+    assert "check_code" in problem["errors"]
+    assert "content_b64" not in missing.text
+
+
+def test_signatures_with_the_check_code_answer_anonymously(
+    base_url: str, receipt: dict[str, Any]
+) -> None:
+    response = httpx.get(base_url + _path(receipt), params={"check_code": receipt["check_code"]})
     assert response.status_code == 200
     signatures = response.json()["signatures"]
     assert [s["signer"] for s in signatures] == ["unit", "finance"]
     assert all(set(s) == SIGNATURE_FIELDS for s in signatures)
 
 
-def test_signatures_of_a_receipt_older_than_the_print_window_need_the_check_code(
-    stack: Any, base_url: str, api: SignedClient, receipt: dict[str, Any]
+def test_the_owning_unit_may_omit_the_check_code_and_another_unit_may_not(
+    api: SignedClient, school_api: SignedClient, receipt: dict[str, Any]
 ) -> None:
-    _age(stack, receipt, days=200)
-    refused = httpx.get(_url(base_url, receipt))
-    assert refused.status_code == 404
-    assert refused.headers["content-type"].startswith("application/problem+json")
-    assert refused.json()["type"] == "urn:publicpay:problem:receipt_not_found"
-    never_issued = httpx.get(_url(base_url, {**receipt, "number": "9999999999"}))
-    assert (
-        never_issued.json()["detail"].replace("9999999999", receipt["number"])
-        == (refused.json()["detail"])
-    )  # an old receipt cannot be told from a number never issued
-    with_check = httpx.get(_url(base_url, receipt), params={"check_code": receipt["check_code"]})
-    assert with_check.status_code == 200
-    path = f"/api/v1/receipts/{receipt['code']}/{receipt['number']}/signatures"
-    assert api.get(path).status_code == 200  # the receipt's own unit, signed
+    assert api.get(_path(receipt)).status_code == 200  # the receipt's own unit, signed
+    other = school_api.get(_path(receipt))
+    assert other.status_code == 422
+    assert "check_code" in other.json()["errors"]
+    wrong = school_api.get(_path(receipt) + f"?check_code={_wrong(receipt['check_code'])}")
+    assert wrong.status_code == 404
+    right = school_api.get(_path(receipt) + f"?check_code={receipt['check_code']}")
+    assert right.status_code == 200
 
 
-def test_signatures_with_a_wrong_check_code_are_refused(
+def test_a_wrong_check_code_answers_like_a_number_never_issued(
     base_url: str, receipt: dict[str, Any]
 ) -> None:
-    wrong = httpx.get(_url(base_url, receipt), params={"check_code": _wrong(receipt["check_code"])})
+    wrong = httpx.get(
+        base_url + _path(receipt), params={"check_code": _wrong(receipt["check_code"])}
+    )
     assert wrong.status_code == 404
     assert wrong.json()["type"] == "urn:publicpay:problem:receipt_not_found"
+    never = {**receipt, "number": "9999999999"}
+    unknown = httpx.get(base_url + _path(never), params={"check_code": receipt["check_code"]})
+    assert (
+        unknown.json()["detail"].replace("9999999999", receipt["number"])
+        == (wrong.json()["detail"])
+    )
 
 
-def test_walking_numbers_anonymously_is_throttled_per_client(
-    base_url: str, receipt: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_wrong_check_codes_are_throttled_per_address_before_the_answer(
+    base_url: str, receipt: dict[str, Any], clock: Clock
 ) -> None:
-    monkeypatch.setattr(receipt_routes, "LOOKUPS", LookupLimiter(burst=3, per_minute=1))
-    start = int(receipt["number"])
-    answers = [
-        httpx.get(_url(base_url, {**receipt, "number": f"{n:010d}"})).status_code
-        for n in range(start, start + 5)
-    ]
-    assert answers[:3] == [200, 404, 404]
-    assert answers[3:] == [429, 429]
-    limited = httpx.get(_url(base_url, receipt))
-    assert limited.status_code == 429
+    url = base_url + _path(receipt)
+    wrong = {"check_code": _wrong(receipt["check_code"])}
+    assert [httpx.get(url, params=wrong).status_code for _ in range(3)] == [404, 404, 404]
+    limited = httpx.get(url, params={"check_code": receipt["check_code"]})
+    assert limited.status_code == 429  # the right code too: guessing gets no answer
     assert limited.json()["type"] == "urn:publicpay:problem:receipt_lookups_limited"
-    assert "校验码" in limited.json()["detail"]
-    proven = httpx.get(_url(base_url, receipt), params={"check_code": receipt["check_code"]})
-    assert proven.status_code == 200  # the check code is never throttled
+    assert "校验码错误次数过多" in limited.json()["detail"]
+    assert int(limited.headers["Retry-After"]) > 0
+    for tail in ("xml", "pdf"):  # every document behind the check code counts alike
+        assert httpx.get(base_url + _path(receipt, tail), params=wrong).status_code == 429
+    clock.now += 1201  # one attempt back after 20 minutes (3 an hour)
+    right = httpx.get(url, params={"check_code": receipt["check_code"]})
+    assert right.status_code == 200  # a right code spends nothing
 
 
-def test_lookup_allowance_refills_over_time() -> None:
-    now = [0.0]
-    limiter = LookupLimiter(burst=2, per_minute=60, clock=lambda: now[0])
-    limiter.take("a")
-    limiter.take("a")
-    with pytest.raises(LookupsLimited, match="过于频繁"):
-        limiter.take("a")
-    limiter.take("b")  # another client has its own allowance
-    now[0] += 1.0
-    limiter.take("a")
-
-
-def test_booking_without_the_check_code_is_refused(
-    api: SignedClient, receipt: dict[str, Any]
+def test_wrong_check_codes_are_throttled_per_receipt_whoever_tries(
+    base_url: str, school_api: SignedClient, receipt: dict[str, Any], clock: Clock
 ) -> None:
-    path = f"/api/v1/receipts/{receipt['code']}/{receipt['number']}/booking"
+    booking = _path(receipt, "booking")
+    wrong = _wrong(receipt["check_code"])
+    for _ in range(2):  # an anonymous caller …
+        assert httpx.get(base_url + _path(receipt), params={"check_code": wrong}).status_code == 404
+    for _ in range(2):  # … and a signed system share the receipt's four attempts
+        assert school_api.post(booking, {"check_code": wrong}).status_code == 404
+    refused = school_api.post(booking, {"check_code": receipt["check_code"]})
+    assert refused.status_code == 429
+    assert refused.json()["type"] == "urn:publicpay:problem:receipt_lookups_limited"
+    assert refused.headers["Retry-After"]
+    with_right_code = school_api.get(_path(receipt) + f"?check_code={receipt['check_code']}")
+    assert with_right_code.status_code == 429
+    clock.now += 901  # 4 an hour: one back after 15 minutes
+    assert school_api.post(booking, {"check_code": receipt["check_code"]}).status_code == 200
+
+
+def test_booking_without_the_check_code_is_refused_and_books_nothing(
+    stack: Any, api: SignedClient, receipt: dict[str, Any]
+) -> None:
+    path = _path(receipt, "booking")
+    before = _booked(stack)
     missing = api.post(path, {"booked_by": "某单位财务系统"})
     assert missing.status_code == 422
     assert missing.headers["content-type"].startswith("application/problem+json")
@@ -125,14 +162,15 @@ def test_booking_without_the_check_code_is_refused(
     wrong = api.post(path, {"check_code": _wrong(receipt["check_code"])})
     assert wrong.status_code == 404
     assert wrong.json()["type"] == "urn:publicpay:problem:receipt_not_found"
+    assert _booked(stack) == before
     booked = api.post(path, {"check_code": receipt["check_code"]})
-    assert booked.status_code == 200  # nothing was booked by the refused attempts
+    assert booked.status_code == 200
 
 
-def test_booking_audits_the_calling_client_not_the_stated_name(
+def test_booking_audits_the_calling_client_and_its_address(
     stack: Any, school_api: SignedClient, receipt: dict[str, Any]
 ) -> None:
-    path = f"/api/v1/receipts/{receipt['code']}/{receipt['number']}/booking"
+    path = _path(receipt, "booking")
     body = {"check_code": receipt["check_code"], "booked_by": "财政局（自称）"}
     booked = school_api.post(path, body)
     assert booked.status_code == 200
@@ -145,4 +183,4 @@ def test_booking_audits_the_calling_client_not_the_stated_name(
             )
         )
     assert row.actor == school_api.app_id
-    assert row.detail == {"booked_by": "财政局（自称）"}
+    assert row.detail == {"booked_by": "财政局（自称）", "address": "127.0.0.1"}

@@ -27,7 +27,7 @@ FACE = ReceiptFace(
     check_code="235456",
     issued_at=datetime(2026, 11, 22, 2, 15, tzinfo=UTC),
     payer_name="张三",
-    payer_id_masked="110105********002X",
+    payer_code="11010519491231002X",
     unit_name="如皋市自然资源和规划局",
     unit_code="12320900E875065319",
     lines=LINES,

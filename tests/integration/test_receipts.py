@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ def _text(pdf: bytes, tmp_path: Path) -> str:
     ).stdout
 
 
-def test_payment_issues_a_receipt_with_every_face_field(stack: Any, paid: dict[str, Any]) -> None:
+def test_payment_issues_a_receipt_with_every_face_field(
+    stack: Any, base_url: str, paid: dict[str, Any], payer: dict[str, str]
+) -> None:
     receipt = paid["receipt"]
     assert len(receipt["code"]) == 8
     assert receipt["code"].startswith("330101")
@@ -73,7 +76,19 @@ def test_payment_issues_a_receipt_with_every_face_field(stack: Any, paid: dict[s
     assert f"<TotalAmountCapital>{amount_in_words(paid['paid_fen'])}</TotalAmountCapital>" in xml
     assert f"<PayCode>{paid['payment_code']}</PayCode>" in xml
     assert "<PayChannel>支付宝</PayChannel>" in xml
-    assert f"<PayerPartyCode>{paid['payer']['id_no_masked']}</PayerPartyCode>" in xml
+    assert f"<PayerPartyCode>{payer['id_no']}</PayerPartyCode>" in xml  # the legal record
+    assert f"<EInvoiceSpecimenCode>{receipt['code']}01</EInvoiceSpecimenCode>" in xml
+    assert "<SupervisorAreaCode>330105</SupervisorAreaCode>" in xml
+    assert "<RecName>演示区财政局非税收入汇缴户（演示）</RecName>" in xml
+    assert "<RecAcct>33050161000000000001</RecAcct>" in xml
+    assert "<SealName>杭州市公安局交通警察支队车辆管理所票据专用章</SealName>" in xml
+    assert "<SealName>财政票据监制章</SealName>" in xml
+    keys = httpx.get(f"{base_url}/api/v1/receipts/keys").json()["keys"]
+    hashes = {sm2.sm3(k["public_key_pem"].encode()).hex() for k in keys if k["active"]}
+    main = ET.fromstring(row.xml).find("EInvoiceData/Main")
+    assert main is not None
+    for seal in ("InvoicingPartySeal", "SupervisorPartySeal"):
+        assert main.findtext(f"{seal}/SealHash") in hashes
     assert "<ItemName>" in xml
     assert "<InvoicingPartyName>杭州市公安局交通警察支队车辆管理所" in xml
     assert row.kind == "normal"
@@ -114,7 +129,8 @@ def test_both_signatures_verify_with_the_openssl_cli(
     base_url: str, paid: dict[str, Any], tmp_path: Path
 ) -> None:
     r = paid["receipt"]
-    body = httpx.get(f"{base_url}/api/v1/receipts/{r['code']}/{r['number']}/signatures").json()
+    url = f"{base_url}/api/v1/receipts/{r['code']}/{r['number']}/signatures"
+    body = httpx.get(url, params={"check_code": r["check_code"]}).json()
     assert [s["signer"] for s in body["signatures"]] == ["unit", "finance"]
     published = {
         k["public_key_pem"] for k in httpx.get(f"{base_url}/api/v1/receipts/keys").json()["keys"]
@@ -183,15 +199,17 @@ def test_cli_refuses_a_receipt_signed_with_a_key_that_is_not_published(
 
 
 def test_pdf_has_the_chinese_face_and_the_amount_in_words(
-    paid: dict[str, Any], tmp_path: Path
+    paid: dict[str, Any], payer: dict[str, str], tmp_path: Path
 ) -> None:
     response = httpx.get(paid["receipt"]["pdf_url"])
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF")
     text = _text(response.content, tmp_path)
     for expected in ("非税收入统一票据（电子）", "票据代码", paid["receipt"]["number"],
-                     amount_in_words(paid["paid_fen"]), "交款人", "校验码"):  # fmt: skip
+                     amount_in_words(paid["paid_fen"]), "交款人", "校验码",
+                     paid["payer"]["id_no_masked"], "演示区财政局非税收入汇缴户"):  # fmt: skip
         assert expected in text
+    assert payer["id_no"] not in text  # the face masks what the signed XML holds in full
     assert "重复打印" not in text
     assert httpx.get(paid["receipt"]["pdf_url"]).content == response.content  # cached
 
@@ -245,6 +263,7 @@ def test_public_page_confirms_a_real_receipt(base_url: str, paid: dict[str, Any]
     page = httpx.get(f"{base_url}/verify", params=query)
     assert page.status_code == 200
     assert "查验通过" in page.text
+    assert paid["payer"]["id_no_masked"] not in page.text  # no payer ID on the page
     assert "有效（SM2/SM3）" in page.text
     wrong = {**query, "check_code": "000000" if r["check_code"] != "000000" else "111111"}
     refused = httpx.get(f"{base_url}/verify", params=wrong)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from publicpay.adapters.receipts.formats import face_from_xml
 from publicpay.domain.errors import ValidationFailed
 from publicpay.services.refunds.requests import refund_payable
-from tests.integration.receipt_kit import drain, paid_with_receipt, rows
+from tests.conftest import payable_body
+from tests.integration.receipt_kit import drain, paid_with_receipt, pay, rows
 from tests.support.client import SignedClient
 from tests.support.db import ledger_for, payable_id
 
@@ -79,3 +82,37 @@ def test_refund_of_more_than_was_paid_is_refused(
     _refund(stack, paid["payment_code"], paid["paid_fen"] - 1)
     with pytest.raises(ValidationFailed, match="超过可退金额"):
         _refund(stack, paid["payment_code"], 2)
+
+
+def _lines(row: Any) -> list[tuple[str, int | Decimal, int, int]]:
+    return [
+        (line.item_code, line.quantity, line.standard_fen, line.amount_fen)
+        for line in face_from_xml(row.xml).lines
+    ]
+
+
+def test_refunds_come_off_the_last_lines_and_every_line_stays_whole(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    body = payable_body(payer)
+    body["items"] = [
+        {"item_code": "GA0101", "quantity": 2},  # 2 × 100.00
+        {"item_code": "GA0105", "quantity": 3},  # 3 × 10.00
+    ]
+    code = api.post("/api/v1/payables", body).json()["payment_code"]
+    pay(stack, code)
+    drain(stack)
+    _refund(stack, code, 2_000)  # two licences, whole units of the last line
+    drain(stack)
+    _refund(stack, code, 11_500)  # the last licence, then 105.00 of the plates: not whole units
+    drain(stack)
+    original, red1, kept1, red2, kept2 = rows(stack, code)
+    assert _lines(original) == [("GA0101", 2, 10_000, 20_000), ("GA0105", 3, 1_000, 3_000)]
+    assert _lines(red1) == [("GA0101", -2, 10_000, -20_000), ("GA0105", -3, 1_000, -3_000)]
+    assert _lines(kept1) == [("GA0101", 2, 10_000, 20_000), ("GA0105", 1, 1_000, 1_000)]
+    assert _lines(red2) == [("GA0101", -2, 10_000, -20_000), ("GA0105", -1, 1_000, -1_000)]
+    assert _lines(kept2) == [("GA0101", 1, 9_500, 9_500)]
+    for row in (original, red1, kept1, red2, kept2):
+        assert all(q * std == amount for _, q, std, amount in _lines(row))
+        assert sum(amount for *_, amount in _lines(row)) == row.total_fen
+    assert kept2.total_fen == 23_000 - 2_000 - 11_500

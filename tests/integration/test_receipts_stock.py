@@ -165,7 +165,8 @@ def test_rotated_keys_are_published_and_old_receipts_still_verify(
     assert old.unit_key_id == mine[0]["key_id"]
     assert new.unit_key_id == mine[1]["key_id"]
     for r in (old, new):
-        body = httpx.get(f"{base_url}/api/v1/receipts/{r.code}/{r.number}/signatures").json()
+        url = f"{base_url}/api/v1/receipts/{r.code}/{r.number}/signatures"
+        body = httpx.get(url, params={"check_code": r.check_code}).json()
         unit = body["signatures"][0]
         import base64
 

@@ -21,7 +21,7 @@ FACE = ReceiptFace(
     check_code="235456",
     issued_at=datetime(2026, 11, 22, 2, 15, 7, tzinfo=UTC),
     payer_name="张三",
-    payer_id_masked="330105********002X",
+    payer_code="330105199001010374",
     unit_name="杭州市拱墅区文澜中学",
     unit_code="12330105470153361X",
     lines=(

@@ -145,7 +145,7 @@ def _face(**changes: object) -> ReceiptFace:
         "check_code": "235456",
         "issued_at": ISSUED,
         "payer_name": "张三",
-        "payer_id_masked": "110105********002X",
+        "payer_code": "11010519491231002X",
         "unit_name": "如皋市自然资源和规划局",
         "unit_code": "12320900E875065319",
         "lines": (ReceiptLine("103043211", "不动产登记费", "件", 1, 8000, 8000),),

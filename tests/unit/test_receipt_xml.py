@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from publicpay.adapters.crypto import sm2
+from publicpay.adapters.receipts.formats import face_from_xml
 from publicpay.adapters.receipts.xml import (
     SignedReceipt,
     UnsafeXml,
@@ -22,7 +23,13 @@ from publicpay.adapters.receipts.xml import (
     verify_receipt_document,
 )
 from publicpay.domain.amounts_in_words import amount_in_words
-from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine
+from publicpay.domain.receipts.receipts import (
+    ReceiptFace,
+    ReceiptKind,
+    ReceiptLine,
+    Seal,
+    specimen_code,
+)
 
 LINES = (
     ReceiptLine("103043211", "不动产登记费", "件", 1, 8000, 8000),
@@ -37,7 +44,7 @@ def make_face(**changes: object) -> ReceiptFace:
         check_code="235456",
         issued_at=datetime(2026, 11, 21, 20, 30, 5, tzinfo=UTC),
         payer_name="张三",
-        payer_id_masked="110105********002X",
+        payer_code="11010519491231002X",
         unit_name="如皋市自然资源和规划局",
         unit_code="12320900E875065319",
         lines=LINES,
@@ -79,9 +86,25 @@ def test_xml_follows_the_national_envelope_and_element_order() -> None:
     assert root.findtext("Header/EInvoiceTag") == "CZ-EI-32"
     main = root.find("EInvoiceData/Main")
     assert main is not None
-    assert [child.tag for child in main][:9] == [
-        "EInvoiceName", "EInvoiceCode", "EInvoiceNumber", "RandomNumber", "TotalAmount",
-        "IssueDate", "IssueTime", "InvoicingParty", "PayerParty",
+    assert [child.tag for child in main] == [
+        "EInvoiceName", "EInvoiceCode", "EInvoiceNumber", "RandomNumber",
+        "EInvoiceSpecimenCode", "SupervisorAreaCode", "TotalAmount", "IssueDate", "IssueTime",
+        "InvoicingParty", "PayerParty", "PayMode", "BizCode", "CurrencyType", "ExchangeRate",
+        "Remark", "HandlingPerson", "Checker", "SupervisorRemark", "MainExt",
+        "InvoicingPartySeal", "SupervisorPartySeal",
+    ]  # fmt: skip
+    assert _tags(main, "InvoicingParty") == [
+        "InvoicingPartyCode", "InvoicingPartyName", "RecName", "RecAcct", "RecOpBk",
+    ]  # fmt: skip
+    assert _tags(main, "PayerParty") == [
+        "PayerPartyType", "PayerPartyCode", "PayerPartyName", "PayerAcct", "PayerOpBk",
+    ]  # fmt: skip
+    for seal in ("InvoicingPartySeal", "SupervisorPartySeal"):
+        assert _tags(main, seal) == ["SealId", "SealName", "SealHash"]
+    item = root.find("EInvoiceData/Details/Item")
+    assert item is not None
+    assert [child.tag for child in item] == [
+        "ItemCode", "ItemName", "ItemQuantity", "ItemUnit", "ItemStd", "ItemAmount",
     ]  # fmt: skip
     assert main.findtext("EInvoiceName") == "江苏省非税收入统一票据（电子）"
     assert main.findtext("TotalAmount") == "105.00"
@@ -92,6 +115,12 @@ def test_xml_follows_the_national_envelope_and_element_order() -> None:
     assert main.findtext("MainExt/TotalAmountCapital") == "壹佰零伍元整"
     assert main.findtext("MainExt/PayCode") == "32068226010000000170"
     assert main.findtext("MainExt/RelatedInvoiceCode") is None
+
+
+def _tags(parent: ET.Element, path: str) -> list[str]:
+    found = parent.find(path)
+    assert found is not None, path
+    return [child.tag for child in found]
 
 
 def test_issue_date_and_time_are_beijing_time() -> None:
@@ -265,3 +294,60 @@ def test_garbage_is_reported_not_raised() -> None:
     result = verify_receipt_document(b"not xml at all")
     assert not result.valid
     assert result.problems[0].startswith("无法读取票据文件")
+
+
+def test_the_signed_xml_carries_the_payers_full_identifier_and_the_face_masks_it() -> None:
+    face = make_face()
+    main = ET.fromstring(receipt_xml(face)).find("EInvoiceData/Main")
+    assert main is not None
+    assert main.findtext("PayerParty/PayerPartyCode") == "11010519491231002X"
+    assert face.payer_code_masked == "110105********002X"
+    already_masked = make_face(payer_code="110105********002X")  # a receipt issued before
+    assert already_masked.payer_code_masked == "110105********002X"
+
+
+def test_specimen_supervisor_payee_account_and_seals_are_written() -> None:
+    face = make_face(
+        specimen_code=specimen_code("32010126"),
+        supervisor_area_code="320682",
+        supervisor_remark="财政监制",
+        rec_name="如皋市财政局非税收入汇缴户",
+        rec_account="32050161000000000001",
+        rec_bank="中国建设银行如皋支行",
+        unit_seal=Seal("12320900-7", "如皋市自然资源和规划局票据专用章", "ab" * 32),
+        supervisor_seal=Seal("320682-3", "财政票据监制章", "cd" * 32),
+    )
+    main = ET.fromstring(receipt_xml(face)).find("EInvoiceData/Main")
+    assert main is not None
+    assert main.findtext("EInvoiceSpecimenCode") == "3201012601"
+    assert main.findtext("SupervisorAreaCode") == "320682"
+    assert main.findtext("SupervisorRemark") == "财政监制"
+    assert main.findtext("InvoicingParty/RecName") == "如皋市财政局非税收入汇缴户"
+    assert main.findtext("InvoicingParty/RecAcct") == "32050161000000000001"
+    assert main.findtext("InvoicingParty/RecOpBk") == "中国建设银行如皋支行"
+    assert main.findtext("InvoicingPartySeal/SealId") == "12320900-7"
+    assert main.findtext("SupervisorPartySeal/SealName") == "财政票据监制章"
+    assert main.findtext("SupervisorPartySeal/SealHash") == "cd" * 32
+    assert face_from_xml(receipt_xml(face)) == face
+
+
+def test_the_specimen_code_follows_the_published_sample() -> None:
+    assert specimen_code("32010121") == "3201012101"
+    with pytest.raises(ValueError, match="8 digits"):
+        specimen_code("3201012")
+
+
+def test_a_receipt_issued_before_the_new_elements_still_reads() -> None:
+    xml = receipt_xml(make_face(payer_code="110105********002X"))
+    old = xml
+    for tag in (
+        b"<EInvoiceSpecimenCode></EInvoiceSpecimenCode>",
+        b"<SupervisorAreaCode></SupervisorAreaCode>",
+        b"<SupervisorRemark></SupervisorRemark>",
+    ):
+        old = old.replace(tag, b"")
+    old = old.split(b"<InvoicingPartySeal>")[0] + b"</Main>" + old.split(b"</Main>")[1]
+    face = face_from_xml(old)
+    assert face.payer_code_masked == "110105********002X"
+    assert face.supervisor_seal.name == "财政票据监制章"
+    assert face.unit_seal == Seal()

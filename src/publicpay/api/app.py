@@ -18,7 +18,7 @@ from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES
 from publicpay.api import glossary, openapi_contract, openapi_docs, problems, threads
 from publicpay.api.body_limit import BodyLimit
 from publicpay.api.proxies import TrustedProxies
-from publicpay.api.rate_limits import ApiClientLimiter
+from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
 from publicpay.api.routes import admin, credentials, events, health, receipts
 from publicpay.api.routes.payables import batches, registration
 from publicpay.api.routes.payments import (
@@ -55,6 +55,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     )
     app.state.container = c
     app.state.api_limiter = ApiClientLimiter(c.settings.api_rate_per_s, c.settings.api_rate_burst)
+    app.state.anonymous_limits = AnonymousLimits(anonymous_allowance(c.settings))
     _document_every_field(app)
     problems.install(app)
     for router in (

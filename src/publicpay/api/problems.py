@@ -30,7 +30,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "receipt_not_ready": 409,
     "receipt_key_missing": 503,
     "receipt_not_found": 404,  # no such receipt, or a wrong check code (not told apart)
-    "receipt_lookups_limited": 429,  # anonymous signature lookups over the per-client allowance
+    "receipt_lookups_limited": 429,  # wrong check codes over the caller's or receipt's allowance
+    "anonymous_limited": 429,  # lookups by payment code over the per-address allowance
+    "orders_limited": 429,  # channel orders opened over the per-address hourly allowance
+    "too_many_open_orders": 409,  # a payable has as many unpaid channel orders as allowed
     "rate_limited": 429,  # a signed API credential over its allowance (PUBLICPAY_API_RATE_*)
     "unbalanced_journal": 500,
 }

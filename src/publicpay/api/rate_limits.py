@@ -1,5 +1,5 @@
-"""Token buckets per caller, in the process: signed API clients (U2) and anonymous receipt
-lookups.
+"""Token buckets per caller, in the process: signed API clients (U2) and callers without
+credentials (payers' pages and files opened by a payment code, receipt checks).
 
 Each caller may make `burst` requests at once, refilled at `rate` per second. The allowance
 lives in the process: with N API processes a caller gets up to N times as much. Spending a
@@ -15,8 +15,12 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
 
 from publicpay.domain.errors import RateLimited
+from publicpay.settings import Settings
 
 
 class TokenBuckets:
@@ -73,6 +77,32 @@ class TokenBuckets:
             del self._buckets[key]
 
 
+class FailureBuckets(TokenBuckets):
+    """Buckets only failures spend: `check` refuses a caller with no token left (spending
+    nothing), `fail` spends one. Checked before answering, so a caller over the allowance is
+    refused even when this attempt would have been right (no oracle for guessing)."""
+
+    def check(self, caller: str) -> None:
+        tokens = self._tokens(caller, spend=False)
+        if tokens < 1.0:
+            raise self.refusal(caller, (1.0 - tokens) / self.rate)
+
+    def fail(self, caller: str) -> None:
+        self._tokens(caller, spend=True)
+
+    def _tokens(self, caller: str, *, spend: bool) -> float:
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(caller, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if spend:
+                if len(self._buckets) >= self.max_callers and caller not in self._buckets:
+                    self._forget_full(now)
+                tokens = max(0.0, tokens - 1.0)
+                self._buckets[caller] = (tokens, now)
+            return tokens
+
+
 class ApiClientLimiter(TokenBuckets):
     """`PUBLICPAY_API_RATE_PER_S` / `PUBLICPAY_API_RATE_BURST` per signed API credential."""
 
@@ -93,21 +123,136 @@ class LookupsLimited(RateLimited):
     title = "查询过于频繁"
 
 
-class LookupLimiter(TokenBuckets):
-    """Anonymous receipt lookups: `burst` at once, refilled at `per_minute`."""
+def client_address(request: Request) -> str:
+    """The caller's address, for throttling and the audit: the one place that reads it (behind
+    a trusted proxy the proxy middleware has already put the forwarded client in the scope)."""
+    return request.client.host if request.client else "unknown"
+
+
+class AnonymousLimited(RateLimited):
+    code = "anonymous_limited"
+    title = "访问过于频繁"
+
+
+class OrdersLimited(RateLimited):
+    code = "orders_limited"
+    title = "创建支付订单过于频繁"
+
+
+class _Requests(TokenBuckets):
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        seconds = math.ceil(wait_s)
+        return AnonymousLimited(f"访问过于频繁，请 {seconds} 秒后重试", retry_after_s=seconds)
+
+
+class _Misses(FailureBuckets):
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        seconds = math.ceil(wait_s)
+        return AnonymousLimited(
+            f"查询不存在的缴款码次数过多，请 {seconds} 秒后重试", retry_after_s=seconds
+        )
+
+
+class _CheckCodes(FailureBuckets):
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        seconds = math.ceil(wait_s)
+        return LookupsLimited(
+            f"票据校验码错误次数过多，请 {seconds} 秒后重试", retry_after_s=seconds
+        )
+
+
+class _Orders(TokenBuckets):
+    def refusal(self, caller: str, wait_s: float) -> RateLimited:
+        seconds = math.ceil(wait_s)
+        return OrdersLimited(
+            f"本网络地址创建支付订单过于频繁，请 {seconds} 秒后重试", retry_after_s=seconds
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousAllowance:
+    """Per client address (PUBLICPAY_ANONYMOUS_*), and wrong check codes per receipt."""
+
+    rate_per_s: float = 2.0  # requests by payment code or receipt, refilled …
+    burst: float = 120.0  # … after this many at once
+    misses_per_hour: float = 20.0  # unknown payment codes; wrong check codes (each its own)
+    orders_per_hour: float = 20.0  # channel orders opened
+    receipt_failures_per_hour: float = 5.0  # wrong check codes of one receipt, from anyone
+
+
+class CheckCodeAttempts:
+    """One caller's attempts at one receipt's check code (services.receipts.access.Attempts)."""
+
+    def __init__(self, limits: AnonymousLimits, caller: str, receipt: str) -> None:
+        self._limits, self._caller, self._receipt = limits, caller, receipt
+
+    def check(self) -> None:
+        self._limits.check_codes.check(self._caller)
+        self._limits.receipts.check(self._receipt)
+
+    def failed(self) -> None:
+        self._limits.check_codes.fail(self._caller)
+        self._limits.receipts.fail(self._receipt)
+
+
+class AnonymousLimits:
+    """What callers without credentials may do, in this process (N API processes: N times).
+
+    - `lookup`: every request that opens something by payment code or checks a receipt spends a
+      token of its address (`burst` at once, `rate_per_s` after: the pay page polls once a
+      second), and is refused while the address has no unknown-code allowance left;
+    - `missed`: a well-formed payment code that does not exist spends the address's miss
+      allowance (a mistyped code fails its check digit and costs nothing more);
+    - `attempts(caller, receipt)`: wrong check codes spend the caller's allowance and the
+      receipt's (so neither one address nor many can guess one receipt's code);
+    - `order`: each channel order opened spends the address's hourly order allowance.
+    """
 
     def __init__(
         self,
-        burst: int = 20,
-        per_minute: float = 20.0,
+        allowance: AnonymousAllowance = AnonymousAllowance(),
         *,
-        max_clients: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(burst, per_minute / 60.0, max_callers=max_clients, clock=clock)
-
-    def refusal(self, caller: str, wait_s: float) -> RateLimited:
-        return LookupsLimited(
-            f"匿名查询票据过于频繁，请 {wait_s:.0f} 秒后重试，或提供校验码",
-            retry_after_s=math.ceil(wait_s),
+        per_hour = 1 / 3600
+        a = allowance
+        self.requests = _Requests(a.burst, a.rate_per_s, clock=clock)
+        self.misses = _Misses(a.misses_per_hour, a.misses_per_hour * per_hour, clock=clock)
+        self.check_codes = _CheckCodes(a.misses_per_hour, a.misses_per_hour * per_hour, clock=clock)
+        self.receipts = _CheckCodes(
+            a.receipt_failures_per_hour, a.receipt_failures_per_hour * per_hour, clock=clock
         )
+        self.orders = _Orders(a.orders_per_hour, a.orders_per_hour * per_hour, clock=clock)
+
+    def lookup(self, address: str) -> None:
+        """A lookup by payment code: refused while the address has no miss allowance left."""
+        self.misses.check(address)
+        self.requests.take(address)
+
+    def request(self, address: str) -> None:
+        """Any other anonymous lookup (a receipt check)."""
+        self.requests.take(address)
+
+    def missed(self, address: str) -> None:
+        self.misses.fail(address)
+
+    def attempts(self, caller: str, receipt: str) -> CheckCodeAttempts:
+        return CheckCodeAttempts(self, caller, receipt)
+
+    def order(self, address: str) -> None:
+        self.orders.take(address)
+
+
+def anonymous_allowance(settings: Settings) -> AnonymousAllowance:
+    return AnonymousAllowance(
+        rate_per_s=settings.anonymous_rate_per_s,
+        burst=settings.anonymous_burst,
+        misses_per_hour=settings.anonymous_misses_per_hour,
+        orders_per_hour=settings.anonymous_orders_per_hour,
+        receipt_failures_per_hour=settings.receipt_check_failures_per_hour,
+    )
+
+
+def anonymous_limits(request: Request) -> AnonymousLimits:
+    limits: AnonymousLimits = request.app.state.anonymous_limits
+    return limits

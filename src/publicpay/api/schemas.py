@@ -88,7 +88,7 @@ class PayableIn(Strict):
     items: list[LineIn] = Field(min_length=1, max_length=50, description="收费项目明细，1–50 行")
     due_date: PlausibleDate | None = Field(
         default=None,
-        description="缴款期限（罚没项目逾期按日加收3%滞纳金）；2000-01-01 至今后10年",
+        description="缴款期限（罚没项目逾期每日按罚款数额的3%加处罚款）；2000-01-01 至今后10年",
     )
     remark: str = text("", max_length=500, description="备注")
 
@@ -114,8 +114,8 @@ class PayableOut(BaseModel):
     payment_code: str = Field(description="20位缴款码（含校验位）")
     biz_no: str
     status: str = Field(description="unpaid|paid|partially_refunded|refunded|cancelled|expired")
-    amount_fen: int = Field(description="应缴金额（分），不含滞纳金")
-    amount_due_fen: int = Field(description="今日应缴金额（分），含滞纳金")
+    amount_fen: int = Field(description="应缴金额（分），不含加处罚款")
+    amount_due_fen: int = Field(description="今日应缴金额（分），含罚没项目逾期加处罚款")
     payer: dict[str, str] = Field(description="缴款人（证件号已脱敏）")
     lines: list[LineOut]
     due_date: date | None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from fractions import Fraction
 
 from publicpay.domain.errors import ValidationFailed
 
@@ -47,6 +49,24 @@ class BudgetLevel(StrEnum):
     CITY = "city"
     COUNTY = "county"
 
+    @property
+    def label(self) -> str:
+        return _LEVEL_LABELS[self]
+
+    @property
+    def rank(self) -> int:
+        """0 for 中央 … 3 for 区县: a higher rank is a lower level."""
+        return _LEVEL_ORDER.index(self)
+
+
+_LEVEL_LABELS = {
+    BudgetLevel.CENTRAL: "中央",
+    BudgetLevel.PROVINCE: "省",
+    BudgetLevel.CITY: "市",
+    BudgetLevel.COUNTY: "区县",
+}
+_LEVEL_ORDER = tuple(BudgetLevel)
+
 
 class StandardKind(StrEnum):
     FIXED = "fixed"  # amount per unit of measure
@@ -54,47 +74,145 @@ class StandardKind(StrEnum):
     DECISION = "decision"  # set by a decision (fines), up to an optional max
 
 
+class InvalidSplit(ValidationFailed):
+    title = "预算级次分成配置无效"
+
+
 @dataclass(frozen=True, slots=True)
 class LevelShare:
+    """One level of a split: either a ratio weight or a fixed amount per payment, never both."""
+
     level: BudgetLevel
     weight: int = 0  # ratio weight among the non-fixed shares
     fixed_fen: int | None = None  # a fixed amount per payment (e.g. 中央定额)
 
 
+def split_problems(shares: Sequence[LevelShare]) -> dict[str, str]:
+    """Every reason a split configuration is refused, per field (Chinese); empty when valid.
+
+    Valid: at least one share; each level at most once; a share is a fixed amount (whole
+    positive fen, weight 0) or a ratio (positive whole weight); at least one ratio share takes
+    what the fixed amounts leave (a split of fixed amounts only would leave money nowhere).
+    """
+    if not shares:
+        return {"split": "预算级次分成不能为空，至少配置一个级次"}
+    errors: dict[str, str] = {}
+    seen: set[BudgetLevel] = set()
+    for index, share in enumerate(shares):
+        errors.update(_share_problems(f"split[{index}]", share, seen))
+        seen.add(share.level)
+    if not errors and all(share.fixed_fen is not None for share in shares):
+        errors["split"] = "至少需要一个按比例分成的级次，用于承接定额以外的金额"
+    return errors
+
+
+def _share_problems(field: str, share: LevelShare, seen: set[BudgetLevel]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    name = share.level.label if isinstance(share.level, BudgetLevel) else str(share.level)
+    if not isinstance(share.level, BudgetLevel):
+        return {f"{field}.level": f"预算级次「{name}」无效，应为中央、省、市或区县"}
+    if share.level in seen:
+        errors[f"{field}.level"] = f"预算级次「{name}」重复出现，每个级次只能配置一次"
+    if not _whole(share.weight) or share.weight < 0:
+        errors[f"{field}.weight"] = f"{name}级的比例权重应为非负整数"
+    elif share.fixed_fen is not None:
+        if share.weight:
+            errors[field] = f"{name}级同时配置了定额和比例，同一级次只能二选一"
+        if not _whole(share.fixed_fen) or share.fixed_fen <= 0:
+            errors[f"{field}.fixed_fen"] = f"{name}级的定额应为正整数（分）"
+    elif share.weight == 0:
+        errors[f"{field}.weight"] = f"{name}级的比例权重应为正整数（不能为0）"
+    return errors
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_split(shares: Sequence[LevelShare]) -> None:
+    """Refuse an invalid split (InvalidSplit with every problem per field)."""
+    errors = split_problems(shares)
+    if errors:
+        raise InvalidSplit("预算级次分成配置无效：" + "；".join(errors.values()), errors=errors)
+
+
 @dataclass(frozen=True, slots=True)
 class Split:
-    """How a payment of this item is shared between budget levels (分成)."""
+    """How a payment of this item is shared between budget levels (分成).
+
+    Validated on construction (`validate_split`), so every fee item created or loaded -- the
+    demo seed, the catalogue read from the database, a future editor -- has a valid split.
+    """
 
     shares: tuple[LevelShare, ...]
 
+    def __post_init__(self) -> None:
+        validate_split(self.shares)
+
+    @property
+    def lowest(self) -> BudgetLevel:
+        return max((share.level for share in self.shares), key=lambda level: level.rank)
+
     def apply(self, amount_fen: int) -> dict[BudgetLevel, int]:
-        """Fixed shares first, then by weight in whole fen; the remainder to the lowest level."""
-        result: dict[BudgetLevel, int] = {}
+        """Parts per level (highest level first) that always sum to `amount_fen`.
+
+        Fixed amounts first, from the highest level down (each at most what is left); what is
+        left is shared by weight in whole fen (rounded down); every fen the rounding leaves goes
+        to the lowest level of the split (区县 below 市 below 省 below 中央).
+        """
+        if amount_fen < 0:
+            raise ValueError(f"amount must not be negative: {amount_fen}")
+        ordered = sorted(self.shares, key=lambda share: share.level.rank)
+        result = {share.level: 0 for share in ordered}
         rest = amount_fen
-        for share in self.shares:
+        for share in ordered:
             if share.fixed_fen is not None:
-                fixed = min(share.fixed_fen, rest)
-                result[share.level] = fixed
-                rest -= fixed
-        weighted = [s for s in self.shares if s.fixed_fen is None]
-        total_weight = sum(s.weight for s in weighted)
-        if not weighted or total_weight == 0:
-            if rest:
-                last = self.shares[-1].level
-                result[last] = result.get(last, 0) + rest
-            return result
-        ordered = sorted(weighted, key=lambda s: list(BudgetLevel).index(s.level))
-        allotted = 0
-        for share in ordered[:-1]:
-            part = rest * share.weight // total_weight
-            result[share.level] = part
-            allotted += part
-        result[ordered[-1].level] = rest - allotted
+                result[share.level] = min(share.fixed_fen, rest)
+                rest -= result[share.level]
+        weighted = [share for share in ordered if share.fixed_fen is None]
+        total_weight = sum(share.weight for share in weighted)
+        for share in weighted:
+            result[share.level] = rest * share.weight // total_weight
+        result[self.lowest] += amount_fen - sum(result.values())
         return result
 
 
 def single_level(level: BudgetLevel) -> Split:
     return Split((LevelShare(level, weight=1),))
+
+
+def returned_by_part(paid: Sequence[int], refunded_fen: int) -> list[int]:
+    """How much of each paid part all refunds so far (`refunded_fen` in total) give back.
+
+    Greatest divisors (D'Hondt): each fen refunded goes to the part with the largest
+    paid / (returned + 1), ties to the later part (the lower budget level). Computed from the
+    lower quota (rounded-down proportional shares, which this method never goes below) plus at
+    most len(paid) - 1 single fen. The method is monotone: refunding more never returns less of
+    any part (largest remainder is not: paid 2/19/45, refunded 50 then 51 returns 2 then 1 of
+    the first part), never returns more than a part was paid, and a full refund returns every
+    part exactly.
+    """
+    total = sum(paid)
+    if any(part < 0 for part in paid) or not 0 <= refunded_fen <= total:
+        raise ValueError(f"refunded {refunded_fen} outside 0..{total} or a negative part")
+    if total == 0:
+        return [0] * len(paid)
+    returned = [refunded_fen * part // total for part in paid]
+    for _ in range(refunded_fen - sum(returned)):
+        best = max(range(len(paid)), key=lambda i: (Fraction(paid[i], returned[i] + 1), i))
+        returned[best] += 1
+    return returned
+
+
+def refund_slices(paid: Sequence[int], refunded_before: int, amount_fen: int) -> list[int]:
+    """What one refund of `amount_fen` takes back from each paid part, cumulatively: each
+    part's share of everything refunded so far minus what earlier refunds already returned.
+    Never negative; sums to `amount_fen`; all refunds together never exceed a part."""
+    if amount_fen < 0:
+        raise ValueError(f"refund must not be negative: {amount_fen}")
+    before = returned_by_part(paid, refunded_before)
+    after = returned_by_part(paid, refunded_before + amount_fen)
+    return [a - b for a, b in zip(after, before, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,12 @@ totally anti-symmetric quasigroup, so it catches every single substitution and e
 transposition, including those involving the check digit (proved exhaustively in the tests).
 No region publishes a payment-code check digit (domain notes §2.3), so this is our own choice.
 
+Payment code serials are not the payable's sequence number but a keyed permutation of it
+(`SerialPermutation`): a format-preserving Feistel network over the 10^9 serials, keyed from the
+platform secret, so consecutive payables get unrelated codes and nobody without the key can
+step from one code to the next. A permutation is a bijection, so distinct payables still get
+distinct codes. Serials below a configured floor are left to codes issued before (cycle-walking).
+
 Citizen IDs: birth years from 1800 are accepted, because the standard's own example
 440524188001010014 is born in 1880. Address codes are checked only for a real province prefix
 (plus 81/82/83, the 港澳台居民居住证 prefixes); there is no district table, so new or renamed
@@ -18,6 +24,7 @@ districts are never refused.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -26,6 +33,8 @@ from publicpay.domain.errors import ValidationFailed
 
 PAYMENT_CODE_LENGTH = 20
 _MAX_SERIAL = 999_999_999
+SERIALS = _MAX_SERIAL + 1
+PAYMENT_CODE_KEY_PURPOSE = "publicpay/payment-code-serial/v1"  # the subkey's HKDF info
 _CHINA = ZoneInfo("Asia/Shanghai")
 
 # Province-level codes of GB/T 2260.
@@ -118,6 +127,77 @@ class PaymentCodeParts:
     @property
     def year(self) -> int:
         return 2000 + self.year2
+
+
+@dataclass(frozen=True, slots=True)
+class SerialPermutation:
+    """A keyed permutation of the serials [floor, 10^(left + right)).
+
+    The core is a numeric Feistel network as in NIST SP 800-38G FF1: the serial is split into a
+    `left`-digit and a `right`-digit half (4 + 5 for the 10^9 serials of a payment code), and
+    each of `rounds` rounds adds, modulo a power of ten, HMAC-SHA256(key, round || other half)
+    to one half and swaps them. Every round is invertible, so the whole is a bijection of the
+    domain; `inverse` undoes it. Serials below `floor` (kept by codes issued before the
+    permutation) are skipped by cycle-walking: a result below the floor is permuted again until
+    it is not, which is a bijection of [floor, size) onto itself. Pure and deterministic: the
+    same key always maps a serial to the same value.
+    """
+
+    key: bytes
+    floor: int = 0
+    left: int = 4
+    right: int = 5
+    rounds: int = 10
+
+    def __post_init__(self) -> None:
+        if len(self.key) < 16:
+            raise ValueError("the permutation key needs at least 16 bytes")
+        if not 0 <= self.floor < self.size - 1:
+            raise ValueError(f"floor {self.floor} leaves no serials in 0..{self.size - 1}")
+
+    @property
+    def size(self) -> int:
+        return _pow10(self.left + self.right)
+
+    def __call__(self, serial: int) -> int:
+        self._check(serial)
+        value = self._forward(serial)
+        while value < self.floor:
+            value = self._forward(value)
+        return value
+
+    def inverse(self, permuted: int) -> int:
+        self._check(permuted)
+        value = self._backward(permuted)
+        while value < self.floor:
+            value = self._backward(value)
+        return value
+
+    def _check(self, value: int) -> None:
+        if not self.floor <= value < self.size:
+            raise ValueError(f"serial {value} outside {self.floor}..{self.size - 1}")
+
+    def _forward(self, value: int) -> int:
+        a, b = divmod(value, _pow10(self.right))
+        for i in range(self.rounds):
+            modulus = _pow10(self.left if i % 2 == 0 else self.right)
+            a, b = b, (a + self._f(i, b)) % modulus
+        return a * _pow10(self.right) + b
+
+    def _backward(self, value: int) -> int:
+        a, b = divmod(value, _pow10(self.right))
+        for i in reversed(range(self.rounds)):
+            modulus = _pow10(self.left if i % 2 == 0 else self.right)
+            a, b = (b - self._f(i, a)) % modulus, a
+        return a * _pow10(self.right) + b
+
+    def _f(self, round_no: int, half: int) -> int:
+        message = bytes((round_no, self.left, self.right)) + half.to_bytes(8, "big")
+        return int.from_bytes(hmac.digest(self.key, message, "sha256")[:16], "big")
+
+
+def _pow10(digits: int) -> int:
+    return int(10**digits)
 
 
 def make_payment_code(region: str, year: int, type_code: str, serial: int) -> str:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 
 DEFAULT_DAILY_RATE_PERMILLE = 30  # 3 % per day
+# What the surcharge is called wherever a person reads it (receipt line, PDF, pages, API docs):
+# for an administrative fine it is 加处罚款 (行政处罚法 第七十二条), not 滞纳金 (a tax/fee term).
+LATE_SURCHARGE_NAME = "加处罚款"
 
 
 def overdue_days(due_date: dt.date, on_date: dt.date) -> int:

@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from publicpay.domain.catalogue import BudgetLevel, Destination
+from publicpay.domain.catalogue import BudgetLevel, Destination, refund_slices
 from publicpay.domain.errors import DomainError
-from publicpay.domain.money import allocate_fen
 
 
 class UnbalancedJournal(DomainError):
@@ -123,18 +122,15 @@ def balances(postings: Sequence[Posting]) -> Mapping[str, int]:
 
 
 def refund_shares(shares: Sequence[Share], refunded_before: int, amount_fen: int) -> list[Share]:
-    """The slices a refund takes back, in proportion to the payment's shares.
+    """The slices a refund takes back from the payment's shares (`catalogue.refund_slices`).
 
-    Cumulative: what all refunds up to this one take minus what the earlier ones took, so that
-    refunds adding up to the whole payment give back exactly the original shares.
+    Cumulative: each share's part of everything refunded so far minus what the earlier refunds
+    already took, by a monotone method, so no slice is ever negative, no share gives back more
+    than it received, and refunds adding up to the whole payment give back exactly the shares.
     """
-    weights = [s.amount_fen for s in shares]
-    before = allocate_fen(refunded_before, weights)
-    after = allocate_fen(refunded_before + amount_fen, weights)
+    slices = refund_slices([s.amount_fen for s in shares], refunded_before, amount_fen)
     return [
-        Share(s.destination, s.level, a - b)
-        for s, a, b in zip(shares, after, before, strict=True)
-        if a != b
+        Share(s.destination, s.level, part) for s, part in zip(shares, slices, strict=True) if part
     ]
 
 

@@ -71,6 +71,10 @@ def check_reversal(current: PayableStatus) -> None:
         raise InvalidTransition(f"缴款单当前状态为「{status_label(current)}」，不能冲正")
 
 
+# Associated data binding a payer's encrypted ID number (`payer_id_enc`) to its purpose.
+PAYER_ID_CONTEXT = b"payer_id"
+
+
 class PayerType(StrEnum):
     PERSON = "person"
     ORG = "org"
@@ -318,7 +322,7 @@ def payment_shares(
     lines: Sequence[PayableLine], items: Mapping[str, FeeItem], paid_fen: int
 ) -> list[Share]:
     """Split a payment by item, budget level and destination. Anything above the lines (a fine's
-    late fee, 滞纳金) follows the first fine's split; it is 罚没收入 as well."""
+    late fee, 加处罚款) follows the first fine's split; it is 罚没收入 as well."""
     base = sum(line.amount_fen for line in lines)
     if paid_fen < base:
         raise ValidationFailed(f"实缴金额 {paid_fen} 分小于应缴 {base} 分")
@@ -333,7 +337,7 @@ def payment_shares(
             if part:
                 shares.append(Share(item.destination, level, part))
     if extra:
-        raise ValidationFailed("滞纳金只适用于罚没项目")
+        raise ValidationFailed("加处罚款只适用于罚没项目")
     return shares
 
 

@@ -10,7 +10,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from publicpay.domain.codes import PAYMENT_CODE_KEY_PURPOSE
+
 _VERSION = b"\x01"
+# the purposes `subkey` derives a key for (derived once, at start)
+SUBKEY_PURPOSES = (PAYMENT_CODE_KEY_PURPOSE,)
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -25,6 +29,13 @@ class SecretBox:
     def __init__(self, secret_key: str) -> None:
         self._aead = AESGCM(_derive(secret_key, b"publicpay/at-rest/v1"))
         self._hash_key = _derive(secret_key, b"publicpay/lookup/v1")
+        self._subkeys = {
+            purpose: _derive(secret_key, purpose.encode()) for purpose in SUBKEY_PURPOSES
+        }
+
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key derived from the secret for one named purpose (HKDF-SHA256 info)."""
+        return self._subkeys[purpose]
 
     def seal(self, plaintext: bytes, context: bytes = b"") -> bytes:
         nonce = os.urandom(12)

@@ -111,10 +111,14 @@ def _load_public(pem: bytes) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def _sm3(data: bytes) -> bytes:
+def sm3(data: bytes) -> bytes:
+    """The SM3 digest (GB/T 32905) of `data`."""
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
     return bytes(digest.finalize())
+
+
+_sm3 = sm3
 
 
 def z_value(x: int, y: int, signer_id: bytes = DEFAULT_SIGNER_ID) -> bytes:

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from xml.etree.ElementTree import Element
 
+from publicpay.adapters.crypto import sm2
 from publicpay.adapters.receipts.pdf import DEFAULT_FONT_PATH, ReceiptPdfRenderer
 from publicpay.adapters.receipts.xml import (
     ReceiptSigner,
@@ -17,10 +18,16 @@ from publicpay.adapters.receipts.xml import (
     sign_receipt,
 )
 from publicpay.domain.money import Money
-from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptKind, ReceiptLine
+from publicpay.domain.receipts.receipts import (
+    SUPERVISOR_SEAL_NAME,
+    ReceiptFace,
+    ReceiptKind,
+    ReceiptLine,
+    Seal,
+)
 from publicpay.domain.time import SHANGHAI
-from publicpay.services.receipts.building import ReceiptPolicy
-from publicpay.settings import Settings
+from publicpay.services.receipts.building import CollectionAccount, ReceiptPolicy
+from publicpay.settings import Mode, Settings
 
 
 @functools.cache
@@ -45,6 +52,14 @@ class ReceiptFormats:
     def pdf(self, face: ReceiptFace, *, reprint: bool) -> bytes:
         return _renderer(self._font_path).render(face, reprint=reprint)
 
+    def key_hash(self, public_key_pem: bytes) -> str:
+        return _key_hash(public_key_pem)
+
+
+@functools.lru_cache(maxsize=256)
+def _key_hash(public_key_pem: bytes) -> str:
+    return sm2.sm3(public_key_pem).hex()
+
 
 def face_from_xml(xml: bytes) -> ReceiptFace:
     """The ReceiptFace that `receipt_xml` serialised (receipt_xml(face_from_xml(x)) == x)."""
@@ -60,7 +75,7 @@ def face_from_xml(xml: bytes) -> ReceiptFace:
         check_code=_text(main, "RandomNumber"),
         issued_at=issued,
         payer_name=_text(main, "PayerParty/PayerPartyName"),
-        payer_id_masked=_text(main, "PayerParty/PayerPartyCode"),
+        payer_code=_text(main, "PayerParty/PayerPartyCode"),
         unit_name=_text(main, "InvoicingParty/InvoicingPartyName"),
         unit_code=_text(main, "InvoicingParty/InvoicingPartyCode"),
         lines=tuple(_line(item) for item in root.findall("EInvoiceData/Details/Item")),
@@ -77,6 +92,23 @@ def face_from_xml(xml: bytes) -> ReceiptFace:
         kind=ReceiptKind(_text(ext, "InvoiceKind")),
         original_code=_text(ext, "RelatedInvoiceCode"),
         original_number=_text(ext, "RelatedInvoiceNumber"),
+        specimen_code=_text(main, "EInvoiceSpecimenCode"),
+        supervisor_area_code=_text(main, "SupervisorAreaCode"),
+        supervisor_remark=_text(main, "SupervisorRemark"),
+        rec_name=_text(main, "InvoicingParty/RecName"),
+        rec_account=_text(main, "InvoicingParty/RecAcct"),
+        rec_bank=_text(main, "InvoicingParty/RecOpBk"),
+        unit_seal=_seal(main, "InvoicingPartySeal"),
+        supervisor_seal=_seal(main, "SupervisorPartySeal", SUPERVISOR_SEAL_NAME),
+    )
+
+
+def _seal(main: Element, path: str, default_name: str = "") -> Seal:
+    """A seal block; a receipt issued before seals were written gets `default_name` only."""
+    return Seal(
+        _text(main, f"{path}/SealId"),
+        _text(main, f"{path}/SealName") or default_name,
+        _text(main, f"{path}/SealHash"),
     )
 
 
@@ -110,8 +142,24 @@ def _fen(yuan: str) -> int:
     return Money.from_yuan(yuan).fen
 
 
+# DEMO ONLY: the collection account receipts name when none is configured outside production.
+DEMO_COLLECTION_ACCOUNT = CollectionAccount(
+    "演示区财政局非税收入汇缴户（演示）", "33050161000000000001", "演示银行西湖支行（演示）"
+)
+
+
 def receipt_policy(settings: Settings) -> ReceiptPolicy:
-    """Links and the print window from the settings (PUBLICPAY_RECEIPT_PRINT_WINDOW_DAYS)."""
+    """Links, the print window, the collection account and the 财政备注 from the settings."""
+    account = CollectionAccount(
+        settings.collection_account_name,
+        settings.collection_account_number,
+        settings.collection_account_bank,
+    )
+    if settings.mode is not Mode.PRODUCTION and not account.name:
+        account = DEMO_COLLECTION_ACCOUNT
     return ReceiptPolicy(
-        settings.public_base_url, print_window_days=settings.receipt_print_window_days
+        settings.public_base_url,
+        print_window_days=settings.receipt_print_window_days,
+        account=account,
+        supervisor_remark=settings.receipt_supervisor_remark,
     )

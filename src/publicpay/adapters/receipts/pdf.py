@@ -217,7 +217,7 @@ class ReceiptPdfRenderer:
     def _header(self, canvas: Canvas, face: ReceiptFace) -> None:
         font = self.font
         draw_qr(canvas, face.verify_url, LEFT, 114 * mm, 26 * mm)
-        draw_oval_seal(canvas, font, center=(PAGE_W / 2, 136 * mm), name=face.supervisor_seal_name)
+        draw_oval_seal(canvas, font, center=(PAGE_W / 2, 136 * mm), name=face.supervisor_seal.name)
         canvas.setFillColor(SEAL_RED if face.is_red else INK)
         canvas.setFont(font, 16)
         canvas.drawCentredString(PAGE_W / 2, 120 * mm, face.title)
@@ -234,7 +234,7 @@ class ReceiptPdfRenderer:
         issued = face.issued_at.astimezone(SHANGHAI)
         left_rows = (
             f"票据代码：{face.code}",
-            f"交款人统一社会信用代码/身份证号：{face.payer_id_masked}",
+            f"交款人统一社会信用代码/身份证号：{face.payer_code_masked}",
             f"交款人：{face.payer_name}",
         )
         right_rows = (
@@ -316,9 +316,12 @@ class ReceiptPdfRenderer:
             )
         if face.remark:
             notes.append(face.remark)
+        if face.supervisor_remark:
+            notes.append(f"财政备注：{face.supervisor_remark}")
         self._text(canvas, LEFT + 2 * mm, top - 4.6 * mm, "备注：")
         width = RIGHT - LEFT - 16 * mm
-        line_h = (top - bottom - 2 * mm) / max(len(notes), 2)
+        # baselines from 4.6 mm below the top to no lower than 1.6 mm above the bottom
+        line_h = min(4.0 * mm, (top - bottom - 6.2 * mm) / max(len(notes) - 1, 1))
         for i, note in enumerate(notes):
             canvas.setFillColor(SEAL_RED if face.is_red and i == 1 else INK)
             size = min(8.5, line_h / mm * 2.1)
@@ -334,6 +337,14 @@ class ReceiptPdfRenderer:
         canvas.drawString(LEFT + 26 * mm, y, face.unit_name)
         self._text(canvas, 116 * mm, y, f"复核人：{face.checker}")
         self._text(canvas, 160 * mm, y, f"收款人：{face.payee}")
+        if face.rec_name:  # 收款人全称/账号/开户行: the collection account (RecName …)
+            rows = (
+                f"收款账户：{face.rec_name}",
+                f"账号：{face.rec_account}  开户行：{face.rec_bank}",
+            )
+            for i, row in enumerate(rows):
+                canvas.setFont(self.font, fitted_size(row, self.font, 7.5, RIGHT - 116 * mm))
+                canvas.drawString(116 * mm, (18 - 3.6 * i) * mm, row)
         draw_round_seal(
             canvas, self.font, center=(96 * mm, 22 * mm), name=face.unit_name, inner="票据专用章"
         )

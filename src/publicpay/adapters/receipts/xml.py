@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from publicpay.adapters.crypto import sm2
-from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptLine
+from publicpay.domain.receipts.receipts import ReceiptFace, ReceiptLine, Seal
 from publicpay.domain.time import SHANGHAI
 
 VERSION = "1.1.0"
@@ -76,6 +76,7 @@ def receipt_xml(face: ReceiptFace) -> bytes:
 
 
 def _main(main: ET.Element, face: ReceiptFace) -> None:
+    """`Main` in the national element order (domain notes §1.3)."""
     issued = face.issued_at.astimezone(SHANGHAI)
     _children(
         main,
@@ -84,6 +85,8 @@ def _main(main: ET.Element, face: ReceiptFace) -> None:
             ("EInvoiceCode", face.code),
             ("EInvoiceNumber", face.number),
             ("RandomNumber", face.check_code),
+            ("EInvoiceSpecimenCode", face.specimen_code),
+            ("SupervisorAreaCode", face.supervisor_area_code),
             ("TotalAmount", yuan(face.total_fen)),
             ("IssueDate", issued.strftime("%Y%m%d")),
             ("IssueTime", issued.strftime("%H:%M:%S")),
@@ -91,14 +94,22 @@ def _main(main: ET.Element, face: ReceiptFace) -> None:
     )
     _children(
         ET.SubElement(main, "InvoicingParty"),
-        [("InvoicingPartyCode", face.unit_code), ("InvoicingPartyName", face.unit_name)],
+        [
+            ("InvoicingPartyCode", face.unit_code),
+            ("InvoicingPartyName", face.unit_name),
+            ("RecName", face.rec_name),
+            ("RecAcct", face.rec_account),
+            ("RecOpBk", face.rec_bank),
+        ],
     )
     _children(
         ET.SubElement(main, "PayerParty"),
         [
             ("PayerPartyType", "2" if face.payer_type == "org" else "1"),
-            ("PayerPartyCode", face.payer_id_masked),
+            ("PayerPartyCode", face.payer_code),  # in full: the signed XML is the legal record
             ("PayerPartyName", face.payer_name),
+            ("PayerAcct", ""),
+            ("PayerOpBk", ""),
         ],
     )
     _children(
@@ -111,9 +122,16 @@ def _main(main: ET.Element, face: ReceiptFace) -> None:
             ("Remark", face.remark),
             ("HandlingPerson", face.payee),
             ("Checker", face.checker),
+            ("SupervisorRemark", face.supervisor_remark),
         ],
     )
     _children(ET.SubElement(main, "MainExt"), _main_ext(face))
+    _seal(ET.SubElement(main, "InvoicingPartySeal"), face.unit_seal)
+    _seal(ET.SubElement(main, "SupervisorPartySeal"), face.supervisor_seal)
+
+
+def _seal(element: ET.Element, seal: Seal) -> None:
+    _children(element, [("SealId", seal.seal_id), ("SealName", seal.name), ("SealHash", seal.hash)])
 
 
 def _main_ext(face: ReceiptFace) -> list[tuple[str, str]]:

@@ -1,9 +1,9 @@
 """Fiscal e-receipt API.
 
-Public (no credentials): the published signing keys and a receipt's two signatures (the Public
-contract: code + number; without the check code or the receipt's own unit's signature the lookup
-is throttled per client and limited to receipts within the print window), and — with the
-receipt's check code — its signed XML document and PDF.
+Public (no credentials): the published signing keys and — with the receipt's check code — its
+two signatures (Public contract addition: `?check_code=` is required without credentials; the
+receipt's own unit may omit it in a signed call), its signed XML document and PDF. Wrong check
+codes are throttled per client address (or app id) and per receipt (api.rate_limits).
 Signed (unit API credentials): print (units and kiosk/POS devices), booking (入账: any unit's
 business system that holds the receipt's check code acts as the "authorised system" of the
 employer that books it; the audit names the calling app id), and the write-off (核销) report of
@@ -24,7 +24,7 @@ from publicpay.adapters.receipts.xml import SignedReceipt, signed_receipt_docume
 from publicpay.api.auth import signed_client, unit_client, verify_request
 from publicpay.api.deps import body_bytes, container
 from publicpay.api.openapi_contract import OPTIONALLY_SIGNED
-from publicpay.api.rate_limits import LookupLimiter
+from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.api.schemas import PlausibleDate, text
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import Forbidden
@@ -50,10 +50,9 @@ CHECK = Query(pattern=r"^\d{6}$", description="校验码（6位）")
 OPTIONAL_CHECK = Query(
     default=None,
     pattern=r"^\d{6}$",
-    description="校验码（6位）：提供时不限次数、不限开具时间；不提供时按客户端限流，"
-    "且只能查询打印期限内的票据",
+    description="校验码（6位）：无凭证调用必填；开票单位以接口凭证签名调用时可不提供。"
+    "校验码错误按客户端地址和票据限次",
 )
-LOOKUPS = LookupLimiter()  # unauthenticated signature lookups, per client address
 
 
 class KeyOut(BaseModel):
@@ -218,15 +217,10 @@ def signatures(
     c: Container = Depends(container),
 ) -> SignaturesOut:
     caller = verify_request(request, body, c) if "x-app-id" in request.headers else None
-    client = caller.app_id if caller else (request.client.host if request.client else "unknown")
+    who = caller.app_id if caller else client_address(request)
     query = SignatureLookup(code, number, check_code, caller.unit_id if caller else None)
-    receipt = receipt_for_signatures(
-        c.read_uow(),
-        query,
-        policy=receipt_policy(c.settings),
-        clock=c.clock,
-        throttle=lambda: LOOKUPS.take(client),
-    )
+    attempts = anonymous_limits(request).attempts(who, f"{code}-{number}")
+    receipt = receipt_for_signatures(c.read_uow(), query, attempts=attempts)
     signed = _signed(c, receipt)
     return SignaturesOut(
         signatures=[
@@ -245,12 +239,14 @@ def signatures(
 
 @router.get("/{code}/{number}/xml", summary="签名票据文件（publicpay receipt verify 可验证）")
 def xml_document(
+    request: Request,
     code: Code,
     number: Number,
     check_code: str = CHECK,
     c: Container = Depends(container),
 ) -> Response:
-    receipt = find_receipt(c.read_uow(), code, number, check_code)
+    attempts = anonymous_limits(request).attempts(client_address(request), f"{code}-{number}")
+    receipt = find_receipt(c.read_uow(), code, number, check_code, attempts)
     document = signed_receipt_document(_signed(c, receipt))
     headers = {"Content-Disposition": f'attachment; filename="{code}-{number}.xml"'}
     return Response(document, media_type="application/xml", headers=headers)
@@ -258,12 +254,14 @@ def xml_document(
 
 @router.get("/{code}/{number}/pdf", summary="票据 PDF（查看/下载，不计打印次数）")
 def pdf(
+    request: Request,
     code: Code,
     number: Number,
     check_code: str = CHECK,
     c: Container = Depends(container),
 ) -> Response:
-    receipt = find_receipt(c.read_uow(), code, number, check_code)
+    attempts = anonymous_limits(request).attempts(client_address(request), f"{code}-{number}")
+    receipt = find_receipt(c.read_uow(), code, number, check_code, attempts)
     body = receipt_pdf(c.read_uow(), c.uow(), ReceiptFormats(), receipt)
     return _pdf_response(body, receipt)
 
@@ -288,6 +286,7 @@ def print_(
 
 @router.post("/{code}/{number}/booking", response_model=BookingOut, summary="入账反馈（仅一次）")
 def booking(
+    request: Request,
     body: BookingIn,
     code: Code,
     number: Number,
@@ -295,8 +294,12 @@ def booking(
     c: Container = Depends(container),
 ) -> BookingOut:
     by = (body.booked_by or client.app_id)[:100]
-    booking = Booking(code, number, body.check_code, actor=client.app_id, booked_by=by)
-    booked = book_receipt(c.uow(), booking, clock=c.clock)
+    address = client_address(request)
+    booking = Booking(
+        code, number, body.check_code, actor=client.app_id, booked_by=by, address=address
+    )
+    attempts = anonymous_limits(request).attempts(client.app_id, f"{code}-{number}")
+    booked = book_receipt(c.uow(), booking, clock=c.clock, attempts=attempts)
     assert booked.booked_at is not None
     return BookingOut(
         code=code,

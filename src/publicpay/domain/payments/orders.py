@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from publicpay.domain.errors import InvalidTransition
+from publicpay.domain.errors import Conflict, InvalidTransition
 from publicpay.domain.events import DomainEvent
 
 
@@ -137,3 +138,21 @@ class AmountMismatch(DomainEvent):
     payable_id: int
     reported_fen: int | None
     at: datetime
+
+
+class TooManyOpenOrders(Conflict):
+    code = "too_many_open_orders"
+    title = "未完成的支付订单过多"
+
+
+def check_open_orders(orders: Sequence[Order], now: datetime, limit: int) -> None:
+    """A payer may keep at most `limit` unpaid QR orders of one payable open at once (each one
+    an order at a channel); expired ones do not count, the recovery job closes them."""
+    open_now = [o for o in orders if is_open(o.status) and o.expires_at > now]
+    if len(open_now) >= limit:
+        wait = min(o.expires_at for o in open_now) - now
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        raise TooManyOpenOrders(
+            f"该缴款单已有 {len(open_now)} 笔未完成的支付订单，请用已打开的二维码支付，"
+            f"或约 {minutes} 分钟后再试"
+        )

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from publicpay.domain.codes import mask_id
 from publicpay.domain.errors import DomainError
 
 RECEIPT_CODE = re.compile(r"^\d{8}$")
@@ -176,13 +178,98 @@ class ReceiptLine:
         return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def is_whole(line: ReceiptLine) -> bool:
+    """Quantity × standard equals the amount (what every line of every receipt must show)."""
+    return line.quantity * line.standard_fen == line.amount_fen
+
+
+def whole_line(line: ReceiptLine) -> ReceiptLine:
+    """The line itself when whole; otherwise 1 (or -1 on a red receipt) × its amount, the
+    standard being the amount (a range or decision amount that does not divide by the
+    quantity, or a line of a receipt issued before this rule)."""
+    if is_whole(line):
+        return line
+    sign = -1 if line.amount_fen < 0 else 1
+    return replace(line, quantity=sign, standard_fen=abs(line.amount_fen))
+
+
+def negated_lines(lines: Sequence[ReceiptLine]) -> tuple[ReceiptLine, ...]:
+    """The red receipt's lines: each (whole) line with quantity and amount negated."""
+    return tuple(
+        replace(line, quantity=-line.quantity, amount_fen=-line.amount_fen)
+        for line in map(whole_line, lines)
+    )
+
+
+def kept_after_refund(lines: Sequence[ReceiptLine], refund_fen: int) -> tuple[ReceiptLine, ...]:
+    """The replacement receipt's lines after a partial refund of `refund_fen`.
+
+    The refund comes off the LAST lines first: a line the refund covers entirely is dropped;
+    the line it reaches last gives up whole units when the refunded rest is a multiple of its
+    standard (3 × 100.00 less 200.00 → 1 × 100.00), otherwise it shows 1 × what is kept with the
+    standard set to that amount (1 × 1,100.00 less 231.58 → 1 × 868.42). Lines before it are
+    unchanged. So every line stays whole and the lines add up to what is kept.
+    """
+    lines = [whole_line(line) for line in lines]
+    total = sum(line.amount_fen for line in lines)
+    if not 0 <= refund_fen <= total:
+        raise ValueError(f"refund {refund_fen} outside 0..{total}")
+    left = refund_fen
+    while left and lines:
+        last = lines.pop()
+        if left < last.amount_fen:
+            lines.append(_reduced(last, left))
+            break
+        left -= last.amount_fen
+    return tuple(lines)
+
+
+def _reduced(line: ReceiptLine, refund_fen: int) -> ReceiptLine:
+    """`line` less `refund_fen` (0 < refund < amount), in whole units where possible."""
+    kept = line.amount_fen - refund_fen
+    units, rest = divmod(refund_fen, line.standard_fen) if line.standard_fen else (0, 1)
+    if rest == 0 and isinstance(line.quantity, int):
+        return replace(line, quantity=line.quantity - units, amount_fen=kept)
+    return replace(line, quantity=1, standard_fen=kept, amount_fen=kept)
+
+
+SUPERVISOR_SEAL_NAME = "财政票据监制章"
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """An InvoicingPartySeal / SupervisorPartySeal block: SealId, SealName, SealHash.
+
+    PublicPay's electronic seals are the SM2 signing keys: the id names the key
+    (`<owner>-<key id>`), the hash is the SM3 digest (hex) of the key's public key PEM as
+    published by `GET /api/v1/receipts/keys`, so a reader can tell which key sealed a receipt.
+    """
+
+    seal_id: str = ""
+    name: str = ""
+    hash: str = ""
+
+
+def specimen_code(receipt_code: str) -> str:
+    """EInvoiceSpecimenCode (电子票据模板代码): the 8-digit 票据代码 + 2-digit template version
+    "01" -- as in the one published sample, code 32010121 → specimen 3201012101 (domain notes
+    §1.3; derived from that sample, not from a rule)."""
+    if not RECEIPT_CODE.match(receipt_code):
+        raise ValueError(f"receipt code must be 8 digits, got {receipt_code!r}")
+    return receipt_code + "01"
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptFace:
-    """Every element printed on (and serialised from) one e-receipt.
+    """Every element of one e-receipt (the national layout, domain notes §1.3), as serialised.
 
-    `payer_id_masked` must already be masked; `total_in_words` is the 大写 of `total_fen`
-    (see publicpay.domain.amounts_in_words). For a red receipt the amounts are negative and
-    `original_code` / `original_number` name the receipt it reverses.
+    `payer_code` is the payer's FULL ID number or credit code: the signed XML is the legal
+    record and carries it; screens, PDFs and logs show `payer_code_masked` only.
+    `total_in_words` is the 大写 of `total_fen` (publicpay.domain.amounts_in_words). For a red
+    receipt the amounts are negative and `original_code` / `original_number` name the receipt
+    it reverses. The payee account (`rec_*`: 收款人全称/账号/开户行, the finance bureau's
+    collection account), the specimen, supervisor and seal elements default to empty for faces
+    read back from receipts issued before they existed.
     """
 
     code: str
@@ -190,7 +277,7 @@ class ReceiptFace:
     check_code: str
     issued_at: datetime
     payer_name: str
-    payer_id_masked: str
+    payer_code: str
     unit_name: str
     unit_code: str
     lines: tuple[ReceiptLine, ...]
@@ -207,7 +294,14 @@ class ReceiptFace:
     kind: ReceiptKind = ReceiptKind.NORMAL
     original_code: str = ""
     original_number: str = ""
-    supervisor_seal_name: str = "财政票据监制章"
+    specimen_code: str = ""  # EInvoiceSpecimenCode (see `specimen_code`)
+    supervisor_area_code: str = ""  # SupervisorAreaCode: the supervising finance bureau
+    supervisor_remark: str = ""  # SupervisorRemark (财政备注)
+    rec_name: str = ""  # InvoicingParty/RecName: 收款人全称 (the collection account)
+    rec_account: str = ""  # InvoicingParty/RecAcct: 收款人账号
+    rec_bank: str = ""  # InvoicingParty/RecOpBk: 收款人开户行
+    unit_seal: Seal = Seal()  # InvoicingPartySeal
+    supervisor_seal: Seal = Seal(name=SUPERVISOR_SEAL_NAME)  # SupervisorPartySeal
 
     def __post_init__(self) -> None:
         if not RECEIPT_CODE.match(self.code):
@@ -242,3 +336,8 @@ class ReceiptFace:
     @property
     def is_red(self) -> bool:
         return self.kind is ReceiptKind.RED
+
+    @property
+    def payer_code_masked(self) -> str:
+        """What screens and PDFs show: 110105********002X (already masked codes stay so)."""
+        return mask_id(self.payer_code)

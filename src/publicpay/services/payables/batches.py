@@ -68,15 +68,22 @@ class SubmitBatch:
 
 
 def submit_batch(
-    uow: BatchesUnitOfWork, cmd: SubmitBatch, *, region_code: str, clock: Clock
+    uow: BatchesUnitOfWork,
+    cmd: SubmitBatch,
+    *,
+    region_code: str,
+    clock: Clock,
+    serial_floor: int = 0,
 ) -> BatchRecord:
-    """Check, report and (unless a dry run or refused) register a batch; returns it as stored."""
+    """Check, report and (unless a dry run or refused) register a batch; returns it as stored.
+    `region_code` and `serial_floor` shape the payment codes (registration.build_payable)."""
     _check_size(len(cmd.rows))
     groups = drafts(cmd.rows)
+    codes = (region_code, serial_floor)
     try:
-        return _attempt(uow, cmd, groups, region_code, clock)
+        return _attempt(uow, cmd, groups, codes, clock)
     except Conflict:  # a business number was registered meanwhile: it is now existing
-        return _attempt(uow, cmd, groups, region_code, clock)
+        return _attempt(uow, cmd, groups, codes, clock)
 
 
 def confirm_preview(
@@ -88,6 +95,7 @@ def confirm_preview(
     accept_partial: bool,
     region_code: str,
     clock: Clock,
+    serial_floor: int = 0,
 ) -> BatchRecord:
     """Register the rows of a stored preview (once: a confirmed preview cannot be confirmed
     again); the new batch is stored and returned."""
@@ -109,7 +117,7 @@ def confirm_preview(
         accept_partial=accept_partial,
         preview_id=preview_id,
     )
-    return submit_batch(uow, cmd, region_code=region_code, clock=clock)
+    return submit_batch(uow, cmd, region_code=region_code, clock=clock, serial_floor=serial_floor)
 
 
 def prune_previews(uow: BatchesUnitOfWork, *, clock: Clock) -> int:
@@ -128,13 +136,17 @@ def _check_size(rows: int) -> None:
 
 
 def _attempt(
-    uow: BatchesUnitOfWork, cmd: SubmitBatch, groups: list[Draft], region_code: str, clock: Clock
+    uow: BatchesUnitOfWork,
+    cmd: SubmitBatch,
+    groups: list[Draft],
+    codes: tuple[str, int],
+    clock: Clock,
 ) -> BatchRecord:
     now = clock.now()
     with uow:
         _consume_preview(uow, cmd)
         batch_id = uow.batches.add(_record(cmd, now, BatchReport.of(_status(cmd), [], 0)), None)
-        run = _Run(uow, cmd, batch_id, region_code, clock, groups)
+        run = _Run(uow, cmd, batch_id, codes, clock, groups)
         results = [result for draft in groups for result in run.check(draft)]
         status = _status(cmd, results)
         report = BatchReport.of(status, results, run.stored)
@@ -223,12 +235,12 @@ class _Run:
         uow: BatchesUnitOfWork,
         cmd: SubmitBatch,
         batch_id: int,
-        region_code: str,
+        codes: tuple[str, int],  # region code, serial floor
         clock: Clock,
         groups: list[Draft],
     ) -> None:
         self.uow, self.cmd, self.batch_id = uow, cmd, batch_id
-        self.region_code, self.clock = region_code, clock
+        self.codes, self.clock = codes, clock
         self.storing = not cmd.dry_run
         self.stored = 0
         # read before anything is queued: what was registered before, and ids for the new ones
@@ -251,12 +263,14 @@ class _Run:
         if existing is not None:
             return self._existing(draft, existing, fingerprint)
         try:
+            region_code, floor = self.codes
             payable = build_payable(
                 self.uow,
                 request,
                 fingerprint,
-                self.region_code,
+                region_code,
                 self.clock,
+                floor,
                 payable_id=next(self.ids),
             )
         except DomainError as exc:

@@ -42,6 +42,10 @@ class PayablesRepo(Protocol):
 
     def save(self, payable: Payable) -> None: ...
 
+    def payer_id_enc(self, payable_id: int) -> bytes:
+        """The payer's ID number, sealed (open with the box and `PAYER_ID_CONTEXT`)."""
+        ...
+
 
 class BatchesRepo(Protocol):
     def add(self, record: BatchRecord, rows_enc: bytes | None) -> int: ...

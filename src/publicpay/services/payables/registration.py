@@ -7,7 +7,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from publicpay.domain.codes import PayableType, make_payment_code, mask_id, normalise_citizen_id
+from publicpay.domain.codes import (
+    PAYMENT_CODE_KEY_PURPOSE,
+    SERIALS,
+    PayableType,
+    SerialPermutation,
+    make_payment_code,
+    mask_id,
+    normalise_citizen_id,
+)
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.payables import (
     LineRequest,
@@ -64,7 +72,12 @@ class Registered:
 
 
 def register_payable(
-    uow: UnitOfWork, cmd: RegisterPayable, *, region_code: str, clock: Clock
+    uow: UnitOfWork,
+    cmd: RegisterPayable,
+    *,
+    region_code: str,
+    clock: Clock,
+    serial_floor: int = 0,
 ) -> Registered:
     """Register, or answer the payable already registered under the biz_no (same body). Every
     path commits, so a signed request's nonce is claimed and an exact replay refused (401)."""
@@ -75,7 +88,9 @@ def register_payable(
             registered = _replay(existing, fingerprint)
             uow.commit()
             return registered
-        payable = build_payable(uow, cmd, fingerprint, region_code, clock, payable_id=next_id)
+        payable = build_payable(
+            uow, cmd, fingerprint, region_code, clock, serial_floor, payable_id=next_id
+        )
         try:
             store_payable(uow, payable, cmd)
             uow.commit()
@@ -105,11 +120,17 @@ def build_payable(
     fingerprint: str,
     region_code: str,
     clock: Clock,
+    serial_floor: int = 0,
     *,
     payable_id: int | None = None,
 ) -> Payable:
     """Validate and price a registration; its id (drawn unless given) and payment code
-    (nothing stored)."""
+    (nothing stored).
+
+    The code's serial is the id under the keyed permutation (`codes.SerialPermutation`, key
+    derived from the platform secret): unguessable, and distinct for distinct ids.
+    `serial_floor` (PUBLICPAY_PAYMENT_CODE_SERIAL_FLOOR) keeps the serials of codes issued
+    before the permutation out of reach."""
     errors = cmd.payer.validate()
     if not cmd.biz_no.strip() or len(cmd.biz_no) > 64:
         errors["biz_no"] = "业务编号不能为空且不超过64个字符"
@@ -121,11 +142,12 @@ def build_payable(
     if payable_id is None:
         payable_id = uow.payables.next_id()
     first_item = items[lines[0].item_code]
+    permute = SerialPermutation(uow.box.subkey(PAYMENT_CODE_KEY_PURPOSE), floor=serial_floor)
     code = make_payment_code(
         region_code,
         business_date(now).year,
         PayableType.for_category(first_item.category.value).value,
-        payable_id % 1_000_000_000,
+        permute(payable_id % SERIALS),
     )
     id_no = cmd.payer.id_no.strip()
     if cmd.payer.type is PayerType.PERSON:

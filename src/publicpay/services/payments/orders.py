@@ -24,7 +24,13 @@ from publicpay.domain.payables import (
     status_label,
 )
 from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
-from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus, Outcome
+from publicpay.domain.payments.orders import (
+    Order,
+    OrderMethod,
+    OrderStatus,
+    Outcome,
+    check_open_orders,
+)
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock
@@ -35,6 +41,7 @@ from publicpay.services.unit_of_work import UnitOfWork
 class PaymentPolicy:
     order_timeout_s: int
     notify_url: Callable[[str], str]  # channel -> our notify URL (platform default account)
+    max_open_orders: int = 5  # unpaid QR orders of one payable at once
 
     def notify_url_for(self, channel: str, account_id: int | None) -> str:
         """Notifications name the merchant account in the path, so the right keys verify them."""
@@ -66,6 +73,8 @@ def reserve_order(
         if payable.status is not PayableStatus.UNPAID:
             raise ValidationFailed(f"缴款单状态为「{status_label(payable.status)}」，不能再支付")
         now = clock.now()
+        if method is OrderMethod.QR:
+            check_open_orders(uow.orders.for_payable(payable.id), now, policy.max_open_orders)
         amount = amount_due_fen(
             payable.lines, uow.catalogue.items(), payable.due_date, business_date(now)
         )

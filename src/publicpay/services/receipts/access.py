@@ -10,19 +10,23 @@
   booked.
 - The public check needs code + number + check code + issue date + amount, and says nothing
   more than "no such receipt" when any of them differs.
-- The two signatures (Public contract: code and number suffice) are open to whoever shows the
-  check code and to the receipt's own unit; anyone else is throttled (`throttle`, per client) and
-  sees only receipts still within the print window, so walking sequential numbers yields little.
+- The two signatures (their content is the signed XML: the payer's name and full identifier,
+  the check code) are shown to whoever gives the right check code and to the receipt's own
+  unit (signed), which may omit it; without either the lookup is refused as incomplete.
+- Every place that takes a check code spends the caller's `Attempts` on a wrong one (per client
+  address or app id, and per receipt) and refuses, before looking, a caller who has none left:
+  guessing a 6-digit check code is throttled, and a right guess over the allowance is refused
+  like a wrong one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
-from publicpay.domain.errors import Conflict, Forbidden, NotFound
+from publicpay.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from publicpay.domain.receipts.receipts import can_print, is_reprint
 from publicpay.domain.receipts.records import PrintResult, StoredReceipt
 from publicpay.domain.time import SHANGHAI
@@ -53,11 +57,44 @@ class NotBookable(Conflict):
     title = "该票据不能入账"
 
 
-def find_receipt(uow: UnitOfWork, code: str, number: str, check_code: str) -> StoredReceipt:
+class Attempts(Protocol):
+    """A caller's allowance of wrong check codes for one receipt (api.rate_limits)."""
+
+    def check(self) -> None:
+        """Raise (RateLimited) when the allowance is used up; spends nothing."""
+        ...
+
+    def failed(self) -> None:
+        """Spend one attempt: the check code (or the receipt) was wrong."""
+        ...
+
+
+class Unlimited:
+    """Attempts of internal callers (no throttle)."""
+
+    def check(self) -> None:
+        return None
+
+    def failed(self) -> None:
+        return None
+
+
+UNLIMITED = Unlimited()
+
+
+class CheckCodeRequired(ValidationFailed):
+    title = "缺少校验码"
+
+
+def find_receipt(
+    uow: UnitOfWork, code: str, number: str, check_code: str, attempts: Attempts = UNLIMITED
+) -> StoredReceipt:
     """A receipt by code + number; the check code must match (documents are not enumerable)."""
+    attempts.check()
     with uow:
         receipt = uow.receipts.by_number(code, number)
     if receipt is None or receipt.check_code != check_code:
+        attempts.failed()
         log.info("receipt %s-%s not found or wrong check code", code, number)
         raise _not_found(code, number)
     return receipt
@@ -76,34 +113,30 @@ class SignatureLookup:
 
 
 def receipt_for_signatures(
-    uow: UnitOfWork,
-    query: SignatureLookup,
-    *,
-    policy: ReceiptPolicy,
-    clock: Clock,
-    throttle: Callable[[], None],
+    uow: UnitOfWork, query: SignatureLookup, *, attempts: Attempts
 ) -> StoredReceipt:
-    """The receipt whose signatures may be shown to this caller; ReceiptNotFound otherwise.
+    """The receipt whose signatures (and so whose signed XML) may be shown to this caller.
 
-    Free with the right check code or for the receipt's own unit. Anyone else first spends one
-    lookup of their allowance (`throttle` raises when it is used up), whatever the answer, and
-    then sees only a receipt within the print window; a wrong check code or an older receipt
-    answers exactly like a number that was never issued.
+    The receipt's own unit (a signed call) may omit the check code. Anyone else must give it
+    (CheckCodeRequired before anything is looked up); a wrong one spends an attempt and answers
+    ReceiptNotFound exactly like a number never issued.
     """
-    with uow:
-        receipt = uow.receipts.by_number(query.code, query.number)
-    if receipt is not None and (
-        query.check_code == receipt.check_code or query.unit_id == receipt.unit_id
-    ):
-        return receipt
-    throttle()
-    recent = receipt is not None and can_print(
-        receipt.issued_at, clock.now(), policy.print_window_days
-    )
-    if receipt is None or query.check_code is not None or not recent:
-        log.info("signatures of %s-%s refused to an anonymous caller", query.code, query.number)
-        raise _not_found(query.code, query.number)
-    return receipt
+    if query.check_code is None and query.unit_id is None:
+        raise _check_code_required()
+    if query.unit_id is not None:
+        with uow:
+            receipt = uow.receipts.by_number(query.code, query.number)
+        if receipt is not None and receipt.unit_id == query.unit_id:
+            return receipt
+        if query.check_code is None:
+            raise _check_code_required()
+    assert query.check_code is not None
+    return find_receipt(uow, query.code, query.number, query.check_code, attempts)
+
+
+def _check_code_required() -> CheckCodeRequired:
+    message = "查询票据签名须提供校验码 check_code（6位数字）；开票单位签名调用可不提供"
+    return CheckCodeRequired(message, errors={"check_code": "必填（6位数字）"})
 
 
 def receipt_pdf(
@@ -173,15 +206,20 @@ class Booking:
     check_code: str  # the booking system must hold the receipt
     actor: str  # the authenticated client (app id): the audit actor
     booked_by: str  # the caller's own description of who books (kept, not trusted)
+    address: str = ""  # where the call came from (client address), for the audit
 
 
-def book_receipt(uow: UnitOfWork, booking: Booking, *, clock: Clock) -> StoredReceipt:
+def book_receipt(
+    uow: UnitOfWork, booking: Booking, *, clock: Clock, attempts: Attempts = UNLIMITED
+) -> StoredReceipt:
     """入账: mark the receipt booked for reimbursement; a second booking is refused."""
     now = clock.now()
     code, number = booking.code, booking.number
+    attempts.check()
     with uow:
         receipt = uow.receipts.by_number(code, number, lock=True)
         if receipt is None or receipt.check_code != booking.check_code:
+            attempts.failed()
             log.warning("booking of %s-%s by %s refused: no such receipt or wrong check code",
                         code, number, booking.actor)  # fmt: skip
             raise _not_found(code, number)
@@ -194,7 +232,7 @@ def book_receipt(uow: UnitOfWork, booking: Booking, *, clock: Clock) -> StoredRe
                 if receipt.booked_at
                 else f"票据 {code}-{number} 已入账"
             )
-        detail = {"booked_by": booking.booked_by[:100]}
+        detail = {"booked_by": booking.booked_by[:100], "address": booking.address}
         uow.audit.append(booking.actor, "receipt.booked", f"{code}-{number}", detail, now)
         uow.commit()
         booked = uow.receipts.by_id(receipt.id)
@@ -211,8 +249,11 @@ class CheckQuery:
     amount_fen: int
 
 
-def check_receipt(uow: UnitOfWork, query: CheckQuery) -> StoredReceipt:
+def check_receipt(
+    uow: UnitOfWork, query: CheckQuery, attempts: Attempts = UNLIMITED
+) -> StoredReceipt:
     """查验: the receipt when every element matches; NotFound (and a log line) otherwise."""
+    attempts.check()
     with uow:
         receipt = uow.receipts.by_number(query.code, query.number)
     matches = receipt is not None and (
@@ -221,6 +262,7 @@ def check_receipt(uow: UnitOfWork, query: CheckQuery) -> StoredReceipt:
         and receipt.total_fen == query.amount_fen
     )
     if receipt is None or not matches:
+        attempts.failed()
         log.warning("receipt check refused for %s-%s", query.code, query.number)
         raise NotFound("查无此票：票据代码、号码、校验码、开票日期或金额不一致")
     return receipt

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from publicpay.domain.amounts_in_words import amount_in_words
 from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.events import EventType
-from publicpay.domain.money import allocate_fen
-from publicpay.domain.payables import Payable, PayableStatus
+from publicpay.domain.fees import LATE_SURCHARGE_NAME
+from publicpay.domain.payables import PAYER_ID_CONTEXT, Payable, PayableStatus
 from publicpay.domain.receipts.receipts import (
     DEFAULT_PRINT_WINDOW_DAYS,
     DEFAULT_TITLE,
+    SUPERVISOR_SEAL_NAME,
     ReceiptFace,
     ReceiptKind,
     ReceiptLine,
+    Seal,
+    is_whole,
     new_check_code,
+    specimen_code,
+    whole_line,
 )
 from publicpay.domain.receipts.records import DrawnNumber, NewReceipt, StoredReceipt
 from publicpay.domain.time import SHANGHAI
@@ -59,12 +63,24 @@ class SigningKeyMissing(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class CollectionAccount:
+    """The account receipts name as 收款人 (RecName/RecAcct/RecOpBk): the finance bureau's
+    collection account (汇缴户) every channel pays into."""
+
+    name: str = ""
+    number: str = ""
+    bank: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptPolicy:
     base_url: str
     print_window_days: int = DEFAULT_PRINT_WINDOW_DAYS
     title: str = DEFAULT_TITLE
-    payee: str = "统一公共支付平台"
+    payee: str = "统一公共支付平台"  # HandlingPerson (收款人/开票人 on the face)
     checker: str = "系统复核"
+    account: CollectionAccount = CollectionAccount()
+    supervisor_remark: str = ""  # SupervisorRemark (财政备注)
 
     def _root(self) -> str:
         return self.base_url.rstrip("/")
@@ -106,7 +122,8 @@ class Issuer:
 
     def payment(self, uow: UnitOfWork, payable: Payable, unit: Unit, ref: str) -> Draft:
         lines = payment_lines(payable, uow)
-        return Draft(payable, ref, self.face(payable, unit, lines, payable.remark))
+        code = payer_code(uow, payable)
+        return Draft(payable, ref, self.face(payable, unit, lines, payable.remark, payer=code))
 
     def face(
         self,
@@ -115,9 +132,12 @@ class Issuer:
         lines: tuple[ReceiptLine, ...],
         remark: str,
         *,
+        payer: str,
         original: StoredReceipt | None = None,
     ) -> ReceiptFace:
         """A face with placeholder numbers (`build` fills them); red when it names an original."""
+        if not all(is_whole(line) for line in lines):  # a bug: callers pass whole lines
+            raise ValueError(f"every receipt line needs quantity × standard = amount: {lines}")
         total = sum(line.amount_fen for line in lines)
         words = amount_in_words(abs(total))
         return ReceiptFace(
@@ -126,7 +146,7 @@ class Issuer:
             check_code="000000",
             issued_at=self.now,
             payer_name=payable.payer_name,
-            payer_id_masked=payable.payer_id_masked,
+            payer_code=payer,
             unit_name=unit.name,
             unit_code=unit.credit_code,
             lines=lines,
@@ -143,6 +163,11 @@ class Issuer:
             kind=ReceiptKind.RED if original else ReceiptKind.NORMAL,
             original_code=original.code if original else "",
             original_number=original.number if original else "",
+            supervisor_area_code=unit.region_code,
+            supervisor_remark=self.policy.supervisor_remark,
+            rec_name=self.policy.account.name,
+            rec_account=self.policy.account.number,
+            rec_bank=self.policy.account.bank,
         )
 
     def build(
@@ -158,6 +183,11 @@ class Issuer:
             check_code=check,
             verify_url=self.policy.verify_url(
                 drawn.code, drawn.number, check, self.now, draft.face.total_fen
+            ),
+            specimen_code=specimen_code(drawn.code),
+            unit_seal=self._seal(f"{unit.code}-{unit_key_id}", f"{unit.name}票据专用章", unit_key),
+            supervisor_seal=self._seal(
+                f"{unit.region_code}-{finance_key_id}", SUPERVISOR_SEAL_NAME, finance_key
             ),
         )
         xml = self.formats.xml(face)
@@ -181,6 +211,10 @@ class Issuer:
             issued_at=self.now,
         )
         return row, face
+
+    def _seal(self, seal_id: str, name: str, key: ReceiptSigner) -> Seal:
+        """The seal block of a signing key (see domain.receipts.receipts.Seal)."""
+        return Seal(seal_id, name, self.formats.key_hash(key.public_key_pem))
 
     def announce(self, uow: UnitOfWork, payable: Payable, r: NewReceipt, face: ReceiptFace) -> None:
         """The `receipt.issued` event (webhook) and the audit row of one receipt."""
@@ -216,6 +250,11 @@ class Issuer:
         uow.audit.append("system", "receipt.issued", target, detail, self.now)
 
 
+def payer_code(uow: UnitOfWork, payable: Payable) -> str:
+    """The payer's full ID number or credit code for the signed XML (stored encrypted)."""
+    return uow.box.open_text(uow.payables.payer_id_enc(payable.id), PAYER_ID_CONTEXT)
+
+
 def signers(uow: UnitOfWork, unit: Unit) -> tuple[Key, Key]:
     """The unit's and its finance bureau's active keys; SigningKeyMissing when one is absent."""
     unit_key = uow.receipts.signer("unit", unit.code)
@@ -228,15 +267,17 @@ def signers(uow: UnitOfWork, unit: Unit) -> tuple[Key, Key]:
 
 
 def payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
-    """The payable's lines; a fine's 滞纳金 (paid above the lines) gets a line of its own."""
+    """The payable's lines; a fine's 加处罚款 (paid above the lines) gets a line of its own."""
     lines = [
-        ReceiptLine(
-            line.item_code,
-            line.item_name,
-            line.unit_of_measure,
-            line.quantity,
-            line.standard_fen,
-            line.amount_fen,
+        whole_line(
+            ReceiptLine(
+                line.item_code,
+                line.item_name,
+                line.unit_of_measure,
+                line.quantity,
+                line.standard_fen,
+                line.amount_fen,
+            )
         )
         for line in payable.lines
     ]
@@ -245,27 +286,5 @@ def payment_lines(payable: Payable, uow: UnitOfWork) -> tuple[ReceiptLine, ...]:
         items = uow.catalogue.items()
         fines = [x.item_code for x in lines if x.item_code in items and items[x.item_code].is_fine]
         code = fines[0] if fines else lines[0].item_code
-        lines.append(ReceiptLine(code, "滞纳金", "元", 1, extra, extra))
+        lines.append(ReceiptLine(code, LATE_SURCHARGE_NAME, "元", 1, extra, extra))
     return tuple(lines)
-
-
-def negated(lines: tuple[ReceiptLine, ...]) -> tuple[ReceiptLine, ...]:
-    return tuple(
-        replace(line, quantity=-line.quantity, amount_fen=-line.amount_fen) for line in lines
-    )
-
-
-def remainder_lines(lines: tuple[ReceiptLine, ...], remainder: int) -> tuple[ReceiptLine, ...]:
-    """What is left after a partial refund, split over the original lines by their amounts."""
-    parts = allocate_fen(remainder, [max(line.amount_fen, 0) for line in lines])
-    kept = [
-        replace(line, quantity=_quantity_for(line, part), amount_fen=part)
-        for line, part in zip(lines, parts, strict=True)
-        if part
-    ]
-    return tuple(kept)
-
-
-def _quantity_for(line: ReceiptLine, part: int) -> int | Decimal:
-    """The quantity stays when the line is whole; otherwise 1 (the amount is what was kept)."""
-    return line.quantity if part == line.amount_fen else 1

@@ -25,7 +25,11 @@ from datetime import datetime, timedelta
 
 from publicpay.domain.errors import DomainError
 from publicpay.domain.payables import Payable
-from publicpay.domain.receipts.receipts import ReceiptStockExhausted
+from publicpay.domain.receipts.receipts import (
+    ReceiptStockExhausted,
+    kept_after_refund,
+    negated_lines,
+)
 from publicpay.domain.receipts.records import JobKind, ReceiptJob
 from publicpay.domain.units import Unit
 from publicpay.services.ports import Clock
@@ -37,8 +41,7 @@ from publicpay.services.receipts.building import (
     PayableNotPaid,
     ReceiptPolicy,
     SigningKeyMissing,
-    negated,
-    remainder_lines,
+    payer_code,
     signers,
 )
 from publicpay.services.receipts.ports import BatchReceipts, ReceiptFormats
@@ -278,15 +281,17 @@ def _refund(uow: UnitOfWork, issuer: Issuer, job: ReceiptJob, payable: Payable, 
     if live is None:
         raise NotReady(f"缴款单 {payable.payment_code} 的原票据尚未开具")
     original = issuer.formats.face(live.xml)
+    payer = payer_code(uow, payable)
     note = f"退款冲红，退款单号 {job.ref}"
-    red = issuer.face(payable, unit, negated(original.lines), note, original=live)
+    red_lines = negated_lines(original.lines)
+    red = issuer.face(payable, unit, red_lines, note, payer=payer, original=live)
     _issue_one(uow, issuer, Draft(payable, job.ref, red, live.id), unit, None)
     uow.receipts.set_status(live.id, "reversed")
-    remainder = live.total_fen - refund.amount_fen
-    if remainder <= 0:
+    if refund.amount_fen >= live.total_fen:
         return 1
     note = f"部分退款后重开，原票据 {live.code}-{live.number}，退款单号 {job.ref}"
-    kept = issuer.face(payable, unit, remainder_lines(original.lines, remainder), note)
+    lines = kept_after_refund(original.lines, refund.amount_fen)
+    kept = issuer.face(payable, unit, lines, note, payer=payer)
     _issue_one(uow, issuer, Draft(payable, job.ref, kept), unit, None)
     return 2
 

@@ -43,6 +43,10 @@ class ReceiptFormats(Protocol):
 
     def pdf(self, face: ReceiptFace, *, reprint: bool) -> bytes: ...
 
+    def key_hash(self, public_key_pem: bytes) -> str:
+        """SealHash of a signing key: SM3 (hex) of its public key PEM."""
+        ...
+
 
 class ReceiptsRepo(Protocol):
     def enqueue(

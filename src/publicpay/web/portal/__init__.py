@@ -1,4 +1,11 @@
-"""Payer portal (缴款人, phone first): look up a payment code, pay by QR, watch it turn paid."""
+"""Payer portal (缴款人, phone first): look up a payment code, pay by QR, watch it turn paid.
+
+Anyone holding a payment code sees what the pay page shows and no more: the payer's name and
+ID masked, the unit, the lines and amounts, the due date. The payment notice PDF opened without
+credentials prints the same (name masked as on the page, no business number, no remark); the
+owning unit's signed request gets the full notice. Lookups are throttled per client address
+(api.rate_limits.AnonymousLimits): 429 with Retry-After and a Chinese page.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +20,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from publicpay.adapters.payables.notice import FINE_LATE_FEE_NOTE, NoticeData, render_notice
+from publicpay.adapters.receipts.formats import receipt_policy
+from publicpay.api.auth import verify_request
+from publicpay.api.deps import body_bytes
+from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import is_valid_payment_code, mask_name
+from publicpay.domain.errors import NotFound, RateLimited
 from publicpay.domain.money import format_yuan
 from publicpay.domain.payables import Payable, due_now, status_label
 from publicpay.domain.receipts.receipts import ReceiptLine
@@ -82,16 +94,43 @@ def qr_svg(data: str) -> Response:
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 
-@router.get("/pay/{code}", response_class=HTMLResponse)
-def payable_page(request: Request, code: str, c: Container = Depends(_container)) -> Response:
-    found = _load(c, code) if is_valid_payment_code(code) else None
+def throttled_page(request: Request, exc: RateLimited) -> Response:
+    """The 429 answer of a payer page: the lookup page saying when to try again."""
+    return templates.TemplateResponse(
+        request,
+        "lookup.html",
+        {"code": "", "error": exc.detail},
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
+
+
+def _find(request: Request, c: Container, code: str) -> tuple[Payable, Unit] | Response:
+    """The payable and unit of `code` for an anonymous caller, or the page refusing it."""
+    limits, address = anonymous_limits(request), client_address(request)
+    try:
+        limits.lookup(address)
+    except RateLimited as exc:
+        return throttled_page(request, exc)
+    valid = is_valid_payment_code(code)
+    found = _load(c, code) if valid else None
     if found is None:
+        if valid:
+            limits.missed(address)
         return templates.TemplateResponse(
             request,
             "lookup.html",
             {"code": code, "error": "未找到该缴款码对应的缴款单"},
             status_code=404,
         )
+    return found
+
+
+@router.get("/pay/{code}", response_class=HTMLResponse)
+def payable_page(request: Request, code: str, c: Container = Depends(_container)) -> Response:
+    found = _find(request, c, code)
+    if isinstance(found, Response):
+        return found
     payable, unit = found
     with c.read_uow() as uow:
         items = uow.catalogue.items()
@@ -109,20 +148,39 @@ def payable_page(request: Request, code: str, c: Container = Depends(_container)
 
 
 @router.get("/pay/{code}/notice.pdf")
-def notice_pdf(code: str, c: Container = Depends(_container)) -> Response:
-    found = _load(c, code) if is_valid_payment_code(code) else None
-    if found is None:
-        return Response("未找到该缴款单", status_code=404, media_type="text/plain; charset=utf-8")
+def notice_pdf(
+    request: Request,
+    code: str,
+    body: bytes = Depends(body_bytes),
+    c: Container = Depends(_container),
+) -> Response:
+    """The payment notice: in full for the owning unit's signed request (X-App-Id …), else
+    what the pay page shows (see the module docstring)."""
+    caller = verify_request(request, body, c) if "x-app-id" in request.headers else None
+    owner = caller.unit_id if caller is not None and caller.kind == "unit" else None
+    found = _load(c, code) if owner is not None else _find(request, c, code)
+    if isinstance(found, Response):
+        return found
+    if found is None or (owner is not None and found[0].unit_id != owner):
+        raise NotFound(f"缴款码 {code} 不存在")
+    full = owner is not None
     payable, unit = found
+    pdf = render_notice(_notice(c, payable, unit, full=full))
+    headers = {"Content-Disposition": f'inline; filename="notice-{payable.payment_code}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+def _notice(c: Container, payable: Payable, unit: Unit, *, full: bool) -> NoticeData:
     base = c.settings.public_base_url.rstrip("/")
     with c.read_uow() as uow:
         items = uow.catalogue.items()
     fines = any(items[line.item_code].is_fine for line in payable.lines if line.item_code in items)
-    notice = NoticeData(
+    account = receipt_policy(c.settings).account
+    return NoticeData(
         payment_code=payable.payment_code,
         pay_url=f"{base}/pay/{payable.payment_code}",
         unit_name=unit.name,
-        payer_name=payable.payer_name,
+        payer_name=payable.payer_name if full else mask_name(payable.payer_name),
         payer_id_masked=payable.payer_id_masked,
         lines=tuple(
             ReceiptLine(
@@ -138,13 +196,13 @@ def notice_pdf(code: str, c: Container = Depends(_container)) -> Response:
         total_fen=payable.amount_fen,
         issued_on=business_date(payable.created_at) if payable.created_at else date.today(),
         due_date=payable.due_date,
-        biz_no=payable.biz_no,
+        biz_no=payable.biz_no if full else "",
         late_fee_note=FINE_LATE_FEE_NOTE if fines and payable.due_date else "",
-        remark=payable.remark,
+        receiving_account_name=account.name,
+        receiving_account=account.number,
+        receiving_bank=account.bank,
+        remark=payable.remark if full else "",
     )
-    pdf = render_notice(notice)
-    headers = {"Content-Disposition": f'inline; filename="notice-{payable.payment_code}.pdf"'}
-    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 def install(app: FastAPI) -> None:

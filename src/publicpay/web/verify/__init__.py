@@ -1,5 +1,7 @@
 """Public receipt check (票据查验): anyone confirms a receipt by code + number + check code +
-issue date + amount. All five must match; a mismatch says only that no such receipt exists."""
+issue date + amount. All five must match; a mismatch says only that no such receipt exists.
+Throttled per client address: each check spends a lookup, each mismatch a wrong-check-code
+attempt of the address and of the receipt (api.rate_limits); over them, 429 and Retry-After."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from publicpay.adapters.receipts.xml import (
     signed_receipt_document,
     verify_receipt_document,
 )
+from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.bootstrap import Container
-from publicpay.domain.errors import NotFound
+from publicpay.domain.errors import NotFound, RateLimited
 from publicpay.domain.money import InvalidAmount, Money, format_yuan
 from publicpay.domain.receipts.records import StoredReceipt
 from publicpay.domain.time import local_text
@@ -63,14 +66,24 @@ def verify_page(request: Request, c: Container = Depends(_container)) -> Respons
     context: dict[str, object] = {"q": q, "receipt": None, "error": ""}
     if not any(q.values()):
         return templates.TemplateResponse(request, "verify.html", context)
+    limits, address = anonymous_limits(request), client_address(request)
     try:
-        receipt = check_receipt(c.read_uow(), parse_query(q))
+        limits.request(address)
+        query = parse_query(q)
+        attempts = limits.attempts(address, f"{query.code}-{query.number}")
+        receipt = check_receipt(c.read_uow(), query, attempts)
     except ValueError as exc:
         context["error"] = str(exc)
         return templates.TemplateResponse(request, "verify.html", context, status_code=422)
     except NotFound as exc:
         context["error"] = exc.detail
         return templates.TemplateResponse(request, "verify.html", context, status_code=404)
+    except RateLimited as exc:
+        context["error"] = exc.detail
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return templates.TemplateResponse(
+            request, "verify.html", context, status_code=429, headers=headers
+        )
     context.update(_result(c, receipt))
     return templates.TemplateResponse(request, "verify.html", context)
 

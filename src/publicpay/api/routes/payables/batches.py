@@ -121,7 +121,13 @@ def submit(
             accept_partial=accept_partial,
         )
         uow = c.batch_uow()
-        record = submit_batch(uow, cmd, region_code=c.settings.region_code, clock=c.clock)
+        record = submit_batch(
+            uow,
+            cmd,
+            region_code=c.settings.region_code,
+            clock=c.clock,
+            serial_floor=c.settings.payment_code_serial_floor,
+        )
     finally:
         c.claim_pending_nonce()  # a file refused before the batch's transaction: claimed now
     return _answer(c, record)

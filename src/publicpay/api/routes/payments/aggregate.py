@@ -3,6 +3,8 @@
 Alipay and UnionPay wallets are redirected (302) to the channel QR URL of a new order; WeChat gets
 the JSAPI page whose bundle the wallet confirms; any other client gets a page listing the wallets
 and the per-channel codes. The User-Agent patterns are documented in `services.payments.aggregate`.
+Throttled per client address like every page opened by a payment code (api.rate_limits); each
+wallet order spends the address's hourly order allowance.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publicpay.api.deps import container
+from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.bootstrap import Container
-from publicpay.domain.errors import DomainError, NotFound, ValidationFailed
+from publicpay.domain.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from publicpay.domain.money import format_yuan
 from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.aggregate import (
@@ -33,15 +36,21 @@ router = APIRouter(include_in_schema=False)
 def aggregate_landing(
     request: Request, token: str, openid: str = "", c: Container = Depends(container)
 ) -> Response:
+    limits, address = anonymous_limits(request), client_address(request)
     try:
+        limits.lookup(address)
         code = read_token(c.box, token, clock=c.clock)
+    except RateLimited as exc:
+        return _throttled(request, exc)
     except ValidationFailed as exc:
+        limits.missed(address)
         return _page(request, "聚合码无效", exc.detail, status=410)
     wallet = wallet_of(request.headers.get("user-agent", ""))
     available = set(c.gateways.channels())
     if wallet is None or wallet not in available:
         return _chooser(request, c, code, wallet)
     try:
+        limits.order(address)
         if wallet is Channel.WECHAT:
             openid = openid or request.headers.get("x-wx-openid", "")
             if len(openid) > 128 or not openid.isprintable():
@@ -50,7 +59,10 @@ def aggregate_landing(
         opened = open_for_wallet(
             c.uow(), c.gateways, code, wallet, clock=c.clock, policy=c.payment_policy()
         )
+    except RateLimited as exc:
+        return _throttled(request, exc)
     except NotFound:
+        limits.missed(address)
         return _page(request, "缴款单不存在", "未找到该缴款单，请核对缴款码。", status=404)
     except DomainError as exc:
         return _page(request, "暂时无法支付", exc.detail, status=409)
@@ -83,8 +95,15 @@ def _chooser(request: Request, c: Container, code: str, wallet: Channel | None) 
     return templates.TemplateResponse(request, "aggregate.html", context)
 
 
-def _page(request: Request, title: str, detail: str, *, status: int) -> Response:
+def _page(
+    request: Request, title: str, detail: str, *, status: int, headers: dict[str, str] | None = None
+) -> Response:
     context = {"title": title, "detail": detail}
     return templates.TemplateResponse(
-        request, "aggregate_message.html", context, status_code=status
+        request, "aggregate_message.html", context, status_code=status, headers=headers
     )
+
+
+def _throttled(request: Request, exc: RateLimited) -> Response:
+    headers = {"Retry-After": str(exc.retry_after_s)}
+    return _page(request, exc.title, exc.detail, status=429, headers=headers)

@@ -44,8 +44,10 @@ class CounterPayableOut(BaseModel):
     unit_name: str = Field(description="执收单位")
     payer: dict[str, str] = Field(description="缴款人（姓名、证件号均已脱敏）")
     lines: list[LineOut]
-    amount_fen: int = Field(description="应缴金额（分），不含滞纳金")
-    late_fee_fen: int = Field(description="今日滞纳金（分）")
+    amount_fen: int = Field(description="应缴金额（分），不含加处罚款")
+    late_fee_fen: int = Field(
+        description="今日加处罚款（分）：罚没项目逾期每日按罚款数额的3%加处，以罚款数额为限"
+    )
     amount_due_fen: int = Field(description="今日应缴金额（分）= amount_fen + late_fee_fen")
     due_date: date | None
     paid_at: str | None = None

@@ -1,4 +1,9 @@
-"""Payer API: no credentials; the payment code is what the payer holds."""
+"""Payer API: no credentials; the payment code is what the payer holds.
+
+Throttled per client address (api.rate_limits.AnonymousLimits): every lookup spends a token,
+an unknown code spends the address's miss allowance, and each channel order opened its hourly
+order allowance; a payable keeps at most PUBLICPAY_MAX_OPEN_ORDERS_PER_PAYABLE unpaid QR orders.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pydantic import BaseModel
 from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
 from publicpay.api.params import PaymentCode
+from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.api.schemas import OrderIn, OrderOut
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import parse_payment_code
@@ -31,13 +37,18 @@ class PayableStatusOut(BaseModel):
 
 
 @router.get("/{payment_code}", response_model=PayableStatusOut, summary="缴款单状态（缴款人）")
-def status(payment_code: PaymentCode, c: Container = Depends(container)) -> PayableStatusOut:
+def status(
+    payment_code: PaymentCode, request: Request, c: Container = Depends(container)
+) -> PayableStatusOut:
+    limits, address = anonymous_limits(request), client_address(request)
+    limits.lookup(address)
     code = parse_payment_code(payment_code)  # a mistyped code is caught by its check digit
     del code
     with c.read_uow() as uow:
         payable = uow.payables.by_code(payment_code.strip())
         items = uow.catalogue.items()
     if payable is None:
+        limits.missed(address)
         raise NotFound(f"缴款码 {payment_code} 不存在")
     due = due_now(payable, items, business_date(c.clock.now()))
     return PayableStatusOut(
@@ -59,16 +70,24 @@ def status(payment_code: PaymentCode, c: Container = Depends(container)) -> Paya
 def create_order(
     payment_code: PaymentCode, body: OrderIn, request: Request, c: Container = Depends(container)
 ) -> Response:
+    limits, address = anonymous_limits(request), client_address(request)
+    limits.lookup(address)
     parse_payment_code(payment_code)
     code = payment_code.strip()
-    return idempotent(
-        c,
-        request,
-        f"pay:{code}",
-        body.model_dump_json(),
-        lambda: _open_order(c, code, body),
-        status_code=201,
-    )
+    if body.channel != "aggregate":  # a channel order (the aggregate code opens none yet)
+        limits.order(address)
+    try:
+        return idempotent(
+            c,
+            request,
+            f"pay:{code}",
+            body.model_dump_json(),
+            lambda: _open_order(c, code, body),
+            status_code=201,
+        )
+    except NotFound:
+        limits.missed(address)
+        raise
 
 
 def _open_order(c: Container, code: str, body: OrderIn) -> OrderOut:
