@@ -1,0 +1,513 @@
+"""In-memory repositories of every area but receipts, on a `FakeDatabase`.
+
+Each one implements its area's Protocol (`services/<area>/ports.py`) with the real repository's
+observable behaviour: which methods queue their write (marking the table until the next flush),
+what a unique key refuses or ignores, copies in and out (an aggregate changed without `save` is
+not changed in the database), JSON columns round-tripped through `json` (a value the database
+could not store fails here too).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.events import DeliveryStatus, DiscrepancyKind, StoredEvent
+from publicpay.domain.ledger import Journal, JournalKind, balances
+from publicpay.domain.payables import Payable
+from publicpay.domain.payments.orders import Order, OrderStatus
+from publicpay.domain.refunds import Refund, RefundStatus
+from publicpay.domain.units import ApiClient, Unit
+from tests.fakes.database import (
+    AuditRow,
+    DeliveryRow,
+    DiscrepancyRow,
+    FakeDatabase,
+    InboxRow,
+    OutboxRow,
+    PayableRow,
+    PostedJournal,
+    refuse_duplicate,
+)
+
+# table names, as the real statements touch them
+PAYABLES = "payables"
+ORDERS = "payment_orders"
+INBOX = "inbox"
+DISCREPANCIES = "discrepancies"
+REFUNDS = "refunds"
+LEDGER = "ledger_postings"
+EVENTS = "events"
+DELIVERIES = "webhook_deliveries"
+AUDIT = "audit_log"
+UNITS = "units"
+CLIENTS = "api_clients"
+
+
+def as_json(value: dict[str, Any]) -> dict[str, Any]:
+    """What a JSON column gives back (raises TypeError for what it cannot store)."""
+    loaded: dict[str, Any] = json.loads(json.dumps(value))
+    return loaded
+
+
+class FakeCatalogue:
+    """Read-only to services (the cache in production); seeded by the test."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def items(self) -> dict[str, FeeItem]:
+        return dict(self._db.tables.fee_items)
+
+    def authorised(self, unit_id: int) -> frozenset[str]:
+        return frozenset(self._db.tables.grants.get(unit_id, ()))
+
+
+class FakePayables:
+    """`add` and `save` are queued; reads run at once."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def lookup(self, unit_id: int, biz_no: str) -> tuple[Payable | None, int]:
+        found = self.by_biz_nos(unit_id, [biz_no]).get(biz_no)
+        return found, self.next_id()
+
+    def next_id(self) -> int:
+        self._db.read()  # a sequence: no table
+        return self._db.next_id(PAYABLES)
+
+    def next_ids(self, count: int) -> list[int]:
+        return [self.next_id() for _ in range(max(count, 0))]
+
+    def by_biz_nos(self, unit_id: int, biz_nos: Sequence[str]) -> dict[str, Payable]:
+        self._db.read(PAYABLES)
+        wanted = set(biz_nos)
+        return {
+            row.payable.biz_no: copy.deepcopy(row.payable)
+            for row in self._db.tables.payables.values()
+            if row.payable.unit_id == unit_id and row.payable.biz_no in wanted
+        }
+
+    def add(
+        self,
+        payable: Payable,
+        *,
+        payer_id_enc: bytes,
+        payer_id_hash: str,
+        payer_phone_enc: bytes | None,
+    ) -> None:
+        """Queued; a biz_no or payment code taken meanwhile refuses the commit."""
+        self._db.queue(PAYABLES)
+        rows = self._db.tables.payables
+        refuse_duplicate(payable.id in rows)
+        rows[payable.id] = PayableRow(
+            copy.deepcopy(payable), payer_id_enc, payer_id_hash, payer_phone_enc
+        )
+
+    def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
+        self._db.read(PAYABLES)
+        for row in self._db.tables.payables.values():
+            if row.payable.payment_code == payment_code:
+                return copy.deepcopy(row.payable)
+        return None
+
+    def by_id(self, payable_id: int, *, lock: bool = False) -> Payable | None:
+        self._db.read(PAYABLES)
+        row = self._db.tables.payables.get(payable_id)
+        return None if row is None else copy.deepcopy(row.payable)
+
+    def for_order(self, order_no: str) -> Payable | None:
+        self._db.read(PAYABLES, ORDERS)
+        for order in self._db.tables.orders.values():
+            if order.order_no == order_no:
+                return self.by_id(order.payable_id, lock=True)
+        return None
+
+    def save(self, payable: Payable) -> None:
+        """Queued: the state a payable's transitions change (not its lines or payer)."""
+        self._db.queue(PAYABLES)
+        row = self._db.tables.payables.get(payable.id)
+        if row is not None:
+            row.payable = replace(
+                row.payable,
+                status=payable.status,
+                paid_at=payable.paid_at,
+                paid_fen=payable.paid_fen,
+                paid_order_id=payable.paid_order_id,
+                channel=payable.channel,
+                refunded_fen=payable.refunded_fen,
+            )
+
+    def payer_id_enc(self, payable_id: int) -> bytes:
+        self._db.read(PAYABLES)
+        return self._db.tables.payables[payable_id].payer_id_enc
+
+
+class FakeOrders:
+    """`add` runs at once (the id is needed) and sets `order.id`; `save` is queued."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(self, order: Order) -> int:
+        self._db.read(ORDERS)
+        refuse_duplicate(self._by_no(order.order_no) is not None)
+        order.id = self._db.next_id(ORDERS)
+        self._db.tables.orders[order.id] = copy.deepcopy(order)
+        return order.id
+
+    def _by_no(self, order_no: str) -> Order | None:
+        for order in self._db.tables.orders.values():
+            if order.order_no == order_no:
+                return order
+        return None
+
+    def by_no(self, order_no: str, *, lock: bool = False) -> Order | None:
+        self._db.read(ORDERS)
+        return copy.deepcopy(self._by_no(order_no))
+
+    def by_id(self, order_id: int) -> Order | None:
+        self._db.read(ORDERS)
+        return copy.deepcopy(self._db.tables.orders.get(order_id))
+
+    def open_created_before(self, before: datetime, limit: int) -> list[str]:
+        self._db.read(ORDERS)
+        found = [
+            o.order_no
+            for o in sorted(self._db.tables.orders.values(), key=lambda o: o.id)
+            if o.status is OrderStatus.PAYING
+            and o.created_at < before
+            and o.channel not in ("counter", "cash")
+        ]
+        return found[:limit]
+
+    def for_payable(self, payable_id: int) -> list[Order]:
+        self._db.read(ORDERS)
+        orders = sorted(self._db.tables.orders.values(), key=lambda o: o.id)
+        return [copy.deepcopy(o) for o in orders if o.payable_id == payable_id]
+
+    def save(self, order: Order) -> None:
+        self._db.queue(ORDERS)
+        stored = self._db.tables.orders.get(order.id)
+        if stored is not None:
+            self._db.tables.orders[order.id] = replace(
+                stored,
+                status=order.status,
+                channel_trade_no=order.channel_trade_no,
+                paid_at=order.paid_at,
+                qr_code=order.qr_code,
+                closed_at=order.closed_at,
+            )
+
+    def locked_with_payable(self, order_no: str) -> tuple[Payable, Order] | None:
+        self._db.read(PAYABLES, ORDERS)
+        order = self._by_no(order_no)
+        if order is None:
+            return None
+        payable = self._db.tables.payables[order.payable_id].payable
+        return copy.deepcopy(payable), copy.deepcopy(order)
+
+
+class FakeInbox:
+    """`add`, `outcome` and `request` run at once; `record` and `mark` are queued."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(self, channel: str, notify_id: str, order_no: str, body: str, at: datetime) -> bool:
+        """False when this notify id was stored before (the insert ignores the conflict)."""
+        self._db.read(INBOX)
+        rows = self._db.tables.inbox
+        if (channel, notify_id) in rows:
+            return False
+        rows[channel, notify_id] = InboxRow(channel, notify_id, order_no, body, at)
+        return True
+
+    def outcome(self, channel: str, notify_id: str) -> str | None:
+        self._db.read(INBOX)
+        row = self._db.tables.inbox.get((channel, notify_id))
+        return None if row is None else row.outcome
+
+    def request(self, channel: str, notify_id: str) -> tuple[str, str, str | None] | None:
+        self._db.read(INBOX)
+        row = self._db.tables.inbox.get((channel, notify_id))
+        return None if row is None else (row.order_no, row.body, row.outcome)
+
+    def mark(self, channel: str, notify_id: str, outcome: str, at: datetime) -> None:
+        self._db.queue(INBOX)
+        row = self._db.tables.inbox.get((channel, notify_id))
+        if row is not None:
+            row.outcome, row.processed_at = outcome, at
+
+    def record(
+        self,
+        channel: str,
+        notify_id: str,
+        order_no: str,
+        body: str,
+        outcome: str,
+        at: datetime,
+        *,
+        final: Collection[str],
+    ) -> None:
+        """Stored with its outcome; a row stored before keeps an outcome that is `final`."""
+        self._db.queue(INBOX)
+        row = self._db.tables.inbox.setdefault(
+            (channel, notify_id), InboxRow(channel, notify_id, order_no, body, at)
+        )
+        if row.outcome is None or row.outcome not in final:
+            row.outcome, row.processed_at = outcome, at
+
+
+class FakeDiscrepancies:
+    """`add` is queued; recorded once per kind and order (a repeat is ignored)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(
+        self,
+        kind: DiscrepancyKind,
+        channel: str,
+        order_no: str,
+        payable_id: int | None,
+        amount_fen: int | None,
+        detail: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        self._db.queue(DISCREPANCIES)
+        rows = self._db.tables.discrepancies
+        if any(r.kind is kind and r.order_no == order_no for r in rows):
+            return
+        rows.append(
+            DiscrepancyRow(kind, channel, order_no, payable_id, amount_fen, as_json(detail), at)
+        )
+
+
+class FakeRefunds:
+    """`add` and `save` are queued; reads run at once. `claim_due` leases like the real one."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(self, refund: Refund) -> None:
+        self._db.queue(REFUNDS)
+        stored = copy.deepcopy(refund)
+        stored.id = self._db.next_id(REFUNDS)
+        self._db.tables.refunds[stored.id] = stored
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Refund]:
+        """Pending or processing refunds due now, oldest first, leased until now + lease; the
+        returned refunds show `attempts` from before the claim."""
+        self._db.read(REFUNDS)
+        due = [
+            r
+            for r in sorted(self._db.tables.refunds.values(), key=lambda r: r.id)
+            if r.status in (RefundStatus.PENDING, RefundStatus.PROCESSING)
+            and r.next_attempt_at is not None
+            and r.next_attempt_at <= now
+        ][:limit]
+        claimed = [copy.deepcopy(r) for r in due]
+        for r in due:
+            r.next_attempt_at, r.attempts = now + lease, r.attempts + 1
+        return claimed
+
+    def _by_no(self, refund_no: str) -> Refund | None:
+        for refund in self._db.tables.refunds.values():
+            if refund.refund_no == refund_no:
+                return refund
+        return None
+
+    def by_no(self, refund_no: str, *, lock: bool = False) -> Refund | None:
+        self._db.read(REFUNDS)
+        return copy.deepcopy(self._by_no(refund_no))
+
+    def for_payable(self, payable_id: int) -> list[Refund]:
+        self._db.read(REFUNDS)
+        refunds = sorted(self._db.tables.refunds.values(), key=lambda r: r.id)
+        return [copy.deepcopy(r) for r in refunds if r.payable_id == payable_id]
+
+    def save(self, refund: Refund) -> None:
+        """Queued: status, next attempt, channel refund no, completion (by id, like the row)."""
+        self._db.queue(REFUNDS)
+        stored = self._db.tables.refunds.get(refund.id)
+        if stored is not None:
+            stored.status = refund.status
+            stored.next_attempt_at = refund.next_attempt_at
+            stored.channel_refund_no = refund.channel_refund_no
+            stored.completed_at = refund.completed_at
+
+
+class FakeLedger:
+    """`post` is queued; the balance is checked at commit (`FakeDatabase.commit`)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def post(
+        self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
+    ) -> None:
+        self._db.queue(LEDGER)
+        posted = PostedJournal(self._db.next_id(LEDGER), journal, payable_id, business_date, at)
+        self._db.tables.journals.append(posted)
+
+    def journal(self, kind: JournalKind, ref: str) -> Journal | None:
+        """The first journal of `kind` for `ref`, as posted."""
+        self._db.read(LEDGER)
+        for posted in self._db.tables.journals:
+            if posted.journal.kind is kind and posted.journal.ref == ref:
+                return posted.journal
+        return None
+
+    def balances(self) -> dict[str, int]:
+        """Every account's balance (debits positive), as `LedgerRepository.balances`."""
+        self._db.read(LEDGER)
+        postings = [p for posted in self._db.tables.journals for p in posted.journal.postings]
+        return dict(balances(postings))
+
+
+class FakeEvents:
+    """`add` is queued (the outbox message); the delivery side runs at once."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(
+        self, unit_id: int, type_: str, data: dict[str, Any], at: datetime, *, deliver: bool
+    ) -> str:
+        self._db.queue(EVENTS)
+        event_id = f"evt_{uuid.uuid4().hex}"
+        delivery = DeliveryStatus.PENDING if deliver else DeliveryStatus.NONE
+        event = StoredEvent(
+            self._db.next_id(EVENTS), event_id, unit_id, type_, as_json(data), at, 0, delivery
+        )
+        self._db.tables.outbox.append(OutboxRow(event, at if deliver else None))
+        return event_id
+
+    def _row(self, cursor: int) -> OutboxRow | None:
+        return next((r for r in self._db.tables.outbox if r.event.cursor == cursor), None)
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[StoredEvent]:
+        """Pending deliveries due now (by next attempt, then cursor), leased; `attempts`
+        counts this attempt."""
+        self._db.read(EVENTS)
+        due = sorted(
+            (
+                r
+                for r in self._db.tables.outbox
+                if r.event.delivery is DeliveryStatus.PENDING
+                and r.next_attempt_at is not None
+                and r.next_attempt_at <= now
+            ),
+            key=lambda r: (r.next_attempt_at, r.event.cursor),
+        )[:limit]
+        for r in due:
+            r.event = replace(r.event, attempts=r.event.attempts + 1)
+            r.next_attempt_at = now + lease
+        return [r.event for r in due]
+
+    def delivered(self, cursor: int, at: datetime) -> None:
+        self._db.read(EVENTS)
+        row = self._row(cursor)
+        if row is not None:
+            row.event = replace(row.event, delivery=DeliveryStatus.DELIVERED)
+            row.delivered_at, row.next_attempt_at = at, None
+
+    def retry_at(self, cursor: int, at: datetime | None) -> None:
+        """Schedule the next attempt, or give up (`None`: failed, kept for manual replay)."""
+        self._db.read(EVENTS)
+        row = self._row(cursor)
+        if row is not None:
+            row.next_attempt_at = at
+            if at is None:
+                row.event = replace(row.event, delivery=DeliveryStatus.FAILED)
+
+    def log_delivery(
+        self,
+        cursor: int,
+        attempt: int,
+        url: str,
+        status_code: int | None,
+        error: str | None,
+        duration_ms: int,
+        at: datetime,
+    ) -> None:
+        self._db.read(DELIVERIES)
+        row = DeliveryRow(cursor, attempt, url, status_code, error and error[:500], duration_ms, at)
+        self._db.tables.deliveries.append(row)
+
+
+class FakeAudit:
+    """`append` is queued (sealing the hash chain is the worker's, not modelled here)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def append(
+        self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
+    ) -> None:
+        self._db.queue(AUDIT)
+        self._db.tables.audit.append(AuditRow(actor, action, target, as_json(detail), at))
+
+
+class FakeUnits:
+    """Units and API clients; every method runs at once."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def get(self, unit_id: int) -> Unit | None:
+        self._db.read(UNITS)
+        return self._db.tables.units.get(unit_id)
+
+    def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(unit, webhook_url=url, webhook_secret=secret)
+
+    def rotate_webhook_secret(
+        self, unit_id: int, secret: str, previous: str, valid_until: datetime
+    ) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(
+            unit,
+            webhook_secret=secret,
+            webhook_previous_secret=previous,
+            webhook_previous_valid_until=valid_until,
+        )
+
+    def client(self, app_id: str) -> ApiClient | None:
+        self._db.read(CLIENTS)
+        return self._db.tables.clients.get(app_id)
+
+    def clients(self) -> list[ApiClient]:
+        self._db.read(CLIENTS)
+        return list(self._db.tables.clients.values())
+
+    def rotate_secret(
+        self, app_id: str, secret: str, previous: str, valid_until: datetime, at: datetime
+    ) -> None:
+        self._db.read(CLIENTS)
+        client = self._db.tables.clients[app_id]
+        self._db.tables.clients[app_id] = replace(
+            client,
+            secret=secret,
+            previous_secret=previous,
+            previous_valid_until=valid_until,
+            rotated_at=at,
+        )
+
+    def revoke(self, app_id: str, at: datetime) -> None:
+        self._db.read(CLIENTS)
+        client = self._db.tables.clients[app_id]
+        self._db.tables.clients[app_id] = replace(
+            client, active=False, previous_secret=None, previous_valid_until=None, revoked_at=at
+        )
