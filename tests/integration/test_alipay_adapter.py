@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request, Response
 from publicpay.adapters.channels.alipay import SHANGHAI, AlipayConfig, AlipayGateway
 from publicpay.adapters.channels.alipay_sign import (
     load_private_key,
+    load_public_key,
     sign_rsa2,
     signing_string,
     verified_response,
@@ -92,6 +93,11 @@ class World:
     root: str  # http://127.0.0.1:port/emulator/alipay
     notify_url: str
     app_private_pem: bytes
+
+    @property
+    def alipay_key(self) -> rsa.RSAPublicKey:
+        """The key answers are verified with: the emulator's, as configured."""
+        return load_public_key(self.config.alipay_public_key_pem)
 
     def scan(self, qr_code: str) -> httpx.Response:
         return httpx.post(f"{self.root}/scan", json={"qr_code": qr_code})
@@ -397,7 +403,7 @@ def test_bill_url_points_under_the_mount_and_expires_unknown_tokens(world: World
     method = "alipay.data.dataservice.bill.downloadurl.query"
     form = world.gateway.request_params(method, {"bill_type": "trade", "bill_date": "2026-01-05"})
     raw = httpx.post(world.config.gateway_url, data=form).text
-    url = verified_response(raw, method, world.gateway._alipay_key)["bill_download_url"]
+    url = verified_response(raw, method, world.alipay_key)["bill_download_url"]
     assert url.startswith(f"{world.root}/downloadBillFile.resource?bizType=trade")
     assert httpx.get(url).content.startswith(b"PK")
     assert httpx.get(f"{world.root}/downloadBillFile.resource?token=nope").status_code == 404
@@ -459,7 +465,7 @@ def test_unsigned_request_gets_a_signed_error_answer(world: World) -> None:
     form = world.gateway.request_params("alipay.trade.query", {"out_trade_no": "X"})
     del form["sign"]
     raw = httpx.post(world.config.gateway_url, data=form).text
-    content = verified_response(raw, "alipay.trade.query", world.gateway._alipay_key)
+    content = verified_response(raw, "alipay.trade.query", world.alipay_key)
     assert (content["code"], content["sub_code"]) == ("40001", "isv.missing-signature")
 
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from publicpay.adapters.channels.alipay import AlipayConfig, AlipayGateway
+from publicpay.adapters.channels.alipay_sign import load_public_key, verified_response
 from publicpay.domain.payments.channels import NotificationKind, TradeState
 from publicpay.emulators.alipay import AlipayEmulator
 from tests.support.servers import serve
@@ -75,7 +76,6 @@ def peers() -> Iterator[Peers]:
             alipay_public_key_string=alipay_public.decode(),
             sign_type="RSA2",
         )
-        sdk._gateway = gateway_url
         sdk_as_alipay = AliPay(
             appid=APP_ID,
             app_private_key_string=alipay_private.decode(),
@@ -88,12 +88,18 @@ def peers() -> Iterator[Peers]:
         gateway.close_client()
 
 
+ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"  # where the SDK sends its requests
+
+
 @pytest.fixture
-def sdk_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Route the SDK's urllib `urlopen(url)` GETs through httpx to the local emulator."""
+def sdk_over_http(peers: Peers, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's transport (its `urlopen(url)` GETs to Alipay's gateway) goes through httpx to
+    the emulator's gateway instead."""
 
     def urlopen(url: str, timeout: float = 15) -> _Answer:
-        return _Answer(httpx.get(url, timeout=timeout).content)
+        assert url.startswith(ALIPAY_GATEWAY + "?"), url
+        local = peers.gateway_url + url.removeprefix(ALIPAY_GATEWAY)
+        return _Answer(httpx.get(local, timeout=timeout).content)
 
     monkeypatch.setattr(alipay_sdk, "urlopen", urlopen)
 
@@ -138,19 +144,20 @@ def test_sdk_sign_data_form_is_accepted_when_posted(peers: Peers) -> None:
         content=signed,
         headers={"content-type": "application/x-www-form-urlencoded"},
     ).text
-    answer = peers.sdk._verify_and_return_sync_response(raw, "alipay_trade_query_response")
+    alipay_key = load_public_key(peers.emulator.public_key_pem)
+    answer = verified_response(raw, "alipay.trade.query", alipay_key)
     assert answer["sub_code"] == "ACQ.TRADE_NOT_EXIST"  # signature accepted, order unknown
 
 
-def test_sdk_with_a_foreign_key_is_refused_by_the_emulator(peers: Peers) -> None:
+def test_sdk_with_a_foreign_key_is_refused_by_the_emulator(
+    peers: Peers, sdk_over_http: None
+) -> None:
     stranger = AliPay(
         appid=APP_ID,
         app_private_key_string=key_pems()[0].decode(),
         alipay_public_key_string=peers.emulator.public_key_pem.decode(),
     )
-    query = stranger.client_api("alipay.trade.query", {"out_trade_no": "A"})
-    raw = httpx.get(f"{peers.gateway_url}?{query}").text
-    answer = stranger._verify_and_return_sync_response(raw, "alipay_trade_query_response")
+    answer = stranger.api_alipay_trade_query(out_trade_no="A")  # the refusal is signed
     assert (answer["code"], answer["sub_code"]) == ("40002", "isv.invalid-signature")
 
 

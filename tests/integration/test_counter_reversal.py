@@ -147,7 +147,11 @@ def test_statement_lists_payments_and_reversals_of_the_day(
 
 
 def test_statement_of_another_bank_or_a_future_day(
-    stack: Stack, teller: BankTeller, api: SignedClient, payer: dict[str, str]
+    stack: Stack,
+    teller: BankTeller,
+    bank_api: SignedClient,
+    api: SignedClient,
+    payer: dict[str, str],
 ) -> None:
     with stack.container.uow() as uow:
         uow.units.add_client(
@@ -163,7 +167,7 @@ def test_statement_of_another_bank_or_a_future_day(
         ["total", "0.00"],
     ]
     problem_of(teller.statement(today + timedelta(days=1)), 422)
-    problem_of(teller._send("GET", "/api/v1/counter/statements/2026-02-30"), 422)
+    problem_of(bank_api.get("/api/v1/counter/statements/2026-02-30"), 422)
 
 
 def test_invariants_hold_for_counter_payments_and_reversals(stack: Stack) -> None:

@@ -179,7 +179,7 @@ def unionpay_fields(body: bytes) -> dict[str, str]:
 def unionpay_resigned(stack: Any, fields: dict[str, str], **changes: str) -> bytes:
     """Changed and signed again by the (emulated) UnionPay signing certificate."""
     fields = {k: v for k, v in fields.items() if k not in ("signature", "signPubKeyCert")}
-    return urllib.parse.urlencode(stack.unionpay._signed({**fields, **changes})).encode()
+    return urllib.parse.urlencode(stack.unionpay.signed({**fields, **changes})).encode()
 
 
 def foreign_signed(fields: dict[str, str]) -> bytes:

@@ -19,7 +19,6 @@ from publicpay.adapters.db.events import events
 from publicpay.adapters.db.payments.tables import discrepancies, inbox, payment_orders
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.sql import Sql
-from publicpay.emulators.alipay.signing import content_to_sign, sign
 from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
@@ -92,9 +91,7 @@ def notify_form(stack: Any, order_no: str, amount: str, **override: str) -> byte
         "gmt_payment": "2026-11-22 10:00:00",
         **override,
     }
-    params["sign"] = sign(content_to_sign(params, drop=("sign", "sign_type")), stack.alipay._key)
-    params["sign_type"] = "RSA2"
-    return urlencode(params).encode()
+    return urlencode(stack.alipay.signed(params)).encode()
 
 
 def post_notify(stack: Any, body: bytes) -> httpx.Response:

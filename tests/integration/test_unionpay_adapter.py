@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -153,10 +154,12 @@ def qr_request(order_no: str, amount_fen: int = 1000, minutes: int = 15) -> QrOr
     return QrOrderRequest(order_no, amount_fen, "交通违法罚款", "", expires)
 
 
-def pay_by_barcode(world: World, amount_fen: int = 1000) -> str:
+def pay_by_barcode(
+    world: World, amount_fen: int = 1000, *, gateway: UnionPayGateway | None = None
+) -> str:
     order_no = new_order_no()
     request = BarcodePayRequest(order_no, amount_fen, "不动产登记费", world.barcode(), "")
-    assert world.gateway.pay_barcode(request).state is TradeState.SUCCEEDED
+    assert (gateway or world.gateway).pay_barcode(request).state is TradeState.SUCCEEDED
     return order_no
 
 
@@ -470,16 +473,19 @@ def test_answer_signed_by_a_wrong_key_makes_the_channel_unavailable(world: World
         fields["signature"] = emulator_pki.sign(fields, stranger.key)
         return PlainTextResponse(emulator_pki.encode_answer(fields))
 
-    order_no = pay_by_barcode(world)
+    txn_times: dict[str, str] = {}  # the txnTime of each order, shared as the workers share it
+    paying = UnionPayGateway(world.config, world.client, txn_times=txn_times)
+    order_no = pay_by_barcode(world, gateway=paying)
     with serve(fake) as fake_base:
-        gateway = UnionPayGateway(replace(world.config, gateway_url=fake_base), world.client)
-        gateway._txn_times[order_no] = world.gateway._txn_times[order_no]
+        config = replace(world.config, gateway_url=fake_base)
+        gateway = UnionPayGateway(config, world.client, txn_times=txn_times)
         with pytest.raises(ChannelUnavailable, match="验签"):
             gateway.query(order_no)
 
 
-def test_unsigned_request_is_refused_with_a_signed_answer(world: World) -> None:
-    fields = {
+def qr_fields() -> dict[str, str]:
+    """A QR order request (01/07) of 1.00 yuan as the wire carries it, not signed."""
+    return {
         "version": "5.1.0",
         "encoding": "UTF-8",
         "signMethod": "01",
@@ -494,18 +500,20 @@ def test_unsigned_request_is_refused_with_a_signed_answer(world: World) -> None:
         "txnAmt": "100",
         "currencyCode": "156",
     }
+
+
+def test_unsigned_request_is_refused_with_a_signed_answer(world: World) -> None:
     url = f"{world.base}{PREFIX}/gateway/api/backTransReq.do"
-    answer = acp.parse_answer(world.client.post(url, data=fields).text)
-    acp.verify_message(answer, world.gateway._anchors)
+    answer = acp.parse_answer(world.client.post(url, data=qr_fields()).text)
+    acp.verify_message(answer, acp.load_trust_anchors(world.emulator.root_cert_pem))
     assert answer["respCode"] == "11"
     assert "qrCode" not in answer
 
 
 def test_request_with_a_field_changed_after_signing_is_refused(world: World) -> None:
-    gateway = world.gateway
-    fields = gateway._fields("01", "07", new_order_no(), now_shanghai().strftime("%Y%m%d%H%M%S"))
-    gateway._money(fields, 100, "")
-    fields["signature"] = acp.sign(fields, gateway._key)
+    certificate = x509.load_pem_x509_certificate(world.config.sign_cert_pem)
+    fields = {**qr_fields(), "certId": acp.cert_id(certificate)}
+    fields["signature"] = acp.sign(fields, acp.load_private_key(world.config.sign_key_pem))
     fields["txnAmt"] = "1"
     url = f"{world.base}{PREFIX}/gateway/api/backTransReq.do"
     answer = acp.parse_answer(world.client.post(url, data=fields).text)

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -82,8 +83,7 @@ class Peer:
             public_key_id=self.emulator.platform_public_key_id,
             timeout=(5, 5),
         )
-        pay._core._gate_way = self.mount
-        return pay
+        return pay  # its requests reach the emulator: see `sdk_transport_to_the_emulator`
 
     def gateway(self, **changes: Any) -> WechatPayGateway:
         settings: dict[str, Any] = {
@@ -128,6 +128,24 @@ def peer() -> Iterator[Peer]:
         holder.append(Peer(base, emulator, private_pem))
         yield holder[0]
     emulator.close()
+
+
+WECHAT_PAY = "https://api.mch.weixin.qq.com"  # where the SDK sends its requests
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sdk_transport_to_the_emulator(peer: Peer) -> Iterator[None]:
+    """The SDK's transport (`requests`) sends what it addresses to WeChat Pay to the emulator."""
+    send = requests.api.request
+
+    def request(method: str, url: str, **kwargs: Any) -> requests.Response:
+        if url.startswith(WECHAT_PAY):
+            url = peer.mount + url.removeprefix(WECHAT_PAY)
+        return send(method, url, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(requests.api, "request", request)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -286,7 +304,9 @@ def test_sdk_downloads_the_gzip_trade_bill_and_its_hash_matches(peer: Peer) -> N
     code, answer = sdk.trade_bill(bill_date=today)
     assert code == 200
     applied = json.loads(answer)
-    code, content = sdk.download_bill(applied["download_url"])
+    assert applied["download_url"].startswith(peer.mount + "/v3/billdownload/")
+    as_wechat_pay_gives_it = WECHAT_PAY + applied["download_url"].removeprefix(peer.mount)
+    code, content = sdk.download_bill(as_wechat_pay_gives_it)
 
     assert code == 200
     assert hashlib.sha1(content).hexdigest() == applied["hash_value"]

@@ -157,9 +157,11 @@ class UnionPayEmulator:
         else:
             fields.update(respCode="00", respMsg=SUCCESS_MSG)
             fields.update(result)
-        return pki.encode_answer(self._signed({k: pki.braced(v) for k, v in fields.items()}))
+        return pki.encode_answer(self.signed({k: pki.braced(v) for k, v in fields.items()}))
 
-    def _signed(self, fields: dict[str, str]) -> dict[str, str]:
+    def signed(self, fields: dict[str, str]) -> dict[str, str]:
+        """`fields` with UnionPay's signing certificate and signature, as its answers and
+        notifications carry them; tests forge notifications with it."""
         fields = {**fields, "signPubKeyCert": self._signer.cert_pem.decode("ascii")}
         fields["signature"] = pki.sign(fields, self._signer.key)
         return fields
@@ -238,7 +240,7 @@ class UnionPayEmulator:
             **self._reported(txn),
         }
         fields.update(settleAmt=fields["txnAmt"], settleCurrencyCode="156")
-        body = urllib.parse.urlencode(self._signed(fields)).encode("ascii")
+        body = urllib.parse.urlencode(self.signed(fields)).encode("ascii")
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
         self._notifier.dispatch(
             OutgoingRequest(txn.back_url, body, headers),
