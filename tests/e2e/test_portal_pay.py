@@ -4,7 +4,6 @@ an aggregate QR by default, and turns to 已缴款 by itself once a wallet has p
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,13 @@ from playwright.sync_api import expect
 from publicpay.domain.money import format_yuan
 from tests.integration.channel_kit import register
 from tests.support.client import SignedClient
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def _wait_until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    wait_until(condition, timeout_s=timeout_s, interval_s=0.05)
 
 
 CHROMIUM = Path("/usr/bin/chromium")

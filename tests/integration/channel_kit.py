@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments import tables as payment_tables
 from publicpay.adapters.db.refunds import refunds
 from tests.conftest import payable_body
+from tests.support import polling
 from tests.support.client import SignedClient
 
 CHANNELS = ("alipay", "wechat", "unionpay")
@@ -48,10 +48,7 @@ def payable_status(stack: Any, code: str) -> dict[str, Any]:
 
 
 def wait_until(condition: Any, timeout: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
+    polling.wait_until(condition, timeout_s=timeout, interval_s=0.02)
 
 
 def wait_status(stack: Any, code: str, status: str) -> dict[str, Any]:

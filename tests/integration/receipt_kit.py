@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from publicpay.jobs.schedule import SCHEDULE
 from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
+from tests.support.polling import wait_until
 
 
 def register(api: SignedClient, payer: dict[str, str], item: str = "GA0101") -> str:
@@ -34,12 +34,11 @@ def pay(stack: Any, code: str) -> None:
     assert order.status_code == 201, order.text
     scanned = httpx.post(f"{base}/emulator/alipay/scan", json={"qr_code": order.json()["qr_code"]})
     assert scanned.status_code == 200, scanned.text
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if httpx.get(f"{base}/api/v1/pay/{code}").json()["status"] == "paid":
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{code} was not paid")
+    wait_until(
+        lambda: httpx.get(f"{base}/api/v1/pay/{code}").json()["status"] == "paid",
+        interval_s=0.02,
+        message=f"{code} was not paid",
+    )
 
 
 RECEIPT_TASKS = tuple(t for t in SCHEDULE if t.name in ("run_refunds", "issue_receipts"))

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.demo.activity import CASES, DemoActivity
 from publicpay.jobs.worker import run_once
+from tests.support.polling import wait_until
 from tests.support.servers import free_port
 
 
@@ -28,19 +28,17 @@ def test_landing_page_links_every_ui(base_url: str) -> None:
 def test_demo_activity_leaves_a_consistent_ledger(stack: Any) -> None:
     activity = DemoActivity(stack.info)
     assert activity.run() == len(CASES)
-    deadline = time.monotonic() + 10
     expected_paid = sum(1 for case in CASES if case.pay_with)
-    paid = 0
-    while time.monotonic() < deadline:
+
+    def all_paid() -> bool:
         run_once(stack.container)
         with stack.container.engines.read.connect() as conn:
             paid = conn.exec_driver_sql(
                 "SELECT count(*) FROM payables WHERE biz_no LIKE 'DEMO-%%' AND status = 'paid'"
             ).scalar_one()
-        if paid == expected_paid:
-            break
-        time.sleep(0.05)
-    assert paid == expected_paid
+        return bool(paid == expected_paid)
+
+    wait_until(all_paid, timeout_s=10, interval_s=0.05, message="the demo payments were not paid")
     with stack.container.engines.read.connect() as conn:
         report = run_checks(conn)
     assert report.ok, report.violations
@@ -68,15 +66,14 @@ def test_demo_command_serves_and_writes_demo_json(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("demo did not serve /healthz")
+                return False
+
+        wait_until(healthy, timeout_s=60, interval_s=0.2, message="demo did not serve /healthz")
         info = json.loads((tmp_path / "demo.json").read_text())
         assert info["base_url"] == f"http://127.0.0.1:{port}"
         assert info["database_url"].startswith("sqlite:///")

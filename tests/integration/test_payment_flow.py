@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +22,7 @@ from publicpay.jobs.worker import run_once
 from tests.conftest import payable_body
 from tests.support.client import SignedClient
 from tests.support.db import counts, ledger_for, payable_id
+from tests.support.polling import wait_until
 from tests.support.webhooks import WebhookReceiver
 
 
@@ -41,14 +41,11 @@ def scan(stack: Any, qr_code: str, channel: str = "alipay") -> httpx.Response:
 
 
 def wait_status(stack: Any, code: str, status: str, timeout: float = 5.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        body = httpx.get(f"{stack.info['base_url']}/api/v1/pay/{code}").json()
-        if body["status"] == status:
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"{code} is {body.get('status')}, not {status}")
+    def reached() -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{stack.info['base_url']}/api/v1/pay/{code}").json()
+        return body if body["status"] == status else {}
+
+    return wait_until(reached, timeout_s=timeout, interval_s=0.02, message=f"{code} not {status}")
 
 
 def pay_with_alipay(stack: Any, code: str) -> dict[str, Any]:
@@ -298,15 +295,14 @@ def test_second_payment_of_a_paid_payable_is_refunded_automatically(
     wait_status(stack, created["payment_code"], "paid")
     assert scan(stack, second["qr_code"]).status_code == 200
     pid = payable_id(stack, created["payment_code"])
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def refunded() -> Any:
         run_once(stack.container)
         with stack.container.engines.read.connect() as conn:
             refund = conn.execute(select(refunds).where(refunds.c.payable_id == pid)).first()
-        if refund is not None and refund.status == "succeeded":
-            break
-        time.sleep(0.05)
-    assert refund is not None
+        return refund if refund is not None and refund.status == "succeeded" else None
+
+    refund = wait_until(refunded, interval_s=0.05, message="the duplicate was not refunded")
     assert (refund.kind, refund.status, refund.amount_fen) == ("duplicate", "succeeded", 10000)
     trade = httpx.get(
         f"{stack.info['base_url']}/emulator/alipay/trades/{second['order_no']}"
@@ -328,7 +324,8 @@ def test_lost_notification_is_recovered_by_querying(
         json={"out_trade_no": order["order_no"], "fault": "lose_notify"},
     )
     assert scan(stack, order["qr_code"]).status_code == 200
-    time.sleep(0.2)
+    sent = httpx.get(f"{base}/emulator/alipay/notifications?out_trade_no={order['order_no']}")
+    assert [d["status"] for d in sent.json()] == ["lost"]  # paid, and nobody was told
     assert httpx.get(f"{base}/api/v1/pay/{created['payment_code']}").json()["status"] == "unpaid"
     run_once(stack.container)
     assert wait_status(stack, created["payment_code"], "paid")

@@ -34,6 +34,7 @@ from publicpay.domain.payments.channels import (
 from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.emulators.wechat import notify as wechat_notify
 from publicpay.emulators.wechat.state import CHINA
+from tests.support.polling import wait_until
 from tests.support.servers import serve
 
 MCHID, APPID, SERIAL = "1900009191", "wxd678efh567hg6787", "5157F09EFDC096DE15EBE81A47057A72"
@@ -90,10 +91,7 @@ class World:
         assert self.control("POST", "/faults", body).status_code == 200
 
     def wait(self, condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            assert time.monotonic() < deadline, "condition not reached"
-            time.sleep(0.01)
+        wait_until(condition, timeout_s=timeout_s)
 
     def arrived(self, name: str, count: int = 1) -> list[tuple[dict[str, str], bytes]]:
         def matching() -> list[tuple[dict[str, str], bytes]]:

@@ -33,6 +33,7 @@ from publicpay.adapters.channels.wechatpay import WechatPayConfig, WechatPayGate
 from publicpay.domain.payments.channels import NotificationKind, QrOrderRequest, TradeState
 from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.emulators.wechat.state import CHINA
+from tests.support.polling import wait_until
 from tests.support.servers import serve
 
 MCHID, APPID, SERIAL = "1900009192", "wx8888888888888888", "3775B6A45ACD588826D15E583A95F5DD"
@@ -99,13 +100,11 @@ class Peer:
         return WechatPayGateway(WechatPayConfig(**(settings | changes)))
 
     def notes(self, count: int = 1) -> list[tuple[dict[str, str], bytes]]:
-        deadline = time.monotonic() + 5
-        while True:
+        def arrived() -> list[tuple[dict[str, str], bytes]]:
             with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            assert time.monotonic() < deadline, "notification did not arrive"
-            time.sleep(0.01)
+                return list(self.received) if len(self.received) >= count else []
+
+        return wait_until(arrived, message="notification did not arrive")
 
 
 @pytest.fixture(scope="module")

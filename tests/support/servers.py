@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+from tests.support.polling import wait_until
 
 
 def free_port() -> int:
@@ -33,11 +34,7 @@ def serve(app: Any, port: int | None = None) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
+    wait_until(lambda: server.started, timeout_s=10, message="test server did not start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

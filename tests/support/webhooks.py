@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+
+from tests.support.polling import poll
 
 
 @dataclass
@@ -35,11 +36,10 @@ class WebhookReceiver:
         return app
 
     def wait_for(self, predicate: Any, timeout: float = 5.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """What arrived matching `predicate`, as soon as something did ([] after `timeout`)."""
+
+        def matching() -> list[Received]:
             with self.lock:
-                found = [r for r in self.received if predicate(r)]
-            if found:
-                return found
-            time.sleep(0.02)
-        return []
+                return [r for r in self.received if predicate(r)]
+
+        return poll(matching, timeout_s=timeout, interval_s=0.02)

@@ -187,7 +187,7 @@ def test_a_refund_gives_back_each_budget_levels_slice_in_proportion() -> None:
 LEVELS = ("treasury_payable:province", "treasury_payable:city", "treasury_payable:county")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)  # no timed assertion: the machine may be busy
 @given(asks=st.lists(st.integers(1, 12_000), min_size=1, max_size=8))
 def test_any_sequence_of_refunds_stays_within_what_was_paid_per_budget_level(
     asks: list[int],
