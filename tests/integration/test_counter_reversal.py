@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from publicpay.adapters.db.ledger import ledger_journals
 from publicpay.adapters.db.payables import payables
@@ -95,22 +95,6 @@ def test_reversal_on_the_next_business_day_is_refused(
     assert "当日" in problem_of(response, 409)["detail"]
     assert snapshot(stack) == before
     assert teller.query(code).json()["status"] == "paid"
-
-
-def test_reversal_of_a_refunded_payment_is_refused(
-    stack: Stack, teller: BankTeller, api: SignedClient, payer: dict[str, str]
-) -> None:
-    code = register(api, payer)["payment_code"]
-    bank_serial = serial()
-    teller.confirm(code, PLATE_FEE_FEN, bank_serial)
-    with stack.container.uow() as uow:  # as the refund flow (F1) leaves it
-        uow.connection.execute(
-            update(payables).where(payables.c.payment_code == code).values(status="refunded")
-        )
-        uow.commit()
-    before = snapshot(stack)
-    assert "退款" in problem_of(teller.reverse(bank_serial), 409)["detail"]
-    assert snapshot(stack) == before
 
 
 def test_reversal_of_an_unknown_serial_is_not_found(stack: Stack, teller: BankTeller) -> None:

@@ -438,30 +438,3 @@ def test_payment_notice_pdf_has_the_code_qr_and_amount_in_words(
         ["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True, check=False
     ).stdout
     assert created["pay_url"] in decoded
-
-
-def test_duplicate_cash_payment_is_handed_to_finance_for_manual_refund(
-    stack: Any, api: SignedClient, payer: dict[str, str]
-) -> None:
-    from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
-    from publicpay.domain.payments.orders import OrderMethod
-    from publicpay.services.payments.orders import apply_trade, reserve_order
-
-    c = stack.container
-    created = register(api, payer)
-    cash_order, _ = reserve_order(
-        c.uow(),
-        created["payment_code"],
-        Channel.CASH,
-        OrderMethod.CASH,
-        c.clock,
-        c.payment_policy(),
-    )
-    pay_with_alipay(stack, created["payment_code"])  # someone paid by wallet meanwhile
-    result = TradeResult(cash_order.order_no, TradeState.SUCCEEDED, amount_fen=10000)
-    assert apply_trade(c.uow(), result, clock=c.clock) == "duplicate_refunding"
-    run_once(c)
-    pid = payable_id(stack, created["payment_code"])
-    with c.engines.read.connect() as conn:
-        refund = conn.execute(select(refunds).where(refunds.c.payable_id == pid)).one()
-    assert (refund.channel, refund.status) == ("cash", "manual")

@@ -17,8 +17,7 @@ from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.domain.errors import Conflict
 from publicpay.domain.receipts.records import JobKind, ReceiptJob
 from publicpay.domain.time import business_date
-from publicpay.services.receipts.building import PayableNotPaid
-from publicpay.services.receipts.issuing import issue_due_receipts, request_receipt, run_job
+from publicpay.services.receipts.issuing import issue_due_receipts, run_job
 from publicpay.services.receipts.stock import allocate_stock, install_key
 from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import (
@@ -121,26 +120,6 @@ def _order_no(stack: Any, code: str) -> str:
     )
     with stack.container.engines.read.connect() as conn:
         return str(conn.execute(stmt).scalar_one())
-
-
-def test_a_receipt_for_an_unpaid_payable_is_refused(stack: Any, payer: dict[str, str]) -> None:
-    _, client = new_unit(stack, stock_size=10)
-    code = register(client, payer)
-    c = stack.container
-    with c.uow() as uow:
-        payable = uow.payables.by_code(code)
-        assert payable is not None
-        with pytest.raises(PayableNotPaid):
-            request_receipt(uow, payable, "P-not-paid", c.clock.now())
-        uow.receipts.enqueue(
-            JobKind.ISSUE, "P-not-paid-" + code[-6:], payable.id, None, c.clock.now()
-        )
-        uow.commit()
-    drain(stack)
-    assert rows(stack, code) == []
-    [job] = jobs_for(stack, payable.id)
-    assert job.status == "failed"
-    assert job.last_error == "validation_failed"
 
 
 def test_rotated_keys_are_published_and_old_receipts_still_verify(
