@@ -8,6 +8,7 @@ from typing import Protocol
 
 from publicpay.domain.events import DomainEvent
 from publicpay.services.catalogue.ports import CatalogueRepo
+from publicpay.services.devices.ports import DevicesRepo
 from publicpay.services.events.ports import EventsRepo
 from publicpay.services.payables.ports import PayablesRepo
 from publicpay.services.payments.ports import DiscrepanciesRepo, InboxRepo, OrdersRepo
@@ -56,6 +57,9 @@ class UnitOfWork(Protocol):
 
     @property
     def receipts(self) -> ReceiptsRepo: ...
+
+    @property
+    def devices(self) -> DevicesRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

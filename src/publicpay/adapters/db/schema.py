@@ -12,6 +12,7 @@ from types import ModuleType
 from publicpay.adapters.db import (
     audit,
     catalogue,
+    devices,
     events,
     idempotency,
     ledger,
@@ -27,6 +28,7 @@ from publicpay.adapters.db.receipts import tables as receipts
 
 AREAS: tuple[ModuleType, ...] = (
     units,
+    devices,
     catalogue,
     payables,
     payable_batches,

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
+from publicpay.adapters.db.devices import DevicesRepository
 from publicpay.adapters.db.dialects import Dialect
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
@@ -124,6 +125,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(sql)
         self.receipts = ReceiptsRepository(sql, self.box)
         self.users = UsersRepository(sql)
+        self.devices = DevicesRepository(sql)
         self.idempotency = IdempotencyRepository(sql)
 
     @property
