@@ -16,6 +16,7 @@ from publicpay.services.ports import Box
 from publicpay.services.receipts.ports import ReceiptsRepo
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
 from publicpay.services.refunds.ports import RefundsRepo
+from publicpay.services.shifts.ports import ShiftsRepo
 from publicpay.services.units.ports import UnitsRepo
 
 
@@ -60,6 +61,9 @@ class UnitOfWork(Protocol):
 
     @property
     def devices(self) -> DevicesRepo: ...
+
+    @property
+    def shifts(self) -> ShiftsRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

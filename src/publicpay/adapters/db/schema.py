@@ -19,6 +19,7 @@ from publicpay.adapters.db import (
     payable_batches,
     payables,
     refunds,
+    shifts,
     units,
     users,
 )
@@ -35,6 +36,7 @@ AREAS: tuple[ModuleType, ...] = (
     payments,
     receipts,
     refunds,
+    shifts,
     events,
     ledger,
     audit,
