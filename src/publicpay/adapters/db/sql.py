@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg import RawCursor
 from sqlalchemy import (
     Column,
     Connection,
@@ -138,7 +137,7 @@ class Sql:
         self.dialect = dialect
         self._sa = dialect.compiler
         driver: Any = conn.connection.driver_connection
-        self._cursor: Any = RawCursor(driver) if dialect.name == "postgresql" else driver.cursor()
+        self._cursor: Any = dialect.cursor(driver)
         self._queue: list[Write] = []
         self._queued_tables: set[str] = set()
 
