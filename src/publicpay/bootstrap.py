@@ -84,6 +84,7 @@ class Container:
     client_cache: ClientCache = field(default_factory=ClientCache)
 
     pending_nonce: NonceClaim | None = None  # a signed request's, until a transaction claims it
+    memo: dict[str, int] = field(default_factory=dict)  # read once, shared by every request
 
     def for_request(self) -> Container:
         """This container for one HTTP request: a signed request's nonce waits in it until its
@@ -128,6 +129,17 @@ class Container:
             client = uow.units.client(app_id)
         self.client_cache.put(app_id, client)
         return client
+
+    def serial_floor(self) -> int:
+        """The payment-code serial floor: the setting when given, else the database's (read
+        once; it never changes after the upgrade that wrote it)."""
+        if self.settings.payment_code_serial_floor:
+            return self.settings.payment_code_serial_floor
+        floor = self.memo.get("serial_floor")
+        if floor is None:
+            with self.read_uow() as uow:
+                floor = self.memo["serial_floor"] = uow.payables.code_serial_floor()
+        return floor
 
     def payment_policy(self) -> PaymentPolicy:
         base = self.settings.public_base_url.rstrip("/")

@@ -25,15 +25,21 @@ def _payable(stack: Stack, api: SignedClient, payer: dict[str, str]) -> Any:
     return payable
 
 
+def _cancel(uow: Any, code: str, stack: Stack) -> Any:
+    """Cancel the payable in `uow` (its new state queued, not sent)."""
+    locked = uow.payables.by_code(code, lock=True)
+    assert locked is not None
+    uow.collect(locked.cancel(actor="test", at=stack.container.clock.now()))
+    uow.payables.save(locked)
+    return locked
+
+
 def test_reading_a_table_with_queued_writes_is_refused_until_flushed(
     stack: Stack, api: SignedClient, payer: dict[str, str]
 ) -> None:
     payable = _payable(stack, api, payer)
     with stack.container.uow() as uow:
-        locked = uow.payables.by_code(payable.payment_code, lock=True)
-        assert locked is not None
-        uow.collect(locked.cancel(actor="test", at=stack.container.clock.now()))
-        uow.payables.save(locked)
+        _cancel(uow, payable.payment_code, stack)
         with pytest.raises(QueuedWriteRead):
             uow.payables.by_code(payable.payment_code)
         uow.flush()
@@ -70,10 +76,7 @@ def test_a_rolled_back_unit_of_work_sends_nothing_it_queued(
 ) -> None:
     payable = _payable(stack, api, payer)
     with stack.container.uow() as uow:
-        locked = uow.payables.by_code(payable.payment_code, lock=True)
-        assert locked is not None
-        uow.collect(locked.cancel(actor="test", at=stack.container.clock.now()))
-        uow.payables.save(locked)
+        _cancel(uow, payable.payment_code, stack)
     with stack.container.read_uow() as uow:
         after = uow.payables.by_code(payable.payment_code)
         events = uow.events.since(payable.unit_id, 0, 10_000)

@@ -34,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "anonymous_limited": 429,  # lookups by payment code over the per-address allowance
     "orders_limited": 429,  # channel orders opened over the per-address hourly allowance
     "too_many_open_orders": 409,  # a payable has as many unpaid channel orders as allowed
+    "shift_required": 409,  # a payment at a window whose cashier has not opened a shift
     "rate_limited": 429,  # a signed API credential over its allowance (PUBLICPAY_API_RATE_*)
     "unbalanced_journal": 500,
 }

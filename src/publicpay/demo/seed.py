@@ -26,8 +26,10 @@ from publicpay.domain.codes import (
     credit_code_check_char,
     organisation_code_check_char,
 )
+from publicpay.domain.devices import Device, DeviceKind
 from publicpay.domain.receipts.receipts import receipt_code
 from publicpay.domain.time import business_date
+from publicpay.domain.units import SiteKind
 from publicpay.services.users.accounts import TOTP_CONTEXT, hash_password
 
 
@@ -126,6 +128,50 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
     ensure_channel_accounts(uow.channel_accounts, now)
     ensure_receipt_setup(uow, now, region_code=region_code)
     ensure_demo_users(uow, now, region_code=region_code)
+    ensure_sites_and_devices(uow, now, region_code=region_code)
+
+
+# (unit code or None, site code, name, kind, windows, address)
+SITES = (
+    ("330105101", "CG-HALL", "车管所业务大厅", SiteKind.SERVICE_HALL, 6, "拱墅区莫干山路1号"),
+    ("330105101", "CG-BRANCH-N", "车管所城北分所", SiteKind.BRANCH_OFFICE, 3, "拱墅区石祥路88号"),
+    ("330105102", "CRJ-HALL", "出入境办证大厅", SiteKind.SERVICE_HALL, 4, "拱墅区湖墅南路500号"),
+    ("330105201", "WL-FIN", "文澜中学财务室", SiteKind.SERVICE_HALL, 1, "拱墅区文澜路2号"),
+    (None, "GS-MHDJ", "米市巷街道便民服务中心", SiteKind.CONVENIENCE_POINT, 0, "拱墅区米市巷街道"),
+    (None, "ICBC-GS", "工商银行拱墅支行营业厅", SiteKind.BANK_BRANCH, 0, "拱墅区上塘路58号"),
+)
+
+
+def ensure_sites_and_devices(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
+    """DEMO sites (a service hall with numbered windows per unit, a street's convenience point,
+    a partner bank's branch) and the demo kiosk as a device at the convenience point."""
+    if uow.units.sites():
+        return
+    unit_ids = {u.code: u.id for u in _units(uow)}
+    site_ids: dict[str, int] = {}
+    for unit_code, code, name, kind, window_count, address in SITES:
+        unit_id = unit_ids.get(unit_code) if unit_code else None
+        site_ids[code] = uow.units.add_site(
+            code, name, kind, region_code, unit_id, now, address=address
+        )
+        for n in range(1, window_count + 1):
+            uow.units.add_window(site_ids[code], f"{n:02d}", f"{n}号窗口")
+    kiosk = Device(
+        id=0,
+        app_id=KIOSK_ID,
+        kind=DeviceKind.KIOSK,
+        name="米市巷街道自助缴费机1号",
+        site_id=site_ids["GS-MHDJ"],
+        window_id=None,
+        unit_id=None,
+        issuing_point=KIOSK_ID,
+    )
+    uow.devices.add(kiosk, now)
+
+
+def _units(uow: SqlUnitOfWork) -> list[Any]:
+    rows = uow.connection.execute(select(units_table.c.id, units_table.c.code)).all()
+    return list(rows)
 
 
 RECEIPT_RANGE = 100_000  # numbers allocated to each unit and to the kiosk

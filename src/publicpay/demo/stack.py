@@ -16,6 +16,7 @@ from publicpay.demo.seed import (
     ensure_channel_accounts,
     ensure_demo_users,
     ensure_receipt_setup,
+    ensure_sites_and_devices,
     is_seeded,
     seed,
 )
@@ -62,6 +63,7 @@ def build_stack(
         ensure_channel_accounts(accounts, container.clock.now())
         ensure_receipt_setup(uow, container.clock.now(), region_code=settings.region_code)
         ensure_demo_users(uow, container.clock.now(), region_code=settings.region_code)
+        ensure_sites_and_devices(uow, container.clock.now(), region_code=settings.region_code)
         configs = connect(
             accounts.all(),
             emulated,

@@ -1,9 +1,11 @@
-"""Units (执收单位) and API clients (business systems, banks, devices)."""
+"""Units (执收单位), their sites and windows, and API clients (business systems, banks,
+devices)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +51,46 @@ class Unit:
         if self.webhook_previous_secret and until and now < until:
             return (self.webhook_secret, self.webhook_previous_secret)
         return (self.webhook_secret,)
+
+
+class SiteKind(StrEnum):
+    """Where payers meet a unit or the platform (spec W1+, K2)."""
+
+    SERVICE_HALL = "service_hall"  # 办事大厅 / 业务大厅
+    BRANCH_OFFICE = "branch_office"  # 县区分所 / 分局
+    CONVENIENCE_POINT = "convenience_point"  # 便民服务点 (街道、社区)
+    BANK_BRANCH = "bank_branch"  # 合作银行网点 (kiosks placed at a bank)
+
+
+SITE_KIND_LABELS = {
+    SiteKind.SERVICE_HALL: "办事大厅",
+    SiteKind.BRANCH_OFFICE: "分支机构",
+    SiteKind.CONVENIENCE_POINT: "便民服务点",
+    SiteKind.BANK_BRANCH: "合作银行网点",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A place with windows or devices: a unit's service hall or branch office, a street's
+    convenience point, a partner bank's branch (`unit_id` None: not one unit's)."""
+
+    id: int
+    code: str
+    name: str
+    kind: SiteKind
+    region_code: str
+    unit_id: int | None
+    address: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A numbered window (窗口) at a site, where a cashier takes payments."""
+
+    id: int
+    site_id: int
+    number: str  # as painted above it: "01", "A3"
+    name: str = ""
+    active: bool = True

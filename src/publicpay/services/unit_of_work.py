@@ -8,6 +8,7 @@ from typing import Protocol
 
 from publicpay.domain.events import DomainEvent
 from publicpay.services.catalogue.ports import CatalogueRepo
+from publicpay.services.devices.ports import DevicesRepo
 from publicpay.services.events.ports import EventsRepo
 from publicpay.services.payables.ports import PayablesRepo
 from publicpay.services.payments.ports import DiscrepanciesRepo, InboxRepo, OrdersRepo
@@ -15,6 +16,7 @@ from publicpay.services.ports import Box
 from publicpay.services.receipts.ports import ReceiptsRepo
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
 from publicpay.services.refunds.ports import RefundsRepo
+from publicpay.services.shifts.ports import ShiftsRepo
 from publicpay.services.units.ports import UnitsRepo
 
 
@@ -56,6 +58,12 @@ class UnitOfWork(Protocol):
 
     @property
     def receipts(self) -> ReceiptsRepo: ...
+
+    @property
+    def devices(self) -> DevicesRepo: ...
+
+    @property
+    def shifts(self) -> ShiftsRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

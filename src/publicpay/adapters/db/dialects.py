@@ -15,6 +15,7 @@ Every repository statement is one SQLAlchemy Core construct that runs on both da
   IMMEDIATE), max(id) + the row's number.
 - `xact_lock(key)`: a transaction-scoped advisory lock on PostgreSQL; nothing on SQLite, whose
   writers already hold the database's write lock.
+- `Dialect.cursor`: psycopg's raw cursor (the compiled `$n` SQL as it is) or sqlite3's.
 - Row locks (`SELECT … FOR UPDATE [SKIP LOCKED]`) need no entry: SQLite's compiler leaves the
   clause out, and its write lock serialises writers anyway.
 - Connection set-up (WAL, durable commits, BEGIN IMMEDIATE on SQLite; a fixed pool on
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import RawCursor
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
@@ -45,6 +47,7 @@ class Dialect:
     compiler: SaDialect  # compiles statements to the driver's SQL (positional parameters)
     insert: Callable[[Table], Any]  # INSERT with ON CONFLICT support
     combine_writes: bool
+    cursor: Callable[[Any], Any]  # the driver connection's cursor the executor runs on
 
 
 POSTGRESQL = Dialect(
@@ -53,9 +56,14 @@ POSTGRESQL = Dialect(
     compiler=pg_psycopg.dialect(paramstyle="numeric_dollar"),  # type: ignore[no-untyped-call]
     insert=pg_insert,
     combine_writes=True,
+    cursor=RawCursor,  # `$n` SQL as it is: no client-side query parsing per call
 )
 SQLITE = Dialect(
-    name="sqlite", compiler=pysqlite.dialect(), insert=sqlite_insert, combine_writes=False
+    name="sqlite",
+    compiler=pysqlite.dialect(),
+    insert=sqlite_insert,
+    combine_writes=False,
+    cursor=lambda driver: driver.cursor(),
 )
 
 

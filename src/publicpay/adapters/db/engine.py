@@ -24,10 +24,6 @@ class Engines:
     def dialect(self) -> Dialect:
         return dialect_named(self.write.dialect.name)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.write.dialect.name == "sqlite"
-
     def dispose(self) -> None:
         self.write.dispose()
         if self.read is not self.write:

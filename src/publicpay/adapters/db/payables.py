@@ -124,6 +124,7 @@ _RECENT_UNPAID = WITH_LINES.where(
         .scalar_subquery()
     )
 )
+_CODE_SERIAL_FLOOR = select(serials.c.value).where(serials.c.name == "payment_code_floor")
 _PAYER_ID_ENC = select(payables.c.payer_id_enc).where(payables.c.id == bindparam("id"))
 _SAVE = (
     update(payables)
@@ -154,6 +155,10 @@ class PayablesRepository:
 
     def next_id(self) -> int:
         return int(self._sql.scalar(_NEXT_ID))
+
+    def code_serial_floor(self) -> int:
+        """The lowest serial new payment codes may take (migration 0012)."""
+        return int(self._sql.scalar(_CODE_SERIAL_FLOOR) or 0)
 
     def next_ids(self, count: int) -> list[int]:
         """`count` ids for new payables, in one statement."""

@@ -12,12 +12,14 @@ from types import ModuleType
 from publicpay.adapters.db import (
     audit,
     catalogue,
+    devices,
     events,
     idempotency,
     ledger,
     payable_batches,
     payables,
     refunds,
+    shifts,
     units,
     users,
 )
@@ -27,12 +29,14 @@ from publicpay.adapters.db.receipts import tables as receipts
 
 AREAS: tuple[ModuleType, ...] = (
     units,
+    devices,
     catalogue,
     payables,
     payable_batches,
     payments,
     receipts,
     refunds,
+    shifts,
     events,
     ledger,
     audit,

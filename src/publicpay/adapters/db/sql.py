@@ -1,9 +1,8 @@
 """One executor for every repository statement, on SQLite and PostgreSQL alike.
 
 A statement is a SQLAlchemy Core construct built once, where its repository defines it. `Sql`
-compiles it once per dialect into the driver's own SQL with positional parameters, keeps the
-column types' bind and result processors, and runs it on the driver cursor of the unit of
-work's connection: the same statement and the same conversions on both databases, without
+runs it, compiled once per dialect (`compiled.py`), on the driver cursor of the unit of work's
+connection: the same statement and the same conversions on both databases, without
 SQLAlchemy's per-call execution layer (it costs more than the driver; bench/README.md). Rows
 come back as named tuples and are mapped to domain objects by column name.
 
@@ -21,14 +20,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg import RawCursor
 from sqlalchemy import (
     Column,
     Connection,
@@ -42,169 +39,16 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy import table as table_clause
-from sqlalchemy.engine import Dialect as SaDialect
-from sqlalchemy.sql import ClauseElement, visitors
-from sqlalchemy.sql.elements import BindParameter, ColumnClause
+from sqlalchemy.sql import ClauseElement
 
+from publicpay.adapters.db.compiled import CACHE_LIMIT, Compiled, compiled, lengths_of
 from publicpay.adapters.db.dialects import Dialect, Variant, dialect_named
 
-Processor = Callable[[Any], Any] | None
 Statement = ClauseElement | Variant
 
 
 class QueuedWriteRead(RuntimeError):
     """A statement read a table while writes to it waited in the queue (a programming error)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    """A statement as the driver runs it."""
-
-    sql: str
-    names: tuple[str, ...]  # bind names in parameter order
-    processors: tuple[Processor, ...]
-    defaults: Mapping[str, Any]  # values the statement carries itself (e.g. `version + 1`)
-    required: frozenset[str]
-    row: Any  # named tuple class of the result columns (None: no rows)
-    results: tuple[Processor, ...] | None  # None when no column needs converting
-    tables: frozenset[str]  # every table the statement touches
-    expanding: tuple[str, ...] = ()  # IN-list parameters, rendered for their lengths
-
-    def args(self, params: Mapping[str, Any] | None) -> list[Any]:
-        given = self._expand(params) if self.expanding and params else params
-        values_ = {**self.defaults, **given} if given else self.defaults
-        missing = self.required.difference(values_)
-        if missing:
-            raise KeyError(f"missing statement parameters: {sorted(missing)}")
-        return [
-            value if proc is None else proc(value)
-            for proc, value in zip(self.processors, (values_[n] for n in self.names), strict=True)
-        ]
-
-    def _expand(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        flat = {k: v for k, v in params.items() if k not in self.expanding}
-        for name in self.expanding:
-            flat.update({f"{name}_{i}": v for i, v in enumerate(params[name], start=1)})
-        return flat
-
-    def make_row(self, raw: Sequence[Any]) -> Any:
-        if self.results is None:
-            return self.row._make(raw)
-        return self.row._make(
-            [v if p is None or v is None else p(v) for p, v in zip(self.results, raw, strict=True)]
-        )
-
-
-_CACHE: dict[tuple[str, int, tuple[int, ...]], tuple[ClauseElement, Compiled]] = {}
-CACHE_LIMIT = 8192
-
-
-def compiled(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...] = ()) -> Compiled:
-    """`stmt` compiled for `dialect`, once (`lengths`: the sizes of its IN lists)."""
-    key = (dialect.name, id(stmt), lengths)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is stmt:
-        return hit[1]
-    result = _compile(stmt, dialect, lengths)
-    if len(_CACHE) >= CACHE_LIMIT:  # statements are built once; a flood means one per call
-        _CACHE.clear()
-        _COMBINED.clear()
-    _CACHE[key] = (stmt, result)  # the statement is kept: its id is never reused while cached
-    return result
-
-
-def _compile(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...]) -> Compiled:
-    expanding = expanding_names(stmt)
-    given = {b.key for b in _binds_of(stmt) if b.required}  # the caller's parameters
-    target, render = stmt, False
-    if any(b.expanding for b in _binds_of(stmt)):
-        # IN lists (parameters, and lists written in the statement) rendered element by
-        # element; rendering needs a value for every parameter, so placeholders stand in
-        sizes = dict(zip(expanding, lengths, strict=True))
-        target = _with_values(stmt, {k: [None] * sizes[k] if k in sizes else None for k in given})
-        render = True
-    c: Any = target.compile(dialect=dialect, compile_kwargs={"render_postcompile": render})
-    names = tuple(c.positiontup or ())
-    binds, defaults, required = [], {}, set()
-    for name in names:
-        bind, index = _bind_of(c.binds, name)
-        binds.append(bind)
-        if bind.key in given:
-            required.add(name)
-        else:
-            defaults[name] = bind.value if index is None else bind.value[index]
-    columns: list[Any] = list(getattr(stmt, "exported_columns", None) or ())
-    results = tuple(
-        col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
-    )
-    return Compiled(
-        sql=c.string,
-        names=names,
-        processors=tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds),
-        defaults=defaults,
-        required=frozenset(required),
-        row=namedtuple("Row", [str(col.key) for col in columns], rename=True) if columns else None,
-        results=results if any(results) else None,
-        tables=_tables_read(stmt),
-        expanding=expanding,
-    )
-
-
-def _tables_read(stmt: ClauseElement) -> frozenset[str]:
-    """Every table a statement names, in its FROM clauses or through its columns."""
-    found: set[str] = set()
-    for element in visitors.iterate(stmt):
-        if isinstance(element, Table):
-            found.add(element.name)
-        table = getattr(element, "table", None)
-        if isinstance(element, ColumnClause) and isinstance(table, Table):
-            found.add(table.name)
-    return frozenset(found)
-
-
-def _bind_of(binds: Mapping[str, Any], name: str) -> tuple[Any, int | None]:
-    """The bind parameter behind a rendered name, and the element's index for an IN list's
-    element (`ids_3` → the `ids` list, index 2)."""
-    if name in binds:
-        return binds[name], None
-    base, _, number = name.rpartition("_")
-    return binds[base], int(number) - 1
-
-
-def _with_values(stmt: ClauseElement, values: Mapping[str, Any]) -> ClauseElement:
-    """`stmt` with these values bound (for rendering; `.params()` refuses DML statements)."""
-
-    def replace(element: Any) -> Any:
-        if isinstance(element, BindParameter) and element.key in values:
-            value = values[element.key]
-            return element._with_value(value, maintain_key=True, required=False)  # type: ignore[no-untyped-call]
-        return None
-
-    replaced: Any = visitors.replacement_traverse(stmt, {}, replace)  # type: ignore[call-overload]
-    return cast_clause(replaced)
-
-
-def cast_clause(element: Any) -> ClauseElement:
-    assert isinstance(element, ClauseElement)
-    return element
-
-
-def _binds_of(stmt: ClauseElement) -> list[BindParameter[Any]]:
-    return [e for e in visitors.iterate(stmt) if isinstance(e, BindParameter)]
-
-
-@lru_cache(maxsize=1024)
-def _expanding_of(stmt: ClauseElement) -> tuple[str, ...]:
-    """The IN-list parameters the caller gives (`bindparam("ids", expanding=True)`)."""
-    found: list[str] = []
-    for bind in _binds_of(stmt):
-        if bind.expanding and bind.required and bind.key not in found:
-            found.append(bind.key)
-    return tuple(found)
-
-
-def expanding_names(stmt: ClauseElement) -> tuple[str, ...]:
-    return _expanding_of(stmt)
 
 
 # --- writes queued by a unit of work and sent together ------------------------------------------
@@ -293,7 +137,7 @@ class Sql:
         self.dialect = dialect
         self._sa = dialect.compiler
         driver: Any = conn.connection.driver_connection
-        self._cursor: Any = RawCursor(driver) if dialect.name == "postgresql" else driver.cursor()
+        self._cursor: Any = dialect.cursor(driver)
         self._queue: list[Write] = []
         self._queued_tables: set[str] = set()
 
@@ -326,8 +170,7 @@ class Sql:
     def _execute(self, stmt: Statement, params: Mapping[str, Any] | None) -> Compiled:
         if isinstance(stmt, Variant):
             stmt = stmt.for_dialect(self.dialect)
-        lengths = tuple(len(params[n]) for n in expanding_names(stmt)) if params else ()
-        c = compiled(stmt, self._sa, lengths)
+        c = compiled(stmt, self._sa, lengths_of(stmt, params))
         if self._queued_tables and not c.tables.isdisjoint(self._queued_tables):
             raise QueuedWriteRead(
                 f"{sorted(c.tables & self._queued_tables)} read with writes queued: flush first"
@@ -394,6 +237,8 @@ class Sql:
         key = tuple(id(c) for c, _ in parts)
         text = _COMBINED.get(key)
         if text is None:
+            if len(_COMBINED) >= CACHE_LIMIT:
+                _COMBINED.clear()
             text = _COMBINED[key] = _combined_sql([c for c, _ in parts])
         self._cursor.execute(text, [value for _, args in parts for value in args])
 
@@ -406,7 +251,7 @@ class Sql:
                 if isinstance(write.stmt, Variant)
                 else write.stmt
             )
-            c = compiled(stmt, self._sa, _lengths(stmt, write.params))
+            c = compiled(stmt, self._sa, lengths_of(stmt, write.params))
             return [(c, c.args(write.params))]
         rows, parent = write.rows, write.children is not None
         stmt = _insert_stmt(
@@ -436,10 +281,6 @@ def _combined_sql(parts: list[Compiled]) -> str:
         ctes.append(f"w{i} AS ({_renumbered(c.sql, offset)})")
         offset += len(c.names)
     return "WITH " + ", ".join(ctes) + " SELECT 1"
-
-
-def _lengths(stmt: ClauseElement, params: Mapping[str, Any]) -> tuple[int, ...]:
-    return tuple(len(params[n]) for n in expanding_names(stmt))
 
 
 def _tables_of(write: Write, dialect: Dialect) -> set[str]:

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.catalogue import CatalogueCache, CatalogueRepository
+from publicpay.adapters.db.devices import DevicesRepository
 from publicpay.adapters.db.dialects import Dialect
 from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
@@ -49,6 +50,7 @@ from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxR
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
+from publicpay.adapters.db.shifts import ShiftsRepository
 from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
 from publicpay.adapters.db.units import UnitsRepository, request_nonces
 from publicpay.adapters.db.users import UsersRepository
@@ -62,6 +64,8 @@ REPLAY = "X-Nonce 已使用过（重放请求）"
 CONFLICTS: dict[str, Callable[[], DomainError]] = {
     "pk_request_nonces": lambda: Unauthorized(REPLAY),
     "uq_payables_unit_biz_no": lambda: Conflict("业务编号已登记"),
+    "uq_shifts_open_window": lambda: Conflict("该窗口已开班，请先结班"),
+    "uq_shifts_open_cashier": lambda: Conflict("您已在其他窗口开班，请先结班"),
 }
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")
@@ -124,6 +128,8 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(sql)
         self.receipts = ReceiptsRepository(sql, self.box)
         self.users = UsersRepository(sql)
+        self.devices = DevicesRepository(sql)
+        self.shifts = ShiftsRepository(sql)
         self.idempotency = IdempotencyRepository(sql)
 
     @property
@@ -186,6 +192,8 @@ class SqlUnitOfWork:
                 _claim_alone(conn, self._dialect, claimed)
         finally:
             conn.close()
+        if isinstance(exc, INTEGRITY_ERRORS):  # a write run at once was refused by a constraint
+            raise _refusal(exc) from exc
 
 
 def _nonce_write(claim: NonceClaim) -> Insert:

@@ -1,4 +1,4 @@
-"""Units (执收单位), their API clients and request nonces."""
+"""Units (执收单位), their sites and windows, their API clients and request nonces."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    UniqueConstraint,
     bindparam,
     delete,
     select,
@@ -22,7 +23,7 @@ from publicpay.adapters.crypto.secretbox import SecretBox
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.sql import Sql
 from publicpay.domain.time import utc
-from publicpay.domain.units import ApiClient, Unit
+from publicpay.domain.units import ApiClient, Site, SiteKind, Unit, Window
 
 regions = Table(
     "regions",
@@ -73,6 +74,31 @@ request_nonces = Table(
     Column("seen_at", Ts, nullable=False, index=True),
 )
 
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # domain.units.SiteKind
+    Column("region_code", String(6), ForeignKey("regions.code"), nullable=False),
+    Column("unit_id", Id, ForeignKey("units.id"), nullable=True, index=True),
+    Column("address", String(300), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Ts, nullable=False),
+)
+
+windows = Table(
+    "windows",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", Id, ForeignKey("sites.id"), nullable=False),
+    Column("number", String(10), nullable=False),
+    Column("name", String(100), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    UniqueConstraint("site_id", "number", name="uq_windows_site_id_number"),
+)
+
 
 _UNIT = select(units).where(units.c.id == bindparam("id"))
 _SET_WEBHOOK = (
@@ -115,6 +141,12 @@ _REVOKE = (
         previous_secret_enc=None,
         previous_valid_until=None,
     )
+)
+_SITE = select(sites).where(sites.c.id == bindparam("id"))
+_SITES = select(sites).order_by(sites.c.id)
+_WINDOW = select(windows).where(windows.c.id == bindparam("id"))
+_WINDOWS = (
+    select(windows).where(windows.c.site_id == bindparam("site_id")).order_by(windows.c.number)
 )
 _PRUNE_NONCES = delete(request_nonces).where(request_nonces.c.seen_at < bindparam("before"))
 
@@ -239,5 +271,66 @@ class UnitsRepository:
         """Refused from now on; the previous secret goes with it."""
         self._sql.run(_REVOKE, {"b_app_id": app_id, "at": at})
 
+    # --- sites and windows --------------------------------------------------------------------
+
+    def add_site(
+        self,
+        code: str,
+        name: str,
+        kind: SiteKind,
+        region_code: str,
+        unit_id: int | None,
+        at: datetime,
+        *,
+        address: str = "",
+    ) -> int:
+        row = {
+            "code": code,
+            "name": name,
+            "kind": kind.value,
+            "region_code": region_code,
+            "unit_id": unit_id,
+            "address": address,
+            "active": True,
+            "created_at": at,
+        }
+        return int(self._sql.insert(sites, row).id)
+
+    def site(self, site_id: int) -> Site | None:
+        row = self._sql.one(_SITE, {"id": site_id})
+        return None if row is None else _site(row)
+
+    def sites(self) -> list[Site]:
+        """Every site (callers filter by scope)."""
+        return [_site(row) for row in self._sql.all(_SITES)]
+
+    def add_window(self, site_id: int, number: str, name: str = "") -> int:
+        row = {"site_id": site_id, "number": number, "name": name, "active": True}
+        return int(self._sql.insert(windows, row).id)
+
+    def window(self, window_id: int) -> Window | None:
+        row = self._sql.one(_WINDOW, {"id": window_id})
+        return None if row is None else _window(row)
+
+    def windows(self, site_id: int) -> list[Window]:
+        return [_window(row) for row in self._sql.all(_WINDOWS, {"site_id": site_id})]
+
     def prune_nonces(self, before: datetime) -> int:
         return self._sql.run(_PRUNE_NONCES, {"before": before})
+
+
+def _site(row: Any) -> Site:
+    return Site(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        kind=SiteKind(row.kind),
+        region_code=row.region_code,
+        unit_id=row.unit_id,
+        address=row.address,
+        active=bool(row.active),
+    )
+
+
+def _window(row: Any) -> Window:
+    return Window(row.id, row.site_id, row.number, row.name, bool(row.active))

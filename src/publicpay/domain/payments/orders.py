@@ -84,6 +84,10 @@ class Order:
     paid_at: datetime | None = None
     closed_at: datetime | None = None  # closed, failed or reversed at
     channel_account_id: int | None = None  # the merchant account (None: platform default)
+    site_id: int | None = None  # where it was taken (a window or a device), when in person
+    window_id: int | None = None
+    device_id: int | None = None
+    shift_id: int | None = None  # the cashier's shift it belongs to
 
     def mark_succeeded(
         self, channel_trade_no: str | None, paid_at: datetime | None, *, at: datetime

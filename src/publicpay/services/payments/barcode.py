@@ -66,15 +66,23 @@ def pay_by_barcode(
     policy: PaymentPolicy,
     polling: BarcodePolling | None = None,
     unit_id: int | None = None,
+    source: str | None = None,
 ) -> BarcodeOutcome:
     """Take a payment by the payer's 付款码. `unit_id`: a device bound to a unit may only take
-    that unit's payables."""
+    that unit's payables; `source`: the device's app id (where the payment is taken)."""
     channel = detect_channel(auth_code)  # ValidationFailed: 无法识别的付款码
     gateways.get(channel)  # 渠道未开通 before anything is stored
     if unit_id is not None:
         _check_unit(new_uow(), payment_code, unit_id)
     order, subject = reserve_order(
-        new_uow(), payment_code, channel, OrderMethod.BARCODE, clock, policy, gateways=gateways
+        new_uow(),
+        payment_code,
+        channel,
+        OrderMethod.BARCODE,
+        clock,
+        policy,
+        gateways=gateways,
+        source=source,
     )
     gateway = gateways.for_account(channel, order.channel_account_id)
     request = BarcodePayRequest(

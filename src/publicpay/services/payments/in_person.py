@@ -26,7 +26,7 @@ from publicpay.domain.payables import Payable, PayableStatus, amount_due_fen, st
 from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
 from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.time import business_date
-from publicpay.services.payments.orders import apply_trade_in, new_order_no
+from publicpay.services.payments.orders import apply_trade_in, new_order_no, taken_at
 from publicpay.services.payments.ports import RequestInbox
 from publicpay.services.ports import Clock
 from publicpay.services.recording.ports import JournalReader
@@ -160,6 +160,7 @@ def _new_order(
         raise Conflict(f"缴款单{status_label(payable.status)}，不能缴款")
     now = clock.now()
     _check_paid_at(req, now)
+    place = taken_at(uow, req.source)
     due = amount_due_fen(payable.lines, uow.catalogue.items(), payable.due_date, business_date(now))
     _check_amount(req, due)
     order = Order(
@@ -175,6 +176,10 @@ def _new_order(
         created_at=now,
         expires_at=now,
         paid_at=req.paid_at or now,
+        site_id=place.site_id,
+        window_id=place.window_id,
+        device_id=place.device_id,
+        shift_id=place.shift_id,
     )
     uow.orders.add(order)
     return order

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.payables import (
@@ -31,6 +32,7 @@ from publicpay.domain.payments.orders import (
     Outcome,
     check_open_orders,
 )
+from publicpay.domain.shifts import ShiftRequired
 from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock
@@ -63,9 +65,11 @@ def reserve_order(
     policy: PaymentPolicy,
     *,
     gateways: Gateways | None = None,
+    source: str | None = None,
 ) -> tuple[Order, str]:
     """Open an order for the amount due today. With `gateways`, the order records which
-    merchant account (unit's, region's or platform's) it goes through."""
+    merchant account (unit's, region's or platform's) it goes through; with `source` (a
+    device's app id), where it was taken (site, window, shift)."""
     with uow:
         payable = uow.payables.by_code(payment_code, lock=True)
         if payable is None:
@@ -78,6 +82,7 @@ def reserve_order(
         amount = amount_due_fen(
             payable.lines, uow.catalogue.items(), payable.due_date, business_date(now)
         )
+        place = taken_at(uow, source) if source else TakenAt()
         order = Order(
             id=0,
             order_no=new_order_no(now),
@@ -91,10 +96,36 @@ def reserve_order(
             created_at=now,
             expires_at=now + timedelta(seconds=policy.order_timeout_s),
             channel_account_id=gateways.for_unit(channel, payable.unit_id)[0] if gateways else None,
+            site_id=place.site_id,
+            window_id=place.window_id,
+            device_id=place.device_id,
+            shift_id=place.shift_id,
         )
         uow.orders.add(order)
         uow.commit()
         return order, _subject(payable)
+
+
+class TakenAt(NamedTuple):
+    site_id: int | None = None
+    window_id: int | None = None
+    device_id: int | None = None
+    shift_id: int | None = None
+
+
+def taken_at(uow: UnitOfWork, source: str) -> TakenAt:
+    """Where a device's payment is taken: its site and window, and the window's open shift
+    (a payment at a window needs one: ShiftRequired). A bank or an unregistered device: none."""
+    device = uow.devices.by_app_id(source)
+    if device is None:
+        return TakenAt()
+    shift_id = None
+    if device.window_id is not None:
+        shift = uow.shifts.open_at_window(device.window_id)
+        if shift is None:
+            raise ShiftRequired("该窗口尚未开班，请收费员先开班再收款")
+        shift_id = shift.id
+    return TakenAt(device.site_id, device.window_id, device.id, shift_id)
 
 
 def _subject(payable: Payable) -> str:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from publicpay.domain.units import ApiClient, Unit
+from publicpay.domain.units import ApiClient, Site, Unit, Window
 
 
 class UnitsRepo(Protocol):
     def get(self, unit_id: int) -> Unit | None: ...
+
+    def site(self, site_id: int) -> Site | None: ...
+
+    def sites(self) -> list[Site]: ...
+
+    def window(self, window_id: int) -> Window | None: ...
+
+    def windows(self, site_id: int) -> list[Window]: ...
 
     def set_webhook(self, unit_id: int, url: str, secret: str) -> None: ...
 

@@ -132,7 +132,7 @@ def _preview(c: Container, v: Viewer, unit_id: int, data: bytes, name: str) -> B
     )
     return submit_batch(
         c.batch_uow(), cmd, region_code=c.settings.region_code, clock=c.clock,
-        serial_floor=c.settings.payment_code_serial_floor,
+        serial_floor=c.serial_floor(),
     )  # fmt: skip
 
 
@@ -202,7 +202,7 @@ def confirm(
         done = confirm_preview(
             c.batch_uow(), record.id, unit_id=unit.id, actor=v.actor.audit_name,
             accept_partial=accept_partial == "1", region_code=c.settings.region_code,
-            serial_floor=c.settings.payment_code_serial_floor,
+            serial_floor=c.serial_floor(),
             clock=c.clock,
         )  # fmt: skip
     except DomainError as exc:

@@ -92,6 +92,10 @@ class OrdersRepository:
             "expires_at": order.expires_at,
             "paid_at": order.paid_at,
             "channel_account_id": order.channel_account_id,
+            "site_id": order.site_id,
+            "window_id": order.window_id,
+            "device_id": order.device_id,
+            "shift_id": order.shift_id,
             "version": 1,
         }
         order.id = int(self._sql.insert(payment_orders, row).id)
@@ -153,4 +157,8 @@ def order_from_row(values: dict[str, Any], prefix: str = "") -> Order:
         paid_at=utc(v("paid_at")) if v("paid_at") else None,
         closed_at=utc(v("closed_at")) if v("closed_at") else None,
         channel_account_id=v("channel_account_id"),
+        site_id=v("site_id"),
+        window_id=v("window_id"),
+        device_id=v("device_id"),
+        shift_id=v("shift_id"),
     )

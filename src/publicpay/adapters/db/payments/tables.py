@@ -38,6 +38,11 @@ payment_orders = Table(
     Column("paid_at", Ts, nullable=True),
     Column("closed_at", Ts, nullable=True),
     Column("version", Integer, nullable=False, default=1),
+    # where the payment was taken, when in person or at a device (statistics, shifts)
+    Column("site_id", Id, nullable=True),
+    Column("window_id", Id, nullable=True),
+    Column("device_id", Id, nullable=True),
+    Column("shift_id", Id, nullable=True),
     Index("ix_payment_orders_status_created", "status", "created_at"),
 )
 

@@ -126,7 +126,7 @@ def submit(
             cmd,
             region_code=c.settings.region_code,
             clock=c.clock,
-            serial_floor=c.settings.payment_code_serial_floor,
+            serial_floor=c.serial_floor(),
         )
     finally:
         c.claim_pending_nonce()  # a file refused before the batch's transaction: claimed now

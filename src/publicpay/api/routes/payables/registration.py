@@ -112,7 +112,7 @@ def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Resp
     uow = c.uow(nonce=call.nonce)  # the nonce is claimed in the registration's transaction
     result = register_payable(
         uow, cmd, region_code=c.settings.region_code, clock=c.clock,
-        serial_floor=c.settings.payment_code_serial_floor,
+        serial_floor=c.serial_floor(),
     )  # fmt: skip
     if result.created:
         out, status_code = new_payable_out(c, result.payable), 201

@@ -82,6 +82,7 @@ def _pay(c: Container, client: ApiClient, code: str, body: BarcodePaymentIn) -> 
         policy=c.payment_policy(),
         polling=POLLING,
         unit_id=client.unit_id,
+        source=client.app_id,
     )
     return BarcodePaymentOut(
         order_no=done.order_no,

@@ -1,0 +1,1 @@
+"""Devices (K2): kiosks and window POS terminals, their heartbeats and status."""
