@@ -26,6 +26,7 @@ from datetime import date, datetime
 from typing import Any
 
 from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.devices import Device
 from publicpay.domain.errors import Conflict
 from publicpay.domain.events import DiscrepancyKind, StoredEvent
 from publicpay.domain.ledger import Journal, UnbalancedJournal
@@ -33,10 +34,13 @@ from publicpay.domain.payables import Payable
 from publicpay.domain.payments.orders import Order
 from publicpay.domain.receipts.records import NewReceipt, ReceiptJob, StockRange
 from publicpay.domain.refunds import Refund
-from publicpay.domain.units import ApiClient, Unit
+from publicpay.domain.shifts import Shift
+from publicpay.domain.units import ApiClient, Site, Unit, Window
 
 CONCURRENT_EDIT = "数据已被并发修改，请重试"  # any other unique key (unit_of_work._refusal)
 BIZ_NO_TAKEN = "业务编号已登记"  # uq_payables_unit_biz_no
+WINDOW_OPEN = "该窗口已开班，请先结班"  # uq_shifts_open_window
+CASHIER_OPEN = "您已在其他窗口开班，请先结班"  # uq_shifts_open_cashier
 
 
 class QueuedWriteRead(RuntimeError):
@@ -166,6 +170,10 @@ class Tables:
     grants: dict[int, set[str]] = field(default_factory=dict)  # unit id -> item codes
     units: dict[int, Unit] = field(default_factory=dict)
     clients: dict[str, ApiClient] = field(default_factory=dict)
+    sites: dict[int, Site] = field(default_factory=dict)
+    windows: dict[int, Window] = field(default_factory=dict)
+    devices: dict[int, Device] = field(default_factory=dict)
+    shifts: dict[int, Shift] = field(default_factory=dict)
     payables: dict[int, PayableRow] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     inbox: dict[tuple[str, str], InboxRow] = field(default_factory=dict)
@@ -221,6 +229,13 @@ class FakeDatabase:
 
     def add_unit(self, unit: Unit) -> None:
         self.tables.units[unit.id] = unit
+
+    def add_site(self, site: Site, *windows: Window) -> None:
+        self.tables.sites[site.id] = site
+        self.tables.windows.update({window.id: window for window in windows})
+
+    def add_device(self, device: Device) -> None:
+        self.tables.devices[device.id] = device
 
     def balances(self, payable_id: int | None = None) -> dict[str, int]:
         """Account balances (debits positive) over every journal, or one payable's."""

@@ -18,13 +18,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.devices import Device
+from publicpay.domain.errors import Conflict
 from publicpay.domain.events import DeliveryStatus, DiscrepancyKind, StoredEvent
 from publicpay.domain.ledger import Journal, JournalKind, balances
 from publicpay.domain.payables import Payable
 from publicpay.domain.payments.orders import Order, OrderStatus
 from publicpay.domain.refunds import Refund, RefundStatus
-from publicpay.domain.units import ApiClient, Unit
+from publicpay.domain.shifts import Shift, ShiftStatus
+from publicpay.domain.units import ApiClient, Site, Unit, Window
 from tests.fakes.database import (
+    CASHIER_OPEN,
+    WINDOW_OPEN,
     AuditRow,
     DeliveryRow,
     DiscrepancyRow,
@@ -48,6 +53,10 @@ DELIVERIES = "webhook_deliveries"
 AUDIT = "audit_log"
 UNITS = "units"
 CLIENTS = "api_clients"
+SITES = "sites"
+WINDOWS = "windows"
+DEVICES = "devices"
+SHIFTS = "shifts"
 
 
 def as_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -467,6 +476,23 @@ class FakeUnits:
         self._db.read(UNITS)
         return self._db.tables.units.get(unit_id)
 
+    def site(self, site_id: int) -> Site | None:
+        self._db.read(SITES)
+        return self._db.tables.sites.get(site_id)
+
+    def sites(self) -> list[Site]:
+        self._db.read(SITES)
+        return sorted(self._db.tables.sites.values(), key=lambda site: site.id)
+
+    def window(self, window_id: int) -> Window | None:
+        self._db.read(WINDOWS)
+        return self._db.tables.windows.get(window_id)
+
+    def windows(self, site_id: int) -> list[Window]:
+        self._db.read(WINDOWS)
+        found = [w for w in self._db.tables.windows.values() if w.site_id == site_id]
+        return sorted(found, key=lambda window: window.number)
+
     def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
         self._db.read(UNITS)
         unit = self._db.tables.units[unit_id]
@@ -511,3 +537,80 @@ class FakeUnits:
         self._db.tables.clients[app_id] = replace(
             client, active=False, previous_secret=None, previous_valid_until=None, revoked_at=at
         )
+
+
+class FakeDevices:
+    """Kiosks and POS terminals (seeded with `FakeDatabase.add_device`); every method runs at
+    once."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def by_app_id(self, app_id: str) -> Device | None:
+        self._db.read(DEVICES)
+        return next((d for d in self._db.tables.devices.values() if d.app_id == app_id), None)
+
+    def get(self, device_id: int) -> Device | None:
+        self._db.read(DEVICES)
+        return self._db.tables.devices.get(device_id)
+
+    def all(self) -> list[Device]:
+        self._db.read(DEVICES)
+        return sorted(self._db.tables.devices.values(), key=lambda device: device.id)
+
+    def heartbeat(
+        self, app_id: str, at: datetime, *, printer: str, paper: str, version: str
+    ) -> bool:
+        """False when no device has this credential."""
+        device = self.by_app_id(app_id)
+        if device is None:
+            return False
+        self._db.tables.devices[device.id] = replace(
+            device, last_seen_at=at, printer=printer, paper=paper, version=version
+        )
+        return True
+
+
+class FakeShifts:
+    """`add` runs at once (and sets `shift.id`), refused like the partial unique indexes (one
+    open shift per window and per cashier); `save` is queued."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def _open(self) -> list[Shift]:
+        return [s for s in self._db.tables.shifts.values() if s.status is ShiftStatus.OPEN]
+
+    def add(self, shift: Shift) -> int:
+        self._db.read(SHIFTS)
+        if shift.status is ShiftStatus.OPEN:
+            if any(s.window_id == shift.window_id for s in self._open()):
+                raise Conflict(WINDOW_OPEN)
+            if any(s.cashier_id == shift.cashier_id for s in self._open()):
+                raise Conflict(CASHIER_OPEN)
+        shift.id = self._db.next_id(SHIFTS)
+        self._db.tables.shifts[shift.id] = copy.deepcopy(shift)
+        return shift.id
+
+    def get(self, shift_id: int, *, lock: bool = False) -> Shift | None:
+        self._db.read(SHIFTS)
+        return copy.deepcopy(self._db.tables.shifts.get(shift_id))
+
+    def open_at_window(self, window_id: int) -> Shift | None:
+        self._db.read(SHIFTS)
+        found = [s for s in self._open() if s.window_id == window_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def open_of_cashier(self, cashier_id: int) -> Shift | None:
+        self._db.read(SHIFTS)
+        found = [s for s in self._open() if s.cashier_id == cashier_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def save(self, shift: Shift) -> None:
+        """Queued: its status and closing time."""
+        self._db.queue(SHIFTS)
+        stored = self._db.tables.shifts.get(shift.id)
+        if stored is not None:
+            self._db.tables.shifts[shift.id] = replace(
+                stored, status=shift.status, closed_at=shift.closed_at
+            )

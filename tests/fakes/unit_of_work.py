@@ -28,6 +28,7 @@ from tests.fakes.receipts import FakeReceipts
 from tests.fakes.repositories import (
     FakeAudit,
     FakeCatalogue,
+    FakeDevices,
     FakeDiscrepancies,
     FakeEvents,
     FakeInbox,
@@ -35,6 +36,7 @@ from tests.fakes.repositories import (
     FakeOrders,
     FakePayables,
     FakeRefunds,
+    FakeShifts,
     FakeUnits,
 )
 
@@ -99,6 +101,8 @@ class FakeUnitOfWork:
         self._units = FakeUnits(self.db)
         self._audit = FakeAudit(self.db)
         self._receipts = FakeReceipts(self.db)
+        self._devices = FakeDevices(self.db)
+        self._shifts = FakeShifts(self.db)
 
     @property
     def box(self) -> FakeBox:
@@ -147,6 +151,14 @@ class FakeUnitOfWork:
     @property
     def receipts(self) -> FakeReceipts:
         return self._receipts
+
+    @property
+    def devices(self) -> FakeDevices:
+        return self._devices
+
+    @property
+    def shifts(self) -> FakeShifts:
+        return self._shifts
 
     def __enter__(self) -> FakeUnitOfWork:
         self._events = []

@@ -9,6 +9,7 @@ import pytest
 from publicpay.domain.errors import Conflict
 from publicpay.domain.ledger import Journal, JournalKind, Posting, UnbalancedJournal
 from publicpay.domain.payables import PayableStatus
+from publicpay.domain.shifts import Shift
 from publicpay.domain.time import business_date
 from tests.fakes import FakeUnitOfWork, QueuedWriteRead
 from tests.unit.services_kit import NOW, World
@@ -140,3 +141,22 @@ def test_json_columns_refuse_what_the_database_could_not_store() -> None:
     world = World()
     with world.uow() as uow, pytest.raises(TypeError):
         uow.audit.append("tester", "bad", "x", {"when": NOW}, NOW)
+
+
+def test_open_shifts_are_refused_like_the_partial_unique_indexes() -> None:
+    world = World()
+
+    def shift(window_id: int, cashier_id: int) -> Shift:
+        return Shift(0, window_id, 1, 1, cashier_id, f"c{cashier_id}", 0, NOW)
+
+    with world.uow() as uow:
+        first = shift(1, 7)
+        uow.shifts.add(first)
+        with pytest.raises(Conflict, match="该窗口已开班"):
+            uow.shifts.add(shift(1, 8))
+        with pytest.raises(Conflict, match="您已在其他窗口开班"):
+            uow.shifts.add(shift(2, 7))
+        first.close(at=NOW)
+        uow.shifts.save(first)
+        uow.flush()
+        assert uow.shifts.add(shift(1, 8)) > first.id
