@@ -352,6 +352,23 @@ def test_a_refunded_counter_payment_cannot_be_reversed() -> None:
     assert counts(world.tables) == before
 
 
+def test_a_counter_payment_with_a_refund_under_way_cannot_be_reversed() -> None:
+    """A refund waiting for finance to return the money by hand (or still at the channel)
+    would be paid on top of the reversal: the reversal is refused until the refund ends."""
+    world = World()
+    payable = world.register()
+    _confirm(world, payable.payment_code, "S1")
+    world.refund(payable, 4_000)
+    assert world.run_refunds() == 0
+    [refund] = world.tables.refunds.values()
+    assert refund.status is RefundStatus.MANUAL
+    before = counts(world.tables)
+    with pytest.raises(InvalidTransition, match="退款尚未完成"):
+        _reverse(world, "S1")
+    assert counts(world.tables) == before
+    assert world.payable(payable.id).status is PayableStatus.PAID
+
+
 def test_a_counter_confirmation_for_another_amount_or_a_paid_payable_is_refused() -> None:
     world = World()
     payable = world.register()

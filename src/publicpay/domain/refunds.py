@@ -68,6 +68,11 @@ class Refund:
     channel_refund_no: str | None = None
     completed_at: datetime | None = None
 
+    @property
+    def under_way(self) -> bool:
+        """Asked for and not yet ended: the money may still go back to the payer."""
+        return self.status not in (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
+
     def _move(self, target: RefundStatus) -> None:
         check_transition(self.status, target)
         self.status = target

@@ -105,6 +105,9 @@ def reverse_payment(
         if order.status is OrderStatus.REVERSED:
             return Reversal(order, payable, order.closed_at or clock.now(), replayed=True)
         _check_reversible(payable, order, clock.now())
+        refunds = uow.refunds.for_payable(payable.id)
+        if any(r.under_way and r.order_id == order.id for r in refunds):
+            raise InvalidTransition("该笔缴款有退款尚未完成，不能冲正")
         if uow.receipts.live_for_payable(payable.id, lock=True) is not None:
             raise InvalidTransition("该笔缴款已开具财政票据，不能冲正")
         reversal = _reverse(uow, payable, order, key, bank=bank, reason=reason, clock=clock)
