@@ -179,6 +179,7 @@ class ExceptionResolved(DomainEvent):
     action: Action
     reason: str
     actor: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ class ExceptionReviewed(DomainEvent):
     exception_id: int
     approved: bool
     actor: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +195,7 @@ class ExceptionAssigned(DomainEvent):
     exception_id: int
     assignee: str
     actor: str
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -221,13 +224,13 @@ class ReconException:
     def age_days(self, today: date) -> int:
         return max(0, (today - self.business_day).days)
 
-    def assign(self, assignee: str, *, actor: str) -> list[DomainEvent]:
+    def assign(self, assignee: str, *, actor: str, at: datetime) -> list[DomainEvent]:
         if self.status is not ExceptionStatus.OPEN:
             raise InvalidTransition(f"差错状态为“{self.status.label}”，不能分派")
         if not assignee.strip():
             raise ValidationFailed("请填写经办人", errors={"assignee": "请填写经办人"})
         self.assignee = assignee.strip()
-        return [ExceptionAssigned(self.id, self.assignee, actor)]
+        return [ExceptionAssigned(self.id, self.assignee, actor, at)]
 
     def resolve(
         self, action: Action, reason: str, *, actor: str, at: datetime
@@ -244,7 +247,7 @@ class ReconException:
         self.action, self.reason = action, reason
         self.resolved_by, self.resolved_at = actor, at
         self.status = ExceptionStatus.RESOLVED
-        return [ExceptionResolved(self.id, action, reason, actor)]
+        return [ExceptionResolved(self.id, action, reason, actor, at)]
 
     def review(self, approved: bool, *, actor: str, at: datetime) -> list[DomainEvent]:
         if self.status is not ExceptionStatus.RESOLVED:
@@ -258,7 +261,7 @@ class ReconException:
             self.status = ExceptionStatus.OPEN
             self.action = None
             self.resolved_by = self.resolved_at = None
-        return [ExceptionReviewed(self.id, approved, actor)]
+        return [ExceptionReviewed(self.id, approved, actor, at)]
 
     def release(self) -> None:
         """A held item that a later statement matched."""
