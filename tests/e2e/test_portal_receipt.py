@@ -25,7 +25,6 @@ def test_payer_pays_from_the_link_then_downloads_the_receipt(
     payer: dict[str, str],
 ) -> None:
     payable = register(api, payer)
-    code = payable["payment_code"]
     page = browser_page
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     page.goto(payable["pay_url"])
