@@ -26,6 +26,7 @@ from publicpay.adapters.db import (
 from publicpay.adapters.db.metadata import metadata
 from publicpay.adapters.db.payments import tables as payments
 from publicpay.adapters.db.receipts import tables as receipts
+from publicpay.adapters.db.reconciliation import tables as reconciliation
 
 AREAS: tuple[ModuleType, ...] = (
     units,
@@ -42,6 +43,7 @@ AREAS: tuple[ModuleType, ...] = (
     audit,
     users,
     idempotency,
+    reconciliation,  # issue 12
 )
 
 __all__ = ["AREAS", "metadata"]

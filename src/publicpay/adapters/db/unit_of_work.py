@@ -49,6 +49,7 @@ from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
 from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
+from publicpay.adapters.db.reconciliation.repository import ReconciliationRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.shifts import ShiftsRepository
 from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
@@ -131,6 +132,7 @@ class SqlUnitOfWork:
         self.devices = DevicesRepository(sql)
         self.shifts = ShiftsRepository(sql)
         self.idempotency = IdempotencyRepository(sql)
+        self.reconciliation = ReconciliationRepository(sql)  # issue 12
 
     @property
     def connection(self) -> Connection:
