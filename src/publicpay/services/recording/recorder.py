@@ -31,6 +31,11 @@ from publicpay.domain.payables import (
 )
 from publicpay.domain.payments.orders import AmountMismatch, LateSuccess
 from publicpay.domain.receipts.records import JobKind
+from publicpay.domain.reconciliation import (
+    ExceptionAssigned,
+    ExceptionResolved,
+    ExceptionReviewed,
+)
 from publicpay.domain.refunds import (
     Refund,
     RefundApproved,
@@ -250,6 +255,26 @@ def _refund_transferred(uow: UnitOfWork, e: RefundTransferred) -> None:
     uow.audit.append(e.by, "refund.transferred", e.refund.refund_no, detail, e.at)
 
 
+# -- reconciliation (issue 12) ---------------------------------------------------------------
+
+
+def _exception_assigned(uow: UnitOfWork, e: ExceptionAssigned) -> None:
+    detail = {"assignee": e.assignee}
+    uow.audit.append(e.actor, "recon.exception.assign", f"exception:{e.exception_id}", detail, e.at)
+
+
+def _exception_resolved(uow: UnitOfWork, e: ExceptionResolved) -> None:
+    detail = {"action": e.action.value, "reason": e.reason}
+    uow.audit.append(
+        e.actor, "recon.exception.resolve", f"exception:{e.exception_id}", detail, e.at
+    )
+
+
+def _exception_reviewed(uow: UnitOfWork, e: ExceptionReviewed) -> None:
+    detail = {"approved": e.approved}
+    uow.audit.append(e.actor, "recon.exception.review", f"exception:{e.exception_id}", detail, e.at)
+
+
 _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     PayableRegistered: _registered,
     PayableCancelled: _cancelled,
@@ -267,4 +292,8 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     RefundDeclined: _refund_declined,
     RefundRetried: _refund_retried,
     RefundTransferred: _refund_transferred,
+    # reconciliation (issue 12)
+    ExceptionAssigned: _exception_assigned,
+    ExceptionResolved: _exception_resolved,
+    ExceptionReviewed: _exception_reviewed,
 }
