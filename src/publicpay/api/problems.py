@@ -37,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "shift_required": 409,  # a payment at a window whose cashier has not opened a shift
     "rate_limited": 429,  # a signed API credential over its allowance (PUBLICPAY_API_RATE_*)
     "unbalanced_journal": 500,
+    "wrong_password": 422,  # changing one's password with a wrong current one (admin)
 }
 
 _HTTP_TITLES = {
