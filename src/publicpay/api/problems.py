@@ -39,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "refund_exceeds_refundable": 409,  # more than is left of what was paid (refunds)
     "self_approval": 403,  # the requester (or an earlier approver) approving a refund
     "unbalanced_journal": 500,
+    "wrong_password": 422,  # changing one's password with a wrong current one (admin)
 }
 
 _HTTP_TITLES = {
