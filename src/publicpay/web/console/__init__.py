@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, stock, users, writeoff
+from publicpay.web.console import batches, credentials, login, refunds, stock, users, writeoff
 from publicpay.web.console.pages import (
     HERE,
     PATH,
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
+    app.include_router(refunds.router)  # refunds (issue 11)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
     app.add_exception_handler(PasswordChangeRequired, password_redirect)
