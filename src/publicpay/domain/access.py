@@ -31,6 +31,11 @@ class Permission(StrEnum):
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
     REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
     MANAGE_CREDENTIALS = "credentials.manage"  # 接口凭证：查看、轮换、吊销
+    # statistics (issue 10): lists, statistics, exports, supervision alerts, the phone view
+    VIEW_LISTS = "lists.view"  # 缴款单、订单、票据、事件、推送记录：查询与导出
+    VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
+    VIEW_ALERTS = "alerts.view"  # 监管预警：查看
+    ACKNOWLEDGE_ALERTS = "alerts.acknowledge"  # 监管预警：确认处理
 
 
 ROLE_LABELS = {
@@ -59,6 +64,25 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
 }
+
+# statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
+_STATISTICS_GRANTS = {
+    Role.FINANCE_REVIEWER: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.UNIT_ADMIN: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.AUDITOR: {Permission.VIEW_LISTS, Permission.VIEW_STATISTICS, Permission.VIEW_ALERTS},
+}
+for _role, _granted in _STATISTICS_GRANTS.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _granted
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")
