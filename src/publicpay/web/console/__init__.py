@@ -9,25 +9,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, exports, lists, login, stock, writeoff
+from publicpay.web.console import batches, credentials, login, stock, users, writeoff
+from publicpay.web.console import exports, lists  # statistics (issue 10)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
     LoginRequired,
     PageRefused,
+    PasswordChangeRequired,
     invalid_form_page,
     login_redirect,
+    password_redirect,
     refused_page,
 )
 
 
 def install(app: FastAPI) -> None:
-    # statistics (issue 10): lists, exports
-    modules = (login, batches, stock, writeoff, credentials, lists, exports)
-    for module in modules:
+    for module in (login, batches, stock, writeoff, credentials):
+        app.include_router(module.router)
+    for module in (users,):  # administration (issue 10)
+        app.include_router(module.router)
+    for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
+    app.add_exception_handler(PasswordChangeRequired, password_redirect)
     api_handler = app.exception_handlers[RequestValidationError]
 
     async def invalid_input(request: Request, exc: Exception) -> Response:

@@ -1,10 +1,10 @@
-"""Data scope as SQL: the rows of the units an acting console user may see, filtered in the
-query itself (never by reading everything and filtering in Python).
+"""Data scope as query conditions (issue 10, scope everywhere): a screen's statement carries
+the acting user's scope in its WHERE clause, so rows out of scope are never read and an
+out-of-scope id finds nothing (the page answers 404).
 
-The rule is `domain.access` (a finance role or auditor sees its region and every region below,
-GB/T 2260; a unit role sees its own unit); here it becomes a WHERE clause over a unit's id and
-its region code: a district is matched exactly, a city by its four-digit prefix, a province by
-its two-digit prefix (`region_ancestors` read backwards).
+Region roles see their region and every region below it: GB/T 2260 codes of a region's
+descendants share its prefix (`domain.access.region_prefix`), so the condition is one LIKE on
+an indexed code column. Unit roles see their own unit.
 """
 
 from __future__ import annotations
@@ -13,29 +13,22 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false
 
-from publicpay.domain.access import REGION_ROLES, UNIT_ROLES, Actor
+from publicpay.domain.access import REGION_ROLES, UNIT_ROLES, Actor, region_prefix
 
 
-def region_prefix(region_code: str) -> str:
-    """330105 → "330105", 330100 → "3301", 330000 → "33": what the region's units start with."""
-    if region_code[2:] == "0000":
-        return region_code[:2]
-    if region_code[4:] == "00":
-        return region_code[:4]
-    return region_code
+def region_scope(actor: Actor, region_column: Any) -> ColumnElement[bool]:
+    """Rows whose region is the actor's or below it (nothing for unit roles)."""
+    if actor.role not in REGION_ROLES or not actor.region_code:
+        return false()
+    condition: ColumnElement[bool] = region_column.like(region_prefix(actor.region_code) + "%")
+    return condition
 
 
-def region_clause(region_code: str, region: Any) -> ColumnElement[bool]:
-    prefix = region_prefix(region_code)
-    if len(prefix) == 6:
-        return region == prefix  # type: ignore[no-any-return]
-    return region.startswith(prefix, autoescape=True)  # type: ignore[no-any-return]
-
-
-def unit_scope(actor: Actor, unit_id: Any, region: Any) -> ColumnElement[bool]:
-    """Rows whose unit (`unit_id`, with its `region` code column) the actor may see."""
-    if actor.role in UNIT_ROLES and actor.unit_id is not None:
-        return unit_id == actor.unit_id  # type: ignore[no-any-return]
-    if actor.role in REGION_ROLES and actor.region_code:
-        return region_clause(actor.region_code, region)
-    return false()
+def unit_scope(actor: Actor, unit_id_column: Any, region_column: Any) -> ColumnElement[bool]:
+    """Rows of a unit the actor sees: its own unit (unit roles), or a unit in its region."""
+    if actor.role in UNIT_ROLES:
+        if actor.unit_id is None:
+            return false()
+        condition: ColumnElement[bool] = unit_id_column == actor.unit_id
+        return condition
+    return region_scope(actor, region_column)
