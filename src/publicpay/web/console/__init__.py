@@ -9,8 +9,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, stock, users, writeoff
-from publicpay.web.console import exports, lists  # statistics (issue 10)
+from publicpay.web.console import (  # statistics (issue 10)
+    batches,
+    credentials,
+    exports,
+    lists,
+    login,
+    stock,
+    users,
+    writeoff,
+)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
