@@ -9,7 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, refunds, stock, users, writeoff
+from publicpay.web.console import (  # statistics (issue 10)
+    batches,
+    credentials,
+    exports,
+    lists,
+    login,
+    refunds,  # refunds (issue 11)
+    stock,
+    users,
+    writeoff,
+)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
@@ -29,6 +39,8 @@ def install(app: FastAPI) -> None:
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
+    for module in (lists, exports):  # statistics (issue 10)
+        app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
     app.add_exception_handler(PasswordChangeRequired, password_redirect)
