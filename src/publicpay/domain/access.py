@@ -31,6 +31,9 @@ class Permission(StrEnum):
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
     REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
     MANAGE_CREDENTIALS = "credentials.manage"  # 接口凭证：查看、轮换、吊销
+    # devices (issue 13)
+    VIEW_DEVICES = "devices.view"  # 设备：状态、用量
+    MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
 
 
 ROLE_LABELS = {
@@ -47,17 +50,23 @@ UNIT_ROLES = frozenset({Role.UNIT_ADMIN, Role.CASHIER})  # scoped by one unit
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FINANCE_ADMIN: frozenset(Permission),
-    Role.FINANCE_REVIEWER: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
+    Role.FINANCE_REVIEWER: frozenset(
+        {Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF, Permission.VIEW_DEVICES}
+    ),
     Role.UNIT_ADMIN: frozenset(
         {
             Permission.VIEW_STOCK,
             Permission.VIEW_WRITE_OFF,
             Permission.REGISTER_BATCHES,
             Permission.MANAGE_CREDENTIALS,
+            Permission.VIEW_DEVICES,  # devices (issue 13)
+            Permission.MANAGE_DEVICES,
         }
     ),
     Role.CASHIER: frozenset(),
-    Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
+    Role.AUDITOR: frozenset(
+        {Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF, Permission.VIEW_DEVICES}
+    ),
 }
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
