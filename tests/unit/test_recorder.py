@@ -35,6 +35,12 @@ from publicpay.domain.payments.orders import (
     OrderMethod,
     OrderStatus,
 )
+from publicpay.domain.reconciliation import (
+    Action,
+    ExceptionAssigned,
+    ExceptionResolved,
+    ExceptionReviewed,
+)
 from publicpay.domain.refunds import (
     Refund,
     RefundFailed,
@@ -420,6 +426,10 @@ COVERED = {
     RefundSucceeded,
     RefundFailed,
     RefundHandedOver,
+    # reconciliation (issue 12)
+    ExceptionAssigned,
+    ExceptionResolved,
+    ExceptionReviewed,
 }
 
 
@@ -453,3 +463,21 @@ def test_the_effects_of_a_transaction_are_written_in_the_order_of_its_events() -
         record(uow, [paid])  # the recorder writes through the repositories: queued
         assert world.tables.journals != []
     assert world.tables.journals == []  # and goes with the transaction
+
+
+def test_exception_workflow_steps_are_audited() -> None:
+    assigned = ExceptionAssigned(7, "fin_li", "fin_wang", NOW)
+    resolved = ExceptionResolved(7, Action.RECOVER, "渠道已付款，补单", "fin_li", NOW)
+    reviewed = ExceptionReviewed(7, True, "fin_wang", NOW)
+    assert effects(assigned, resolved, reviewed) == {
+        "audit": [
+            ("fin_wang", "recon.exception.assign", "exception:7", {"assignee": "fin_li"}),
+            (
+                "fin_li",
+                "recon.exception.resolve",
+                "exception:7",
+                {"action": "recover", "reason": "渠道已付款，补单"},
+            ),
+            ("fin_wang", "recon.exception.review", "exception:7", {"approved": True}),
+        ]
+    }

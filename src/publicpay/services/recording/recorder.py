@@ -31,6 +31,11 @@ from publicpay.domain.payables import (
 )
 from publicpay.domain.payments.orders import AmountMismatch, LateSuccess
 from publicpay.domain.receipts.records import JobKind
+from publicpay.domain.reconciliation import (
+    ExceptionAssigned,
+    ExceptionResolved,
+    ExceptionReviewed,
+)
 from publicpay.domain.refunds import (
     Refund,
     RefundFailed,
@@ -208,6 +213,26 @@ def _refund_handed_over(uow: UnitOfWork, e: RefundHandedOver) -> None:
     uow.audit.append("system", "refund.manual", e.refund.refund_no, detail, e.at)
 
 
+# -- reconciliation (issue 12) ---------------------------------------------------------------
+
+
+def _exception_assigned(uow: UnitOfWork, e: ExceptionAssigned) -> None:
+    detail = {"assignee": e.assignee}
+    uow.audit.append(e.actor, "recon.exception.assign", f"exception:{e.exception_id}", detail, e.at)
+
+
+def _exception_resolved(uow: UnitOfWork, e: ExceptionResolved) -> None:
+    detail = {"action": e.action.value, "reason": e.reason}
+    uow.audit.append(
+        e.actor, "recon.exception.resolve", f"exception:{e.exception_id}", detail, e.at
+    )
+
+
+def _exception_reviewed(uow: UnitOfWork, e: ExceptionReviewed) -> None:
+    detail = {"approved": e.approved}
+    uow.audit.append(e.actor, "recon.exception.review", f"exception:{e.exception_id}", detail, e.at)
+
+
 _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     PayableRegistered: _registered,
     PayableCancelled: _cancelled,
@@ -220,4 +245,8 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     RefundSucceeded: _refund_succeeded,
     RefundFailed: _refund_failed,
     RefundHandedOver: _refund_handed_over,
+    # reconciliation (issue 12)
+    ExceptionAssigned: _exception_assigned,
+    ExceptionResolved: _exception_resolved,
+    ExceptionReviewed: _exception_reviewed,
 }
