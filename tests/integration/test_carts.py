@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from publicpay.adapters.db.payments.carts import carts
 from publicpay.adapters.db.payments.tables import payment_orders
-from publicpay.services.refunds.requests import refund_payable
 from tests.integration.channel_kit import journals, refunds_of
 from tests.integration.receipt_kit import drain, register
+from tests.integration.refund_kit import approved_refund
 from tests.support.client import SignedClient
 from tests.support.db import counts, ledger_for, payable_id
 from tests.support.polling import wait_until
@@ -86,9 +86,8 @@ def test_one_payable_of_a_cart_is_refunded_against_the_carts_channel_payment(
 ) -> None:
     codes = [register(api, payer, "GA0101"), register(api, payer, "GA0105")]
     cart = _pay_cart(stack, codes)
-    c = stack.container
     amount = next(x["amount_fen"] for x in cart["lines"] if x["payment_code"] == codes[1])
-    refund_payable(c.uow(), codes[1], amount, "业务撤销", actor="test", clock=c.clock)
+    approved_refund(stack, api, codes[1], amount)
     drain(stack, rounds=3)
     (refund,) = refunds_of(stack, codes[1])
     assert refund["status"] == "succeeded", refund
