@@ -40,6 +40,11 @@ class Permission(StrEnum):
     VIEW_AUDIT = "audit.view"  # 审计日志：查询与校验
     MANAGE_WEBHOOKS = "webhooks.manage"  # 回调地址与推送记录：查看、重推
     MANAGE_CHANNELS = "channel_accounts.manage"  # 渠道商户账户：查看与配置
+    # statistics (issue 10): lists, statistics, exports, supervision alerts, the phone view
+    VIEW_LISTS = "lists.view"  # 缴款单、订单、票据、事件、推送记录：查询与导出
+    VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
+    VIEW_ALERTS = "alerts.view"  # 监管预警：查看
+    ACKNOWLEDGE_ALERTS = "alerts.acknowledge"  # 监管预警：确认处理
     # devices (issue 13)
     VIEW_DEVICES = "devices.view"  # 设备：状态、用量
     MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
@@ -88,6 +93,25 @@ PERMISSIONS[Role.AUDITOR] |= {
 PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_DEVICES}
 PERMISSIONS[Role.UNIT_ADMIN] |= {Permission.VIEW_DEVICES, Permission.MANAGE_DEVICES}
 PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_DEVICES}
+
+# statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
+_STATISTICS_GRANTS = {
+    Role.FINANCE_REVIEWER: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.UNIT_ADMIN: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.AUDITOR: {Permission.VIEW_LISTS, Permission.VIEW_STATISTICS, Permission.VIEW_ALERTS},
+}
+for _role, _granted in _STATISTICS_GRANTS.items():
+    PERMISSIONS[_role] |= _granted
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")
