@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from publicpay.web.console import (  # statistics (issue 10)
     batches,
     credentials,
+    devices,  # devices (issue 13)
     exports,
     lists,
     login,
@@ -19,7 +20,6 @@ from publicpay.web.console import (  # statistics (issue 10)
     users,
     writeoff,
 )
-from publicpay.web.console import devices  # devices (issue 13)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
