@@ -16,6 +16,7 @@ from publicpay.web.console import (  # statistics (issue 10)
     exports,
     lists,
     login,
+    reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
     stock,
     users,
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
+    app.include_router(reconciliation.router)  # reconciliation (issue 12)
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
