@@ -26,6 +26,7 @@ from publicpay.adapters.db import (
     users,
 )
 from publicpay.adapters.db.metadata import metadata
+from publicpay.adapters.db.payments import carts
 from publicpay.adapters.db.payments import tables as payments
 from publicpay.adapters.db.receipts import tables as receipts
 
@@ -36,6 +37,7 @@ AREAS: tuple[ModuleType, ...] = (
     payables,
     payable_batches,
     payments,
+    carts,  # issue 13
     receipts,
     refunds,
     shifts,

@@ -46,6 +46,7 @@ from publicpay.adapters.db.metadata import metadata
 from publicpay.adapters.db.payable_batches import PayableBatchesRepository
 from publicpay.adapters.db.payables import PayablesRepository
 from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.payments.carts import CartsRepository
 from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
@@ -130,6 +131,7 @@ class SqlUnitOfWork:
         self.users = UsersRepository(sql)
         self.devices = DevicesRepository(sql)
         self.shifts = ShiftsRepository(sql)
+        self.carts = CartsRepository(sql)  # issue 13
         self.idempotency = IdempotencyRepository(sql)
 
     @property
