@@ -9,7 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, stock, users, writeoff
+from publicpay.web.console import (
+    audit,
+    batches,
+    catalogue,
+    credentials,
+    login,
+    stock,
+    units,
+    users,
+    writeoff,
+)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
@@ -26,7 +36,7 @@ from publicpay.web.console.pages import (
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials):
         app.include_router(module.router)
-    for module in (users,):  # administration (issue 10)
+    for module in (users, units, catalogue, audit):  # administration (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
