@@ -43,11 +43,16 @@ from publicpay.domain.reconciliation import (
 )
 from publicpay.domain.refunds import (
     Refund,
+    RefundApproved,
+    RefundDeclined,
     RefundFailed,
     RefundHandedOver,
     RefundKind,
+    RefundRequested,
+    RefundRetried,
     RefundStatus,
     RefundSucceeded,
+    RefundTransferred,
 )
 from publicpay.domain.time import business_date
 from publicpay.services.recording.recorder import paid_event_data, record
@@ -414,6 +419,51 @@ def test_a_failed_refund_and_a_manual_one_are_audited() -> None:
     }
 
 
+def test_each_refund_decision_is_an_audit_row_of_whoever_took_it() -> None:
+    refund = _refund(RefundKind.REQUESTED, RefundStatus.PENDING_APPROVAL)
+    refund.requested_by, refund.approvals_required = "unit:app1", 2
+    assert effects(
+        RefundRequested(refund, "33010526000000000011", NOW),
+        RefundApproved(refund, "user:rev1", "同意", False, NOW),
+        RefundDeclined(refund, "user:rev2", "理由不足", NOW),
+        RefundRetried(refund, "user:fin", NOW),
+        RefundTransferred(refund, "B20260302001", "user:fin", NOW),
+    ) == {
+        "audit": [
+            (
+                "unit:app1",
+                "refund.requested",
+                "33010526000000000011",
+                {
+                    "refund_no": "R26030210000001",
+                    "amount_fen": 5_000,
+                    "reason": "多收",
+                    "approvals_required": 2,
+                },
+            ),
+            (
+                "user:rev1",
+                "refund.approved",
+                "R26030210000001",
+                {"amount_fen": 5_000, "note": "同意", "final": False},
+            ),
+            (
+                "user:rev2",
+                "refund.declined",
+                "R26030210000001",
+                {"amount_fen": 5_000, "note": "理由不足"},
+            ),
+            ("user:fin", "refund.retried", "R26030210000001", {"amount_fen": 5_000}),
+            (
+                "user:fin",
+                "refund.transferred",
+                "R26030210000001",
+                {"amount_fen": 5_000, "bank_serial": "B20260302001"},
+            ),
+        ]
+    }
+
+
 COVERED = {
     PayableRegistered,
     PayableCancelled,
@@ -426,6 +476,11 @@ COVERED = {
     RefundSucceeded,
     RefundFailed,
     RefundHandedOver,
+    RefundRequested,
+    RefundApproved,
+    RefundDeclined,
+    RefundRetried,
+    RefundTransferred,
     # reconciliation (issue 12)
     ExceptionAssigned,
     ExceptionResolved,

@@ -9,12 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import (
+from publicpay.web.console import (  # statistics (issue 10), administration (issue 10)
     audit,
     batches,
     catalogue,
     credentials,
+    exports,
+    lists,
     login,
+    refunds,  # refunds (issue 11)
     stock,
     units,
     users,
@@ -37,6 +40,9 @@ def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials):
         app.include_router(module.router)
     for module in (users, units, catalogue, audit):  # administration (issue 10)
+        app.include_router(module.router)
+    app.include_router(refunds.router)  # refunds (issue 11)
+    for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)

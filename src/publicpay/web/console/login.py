@@ -86,6 +86,38 @@ SCREENS = (
         "审计日志",
         "按用户、操作、对象、日期查询操作记录，校验哈希链",
     ),
+    # refunds (issue 11, area: refunds)
+    (
+        Permission.VIEW_REFUNDS,
+        "/refunds",
+        "退款",
+        "单位申请退款，财政审核审批（申请人不能审批，超限额须两人审批）；柜台与现金缴款经银行转账退回",
+    ),
+    # statistics (issue 10): lists
+    (
+        Permission.VIEW_LISTS,
+        "/payables",
+        "缴款单查询",
+        "按缴款码、业务单号、证件号码、手机号、单位、项目、状态、渠道、日期查询，查看完整记录并导出",
+    ),
+    (
+        Permission.VIEW_LISTS,
+        "/orders",
+        "支付订单",
+        "各渠道支付订单：网点、窗口、终端、渠道交易号，可导出 CSV / Excel",
+    ),
+    (
+        Permission.VIEW_LISTS,
+        "/receipts",
+        "电子票据",
+        "已开具的电子票据与红字票据，按号码、单位、日期查询",
+    ),
+    (
+        Permission.VIEW_LISTS,
+        "/events",
+        "事件与推送",
+        "业务事件及其向单位业务系统的推送状态；推送记录见“推送记录”",
+    ),
 )
 
 
