@@ -14,6 +14,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     batches,
     catalogue,
     credentials,
+    devices,  # devices (issue 13)
     exports,
     lists,
     login,
@@ -37,7 +38,7 @@ from publicpay.web.console.pages import (
 
 
 def install(app: FastAPI) -> None:
-    for module in (login, batches, stock, writeoff, credentials):
+    for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
     for module in (users, units, catalogue, audit):  # administration (issue 10)
         app.include_router(module.router)
