@@ -294,6 +294,13 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/credentials/rotate",
         lambda _: {"grace_s": 86400},
     ),
+    # clearing (issue 12)
+    ("GET", "/api/v1/clearing/windows/{window_id}/voucher.xml"): (
+        "finance",
+        "GET",
+        lambda _: "/api/v1/clearing/windows/1/voucher.xml",
+        lambda _: None,
+    ),
 }
 
 
