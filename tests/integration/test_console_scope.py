@@ -91,6 +91,8 @@ ROUTES: list[Route] = [
         "/console/audit", Permission.VIEW_AUDIT, marker="other_username", scoped_roles=frozenset()
     ),  # the platform's auditor reads the whole log
     Route("/console/password", None),
+    Route("/console/webhooks", Permission.MANAGE_WEBHOOKS, marker="other_unit_name"),
+    Route("/console/channel-accounts", Permission.MANAGE_CHANNELS),
     # --- lists (issue 10, area: stats), refunds (issue 11), devices (issue 13) ---
     Route("/console/payables", Permission.VIEW_LISTS, marker="other_payment_code"),
     Route(
