@@ -294,6 +294,37 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/credentials/rotate",
         lambda _: {"grace_s": 86400},
     ),
+    # refunds (issue 11): the unpaid payable is refused (409), the replay still 401
+    ("POST", "/api/v1/payables/{payment_code}/refunds"): (
+        "unit",
+        "POST",
+        lambda ctx: f"/api/v1/payables/{ctx['payable']['payment_code']}/refunds",
+        lambda _: {"amount_fen": 100, "reason": "业务撤销"},
+    ),
+    ("GET", "/api/v1/payables/{payment_code}/refunds"): (
+        "unit",
+        "GET",
+        lambda ctx: f"/api/v1/payables/{ctx['payable']['payment_code']}/refunds",
+        lambda _: None,
+    ),
+    ("GET", "/api/v1/refunds/{refund_no}"): (
+        "unit",
+        "GET",
+        lambda _: "/api/v1/refunds/R0000",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/refunds/{refund_no}/approve"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/refunds/R0000/approve",
+        lambda _: {"note": "同意"},
+    ),
+    ("POST", "/api/v1/admin/refunds/{refund_no}/decline"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/refunds/R0000/decline",
+        lambda _: {"note": "不同意"},
+    ),
 }
 
 
