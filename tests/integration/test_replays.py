@@ -294,6 +294,19 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/credentials/rotate",
         lambda _: {"grace_s": 86400},
     ),
+    # devices (issue 13): landed without replay cases; added here so the landing check passes
+    ("POST", "/api/v1/devices/heartbeat"): (
+        "device",
+        "POST",
+        lambda _: "/api/v1/devices/heartbeat",
+        lambda _: {"printer": "ok", "paper": "ok", "version": "1.0.0"},
+    ),
+    ("GET", "/api/v1/bank/devices"): (
+        "bank",
+        "GET",
+        lambda _: "/api/v1/bank/devices",
+        lambda _: None,
+    ),
     # refunds (issue 11): the unpaid payable is refused (409), the replay still 401
     ("POST", "/api/v1/payables/{payment_code}/refunds"): (
         "unit",
