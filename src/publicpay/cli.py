@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background worker (production)")
     worker.add_argument("--once", action="store_true", help="run every task once and exit")
     worker.set_defaults(func=_worker)
+    agent = sub.add_parser("kiosk-agent", help="the kiosk's card-reader agent (docs/kiosk.md)")
+    agent.add_argument("--simulate", action="store_true", help="play a reader and a printer")
+    agent.add_argument("--host", default="127.0.0.1")
+    agent.add_argument("--port", type=int, default=17890)
+    agent.add_argument("--id-no", default="", help="the ID card lying on the simulated reader")
+    agent.add_argument("--name", default="", help="the name on that card")
+    agent.add_argument("--allow-origin", default="*", help="the platform's origin (CORS)")
+    agent.set_defaults(func=_kiosk_agent)  # devices and the kiosk (issue 13)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     sub.add_parser("check", help="verify ledger and consistency invariants").set_defaults(
         func=_check
@@ -256,6 +264,30 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         stack.close()
+    return 0
+
+
+def _kiosk_agent(args: argparse.Namespace) -> int:
+    """A simulated card reader and receipt printer on the kiosk's loopback address."""
+    import uvicorn
+
+    from publicpay.demo.seed import demo_payers
+    from publicpay.emulators.card_agent import SimulatedHardware, create_agent
+
+    if not args.simulate:
+        print(
+            "只提供模拟读卡器（--simulate）；实际读卡器代理由设备厂商按 docs/kiosk.md 实现",
+            file=sys.stderr,
+        )
+        return 2
+    first = demo_payers()[0]
+    card = {"id_no": args.id_no or first["id_no"], "name": args.name or first["name"]}
+    app = create_agent(SimulatedHardware(card=card), allow_origin=args.allow_origin)
+    print(
+        f"simulated kiosk agent: http://{args.host}:{args.port} (card of {card['name']})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
