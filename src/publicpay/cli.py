@@ -255,6 +255,7 @@ def _demo(args: argparse.Namespace) -> int:
     worker = threading.Thread(target=run_forever, args=(stack.container, stop), daemon=True)
     worker.start()
     threading.Thread(target=seed_activity, args=(stack.info, stack.container), daemon=True).start()
+    _demo_card_agent()  # the kiosk's simulated card reader and printer (issue 13)
     print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
     try:
         # proxy headers: only from PUBLICPAY_TRUSTED_PROXIES (api.proxies), not uvicorn's own
@@ -265,6 +266,25 @@ def _demo(args: argparse.Namespace) -> int:
         stop.set()
         stack.close()
     return 0
+
+
+def _demo_card_agent(port: int = 17890) -> None:
+    """DEMO: a simulated card reader (the first demo payer's card) for /kiosk, when the port is
+    free (a separately started `publicpay kiosk-agent --simulate` keeps it otherwise)."""
+    import socket
+
+    import uvicorn
+
+    from publicpay.demo.seed import demo_payers
+    from publicpay.emulators.card_agent import SimulatedHardware, create_agent
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return
+    card = dict(demo_payers()[0])
+    app = create_agent(SimulatedHardware(card={"id_no": card["id_no"], "name": card["name"]}))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    threading.Thread(target=uvicorn.Server(config).run, daemon=True).start()
 
 
 def _kiosk_agent(args: argparse.Namespace) -> int:
