@@ -29,6 +29,7 @@ from publicpay.adapters.db.metadata import metadata
 from publicpay.adapters.db.payments import carts
 from publicpay.adapters.db.payments import tables as payments
 from publicpay.adapters.db.receipts import tables as receipts
+from publicpay.adapters.db.reconciliation import tables as reconciliation
 
 AREAS: tuple[ModuleType, ...] = (
     units,
@@ -48,6 +49,7 @@ AREAS: tuple[ModuleType, ...] = (
     idempotency,
     statistics,  # issue 10: the statistics index
     exports,  # issue 10: background export jobs
+    reconciliation,  # issue 12
 )
 
 __all__ = ["AREAS", "metadata"]

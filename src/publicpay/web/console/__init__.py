@@ -9,8 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import (  # statistics (issue 10)
+from publicpay.web.console import (  # statistics (issue 10), administration (issue 10)
+    audit,
     batches,
+    catalogue,
     credentials,
     devices,  # devices (issue 13)
     exports,
@@ -18,6 +20,7 @@ from publicpay.web.console import (  # statistics (issue 10)
     login,
     refunds,  # refunds (issue 11)
     stock,
+    units,
     users,
     writeoff,
 )
@@ -37,7 +40,7 @@ from publicpay.web.console.pages import (
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
-    for module in (users,):  # administration (issue 10)
+    for module in (users, units, catalogue, audit):  # administration (issue 10)
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports):  # statistics (issue 10)
