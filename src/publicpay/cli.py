@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background worker (production)")
     worker.add_argument("--once", action="store_true", help="run every task once and exit")
     worker.set_defaults(func=_worker)
+    agent = sub.add_parser("kiosk-agent", help="the kiosk's card-reader agent (docs/kiosk.md)")
+    agent.add_argument("--simulate", action="store_true", help="play a reader and a printer")
+    agent.add_argument("--host", default="127.0.0.1")
+    agent.add_argument("--port", type=int, default=17890)
+    agent.add_argument("--id-no", default="", help="the ID card lying on the simulated reader")
+    agent.add_argument("--name", default="", help="the name on that card")
+    agent.add_argument("--allow-origin", default="*", help="the platform's origin (CORS)")
+    agent.set_defaults(func=_kiosk_agent)  # devices and the kiosk (issue 13)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     sub.add_parser("check", help="verify ledger and consistency invariants").set_defaults(
         func=_check
@@ -68,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--file", help="import this statement file for the channel first")
     reconcile.set_defaults(func=_reconcile)
+    clearing = sub.add_parser("clearing", help="clearing to the treasury (清算)")
+    clearing_sub = clearing.add_subparsers(required=True, metavar="ACTION")
+    clearing_run = clearing_sub.add_parser("run", help="clear a reconciled business day")
+    clearing_run.add_argument("--date", required=True, help="business day, YYYY-MM-DD")
+    clearing_run.set_defaults(func=_clearing_run)
     receipt = sub.add_parser("receipt", help="e-receipt tools")
     receipt_sub = receipt.add_subparsers(required=True, metavar="ACTION")
     verify = receipt_sub.add_parser("verify", help="verify both signatures of a receipt file")
@@ -258,6 +271,7 @@ def _demo(args: argparse.Namespace) -> int:
     worker = threading.Thread(target=run_forever, args=(stack.container, stop), daemon=True)
     worker.start()
     threading.Thread(target=seed_activity, args=(stack.info, stack.container), daemon=True).start()
+    _demo_card_agent()  # the kiosk's simulated card reader and printer (issue 13)
     print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
     try:
         # proxy headers: only from PUBLICPAY_TRUSTED_PROXIES (api.proxies), not uvicorn's own
@@ -267,6 +281,49 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         stack.close()
+    return 0
+
+
+def _demo_card_agent(port: int = 17890) -> None:
+    """DEMO: a simulated card reader (the first demo payer's card) for /kiosk, when the port is
+    free (a separately started `publicpay kiosk-agent --simulate` keeps it otherwise)."""
+    import socket
+
+    import uvicorn
+
+    from publicpay.demo.seed import demo_payers
+    from publicpay.emulators.card_agent import SimulatedHardware, create_agent
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return
+    card = dict(demo_payers()[0])
+    app = create_agent(SimulatedHardware(card={"id_no": card["id_no"], "name": card["name"]}))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    threading.Thread(target=uvicorn.Server(config).run, daemon=True).start()
+
+
+def _kiosk_agent(args: argparse.Namespace) -> int:
+    """A simulated card reader and receipt printer on the kiosk's loopback address."""
+    import uvicorn
+
+    from publicpay.demo.seed import demo_payers
+    from publicpay.emulators.card_agent import SimulatedHardware, create_agent
+
+    if not args.simulate:
+        print(
+            "只提供模拟读卡器（--simulate）；实际读卡器代理由设备厂商按 docs/kiosk.md 实现",
+            file=sys.stderr,
+        )
+        return 2
+    first = demo_payers()[0]
+    card = {"id_no": args.id_no or first["id_no"], "name": args.name or first["name"]}
+    app = create_agent(SimulatedHardware(card=card), allow_origin=args.allow_origin)
+    print(
+        f"simulated kiosk agent: http://{args.host}:{args.port} (card of {card['name']})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 
@@ -385,6 +442,41 @@ def _reconcile(args: argparse.Namespace) -> int:
     finally:
         container.close()
     print(json.dumps({"date": day.isoformat(), "channels": channels}, ensure_ascii=False))
+    return 0
+
+
+def _clearing_run(args: argparse.Namespace) -> int:
+    from publicpay.api.production import container_from_env
+    from publicpay.domain.errors import DomainError
+    from publicpay.services.reconciliation.clearing import run_clearing
+
+    day = _business_day(args.date)
+    if day is None:
+        return 2
+    container = container_from_env()
+    account = container.settings.collection_account_number or "collection"
+    try:
+        window = run_clearing(
+            container.uow, container.treasury(), day, account, clock=container.clock, actor="cli"
+        )
+    except DomainError as exc:
+        print(f"清算失败：{exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        container.close()
+    base = container.settings.public_base_url.rstrip("/")
+    out = {
+        "window_id": window.id,
+        "status": window.status.value,
+        "total_fen": window.total_fen,
+        "gross_fen": window.gross_fen,
+        "refunds_fen": window.refunds_fen,
+        "fees_fen": window.fees_fen,
+        "by_level": window.by_level,
+        "voucher_no": window.voucher_no,
+        "voucher_url": f"{base}/api/v1/clearing/windows/{window.id}/voucher.xml",
+    }
+    print(json.dumps({"date": day.isoformat(), "windows": [out]}, ensure_ascii=False))
     return 0
 
 
