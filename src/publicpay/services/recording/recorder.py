@@ -13,6 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from publicpay.domain.clearing import (
+    ClearingConfirmed,
+    ClearingFailed,
+    ClearingInstructed,
+    clearing_journal,
+    settlement_journal,
+)
+from publicpay.domain.devices import DeviceKind
 from publicpay.domain.events import DiscrepancyKind, DomainEvent, EventType
 from publicpay.domain.ledger import (
     duplicate_payment_journal,
@@ -29,7 +37,7 @@ from publicpay.domain.payables import (
     PayableRegistered,
     PayableReversed,
 )
-from publicpay.domain.payments.orders import AmountMismatch, LateSuccess
+from publicpay.domain.payments.orders import AmountMismatch, LateSuccess, Order
 from publicpay.domain.receipts.records import JobKind
 from publicpay.domain.reconciliation import (
     ExceptionAssigned,
@@ -81,9 +89,19 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
     journal = payment_journal(o.order_no, o.channel, e.shares)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
     uow.events.add(p.unit_id, EventType.PAYABLE_PAID.value, paid_event_data(e), e.at, deliver=True)
-    uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, None, e.at)
+    uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, _issuing_point(uow, o), e.at)
     detail = {"order_no": o.order_no, "amount_fen": o.amount_fen}
     uow.audit.append(f"channel:{o.channel}", "payable.paid", p.payment_code, detail, e.at)
+
+
+def _issuing_point(uow: UnitOfWork, order: Order) -> str | None:
+    """A payment taken at a kiosk is receipted from the kiosk's own stock (its 开票点)."""
+    if order.device_id is None:
+        return None
+    device = uow.devices.get(order.device_id)
+    if device is None or device.kind is not DeviceKind.KIOSK:
+        return None  # a window's POS: the unit's stock (its cashiers' receipts)
+    return device.issuing_point
 
 
 def paid_event_data(e: PayablePaid) -> dict[str, object]:
@@ -275,6 +293,33 @@ def _exception_reviewed(uow: UnitOfWork, e: ExceptionReviewed) -> None:
     uow.audit.append(e.actor, "recon.exception.review", f"exception:{e.exception_id}", detail, e.at)
 
 
+def _clearing_instructed(uow: UnitOfWork, e: ClearingInstructed) -> None:
+    """The channels' settlements into the collection account (fees netted), then the audit."""
+    w = e.window
+    for settlement in e.settlements:
+        journal = settlement_journal(w.business_day, settlement)
+        if journal is not None:
+            uow.ledger.post(journal, payable_id=None, business_date=w.business_day, at=e.at)
+    detail = {"voucher_no": w.voucher_no, "total_fen": w.total_fen, "by_level": w.by_level}
+    uow.audit.append(e.actor, "clearing.instruct", f"clearing:{w.id}", detail, e.at)
+
+
+def _clearing_confirmed(uow: UnitOfWork, e: ClearingConfirmed) -> None:
+    """入库: the collection account is cleared to the treasury per level and the special
+    account."""
+    w = e.window
+    journal = clearing_journal(w.id, w.by_level)
+    if journal is not None:
+        uow.ledger.post(journal, payable_id=None, business_date=w.business_day, at=e.at)
+    detail = {"voucher_no": w.voucher_no, "total_fen": w.total_fen}
+    uow.audit.append(e.actor, "clearing.confirm", f"clearing:{w.id}", detail, e.at)
+
+
+def _clearing_failed(uow: UnitOfWork, e: ClearingFailed) -> None:
+    detail = {"voucher_no": e.window.voucher_no, "reason": e.reason}
+    uow.audit.append(e.actor, "clearing.fail", f"clearing:{e.window.id}", detail, e.at)
+
+
 _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     PayableRegistered: _registered,
     PayableCancelled: _cancelled,
@@ -296,4 +341,7 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     ExceptionAssigned: _exception_assigned,
     ExceptionResolved: _exception_resolved,
     ExceptionReviewed: _exception_reviewed,
+    ClearingInstructed: _clearing_instructed,
+    ClearingConfirmed: _clearing_confirmed,
+    ClearingFailed: _clearing_failed,
 }
