@@ -14,6 +14,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     batches,
     catalogue,
     channels,
+    clearing,  # clearing (issue 12)
     credentials,
     devices,  # devices (issue 13)
     exports,
@@ -47,6 +48,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
+    app.include_router(clearing.router)  # clearing (issue 12)
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
