@@ -9,12 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import (  # statistics (issue 10)
+from publicpay.web.console import (
     batches,
     credentials,
     exports,
     lists,
     login,
+    statistics,  # statistics (issue 10), with lists and exports
     stock,
     users,
     writeoff,
@@ -37,7 +38,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
-    for module in (lists, exports):  # statistics (issue 10)
+    for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)

@@ -68,7 +68,19 @@ SCREENS = (
         "用户与角色",
         "创建账户并发放一次性密码与动态验证码，停用、重置账户",
     ),
-    # statistics (issue 10): lists
+    # statistics (issue 10): statistics, the phone view, lists
+    (
+        Permission.VIEW_STATISTICS,
+        "/stats",
+        "收入统计",
+        "今日及任意期间的收入、笔数、在线缴费率，按渠道、单位、网点、窗口、项目、级次、区划、终端统计，图表可逐级查看明细",
+    ),
+    (
+        Permission.VIEW_STATISTICS,
+        "/m",
+        "掌上监管",
+        "手机版：今日收入按单位、渠道一览，可添加到手机桌面",
+    ),
     (
         Permission.VIEW_LISTS,
         "/payables",
