@@ -12,9 +12,11 @@ from fastapi.staticfiles import StaticFiles
 from publicpay.web.console import (
     batches,
     credentials,
+    devices,  # devices (issue 13)
     exports,
     lists,
     login,
+    refunds,  # refunds (issue 11)
     statistics,  # statistics (issue 10), with lists and exports
     stock,
     users,
@@ -34,10 +36,11 @@ from publicpay.web.console.pages import (
 
 
 def install(app: FastAPI) -> None:
-    for module in (login, batches, stock, writeoff, credentials):
+    for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
+    app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
