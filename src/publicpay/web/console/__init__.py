@@ -10,7 +10,9 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from publicpay.web.console import (
+    audit,
     batches,
+    catalogue,
     credentials,
     devices,  # devices (issue 13)
     exports,
@@ -19,6 +21,7 @@ from publicpay.web.console import (
     refunds,  # refunds (issue 11)
     statistics,  # statistics (issue 10), with lists and exports
     stock,
+    units,
     users,
     writeoff,
 )
@@ -38,7 +41,7 @@ from publicpay.web.console.pages import (
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
-    for module in (users,):  # administration (issue 10)
+    for module in (users, units, catalogue, audit):  # administration (issue 10)
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports, statistics):  # statistics (issue 10)
