@@ -19,6 +19,7 @@ from publicpay.web.console import (
     exports,
     lists,
     login,
+    reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
     statistics,  # statistics (issue 10), with lists and exports
     stock,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
     for module in (users, units, catalogue, audit, webhooks, channels):  # administration
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
+    app.include_router(reconciliation.router)  # reconciliation (issue 12)
     for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
