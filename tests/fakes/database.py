@@ -34,7 +34,7 @@ from publicpay.domain.payables import Payable
 from publicpay.domain.payments.orders import Order
 from publicpay.domain.receipts.records import NewReceipt, ReceiptJob, StockRange
 from publicpay.domain.refunds import Refund
-from publicpay.domain.shifts import Shift
+from publicpay.domain.shifts import Deposit, Shift
 from publicpay.domain.units import ApiClient, Site, Unit, Window
 
 CONCURRENT_EDIT = "数据已被并发修改，请重试"  # any other unique key (unit_of_work._refusal)
@@ -174,6 +174,7 @@ class Tables:
     windows: dict[int, Window] = field(default_factory=dict)
     devices: dict[int, Device] = field(default_factory=dict)
     shifts: dict[int, Shift] = field(default_factory=dict)
+    deposits: dict[int, Deposit] = field(default_factory=dict)  # the cash office
     payables: dict[int, PayableRow] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     inbox: dict[tuple[str, str], InboxRow] = field(default_factory=dict)

@@ -28,6 +28,7 @@ from tests.fakes.receipts import FakeReceipts
 from tests.fakes.repositories import (
     FakeAudit,
     FakeCatalogue,
+    FakeDeposits,
     FakeDevices,
     FakeDiscrepancies,
     FakeEvents,
@@ -103,6 +104,7 @@ class FakeUnitOfWork:
         self._receipts = FakeReceipts(self.db)
         self._devices = FakeDevices(self.db)
         self._shifts = FakeShifts(self.db)
+        self._deposits = FakeDeposits(self.db)
 
     @property
     def box(self) -> FakeBox:
@@ -159,6 +161,10 @@ class FakeUnitOfWork:
     @property
     def shifts(self) -> FakeShifts:
         return self._shifts
+
+    @property
+    def deposits(self) -> FakeDeposits:
+        return self._deposits
 
     def __enter__(self) -> FakeUnitOfWork:
         self._events = []

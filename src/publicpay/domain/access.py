@@ -31,6 +31,11 @@ class Permission(StrEnum):
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
     REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
     MANAGE_CREDENTIALS = "credentials.manage"  # 接口凭证：查看、轮换、吊销
+    # the cash office (shifts)
+    OPERATE_SHIFT = "shifts.operate"  # 收费员：开班、结班（本人班次）
+    CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
+    VIEW_SHIFT_REPORTS = "shifts.report"  # 班次报表、解款单与导出
+    CREDIT_DEPOSITS = "deposits.credit"  # 登记解款到账（对银行流水）
 
 
 ROLE_LABELS = {
@@ -59,6 +64,19 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
 }
+
+# the cash office (shifts): cashiers run their shifts; a unit admin (值班主管) or a finance user
+# confirms a difference and reads the reports; finance records deposits as arrived.
+_CASH_OFFICE: dict[Role, frozenset[Permission]] = {
+    Role.FINANCE_REVIEWER: frozenset(
+        {Permission.CONFIRM_SHIFTS, Permission.VIEW_SHIFT_REPORTS, Permission.CREDIT_DEPOSITS}
+    ),
+    Role.UNIT_ADMIN: frozenset({Permission.CONFIRM_SHIFTS, Permission.VIEW_SHIFT_REPORTS}),
+    Role.CASHIER: frozenset({Permission.OPERATE_SHIFT}),
+    Role.AUDITOR: frozenset({Permission.VIEW_SHIFT_REPORTS}),
+}
+PERMISSIONS.update({role: PERMISSIONS[role] | extra for role, extra in _CASH_OFFICE.items()})
+PERMISSIONS[Role.FINANCE_ADMIN] -= {Permission.OPERATE_SHIFT}  # only cashiers work a window
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")

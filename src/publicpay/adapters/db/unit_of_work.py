@@ -50,7 +50,7 @@ from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxR
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
 from publicpay.adapters.db.refunds import RefundsRepository
-from publicpay.adapters.db.shifts import ShiftsRepository
+from publicpay.adapters.db.shifts import DepositsRepository, ShiftsRepository
 from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
 from publicpay.adapters.db.units import UnitsRepository, request_nonces
 from publicpay.adapters.db.users import UsersRepository
@@ -66,6 +66,7 @@ CONFLICTS: dict[str, Callable[[], DomainError]] = {
     "uq_payables_unit_biz_no": lambda: Conflict("业务编号已登记"),
     "uq_shifts_open_window": lambda: Conflict("该窗口已开班，请先结班"),
     "uq_shifts_open_cashier": lambda: Conflict("您已在其他窗口开班，请先结班"),
+    "uq_cash_deposits_shift_id": lambda: Conflict("该班次已生成解款单"),  # the cash office
 }
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")
@@ -130,6 +131,7 @@ class SqlUnitOfWork:
         self.users = UsersRepository(sql)
         self.devices = DevicesRepository(sql)
         self.shifts = ShiftsRepository(sql)
+        self.deposits = DepositsRepository(sql)  # the cash office
         self.idempotency = IdempotencyRepository(sql)
 
     @property

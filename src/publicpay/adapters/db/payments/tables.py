@@ -44,6 +44,7 @@ payment_orders = Table(
     Column("device_id", Id, nullable=True),
     Column("shift_id", Id, nullable=True),
     Index("ix_payment_orders_status_created", "status", "created_at"),
+    Index("ix_payment_orders_shift_id", "shift_id"),  # a shift's takings (migration 0019)
 )
 
 inbox = Table(
