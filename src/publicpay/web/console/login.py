@@ -61,6 +61,19 @@ SCREENS = (
         "票据核销",
         "按单位和期间生成核销报表，检查票款一致，导出 Excel",
     ),
+    # the cash office
+    (
+        Permission.OPERATE_SHIFT,
+        "/shifts",
+        "我的班次",
+        "开班、查看本班收款、结班点钞（按券别），打印解款单",
+    ),
+    (
+        Permission.VIEW_SHIFT_REPORTS,
+        "/shifts",
+        "收费班次",
+        "结班差异确认、班次报表（按收款方式、长短款、解款）与 Excel 导出",
+    ),
 )
 
 
