@@ -19,6 +19,7 @@ from publicpay.adapters.receipts.pdf import (
     INK,
     SEAL_RED,
     draw_qr,
+    draw_stamp_text,
     fitted_size,
     grouped,
     new_canvas,
@@ -56,6 +57,7 @@ class NoticeData:
     receiving_account: str = ""
     receiving_bank: str = ""
     remark: str = ""
+    stamp: str = ""  # a red mark across the code box once it no longer asks for money (已缴款)
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -112,6 +114,10 @@ class _NoticePage:
         y = self._items(y - 6 * mm)
         y = self._how_to_pay(y - 10 * mm)
         self._footer()
+        if n.stamp:
+            draw_stamp_text(
+                canvas, self.font, center=(PAGE_W / 2 - 12 * mm, 214 * mm), text=n.stamp, size=24
+            )
 
     def _code_box(self) -> None:
         canvas, n = self.canvas, self.notice

@@ -33,6 +33,7 @@ from publicpay.domain.receipts.receipts import ReceiptLine
 from publicpay.domain.time import business_date, local_text
 from publicpay.domain.units import Unit
 from publicpay.settings import Mode
+from publicpay.web.portal.receipts import after_payment, live_receipt_pdf, notice_stamp
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -143,6 +144,7 @@ def payable_page(request: Request, code: str, c: Container = Depends(_container)
         "payer_name": mask_name(payable.payer_name),
         "paid_at": local_text(payable.paid_at) if payable.paid_at else "",
         "channels": [ch.value for ch in c.gateways.channels()],
+        **after_payment(c, payable),
     }
     return templates.TemplateResponse(request, "payable.html", context)
 
@@ -168,6 +170,21 @@ def notice_pdf(
     pdf = render_notice(_notice(c, payable, unit, full=full))
     headers = {"Content-Disposition": f'inline; filename="notice-{payable.payment_code}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.get("/pay/{code}/receipt.pdf")
+def receipt_pdf(request: Request, code: str, c: Container = Depends(_container)) -> Response:
+    """The payable's live e-receipt (404 before it is issued); viewing is not a print."""
+    found = _find(request, c, code)
+    if isinstance(found, Response):
+        return found
+    try:
+        return live_receipt_pdf(c, found[0])
+    except NotFound as exc:
+        context = {"title": "电子票据尚未开具", "detail": exc.detail, "payment_code": code}
+        return templates.TemplateResponse(
+            request, "aggregate_message.html", context, status_code=404
+        )
 
 
 def _notice(c: Container, payable: Payable, unit: Unit, *, full: bool) -> NoticeData:
@@ -202,6 +219,7 @@ def _notice(c: Container, payable: Payable, unit: Unit, *, full: bool) -> Notice
         receiving_account=account.number,
         receiving_bank=account.bank,
         remark=payable.remark if full else "",
+        stamp=notice_stamp(payable.status),
     )
 
 

@@ -51,6 +51,28 @@
     openOrder(payBox.dataset.defaultChannel).catch(function () { showError("网络异常，请重试"); });
   }
 
+  // Paid while the page was open, or paid with the receipt still being issued: once the
+  // receipt is ready, the page's content is fetched again and swapped in place (no navigation),
+  // so it shows the receipt, its links and any refunds.
+  async function refresh() {
+    const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const main = fresh.querySelector("main.page");
+    if (main) document.querySelector("main.page").replaceWith(main);
+  }
+  async function waitForReceipt() {
+    try {
+      const response = await fetch(`/api/v1/pay/${code}`);
+      if (response.ok && (await response.json()).receipt_ready) {
+        await refresh();
+        return;
+      }
+    } catch (e) { /* keep polling */ }
+    setTimeout(waitForReceipt, 1000);
+  }
+  if (document.getElementById("receipt-pending")) setTimeout(waitForReceipt, 1000);
+
   async function poll() {
     if (box.dataset.status !== "unpaid") return;
     try {
@@ -63,6 +85,7 @@
           statusEl.className = `status status-${body.status}`;
           const payBox = document.getElementById("pay-box");
           if (payBox) payBox.hidden = true;
+          setTimeout(waitForReceipt, 300);
           return;
         }
       }

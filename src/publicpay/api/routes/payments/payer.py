@@ -18,7 +18,7 @@ from publicpay.api.schemas import OrderIn, OrderOut
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import NotFound
-from publicpay.domain.payables import due_now, status_label
+from publicpay.domain.payables import PayableStatus, due_now, status_label
 from publicpay.domain.payments.channels import Channel
 from publicpay.domain.time import business_date
 from publicpay.services.payments.aggregate import issue_aggregate
@@ -34,6 +34,7 @@ class PayableStatusOut(BaseModel):
     amount_due_fen: int
     paid_at: str | None
     channel: str | None
+    receipt_ready: bool = False  # the live e-receipt is issued (/pay/{code}/receipt.pdf)
 
 
 @router.get("/{payment_code}", response_model=PayableStatusOut, summary="缴款单状态（缴款人）")
@@ -47,6 +48,8 @@ def status(
     with c.read_uow() as uow:
         payable = uow.payables.by_code(payment_code.strip())
         items = uow.catalogue.items()
+        settled = payable is not None and payable.status is not PayableStatus.UNPAID
+        receipt = uow.receipts.live_for_payable(payable.id) if payable and settled else None
     if payable is None:
         limits.missed(address)
         raise NotFound(f"缴款码 {payment_code} 不存在")
@@ -58,6 +61,7 @@ def status(
         amount_due_fen=due,
         paid_at=payable.paid_at.isoformat() if payable.paid_at else None,
         channel=payable.channel,
+        receipt_ready=receipt is not None,
     )
 
 
