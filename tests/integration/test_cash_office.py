@@ -19,38 +19,20 @@ from sqlalchemy import select
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.shifts import shifts as shifts_table
 from publicpay.demo.stack import Stack
-from publicpay.domain.devices import Device, DeviceKind
 from publicpay.domain.ledger import CASH_IN_DRAWER, CASH_IN_TRANSIT, CASH_OVER_SHORT, COLLECTION
 from publicpay.domain.shifts import SHIFT_STATUS_LABELS, ShiftStatus
 from publicpay.domain.time import business_date
-from publicpay.domain.units import SiteKind
 from publicpay.services.shifts.deposits import (
     CreditDeposit,
     credit_deposit,
     deposits_for_matching,
 )
 from tests.conftest import payable_body
+from tests.integration.cash_office_kit import new_window
 from tests.integration.channel_kit import barcode
 from tests.integration.console_kit import ConsoleUser, audit_rows, csrf_of, logged_in, make_user
 from tests.integration.counter_kit import snapshot
 from tests.support.client import SignedClient
-
-
-def _new_window(stack: Stack) -> tuple[int, SignedClient]:
-    """A window of its own at a new hall of the vehicle office, with a POS terminal there."""
-    now = datetime.now(UTC)
-    app_id, secret = f"pos_{uuid.uuid4().hex[:8]}", "demo_" + uuid.uuid4().hex
-    with stack.container.uow() as uow:
-        hall = next(s for s in uow.units.sites() if s.code == "CG-HALL")
-        code = f"T-{uuid.uuid4().hex[:6]}"
-        site_id = uow.units.add_site(code, "测试大厅", SiteKind.SERVICE_HALL, hall.region_code,
-                                     hall.unit_id, now)  # fmt: skip
-        window_id = uow.units.add_window(site_id, "01", "1号窗口")
-        uow.units.add_client(app_id, "device", hall.unit_id, secret, now)
-        pos = Device(0, app_id, DeviceKind.POS, "测试POS", site_id, window_id, hall.unit_id, None)
-        uow.devices.add(pos, now)
-        uow.commit()
-    return window_id, SignedClient(str(stack.info["base_url"]), app_id, secret)
 
 
 def _vmo_users(stack: Stack) -> tuple[ConsoleUser, ConsoleUser, ConsoleUser]:
@@ -96,7 +78,7 @@ def _cash(pos: SignedClient, code: str) -> httpx.Response:
 def test_a_cashier_closes_with_a_difference_and_a_supervisor_confirms_it(
     stack: Stack, api: SignedClient, payer: dict[str, str]
 ) -> None:
-    window_id, pos = _new_window(stack)
+    window_id, pos = new_window(stack)
     cashier, _other, supervisor = _vmo_users(stack)
     base = str(stack.info["base_url"])
     before = _balances(stack)
@@ -169,7 +151,7 @@ def test_a_cashier_closes_with_a_difference_and_a_supervisor_confirms_it(
 def test_someone_elses_shift_a_second_close_and_a_payment_without_a_shift_are_refused(
     stack: Stack, api: SignedClient, payer: dict[str, str]
 ) -> None:
-    window_id, pos = _new_window(stack)
+    window_id, pos = new_window(stack)
     cashier, other, supervisor = _vmo_users(stack)
     base = str(stack.info["base_url"])
     code = api.post("/api/v1/payables", payable_body(payer)).json()["payment_code"]
@@ -203,7 +185,7 @@ def test_someone_elses_shift_a_second_close_and_a_payment_without_a_shift_are_re
 def test_region_roles_read_reports_but_out_of_scope_shifts_answer_404(
     stack: Stack, role: str
 ) -> None:
-    window_id, _pos = _new_window(stack)
+    window_id, _pos = new_window(stack)
     cashier, _other, _supervisor = _vmo_users(stack)
     base = str(stack.info["base_url"])
     with logged_in(base, cashier) as client:
