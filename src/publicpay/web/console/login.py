@@ -61,6 +61,13 @@ SCREENS = (
         "票据核销",
         "按单位和期间生成核销报表，检查票款一致，导出 Excel",
     ),
+    # administration (issue 10, area: admin)
+    (
+        Permission.MANAGE_USERS,
+        "/users",
+        "用户与角色",
+        "创建账户并发放一次性密码与动态验证码，停用、重置账户",
+    ),
     # the cash office
     (
         Permission.OPERATE_SHIFT,
