@@ -112,6 +112,7 @@ class FakePayables:
         payer_id_enc: bytes,
         payer_id_hash: str,
         payer_phone_enc: bytes | None,
+        payer_phone_hash: str | None = None,
     ) -> None:
         """Queued; a biz_no or payment code taken meanwhile refuses the commit."""
         self._db.queue(PAYABLES)

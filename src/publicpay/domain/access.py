@@ -40,6 +40,11 @@ class Permission(StrEnum):
     VIEW_AUDIT = "audit.view"  # 审计日志：查询与校验
     MANAGE_WEBHOOKS = "webhooks.manage"  # 回调地址与推送记录：查看、重推
     MANAGE_CHANNELS = "channel_accounts.manage"  # 渠道商户账户：查看与配置
+    # statistics (issue 10): lists, statistics, exports, supervision alerts, the phone view
+    VIEW_LISTS = "lists.view"  # 缴款单、订单、票据、事件、推送记录：查询与导出
+    VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
+    VIEW_ALERTS = "alerts.view"  # 监管预警：查看
+    ACKNOWLEDGE_ALERTS = "alerts.acknowledge"  # 监管预警：确认处理
     # the cash office (shifts)
     OPERATE_SHIFT = "shifts.operate"  # 收费员：开班、结班（本人班次）
     CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
@@ -87,6 +92,24 @@ PERMISSIONS[Role.AUDITOR] |= {
     Permission.VIEW_CATALOGUE,
 }
 
+# statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
+_STATISTICS_GRANTS = {
+    Role.FINANCE_REVIEWER: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.UNIT_ADMIN: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.AUDITOR: {Permission.VIEW_LISTS, Permission.VIEW_STATISTICS, Permission.VIEW_ALERTS},
+}
+for _role, _granted in _STATISTICS_GRANTS.items():
+    PERMISSIONS[_role] |= _granted
 # the cash office (shifts): cashiers run their shifts; a unit admin (值班主管) or a finance user
 # confirms a difference and reads the reports; finance records deposits as arrived.
 _CASH_OFFICE: dict[Role, frozenset[Permission]] = {

@@ -14,12 +14,14 @@ from publicpay.adapters.db import (
     catalogue,
     devices,
     events,
+    exports,
     idempotency,
     ledger,
     payable_batches,
     payables,
     refunds,
     shifts,
+    statistics,
     units,
     users,
 )
@@ -42,6 +44,8 @@ AREAS: tuple[ModuleType, ...] = (
     audit,
     users,
     idempotency,
+    statistics,  # issue 10: the statistics index
+    exports,  # issue 10: background export jobs
 )
 
 __all__ = ["AREAS", "metadata"]

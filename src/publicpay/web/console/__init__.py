@@ -9,7 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, shifts, stock, users, writeoff
+from publicpay.web.console import (  # statistics (issue 10)
+    batches,
+    credentials,
+    exports,
+    lists,
+    login,
+    shifts,
+    stock,
+    users,
+    writeoff,
+)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
@@ -27,6 +37,8 @@ def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, shifts):
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
+        app.include_router(module.router)
+    for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
