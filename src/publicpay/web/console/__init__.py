@@ -15,7 +15,8 @@ from publicpay.web.console import (  # statistics (issue 10)
     exports,
     lists,
     login,
-    shifts,
+    refunds,  # refunds (issue 11)
+    shifts,  # the cash office
     stock,
     users,
     writeoff,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
+    app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)

@@ -25,11 +25,13 @@ from publicpay.domain.time import SHANGHAI, local_text
 from publicpay.services.receipts.access import receipt_pdf
 
 _REFUND_LABELS = {
+    RefundStatus.PENDING_APPROVAL: "退款审核中",  # refunds (issue 11): waiting for finance
+    RefundStatus.DECLINED: "退款申请未获批准",
     RefundStatus.PENDING: "退款处理中",
     RefundStatus.PROCESSING: "退款处理中",
     RefundStatus.SUCCEEDED: "已退回",
     RefundStatus.FAILED: "退款失败，请联系执收单位",
-    RefundStatus.MANUAL: "由财政部门人工退回",
+    RefundStatus.MANUAL: "财政部门银行转账退回中",
 }
 # statuses other areas add (approval of requested refunds) read as "in progress" here
 _REFUND_UNDER_WAY = "退款审核或处理中"
