@@ -49,6 +49,9 @@ class Permission(StrEnum):
     VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
     VIEW_ALERTS = "alerts.view"  # 监管预警：查看
     ACKNOWLEDGE_ALERTS = "alerts.acknowledge"  # 监管预警：确认处理
+    # devices (issue 13)
+    VIEW_DEVICES = "devices.view"  # 设备：状态、用量
+    MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
     # the cash office (shifts)
     OPERATE_SHIFT = "shifts.operate"  # 收费员：开班、结班（本人班次）
     CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
@@ -99,6 +102,10 @@ PERMISSIONS[Role.AUDITOR] |= {
 PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_REFUNDS, Permission.APPROVE_REFUNDS}
 PERMISSIONS[Role.UNIT_ADMIN] |= {Permission.VIEW_REFUNDS, Permission.REQUEST_REFUNDS}
 PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_REFUNDS}
+# --- devices (issue 13, area: devices) ---
+PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_DEVICES}
+PERMISSIONS[Role.UNIT_ADMIN] |= {Permission.VIEW_DEVICES, Permission.MANAGE_DEVICES}
+PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_DEVICES}
 
 # statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
 _STATISTICS_GRANTS = {
