@@ -52,6 +52,12 @@ class Permission(StrEnum):
     # devices (issue 13)
     VIEW_DEVICES = "devices.view"  # 设备：状态、用量
     MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
+    # reconciliation and clearing (issue 12)
+    VIEW_RECONCILIATION = "reconciliation.view"  # 对账：查看日结、明细、差错与日报
+    RUN_RECONCILIATION = "reconciliation.run"  # 对账：上传对账单、重新对账
+    RESOLVE_EXCEPTIONS = "reconciliation.resolve"  # 差错：分派、处理（补单、退款、核销、确认）
+    REVIEW_EXCEPTIONS = "reconciliation.review"  # 差错：复核他人的处理
+    RUN_CLEARING = "clearing.run"  # 清算：生成划款指令、下载缴库凭证
     # the cash office (shifts)
     OPERATE_SHIFT = "shifts.operate"  # 收费员：开班、结班（本人班次）
     CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
@@ -137,6 +143,15 @@ _CASH_OFFICE: dict[Role, frozenset[Permission]] = {
 }
 PERMISSIONS.update({role: PERMISSIONS[role] | extra for role, extra in _CASH_OFFICE.items()})
 PERMISSIONS[Role.FINANCE_ADMIN] -= {Permission.OPERATE_SHIFT}  # only cashiers work a window
+
+# reconciliation and clearing (issue 12): finance reviewers see, resolve and review (never their
+# own resolution); auditors see
+PERMISSIONS[Role.FINANCE_REVIEWER] |= {
+    Permission.VIEW_RECONCILIATION,
+    Permission.RESOLVE_EXCEPTIONS,
+    Permission.REVIEW_EXCEPTIONS,
+}
+PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_RECONCILIATION}
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")

@@ -7,6 +7,7 @@ Accounts (chart):
 - `special_account`               owed to the finance special account (财政专户)
 - `refunds_payable`               owed back to payers (应退款)
 - `suspense`                      unidentified or disputed money (待处理)
+- `channel_fees`, `fee_funding`   channel fees kept (expense) and the fee budget making them up
 - `cash_in_transit`               cash of closed shifts on its way to the bank (在途现金)
 - `cash_over_short`               differences found when a shift's cash is counted (现金长短款)
 
@@ -36,6 +37,9 @@ class JournalKind(StrEnum):
     REFUND = "refund"
     CORRECTION = "correction"
     REVERSAL = "reversal"  # 冲正: the exact negation of an earlier journal
+    # reconciliation and clearing (issue 12)
+    SETTLEMENT = "settlement"  # a channel's day paid into the collection account, fee netted
+    CLEARING = "clearing"  # the collection account cleared to the treasury / special account
     # the cash office (shifts)
     CASH_DIFFERENCE = "cash_difference"  # a settled shift's 长款/短款
     CASH_DEPOSIT = "cash_deposit"  # a deposit slip: drawer → in transit

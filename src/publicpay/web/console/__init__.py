@@ -19,6 +19,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     exports,
     lists,
     login,
+    reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
     shifts,  # the cash office
     stock,
@@ -46,6 +47,7 @@ def install(app: FastAPI) -> None:
     for module in (users, units, catalogue, audit, webhooks, channels):  # administration
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
+    app.include_router(reconciliation.router)  # reconciliation (issue 12)
     app.include_router(shifts.router)  # the cash office
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
