@@ -94,6 +94,17 @@ class DemoActivity:
             body["due_date"] = (date.today() + timedelta(days=case.due_in_days)).isoformat()
         return str(self.signed(unit, "POST", "/api/v1/payables", body)["payment_code"])
 
+    # the kiosk (issue 13): the card on the simulated reader is the first demo payer's; two of
+    # their payables of two units wait to be paid in one payment there (n clear of CASES)
+    KIOSK_CASES = (
+        Case(0, (("GA0102", 1, None),), None),
+        Case(2, (("JY0102", 1, None),), None),
+    )
+
+    def kiosk_payables(self) -> None:
+        for n, case in enumerate(self.KIOSK_CASES, start=901):
+            self.register(case, self.info["payers"][0], n)
+
     def pay(self, code: str, channel: str) -> None:
         if channel == "bank":
             self.http.post("/emulator/bank/pay", json={"payment_code": code}).raise_for_status()
@@ -206,6 +217,7 @@ def seed_activity(info: dict[str, Any], container: Container | None = None) -> N
         if activity.already_seeded():
             return
         count = activity.run()
+        activity.kiosk_payables()  # devices and the kiosk (issue 13)
         if container is not None:
             seed_refunds(container, activity.paid_codes)
             try:  # the cash office: this morning's shifts at the hall
