@@ -50,11 +50,8 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
-<<<<<<< HEAD
     app.include_router(clearing.router)  # clearing (issue 12)
-=======
     app.include_router(shifts.router)  # the cash office
->>>>>>> main
     for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
