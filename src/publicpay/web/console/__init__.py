@@ -41,6 +41,8 @@ from publicpay.web.console.pages import (
     refused_page,
 )
 
+API = f"{PATH}/api/"  # the console's JSON (the cash office's shift for the POS page)
+
 
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
@@ -58,7 +60,8 @@ def install(app: FastAPI) -> None:
     api_handler = app.exception_handlers[RequestValidationError]
 
     async def invalid_input(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith(PATH) and isinstance(exc, RequestValidationError):
+        page = request.url.path.startswith(PATH) and not request.url.path.startswith(API)
+        if page and isinstance(exc, RequestValidationError):
             return invalid_form_page(request, exc)
         answer: Response = api_handler(request, exc)  # type: ignore[assignment]
         return answer
