@@ -24,6 +24,7 @@ from types import TracebackType
 from publicpay.domain.events import DomainEvent
 from publicpay.services.recording.recorder import record
 from tests.fakes.database import FakeDatabase
+from tests.fakes.messages import FakeMessages
 from tests.fakes.receipts import FakeReceipts
 from tests.fakes.repositories import (
     FakeAudit,
@@ -103,6 +104,7 @@ class FakeUnitOfWork:
         self._receipts = FakeReceipts(self.db)
         self._devices = FakeDevices(self.db)
         self._shifts = FakeShifts(self.db)
+        self._messages = FakeMessages(self.db, self._box)  # portal (issue 13)
 
     @property
     def box(self) -> FakeBox:
@@ -159,6 +161,10 @@ class FakeUnitOfWork:
     @property
     def shifts(self) -> FakeShifts:
         return self._shifts
+
+    @property
+    def messages(self) -> FakeMessages:
+        return self._messages
 
     def __enter__(self) -> FakeUnitOfWork:
         self._events = []

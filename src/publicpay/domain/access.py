@@ -31,6 +31,8 @@ class Permission(StrEnum):
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
     REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
     MANAGE_CREDENTIALS = "credentials.manage"  # 接口凭证：查看、轮换、吊销
+    # portal (issue 13)
+    VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
 
 
 ROLE_LABELS = {
@@ -59,6 +61,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
 }
+# portal (issue 13): the messages pushed to payers, for those who answer payers' questions
+for _role in (Role.FINANCE_REVIEWER, Role.UNIT_ADMIN, Role.AUDITOR):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {Permission.VIEW_MESSAGES}
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
+from publicpay.services.messages.sending import send_due_messages
 from publicpay.services.payables.batches import prune_previews
 from publicpay.services.payments.recovery import recover_open_orders
 from publicpay.services.receipts.issuing import issue_due_receipts
@@ -40,6 +41,13 @@ def _receipts(c: Container) -> int:
 def _recover(c: Container) -> int:
     return recover_open_orders(
         c.uow, c.gateways, clock=c.clock, older_than_s=c.settings.recovery_after_s
+    )
+
+
+def _messages(c: Container) -> int:
+    """Payer messages (N3, portal)."""
+    return send_due_messages(
+        c.uow, c.message_sender, base_url=c.settings.public_base_url, clock=c.clock
     )
 
 
@@ -91,4 +99,5 @@ SCHEDULE: tuple[Task, ...] = (
     Task("prune_nonces", 60.0, _prune_nonces),
     Task("prune_idempotency_keys", 600.0, _prune_idempotency_keys),
     Task("prune_batch_previews", 600.0, _prune_batch_previews),
+    Task("send_payer_messages", 1.0, _messages),  # portal (issue 13)
 )

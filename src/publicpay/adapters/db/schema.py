@@ -10,12 +10,14 @@ from __future__ import annotations
 from types import ModuleType
 
 from publicpay.adapters.db import (
+    attributes,
     audit,
     catalogue,
     devices,
     events,
     idempotency,
     ledger,
+    messages,
     payable_batches,
     payables,
     refunds,
@@ -42,6 +44,8 @@ AREAS: tuple[ModuleType, ...] = (
     audit,
     users,
     idempotency,
+    messages,  # portal and POS (issue 13)
+    attributes,
 )
 
 __all__ = ["AREAS", "metadata"]

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, stock, writeoff
+from publicpay.web.console import batches, credentials, login, messages, stock, writeoff
 from publicpay.web.console.pages import (
     HERE,
     PATH,
@@ -22,7 +22,7 @@ from publicpay.web.console.pages import (
 
 
 def install(app: FastAPI) -> None:
-    for module in (login, batches, stock, writeoff, credentials):
+    for module in (login, batches, stock, writeoff, credentials, messages):
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
