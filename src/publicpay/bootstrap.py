@@ -21,6 +21,7 @@ from publicpay.domain.units import ApiClient
 from publicpay.services.messages.ports import MessageSender
 from publicpay.services.payments.orders import PaymentPolicy
 from publicpay.services.recording.recorder import record
+from publicpay.services.refunds.requests import RefundPolicy
 from publicpay.settings import Mode, Settings
 
 
@@ -152,6 +153,9 @@ class Container:
             notify_url=lambda channel: f"{base}/api/v1/notify/{channel}",
             max_open_orders=self.settings.max_open_orders_per_payable,
         )
+
+    def refund_policy(self) -> RefundPolicy:  # refunds (issue 11)
+        return RefundPolicy(self.settings.refund_second_approval_above_fen)
 
     def reload_gateways(self) -> None:
         """(Re)build every channel account's gateway from the database (after an edit)."""

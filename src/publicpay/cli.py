@@ -1,4 +1,5 @@
-"""`publicpay` command line: demo, serve, worker, migrate, check, receipt verify."""
+"""`publicpay` command line: demo, serve, worker, migrate, check, receipt verify; init,
+admin create-user and audit verify (first start in production, issue 10)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -65,7 +67,148 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--keys-url", help="fetch the trusted keys from this URL")
     verify.set_defaults(func=_receipt_verify)
+    _admin_commands(sub)
     return parser
+
+
+# --- first start in production and the audit chain (issue 10, area: admin) -------------------
+
+NEXT_STEPS = """下一步：
+  1. 创建第一位财政管理员（一次性密码与身份验证器密钥只显示一次）：
+     publicpay admin create-user --username fin_admin --role finance_admin --region {region}
+  2. 启动服务：publicpay serve 与 publicpay worker
+  3. 财政管理员登录 {base}/console ，首次登录须修改密码；然后在控制台依次设置
+     行政区划、执收单位（网点与窗口）、收费项目与标准、单位授权、票据号段、渠道商户账户。
+详见 docs/operator-guide.md。"""
+
+
+def _admin_commands(sub: Any) -> None:
+    init = sub.add_parser("init", help="prepare an empty production database (safe to rerun)")
+    init.add_argument(
+        "--region-name",
+        default=os.environ.get("PUBLICPAY_REGION_NAME", ""),
+        help="the name of the bureau's region (PUBLICPAY_REGION_CODE), e.g. 拱墅区",
+    )
+    init.set_defaults(func=_init)
+    admin = sub.add_parser("admin", help="administration")
+    admin_sub = admin.add_subparsers(required=True, metavar="ACTION")
+    create = admin_sub.add_parser("create-user", help="create a console user (prints one JSON)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, help="finance_admin, finance_reviewer, "
+                        "unit_admin, cashier or auditor")  # fmt: skip
+    create.add_argument("--region", help="GB/T 2260 region code (finance roles, auditor)")
+    create.add_argument("--unit", help="the unit's code (unit_admin, cashier)")
+    create.set_defaults(func=_create_user)
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(required=True, metavar="ACTION")
+    audit_sub.add_parser("verify", help="verify the audit log's hash chain").set_defaults(
+        func=_audit_verify
+    )
+
+
+def _secret_key_set(settings: Settings) -> bool:
+    try:
+        settings.effective_secret_key()
+    except RuntimeError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _init(args: argparse.Namespace) -> int:
+    from publicpay.adapters.crypto import sm2
+    from publicpay.adapters.db import migrate
+    from publicpay.bootstrap import build
+    from publicpay.domain.errors import DomainError
+    from publicpay.services.units.administration import prepare_bureau
+
+    settings = Settings()
+    if not _secret_key_set(settings):
+        return 2
+    migrate.upgrade(settings.database_url)
+    print("数据库已迁移到最新版本")
+    container = build(settings)
+    region = settings.region_code
+    name = args.region_name.strip() or f"行政区划{region}"
+    try:
+        done = prepare_bureau(
+            container.uow(), region, name, sm2.generate_private_key_pem, clock=container.clock
+        )
+    except DomainError as exc:
+        print(f"初始化失败：{exc.detail}（PUBLICPAY_REGION_CODE={region}）", file=sys.stderr)
+        return 2
+    finally:
+        container.close()
+    added = "、".join(done.regions_added) or "无（已存在）"
+    print(f"本级财政区划 {region}；新增区划：{added}")
+    print("财政监制签名密钥：" + ("已生成" if done.finance_key_added else "已存在，未改动"))
+    print(NEXT_STEPS.format(region=region, base=settings.public_base_url.rstrip("/")))
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from publicpay.bootstrap import build
+    from publicpay.domain.access import UNIT_ROLES, Role
+    from publicpay.domain.errors import DomainError
+    from publicpay.services.users.accounts import NewUser, create_user, one_time_password
+
+    settings = Settings()
+    if not _secret_key_set(settings):
+        return 2
+    container = build(settings)
+    try:
+        unit_id = None
+        region = args.region
+        if args.unit:
+            with container.read_uow() as uow:
+                unit = uow.units.by_code(args.unit)
+            if unit is None:
+                print(f"执收单位 {args.unit} 不存在", file=sys.stderr)
+                return 2
+            if region and region != unit.region_code:
+                print(f"单位 {args.unit} 不在区划 {region}", file=sys.stderr)
+                return 2
+            unit_id, region = unit.id, None
+        elif args.role in UNIT_ROLES:
+            print(f"角色 {args.role} 须用 --unit 指定所属执收单位", file=sys.stderr)
+            return 2
+        password = one_time_password()
+        new = NewUser(args.username, password, args.role, region_code=region, unit_id=unit_id,
+                      must_change_password=True)  # fmt: skip
+        try:
+            created = create_user(container.uow(), new, actor="cli:admin", clock=container.clock)
+        except DomainError as exc:
+            print(f"无法创建用户：{exc.detail}", file=sys.stderr)
+            return 2
+    finally:
+        container.close()
+    answer = {
+        "username": created.username,
+        "password": password,
+        "totp_secret": created.totp_secret,
+        "otpauth_uri": created.otpauth_uri,
+        "role": Role(args.role).value,
+    }
+    print(json.dumps(answer, ensure_ascii=False))
+    print("提示：密码与身份验证器密钥只显示这一次；首次登录须修改密码", file=sys.stderr)
+    return 0
+
+
+def _audit_verify(_args: argparse.Namespace) -> int:
+    from publicpay.bootstrap import build
+
+    settings = Settings(mode=Mode.DEMO) if not os.environ.get("PUBLICPAY_MODE") else Settings()
+    container = build(settings)
+    try:
+        with container.read_uow() as uow:
+            report = uow.audit.verify_report()
+    finally:
+        container.close()
+    print(json.dumps(report.as_json(), ensure_ascii=False))
+    if report.first_broken is not None:
+        print(f"审计日志哈希链在第 {report.first_broken} 行断开", file=sys.stderr)
+        return 1
+    return 0
 
 
 # In the demo every payer, wallet emulator and test client calls from the same address: the

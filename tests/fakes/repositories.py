@@ -111,6 +111,7 @@ class FakePayables:
         payer_id_enc: bytes,
         payer_id_hash: str,
         payer_phone_enc: bytes | None,
+        payer_phone_hash: str | None = None,
     ) -> None:
         """Queued; a biz_no or payment code taken meanwhile refuses the commit."""
         self._db.queue(PAYABLES)
@@ -344,7 +345,8 @@ class FakeRefunds:
         return [copy.deepcopy(r) for r in refunds if r.payable_id == payable_id]
 
     def save(self, refund: Refund) -> None:
-        """Queued: status, next attempt, channel refund no, completion (by id, like the row)."""
+        """Queued: status, next attempt, channel refund no, completion, the approvals and the
+        decision (by id, like the row)."""
         self._db.queue(REFUNDS)
         stored = self._db.tables.refunds.get(refund.id)
         if stored is not None:
@@ -352,6 +354,9 @@ class FakeRefunds:
             stored.next_attempt_at = refund.next_attempt_at
             stored.channel_refund_no = refund.channel_refund_no
             stored.completed_at = refund.completed_at
+            stored.approved_by = refund.approved_by
+            stored.decision_note = refund.decision_note
+            stored.decided_at = refund.decided_at
 
 
 class FakeLedger:

@@ -47,10 +47,12 @@ def test_registration_and_payment_messages_are_sent_and_listed_masked(
     rows = _rows_of(page.text, code)
     assert len(rows) == 2
     paid, registered = rows  # newest first
-    assert 'data-kind="paid"' in paid and 'data-status="sent"' in paid
+    assert 'data-kind="paid"' in paid
+    assert 'data-status="sent"' in paid
     assert 'data-kind="registered"' in registered
     link = f"{stack.info['base_url']}/pay/{code}"
-    assert link in registered and link in paid
+    assert link in registered
+    assert link in paid
     assert "139****1234" in registered
     assert PHONE not in page.text
     assert "电子票据" in paid

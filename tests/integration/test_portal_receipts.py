@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import drain, paid_with_receipt, pay, register
+from tests.integration.refund_kit import approved_refund
 from tests.support.client import SignedClient
 
 
@@ -66,8 +66,7 @@ def test_refunds_are_listed_with_their_red_receipts(
     base = stack.info["base_url"]
     paid = paid_with_receipt(stack, school_api, payer, "JY0101")
     code = paid["payment_code"]
-    c = stack.container
-    refund_no = refund_payable(c.uow(), code, 30000, "课程取消", actor="test", clock=c.clock)
+    refund_no = approved_refund(stack, school_api, code, 30000, "课程取消")
     drain(stack)
 
     page = httpx.get(f"{base}/pay/{code}").text

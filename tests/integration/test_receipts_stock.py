@@ -19,7 +19,6 @@ from publicpay.domain.receipts.records import JobKind, ReceiptJob
 from publicpay.domain.time import business_date
 from publicpay.services.receipts.issuing import issue_due_receipts, run_job
 from publicpay.services.receipts.stock import allocate_stock, install_key
-from publicpay.services.refunds.requests import refund_payable
 from tests.integration.receipt_kit import (
     drain,
     jobs_for,
@@ -30,6 +29,7 @@ from tests.integration.receipt_kit import (
     rows,
     stock_numbers,
 )
+from tests.integration.refund_kit import approved_refund
 from tests.support.db import payable_id
 
 
@@ -163,7 +163,7 @@ def test_write_off_report_balances_and_exports_to_excel(stack: Any, payer: dict[
         pay(stack, code)
     drain(stack)
     c = stack.container
-    refund_payable(c.uow(), codes[0], 1000, "部分退费", actor="test", clock=c.clock)
+    approved_refund(stack, client, codes[0], 1000, "部分退费")
     drain(stack)
     live = client.get(f"/api/v1/payables/{codes[1]}").json()["receipt"]
     assert (

@@ -43,11 +43,18 @@ class SignedClient:
             "Content-Type": "application/json",
         }
 
-    def request(self, method: str, path: str, payload: Any = None, **kw: Any) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        extra_headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> httpx.Response:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
-        return self.http.request(
-            method, path, content=body, headers=self.headers(method, path, body, **kw)
-        )
+        headers = self.headers(method, path, body, **kw) | (extra_headers or {})
+        return self.http.request(method, path, content=body, headers=headers)
 
     def post(self, path: str, payload: Any = None, **kw: Any) -> httpx.Response:
         return self.request("POST", path, payload, **kw)

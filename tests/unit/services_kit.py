@@ -26,12 +26,14 @@ from publicpay.domain.codes import (
 from publicpay.domain.payables import LineRequest, Payable, Payer, PayerType
 from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
 from publicpay.domain.payments.orders import Order, OrderMethod, Outcome
+from publicpay.domain.refunds import Refund
 from publicpay.domain.units import Unit
 from publicpay.services.payables.registration import RegisterPayable, register_payable
 from publicpay.services.payments.orders import PaymentPolicy, apply_trade, reserve_order
 from publicpay.services.receipts.building import ReceiptPolicy
+from publicpay.services.refunds.approval import Approver, approve_refund
 from publicpay.services.refunds.execution import run_due_refunds
-from publicpay.services.refunds.requests import refund_payable
+from publicpay.services.refunds.requests import PayeeAccount, refund_payable
 from tests.fakes import FakeClock, FakeDatabase, FakeGateways, FakeUnitOfWork
 from tests.fakes.database import Tables
 
@@ -42,6 +44,7 @@ PERSON_ID = "11010519491231002" + citizen_id_check_char("11010519491231002")
 _ORG17 = "91330105MA2B3C4D" + organisation_code_check_char("MA2B3C4D")
 ORG_ID = _ORG17 + credit_code_check_char(_ORG17)
 PERSON = Payer("张伟", PayerType.PERSON, PERSON_ID)
+PAYEE = PayeeAccount("张伟", "中国工商银行杭州西湖支行", "6222 0212 3456 7890 128")  # Luhn ok
 
 COUNTY = single_level(BudgetLevel.COUNTY)
 CENTRAL_CITY = Split((LevelShare(BudgetLevel.CENTRAL, 5), LevelShare(BudgetLevel.CITY, 5)))
@@ -179,10 +182,26 @@ class World:
         assert found is not None
         return found
 
-    def refund(self, payable: Payable, amount_fen: int, reason: str = "业务撤销") -> str:
+    def ask_refund(
+        self, payable: Payable, amount_fen: int, reason: str = "业务撤销", **options: Any
+    ) -> Refund:
+        """The unit asks; the refund waits for finance's approval."""
+        options.setdefault("actor", "unit:tester")
         return refund_payable(
-            self.uow(), payable.payment_code, amount_fen, reason, actor="tester", clock=self.clock
+            self.uow(), payable.payment_code, amount_fen, reason, clock=self.clock, **options
         )
+
+    def approve(self, refund_no: str, by: str = "user:reviewer") -> Refund:
+        return approve_refund(self.uow(), refund_no, Approver(by, REGION), "同意", clock=self.clock)
+
+    def refund(
+        self, payable: Payable, amount_fen: int, reason: str = "业务撤销", **options: Any
+    ) -> str:
+        """Asked for and approved (by a second reviewer too when above the threshold)."""
+        refund = self.ask_refund(payable, amount_fen, reason, **options)
+        for n in range(refund.approvals_required):
+            self.approve(refund.refund_no, f"user:reviewer{n + 1}")
+        return refund.refund_no
 
     def run_refunds(self) -> int:
         return run_due_refunds(self.uow, self.gateways, clock=self.clock)

@@ -31,7 +31,7 @@ from publicpay.services.payments.orders import (
 )
 from publicpay.services.payments.recovery import recover_open_orders
 from publicpay.services.refunds.execution import apply_refund_notification
-from tests.unit.services_kit import OFFICE, PASSPORT, POLICY, World, counts, line
+from tests.unit.services_kit import OFFICE, PASSPORT, PAYEE, POLICY, World, counts, line
 
 
 def _order_status(world: World, order_no: str) -> OrderStatus:
@@ -329,7 +329,7 @@ def test_a_refunded_counter_payment_cannot_be_reversed() -> None:
     world = World()
     payable = world.register()
     _confirm(world, payable.payment_code, "S1")
-    refund_no = world.refund(payable, 4_000)
+    refund_no = world.refund(payable, 4_000, payee=PAYEE)
     assert world.run_refunds() == 0  # no channel to refund a counter payment through
     [refund] = world.tables.refunds.values()
     assert refund.status is RefundStatus.MANUAL
@@ -358,7 +358,7 @@ def test_a_counter_payment_with_a_refund_under_way_cannot_be_reversed() -> None:
     world = World()
     payable = world.register()
     _confirm(world, payable.payment_code, "S1")
-    world.refund(payable, 4_000)
+    world.refund(payable, 4_000, payee=PAYEE)
     assert world.run_refunds() == 0
     [refund] = world.tables.refunds.values()
     assert refund.status is RefundStatus.MANUAL

@@ -9,13 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound, ValidationFailed
+from publicpay.domain.errors import (
+    ChannelRejected,
+    ChannelUnavailable,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from publicpay.domain.events import DeliveryStatus
 from publicpay.domain.ledger import JournalKind
 from publicpay.domain.payables import PayableStatus
 from publicpay.domain.payments.channels import Channel, RefundState
 from publicpay.domain.receipts.records import JobKind
-from publicpay.domain.refunds import RefundKind, RefundStatus
+from publicpay.domain.refunds import RefundExceedsPaid, RefundKind, RefundStatus
 from publicpay.services.refunds.requests import refund_payable
 from tests.unit.services_kit import SPLIT3, TUITION, World, counts, line
 
@@ -37,10 +43,10 @@ def test_partial_refunds_up_to_what_was_paid_and_not_a_fen_more() -> None:
     world.refund(payable, 6_999)
     world.refund(payable, 1)
     before = counts(world.tables)
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(RefundExceedsPaid) as refused:
         world.refund(payable, 1)
     assert refused.value.errors == {"amount_fen": "最多可退 0 分"}
-    assert "超过可退金额 0 分" in refused.value.detail
+    assert "超过可退金额 0.00 元" in refused.value.detail
     assert counts(world.tables) == before
     assert [r.amount_fen for r in world.tables.refunds.values()] == [3_000, 6_999, 1]
     assert {r.kind for r in world.tables.refunds.values()} == {RefundKind.REQUESTED}
@@ -50,7 +56,7 @@ def test_refunds_waiting_for_the_channel_count_against_what_is_left() -> None:
     world = World()
     payable = world.payable(_paid(world))
     world.refund(payable, 9_000)
-    with pytest.raises(ValidationFailed, match="超过可退金额 1000 分"):
+    with pytest.raises(RefundExceedsPaid, match=r"超过可退金额 10\.00 元"):
         world.refund(payable, 1_001)
 
 
@@ -87,7 +93,7 @@ def test_a_refund_needs_a_positive_amount_and_a_reason(
 def test_only_a_paid_payable_can_be_refunded() -> None:
     world = World()
     unpaid = world.register()
-    with pytest.raises(ValidationFailed, match="未缴款或已全额退款"):
+    with pytest.raises(InvalidTransition, match="未缴款、已撤销或已全额退款"):
         world.refund(unpaid, 1)
     with pytest.raises(NotFound):
         refund_payable(world.uow(), "33010526999999999990", 1, "撤销", actor="t", clock=world.clock)
@@ -108,7 +114,7 @@ def test_settled_refunds_move_the_payable_to_partially_refunded_then_refunded() 
     assert world.run_refunds() == 1
     done = world.payable(payable_id)
     assert (done.status, done.refunded_fen) == (PayableStatus.REFUNDED, 10_000)
-    with pytest.raises(ValidationFailed, match="未缴款或已全额退款"):
+    with pytest.raises(InvalidTransition, match="已全额退款"):
         world.refund(done, 1)
     refunded = [row.event for row in world.tables.outbox if row.event.type == "payable.refunded"]
     assert [(e.data["amount_fen"], e.data["refunded_fen"], e.data["status"]) for e in refunded] == [
@@ -199,7 +205,7 @@ def test_any_sequence_of_refunds_stays_within_what_was_paid_per_budget_level(
     for ask in asks:
         payable = world.payable(payable_id)
         if ask > 10_000 - refunded:
-            with pytest.raises(ValidationFailed):
+            with pytest.raises(RefundExceedsPaid):
                 world.refund(payable, ask)
             continue
         world.refund(payable, ask)

@@ -19,7 +19,7 @@ from publicpay.api import glossary, openapi_contract, openapi_docs, problems, th
 from publicpay.api.body_limit import BodyLimit
 from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
-from publicpay.api.routes import admin, credentials, events, health, receipts
+from publicpay.api.routes import admin, credentials, events, health, receipts, refunds
 from publicpay.api.routes.payables import batches, registration
 from publicpay.api.routes.payments import (
     aggregate,
@@ -72,6 +72,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         receipts.router,
         admin.router,
         credentials.router,
+        refunds.router,  # refunds (issue 11)
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()

@@ -36,7 +36,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "too_many_open_orders": 409,  # a payable has as many unpaid channel orders as allowed
     "shift_required": 409,  # a payment at a window whose cashier has not opened a shift
     "rate_limited": 429,  # a signed API credential over its allowance (PUBLICPAY_API_RATE_*)
+    "refund_exceeds_refundable": 409,  # more than is left of what was paid (refunds)
+    "self_approval": 403,  # the requester (or an earlier approver) approving a refund
     "unbalanced_journal": 500,
+    "wrong_password": 422,  # changing one's password with a wrong current one (admin)
 }
 
 _HTTP_TITLES = {

@@ -241,3 +241,45 @@ class BatchOut(BaseModel):
     amount_fen: int = Field(description="无误的行金额合计（分）")
     report_xlsx_url: str = Field(description="逐行结果 Excel 下载地址（签名 GET）")
     rows: list[BatchRowOut] = Field(description="逐行结果，按行号排列")
+
+
+# ---------------------------------------------------------------- refunds (issue 11)
+
+
+class PayeeIn(Strict):
+    name: str = text(min_length=1, max_length=100, description="收款人户名")
+    bank: str = text(min_length=1, max_length=100, description="开户银行（含支行）")
+    account_no: str = text(min_length=1, max_length=40, description="收款账号（银行卡号校验位）")
+
+
+class RefundIn(Strict):
+    amount_fen: StrictInt = Field(ge=1, le=10**13, description="退款金额（分）")
+    reason: str = text(min_length=1, max_length=200, description="退款原因")
+    payee: PayeeIn | None = Field(
+        default=None, description="柜台或现金缴款必填：退款转入的银行账户（其他渠道原路退回）"
+    )
+
+
+class RefundDecisionIn(Strict):
+    note: str = text("", max_length=200, description="审批意见（驳回时必填）")
+
+
+class RefundOut(BaseModel):
+    refund_no: str = Field(description="退款单号（渠道 out_request_no / out_refund_no）")
+    status: Literal[
+        "pending_approval", "approved", "declined", "processing", "succeeded", "failed"
+    ] = Field(description="退款状态")
+    amount_fen: int = Field(description="退款金额（分）")
+    payment_code: str = Field(description="缴款码")
+    reason: str = Field(description="退款原因")
+    channel: str = Field(description="原缴款渠道")
+    approvals_required: int = Field(description="需要的审批人数（超过限额为2）")
+    approvals: int = Field(description="已审批人数")
+    decision_note: str = Field(description="审批意见")
+    payee_account_masked: str | None = Field(description="银行转账退款的收款账号（脱敏）")
+    created_at: str = Field(description="申请时间（UTC）")
+    completed_at: str | None = Field(description="完成时间（UTC）")
+
+
+class RefundsOut(BaseModel):
+    refunds: list[RefundOut]

@@ -20,7 +20,9 @@ import httpx
 from publicpay.api.auth import sign
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import DomainError
-from publicpay.services.refunds.requests import refund_payable
+from publicpay.domain.refunds import Refund
+from publicpay.services.refunds.approval import Approver, approve_refund
+from publicpay.services.refunds.requests import PayeeAccount, refund_payable
 
 log = logging.getLogger("publicpay.demo")
 
@@ -125,19 +127,47 @@ class DemoActivity:
         return done
 
 
-def refund_one(container: Container, payment_code: str) -> None:
-    """A school refunds part of a boarding fee (a pupil moved out): the worker refunds it through
-    the channel, and the receipts show a red-letter receipt and a new one for the remainder."""
+# refunds (issue 11): (index into the paid payables, amount, reason, payee, approved)
+DEMO_REFUNDS = (
+    (8, 40_000, "学生退宿，按月退还住宿费", None, True),  # refunded through WeChat Pay
+    (7, 20_000, "学生转学，退还部分住宿费", None, False),  # waiting for the reviewer
+    (
+        9,
+        30_000,
+        "柜台重复缴纳学费，退还多缴部分",
+        PayeeAccount("王芳", "中国工商银行杭州西湖支行", "6222021234567890128"),
+        True,
+    ),  # approved, waiting for finance to record the bank transfer
+)
+
+
+def seed_refunds(container: Container, paid_codes: list[str]) -> None:
+    """The school asks for refunds (its unit admin); the district's reviewer approves two: the
+    worker refunds one through the channel (red-letter and replacement receipts follow), the
+    other — a counter payment — waits for finance's bank transfer; the third waits for approval."""
+    reviewer = Approver("user:fin_reviewer", container.settings.region_code)
+    for index, amount, reason, payee, approve in DEMO_REFUNDS:
+        if index >= len(paid_codes):
+            continue
+        refund = _ask_when_paid(container, paid_codes[index], amount, reason, payee)
+        if refund is not None and approve:
+            approve_refund(container.uow(), refund.refund_no, reviewer, "核对无误，同意退款",
+                           clock=container.clock)  # fmt: skip
+
+
+def _ask_when_paid(
+    container: Container, code: str, amount: int, reason: str, payee: PayeeAccount | None
+) -> Refund | None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the payment notification may still be on its way
         try:
-            refund_payable(
-                container.uow(), payment_code, 40_000, "学生退宿，按月退还住宿费",
-                actor="demo:school", clock=container.clock,
+            return refund_payable(
+                container.uow(), code, amount, reason, actor="user:school_admin",
+                clock=container.clock, policy=container.refund_policy(), payee=payee,
             )  # fmt: skip
-            return
         except DomainError:
             time.sleep(0.3)
+    return None
 
 
 def wait_until_up(base_url: str, timeout_s: float = 30) -> bool:
@@ -161,8 +191,8 @@ def seed_activity(info: dict[str, Any], container: Container | None = None) -> N
         if activity.already_seeded():
             return
         count = activity.run()
-        if container is not None and len(activity.paid_codes) > 8:
-            refund_one(container, activity.paid_codes[8])  # the school's tuition + boarding
+        if container is not None:
+            seed_refunds(container, activity.paid_codes)
         log.info("演示数据已生成：%s 笔缴款单", count)
     except httpx.HTTPError as exc:
         log.warning("demo activity incomplete: %s", exc)

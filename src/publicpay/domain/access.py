@@ -31,6 +31,20 @@ class Permission(StrEnum):
     VIEW_WRITE_OFF = "write_off.view"  # 票据核销：报表与导出
     REGISTER_BATCHES = "payable_batches.register"  # 批量登记应缴款（上传、预览、确认）
     MANAGE_CREDENTIALS = "credentials.manage"  # 接口凭证：查看、轮换、吊销
+    # --- administration (issue 10, area: admin) ---
+    MANAGE_USERS = "users.manage"  # 用户与角色：创建、停用、重置（单位管理员仅本单位收费员）
+    VIEW_UNITS = "units.view"  # 执收单位、网点与窗口：查看
+    MANAGE_UNITS = "units.manage"  # 执收单位、网点与窗口、行政区划：新增与修改
+    VIEW_CATALOGUE = "catalogue.view"  # 收费项目目录：查看
+    MANAGE_CATALOGUE = "catalogue.manage"  # 收费项目、收费标准、单位授权：新增与修改
+    VIEW_AUDIT = "audit.view"  # 审计日志：查询与校验
+    MANAGE_WEBHOOKS = "webhooks.manage"  # 回调地址与推送记录：查看、重推
+    MANAGE_CHANNELS = "channel_accounts.manage"  # 渠道商户账户：查看与配置
+    # statistics (issue 10): lists, statistics, exports, supervision alerts, the phone view
+    VIEW_LISTS = "lists.view"  # 缴款单、订单、票据、事件、推送记录：查询与导出
+    VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
+    VIEW_ALERTS = "alerts.view"  # 监管预警：查看
+    ACKNOWLEDGE_ALERTS = "alerts.acknowledge"  # 监管预警：确认处理
     # portal (issue 13)
     VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
 
@@ -61,6 +75,38 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.AUDITOR: frozenset({Permission.VIEW_STOCK, Permission.VIEW_WRITE_OFF}),
 }
+# --- administration (issue 10, area: admin): what the other roles may see and do ---
+PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_UNITS, Permission.VIEW_CATALOGUE}
+PERMISSIONS[Role.UNIT_ADMIN] |= {
+    Permission.MANAGE_USERS,
+    Permission.VIEW_UNITS,
+    Permission.VIEW_CATALOGUE,
+    Permission.MANAGE_WEBHOOKS,
+}
+PERMISSIONS[Role.AUDITOR] |= {
+    Permission.VIEW_AUDIT,
+    Permission.VIEW_UNITS,
+    Permission.VIEW_CATALOGUE,
+}
+
+# statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
+_STATISTICS_GRANTS = {
+    Role.FINANCE_REVIEWER: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.UNIT_ADMIN: {
+        Permission.VIEW_LISTS,
+        Permission.VIEW_STATISTICS,
+        Permission.VIEW_ALERTS,
+        Permission.ACKNOWLEDGE_ALERTS,
+    },
+    Role.AUDITOR: {Permission.VIEW_LISTS, Permission.VIEW_STATISTICS, Permission.VIEW_ALERTS},
+}
+for _role, _granted in _STATISTICS_GRANTS.items():
+    PERMISSIONS[_role] |= _granted
 # portal (issue 13): the messages pushed to payers, for those who answer payers' questions
 for _role in (Role.FINANCE_REVIEWER, Role.UNIT_ADMIN, Role.AUDITOR):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {Permission.VIEW_MESSAGES}
@@ -85,6 +131,7 @@ class User:
     failed_attempts: int
     locked_until: datetime | None
     totp_last_step: int | None = None  # the last TOTP time step accepted (RFC 6238 §5.2)
+    must_change_password: bool = False  # set by an administrator or the CLI: changed at login
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +143,7 @@ class Actor:
     role: Role
     region_code: str | None
     unit_id: int | None
+    must_change_password: bool = False
 
     @property
     def label(self) -> str:
@@ -125,7 +173,14 @@ class Actor:
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(user.id, user.username, user.role, user.region_code, user.unit_id)
+    return Actor(
+        user.id,
+        user.username,
+        user.role,
+        user.region_code,
+        user.unit_id,
+        user.must_change_password,
+    )
 
 
 def validate_grant(username: str, role: str, region_code: str | None, unit_id: int | None) -> Role:
@@ -152,3 +207,57 @@ def validate_password(password: str) -> None:
         raise ValidationFailed(
             f"密码至少{MIN_PASSWORD}位", errors={"password": f"至少{MIN_PASSWORD}位"}
         )
+
+
+# --- administration (issue 10, area: admin) ---------------------------------------------------
+
+# Who may grant which roles: a finance admin any role in its scope, a unit admin only cashiers of
+# its own unit; nobody changes their own role or account.
+GRANTABLE: dict[Role, frozenset[Role]] = {
+    Role.FINANCE_ADMIN: frozenset(Role),
+    Role.UNIT_ADMIN: frozenset({Role.CASHIER}),
+}
+
+
+def region_prefix(region_code: str) -> str:
+    """The code prefix every region at or below `region_code` shares (GB/T 2260): 330000 → 33,
+    330100 → 3301, 330105 → 330105. Scope filters use it in the query (`LIKE prefix%`)."""
+    if region_code.endswith("0000"):
+        return region_code[:2]
+    if region_code.endswith("00"):
+        return region_code[:4]
+    return region_code
+
+
+def region_parent(region_code: str) -> str | None:
+    """The region directly above (a district's city, a city's province); None for a province."""
+    ancestors = region_ancestors(region_code)
+    return ancestors[1] if len(ancestors) > 1 else None
+
+
+def validate_region_code(region_code: str) -> None:
+    if not _REGION.match(region_code) or region_code.startswith("00"):
+        raise ValidationFailed(
+            "行政区划代码应为6位数字（GB/T 2260）", errors={"region_code": region_code}
+        )
+
+
+def may_grant(
+    actor: Actor, role: Role, region_code: str | None, unit: tuple[int, str] | None
+) -> bool:
+    """Whether `actor` may give an account this role and scope (`unit`: id and region of the
+    account's unit). A region role is granted inside the actor's region, a unit role for a
+    unit the actor sees."""
+    if role not in GRANTABLE.get(actor.role, frozenset()):
+        return False
+    if role in REGION_ROLES:
+        return region_code is not None and actor.sees_region(region_code)
+    return unit is not None and actor.sees_unit(*unit)
+
+
+def may_administer(actor: Actor, user: User, unit_region: str | None) -> bool:
+    """Whether `actor` may disable, enable or reset `user` (never itself)."""
+    if user.id == actor.user_id:
+        return False
+    unit = (user.unit_id, unit_region) if user.unit_id is not None and unit_region else None
+    return may_grant(actor, user.role, user.region_code, unit)

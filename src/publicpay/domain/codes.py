@@ -344,6 +344,44 @@ def _org_value(char: str) -> int:
     return int(char) if char.isdigit() else ord(char) - 55
 
 
+# ---------------------------------------------------------------- bank accounts (refunds)
+
+BANK_CARD_LENGTHS = range(16, 20)  # personal bank cards (银行卡): ISO/IEC 7812, Luhn check digit
+
+
+def normalise_bank_account(number: str) -> str:
+    """Spaces and hyphens people type between digit groups are dropped."""
+    return number.replace(" ", "").replace("-", "").strip()
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for n, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if n % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def bank_account_problem(number: str) -> str | None:
+    """Why `number` cannot be a payee account (None when it can): digits only, 10–30 of them;
+    a personal bank card (16–19 digits, starting with 4, 5 or 6 (UnionPay 62…)) must pass its
+    Luhn check digit. Corporate settlement accounts carry no public check digit."""
+    if not _is_ascii_digits(number):
+        return "银行账号只能由数字组成"
+    if not 10 <= len(number) <= 30:
+        return "银行账号应为10–30位数字"
+    if len(number) in BANK_CARD_LENGTHS and number[0] in "456" and not luhn_ok(number):
+        return "银行卡号校验位错误，请核对卡号"
+    return None
+
+
+def mask_account(number: str) -> str:
+    """Keep the first 4 and last 4 digits: 6222 **** **** 0123 → 6222***********0123."""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
 # ---------------------------------------------------------------- masks for screens and logs
 
 

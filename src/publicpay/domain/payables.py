@@ -346,3 +346,11 @@ def due_now(payable: Payable, items: Mapping[str, FeeItem], on_date: date) -> in
     if payable.status is PayableStatus.UNPAID:
         return amount_due_fen(payable.lines, items, payable.due_date, on_date)
     return payable.paid_fen if payable.paid_fen is not None else payable.amount_fen
+
+
+# --- statistics (issue 10): what the keyed hash of a phone, for search, is taken over ---------
+
+
+def phone_search_key(phone: str) -> str:
+    """A phone number's digits (so "138 0013 8000" finds "13800138000")."""
+    return "phone:" + "".join(ch for ch in phone if ch.isascii() and ch.isdigit())

@@ -3,9 +3,12 @@ devices)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from publicpay.domain.codes import is_valid_credit_code, normalise_credit_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +97,48 @@ class Window:
     number: str  # as painted above it: "01", "A3"
     name: str = ""
     active: bool = True
+
+
+# --- administration (issue 10): what a new unit, site or window must look like ---------------
+
+_UNIT_CODE = re.compile(r"^[0-9A-Za-z]{3,20}$")
+_SITE_CODE = re.compile(r"^[0-9A-Za-z_-]{2,20}$")
+_WINDOW_NO = re.compile(r"^[0-9A-Za-z-]{1,10}$")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDraft:
+    """A collecting unit as entered by a finance admin."""
+
+    code: str
+    name: str
+    region_code: str
+    credit_code: str
+
+    def problems(self) -> dict[str, str]:
+        """Every reason the draft is refused, per field (Chinese); empty when valid."""
+        errors: dict[str, str] = {}
+        if not _UNIT_CODE.match(self.code):
+            errors["code"] = "单位编码应为3-20位字母或数字"
+        if not 2 <= len(self.name.strip()) <= 200:
+            errors["name"] = "单位名称应为2-200个字"
+        if not is_valid_credit_code(normalise_credit_code(self.credit_code)):
+            errors["credit_code"] = "统一社会信用代码无效（18位，校验位不符）"
+        return errors
+
+
+def site_problems(code: str, name: str, kind: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not _SITE_CODE.match(code):
+        errors["code"] = "网点编码应为2-20位字母、数字、- 或 _"
+    if not 2 <= len(name.strip()) <= 200:
+        errors["name"] = "网点名称应为2-200个字"
+    if kind not in SiteKind.__members__.values():
+        errors["kind"] = "网点类型无效"
+    return errors
+
+
+def window_problems(number: str) -> dict[str, str]:
+    if not _WINDOW_NO.match(number):
+        return {"number": "窗口号应为1-10位字母、数字或 -"}
+    return {}

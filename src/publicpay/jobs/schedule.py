@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from publicpay.adapters.db.exports import KEEP as EXPORT_KEEP
+from publicpay.adapters.db.exports import prune as prune_exports
+from publicpay.adapters.exports import run_due_exports
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
@@ -90,6 +93,15 @@ def _seal_audit(c: Container) -> int:
     return total
 
 
+# statistics (issue 10): background exports, and their files pruned after a day
+def _exports(c: Container) -> int:
+    return run_due_exports(c.engines, c.box, now=c.clock.now)
+
+
+def _prune_exports(c: Container) -> int:
+    return prune_exports(c.engines.write, c.clock.now() - EXPORT_KEEP)
+
+
 SCHEDULE: tuple[Task, ...] = (
     Task("deliver_webhooks", 0.5, _webhooks),
     Task("run_refunds", 2.0, _refunds),
@@ -99,5 +111,7 @@ SCHEDULE: tuple[Task, ...] = (
     Task("prune_nonces", 60.0, _prune_nonces),
     Task("prune_idempotency_keys", 600.0, _prune_idempotency_keys),
     Task("prune_batch_previews", 600.0, _prune_batch_previews),
+    Task("run_exports", 2.0, _exports),  # statistics (issue 10)
+    Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
     Task("send_payer_messages", 1.0, _messages),  # portal (issue 13)
 )

@@ -1,4 +1,5 @@
-"""Third-party web assets (Swagger UI now; a charting library next), served by the app itself.
+"""Third-party web assets (Swagger UI; Apache ECharts for the statistics charts), served by the
+app itself.
 
 One mechanism for every vendored asset: the package is listed in the repository's
 `package.json`, pinned in the committed `package-lock.json`, installed by `scripts/setup.sh`
@@ -19,7 +20,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-PACKAGES = ("swagger-ui-dist",)
+PACKAGES = ("swagger-ui-dist", "echarts")
 PREFIX = "/static/vendor"
 log = logging.getLogger("publicpay.web")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, String, Table, select
 
-from publicpay.adapters.db.metadata import Id, metadata
+from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.sql import Sql
 from publicpay.domain.catalogue import (
     BudgetLevel,
@@ -50,6 +50,8 @@ fee_standards = Table(
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date, nullable=True),
     Column("basis", String(300), nullable=False, default=""),
+    Column("created_at", Ts, nullable=True),  # the standards' history (migration 0013)
+    Column("created_by", String(100), nullable=True),
 )
 
 unit_items = Table(

@@ -44,6 +44,8 @@ payables = Table(
     Column("payer_id_hash", String(64), nullable=False, index=True),
     Column("payer_id_masked", String(20), nullable=False),
     Column("payer_phone_enc", LargeBinary, nullable=True),
+    # statistics (issue 10): keyed hash of the phone's digits, for the console's search by phone
+    Column("payer_phone_hash", String(64), nullable=True, index=True),
     Column("amount_fen", BigInteger, nullable=False),
     Column("status", String(20), nullable=False),
     Column("due_date", Date, nullable=True),
@@ -182,6 +184,7 @@ class PayablesRepository:
         payer_id_enc: bytes,
         payer_id_hash: str,
         payer_phone_enc: bytes | None,
+        payer_phone_hash: str | None = None,
     ) -> None:
         """Queued; a biz_no registered meanwhile refuses the commit (uq_payables_unit_biz_no)."""
         row = {
@@ -196,6 +199,7 @@ class PayablesRepository:
             "payer_id_hash": payer_id_hash,
             "payer_id_masked": payable.payer_id_masked,
             "payer_phone_enc": payer_phone_enc,
+            "payer_phone_hash": payer_phone_hash,
             "amount_fen": payable.amount_fen,
             "status": payable.status.value,
             "due_date": payable.due_date,

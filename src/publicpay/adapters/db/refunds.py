@@ -1,5 +1,5 @@
-"""Refunds table and repository (automatic duplicate-payment refunds now; requested refunds
-later)."""
+"""Refunds table and repository: automatic duplicate-payment refunds and requested refunds
+(approval, second approval, the payee account of a bank-transfer refund, sealed)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     bindparam,
@@ -21,7 +22,7 @@ from sqlalchemy import (
 from publicpay.adapters.db.leases import Leases
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.sql import Change, Insert, Sql
-from publicpay.domain.refunds import Refund, RefundKind, RefundStatus
+from publicpay.domain.refunds import Payee, Refund, RefundKind, RefundStatus
 from publicpay.domain.time import utc
 
 refunds = Table(
@@ -35,12 +36,23 @@ refunds = Table(
     Column("amount_fen", BigInteger, nullable=False),
     Column("reason", String(200), nullable=False),
     Column("kind", String(20), nullable=False),  # duplicate | requested
-    Column("status", String(20), nullable=False),  # pending | processing | succeeded | failed
+    Column("status", String(20), nullable=False, index=True),  # RefundStatus
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", Ts, nullable=True),
     Column("channel_refund_no", String(64), nullable=True),
     Column("created_at", Ts, nullable=False),
     Column("completed_at", Ts, nullable=True),
+    # refunds with approval (migration 0015)
+    Column("requested_by", String(80), nullable=False, server_default=""),
+    Column("approvals_required", Integer, nullable=False, server_default="1"),
+    Column("approved_by_1", String(80), nullable=True),
+    Column("approved_by_2", String(80), nullable=True),
+    Column("decision_note", String(200), nullable=True),
+    Column("decided_at", Ts, nullable=True),
+    Column("payee_name", String(100), nullable=True),
+    Column("payee_bank", String(100), nullable=True),
+    Column("payee_account_masked", String(40), nullable=True),
+    Column("payee_account_enc", LargeBinary, nullable=True),
 )
 
 
@@ -63,6 +75,10 @@ _SAVE = (
         next_attempt_at=bindparam("next_attempt_at"),
         channel_refund_no=bindparam("channel_refund_no"),
         completed_at=bindparam("completed_at"),
+        approved_by_1=bindparam("approved_by_1"),
+        approved_by_2=bindparam("approved_by_2"),
+        decision_note=bindparam("decision_note"),
+        decided_at=bindparam("decided_at"),
     )
 )
 
@@ -86,6 +102,10 @@ class RefundsRepository:
             "attempts": refund.attempts,
             "next_attempt_at": refund.next_attempt_at,
             "created_at": refund.created_at,
+            "requested_by": refund.requested_by,
+            "approvals_required": refund.approvals_required,
+            **_decision(refund),
+            **_payee(refund.payee),
         }
         self._sql.queue(Insert(refunds, (row,), key=("refunds", refund.refund_no)))
 
@@ -106,8 +126,33 @@ class RefundsRepository:
             "next_attempt_at": refund.next_attempt_at,
             "channel_refund_no": refund.channel_refund_no,
             "completed_at": refund.completed_at,
+            **_decision(refund),
         }
         self._sql.queue(Change(_SAVE, params, key=("refunds", refund.refund_no)))
+
+
+def _decision(refund: Refund) -> dict[str, Any]:
+    approved = (*refund.approved_by, None, None)
+    return {
+        "approved_by_1": approved[0],
+        "approved_by_2": approved[1],
+        "decision_note": refund.decision_note or None,
+        "decided_at": refund.decided_at,
+    }
+
+
+def _payee(payee: Payee | None) -> dict[str, Any]:
+    if payee is None:
+        return dict.fromkeys(_PAYEE_COLUMNS)
+    return {
+        "payee_name": payee.name,
+        "payee_bank": payee.bank,
+        "payee_account_masked": payee.account_masked,
+        "payee_account_enc": payee.account_enc,
+    }
+
+
+_PAYEE_COLUMNS = ("payee_name", "payee_bank", "payee_account_masked", "payee_account_enc")
 
 
 def _hydrate(row: Any) -> Refund:
@@ -126,4 +171,19 @@ def _hydrate(row: Any) -> Refund:
         next_attempt_at=utc(row.next_attempt_at) if row.next_attempt_at else None,
         channel_refund_no=row.channel_refund_no,
         completed_at=utc(row.completed_at) if row.completed_at else None,
+        requested_by=row.requested_by,
+        approvals_required=row.approvals_required,
+        approved_by=tuple(a for a in (row.approved_by_1, row.approved_by_2) if a),
+        decision_note=row.decision_note or "",
+        decided_at=utc(row.decided_at) if row.decided_at else None,
+        payee=(
+            Payee(
+                row.payee_name,
+                row.payee_bank,
+                row.payee_account_masked,
+                bytes(row.payee_account_enc),
+            )
+            if row.payee_account_enc is not None
+            else None
+        ),
     )

@@ -15,6 +15,7 @@ from publicpay.adapters.db import (
     catalogue,
     devices,
     events,
+    exports,
     idempotency,
     ledger,
     messages,
@@ -22,6 +23,7 @@ from publicpay.adapters.db import (
     payables,
     refunds,
     shifts,
+    statistics,
     units,
     users,
 )
@@ -44,6 +46,8 @@ AREAS: tuple[ModuleType, ...] = (
     audit,
     users,
     idempotency,
+    statistics,  # issue 10: the statistics index
+    exports,  # issue 10: background export jobs
     messages,  # portal and POS (issue 13)
     attributes,
 )

@@ -148,6 +148,12 @@ _WINDOW = select(windows).where(windows.c.id == bindparam("id"))
 _WINDOWS = (
     select(windows).where(windows.c.site_id == bindparam("site_id")).order_by(windows.c.number)
 )
+_REGION = select(regions).where(regions.c.code == bindparam("code"))
+_RENAME_REGION = (
+    update(regions).where(regions.c.code == bindparam("b_code")).values(name=bindparam("name"))
+)
+_UNIT_BY_CODE = select(units.c.id).where(units.c.code == bindparam("code"))
+_SITE_BY_CODE = select(sites).where(sites.c.code == bindparam("code"))
 _PRUNE_NONCES = delete(request_nonces).where(request_nonces.c.seen_at < bindparam("before"))
 
 
@@ -160,6 +166,21 @@ class UnitsRepository:
 
     def add_region(self, code: str, name: str, parent_code: str | None) -> None:
         self._sql.insert(regions, {"code": code, "name": name, "parent_code": parent_code})
+
+    def region(self, code: str) -> Any | None:
+        """The region row (code, name, parent_code), or None."""
+        return self._sql.one(_REGION, {"code": code})
+
+    def rename_region(self, code: str, name: str) -> None:
+        self._sql.run(_RENAME_REGION, {"b_code": code, "name": name})
+
+    def by_code(self, code: str) -> Unit | None:
+        unit_id = self._sql.scalar(_UNIT_BY_CODE, {"code": code})
+        return None if unit_id is None else self.get(int(unit_id))
+
+    def site_by_code(self, code: str) -> Site | None:
+        row = self._sql.one(_SITE_BY_CODE, {"code": code})
+        return None if row is None else _site(row)
 
     def add(self, code: str, name: str, region_code: str, credit_code: str, at: datetime) -> int:
         row = {

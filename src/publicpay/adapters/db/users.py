@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    false,
     select,
     update,
 )
@@ -48,6 +49,10 @@ users = Table(
     Column("locked_until", Ts, nullable=True),
     Column("created_at", Ts, nullable=False),
     Column("totp_last_step", BigInteger, nullable=True),  # a used TOTP code is not taken again
+    # administration (migration 0013): a password set by an administrator or the CLI is
+    # changed by its user at the first login
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
+    Column("password_changed_at", Ts, nullable=True),
 )
 
 console_sessions = Table(
@@ -129,8 +134,10 @@ class UsersRepository:
         region_code: str | None,
         unit_id: int | None,
         at: datetime,
+        must_change_password: bool = False,
     ) -> int:
         row = {
+            "must_change_password": must_change_password,
             "username": username,
             "password_hash": password_hash,
             "totp_secret_enc": totp_secret_enc,
@@ -213,6 +220,28 @@ class UsersRepository:
     def delete_sessions_of(self, user_id: int) -> int:
         return self._sql.run(_DELETE_SESSIONS_OF, {"user_id": user_id})
 
+    # --- administration (issue 10) --------------------------------------------------------------
+
+    def set_password(
+        self, user_id: int, password_hash: str, *, must_change: bool, at: datetime
+    ) -> None:
+        values = {
+            "password_hash": password_hash,
+            "must_change_password": must_change,
+            "password_changed_at": at,
+            "failed_attempts": 0,
+            "locked_until": None,
+        }
+        self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})
+
+    def set_totp_secret(self, user_id: int, totp_secret_enc: bytes) -> None:
+        values = {"totp_secret_enc": totp_secret_enc, "totp_last_step": None}
+        self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        values = {"active": active, "failed_attempts": 0, "locked_until": None}
+        self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})
+
 
 @lru_cache(maxsize=8)
 def _user_update(columns: tuple[str, ...]) -> Any:
@@ -233,4 +262,5 @@ def _user(row: Any) -> User:
         failed_attempts=row.failed_attempts,
         locked_until=utc(row.locked_until) if row.locked_until else None,
         totp_last_step=row.totp_last_step,
+        must_change_password=bool(row.must_change_password),
     )

@@ -30,6 +30,7 @@ class PayablesRepo(Protocol):
         payer_id_enc: bytes,
         payer_id_hash: str,
         payer_phone_enc: bytes | None,
+        payer_phone_hash: str | None = None,
     ) -> None: ...
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None: ...

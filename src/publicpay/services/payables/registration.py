@@ -23,6 +23,7 @@ from publicpay.domain.payables import (
     PayableStatus,
     Payer,
     PayerType,
+    phone_search_key,
     price_lines,
 )
 from publicpay.domain.time import business_date
@@ -181,11 +182,13 @@ def store_payable(
     """Store a payable `build_payable` made (queued; the caller commits), payer id and phone
     sealed; its registration events are recorded with it."""
     id_no = cmd.payer.id_no.strip().upper()
+    phone = cmd.payer.phone
     uow.payables.add(
         payable,
         payer_id_enc=uow.box.seal_text(id_no, b"payer_id"),
         payer_id_hash=uow.box.lookup_hash(id_no),
-        payer_phone_enc=uow.box.seal_text(cmd.payer.phone, b"phone") if cmd.payer.phone else None,
+        payer_phone_enc=uow.box.seal_text(phone, b"phone") if phone else None,
+        payer_phone_hash=uow.box.lookup_hash(phone_search_key(phone)) if phone else None,
     )
     assert payable.created_at is not None
     actor = actor or f"unit:{payable.unit_id}"

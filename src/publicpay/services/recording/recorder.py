@@ -32,13 +32,23 @@ from publicpay.domain.payables import (
 )
 from publicpay.domain.payments.orders import AmountMismatch, LateSuccess
 from publicpay.domain.receipts.records import JobKind
+from publicpay.domain.reconciliation import (
+    ExceptionAssigned,
+    ExceptionResolved,
+    ExceptionReviewed,
+)
 from publicpay.domain.refunds import (
     Refund,
+    RefundApproved,
+    RefundDeclined,
     RefundFailed,
     RefundHandedOver,
     RefundKind,
+    RefundRequested,
+    RefundRetried,
     RefundStatus,
     RefundSucceeded,
+    RefundTransferred,
 )
 from publicpay.domain.time import business_date
 from publicpay.services.unit_of_work import UnitOfWork
@@ -211,6 +221,63 @@ def _refund_handed_over(uow: UnitOfWork, e: RefundHandedOver) -> None:
     uow.audit.append("system", "refund.manual", e.refund.refund_no, detail, e.at)
 
 
+# refunds with approval (issue 11): every decision is an audit row of its decider
+
+
+def _refund_requested(uow: UnitOfWork, e: RefundRequested) -> None:
+    r = e.refund
+    detail: dict[str, Any] = {
+        "refund_no": r.refund_no,
+        "amount_fen": r.amount_fen,
+        "reason": r.reason,
+        "approvals_required": r.approvals_required,
+    }
+    if r.payee is not None:
+        detail["payee_account"] = r.payee.account_masked
+    uow.audit.append(r.requested_by, "refund.requested", e.payment_code, detail, e.at)
+
+
+def _refund_approved(uow: UnitOfWork, e: RefundApproved) -> None:
+    r = e.refund
+    detail = {"amount_fen": r.amount_fen, "note": e.note, "final": e.final}
+    uow.audit.append(e.by, "refund.approved", r.refund_no, detail, e.at)
+
+
+def _refund_declined(uow: UnitOfWork, e: RefundDeclined) -> None:
+    detail = {"amount_fen": e.refund.amount_fen, "note": e.note}
+    uow.audit.append(e.by, "refund.declined", e.refund.refund_no, detail, e.at)
+
+
+def _refund_retried(uow: UnitOfWork, e: RefundRetried) -> None:
+    detail = {"amount_fen": e.refund.amount_fen}
+    uow.audit.append(e.by, "refund.retried", e.refund.refund_no, detail, e.at)
+
+
+def _refund_transferred(uow: UnitOfWork, e: RefundTransferred) -> None:
+    detail = {"amount_fen": e.refund.amount_fen, "bank_serial": e.bank_serial}
+    uow.audit.append(e.by, "refund.transferred", e.refund.refund_no, detail, e.at)
+
+
+# -- reconciliation (issue 12) ---------------------------------------------------------------
+
+
+def _exception_assigned(uow: UnitOfWork, e: ExceptionAssigned) -> None:
+    detail = {"assignee": e.assignee}
+    uow.audit.append(e.actor, "recon.exception.assign", f"exception:{e.exception_id}", detail, e.at)
+
+
+def _exception_resolved(uow: UnitOfWork, e: ExceptionResolved) -> None:
+    detail = {"action": e.action.value, "reason": e.reason}
+    uow.audit.append(
+        e.actor, "recon.exception.resolve", f"exception:{e.exception_id}", detail, e.at
+    )
+
+
+def _exception_reviewed(uow: UnitOfWork, e: ExceptionReviewed) -> None:
+    detail = {"approved": e.approved}
+    uow.audit.append(e.actor, "recon.exception.review", f"exception:{e.exception_id}", detail, e.at)
+
+
 _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     PayableRegistered: _registered,
     PayableCancelled: _cancelled,
@@ -223,4 +290,13 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     RefundSucceeded: _refund_succeeded,
     RefundFailed: _refund_failed,
     RefundHandedOver: _refund_handed_over,
+    RefundRequested: _refund_requested,
+    RefundApproved: _refund_approved,
+    RefundDeclined: _refund_declined,
+    RefundRetried: _refund_retried,
+    RefundTransferred: _refund_transferred,
+    # reconciliation (issue 12)
+    ExceptionAssigned: _exception_assigned,
+    ExceptionResolved: _exception_resolved,
+    ExceptionReviewed: _exception_reviewed,
 }

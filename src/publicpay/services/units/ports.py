@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from publicpay.domain.units import ApiClient, Site, Unit, Window
+from publicpay.domain.units import ApiClient, Site, SiteKind, Unit, Window
 
 
 class UnitsRepo(Protocol):
@@ -34,3 +34,58 @@ class UnitsRepo(Protocol):
     ) -> None: ...
 
     def revoke(self, app_id: str, at: datetime) -> None: ...
+
+
+# --- administration (issue 10): regions, new units, sites and windows ---
+
+
+class RegionInfo(Protocol):
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def parent_code(self) -> str | None: ...
+
+
+class UnitsAdminRepo(UnitsRepo, Protocol):
+    def region(self, code: str) -> RegionInfo | None: ...
+
+    def add_region(self, code: str, name: str, parent_code: str | None) -> None: ...
+
+    def rename_region(self, code: str, name: str) -> None: ...
+
+    def by_code(self, code: str) -> Unit | None: ...
+
+    def add(
+        self, code: str, name: str, region_code: str, credit_code: str, at: datetime
+    ) -> int: ...
+
+    def add_client(
+        self,
+        app_id: str,
+        kind: str,
+        unit_id: int | None,
+        secret: str,
+        at: datetime,
+        *,
+        region_code: str | None = None,
+    ) -> None: ...
+
+    def add_site(
+        self,
+        code: str,
+        name: str,
+        kind: SiteKind,
+        region_code: str,
+        unit_id: int | None,
+        at: datetime,
+        *,
+        address: str = "",
+    ) -> int: ...
+
+    def site_by_code(self, code: str) -> Site | None: ...
+
+    def add_window(self, site_id: int, number: str, name: str = "") -> int: ...

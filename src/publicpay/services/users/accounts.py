@@ -38,10 +38,11 @@ from publicpay.domain.access import (
     Actor,
     User,
     actor_of,
+    may_grant,
     validate_grant,
     validate_password,
 )
-from publicpay.domain.errors import Conflict, NotFound, Unauthorized
+from publicpay.domain.errors import Conflict, Forbidden, NotFound, Unauthorized
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 from publicpay.services.users.ports import UsersRepo
@@ -98,6 +99,7 @@ class NewUser:
     region_code: str | None = None
     unit_id: int | None = None
     totp_secret: str | None = None  # a new random one when None
+    must_change_password: bool = False  # a one-time password given by an administrator
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,10 @@ class CreatedUser:
     id: int
     username: str
     totp_secret: str  # shown once, to be enrolled in the user's authenticator app
+
+    @property
+    def otpauth_uri(self) -> str:
+        return otpauth_uri(self.username, self.totp_secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +127,31 @@ class Session:
     actor: Actor
 
 
-def create_user(uow: UsersUnitOfWork, new: NewUser, *, actor: str, clock: Clock) -> CreatedUser:
-    """Add a console user with its role and scope; its TOTP secret is returned once."""
+def create_user(
+    uow: UsersUnitOfWork,
+    new: NewUser,
+    *,
+    actor: str,
+    clock: Clock,
+    granted_by: Actor | None = None,
+    source: str = "",
+) -> CreatedUser:
+    """Add a console user with its role and scope; its TOTP secret is returned once. With
+    `granted_by` (a console user), the role and scope must be ones that user may grant."""
     role = validate_grant(new.username, new.role, new.region_code, new.unit_id)
     secret = new.totp_secret or pyotp.random_base32()
     now = clock.now()
     with uow:
-        if new.unit_id is not None and uow.units.get(new.unit_id) is None:
+        unit = uow.units.get(new.unit_id) if new.unit_id is not None else None
+        if new.unit_id is not None and unit is None:
             raise NotFound(f"单位 {new.unit_id} 不存在")
+        if granted_by is not None:
+            scope = (unit.id, unit.region_code) if unit is not None else None
+            if not may_grant(granted_by, role, new.region_code, scope):
+                raise Forbidden(
+                    f"您的角色（{granted_by.label}）不能授予该角色或该范围",
+                    errors={"role": role.value},
+                )
         if uow.users.by_username(new.username) is not None:
             raise Conflict(f"用户名 {new.username} 已存在", errors={"username": new.username})
         sealed = uow.box.seal_text(secret, TOTP_CONTEXT)
@@ -140,8 +163,14 @@ def create_user(uow: UsersUnitOfWork, new: NewUser, *, actor: str, clock: Clock)
             region_code=new.region_code,
             unit_id=new.unit_id,
             at=now,
+            must_change_password=new.must_change_password,
         )
-        detail = {"role": role.value, "region": new.region_code, "unit_id": new.unit_id}
+        detail: dict[str, object] = {
+            "role": role.value, "region": new.region_code, "unit_id": new.unit_id,
+        }  # fmt: skip
+        if source:
+            detail["from"] = source
+        detail["after"] = {**detail, "active": True}
         uow.audit.append(actor, "console.user_created", new.username, detail, now)
         uow.commit()
     return CreatedUser(user_id, new.username, secret)
@@ -159,7 +188,7 @@ def log_in(
         _check_source(uow, login, now, policy)
         user = uow.users.by_username(login.username.strip(), lock=True)
         hashed = user.password_hash if user is not None and user.active else _dummy_hash()
-        password_ok = _password_ok(hashed, login.password)  # the same work, known or not
+        password_ok = password_matches(hashed, login.password)  # the same work, known or not
         if user is None or not user.active:
             _refuse(uow, login, now, "unknown_or_inactive", policy)
         if user.locked_until is not None and user.locked_until > now:
@@ -280,6 +309,19 @@ def log_out(uow: UsersUnitOfWork, token: str, *, source: str, clock: Clock) -> N
         uow.commit()
 
 
+ISSUER = "统一公共支付平台"
+
+
+def otpauth_uri(username: str, secret: str) -> str:
+    """The enrolment URI an authenticator app scans (as a QR code) or takes pasted."""
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
+
+
+def one_time_password() -> str:
+    """A random password an administrator hands over; its user changes it at first login."""
+    return secrets.token_urlsafe(12)
+
+
 def hash_password(password: str) -> str:
     """The argon2id hash stored for `password` (for seeding users outside `create_user`)."""
     validate_password(password)
@@ -313,7 +355,7 @@ def totp_matches(secret: str, code: str, now: datetime) -> bool:
     return totp_step(secret, code, now) is not None
 
 
-def _password_ok(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

@@ -9,23 +9,41 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import batches, credentials, login, messages, stock, writeoff
+from publicpay.web.console import (  # statistics (issue 10)
+    batches,
+    credentials,
+    exports,
+    lists,
+    login,
+    messages,  # portal (issue 13)
+    stock,
+    users,
+    writeoff,
+)
 from publicpay.web.console.pages import (
     HERE,
     PATH,
     LoginRequired,
     PageRefused,
+    PasswordChangeRequired,
     invalid_form_page,
     login_redirect,
+    password_redirect,
     refused_page,
 )
 
 
 def install(app: FastAPI) -> None:
-    for module in (login, batches, stock, writeoff, credentials, messages):
+    for module in (login, batches, stock, writeoff, credentials):
         app.include_router(module.router)
+    for module in (users,):  # administration (issue 10)
+        app.include_router(module.router)
+    for module in (lists, exports):  # statistics (issue 10)
+        app.include_router(module.router)
+    app.include_router(messages.router)  # portal (issue 13)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
+    app.add_exception_handler(PasswordChangeRequired, password_redirect)
     api_handler = app.exception_handlers[RequestValidationError]
 
     async def invalid_input(request: Request, exc: Exception) -> Response:

@@ -61,6 +61,38 @@ SCREENS = (
         "票据核销",
         "按单位和期间生成核销报表，检查票款一致，导出 Excel",
     ),
+    # administration (issue 10, area: admin)
+    (
+        Permission.MANAGE_USERS,
+        "/users",
+        "用户与角色",
+        "创建账户并发放一次性密码与动态验证码，停用、重置账户",
+    ),
+    # statistics (issue 10): lists
+    (
+        Permission.VIEW_LISTS,
+        "/payables",
+        "缴款单查询",
+        "按缴款码、业务单号、证件号码、手机号、单位、项目、状态、渠道、日期查询，查看完整记录并导出",
+    ),
+    (
+        Permission.VIEW_LISTS,
+        "/orders",
+        "支付订单",
+        "各渠道支付订单：网点、窗口、终端、渠道交易号，可导出 CSV / Excel",
+    ),
+    (
+        Permission.VIEW_LISTS,
+        "/receipts",
+        "电子票据",
+        "已开具的电子票据与红字票据，按号码、单位、日期查询",
+    ),
+    (
+        Permission.VIEW_LISTS,
+        "/events",
+        "事件与推送",
+        "业务事件及其向单位业务系统的推送状态；推送记录见“推送记录”",
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Actor, Permission
+from publicpay.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from publicpay.domain.money import format_yuan
 from publicpay.domain.time import local_text
 from publicpay.services.users.accounts import resume_session, session_id
@@ -61,6 +62,13 @@ class PageRefused(Exception):
         self.message = message
 
 
+class PasswordChangeRequired(Exception):
+    """The user logged in with a one-time password: every page leads to changing it first."""
+
+
+PASSWORD_PATH = f"{PATH}/password"
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
     actor: Actor
@@ -88,6 +96,8 @@ def viewer(request: Request, c: Container = Depends(container)) -> Viewer:
     actor = resume_session(c.uow(), token, clock=c.clock) if token else None
     if actor is None:
         raise LoginRequired(request.url.path)
+    if actor.must_change_password and request.url.path != PASSWORD_PATH:
+        raise PasswordChangeRequired()
     return Viewer(actor, c.box.lookup_hash(f"console-csrf:{session_id(token)}"))
 
 
@@ -131,6 +141,19 @@ def login_redirect(request: Request, exc: Exception) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path=PATH)
     return response
+
+
+def form_status(exc: DomainError) -> int:
+    """The status of a console form refused by a domain rule (the page shows its message)."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    return 409 if isinstance(exc, Conflict) else 422
+
+
+def password_redirect(request: Request, exc: Exception) -> Response:
+    return RedirectResponse(PASSWORD_PATH, status_code=303)
 
 
 def invalid_form_page(request: Request, exc: RequestValidationError) -> Response:

@@ -11,3 +11,23 @@
   var replace = document.querySelector("[data-replace-url]");
   if (replace) window.history.replaceState(null, "", replace.dataset.replaceUrl);
 })();
+// statistics (issue 10): a background export's page polls its progress until the file is ready.
+(function () {
+  "use strict";
+  var job = document.querySelector("[data-poll]");
+  if (!job) return;
+  function poll() {
+    fetch(job.dataset.poll, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        document.getElementById("progress").value = s.percent;
+        document.getElementById("percent").textContent = s.percent + "%";
+        document.getElementById("status").textContent = s.label;
+        document.getElementById("done-rows").textContent = s.done_rows;
+        if (s.status === "done") document.getElementById("download").hidden = false;
+        else if (s.status !== "failed") window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  poll();
+})();

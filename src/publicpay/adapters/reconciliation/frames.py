@@ -1,0 +1,146 @@
+"""What every statement parser shares: the normalised lines frame, strict column checks that
+name the first bad line, and amounts in yuan to integer fen without floats.
+
+The normalised frame (`LINE_SCHEMA`) has one row per statement line:
+line_no (the line in the file, 1-based), kind (`LineKind`), order_no (our order number, or the
+bank reference), refund_no, trade_no (the channel's own number), amount_fen (> 0), fee_fen (what
+the channel kept; negative when a refund gives a fee back), at (local time text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from publicpay.domain.reconciliation import Source, StatementRefused, StatementTotals
+
+LINE_SCHEMA = pl.Schema(
+    {
+        "line_no": pl.Int64(),
+        "kind": pl.String(),
+        "order_no": pl.String(),
+        "refund_no": pl.String(),
+        "trade_no": pl.String(),
+        "amount_fen": pl.Int64(),
+        "fee_fen": pl.Int64(),
+        "at": pl.String(),
+    }
+)
+YUAN = r"^-?[0-9]+\.[0-9]{2}$"
+FEN = r"^[0-9]+$"
+LOCAL_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+
+
+@dataclass(frozen=True)
+class ParsedStatement:
+    """A statement that passed every check: its identity, its own totals and its lines."""
+
+    source: Source
+    business_day: date
+    merchant: str
+    totals: StatementTotals
+    lines: pl.DataFrame  # LINE_SCHEMA
+    digest: str  # sha256 of the file as received
+
+    @property
+    def line_count(self) -> int:
+        return self.lines.height
+
+
+def digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def empty_lines() -> pl.DataFrame:
+    return pl.DataFrame(schema=LINE_SCHEMA)
+
+
+def read_rows(body: bytes, *, separator: str = ",", quote: str | None = '"') -> pl.DataFrame:
+    """Every field as text (empty stays ""), with a `row` index; a malformed table is refused."""
+    try:
+        return pl.read_csv(
+            body,
+            has_header=True,
+            separator=separator,
+            quote_char=quote,
+            infer_schema=False,
+            empty_string_is_null=False,
+            row_index_name="row",
+            raise_if_empty=False,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StatementRefused(f"表格格式错误（{reason}）") from None
+
+
+def first_bad(frame: pl.DataFrame, ok: pl.Expr) -> int | None:
+    """The `row` index of the first row where `ok` is false (or null)."""
+    bad = frame.filter(~ok.fill_null(value=False)).select("row").head(1)
+    return None if bad.height == 0 else int(bad.item())
+
+
+def require(frame: pl.DataFrame, ok: pl.Expr, reason: str, first_line: int) -> None:
+    """Refuse the file at the first row where `ok` fails; `first_line` is the file line of row 0."""
+    row = first_bad(frame, ok)
+    if row is not None:
+        raise StatementRefused(reason, line=first_line + row)
+
+
+def fen(column: str) -> pl.Expr:
+    """A checked yuan text column ('-12.30') as integer fen."""
+    return pl.col(column).str.replace(".", "", literal=True).cast(pl.Int64)
+
+
+def require_yuan(frame: pl.DataFrame, columns: list[str], first_line: int) -> None:
+    for column in columns:
+        require(
+            frame,
+            pl.col(column).str.contains(YUAN),
+            f"“{column}”不是两位小数的金额",
+            first_line,
+        )
+
+
+def yuan_to_fen(text: str, what: str, *, line: int | None = None) -> int:
+    """One amount of a totals line."""
+    import re
+
+    if re.fullmatch(YUAN, text) is None:
+        raise StatementRefused(f"{what}“{text}”不是两位小数的金额", line=line)
+    return int(text.replace(".", ""))
+
+
+def check_total(what: str, stated: int, counted: int, *, line: int | None = None) -> None:
+    if stated != counted:
+        raise StatementRefused(f"{what}：合计行为 {stated}，明细合计为 {counted}", line=line)
+
+
+def check_merchant(found: str, expected: str | None) -> None:
+    if expected and found != expected:
+        raise StatementRefused(f"对账单属于商户 {found}，不是本平台的商户 {expected}")
+
+
+def check_days(frame: pl.DataFrame, day: date, first_line: int) -> None:
+    """Every line's local date must be the statement's business day."""
+    require(
+        frame,
+        pl.col("at").str.contains(LOCAL_TIME),
+        "时间格式应为 yyyy-MM-dd HH:mm:ss",
+        first_line,
+    )
+    require(
+        frame,
+        pl.col("at").str.slice(0, 10) == day.isoformat(),
+        f"交易日期不是账单日 {day.isoformat()}",
+        first_line,
+    )
+
+
+def normalised(frame: pl.DataFrame, first_line: int, **columns: pl.Expr) -> pl.DataFrame:
+    """The LINE_SCHEMA frame from a raw one (`columns` gives an expression per output column)."""
+    exprs = [(pl.col("row") + first_line).alias("line_no")]
+    exprs += [expr.alias(name) for name, expr in columns.items()]
+    return frame.select(exprs).cast(LINE_SCHEMA).select(list(LINE_SCHEMA))

@@ -1,0 +1,158 @@
+"""What the finance console's lists, statistics and exports show: the Chinese labels of codes,
+the periods a statistic covers, and the online rate (spec M2). Pure rules; the SQL is in
+`adapters/db/queries/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+
+from publicpay.domain.catalogue import BudgetLevel
+from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.events import DeliveryStatus
+from publicpay.domain.ledger import JournalKind
+from publicpay.domain.payables import PayableStatus, status_label
+from publicpay.domain.payments.channels import Channel
+from publicpay.domain.payments.orders import OrderMethod, OrderStatus
+from publicpay.domain.receipts.receipts import ReceiptKind, ReceiptStatus
+from publicpay.domain.time import SHANGHAI
+
+CHANNEL_LABELS = {
+    Channel.ALIPAY: "支付宝",
+    Channel.WECHAT: "微信支付",
+    Channel.UNIONPAY: "云闪付",
+    Channel.COUNTER: "银行柜面",
+    Channel.CASH: "现金",
+}
+METHOD_LABELS = {
+    OrderMethod.QR: "扫码",
+    OrderMethod.BARCODE: "付款码",
+    OrderMethod.COUNTER: "柜面",
+    OrderMethod.CASH: "现金",
+}
+ORDER_STATUS_LABELS = {
+    OrderStatus.PAYING: "支付中",
+    OrderStatus.SUCCEEDED: "支付成功",
+    OrderStatus.CLOSED: "已关闭",
+    OrderStatus.FAILED: "失败",
+    OrderStatus.REVERSED: "已冲正",
+}
+PAYABLE_STATUS_LABELS = {s: status_label(s) for s in PayableStatus}
+RECEIPT_STATUS_LABELS = {s: s.label for s in ReceiptStatus}
+RECEIPT_KIND_LABELS = {k: k.label for k in ReceiptKind}
+DELIVERY_LABELS = {
+    DeliveryStatus.PENDING: "待推送",
+    DeliveryStatus.DELIVERED: "已送达",
+    DeliveryStatus.FAILED: "推送失败",
+    DeliveryStatus.NONE: "不推送",
+}
+LEVEL_LABELS = {level: level.label for level in BudgetLevel}
+MAX_PERIOD_DAYS = 366
+
+
+class Dimension(StrEnum):
+    """What a statistic is grouped by."""
+
+    CHANNEL = "channel"
+    UNIT = "unit"
+    SITE = "site"
+    WINDOW = "window"
+    ITEM = "item"
+    LEVEL = "level"
+    REGION = "region"
+    DEVICE = "device"
+
+    @property
+    def label(self) -> str:
+        return _DIMENSION_LABELS[self]
+
+
+_DIMENSION_LABELS = {
+    Dimension.CHANNEL: "支付渠道",
+    Dimension.UNIT: "执收单位",
+    Dimension.SITE: "办理网点",
+    Dimension.WINDOW: "收费窗口",
+    Dimension.ITEM: "收费项目",
+    Dimension.LEVEL: "预算级次",
+    Dimension.REGION: "行政区划",
+    Dimension.DEVICE: "终端设备",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Business days `first`..`last` (Asia/Shanghai), both included."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), SHANGHAI)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), SHANGHAI)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    @property
+    def single_day(self) -> bool:
+        return self.first == self.last
+
+
+def parse_day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed("日期格式应为 YYYY-MM-DD", errors={name: text[:40]}) from None
+
+
+def period_of(date_from: str, date_to: str, today: date) -> Period:
+    """The period a console user asked for: today when nothing is given; refused when the dates
+    are malformed, reversed or more than a year apart."""
+    first = parse_day(date_from, "date_from") if date_from else today
+    last = parse_day(date_to, "date_to") if date_to else max(first, today)
+    if last < first:
+        raise ValidationFailed("结束日期早于开始日期", errors={"date_to": last.isoformat()})
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise ValidationFailed("统计期间最长一年", errors={"date_to": last.isoformat()})
+    return Period(first, last)
+
+
+def online_rate(total_fen: int, cash_fen: int) -> float | None:
+    """The share of the amount not paid in cash (在线缴费率), None when nothing was paid."""
+    if total_fen <= 0:
+        return None
+    return (total_fen - cash_fen) / total_fen
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+# What the history of a payable shows for each audited action about it.
+ACTION_LABELS = {
+    "payable.register": "登记",
+    "payable.cancel": "撤销",
+    "payable.paid": "缴款成功",
+    "payment.duplicate": "重复缴款（自动退款）",
+    "payment.reversed": "冲正",
+    "receipt.issued": "开具电子票据",
+    "receipt.printed": "打印票据",
+    "receipt.booked": "票据入账",
+    "refund.requested": "申请退款",
+    "refund.succeeded": "退款成功",
+    "refund.failed": "退款失败",
+    "refund.manual": "人工退款",
+}
+JOURNAL_LABELS = {
+    JournalKind.PAYMENT: "缴款入账",
+    JournalKind.DUPLICATE_PAYMENT: "重复缴款",
+    JournalKind.REFUND: "退款",
+    JournalKind.CORRECTION: "更正",
+    JournalKind.REVERSAL: "冲正",
+}
