@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is needed and run every test: lint and types, then the whole suite on SQLite,
-# then the database-facing suite again on PostgreSQL (started here if it is down).
+# then the database-facing suite again on PostgreSQL (started here if it is down); two pytest
+# workers each (the suites are mostly waiting on databases and HTTP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,6 +10,6 @@ scripts/lint.sh
 scripts/pg.sh
 export PYTHONDONTWRITEBYTECODE=1
 echo "==> tests on SQLite"
-.venv/bin/pytest -q -p no:cacheprovider --db sqlite
+.venv/bin/pytest -q -p no:cacheprovider --db sqlite -n 2
 echo "==> tests on PostgreSQL"
-.venv/bin/pytest -q -p no:cacheprovider --db postgresql tests/integration
+.venv/bin/pytest -q -p no:cacheprovider --db postgresql tests/integration -n 2

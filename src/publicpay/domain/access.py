@@ -40,6 +40,10 @@ class Permission(StrEnum):
     VIEW_AUDIT = "audit.view"  # 审计日志：查询与校验
     MANAGE_WEBHOOKS = "webhooks.manage"  # 回调地址与推送记录：查看、重推
     MANAGE_CHANNELS = "channel_accounts.manage"  # 渠道商户账户：查看与配置
+    # --- refunds (issue 11, area: refunds) ---
+    VIEW_REFUNDS = "refunds.view"  # 退款：查看
+    REQUEST_REFUNDS = "refunds.request"  # 退款：申请
+    APPROVE_REFUNDS = "refunds.approve"  # 退款：审批、驳回、重试、登记银行转账
     # statistics (issue 10): lists, statistics, exports, supervision alerts, the phone view
     VIEW_LISTS = "lists.view"  # 缴款单、订单、票据、事件、推送记录：查询与导出
     VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
@@ -88,6 +92,10 @@ PERMISSIONS[Role.AUDITOR] |= {
     Permission.VIEW_UNITS,
     Permission.VIEW_CATALOGUE,
 }
+# --- refunds (issue 11, area: refunds) ---
+PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_REFUNDS, Permission.APPROVE_REFUNDS}
+PERMISSIONS[Role.UNIT_ADMIN] |= {Permission.VIEW_REFUNDS, Permission.REQUEST_REFUNDS}
+PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_REFUNDS}
 
 # statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
 _STATISTICS_GRANTS = {

@@ -16,6 +16,7 @@ from publicpay.web.console import (  # statistics (issue 10)
     lists,
     login,
     messages,  # portal (issue 13)
+    refunds,  # refunds (issue 11)
     stock,
     users,
     writeoff,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)
+    app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.include_router(messages.router)  # portal (issue 13)

@@ -68,6 +68,13 @@ SCREENS = (
         "用户与角色",
         "创建账户并发放一次性密码与动态验证码，停用、重置账户",
     ),
+    # refunds (issue 11, area: refunds)
+    (
+        Permission.VIEW_REFUNDS,
+        "/refunds",
+        "退款",
+        "单位申请退款，财政审核审批（申请人不能审批，超限额须两人审批）；柜台与现金缴款经银行转账退回",
+    ),
     # statistics (issue 10): lists
     (
         Permission.VIEW_LISTS,

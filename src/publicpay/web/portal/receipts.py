@@ -25,13 +25,13 @@ from publicpay.domain.time import SHANGHAI, local_text
 from publicpay.services.receipts.access import receipt_pdf
 
 _REFUND_LABELS = {
-    RefundStatus.PENDING_APPROVAL: "退款审核中",
+    RefundStatus.PENDING_APPROVAL: "退款审核中",  # refunds (issue 11): waiting for finance
     RefundStatus.DECLINED: "退款申请未获批准",
     RefundStatus.PENDING: "退款处理中",
     RefundStatus.PROCESSING: "退款处理中",
     RefundStatus.SUCCEEDED: "已退回",
     RefundStatus.FAILED: "退款失败，请联系执收单位",
-    RefundStatus.MANUAL: "由财政部门人工退回",
+    RefundStatus.MANUAL: "财政部门银行转账退回中",
 }
 _REFUND_UNDER_WAY = "退款处理中"  # a status added later reads as "in progress"
 
