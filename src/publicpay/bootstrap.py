@@ -17,6 +17,7 @@ from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.adapters.messages.senders import HttpGatewaySender, LogSender
+from publicpay.adapters.reconciliation.sources import ChannelStatementSources
 from publicpay.domain.units import ApiClient
 from publicpay.services.messages.ports import MessageSender
 from publicpay.services.payments.orders import PaymentPolicy
@@ -166,6 +167,16 @@ class Container:
                 uow.channel_accounts, txn_times=StoredTxnTimes(self.engines.read)
             )
         self.gateways.take_over(loaded)
+
+    # -- reconciliation (issue 12) ----------------------------------------------------------
+
+    def statement_sources(self) -> ChannelStatementSources:
+        """Where statements come from and whose they must be (channel accounts as stored)."""
+        with self.read_uow() as uow:
+            configs = uow.channel_accounts.all()
+        return ChannelStatementSources(
+            self.gateways, configs, self.settings.collection_account_number
+        )
 
     def close(self) -> None:
         self.sender.close()

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="verify ledger and consistency invariants").set_defaults(
         func=_check
     )
+    # reconciliation and clearing (issue 12)
+    reconcile = sub.add_parser("reconcile", help="reconcile a business day (对账)")
+    reconcile.add_argument("--date", required=True, help="business day, YYYY-MM-DD")
+    reconcile.add_argument(
+        "--channel",
+        default="all",
+        choices=["all", "alipay", "wechat", "unionpay", "counter", "bank"],
+    )
+    reconcile.add_argument("--file", help="import this statement file for the channel first")
+    reconcile.set_defaults(func=_reconcile)
     receipt = sub.add_parser("receipt", help="e-receipt tools")
     receipt_sub = receipt.add_subparsers(required=True, metavar="ACTION")
     verify = receipt_sub.add_parser("verify", help="verify both signatures of a receipt file")
@@ -318,6 +329,63 @@ def _check(_args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
+
+
+def _business_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        print(f"日期格式应为 YYYY-MM-DD：{text}", file=sys.stderr)
+        return None
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from publicpay.adapters.reconciliation.engine import PolarsEngine
+    from publicpay.api.production import container_from_env
+    from publicpay.domain.errors import DomainError
+    from publicpay.domain.reconciliation import CHANNEL_SOURCES, Source
+    from publicpay.services.reconciliation.reconcile import (
+        import_statement,
+        reconcile_day,
+        summary,
+    )
+
+    day = _business_day(args.date)
+    if day is None:
+        return 2
+    if args.file and args.channel == "all":
+        print("导入对账单时须用 --channel 指明渠道", file=sys.stderr)
+        return 2
+    container = container_from_env()
+    engine, sources = PolarsEngine(), container.statement_sources()
+    chosen = list(CHANNEL_SOURCES) if args.channel == "all" else [Source(args.channel)]
+    channels = {}
+    try:
+        for source in chosen:
+            if args.file:
+                content = Path(args.file).read_bytes()
+                record = import_statement(
+                    container.uow,
+                    engine,
+                    sources,
+                    source,
+                    day,
+                    content,
+                    clock=container.clock,
+                    actor="cli",
+                )
+            else:
+                record = reconcile_day(
+                    container.uow, engine, sources, source, day, clock=container.clock, actor="cli"
+                )
+            channels[source.value] = summary(record)
+    except (DomainError, OSError) as exc:
+        print(f"对账失败：{getattr(exc, 'detail', exc)}", file=sys.stderr)
+        return 2
+    finally:
+        container.close()
+    print(json.dumps({"date": day.isoformat(), "channels": channels}, ensure_ascii=False))
+    return 0
 
 
 def _receipt_verify(args: argparse.Namespace) -> int:

@@ -80,6 +80,7 @@ class FakeGateways:
 
     def __init__(self, *channels: Channel) -> None:
         self.channels = {channel: FakeChannel(channel) for channel in channels}
+        self.unit_accounts: dict[int, int] = {}  # a unit's own merchant account id, if any
 
     def get(self, channel: Channel) -> FakeChannel:
         if channel not in self.channels:
@@ -87,7 +88,7 @@ class FakeGateways:
         return self.channels[channel]
 
     def for_unit(self, channel: Channel, unit_id: int) -> tuple[int | None, FakeChannel]:
-        return None, self.get(channel)
+        return self.unit_accounts.get(unit_id), self.get(channel)
 
     def for_account(self, channel: Channel, account_id: int | None) -> FakeChannel:
         return self.get(channel)

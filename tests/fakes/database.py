@@ -31,6 +31,7 @@ from publicpay.domain.errors import Conflict
 from publicpay.domain.events import DiscrepancyKind, StoredEvent
 from publicpay.domain.ledger import Journal, UnbalancedJournal
 from publicpay.domain.payables import Payable
+from publicpay.domain.payments.carts import Cart
 from publicpay.domain.payments.orders import Order
 from publicpay.domain.receipts.records import NewReceipt, ReceiptJob, StockRange
 from publicpay.domain.refunds import Refund
@@ -173,9 +174,11 @@ class Tables:
     sites: dict[int, Site] = field(default_factory=dict)
     windows: dict[int, Window] = field(default_factory=dict)
     devices: dict[int, Device] = field(default_factory=dict)
+    partner_sites: dict[int, str] = field(default_factory=dict)  # site id -> bank app id
     shifts: dict[int, Shift] = field(default_factory=dict)
     payables: dict[int, PayableRow] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
+    carts: dict[int, Cart] = field(default_factory=dict)
     inbox: dict[tuple[str, str], InboxRow] = field(default_factory=dict)
     discrepancies: list[DiscrepancyRow] = field(default_factory=list)
     refunds: dict[int, Refund] = field(default_factory=dict)

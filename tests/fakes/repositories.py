@@ -23,6 +23,7 @@ from publicpay.domain.errors import Conflict
 from publicpay.domain.events import DeliveryStatus, DiscrepancyKind, StoredEvent
 from publicpay.domain.ledger import Journal, JournalKind, balances
 from publicpay.domain.payables import Payable
+from publicpay.domain.payments.carts import Cart, CartStatus
 from publicpay.domain.payments.orders import Order, OrderStatus
 from publicpay.domain.refunds import Refund, RefundStatus
 from publicpay.domain.shifts import Shift, ShiftStatus
@@ -44,6 +45,7 @@ from tests.fakes.database import (
 # table names, as the real statements touch them
 PAYABLES = "payables"
 ORDERS = "payment_orders"
+CARTS = "carts"
 INBOX = "inbox"
 DISCREPANCIES = "discrepancies"
 REFUNDS = "refunds"
@@ -158,6 +160,46 @@ class FakePayables:
     def payer_id_enc(self, payable_id: int) -> bytes:
         self._db.read(PAYABLES)
         return self._db.tables.payables[payable_id].payer_id_enc
+
+
+class FakeCarts:
+    """Carts (issue 13): `add` runs at once (sets `cart.id`); `save` is queued."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(self, cart: Cart) -> int:
+        self._db.read(CARTS)
+        refuse_duplicate(self._by_no(cart.cart_no) is not None)
+        cart.id = self._db.next_id(CARTS)
+        self._db.tables.carts[cart.id] = copy.deepcopy(cart)
+        return cart.id
+
+    def _by_no(self, cart_no: str) -> Cart | None:
+        return next((c for c in self._db.tables.carts.values() if c.cart_no == cart_no), None)
+
+    def by_no(self, cart_no: str, *, lock: bool = False) -> Cart | None:
+        self._db.read(CARTS)
+        return copy.deepcopy(self._by_no(cart_no))
+
+    def by_id(self, cart_id: int) -> Cart | None:
+        self._db.read(CARTS)
+        return copy.deepcopy(self._db.tables.carts.get(cart_id))
+
+    def open_created_before(self, before: datetime, limit: int) -> list[str]:
+        self._db.read(CARTS)
+        carts = sorted(self._db.tables.carts.values(), key=lambda c: c.id)
+        found = [
+            c.cart_no
+            for c in carts
+            if c.status is CartStatus.PAYING and c.created_at is not None and c.created_at < before
+        ]
+        return found[:limit]
+
+    def save(self, cart: Cart) -> None:
+        self._db.queue(CARTS)
+        if cart.id in self._db.tables.carts:
+            self._db.tables.carts[cart.id] = copy.deepcopy(cart)
 
 
 class FakeOrders:
@@ -536,6 +578,22 @@ class FakeUnits:
             rotated_at=at,
         )
 
+    def add_client(
+        self,
+        app_id: str,
+        kind: str,
+        unit_id: int | None,
+        secret: str,
+        at: datetime,
+        *,
+        region_code: str | None = None,
+    ) -> None:
+        """Runs at once (devices: issue 13)."""
+        self._db.read(CLIENTS)
+        self._db.tables.clients[app_id] = ApiClient(
+            app_id, kind, unit_id, secret, True, region_code=region_code, created_at=at
+        )
+
     def revoke(self, app_id: str, at: datetime) -> None:
         self._db.read(CLIENTS)
         client = self._db.tables.clients[app_id]
@@ -562,6 +620,19 @@ class FakeDevices:
     def all(self) -> list[Device]:
         self._db.read(DEVICES)
         return sorted(self._db.tables.devices.values(), key=lambda device: device.id)
+
+    def add(self, device: Device, at: datetime) -> int:
+        """Runs at once (devices: issue 13)."""
+        self._db.read(DEVICES)
+        device_id = max(self._db.tables.devices, default=0) + 1
+        self._db.tables.devices[device_id] = replace(device, id=device_id)
+        return device_id
+
+    def at_bank(self, bank_app_id: str) -> list[Device]:
+        """The devices at the sites of this partner bank (`FakeDatabase.partner_sites`)."""
+        self._db.read(DEVICES)
+        sites = {s for s, bank in self._db.tables.partner_sites.items() if bank == bank_app_id}
+        return [d for d in self.all() if d.site_id in sites]
 
     def heartbeat(
         self, app_id: str, at: datetime, *, printer: str, paper: str, version: str

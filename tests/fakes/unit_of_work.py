@@ -28,6 +28,7 @@ from tests.fakes.messages import FakeMessages
 from tests.fakes.receipts import FakeReceipts
 from tests.fakes.repositories import (
     FakeAudit,
+    FakeCarts,
     FakeCatalogue,
     FakeDevices,
     FakeDiscrepancies,
@@ -104,6 +105,7 @@ class FakeUnitOfWork:
         self._receipts = FakeReceipts(self.db)
         self._devices = FakeDevices(self.db)
         self._shifts = FakeShifts(self.db)
+        self._carts = FakeCarts(self.db)  # issue 13
         self._messages = FakeMessages(self.db, self._box)  # portal (issue 13)
 
     @property
@@ -161,6 +163,10 @@ class FakeUnitOfWork:
     @property
     def shifts(self) -> FakeShifts:
         return self._shifts
+
+    @property
+    def carts(self) -> FakeCarts:
+        return self._carts
 
     @property
     def messages(self) -> FakeMessages:

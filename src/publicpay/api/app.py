@@ -19,11 +19,12 @@ from publicpay.api import glossary, openapi_contract, openapi_docs, problems, th
 from publicpay.api.body_limit import BodyLimit
 from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
-from publicpay.api.routes import admin, credentials, events, health, receipts, refunds
+from publicpay.api.routes import admin, credentials, devices, events, health, receipts, refunds
 from publicpay.api.routes.payables import batches, registration
 from publicpay.api.routes.payments import (
     aggregate,
     barcode,
+    carts,
     cash,
     counter,
     notifications,
@@ -63,6 +64,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         registration.router,
         batches.router,
         events.router,
+        carts.router,  # before payer.router: /api/v1/pay/cart/... (issue 13)
         payer.router,
         notifications.router,
         counter.router,
@@ -73,6 +75,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         admin.router,
         credentials.router,
         refunds.router,  # refunds (issue 11)
+        devices.router,  # devices and the kiosk: issue 13
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()

@@ -38,6 +38,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,  # a signed API credential over its allowance (PUBLICPAY_API_RATE_*)
     "refund_exceeds_refundable": 409,  # more than is left of what was paid (refunds)
     "self_approval": 403,  # the requester (or an earlier approver) approving a refund
+    "printer_unavailable": 409,  # a kiosk whose printer is faulty or out of paper (issue 13)
+    "device_not_found": 404,
+    "cart_mixes_accounts": 409,  # a cart of payables collected through different accounts
     "unbalanced_journal": 500,
     "wrong_password": 422,  # changing one's password with a wrong current one (admin)
 }

@@ -54,6 +54,7 @@ def connect(
     emulators.alipay.register_app(
         ali["app_id"], public_key_pem(ali["app_private_key_pem"].encode())
     )
+    ali["seller_id"] = emulators.alipay.pid(ali["app_id"])  # whose trade bills we accept
 
     wx["base_url"] = f"{base}/emulator/wechat"
     wx["platform_public_key_pem"] = emulators.wechat.platform_public_key_pem.decode()

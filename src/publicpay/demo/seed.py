@@ -129,6 +129,7 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
     ensure_receipt_setup(uow, now, region_code=region_code)
     ensure_demo_users(uow, now, region_code=region_code)
     ensure_sites_and_devices(uow, now, region_code=region_code)
+    ensure_partner_kiosk(uow, now)
 
 
 # (unit code or None, site code, name, kind, windows, address)
@@ -167,6 +168,33 @@ def ensure_sites_and_devices(uow: SqlUnitOfWork, now: datetime, *, region_code: 
         issuing_point=KIOSK_ID,
     )
     uow.devices.add(kiosk, now)
+
+
+BANK_KIOSK_ID = "kiosk_icbc_gs_01"  # devices (issue 13): a kiosk at the partner bank's branch
+
+
+def ensure_partner_kiosk(uow: SqlUnitOfWork, now: datetime) -> None:
+    """DEMO: the collecting bank's branch is a partner site (the bank sees its kiosks), with a
+    kiosk there whose last heartbeat reported paper running low."""
+    if uow.devices.by_app_id(BANK_KIOSK_ID) is not None or uow.units.client(BANK_ID) is None:
+        return
+    site = next((s for s in uow.units.sites() if s.code == "ICBC-GS"), None)
+    if site is None:
+        return
+    uow.devices.add_partner_site(site.id, BANK_ID)
+    uow.units.add_client(BANK_KIOSK_ID, "device", None, "demo_" + secrets.token_hex(16), now)
+    kiosk = Device(
+        id=0,
+        app_id=BANK_KIOSK_ID,
+        kind=DeviceKind.KIOSK,
+        name="工商银行拱墅支行自助缴费机",
+        site_id=site.id,
+        window_id=None,
+        unit_id=None,
+        issuing_point=BANK_KIOSK_ID,
+    )
+    uow.devices.add(kiosk, now)
+    uow.devices.heartbeat(BANK_KIOSK_ID, now, printer="ok", paper="low", version="1.4.2")
 
 
 def _units(uow: SqlUnitOfWork) -> list[Any]:

@@ -49,6 +49,9 @@ class Permission(StrEnum):
     VIEW_STATISTICS = "statistics.view"  # 收入统计、掌上监管：查看与导出
     VIEW_ALERTS = "alerts.view"  # 监管预警：查看
     ACKNOWLEDGE_ALERTS = "alerts.acknowledge"  # 监管预警：确认处理
+    # devices (issue 13)
+    VIEW_DEVICES = "devices.view"  # 设备：状态、用量
+    MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
     # portal (issue 13)
     VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
 
@@ -96,6 +99,10 @@ PERMISSIONS[Role.AUDITOR] |= {
 PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_REFUNDS, Permission.APPROVE_REFUNDS}
 PERMISSIONS[Role.UNIT_ADMIN] |= {Permission.VIEW_REFUNDS, Permission.REQUEST_REFUNDS}
 PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_REFUNDS}
+# --- devices (issue 13, area: devices) ---
+PERMISSIONS[Role.FINANCE_REVIEWER] |= {Permission.VIEW_DEVICES}
+PERMISSIONS[Role.UNIT_ADMIN] |= {Permission.VIEW_DEVICES, Permission.MANAGE_DEVICES}
+PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_DEVICES}
 
 # statistics (issue 10): who reads the lists, statistics and alerts (always within their scope)
 _STATISTICS_GRANTS = {

@@ -116,6 +116,84 @@ class StatementTotals:
         return self.payments - self.refunds - self.fees
 
 
+class DayStatus(StrEnum):
+    RECONCILED = "reconciled"  # every line matched, or every exception closed
+    EXCEPTIONS = "exceptions"  # open exceptions
+    MISSING = "missing"  # no statement yet (the channel has not published it)
+
+    @property
+    def label(self) -> str:
+        return {"reconciled": "已对平", "exceptions": "有差错", "missing": "待获取对账单"}[self]
+
+
+@dataclass(slots=True)
+class StatementRecord:
+    """A stored statement (its lines are stored beside it)."""
+
+    id: int
+    source: Source
+    business_day: date
+    merchant: str
+    digest: str
+    line_count: int
+    totals: Mapping[str, int]
+    imported_at: datetime
+    imported_by: str
+    content: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class DayRecord:
+    """One source's business day as the last run left it."""
+
+    source: Source
+    business_day: date
+    statement_id: int | None
+    status: str  # DayStatus
+    lines: int
+    matched: int
+    counts: Mapping[str, int]
+    gross_fen: int  # payments minus refunds per the statement
+    fee_fen: int
+    run_at: datetime
+    run_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """One statement line with what matching found."""
+
+    line_no: int
+    kind: str
+    order_no: str | None
+    refund_no: str | None
+    trade_no: str
+    amount_fen: int
+    fee_fen: int
+    at: str
+    match_class: MatchClass
+    order_id: int | None
+    refund_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformOnly:
+    key: str
+    order_no: str | None
+    order_id: int | None
+    refund_id: int | None
+    amount_fen: int
+    match_class: MatchClass
+
+
+@dataclass(frozen=True, slots=True)
+class MatchOutcome:
+    lines: tuple[LineResult, ...]
+    platform_only: tuple[PlatformOnly, ...]
+    counts: Mapping[str, int]
+    duplicate_refunds: Mapping[int, str]  # order id → the automatic refund of a second payment
+
+
 # -- exceptions and their workflow ----------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
 from publicpay.services.messages.sending import send_due_messages
 from publicpay.services.payables.batches import prune_previews
+from publicpay.services.payments.carts import recover_open_carts
 from publicpay.services.payments.recovery import recover_open_orders
 from publicpay.services.receipts.issuing import issue_due_receipts
 from publicpay.services.refunds.execution import run_due_refunds
@@ -43,6 +44,12 @@ def _receipts(c: Container) -> int:
 
 def _recover(c: Container) -> int:
     return recover_open_orders(
+        c.uow, c.gateways, clock=c.clock, older_than_s=c.settings.recovery_after_s
+    )
+
+
+def _recover_carts(c: Container) -> int:
+    return recover_open_carts(
         c.uow, c.gateways, clock=c.clock, older_than_s=c.settings.recovery_after_s
     )
 
@@ -113,5 +120,6 @@ SCHEDULE: tuple[Task, ...] = (
     Task("prune_batch_previews", 600.0, _prune_batch_previews),
     Task("run_exports", 2.0, _exports),  # statistics (issue 10)
     Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
+    Task("recover_open_carts", 10.0, _recover_carts),  # issue 13
     Task("send_payer_messages", 1.0, _messages),  # portal (issue 13)
 )

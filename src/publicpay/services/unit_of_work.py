@@ -12,7 +12,12 @@ from publicpay.services.devices.ports import DevicesRepo
 from publicpay.services.events.ports import EventsRepo
 from publicpay.services.messages.ports import MessagesRepo
 from publicpay.services.payables.ports import PayablesRepo
-from publicpay.services.payments.ports import DiscrepanciesRepo, InboxRepo, OrdersRepo
+from publicpay.services.payments.ports import (
+    CartsRepo,
+    DiscrepanciesRepo,
+    InboxRepo,
+    OrdersRepo,
+)
 from publicpay.services.ports import Box
 from publicpay.services.receipts.ports import ReceiptsRepo
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
@@ -65,6 +70,9 @@ class UnitOfWork(Protocol):
 
     @property
     def shifts(self) -> ShiftsRepo: ...
+
+    @property
+    def carts(self) -> CartsRepo: ...  # issue 13
 
     @property
     def messages(self) -> MessagesRepo: ...

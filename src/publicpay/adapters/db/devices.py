@@ -31,9 +31,23 @@ devices = Table(
     Column("version", String(40), nullable=True),
 )
 
+# A partner bank's branch (合作银行网点): the bank's credential sees the kiosks placed there.
+partner_sites = Table(
+    "partner_sites",
+    metadata,
+    Column("site_id", Id, ForeignKey("sites.id"), primary_key=True),
+    Column("bank_app_id", String(40), ForeignKey("api_clients.app_id"), nullable=False, index=True),
+)
+
 _BY_APP_ID = select(devices).where(devices.c.app_id == bindparam("app_id"))
 _BY_ID = select(devices).where(devices.c.id == bindparam("id"))
 _ALL = select(devices).order_by(devices.c.id)
+_AT_BANK = (
+    select(devices)
+    .join(partner_sites, partner_sites.c.site_id == devices.c.site_id)
+    .where(partner_sites.c.bank_app_id == bindparam("bank_app_id"))
+    .order_by(devices.c.id)
+)
 _HEARTBEAT = (
     update(devices)
     .where(devices.c.app_id == bindparam("b_app_id"))
@@ -77,6 +91,13 @@ class DevicesRepository:
     def all(self) -> list[Device]:
         """Every device (callers filter by scope)."""
         return [_device(row) for row in self._sql.all(_ALL)]
+
+    def at_bank(self, bank_app_id: str) -> list[Device]:
+        """The devices at the branches of the partner bank with this credential."""
+        return [_device(row) for row in self._sql.all(_AT_BANK, {"bank_app_id": bank_app_id})]
+
+    def add_partner_site(self, site_id: int, bank_app_id: str) -> None:
+        self._sql.insert(partner_sites, {"site_id": site_id, "bank_app_id": bank_app_id})
 
     def heartbeat(
         self, app_id: str, at: datetime, *, printer: str, paper: str, version: str

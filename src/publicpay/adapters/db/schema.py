@@ -28,8 +28,10 @@ from publicpay.adapters.db import (
     users,
 )
 from publicpay.adapters.db.metadata import metadata
+from publicpay.adapters.db.payments import carts
 from publicpay.adapters.db.payments import tables as payments
 from publicpay.adapters.db.receipts import tables as receipts
+from publicpay.adapters.db.reconciliation import tables as reconciliation
 
 AREAS: tuple[ModuleType, ...] = (
     units,
@@ -38,6 +40,7 @@ AREAS: tuple[ModuleType, ...] = (
     payables,
     payable_batches,
     payments,
+    carts,  # issue 13
     receipts,
     refunds,
     shifts,
@@ -48,6 +51,7 @@ AREAS: tuple[ModuleType, ...] = (
     idempotency,
     statistics,  # issue 10: the statistics index
     exports,  # issue 10: background export jobs
+    reconciliation,  # issue 12
     messages,  # portal and POS (issue 13)
     attributes,
 )

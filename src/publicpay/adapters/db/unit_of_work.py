@@ -47,9 +47,11 @@ from publicpay.adapters.db.metadata import metadata
 from publicpay.adapters.db.payable_batches import PayableBatchesRepository
 from publicpay.adapters.db.payables import PayablesRepository
 from publicpay.adapters.db.payments.accounts import ChannelAccountsRepository
+from publicpay.adapters.db.payments.carts import CartsRepository
 from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
+from publicpay.adapters.db.reconciliation.repository import ReconciliationRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.shifts import ShiftsRepository
 from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
@@ -131,7 +133,9 @@ class SqlUnitOfWork:
         self.users = UsersRepository(sql)
         self.devices = DevicesRepository(sql)
         self.shifts = ShiftsRepository(sql)
+        self.carts = CartsRepository(sql)  # issue 13
         self.idempotency = IdempotencyRepository(sql)
+        self.reconciliation = ReconciliationRepository(sql)  # issue 12
         self.messages = MessagesRepository(sql, self.box)  # portal (issue 13)
 
     @property

@@ -22,7 +22,6 @@ import polars as pl
 from publicpay.adapters.reconciliation.frames import (
     LOCAL_TIME,
     ParsedStatement,
-    check_days,
     check_merchant,
     check_total,
     digest,
@@ -30,7 +29,8 @@ from publicpay.adapters.reconciliation.frames import (
     normalised,
     read_rows,
     require,
-    require_yuan,
+    require_all,
+    yuan_checks,
     yuan_to_fen,
 )
 from publicpay.domain.reconciliation import LineKind, Source, StatementRefused, StatementTotals
@@ -165,9 +165,15 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
     first = table_line + 1
     _check_text_columns(frame, first)
     kinds = {_latin(PAYMENT): LineKind.PAYMENT.value, _latin(REFUND): LineKind.REFUND.value}
-    require(frame, pl.col("业务类型").is_in(list(kinds)), "业务类型应为“交易”或“退款”", first)
-    require_yuan(frame, AMOUNT_COLUMNS, first)
-    require(frame, pl.col("完成时间").str.contains(LOCAL_TIME), "完成时间格式错误", first)
+    require_all(
+        frame,
+        [
+            (pl.col("业务类型").is_in(list(kinds)), "业务类型应为“交易”或“退款”"),
+            *yuan_checks(AMOUNT_COLUMNS),
+            (pl.col("完成时间").str.contains(LOCAL_TIME), "完成时间格式错误"),
+        ],
+        first,
+    )
     frame = frame.with_columns(
         pl.col("业务类型").replace_strict(kinds).alias("kind"),
         fen("商家实收（元）").alias("received"),
@@ -177,15 +183,19 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
         pl.col("退款批次号/请求号").str.strip_chars_end("\t").alias("refund_no"),
     )
     is_payment = pl.col("kind") == LineKind.PAYMENT.value
-    require(
-        frame, (pl.col("trade_no") != "") & (pl.col("order_no") != ""), "缺少交易号或订单号", first
-    )
-    require(
+    day_text = day.isoformat()
+    require_all(
         frame,
-        pl.when(is_payment)
-        .then(pl.col("received") > 0)
-        .otherwise((pl.col("received") < 0) & (pl.col("refund_no") != "")),
-        "交易金额应为正、退款金额应为负且有退款请求号",
+        [
+            ((pl.col("trade_no") != "") & (pl.col("order_no") != ""), "缺少交易号或订单号"),
+            (
+                pl.when(is_payment)
+                .then(pl.col("received") > 0)
+                .otherwise((pl.col("received") < 0) & (pl.col("refund_no") != "")),
+                "交易金额应为正、退款金额应为负且有退款请求号",
+            ),
+            (pl.col("完成时间").str.starts_with(day_text), f"交易日期不是账单日 {day_text}"),
+        ],
         first,
     )
     lines = normalised(
@@ -199,9 +209,12 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
         fee_fen=-pl.col("fee"),
         at=pl.col("完成时间"),
     )
-    check_days(lines.with_columns(row=pl.col("line_no") - first), day, first)
     totals = _totals(lines, _footer_totals(footer))
-    return ParsedStatement(Source.ALIPAY, day, account, totals, lines, digest(content))
+    # the same bill fetched again differs only in its export time: not a new statement
+    same_content = "\n".join([table, *(f for f in footer if not f.startswith("#导出时间"))])
+    return ParsedStatement(
+        Source.ALIPAY, day, account, totals, lines, digest(same_content.encode("utf-8"))
+    )
 
 
 def _totals(lines: pl.DataFrame, stated: dict[str, tuple[int, int]]) -> StatementTotals:

@@ -29,6 +29,7 @@ LINE_SCHEMA = pl.Schema(
         "at": pl.String(),
     }
 )
+Check = tuple[pl.Expr, str]  # (must hold on every row, the reason when it does not)
 YUAN = r"^-?[0-9]+\.[0-9]{2}$"
 FEN = r"^[0-9]+$"
 LOCAL_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
@@ -94,14 +95,35 @@ def fen(column: str) -> pl.Expr:
     return pl.col(column).str.replace(".", "", literal=True).cast(pl.Int64)
 
 
+def yuan_checks(columns: list[str]) -> list[Check]:
+    """One check of every amount column at once (one regex over the joined columns); the slow
+    path, on failure only, names the column."""
+    one = YUAN[1:-1]
+    joined = pl.concat_str([pl.col(c) for c in columns], separator="|")
+    pattern = "^" + "\\|".join([one] * len(columns)) + "$"
+    return [(joined.str.contains(pattern), "金额不是两位小数的格式")]
+
+
 def require_yuan(frame: pl.DataFrame, columns: list[str], first_line: int) -> None:
-    for column in columns:
-        require(
-            frame,
-            pl.col(column).str.contains(YUAN),
-            f"“{column}”不是两位小数的金额",
-            first_line,
-        )
+    require_all(frame, yuan_checks(columns), first_line)
+
+
+def require_all(frame: pl.DataFrame, checks: list[Check], first_line: int) -> None:
+    """Every check in one parallel pass; on failure, the first bad line (and its reason)."""
+    if not checks:
+        return
+    passed = frame.select(
+        ok.fill_null(value=False).all().alias(str(i)) for i, (ok, _) in enumerate(checks)
+    ).row(0)
+    failures = []
+    for (ok, reason), good in zip(checks, passed, strict=True):
+        if not good:
+            row = first_bad(frame, ok)
+            if row is not None:
+                failures.append((row, reason))
+    if failures:
+        row, reason = min(failures)
+        raise StatementRefused(reason, line=first_line + row)
 
 
 def yuan_to_fen(text: str, what: str, *, line: int | None = None) -> int:

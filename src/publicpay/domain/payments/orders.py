@@ -88,6 +88,7 @@ class Order:
     window_id: int | None = None
     device_id: int | None = None
     shift_id: int | None = None  # the cashier's shift it belongs to
+    cart_id: int | None = None  # settled as part of a cart (the channel saw the cart's order)
 
     def mark_succeeded(
         self, channel_trade_no: str | None, paid_at: datetime | None, *, at: datetime

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 from publicpay.domain.errors import InvalidNotification
 from publicpay.domain.events import DiscrepancyKind
+from publicpay.domain.payments.carts import is_cart_no
 from publicpay.domain.payments.channels import (
     Channel,
     Notification,
@@ -23,6 +24,7 @@ from publicpay.domain.payments.channels import (
     TradeState,
 )
 from publicpay.domain.payments.orders import Outcome
+from publicpay.services.payments.carts import apply_cart_trade_in
 from publicpay.services.payments.orders import apply_trade_in
 from publicpay.services.payments.ports import ChannelGateway, Gateways
 from publicpay.services.ports import Clock
@@ -75,7 +77,9 @@ def _apply_payment(
     again harmlessly; its first accepted outcome stays on record."""
     try:
         with new_uow() as uow:
-            outcome = apply_trade_in(uow, _as_trade(note), clock=clock)
+            trade = _as_trade(note)
+            apply = apply_cart_trade_in if is_cart_no(note.order_no) else apply_trade_in
+            outcome = apply(uow, trade, clock=clock)
             if outcome is Outcome.UNKNOWN_ORDER:
                 _add_unknown(uow, note, clock)
             uow.inbox.record(

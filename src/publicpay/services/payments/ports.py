@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from publicpay.domain.events import DiscrepancyKind
 from publicpay.domain.payables import Payable
+from publicpay.domain.payments.carts import Cart
 from publicpay.domain.payments.channels import (
     BarcodePayRequest,
     Channel,
@@ -66,6 +67,20 @@ class Gateways(Protocol):
     def for_account(self, channel: Channel, account_id: int | None) -> ChannelGateway:
         """The gateway of the account an order was opened with."""
         ...
+
+
+class CartsRepo(Protocol):
+    """Carts (issue 13): `add` runs at once and stores the items; `save` is queued."""
+
+    def add(self, cart: Cart) -> int: ...
+
+    def by_no(self, cart_no: str, *, lock: bool = False) -> Cart | None: ...
+
+    def by_id(self, cart_id: int) -> Cart | None: ...
+
+    def open_created_before(self, before: datetime, limit: int) -> list[str]: ...
+
+    def save(self, cart: Cart) -> None: ...
 
 
 class OrdersRepo(Protocol):

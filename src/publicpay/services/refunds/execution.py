@@ -19,7 +19,7 @@ from publicpay.domain.payments.channels import (
     RefundResult,
     RefundState,
 )
-from publicpay.domain.payments.orders import Outcome
+from publicpay.domain.payments.orders import Order, Outcome
 from publicpay.domain.refunds import Refund, RefundKind, RefundStatus
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock
@@ -47,12 +47,13 @@ def run_due_refunds(
     for refund in claimed:
         with new_uow() as uow:
             order = uow.orders.by_id(refund.order_id)
-        assert order is not None
+            assert order is not None
+            trade_no, trade_fen = _channel_trade(uow, order)
         request = RefundRequest(
-            order.order_no,
+            trade_no,
             refund.refund_no,
             refund.amount_fen,
-            order.amount_fen,
+            trade_fen,
             refund.reason,
             notify_url(refund.channel, order.channel_account_id) if notify_url else "",
         )
@@ -62,7 +63,7 @@ def run_due_refunds(
         gateway = gateways.for_account(Channel(refund.channel), order.channel_account_id)
         try:
             if refund.status is RefundStatus.PROCESSING:
-                result = gateway.query_refund(order.order_no, refund.refund_no)
+                result = gateway.query_refund(trade_no, refund.refund_no)
             else:
                 result = gateway.refund(request)
         except ChannelUnavailable as exc:
@@ -73,6 +74,13 @@ def run_due_refunds(
             continue
         done += _apply(new_uow(), refund.refund_no, result, refund.attempts, clock)
     return done
+
+
+def _channel_trade(uow: UnitOfWork, order: Order) -> tuple[str, int]:
+    """The order number and total the channel knows the payment by: a payable paid in a cart
+    is refunded against the cart's order (its number, its total), for its own amount."""
+    cart = uow.carts.by_id(order.cart_id) if order.cart_id is not None else None
+    return (cart.cart_no, cart.amount_fen) if cart else (order.order_no, order.amount_fen)
 
 
 def apply_refund_notification(uow: UnitOfWork, note: Notification, *, clock: Clock) -> Outcome:

@@ -27,6 +27,17 @@ class UnitsRepo(Protocol):
 
     def client(self, app_id: str) -> ApiClient | None: ...
 
+    def add_client(
+        self,
+        app_id: str,
+        kind: str,
+        unit_id: int | None,
+        secret: str,
+        at: datetime,
+        *,
+        region_code: str | None = None,
+    ) -> None: ...
+
     def clients(self) -> list[ApiClient]: ...
 
     def rotate_secret(

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from publicpay.web.console import (  # statistics (issue 10)
     batches,
     credentials,
+    devices,  # devices (issue 13)
     exports,
     lists,
     login,
@@ -35,7 +36,7 @@ from publicpay.web.console.pages import (
 
 
 def install(app: FastAPI) -> None:
-    for module in (login, batches, stock, writeoff, credentials):
+    for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
     for module in (users,):  # administration (issue 10)
         app.include_router(module.router)

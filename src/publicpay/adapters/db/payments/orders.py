@@ -96,6 +96,7 @@ class OrdersRepository:
             "window_id": order.window_id,
             "device_id": order.device_id,
             "shift_id": order.shift_id,
+            "cart_id": order.cart_id,
             "version": 1,
         }
         order.id = int(self._sql.insert(payment_orders, row).id)
@@ -161,4 +162,5 @@ def order_from_row(values: dict[str, Any], prefix: str = "") -> Order:
         window_id=v("window_id"),
         device_id=v("device_id"),
         shift_id=v("shift_id"),
+        cart_id=v("cart_id"),
     )

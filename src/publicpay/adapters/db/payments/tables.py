@@ -43,6 +43,7 @@ payment_orders = Table(
     Column("window_id", Id, nullable=True),
     Column("device_id", Id, nullable=True),
     Column("shift_id", Id, nullable=True),
+    Column("cart_id", Id, nullable=True),  # paid as part of a cart (issue 13)
     Index("ix_payment_orders_status_created", "status", "created_at"),
 )
 

@@ -1,0 +1,1 @@
+"""Reconciliation and clearing: tables and repository."""

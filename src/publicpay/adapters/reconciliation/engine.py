@@ -1,0 +1,94 @@
+"""The reconciliation engine the services use: the strict parsers and the Polars matching,
+fed with what the platform knows of the channel's days (`ReconciliationRepo`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import polars as pl
+
+from publicpay.adapters.reconciliation.frames import ParsedStatement
+from publicpay.adapters.reconciliation.matching import ORDER_SCHEMA, REFUND_SCHEMA, match
+from publicpay.adapters.reconciliation.parsing import parse_statement
+from publicpay.domain.reconciliation import (
+    LineResult,
+    MatchClass,
+    MatchOutcome,
+    PlatformOnly,
+    Source,
+)
+from publicpay.domain.time import SHANGHAI, utc
+from publicpay.services.reconciliation.ports import Parsed, ReconciliationRepo
+
+WINDOW_DAYS = 3  # orders created this many days before the business day are looked at
+CUTOFF = time(23, 50)  # paid after this (local) may be booked by the channel the next day
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment).astimezone(SHANGHAI)
+
+
+def _orders(rows: list[Any]) -> pl.DataFrame:
+    records = []
+    for r in rows:
+        paid = _local(r.paid_at)
+        records.append(
+            (
+                int(r.id),
+                r.order_no,
+                r.channel_trade_no,
+                int(r.amount_fen),
+                r.status,
+                paid.date().isoformat() if paid else None,
+                bool(paid and paid.time() >= CUTOFF),
+                bool(r.paid_order_id is not None and r.paid_order_id != r.id),
+                bool(r.elsewhere),
+            )
+        )
+    return pl.DataFrame(records, schema=ORDER_SCHEMA, orient="row")
+
+
+def _refunds(rows: list[Any]) -> pl.DataFrame:
+    records = []
+    for r in rows:
+        done = _local(r.completed_at)
+        records.append(
+            (
+                int(r.id),
+                r.refund_no,
+                int(r.amount_fen),
+                r.status,
+                done.date().isoformat() if done else None,
+                bool(r.elsewhere),
+            )
+        )
+    return pl.DataFrame(records, schema=REFUND_SCHEMA, orient="row")
+
+
+class PolarsEngine:
+    def parse(self, source: Source, content: bytes, *, day: date, merchant: str | None) -> Parsed:
+        return parse_statement(source, content, day=day, merchant=merchant)
+
+    def match(self, repo: ReconciliationRepo, parsed: Parsed, *, statement_id: int) -> MatchOutcome:
+        assert isinstance(parsed, ParsedStatement)
+        day = parsed.business_day
+        start = datetime.combine(day - timedelta(days=WINDOW_DAYS), time(), SHANGHAI)
+        until = datetime.combine(day + timedelta(days=2), time(), SHANGHAI)
+        channel = parsed.source.value
+        order_rows = repo.platform_orders(channel, start, until, statement_id)
+        refund_rows = repo.platform_refunds(channel, start, until, statement_id)
+        key = "trade_no" if parsed.source is Source.COUNTER else "order_no"
+        result = match(
+            parsed.lines, _orders(order_rows), _refunds(refund_rows), day=day.isoformat(), key=key
+        )
+        lines = tuple(
+            LineResult(**{**row, "match_class": MatchClass(row["match_class"])})
+            for row in result.lines.to_dicts()
+        )
+        only = tuple(
+            PlatformOnly(**{**row, "match_class": MatchClass(row["match_class"])})
+            for row in result.platform_only.to_dicts()
+        )
+        duplicates = {int(r.order_id): r.refund_no for r in refund_rows if r.kind == "duplicate"}
+        return MatchOutcome(lines, only, result.counts(), duplicates)

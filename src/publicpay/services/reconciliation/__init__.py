@@ -1,0 +1,1 @@
+"""Reconciliation (对账): statements in, matching, exceptions and their workflow."""

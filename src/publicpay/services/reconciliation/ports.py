@@ -1,0 +1,102 @@
+"""Ports of reconciliation: its repository, the statement parser and matching engine, where
+statements come from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from publicpay.domain.reconciliation import (
+    DayRecord,
+    MatchOutcome,
+    ReconException,
+    Source,
+    StatementRecord,
+    StatementTotals,
+)
+
+
+class ReconciliationRepo(Protocol):
+    def statement_by_digest(self, source: Source, day: date, digest: str) -> int | None: ...
+
+    def active_statement(self, source: Source, day: date) -> StatementRecord | None: ...
+
+    def add_statement(self, record: StatementRecord, content: bytes) -> int: ...
+
+    def supersede(self, old_id: int, new_id: int) -> None: ...
+
+    def has_lines(self, statement_id: int) -> bool: ...
+
+    def add_lines(self, statement_id: int, lines: Iterable[Mapping[str, Any]]) -> None: ...
+
+    def classify_lines(self, statement_id: int, lines: Iterable[Mapping[str, Any]]) -> None: ...
+
+    def line_ids(self, statement_id: int) -> dict[int, int]: ...
+
+    def day(self, source: Source, day: date) -> DayRecord | None: ...
+
+    def save_day(self, record: DayRecord) -> None: ...
+
+    def exceptions_of_day(self, source: Source, day: date) -> list[ReconException]: ...
+
+    def holding_before(self, source: Source, day: date) -> list[ReconException]: ...
+
+    def exception(self, exception_id: int, *, lock: bool = False) -> ReconException | None: ...
+
+    def add_exception(self, item: ReconException) -> None: ...
+
+    def save_exception(self, item: ReconException) -> None: ...
+
+    def platform_orders(
+        self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> list[Any]: ...
+
+    def platform_refunds(
+        self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> list[Any]: ...
+
+
+class Parsed(Protocol):
+    """A statement that passed every check."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def business_day(self) -> date: ...
+
+    @property
+    def merchant(self) -> str: ...
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def totals(self) -> StatementTotals: ...
+
+    @property
+    def line_count(self) -> int: ...
+
+
+class ReconEngine(Protocol):
+    def parse(self, source: Source, content: bytes, *, day: date, merchant: str | None) -> Parsed:
+        """The checked statement, or StatementRefused (line and reason)."""
+        ...
+
+    def match(
+        self, repo: ReconciliationRepo, parsed: Parsed, *, statement_id: int
+    ) -> MatchOutcome: ...
+
+
+class StatementSources(Protocol):
+    """Where each source's statement comes from (a channel's API, the bank)."""
+
+    def merchant(self, source: Source) -> str | None:
+        """Whom a statement of `source` must belong to (None: not known, not checked)."""
+        ...
+
+    def fetch(self, source: Source, day: date) -> bytes | None:
+        """The day's file; None when this source is only imported (uploaded). Raises
+        ChannelUnavailable when the source has not published it yet."""
+        ...

@@ -1,0 +1,306 @@
+"""Reconcile one source's business day: take its statement (imported, or fetched), store it
+(the same file again changes nothing; another file supersedes the active one, audited), match
+it, and keep the exceptions and the day's record in step.
+
+Workflow: fetches a statement from a channel between transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
+from publicpay.domain.reconciliation import (
+    EXCEPTION_CLASSES,
+    DayRecord,
+    DayStatus,
+    ExceptionStatus,
+    LineResult,
+    MatchClass,
+    MatchOutcome,
+    ReconException,
+    Source,
+    StatementRecord,
+    StatementRefused,
+)
+from publicpay.services.ports import Clock
+from publicpay.services.reconciliation.ports import Parsed, ReconEngine, StatementSources
+from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
+
+log = logging.getLogger("publicpay.services.reconciliation")
+HOLD_DAYS = 2  # a cut-off difference waits this many days before it is an exception
+SYSTEM = "system"
+
+
+def summary(record: DayRecord) -> dict[str, Any]:
+    """The CLI's and the API's view of a day (Public contract)."""
+    exceptions = {k: v for k, v in record.counts.items() if k != MatchClass.MATCHED.value and v}
+    return {
+        "lines": record.lines,
+        "matched": record.matched,
+        "exceptions": exceptions,
+        "status": record.status,
+    }
+
+
+def reconcile_day(
+    new_uow: Callable[[], ReconUnitOfWork],
+    engine: ReconEngine,
+    sources: StatementSources,
+    source: Source,
+    day: date,
+    *,
+    clock: Clock,
+    actor: str = SYSTEM,
+) -> DayRecord:
+    """Fetch the day's statement (the same content again changes nothing; a corrected one
+    supersedes), or use the imported one; a day without any is `missing`."""
+    content: bytes | None = None
+    try:
+        content = sources.fetch(source, day)
+    except (ChannelUnavailable, ChannelRejected) as exc:
+        log.info("statement %s %s not available: %s", source, day, exc.detail)
+    if content is None:
+        with new_uow() as uow:
+            stored = uow.reconciliation.active_statement(source, day)
+        content = stored.content if stored is not None else None
+    if content is None:
+        return _missing(new_uow, source, day, clock=clock, actor=actor)
+    return import_statement(
+        new_uow, engine, sources, source, day, content, clock=clock, actor=actor
+    )
+
+
+def import_statement(
+    new_uow: Callable[[], ReconUnitOfWork],
+    engine: ReconEngine,
+    sources: StatementSources,
+    source: Source,
+    day: date,
+    content: bytes,
+    *,
+    clock: Clock,
+    actor: str,
+) -> DayRecord:
+    """Store (or find) the file and reconcile the day with it. StatementRefused leaves no
+    trace but the log."""
+    try:
+        parsed = engine.parse(source, content, day=day, merchant=sources.merchant(source))
+    except StatementRefused as exc:
+        log.warning("statement %s %s refused by %s: %s", source, day, actor, exc.detail)
+        raise
+    with new_uow() as uow:
+        statement_id = _store(uow, parsed, content, clock=clock, actor=actor)
+        uow.flush()
+        outcome = engine.match(uow.reconciliation, parsed, statement_id=statement_id)
+        _record_lines(uow, statement_id, outcome)
+        record = _settle_exceptions(uow, parsed, statement_id, outcome, clock=clock, actor=actor)
+        uow.commit()
+    return record
+
+
+def _store(
+    uow: ReconUnitOfWork, parsed: Parsed, content: bytes, *, clock: Clock, actor: str
+) -> int:
+    repo = uow.reconciliation
+    same = repo.statement_by_digest(parsed.source, parsed.business_day, parsed.digest)
+    if same is not None:
+        return same
+    now = clock.now()
+    previous = repo.active_statement(parsed.source, parsed.business_day)
+    record = StatementRecord(
+        id=0,
+        source=parsed.source,
+        business_day=parsed.business_day,
+        merchant=parsed.merchant,
+        digest=parsed.digest,
+        line_count=parsed.line_count,
+        totals=asdict(parsed.totals),
+        imported_at=now,
+        imported_by=actor,
+    )
+    statement_id = repo.add_statement(record, content)
+    target = f"statement:{parsed.source.value}:{parsed.business_day.isoformat()}"
+    detail: dict[str, Any] = {"statement_id": statement_id, "lines": parsed.line_count}
+    if previous is not None:
+        repo.supersede(previous.id, statement_id)
+        detail["supersedes"] = previous.id
+        detail["previous_digest"] = previous.digest
+        uow.audit.append(actor, "recon.statement.supersede", target, detail, now)
+    else:
+        uow.audit.append(actor, "recon.statement.import", target, detail, now)
+    return statement_id
+
+
+def _line_row(line: LineResult) -> dict[str, Any]:
+    return {
+        "line_no": line.line_no,
+        "kind": line.kind,
+        "order_no": line.order_no,
+        "refund_no": line.refund_no,
+        "trade_no": line.trade_no,
+        "amount_fen": line.amount_fen,
+        "fee_fen": line.fee_fen,
+        "at": line.at,
+        "match_class": line.match_class.value,
+        "order_id": line.order_id,
+        "refund_id": line.refund_id,
+    }
+
+
+def _record_lines(uow: ReconUnitOfWork, statement_id: int, outcome: MatchOutcome) -> None:
+    repo = uow.reconciliation
+    rows = [_line_row(line) for line in outcome.lines]
+    if repo.has_lines(statement_id):
+        repo.classify_lines(statement_id, rows)
+    else:
+        repo.add_lines(statement_id, rows)
+    uow.flush()
+
+
+def _found(
+    outcome: MatchOutcome, line_ids: Mapping[int, int]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(class, key) → the exception's fields, for every difference this run found."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for line in outcome.lines:
+        if line.match_class in EXCEPTION_CLASSES:
+            key = line.refund_no or line.order_no or line.trade_no
+            detail: dict[str, Any] = {"line_no": line.line_no, "kind": line.kind}
+            refund = outcome.duplicate_refunds.get(line.order_id or 0)
+            if line.match_class is MatchClass.DUPLICATE and refund:
+                detail["refund_no"] = refund
+            found[(line.match_class.value, key)] = {
+                "order_no": line.order_no,
+                "line_id": line_ids.get(line.line_no),
+                "amount_fen": line.amount_fen,
+                "detail": detail,
+            }
+    for item in outcome.platform_only:
+        found[(item.match_class.value, item.key)] = {
+            "order_no": item.order_no,
+            "line_id": None,
+            "amount_fen": item.amount_fen,
+            "detail": {"platform_only": True},
+        }
+    return found
+
+
+def _new_exception(
+    source: Source, day: date, cls: MatchClass, key: str, fields: Mapping[str, Any], now: Any
+) -> ReconException:
+    item = ReconException(
+        id=0,
+        source=source,
+        business_day=day,
+        match_class=cls,
+        key=key,
+        amount_fen=int(fields["amount_fen"]),
+        status=ExceptionStatus.HOLDING if cls is MatchClass.HOLDING else ExceptionStatus.OPEN,
+        created_at=now,
+        detail=dict(fields["detail"]),
+        order_no=fields["order_no"],
+        line_id=fields["line_id"],
+    )
+    refund_no = item.detail.get("refund_no")
+    if cls is MatchClass.DUPLICATE and refund_no:
+        # the platform refunds a second payment by itself: shown, already handled
+        item.status = ExceptionStatus.CLOSED
+        item.reason = f"平台已自动退款（退款单 {refund_no}）"
+        item.resolved_by = item.reviewed_by = SYSTEM
+        item.resolved_at = item.reviewed_at = now
+    return item
+
+
+def _settle_exceptions(
+    uow: ReconUnitOfWork,
+    parsed: Parsed,
+    statement_id: int,
+    outcome: MatchOutcome,
+    *,
+    clock: Clock,
+    actor: str,
+) -> DayRecord:
+    repo, now = uow.reconciliation, clock.now()
+    source, day = parsed.source, parsed.business_day
+    found = _found(outcome, repo.line_ids(statement_id))
+    for item in repo.exceptions_of_day(source, day):
+        if found.pop((item.match_class.value, item.key), None) is not None:
+            continue  # still there: left as it is (its workflow goes on)
+        if item.status in (ExceptionStatus.OPEN, ExceptionStatus.HOLDING) and item.action is None:
+            item.status = ExceptionStatus.RELEASED  # a later run (or a corrected file) matched it
+            repo.save_exception(item)
+    for (cls, key), fields in found.items():
+        repo.add_exception(_new_exception(source, day, MatchClass(cls), key, fields, now))
+    uow.flush()
+    _release_or_age_held(uow, outcome, source, day)
+    uow.flush()
+    still_open = sum(
+        1
+        for item in repo.exceptions_of_day(source, day)
+        if item.status in (ExceptionStatus.OPEN, ExceptionStatus.RESOLVED)
+    )
+    record = DayRecord(
+        source=source,
+        business_day=day,
+        statement_id=statement_id,
+        status=DayStatus.EXCEPTIONS.value if still_open else DayStatus.RECONCILED.value,
+        lines=parsed.line_count,
+        matched=int(outcome.counts.get(MatchClass.MATCHED.value, 0)),
+        counts=dict(outcome.counts),
+        gross_fen=parsed.totals.payments - parsed.totals.refunds,
+        fee_fen=parsed.totals.fees,
+        run_at=now,
+        run_by=actor,
+    )
+    repo.save_day(record)
+    target = f"recon:{source.value}:{day.isoformat()}"
+    audit = {"statement_id": statement_id, "counts": dict(outcome.counts)}
+    uow.audit.append(actor, "recon.day.run", target, audit, now)
+    return record
+
+
+def _release_or_age_held(
+    uow: ReconUnitOfWork, outcome: MatchOutcome, source: Source, day: date
+) -> None:
+    """Held items of earlier days: matched now → released; held too long → exceptions."""
+    repo = uow.reconciliation
+    matched = {
+        line.order_no
+        for line in outcome.lines
+        if line.match_class is MatchClass.MATCHED and line.order_no
+    }
+    for held in repo.holding_before(source, day):
+        if held.key in matched:
+            held.release()
+            repo.save_exception(held)
+        elif (day - held.business_day).days >= HOLD_DAYS:
+            held.age_out()
+            repo.save_exception(held)
+
+
+def _missing(
+    new_uow: Callable[[], ReconUnitOfWork], source: Source, day: date, *, clock: Clock, actor: str
+) -> DayRecord:
+    record = DayRecord(
+        source=source,
+        business_day=day,
+        statement_id=None,
+        status=DayStatus.MISSING.value,
+        lines=0,
+        matched=0,
+        counts={},
+        gross_fen=0,
+        fee_fen=0,
+        run_at=clock.now(),
+        run_by=actor,
+    )
+    with new_uow() as uow:
+        if uow.reconciliation.day(source, day) is None:
+            uow.reconciliation.save_day(record)
+            uow.commit()
+    return record

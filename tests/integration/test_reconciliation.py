@@ -1,0 +1,73 @@
+"""T+1 reconciliation over the emulated channels: a day's statement fetched, stored and matched;
+re-runs change nothing; a corrected file supersedes with an audit trail; bad files refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.reconciliation.tables import recon_exceptions, statements
+from publicpay.domain.reconciliation import StatementRefused
+from tests.integration.fault_kit import fault
+from tests.integration.recon_kit import (
+    count,
+    exceptions_for,
+    import_file,
+    line_of,
+    run_day,
+    statement_bytes,
+)
+from tests.integration.test_payment_flow import open_order, pay_with_alipay, register, scan
+
+
+def test_a_day_is_matched_and_a_lost_notification_is_a_channel_only_exception(stack, api, payer):
+    paid = pay_with_alipay(stack, register(api, payer)["payment_code"])
+    lost_code = register(api, payer)["payment_code"]
+    lost = open_order(stack, lost_code)
+    fault(stack, "alipay", "lose_notify", lost["order_no"])
+    assert scan(stack, lost["qr_code"]).status_code == 200
+
+    day = run_day(stack, "alipay")
+
+    assert day.lines >= 2
+    assert line_of(stack, paid["order_no"]).match_class == "matched"
+    assert line_of(stack, lost["order_no"]).match_class == "channel_only"
+    [exception] = exceptions_for(stack, lost["order_no"])
+    assert (exception.match_class, exception.status) == ("channel_only", "open")
+    assert day.status == "exceptions"
+
+
+def test_running_a_day_again_changes_nothing(stack, api, payer):
+    pay_with_alipay(stack, register(api, payer)["payment_code"])
+    first = run_day(stack, "alipay")
+    before = (count(stack, statements), count(stack, recon_exceptions))
+    again = run_day(stack, "alipay")
+    assert (count(stack, statements), count(stack, recon_exceptions)) == before
+    assert (again.lines, again.counts) == (first.lines, first.counts)
+
+
+def test_a_corrected_file_supersedes_with_an_audit_trail(stack, api, payer):
+    order = pay_with_alipay(stack, register(api, payer)["payment_code"])
+    run_day(stack, "alipay")
+    first = line_of(stack, order["order_no"]).digest
+    pay_with_alipay(stack, register(api, payer)["payment_code"])
+    import_file(stack, "alipay", statement_bytes(stack, "alipay"))
+    assert line_of(stack, order["order_no"]).digest != first
+    with stack.container.engines.read.connect() as conn:
+        actions = [r.action for r in conn.execute(audit_log.select())]
+    assert "recon.statement.supersede" in actions
+
+
+def test_a_statement_of_another_merchant_is_refused_and_nothing_is_stored(stack):
+    from tests.unit.statement_kit import alipay_zip
+
+    before = count(stack, statements)
+    with pytest.raises(StatementRefused, match="商户"):
+        import_file(stack, "alipay", alipay_zip(pid="2088999999999999"))
+    assert count(stack, statements) == before
+
+
+def test_wechat_and_unionpay_days_reconcile(stack):
+    for source in ("wechat", "unionpay"):
+        day = run_day(stack, source)
+        assert day.status in ("reconciled", "exceptions")
