@@ -58,8 +58,12 @@ def test_a_new_user_gets_a_one_time_password_and_must_change_it_at_first_login(
     stack: Any, base_url: str
 ) -> None:
     with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
-        created = _create(admin, username="new_reviewer", role="finance_reviewer",
-                          region_code=stack.container.settings.region_code)  # fmt: skip
+        created = _create(
+            admin,
+            username="new_reviewer",
+            role="finance_reviewer",
+            region_code=stack.container.settings.region_code,
+        )
     assert created.status_code == 200
     assert created.headers["cache-control"] == "no-store"
     assert "<svg" in created.text  # the enrolment QR code
@@ -132,8 +136,9 @@ def test_disabling_a_user_ends_its_session_and_its_logins(stack: Any, base_url: 
         with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
             user_id = _row_id(admin, victim.username)
             page = admin.get("/console/users")
-            done = admin.post(f"/console/users/{user_id}/disable",
-                              data={"csrf": csrf_of(page.text)})  # fmt: skip
+            done = admin.post(
+                f"/console/users/{user_id}/disable", data={"csrf": csrf_of(page.text)}
+            )
         assert done.status_code == 303
         assert victim_client.get("/console").status_code == 303  # sent to the login page
     with httpx.Client(base_url=base_url, timeout=15) as client:
@@ -166,11 +171,14 @@ def test_a_unit_admin_creates_cashiers_of_its_unit_only(stack: Any, base_url: st
     other_unit, _ = new_unit(stack, stock_size=1)
     with logged_in(base_url, make_user(stack, "unit_admin", unit_id=unit_id)) as client:
         cashier = _create(client, username="unit_cashier1", role="cashier", unit_id=str(unit_id))
-        finance = _create(client, username="raised_fin", role="finance_admin",
-                          region_code=stack.container.settings.region_code)  # fmt: skip
+        finance = _create(
+            client,
+            username="raised_fin",
+            role="finance_admin",
+            region_code=stack.container.settings.region_code,
+        )
         admin = _create(client, username="raised_ua", role="unit_admin", unit_id=str(unit_id))
-        elsewhere = _create(client, username="other_cash", role="cashier",
-                            unit_id=str(other_unit))  # fmt: skip
+        elsewhere = _create(client, username="other_cash", role="cashier", unit_id=str(other_unit))
         listed = client.get("/console/users").text
     assert cashier.status_code == 200
     assert (finance.status_code, admin.status_code, elsewhere.status_code) == (403, 403, 403)
@@ -226,8 +234,12 @@ def test_a_forged_csrf_token_creates_nobody(stack: Any, base_url: str) -> None:
 
 def test_the_enrolment_secret_gives_working_codes(stack: Any, base_url: str) -> None:
     with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
-        created = _create(admin, username="qr_user", role="auditor",
-                          region_code=stack.container.settings.region_code)  # fmt: skip
+        created = _create(
+            admin,
+            username="qr_user",
+            role="auditor",
+            region_code=stack.container.settings.region_code,
+        )
     user = _issued(created.text)
     uri = re.search(r'id="issued-uri">([^<]+)<', created.text)
     assert uri

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
@@ -277,3 +278,84 @@ class FeeItem:
                 f"项目「{self.name}」金额 {amount_fen} 分超出标准范围 {bounds} 分"
             )
         return amount_fen // quantity, amount_fen
+
+
+# --- administration (issue 10): new items and new standards ----------------------------------
+
+_ITEM_CODE = re.compile(r"^[0-9A-Z]{2,20}$")
+_SUBJECT = re.compile(r"^\d{3,20}$")
+
+
+def standard_problems(standard: Standard) -> dict[str, str]:
+    """Every reason a standard is refused on its own (amounts fit its kind, dates in order)."""
+    errors: dict[str, str] = {}
+    if standard.valid_to is not None and standard.valid_to < standard.valid_from:
+        errors["valid_to"] = "标准的截止日期不能早于起始日期"
+    if standard.kind is StandardKind.FIXED and not (standard.amount_fen or 0) > 0:
+        errors["amount_fen"] = "固定标准须填写大于0的金额"
+    if standard.kind is StandardKind.RANGE:
+        low, high = standard.min_fen, standard.max_fen
+        if low is None or high is None or low <= 0 or high < low:
+            errors["min_fen"] = "区间标准须填写下限与上限（下限大于0，且不大于上限）"
+    cap = standard.max_fen
+    if standard.kind is StandardKind.DECISION and cap is not None and cap <= 0:
+        errors["max_fen"] = "按决定书收取的上限应大于0"
+    if not standard.basis.strip():
+        errors["basis"] = "须填写收费标准的文件依据"
+    return errors
+
+
+def item_problems(item: FeeItem) -> dict[str, str]:
+    """Every reason a new fee item is refused (its split is validated by `Split` itself)."""
+    errors: dict[str, str] = {}
+    if not _ITEM_CODE.match(item.code):
+        errors["code"] = "项目编码应为2-20位大写字母或数字"
+    if not 2 <= len(item.name.strip()) <= 200:
+        errors["name"] = "项目名称应为2-200个字"
+    if not _SUBJECT.match(item.budget_subject):
+        errors["budget_subject"] = "预算科目应为政府收支分类科目编码（数字）"
+    if not 1 <= len(item.unit_of_measure.strip()) <= 20:
+        errors["unit_of_measure"] = "须填写计量单位（如 次、本、人）"
+    if not item.legal_basis.strip():
+        errors["legal_basis"] = "须填写收费项目的立项依据"
+    if item.valid_from and item.valid_to and item.valid_to < item.valid_from:
+        errors["valid_to"] = "项目的截止日期不能早于起始日期"
+    if not item.standards:
+        errors["standards"] = "须至少配置一个收费标准"
+    for standard in item.standards:
+        errors.update(standard_problems(standard))
+    return errors
+
+
+def new_standard_history(
+    current: Sequence[Standard], new: Standard, today: date
+) -> tuple[Standard | None, Standard]:
+    """How a new standard joins an item's history: (the open-ended standard it closes, closed
+    the day before the new one starts; or None) and the new standard.
+
+    Refused (ValidationFailed): a standard starting before today (a new standard never applies
+    to the past, so no issued payable is ever repriced), a standard that fails on its own, and
+    one whose dates overlap a standard that already has an end date.
+    """
+    errors = standard_problems(new)
+    if new.valid_from < today:
+        errors["valid_from"] = "新标准的起始日期不能早于今天（标准不追溯，已开具的应缴款不变）"
+    if errors:
+        raise ValidationFailed("收费标准有误：" + "；".join(errors.values()), errors=errors)
+    closed = None
+    for standard in current:
+        if standard.valid_to is None and standard.valid_from < new.valid_from:
+            closed = replace(standard, valid_to=new.valid_from - timedelta(days=1))
+            continue
+        if _overlap(standard, new):
+            raise ValidationFailed(
+                f"新标准的有效期与已有标准（{standard.valid_from} 至 "
+                f"{standard.valid_to or '长期'}）重叠",
+                errors={"valid_from": "有效期重叠"},
+            )
+    return closed, new
+
+
+def _overlap(a: Standard, b: Standard) -> bool:
+    far = date.max
+    return a.valid_from <= (b.valid_to or far) and b.valid_from <= (a.valid_to or far)

@@ -6,9 +6,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, String, Table, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    String,
+    Table,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.sql import Sql
@@ -114,6 +127,17 @@ class CatalogueCache:
 _GRANTS = select(unit_items.c.unit_id, unit_items.c.item_code)
 _STANDARDS = select(fee_standards).order_by(fee_standards.c.valid_from)
 _ITEMS = select(fee_items)
+_END_STANDARD = (
+    update(fee_standards)
+    .where(
+        fee_standards.c.item_code == bindparam("b_code"),
+        fee_standards.c.valid_from == bindparam("b_from"),
+    )
+    .values(valid_to=bindparam("valid_to"))
+)
+_REVOKE = delete(unit_items).where(
+    unit_items.c.unit_id == bindparam("unit_id"), unit_items.c.item_code == bindparam("item_code")
+)
 
 
 def _load_items(sql: Sql) -> dict[str, FeeItem]:
@@ -167,7 +191,11 @@ class CatalogueRepository:
         self._ensure()
         return self._cache.authorised(unit_id)
 
-    def add_item(self, item: FeeItem) -> None:
+    def stored_items(self) -> dict[str, FeeItem]:
+        """The items as stored now, read in this transaction (for edits)."""
+        return _load_items(self._sql)
+
+    def add_item(self, item: FeeItem, *, at: datetime | None = None, by: str | None = None) -> None:
         row = {
             "code": item.code,
             "name": item.name,
@@ -182,18 +210,40 @@ class CatalogueRepository:
         }
         self._sql.insert(fee_items, row)
         for standard in item.standards:
-            standard_row = {
-                "item_code": item.code,
-                "kind": standard.kind.value,
-                "amount_fen": standard.amount_fen,
-                "min_fen": standard.min_fen,
-                "max_fen": standard.max_fen,
-                "valid_from": standard.valid_from,
-                "valid_to": standard.valid_to,
-                "basis": standard.basis,
-            }
-            self._sql.insert(fee_standards, standard_row)
+            self._insert_standard(item.code, standard, at, by)
         self._cache.invalidate()
+
+    def add_standard(self, item_code: str, standard: Standard, *, at: datetime, by: str) -> None:
+        self._insert_standard(item_code, standard, at, by)
+        self._cache.invalidate()
+
+    def _insert_standard(
+        self, item_code: str, standard: Standard, at: datetime | None, by: str | None
+    ) -> None:
+        row = {
+            "item_code": item_code,
+            "kind": standard.kind.value,
+            "amount_fen": standard.amount_fen,
+            "min_fen": standard.min_fen,
+            "max_fen": standard.max_fen,
+            "valid_from": standard.valid_from,
+            "valid_to": standard.valid_to,
+            "basis": standard.basis,
+            "created_at": at,
+            "created_by": by,
+        }
+        self._sql.insert(fee_standards, row)
+
+    def end_standard(self, item_code: str, valid_from: date, valid_to: date) -> None:
+        """Give the standard of `item_code` starting on `valid_from` its last day."""
+        params = {"b_code": item_code, "b_from": valid_from, "valid_to": valid_to}
+        self._sql.run(_END_STANDARD, params)
+        self._cache.invalidate()
+
+    def revoke(self, unit_id: int, item_code: str) -> bool:
+        done = self._sql.run(_REVOKE, {"unit_id": unit_id, "item_code": item_code}) == 1
+        self._cache.invalidate()
+        return done
 
     def authorise(self, unit_id: int, item_codes: Iterable[str]) -> None:
         for code in item_codes:

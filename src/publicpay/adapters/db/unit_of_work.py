@@ -69,6 +69,14 @@ CONFLICTS: dict[str, Callable[[], DomainError]] = {
     "uq_payables_unit_biz_no": lambda: Conflict("业务编号已登记"),
     "uq_shifts_open_window": lambda: Conflict("该窗口已开班，请先结班"),
     "uq_shifts_open_cashier": lambda: Conflict("您已在其他窗口开班，请先结班"),
+    # administration (issue 10): the same name or code entered twice at once
+    "uq_users_username": lambda: Conflict("用户名已存在"),
+    "uq_units_code": lambda: Conflict("单位编码已存在"),
+    "uq_sites_code": lambda: Conflict("网点编码已存在"),
+    "uq_windows_site_id_number": lambda: Conflict("窗口号已存在"),
+    "pk_regions": lambda: Conflict("行政区划已存在"),
+    "pk_fee_items": lambda: Conflict("项目编码已存在"),
+    "pk_unit_items": lambda: Conflict("单位已获授权收取该项目"),
 }
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")

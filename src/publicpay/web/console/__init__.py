@@ -9,8 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import (  # statistics (issue 10)
+from publicpay.web.console import (  # statistics (issue 10), administration (issue 10)
+    audit,
     batches,
+    catalogue,
     credentials,
     devices,  # devices (issue 13)
     exports,
@@ -19,6 +21,7 @@ from publicpay.web.console import (  # statistics (issue 10)
     messages,  # portal (issue 13)
     refunds,  # refunds (issue 11)
     stock,
+    units,
     users,
     writeoff,
 )
@@ -38,7 +41,7 @@ from publicpay.web.console.pages import (
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
-    for module in (users,):  # administration (issue 10)
+    for module in (users, units, catalogue, audit):  # administration (issue 10)
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports):  # statistics (issue 10)

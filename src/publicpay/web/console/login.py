@@ -63,10 +63,28 @@ SCREENS = (
     ),
     # administration (issue 10, area: admin)
     (
+        Permission.VIEW_UNITS,
+        "/units",
+        "执收单位",
+        "执收单位、网点与窗口、授权收费项目；行政区划",
+    ),
+    (
+        Permission.VIEW_CATALOGUE,
+        "/catalogue",
+        "收费项目",
+        "收费项目目录：类别、预算科目、分成、收费标准及其历史与依据",
+    ),
+    (
         Permission.MANAGE_USERS,
         "/users",
         "用户与角色",
         "创建账户并发放一次性密码与动态验证码，停用、重置账户",
+    ),
+    (
+        Permission.VIEW_AUDIT,
+        "/audit",
+        "审计日志",
+        "按用户、操作、对象、日期查询操作记录，校验哈希链",
     ),
     # refunds (issue 11, area: refunds)
     (

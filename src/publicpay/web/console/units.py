@@ -1,0 +1,301 @@
+"""执收单位 (units with their sites, windows and authorised items) and 行政区划 (regions)
+screens, issue 10.
+
+A finance admin adds regions below its own, units in its region (each gets its receipt signing
+key and its business system's API credential: the secret is shown once), their sites and
+numbered windows, and authorises items per unit. Reviewers, auditors and unit admins read what
+is in their scope. Every list and detail is filtered by scope in its query: a unit out of scope
+answers 404 like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from publicpay.adapters.crypto import sm2
+from publicpay.adapters.db.queries.units import (
+    UnitDetail,
+    region_names,
+    scoped_regions,
+    scoped_unit,
+    scoped_units,
+    unit_sites,
+)
+from publicpay.bootstrap import Container
+from publicpay.domain.access import Permission
+from publicpay.domain.errors import DomainError
+from publicpay.domain.units import SITE_KIND_LABELS, UnitDraft
+from publicpay.services.catalogue.administration import grant_item, revoke_item
+from publicpay.services.units.administration import (
+    add_region,
+    add_site,
+    add_unit,
+    add_window,
+    rename_region,
+)
+from publicpay.web.console.pages import (
+    NO_CONTROLS,
+    PATH,
+    PageRefused,
+    Viewer,
+    check_csrf,
+    container,
+    digits,
+    form_status,
+    render,
+    require,
+    source,
+    viewer,
+)
+
+router = APIRouter(prefix=PATH, include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
+Text = Annotated[str, Form(max_length=300, pattern=NO_CONTROLS)]
+OUT_OF_SCOPE = "该单位不存在或不在您的管辖范围内"
+
+
+def _may_view(v: Viewer) -> None:
+    require(v, Permission.VIEW_UNITS)
+
+
+# --- units ----------------------------------------------------------------------------------------
+
+
+def _units_page(
+    request: Request, c: Container, v: Viewer, *, status: int = 200, **extra: Any
+) -> Response:
+    with c.read_uow() as uow:
+        rows = scoped_units(uow.connection, v.actor)
+        regions = scoped_regions(uow.connection, v.actor)
+        names = region_names(uow.connection)
+    context = {"rows": rows, "regions": regions, "region_names": names, **extra}
+    page = render(request, "units.html", context, viewer=v, status=status)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.get("/units")
+def units_page(
+    request: Request, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    _may_view(v)
+    return _units_page(request, c, v)
+
+
+@router.post("/units")
+def create_unit(
+    request: Request,
+    code: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    name: Annotated[str, Form(max_length=200, pattern=NO_CONTROLS)] = "",
+    region_code: Annotated[str, Form(max_length=6, pattern=NO_CONTROLS)] = "",
+    credit_code: Annotated[str, Form(max_length=18, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    require(v, Permission.MANAGE_UNITS)
+    check_csrf(v.csrf, csrf)
+    draft = UnitDraft(code.strip(), name.strip(), region_code.strip(), credit_code.strip())
+    try:
+        made = add_unit(c.uow(), draft, sm2.generate_private_key_pem, by=v.actor,
+                        source=source(request), clock=c.clock)  # fmt: skip
+    except DomainError as exc:
+        return _units_page(request, c, v, status=form_status(exc), error=exc.detail, form=draft)
+    return _units_page(request, c, v, created=made)
+
+
+def _unit(c: Container, v: Viewer, unit_id: str) -> UnitDetail:
+    found = None
+    if digits(unit_id):
+        with c.read_uow() as uow:
+            found = scoped_unit(uow.connection, v.actor, int(unit_id))
+    if found is None:
+        raise PageRefused(404, OUT_OF_SCOPE)
+    return found
+
+
+def _unit_page(
+    request: Request, c: Container, v: Viewer, unit: UnitDetail, *, status: int = 200,
+    **extra: Any,
+) -> Response:  # fmt: skip
+    with c.read_uow() as uow:
+        sites = unit_sites(uow.connection, unit.id)
+        items = uow.catalogue.items()
+        granted = uow.catalogue.authorised(unit.id)
+        names = region_names(uow.connection)
+        credentials = [k for k in uow.units.clients() if k.unit_id == unit.id]
+    context = {
+        "unit": unit,
+        "sites": sites,
+        "kinds": SITE_KIND_LABELS,
+        "granted": [items[code] for code in sorted(granted) if code in items],
+        "grantable": [item for code, item in sorted(items.items()) if code not in granted],
+        "region_names": names,
+        "credentials": credentials,
+        **extra,
+    }
+    return render(request, "unit.html", context, viewer=v, status=status)
+
+
+@router.get("/units/{unit_id}")
+def unit_page(
+    request: Request,
+    unit_id: str,
+    done: str = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    _may_view(v)
+    return _unit_page(request, c, v, _unit(c, v, unit_id), done=done[:40])
+
+
+def _unit_action(
+    request: Request, c: Container, v: Viewer, unit_id: str, csrf: str, permission: Permission
+) -> UnitDetail:
+    require(v, permission)
+    check_csrf(v.csrf, csrf)
+    return _unit(c, v, unit_id)
+
+
+def _after(
+    request: Request, c: Container, v: Viewer, unit: UnitDetail, run: Any, done: str
+) -> Response:
+    """Run a unit's edit; its page again with the refusal, or a redirect to it when done."""
+    try:
+        run()
+    except DomainError as exc:
+        return _unit_page(request, c, v, unit, status=form_status(exc), error=exc.detail)
+    return RedirectResponse(f"{PATH}/units/{unit.id}?done={done}", status_code=303)
+
+
+@router.post("/units/{unit_id}/sites")
+def create_site(
+    request: Request,
+    unit_id: str,
+    code: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    name: Annotated[str, Form(max_length=200, pattern=NO_CONTROLS)] = "",
+    kind: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    address: Text = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    return _after(request, c, v, unit, lambda: add_site(
+        c.uow(), unit.id, code.strip(), name, kind, address, by=v.actor,
+        source=source(request), clock=c.clock,
+    ), "site")  # fmt: skip
+
+
+@router.post("/units/{unit_id}/sites/{site_id}/windows")
+def create_window(
+    request: Request,
+    unit_id: str,
+    site_id: str,
+    number: Annotated[str, Form(max_length=10, pattern=NO_CONTROLS)] = "",
+    name: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    with c.read_uow() as uow:
+        own = {s.id for s in unit_sites(uow.connection, unit.id)}
+    if not digits(site_id) or int(site_id) not in own:
+        raise PageRefused(404, "该网点不存在或不在您的管辖范围内")
+    return _after(request, c, v, unit, lambda: add_window(
+        c.uow(), int(site_id), number.strip(), name, by=v.actor, source=source(request),
+        clock=c.clock,
+    ), "window")  # fmt: skip
+
+
+@router.post("/units/{unit_id}/grants")
+def grant(
+    request: Request,
+    unit_id: str,
+    item_code: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_CATALOGUE)
+    return _after(request, c, v, unit, lambda: grant_item(
+        c.uow(), unit.id, item_code, by=v.actor, source=source(request), clock=c.clock
+    ), "grant")  # fmt: skip
+
+
+@router.post("/units/{unit_id}/grants/{item_code}/revoke")
+def revoke(
+    request: Request,
+    unit_id: str,
+    item_code: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_CATALOGUE)
+    return _after(request, c, v, unit, lambda: revoke_item(
+        c.uow(), unit.id, item_code[:20], by=v.actor, source=source(request), clock=c.clock
+    ), "revoke")  # fmt: skip
+
+
+# --- regions --------------------------------------------------------------------------------------
+
+
+def _regions_page(
+    request: Request, c: Container, v: Viewer, *, status: int = 200, **extra: Any
+) -> Response:
+    with c.read_uow() as uow:
+        rows = scoped_regions(uow.connection, v.actor)
+    return render(request, "regions.html", {"rows": rows, **extra}, viewer=v, status=status)
+
+
+@router.get("/regions")
+def regions_page(
+    request: Request, done: str = "", v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    _may_view(v)
+    return _regions_page(request, c, v, done=done[:6])
+
+
+def _region_edit(
+    request: Request, c: Container, v: Viewer, csrf: str, run: Any, code: str
+) -> Response:
+    require(v, Permission.MANAGE_UNITS)
+    check_csrf(v.csrf, csrf)
+    try:
+        run()
+    except DomainError as exc:
+        return _regions_page(request, c, v, status=form_status(exc), error=exc.detail)
+    return RedirectResponse(f"{PATH}/regions?done={code}", status_code=303)
+
+
+@router.post("/regions")
+def create_region(
+    request: Request,
+    code: Annotated[str, Form(max_length=6, pattern=NO_CONTROLS)] = "",
+    name: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    return _region_edit(request, c, v, csrf, lambda: add_region(
+        c.uow(), code.strip(), name, by=v.actor, source=source(request), clock=c.clock
+    ), code.strip())  # fmt: skip
+
+
+@router.post("/regions/{code}/rename")
+def rename(
+    request: Request,
+    code: str,
+    name: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    return _region_edit(request, c, v, csrf, lambda: rename_region(
+        c.uow(), code[:6], name, by=v.actor, source=source(request), clock=c.clock
+    ), code[:6])  # fmt: skip
