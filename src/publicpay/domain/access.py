@@ -54,6 +54,7 @@ class Permission(StrEnum):
     MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
     # portal (issue 13)
     VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
+    USE_POS = "pos.use"  # 窗口收费：开班、查找业务、扫码/现金收款、打印票据（收费员）
 
 
 ROLE_LABELS = {
@@ -125,6 +126,8 @@ for _role, _granted in _STATISTICS_GRANTS.items():
 # portal (issue 13): the messages pushed to payers, for those who answer payers' questions
 for _role in (Role.FINANCE_REVIEWER, Role.UNIT_ADMIN, Role.AUDITOR):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {Permission.VIEW_MESSAGES}
+PERMISSIONS[Role.CASHIER] = PERMISSIONS[Role.CASHIER] | {Permission.USE_POS}
+PERMISSIONS[Role.FINANCE_ADMIN] = PERMISSIONS[Role.FINANCE_ADMIN] - {Permission.USE_POS}
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")

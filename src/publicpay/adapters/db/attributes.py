@@ -4,9 +4,13 @@ encrypted, looked up by keyed hash, shown masked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table
 
 from publicpay.adapters.db.metadata import Id, metadata
+from publicpay.adapters.db.sql import Insert, Sql
+from publicpay.services.payables.ports import SealedAttribute
 
 payable_attributes = Table(
     "payable_attributes",
@@ -17,3 +21,19 @@ payable_attributes = Table(
     Column("value_enc", LargeBinary, nullable=False),
     Column("value_masked", String(40), nullable=False),
 )
+
+
+def add_attributes(sql: Sql, payable_id: int, attributes: Sequence[SealedAttribute]) -> None:
+    """Queued with the payable's registration."""
+    rows = tuple(
+        {
+            "payable_id": payable_id,
+            "name": a.name,
+            "value_hash": a.value_hash,
+            "value_enc": a.value_enc,
+            "value_masked": a.value_masked,
+        }
+        for a in attributes
+    )
+    if rows:
+        sql.queue(Insert(payable_attributes, rows))

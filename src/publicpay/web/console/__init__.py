@@ -19,6 +19,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     lists,
     login,
     messages,  # portal (issue 13)
+    pos,  # portal (issue 13): the window POS
     refunds,  # refunds (issue 11)
     stock,
     units,
@@ -47,6 +48,7 @@ def install(app: FastAPI) -> None:
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.include_router(messages.router)  # portal (issue 13)
+    app.include_router(pos.router)  # portal (issue 13): /pos and /console/pos
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
     app.add_exception_handler(PasswordChangeRequired, password_redirect)
