@@ -70,6 +70,8 @@ class Caller:
     def twice(self, method: str, path: str, payload: Any = None) -> tuple[Any, Any]:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         headers = self.client.headers(method, path, body, nonce=uuid.uuid4().hex)
+        if method == "POST" and path.endswith("/refunds"):  # the refund request's own key
+            headers["Idempotency-Key"] = uuid.uuid4().hex
         first = self.client.http.request(method, path, content=body, headers=headers)
         return first, lambda: self.client.http.request(method, path, content=body, headers=headers)
 
@@ -299,6 +301,51 @@ CASES: dict[tuple[str, str], Case] = {
         "POST",
         lambda _: "/api/v1/credentials/rotate",
         lambda _: {"grace_s": 86400},
+    ),
+    # devices: a kiosk's heartbeat, a partner bank's view of the kiosks in its branches
+    ("POST", "/api/v1/devices/heartbeat"): (
+        "device",
+        "POST",
+        lambda _: "/api/v1/devices/heartbeat",
+        lambda _: {"printer": "ok", "paper": "ok", "version": "1.0.0"},
+    ),
+    ("GET", "/api/v1/bank/devices"): (
+        "bank",
+        "GET",
+        lambda _: "/api/v1/bank/devices",
+        lambda _: None,
+    ),
+    # refunds: asked by the unit (an unpaid payable: refused, but its nonce is spent all the
+    # same), looked at, decided by the bureau (an unknown refund: 404, nonce spent)
+    ("POST", "/api/v1/payables/{payment_code}/refunds"): (
+        "unit",
+        "POST",
+        lambda ctx: f"/api/v1/payables/{ctx['payable']['payment_code']}/refunds",
+        lambda _: {"amount_fen": 100, "reason": "业务撤销"},
+    ),
+    ("GET", "/api/v1/payables/{payment_code}/refunds"): (
+        "unit",
+        "GET",
+        lambda ctx: f"/api/v1/payables/{ctx['payable']['payment_code']}/refunds",
+        lambda _: None,
+    ),
+    ("GET", "/api/v1/refunds/{refund_no}"): (
+        "unit",
+        "GET",
+        lambda _: "/api/v1/refunds/RF000000000000000000",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/refunds/{refund_no}/approve"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/refunds/RF000000000000000000/approve",
+        lambda _: {"note": "同意"},
+    ),
+    ("POST", "/api/v1/admin/refunds/{refund_no}/decline"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/refunds/RF000000000000000000/decline",
+        lambda _: {"note": "不符合退款条件"},
     ),
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from publicpay.domain.errors import (
@@ -195,6 +195,7 @@ LEVELS = ("treasury_payable:province", "treasury_payable:city", "treasury_payabl
 
 @settings(max_examples=50, deadline=None)  # no timed assertion: the machine may be busy
 @given(asks=st.lists(st.integers(1, 12_000), min_size=1, max_size=8))
+@example(asks=[10_000, 1])  # a refund asked after the full refund
 def test_any_sequence_of_refunds_stays_within_what_was_paid_per_budget_level(
     asks: list[int],
 ) -> None:
@@ -204,6 +205,10 @@ def test_any_sequence_of_refunds_stays_within_what_was_paid_per_budget_level(
     refunded = 0
     for ask in asks:
         payable = world.payable(payable_id)
+        if refunded == 10_000:  # fully refunded: nothing is left to ask for
+            with pytest.raises(InvalidTransition):
+                world.refund(payable, ask)
+            continue
         if ask > 10_000 - refunded:
             with pytest.raises(RefundExceedsPaid):
                 world.refund(payable, ask)

@@ -85,14 +85,30 @@ def rotate_webhook_secret(
     return secret, until
 
 
-def set_endpoint(uow: UnitOfWork, unit_id: int, url: str, *, guard: UrlGuard, clock: Clock) -> str:
-    """Set the unit's webhook URL; returns a fresh signing secret."""
+def set_endpoint(
+    uow: UnitOfWork,
+    unit_id: int,
+    url: str,
+    *,
+    guard: UrlGuard,
+    clock: Clock,
+    actor: str | None = None,
+    source: str = "",
+) -> str:
+    """Set the unit's webhook URL; returns a fresh signing secret. `actor`: who, when not the
+    unit's own system (a console user)."""
     guard.check(url)
     secret = "whsec_" + secrets.token_hex(24)
     with uow:
-        if uow.units.get(unit_id) is None:
+        unit = uow.units.get(unit_id)
+        if unit is None:
             raise NotFound("单位不存在")
         uow.units.set_webhook(unit_id, url, secret)
-        uow.audit.append(f"unit:{unit_id}", "webhook.set", str(unit_id), {"url": url}, clock.now())
+        detail: dict[str, object] = {"url": url, "before": {"url": unit.webhook_url},
+                                     "after": {"url": url}}  # fmt: skip
+        if source:
+            detail["from"] = source
+        who = actor or f"unit:{unit_id}"
+        uow.audit.append(who, "webhook.set", str(unit_id), detail, clock.now())
         uow.commit()
     return secret

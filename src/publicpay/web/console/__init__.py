@@ -13,6 +13,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     audit,
     batches,
     catalogue,
+    channels,
     credentials,
     devices,  # devices (issue 13)
     exports,
@@ -24,6 +25,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     stock,
     units,
     users,
+    webhooks,
     writeoff,
 )
 from publicpay.web.console.pages import (
@@ -42,7 +44,7 @@ from publicpay.web.console.pages import (
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
         app.include_router(module.router)
-    for module in (users, units, catalogue, audit):  # administration (issue 10)
+    for module in (users, units, catalogue, audit, webhooks, channels):  # administration
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     for module in (lists, exports):  # statistics (issue 10)

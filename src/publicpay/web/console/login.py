@@ -81,6 +81,18 @@ SCREENS = (
         "创建账户并发放一次性密码与动态验证码，停用、重置账户",
     ),
     (
+        Permission.MANAGE_CHANNELS,
+        "/channel-accounts",
+        "渠道商户账户",
+        "支付宝、微信支付、银联的商户配置：测试调用通过才保存，密钥加密存储不回显",
+    ),
+    (
+        Permission.MANAGE_WEBHOOKS,
+        "/webhooks",
+        "回调推送",
+        "单位业务系统的通知地址与签名密钥，推送记录与手动重推",
+    ),
+    (
         Permission.VIEW_AUDIT,
         "/audit",
         "审计日志",
