@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the background worker (production)")
     worker.add_argument("--once", action="store_true", help="run every task once and exit")
     worker.set_defaults(func=_worker)
+    agent = sub.add_parser("kiosk-agent", help="the kiosk's card-reader agent (docs/kiosk.md)")
+    agent.add_argument("--simulate", action="store_true", help="play a reader and a printer")
+    agent.add_argument("--host", default="127.0.0.1")
+    agent.add_argument("--port", type=int, default=17890)
+    agent.add_argument("--id-no", default="", help="the ID card lying on the simulated reader")
+    agent.add_argument("--name", default="", help="the name on that card")
+    agent.add_argument("--allow-origin", default="*", help="the platform's origin (CORS)")
+    agent.set_defaults(func=_kiosk_agent)  # devices and the kiosk (issue 13)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
     sub.add_parser("check", help="verify ledger and consistency invariants").set_defaults(
         func=_check
@@ -258,6 +266,7 @@ def _demo(args: argparse.Namespace) -> int:
     worker = threading.Thread(target=run_forever, args=(stack.container, stop), daemon=True)
     worker.start()
     threading.Thread(target=seed_activity, args=(stack.info, stack.container), daemon=True).start()
+    _demo_card_agent()  # the kiosk's simulated card reader and printer (issue 13)
     print(f"PublicPay demo: {settings.public_base_url}  (demo.json in {data_dir})", flush=True)
     try:
         # proxy headers: only from PUBLICPAY_TRUSTED_PROXIES (api.proxies), not uvicorn's own
@@ -267,6 +276,49 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         stack.close()
+    return 0
+
+
+def _demo_card_agent(port: int = 17890) -> None:
+    """DEMO: a simulated card reader (the first demo payer's card) for /kiosk, when the port is
+    free (a separately started `publicpay kiosk-agent --simulate` keeps it otherwise)."""
+    import socket
+
+    import uvicorn
+
+    from publicpay.demo.seed import demo_payers
+    from publicpay.emulators.card_agent import SimulatedHardware, create_agent
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return
+    card = dict(demo_payers()[0])
+    app = create_agent(SimulatedHardware(card={"id_no": card["id_no"], "name": card["name"]}))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    threading.Thread(target=uvicorn.Server(config).run, daemon=True).start()
+
+
+def _kiosk_agent(args: argparse.Namespace) -> int:
+    """A simulated card reader and receipt printer on the kiosk's loopback address."""
+    import uvicorn
+
+    from publicpay.demo.seed import demo_payers
+    from publicpay.emulators.card_agent import SimulatedHardware, create_agent
+
+    if not args.simulate:
+        print(
+            "只提供模拟读卡器（--simulate）；实际读卡器代理由设备厂商按 docs/kiosk.md 实现",
+            file=sys.stderr,
+        )
+        return 2
+    first = demo_payers()[0]
+    card = {"id_no": args.id_no or first["id_no"], "name": args.name or first["name"]}
+    app = create_agent(SimulatedHardware(card=card), allow_origin=args.allow_origin)
+    print(
+        f"simulated kiosk agent: http://{args.host}:{args.port} (card of {card['name']})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

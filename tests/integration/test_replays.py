@@ -315,6 +315,12 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/bank/devices",
         lambda _: None,
     ),
+    ("GET", "/api/v1/kiosk/payables"): (
+        "device",
+        "GET",
+        lambda ctx: f"/api/v1/kiosk/payables?id_no={ctx['payer']['id_no']}",
+        lambda _: None,
+    ),
     # refunds: asked by the unit (an unpaid payable: refused, but its nonce is spent all the
     # same), looked at, decided by the bureau (an unknown refund: 404, nonce spent)
     ("POST", "/api/v1/payables/{payment_code}/refunds"): (

@@ -32,7 +32,7 @@ from publicpay.api.routes.payments import (
 )
 from publicpay.api.security_headers import SecurityHeaders
 from publicpay.bootstrap import Container
-from publicpay.web import console, portal, vendor, verify
+from publicpay.web import console, kiosk, portal, vendor, verify
 from publicpay.web.vendor import vendor_dir
 
 log = logging.getLogger("publicpay.http")
@@ -85,6 +85,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     portal.install(app)
     verify.install(app)
     console.install(app)
+    kiosk.install(app)  # the self-service kiosk (issue 13)
     for channel, emulator_app in (emulators or {}).items():
         app.mount(f"/emulator/{channel}", emulator_app)
     _edge(app, c)

@@ -40,6 +40,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "self_approval": 403,  # the requester (or an earlier approver) approving a refund
     "printer_unavailable": 409,  # a kiosk whose printer is faulty or out of paper (issue 13)
     "device_not_found": 404,
+    "kiosk_disabled": 403,  # a kiosk whose credential was revoked
     "cart_mixes_accounts": 409,  # a cart of payables collected through different accounts
     "unbalanced_journal": 500,
     "wrong_password": 422,  # changing one's password with a wrong current one (admin)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
+from publicpay.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 class DeviceKind(StrEnum):
@@ -125,6 +125,13 @@ def can_print(device: Device) -> bool:
 class PrinterUnavailable(Conflict):
     code = "printer_unavailable"
     title = "打印机暂不可用"
+
+
+class KioskDisabled(Forbidden):
+    """The kiosk's credential was revoked: it serves nobody until it gets a new one."""
+
+    code = "kiosk_disabled"
+    title = "本机已停用"
 
 
 class DeviceNotFound(NotFound):

@@ -62,6 +62,7 @@ def request_refund(
     c: Container = Depends(container),
 ) -> Response:
     if not request.headers.get(HEADER):
+        c.claim_pending_nonce()  # a replay of this refusal is refused as a replay (401)
         raise ValidationFailed("退款申请须带 Idempotency-Key 请求头", errors={HEADER: "必填"})
     payee = PayeeAccount(**body.payee.model_dump()) if body.payee else None
 

@@ -36,9 +36,11 @@ def open_qr_order(
     *,
     clock: Clock,
     policy: PaymentPolicy,
+    source: str | None = None,
 ) -> OpenedOrder:
+    """`source`: the device's app id when opened at a kiosk (its site and device recorded)."""
     order, subject = reserve_order(
-        uow, payment_code, channel, OrderMethod.QR, clock, policy, gateways=gateways
+        uow, payment_code, channel, OrderMethod.QR, clock, policy, gateways=gateways, source=source
     )
     gateway = gateways.for_account(channel, order.channel_account_id)
     try:
