@@ -18,6 +18,7 @@ from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.adapters.messages.senders import HttpGatewaySender, LogSender
 from publicpay.adapters.reconciliation.sources import ChannelStatementSources
+from publicpay.adapters.reconciliation.treasury import HttpTreasury, VoucherParties
 from publicpay.domain.units import ApiClient
 from publicpay.services.messages.ports import MessageSender
 from publicpay.services.payments.orders import PaymentPolicy
@@ -177,6 +178,21 @@ class Container:
         return ChannelStatementSources(
             self.gateways, configs, self.settings.collection_account_number
         )
+
+    def treasury(self) -> HttpTreasury:
+        """The treasury's voucher endpoint (outside production, the emulator by default)."""
+        s = self.settings
+        url = s.treasury_url
+        if not url and s.mode is not Mode.PRODUCTION:
+            url = s.public_base_url.rstrip("/") + "/emulator/treasury/vouchers"
+        parties = VoucherParties(
+            s.finance_org_code,
+            s.treasury_code,
+            s.collection_account_number or "000000000000",
+            s.collection_account_name or "非税收入汇缴户",
+            s.collection_account_bank or "代收银行",
+        )
+        return HttpTreasury(url, parties)
 
     def close(self) -> None:
         self.sender.close()

@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--file", help="import this statement file for the channel first")
     reconcile.set_defaults(func=_reconcile)
+    clearing = sub.add_parser("clearing", help="clearing to the treasury (清算)")
+    clearing_sub = clearing.add_subparsers(required=True, metavar="ACTION")
+    clearing_run = clearing_sub.add_parser("run", help="clear a reconciled business day")
+    clearing_run.add_argument("--date", required=True, help="business day, YYYY-MM-DD")
+    clearing_run.set_defaults(func=_clearing_run)
     receipt = sub.add_parser("receipt", help="e-receipt tools")
     receipt_sub = receipt.add_subparsers(required=True, metavar="ACTION")
     verify = receipt_sub.add_parser("verify", help="verify both signatures of a receipt file")
@@ -437,6 +442,41 @@ def _reconcile(args: argparse.Namespace) -> int:
     finally:
         container.close()
     print(json.dumps({"date": day.isoformat(), "channels": channels}, ensure_ascii=False))
+    return 0
+
+
+def _clearing_run(args: argparse.Namespace) -> int:
+    from publicpay.api.production import container_from_env
+    from publicpay.domain.errors import DomainError
+    from publicpay.services.reconciliation.clearing import run_clearing
+
+    day = _business_day(args.date)
+    if day is None:
+        return 2
+    container = container_from_env()
+    account = container.settings.collection_account_number or "collection"
+    try:
+        window = run_clearing(
+            container.uow, container.treasury(), day, account, clock=container.clock, actor="cli"
+        )
+    except DomainError as exc:
+        print(f"清算失败：{exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        container.close()
+    base = container.settings.public_base_url.rstrip("/")
+    out = {
+        "window_id": window.id,
+        "status": window.status.value,
+        "total_fen": window.total_fen,
+        "gross_fen": window.gross_fen,
+        "refunds_fen": window.refunds_fen,
+        "fees_fen": window.fees_fen,
+        "by_level": window.by_level,
+        "voucher_no": window.voucher_no,
+        "voucher_url": f"{base}/api/v1/clearing/windows/{window.id}/voucher.xml",
+    }
+    print(json.dumps({"date": day.isoformat(), "windows": [out]}, ensure_ascii=False))
     return 0
 
 

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     collection_account_name: str = ""
     collection_account_number: str = ""
     collection_account_bank: str = ""
+    # clearing (issue 12): the treasury's voucher endpoint (empty: the emulator outside production)
+    treasury_url: str = ""
+    finance_org_code: str = "330105000"  # 财政机关代码 (FinOrgCode) on the 5408 voucher
+    treasury_code: str = "3301050000"  # 国库主体代码 (TreCode)
     receipt_supervisor_remark: str = ""  # 财政备注 (SupervisorRemark) on every receipt
     db_pool_size: int = 8  # connections per process (fixed); also the hot routes' threads
     request_threads: int = 40  # threads for the other routes (they may wait on a channel)

@@ -79,6 +79,7 @@ def notify_form(stack: Any, order_no: str, amount: str, **override: str) -> byte
         "notify_type": "trade_status_sync",
         "notify_id": f"forged{order_no}",
         "app_id": "2021000000000001",
+        "seller_id": stack.alipay.pid("2021000000000001"),  # the merchant the account expects
         "charset": "utf-8",
         "version": "1.0",
         "trade_no": f"T{order_no}",

@@ -353,6 +353,13 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/admin/refunds/RF000000000000000000/decline",
         lambda _: {"note": "不符合退款条件"},
     ),
+    # clearing (issue 12)
+    ("GET", "/api/v1/clearing/windows/{window_id}/voucher.xml"): (
+        "finance",
+        "GET",
+        lambda _: "/api/v1/clearing/windows/1/voucher.xml",
+        lambda _: None,
+    ),
 }
 
 

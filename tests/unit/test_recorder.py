@@ -13,6 +13,14 @@ from typing import Any
 import pytest
 
 import publicpay.domain
+from publicpay.domain.clearing import (
+    ClearingConfirmed,
+    ClearingFailed,
+    ClearingInstructed,
+    Settlement,
+    Window,
+    WindowStatus,
+)
 from publicpay.domain.events import DeliveryStatus, DomainEvent
 from publicpay.domain.ledger import JournalKind, payment_journal
 from publicpay.domain.payables import (
@@ -485,6 +493,9 @@ COVERED = {
     ExceptionAssigned,
     ExceptionResolved,
     ExceptionReviewed,
+    ClearingInstructed,
+    ClearingConfirmed,
+    ClearingFailed,
 }
 
 
@@ -536,3 +547,59 @@ def test_exception_workflow_steps_are_audited() -> None:
             ("fin_wang", "recon.exception.review", "exception:7", {"approved": True}),
         ]
     }
+
+
+def _window() -> Window:
+    day = NOW.date()
+    by_level = {"central": 5000, "county": 4700}
+    return Window(
+        7,
+        day,
+        "3305",
+        WindowStatus.INSTRUCTED,
+        10000,
+        300,
+        60,
+        9700,
+        by_level,
+        "540820260101000007",
+    )
+
+
+def test_clearing_books_the_settlements_then_the_transfer_to_the_treasury() -> None:
+    window = _window()
+    day = window.business_day
+    instructed = ClearingInstructed(window, (Settlement("alipay", 9700, 60),), "fin", NOW)
+    confirmed = ClearingConfirmed(window, "treasury", NOW)
+    failed = ClearingFailed(window, "账户冻结", "treasury", NOW)
+    written = effects(instructed, confirmed, failed)
+    assert written["journals"] == [
+        (
+            "settlement",
+            f"settle:alipay:{day.isoformat()}",
+            [
+                ("collection", 9700),
+                ("channel_receivable:alipay", -9700),
+                ("channel_fees", 60),
+                ("fee_funding", -60),
+            ],
+            None,
+            day,
+        ),
+        (
+            "clearing",
+            "clearing:7",
+            [
+                ("treasury_payable:central", 5000),
+                ("treasury_payable:county", 4700),
+                ("collection", -9700),
+            ],
+            None,
+            day,
+        ),
+    ]
+    assert [a[1] for a in written["audit"]] == [
+        "clearing.instruct",
+        "clearing.confirm",
+        "clearing.fail",
+    ]

@@ -19,7 +19,17 @@ from publicpay.api import glossary, openapi_contract, openapi_docs, problems, th
 from publicpay.api.body_limit import BodyLimit
 from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
-from publicpay.api.routes import admin, credentials, devices, events, health, pos, receipts, refunds
+from publicpay.api.routes import (
+    admin,
+    clearing,  # issue 12
+    credentials,
+    devices,
+    events,
+    health,
+    pos,  # issue 13 (portal): the window POS's lookup
+    receipts,
+    refunds,
+)
 from publicpay.api.routes.payables import batches, registration
 from publicpay.api.routes.payments import (
     aggregate,
@@ -76,6 +86,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         credentials.router,
         refunds.router,  # refunds (issue 11)
         devices.router,  # devices and the kiosk: issue 13
+        clearing.router,  # clearing vouchers: issue 12
         pos.router,  # the window POS's lookup: issue 13 (portal)
     ):
         app.include_router(router)

@@ -25,6 +25,7 @@ from publicpay.demo.seed import (
 from publicpay.emulators.alipay import AlipayEmulator
 from publicpay.emulators.bank import BankTeller
 from publicpay.emulators.bank import create_app as create_bank_app
+from publicpay.emulators.treasury import TreasuryEmulator
 from publicpay.emulators.unionpay import UnionPayEmulator
 from publicpay.emulators.wechat import WechatPayEmulator
 from publicpay.settings import Settings
@@ -88,6 +89,7 @@ def build_stack(
     if "bank" in info:  # the demo bank's teller at /emulator/bank/pay
         teller = BankTeller(base, info["bank"]["app_id"], info["bank"]["app_secret"])
         emulators["bank"] = create_bank_app(teller)
+    emulators["treasury"] = TreasuryEmulator().create_app()  # clearing (issue 12)
     app = create_app(container, emulators=emulators)
     info = {"base_url": base, "database_url": settings.database_url, **info}
     return Stack(container, app, alipay, emulated.wechat, emulated.unionpay, info)

@@ -52,6 +52,12 @@ class Permission(StrEnum):
     # devices (issue 13)
     VIEW_DEVICES = "devices.view"  # 设备：状态、用量
     MANAGE_DEVICES = "devices.manage"  # 设备：登记（凭证只显示一次）
+    # reconciliation and clearing (issue 12)
+    VIEW_RECONCILIATION = "reconciliation.view"  # 对账：查看日结、明细、差错与日报
+    RUN_RECONCILIATION = "reconciliation.run"  # 对账：上传对账单、重新对账
+    RESOLVE_EXCEPTIONS = "reconciliation.resolve"  # 差错：分派、处理（补单、退款、核销、确认）
+    REVIEW_EXCEPTIONS = "reconciliation.review"  # 差错：复核他人的处理
+    RUN_CLEARING = "clearing.run"  # 清算：生成划款指令、下载缴库凭证
     # portal (issue 13)
     VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
     USE_POS = "pos.use"  # 窗口收费：开班、查找业务、扫码/现金收款、打印票据（收费员）
@@ -128,6 +134,15 @@ for _role in (Role.FINANCE_REVIEWER, Role.UNIT_ADMIN, Role.AUDITOR):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {Permission.VIEW_MESSAGES}
 PERMISSIONS[Role.CASHIER] = PERMISSIONS[Role.CASHIER] | {Permission.USE_POS}
 PERMISSIONS[Role.FINANCE_ADMIN] = PERMISSIONS[Role.FINANCE_ADMIN] - {Permission.USE_POS}
+
+# reconciliation and clearing (issue 12): finance reviewers see, resolve and review (never their
+# own resolution); auditors see
+PERMISSIONS[Role.FINANCE_REVIEWER] |= {
+    Permission.VIEW_RECONCILIATION,
+    Permission.RESOLVE_EXCEPTIONS,
+    Permission.REVIEW_EXCEPTIONS,
+}
+PERMISSIONS[Role.AUDITOR] |= {Permission.VIEW_RECONCILIATION}
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 _REGION = re.compile(r"^\d{6}$")

@@ -7,6 +7,7 @@ Accounts (chart):
 - `special_account`               owed to the finance special account (财政专户)
 - `refunds_payable`               owed back to payers (应退款)
 - `suspense`                      unidentified or disputed money (待处理)
+- `channel_fees`, `fee_funding`   channel fees kept (expense) and the fee budget making them up
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class JournalKind(StrEnum):
     REFUND = "refund"
     CORRECTION = "correction"
     REVERSAL = "reversal"  # 冲正: the exact negation of an earlier journal
+    # reconciliation and clearing (issue 12)
+    SETTLEMENT = "settlement"  # a channel's day paid into the collection account, fee netted
+    CLEARING = "clearing"  # the collection account cleared to the treasury / special account
 
 
 @dataclass(frozen=True, slots=True)

@@ -323,22 +323,32 @@ def payment_shares(
 ) -> list[Share]:
     """Split a payment by item, budget level and destination. Anything above the lines (a fine's
     late fee, 加处罚款) follows the first fine's split; it is 罚没收入 as well."""
+    shares: list[Share] = []
+    for item, amount in item_amounts(lines, items, paid_fen):
+        for level, part in item.split.apply(amount).items():
+            if part:
+                shares.append(Share(item.destination, level, part))
+    return shares
+
+
+def item_amounts(
+    lines: Sequence[PayableLine], items: Mapping[str, FeeItem], paid_fen: int
+) -> list[tuple[FeeItem, int]]:
+    """What each line's item received of a payment (the late fee goes with the first fine)."""
     base = sum(line.amount_fen for line in lines)
     if paid_fen < base:
         raise ValidationFailed(f"实缴金额 {paid_fen} 分小于应缴 {base} 分")
     extra = paid_fen - base
-    shares: list[Share] = []
+    amounts: list[tuple[FeeItem, int]] = []
     for line in lines:
         item = items[line.item_code]
         amount = line.amount_fen
         if extra and item.is_fine:
             amount, extra = amount + extra, 0
-        for level, part in item.split.apply(amount).items():
-            if part:
-                shares.append(Share(item.destination, level, part))
+        amounts.append((item, amount))
     if extra:
         raise ValidationFailed("加处罚款只适用于罚没项目")
-    return shares
+    return amounts
 
 
 def due_now(payable: Payable, items: Mapping[str, FeeItem], on_date: date) -> int:

@@ -51,6 +51,7 @@ from publicpay.adapters.db.payments.carts import CartsRepository
 from publicpay.adapters.db.payments.inbox import DiscrepanciesRepository, InboxRepository
 from publicpay.adapters.db.payments.orders import OrdersRepository
 from publicpay.adapters.db.receipts.repository import ReceiptsRepository
+from publicpay.adapters.db.reconciliation.clearing import ClearingRepository
 from publicpay.adapters.db.reconciliation.repository import ReconciliationRepository
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.shifts import ShiftsRepository
@@ -144,6 +145,7 @@ class SqlUnitOfWork:
         self.carts = CartsRepository(sql)  # issue 13
         self.idempotency = IdempotencyRepository(sql)
         self.reconciliation = ReconciliationRepository(sql)  # issue 12
+        self.clearing = ClearingRepository(sql)  # issue 12
         self.messages = MessagesRepository(sql, self.box)  # portal (issue 13)
 
     @property

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from publicpay.domain.clearing import ClearingLine, Window
+from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import (
     DayRecord,
     MatchOutcome,
@@ -55,6 +57,28 @@ class ReconciliationRepo(Protocol):
     def platform_refunds(
         self, channel: str, since: datetime, until: datetime, statement_id: int
     ) -> list[Any]: ...
+
+
+class ClearingRepo(Protocol):
+    def window(self, day: date, account: str) -> Window | None: ...
+
+    def window_by_id(self, window_id: int, *, lock: bool = False) -> Window | None: ...
+
+    def window_by_voucher(self, voucher_no: str) -> Window | None: ...
+
+    def add_window(self, window: Window, lines: list[ClearingLine]) -> int: ...
+
+    def lines(self, window_id: int) -> list[ClearingLine]: ...
+
+    def save_window(self, window: Window, *, voucher: str | None, receipt: str | None) -> None: ...
+
+    def voucher(self, window_id: int) -> str | None: ...
+
+    def paid_on(self, day: date) -> list[Any]: ...
+
+    def refunded_on(self, day: date) -> list[Any]: ...
+
+    def payable_lines(self, ids: list[int]) -> dict[int, list[PayableLine]]: ...
 
 
 class Parsed(Protocol):

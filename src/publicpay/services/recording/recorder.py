@@ -13,6 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from publicpay.domain.clearing import (
+    ClearingConfirmed,
+    ClearingFailed,
+    ClearingInstructed,
+    clearing_journal,
+    settlement_journal,
+)
 from publicpay.domain.events import DiscrepancyKind, DomainEvent, EventType
 from publicpay.domain.ledger import (
     duplicate_payment_journal,
@@ -278,6 +285,33 @@ def _exception_reviewed(uow: UnitOfWork, e: ExceptionReviewed) -> None:
     uow.audit.append(e.actor, "recon.exception.review", f"exception:{e.exception_id}", detail, e.at)
 
 
+def _clearing_instructed(uow: UnitOfWork, e: ClearingInstructed) -> None:
+    """The channels' settlements into the collection account (fees netted), then the audit."""
+    w = e.window
+    for settlement in e.settlements:
+        journal = settlement_journal(w.business_day, settlement)
+        if journal is not None:
+            uow.ledger.post(journal, payable_id=None, business_date=w.business_day, at=e.at)
+    detail = {"voucher_no": w.voucher_no, "total_fen": w.total_fen, "by_level": w.by_level}
+    uow.audit.append(e.actor, "clearing.instruct", f"clearing:{w.id}", detail, e.at)
+
+
+def _clearing_confirmed(uow: UnitOfWork, e: ClearingConfirmed) -> None:
+    """入库: the collection account is cleared to the treasury per level and the special
+    account."""
+    w = e.window
+    journal = clearing_journal(w.id, w.by_level)
+    if journal is not None:
+        uow.ledger.post(journal, payable_id=None, business_date=w.business_day, at=e.at)
+    detail = {"voucher_no": w.voucher_no, "total_fen": w.total_fen}
+    uow.audit.append(e.actor, "clearing.confirm", f"clearing:{w.id}", detail, e.at)
+
+
+def _clearing_failed(uow: UnitOfWork, e: ClearingFailed) -> None:
+    detail = {"voucher_no": e.window.voucher_no, "reason": e.reason}
+    uow.audit.append(e.actor, "clearing.fail", f"clearing:{e.window.id}", detail, e.at)
+
+
 _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     PayableRegistered: _registered,
     PayableCancelled: _cancelled,
@@ -299,4 +333,7 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     ExceptionAssigned: _exception_assigned,
     ExceptionResolved: _exception_resolved,
     ExceptionReviewed: _exception_reviewed,
+    ClearingInstructed: _clearing_instructed,
+    ClearingConfirmed: _clearing_confirmed,
+    ClearingFailed: _clearing_failed,
 }

@@ -19,6 +19,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     exports,
     lists,
     login,
+    reconciliation,  # reconciliation (issue 12)
     messages,  # portal (issue 13)
     pos,  # portal (issue 13): the window POS
     refunds,  # refunds (issue 11)
@@ -47,6 +48,7 @@ def install(app: FastAPI) -> None:
     for module in (users, units, catalogue, audit, webhooks, channels):  # administration
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
+    app.include_router(reconciliation.router)  # reconciliation (issue 12)
     for module in (lists, exports):  # statistics (issue 10)
         app.include_router(module.router)
     app.include_router(messages.router)  # portal (issue 13)

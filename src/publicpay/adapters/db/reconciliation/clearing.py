@@ -1,0 +1,225 @@
+"""Repository of clearing: windows, their lines, and what a reconciled day holds (the matched
+payments and refunds of the day's active statements, with their payables).
+
+`add_window` and `add_lines` run at once; `save_window` is queued.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from publicpay.adapters.db.payables import payable_lines, payables
+from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.db.reconciliation.tables import (
+    clearing_lines,
+    clearing_windows,
+    statement_lines,
+    statements,
+)
+from publicpay.adapters.db.refunds import refunds
+from publicpay.adapters.db.sql import Change, Insert, Sql
+from publicpay.adapters.db.units import units
+from publicpay.domain.catalogue import BudgetLevel, Destination
+from publicpay.domain.clearing import ClearingLine, Window, WindowStatus
+from publicpay.domain.payables import PayableLine
+from publicpay.domain.time import utc
+
+_WINDOW = select(clearing_windows).where(
+    clearing_windows.c.business_day == bindparam("day"),
+    clearing_windows.c.account == bindparam("account"),
+)
+_WINDOW_BY_ID = select(clearing_windows).where(clearing_windows.c.id == bindparam("id"))
+_WINDOW_LOCKED = _WINDOW_BY_ID.with_for_update()
+_WINDOW_BY_VOUCHER = select(clearing_windows).where(
+    clearing_windows.c.voucher_no == bindparam("voucher_no")
+)
+_LINES = (
+    select(clearing_lines)
+    .where(clearing_lines.c.window_id == bindparam("window_id"))
+    .order_by(clearing_lines.c.id)
+)
+_SAVE = (
+    update(clearing_windows)
+    .where(clearing_windows.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("status"),
+        voucher_no=bindparam("voucher_no"),
+        voucher=bindparam("voucher"),
+        receipt=bindparam("receipt"),
+        failure=bindparam("failure"),
+        instructed_at=bindparam("instructed_at"),
+        confirmed_at=bindparam("confirmed_at"),
+    )
+)
+_MATCHED = statement_lines.join(statements, statements.c.id == statement_lines.c.statement_id)
+_PAID = (
+    select(
+        payables.c.id,
+        payables.c.payment_code,
+        payables.c.paid_fen,
+        units.c.name.label("unit_name"),
+    )
+    .select_from(
+        _MATCHED.join(payment_orders, payment_orders.c.id == statement_lines.c.order_id)
+        .join(payables, payables.c.id == payment_orders.c.payable_id)
+        .join(units, units.c.id == payables.c.unit_id)
+    )
+    .where(
+        statements.c.business_day == bindparam("day"),
+        statements.c.status == "active",
+        statement_lines.c.kind == "payment",
+        statement_lines.c.match_class == "matched",
+    )
+    .order_by(payables.c.id)
+)
+_REFUNDED = (
+    select(
+        payables.c.id,
+        payables.c.payment_code,
+        payables.c.paid_fen,
+        units.c.name.label("unit_name"),
+        refunds.c.amount_fen.label("refund_fen"),
+        refunds.c.kind.label("refund_kind"),
+    )
+    .select_from(
+        _MATCHED.join(refunds, refunds.c.id == statement_lines.c.refund_id)
+        .join(payables, payables.c.id == refunds.c.payable_id)
+        .join(units, units.c.id == payables.c.unit_id)
+    )
+    .where(
+        statements.c.business_day == bindparam("day"),
+        statements.c.status == "active",
+        statement_lines.c.kind == "refund",
+        statement_lines.c.match_class == "matched",
+    )
+    .order_by(refunds.c.id)
+)
+_PAYABLE_LINES = (
+    select(payable_lines)
+    .where(payable_lines.c.payable_id.in_(bindparam("ids", expanding=True)))
+    .order_by(payable_lines.c.payable_id, payable_lines.c.line_no)
+)
+
+
+class ClearingRepository:
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    def window(self, day: date, account: str) -> Window | None:
+        row = self._sql.one(_WINDOW, {"day": day, "account": account})
+        return None if row is None else _window(row)
+
+    def window_by_id(self, window_id: int, *, lock: bool = False) -> Window | None:
+        row = self._sql.one(_WINDOW_LOCKED if lock else _WINDOW_BY_ID, {"id": window_id})
+        return None if row is None else _window(row)
+
+    def window_by_voucher(self, voucher_no: str) -> Window | None:
+        row = self._sql.one(_WINDOW_BY_VOUCHER, {"voucher_no": voucher_no})
+        return None if row is None else _window(row)
+
+    def add_window(self, window: Window, lines: list[ClearingLine]) -> int:
+        row = {
+            "business_day": window.business_day,
+            "account": window.account,
+            "status": window.status.value,
+            "gross_fen": window.gross_fen,
+            "refunds_fen": window.refunds_fen,
+            "fees_fen": window.fees_fen,
+            "total_fen": window.total_fen,
+            "by_level": window.by_level,
+            "created_at": window.created_at,
+        }
+        window.id = int(self._sql.insert(clearing_windows, row).id)
+        rows = tuple(
+            {
+                "window_id": window.id,
+                "payment_code": line.payment_code,
+                "subject_code": line.subject_code,
+                "level": line.level.value,
+                "destination": line.destination.value,
+                "amount_fen": line.amount_fen,
+                "unit_name": line.unit_name[:100],
+            }
+            for line in lines
+        )
+        if rows:
+            self._sql.queue(Insert(clearing_lines, rows))
+        return window.id
+
+    def lines(self, window_id: int) -> list[ClearingLine]:
+        return [
+            ClearingLine(
+                r.payment_code,
+                r.subject_code,
+                BudgetLevel(r.level),
+                Destination(r.destination),
+                int(r.amount_fen),
+                r.unit_name,
+            )
+            for r in self._sql.all(_LINES, {"window_id": window_id})
+        ]
+
+    def save_window(self, window: Window, *, voucher: str | None, receipt: str | None) -> None:
+        params = {
+            "b_id": window.id,
+            "status": window.status.value,
+            "voucher_no": window.voucher_no,
+            "voucher": voucher,
+            "receipt": receipt,
+            "failure": window.failure,
+            "instructed_at": window.instructed_at,
+            "confirmed_at": window.confirmed_at,
+        }
+        self._sql.queue(Change(_SAVE, params, key=("cw", window.id)))
+
+    def voucher(self, window_id: int) -> str | None:
+        row = self._sql.one(_WINDOW_BY_ID, {"id": window_id})
+        return None if row is None else row.voucher
+
+    # -- what a reconciled day holds ------------------------------------------------------------
+
+    def paid_on(self, day: date) -> list[Any]:
+        """Payables whose payment a matched line of the day's active statements lists."""
+        return self._sql.all(_PAID, {"day": day})
+
+    def refunded_on(self, day: date) -> list[Any]:
+        return self._sql.all(_REFUNDED, {"day": day})
+
+    def payable_lines(self, ids: list[int]) -> dict[int, list[PayableLine]]:
+        found: dict[int, list[PayableLine]] = {}
+        if not ids:
+            return found
+        for r in self._sql.all(_PAYABLE_LINES, {"ids": ids}):
+            found.setdefault(int(r.payable_id), []).append(
+                PayableLine(
+                    r.item_code,
+                    r.item_name,
+                    r.unit_of_measure,
+                    r.quantity,
+                    r.standard_fen,
+                    r.amount_fen,
+                )
+            )
+        return found
+
+
+def _window(row: Any) -> Window:
+    return Window(
+        id=int(row.id),
+        business_day=row.business_day,
+        account=row.account,
+        status=WindowStatus(row.status),
+        gross_fen=int(row.gross_fen),
+        refunds_fen=int(row.refunds_fen),
+        fees_fen=int(row.fees_fen),
+        total_fen=int(row.total_fen),
+        by_level=dict(row.by_level),
+        voucher_no=row.voucher_no,
+        failure=row.failure,
+        created_at=utc(row.created_at),
+        instructed_at=utc(row.instructed_at) if row.instructed_at else None,
+        confirmed_at=utc(row.confirmed_at) if row.confirmed_at else None,
+    )

@@ -1,0 +1,224 @@
+"""Clearing a reconciled business day (S1): open its window (the split of every reconciled
+payment and refund), instruct the treasury with the 5408 voucher, apply the receipt.
+
+Workflow: sends the voucher to the treasury between transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Protocol
+
+from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.clearing import (
+    ClearingLine,
+    ReceiptRefused,
+    Settlement,
+    TreasuryReceipt,
+    Window,
+    WindowStatus,
+    by_level,
+    payment_lines,
+    voucher_no,
+)
+from publicpay.domain.errors import ChannelUnavailable
+from publicpay.domain.reconciliation import (
+    CHANNEL_SOURCES,
+    UNRESOLVED,
+    DayNotReconciled,
+    DayStatus,
+    ExceptionStatus,
+    MatchClass,
+    ReconException,
+    Source,
+)
+from publicpay.services.ports import Clock
+from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
+
+log = logging.getLogger("publicpay.services.clearing")
+
+
+class Treasury(Protocol):
+    def voucher(self, window: Window, lines: list[ClearingLine]) -> str: ...
+
+    def submit(self, voucher: str) -> bytes:
+        """The receipt; ChannelUnavailable when the treasury does not answer."""
+        ...
+
+    def parse(self, content: bytes) -> TreasuryReceipt:
+        """ReceiptRefused when it is not a receipt."""
+        ...
+
+
+def _check_reconciled(uow: ReconUnitOfWork, day: date) -> list[Settlement]:
+    """The day's channel settlements; DayNotReconciled unless every channel with a statement is
+    reconciled and at least one has one."""
+    settlements, waiting = [], []
+    for source in CHANNEL_SOURCES:
+        record = uow.reconciliation.day(source, day)
+        if record is None or record.status == DayStatus.MISSING.value:
+            continue
+        unresolved = [
+            e for e in uow.reconciliation.exceptions_of_day(source, day) if e.status in UNRESOLVED
+        ]
+        if unresolved:
+            waiting.append(f"{source.label}（{len(unresolved)} 笔差错未办结）")
+        settlements.append(Settlement(source.value, record.gross_fen, record.fee_fen))
+    if waiting:
+        raise DayNotReconciled(f"{day} 尚未对平，不能清算：" + "、".join(waiting))
+    if not settlements:
+        raise DayNotReconciled(f"{day} 没有任何渠道的对账结果，不能清算")
+    return settlements
+
+
+def _lines(uow: ReconUnitOfWork, day: date, items: dict[str, FeeItem]) -> list[ClearingLine]:
+    repo = uow.clearing
+    paid, refunded = repo.paid_on(day), repo.refunded_on(day)
+    lines_of = repo.payable_lines(sorted({int(r.id) for r in [*paid, *refunded]}))
+    out: list[ClearingLine] = []
+    for r in paid:
+        out += payment_lines(r.payment_code, r.unit_name, lines_of[int(r.id)], items, r.paid_fen)
+    for r in refunded:
+        if r.refund_kind == "duplicate":
+            continue  # a second payment's refund: that payment was never cleared
+        whole = payment_lines(r.payment_code, r.unit_name, lines_of[int(r.id)], items, r.paid_fen)
+        out += _refund_lines(whole, int(r.refund_fen))
+    return out
+
+
+def _refund_lines(whole: list[ClearingLine], refund_fen: int) -> list[ClearingLine]:
+    """A refund taken back from the payment's lines in proportion, exact to the fen (the last
+    line takes the remainder)."""
+    paid = sum(line.amount_fen for line in whole)
+    out, left = [], refund_fen
+    for i, line in enumerate(whole):
+        part = left if i == len(whole) - 1 else refund_fen * line.amount_fen // paid
+        left -= part
+        if part:
+            out.append(
+                ClearingLine(
+                    line.payment_code,
+                    line.subject_code,
+                    line.level,
+                    line.destination,
+                    -part,
+                    line.unit_name,
+                )
+            )
+    return out
+
+
+def open_window(
+    uow: ReconUnitOfWork, day: date, account: str, *, clock: Clock
+) -> tuple[Window, list[Settlement]]:
+    """The day's window (made once: running clearing again finds it)."""
+    with uow:
+        settlements = _check_reconciled(uow, day)
+        window = uow.clearing.window(day, account)
+        if window is not None:
+            return window, settlements
+        lines = _lines(uow, day, uow.catalogue.items())
+        payments = sum(line.amount_fen for line in lines if line.amount_fen > 0)
+        refunds = -sum(line.amount_fen for line in lines if line.amount_fen < 0)
+        window = Window(
+            id=0,
+            business_day=day,
+            account=account,
+            status=WindowStatus.OPEN,
+            gross_fen=payments,
+            refunds_fen=refunds,
+            fees_fen=sum(s.fee_fen for s in settlements),
+            total_fen=payments - refunds,
+            by_level=by_level(lines),
+            created_at=clock.now(),
+        )
+        uow.clearing.add_window(window, lines)
+        uow.commit()
+    return window, settlements
+
+
+def run_clearing(
+    new_uow: Callable[[], ReconUnitOfWork],
+    treasury: Treasury,
+    day: date,
+    account: str,
+    *,
+    clock: Clock,
+    actor: str,
+) -> Window:
+    """Open (or find) the window, instruct it, send the voucher, apply the receipt."""
+    window, settlements = open_window(new_uow(), day, account, clock=clock)
+    if window.status in (WindowStatus.CONFIRMED, WindowStatus.INSTRUCTED):
+        if window.status is WindowStatus.CONFIRMED:
+            return window
+        with new_uow() as uow:
+            voucher = uow.clearing.voucher(window.id) or ""
+    else:
+        with new_uow() as uow:
+            window = uow.clearing.window_by_id(window.id, lock=True) or window
+            lines = uow.clearing.lines(window.id)
+            events = window.instruct(
+                voucher_no(day, window.id), settlements, actor=actor, at=clock.now()
+            )
+            voucher = treasury.voucher(window, lines)
+            uow.collect(events)
+            uow.clearing.save_window(window, voucher=voucher, receipt=None)
+            uow.commit()
+    try:
+        receipt = treasury.submit(voucher)
+    except ChannelUnavailable as exc:
+        log.warning("clearing %s sent, no receipt yet: %s", window.voucher_no, exc.detail)
+        return window
+    return apply_receipt(new_uow, treasury, receipt, clock=clock, actor="treasury")
+
+
+def apply_receipt(
+    new_uow: Callable[[], ReconUnitOfWork],
+    treasury: Treasury,
+    content: bytes,
+    *,
+    clock: Clock,
+    actor: str,
+) -> Window:
+    """The treasury's receipt closes the window (confirmed) or fails it (an exception to work).
+    A receipt for no instruction, or for another amount, is refused and changes nothing."""
+    receipt = treasury.parse(content)
+    with new_uow() as uow:
+        found = uow.clearing.window_by_voucher(receipt.voucher_no)
+        if found is None:
+            raise ReceiptRefused(f"回执凭证号 {receipt.voucher_no} 没有对应的划款指令")
+        window = uow.clearing.window_by_id(found.id, lock=True) or found
+        if window.status is WindowStatus.CONFIRMED:
+            if receipt.confirmed and receipt.x_sum_fen == window.total_fen:
+                return window  # the same receipt again
+            raise ReceiptRefused(
+                f"窗口已确认入库 {window.total_fen} 分，回执（{receipt.x_sum_fen} 分）与之不符"
+            )
+        now = clock.now()
+        if receipt.confirmed:
+            events = window.confirm(receipt.x_sum_fen, actor=actor, at=now)
+        else:
+            events = window.fail(receipt.reason or "国库退回", actor=actor, at=now)
+            uow.reconciliation.add_exception(_failure(window, now))
+        uow.collect(events)
+        voucher = uow.clearing.voucher(window.id)
+        received = content.decode("utf-8", "replace")
+        uow.clearing.save_window(window, voucher=voucher, receipt=received)
+        uow.commit()
+    return window
+
+
+def _failure(window: Window, now: datetime) -> ReconException:
+    return ReconException(
+        id=0,
+        source=Source.BANK,
+        business_day=window.business_day,
+        match_class=MatchClass.STATUS_MISMATCH,
+        key=f"CLEARING:{window.id}:{window.voucher_no}",
+        amount_fen=window.total_fen,
+        status=ExceptionStatus.OPEN,
+        created_at=now,
+        detail={"clearing_window": window.id, "failure": window.failure},
+    )
