@@ -38,8 +38,8 @@ def test_an_auditor_filters_the_log_and_sees_who_what_where_before_and_after(
     assert found.status_code == 200
     assert "console.user_disabled" in found.text
     assert "127.0.0.1" in found.text  # from where
-    assert '{"active": true}' in found.text  # before
-    assert '{"active": false}' in found.text  # after
+    assert "{&#34;active&#34;: true}" in found.text  # before (HTML-escaped JSON)
+    assert "{&#34;active&#34;: false}" in found.text  # after
     assert "共 1 条" in found.text
     assert everything.status_code == 200
 

@@ -165,12 +165,12 @@ def create_user(
             at=now,
             must_change_password=new.must_change_password,
         )
-        detail: dict[str, object] = {
+        granted: dict[str, object] = {
             "role": role.value, "region": new.region_code, "unit_id": new.unit_id,
         }  # fmt: skip
+        detail: dict[str, object] = {**granted, "after": {**granted, "active": True}}
         if source:
             detail["from"] = source
-        detail["after"] = {**detail, "active": True}
         uow.audit.append(actor, "console.user_created", new.username, detail, now)
         uow.commit()
     return CreatedUser(user_id, new.username, secret)

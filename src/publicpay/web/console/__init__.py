@@ -19,9 +19,9 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     exports,
     lists,
     login,
-    reconciliation,  # reconciliation (issue 12)
     messages,  # portal (issue 13)
     pos,  # portal (issue 13): the window POS
+    reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
     stock,
     units,

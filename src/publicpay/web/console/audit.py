@@ -7,6 +7,7 @@ itself is audited.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -30,10 +31,12 @@ from publicpay.web.console.pages import (
     render,
     require,
     source,
+    templates,
     viewer,
 )
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
+templates.env.filters["json_zh"] = lambda value: json.dumps(value, ensure_ascii=False)
 Filter = Annotated[str, Query(max_length=60, pattern=NO_CONTROLS)]
 SHOWN = ("from", "before", "after")  # detail keys with their own column
 
