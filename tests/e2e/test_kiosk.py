@@ -126,6 +126,9 @@ def test_an_id_card_pays_two_payables_in_one_payment_and_prints_both_receipts(
         ]
     assert orders[0].cart_id == orders[1].cart_id is not None  # one payment
     assert orders[0].device_id is not None  # taken at the kiosk
+    numbers = [r.split("-")[1] for r in page.locator("#done-receipts li").evaluate_all(
+        "items => items.map(li => li.dataset.receipt)")]  # fmt: skip
+    assert all(int(n) > 90 * 100_000 for n in numbers)  # from the kiosk's own stock (开票点)
 
 
 def test_the_idle_timeout_returns_to_the_start_and_clears_every_personal_detail(

@@ -7,11 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.refunds import refunds
 from tests.integration.receipt_kit import drain, paid_with_receipt, pay, register
-from tests.integration.refund_kit import ask_refund, finance
+from tests.integration.refund_kit import approved_refund, ask_refund, finance
 from tests.support.client import SignedClient
 
 
@@ -147,3 +149,26 @@ def test_the_unit_credential_cannot_use_the_finance_api(
     assert declined.json()["status"] == "declined"
     unknown = finance(stack).post("/api/v1/admin/refunds/R000/approve", {"note": ""})
     assert unknown.status_code == 404
+
+
+def test_publicpay_check_catches_a_refunded_total_that_does_not_match_the_refunds(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    code = register(api, payer)
+    pay(stack, code)
+    approved_refund(stack, api, code, 100)
+    drain(stack)
+    engine = stack.container.engines.write
+    with engine.connect() as conn:
+        assert not [v for v in run_checks(conn).violations if code in v]
+    bump = update(payables).where(payables.c.payment_code == code)
+    with engine.begin() as conn:
+        conn.execute(bump.values(refunded_fen=payables.c.refunded_fen + 1))
+    try:
+        with engine.connect() as conn:
+            found = [v for v in run_checks(conn).violations if code in v]
+        assert found == [f"缴款单 {code} 实缴 10000 分，已退 101 分，成功退款合计 100 分，"
+                         "申请中及已退合计 100 分"]  # fmt: skip
+    finally:
+        with engine.begin() as conn:
+            conn.execute(bump.values(refunded_fen=payables.c.refunded_fen - 1))

@@ -20,6 +20,7 @@ from publicpay.domain.clearing import (
     clearing_journal,
     settlement_journal,
 )
+from publicpay.domain.devices import DeviceKind
 from publicpay.domain.events import DiscrepancyKind, DomainEvent, EventType
 from publicpay.domain.ledger import (
     duplicate_payment_journal,
@@ -37,7 +38,7 @@ from publicpay.domain.payables import (
     PayableRegistered,
     PayableReversed,
 )
-from publicpay.domain.payments.orders import AmountMismatch, LateSuccess
+from publicpay.domain.payments.orders import AmountMismatch, LateSuccess, Order
 from publicpay.domain.receipts.records import JobKind
 from publicpay.domain.reconciliation import (
     ExceptionAssigned,
@@ -90,10 +91,20 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
     journal = payment_journal(o.order_no, o.channel, e.shares)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
     uow.events.add(p.unit_id, EventType.PAYABLE_PAID.value, paid_event_data(e), e.at, deliver=True)
-    uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, None, e.at)
+    uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, _issuing_point(uow, o), e.at)
     detail = {"order_no": o.order_no, "amount_fen": o.amount_fen}
     uow.audit.append(f"channel:{o.channel}", "payable.paid", p.payment_code, detail, e.at)
     uow.messages.add(p.id, p.unit_id, MessageKind.PAID, e.at)  # N3: the payment and receipt link
+
+
+def _issuing_point(uow: UnitOfWork, order: Order) -> str | None:
+    """A payment taken at a kiosk is receipted from the kiosk's own stock (its 开票点)."""
+    if order.device_id is None:
+        return None
+    device = uow.devices.get(order.device_id)
+    if device is None or device.kind is not DeviceKind.KIOSK:
+        return None  # a window's POS: the unit's stock (its cashiers' receipts)
+    return device.issuing_point
 
 
 def paid_event_data(e: PayablePaid) -> dict[str, object]:

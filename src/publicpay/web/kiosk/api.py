@@ -184,7 +184,7 @@ def print_(
         device = uow.devices.by_app_id(k.device.app_id)
     if device is None or not can_print(device):
         raise PrinterUnavailable(
-            "本机打印机缺纸或故障，暂不能打印。票据已开具，可稍后再来打印（开具后180天内），"
+            "本机打印机缺纸或故障，暂不能打印。票据已开具，可稍后再来打印（开具后6个月内），"
             "或在手机缴款页面下载电子票据"
         )
     request = PrintRequest(body.code, body.number, place=device.app_id, unit_id=None)

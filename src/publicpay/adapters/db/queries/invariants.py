@@ -14,6 +14,7 @@ from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.sql import Sql
+from publicpay.domain.refunds import OPEN_OR_DONE, RefundKind, RefundStatus
 from publicpay.domain.time import utc
 
 
@@ -42,6 +43,7 @@ def run_checks(conn: Connection, now: datetime | None = None) -> Report:
         _stale_orders,
         _receipts,
         _audit,
+        _refunds,  # refunds (issue 11)
     )
     for check in checks:
         report.checked.append(check.__doc__ or check.__name__)
@@ -144,3 +146,45 @@ def _receipts(conn: Connection, now: datetime) -> list[str]:
 def _audit(conn: Connection, _now: datetime) -> list[str]:
     """审计日志哈希链完整"""
     return [f"审计日志第 {i} 行哈希链断裂" for i in AuditRepository(Sql(conn)).verify_chain()]
+
+
+REQUESTED = RefundKind.REQUESTED.value
+
+
+def _refunds(conn: Connection, _now: datetime) -> list[str]:
+    """每笔缴款单的退款累计不超过实缴，且等于成功的退款申请之和"""
+    done = (
+        select(refunds.c.payable_id, func.sum(refunds.c.amount_fen).label("fen"))
+        .where(refunds.c.kind == REQUESTED, refunds.c.status == RefundStatus.SUCCEEDED.value)
+        .group_by(refunds.c.payable_id)
+        .subquery()
+    )
+    asked = (
+        select(refunds.c.payable_id, func.sum(refunds.c.amount_fen).label("fen"))
+        .where(
+            refunds.c.kind == REQUESTED,
+            refunds.c.status.in_([status.value for status in OPEN_OR_DONE]),
+        )
+        .group_by(refunds.c.payable_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            payables.c.payment_code,
+            payables.c.paid_fen,
+            payables.c.refunded_fen,
+            func.coalesce(done.c.fen, 0),
+            func.coalesce(asked.c.fen, 0),
+        )
+        .outerjoin(done, done.c.payable_id == payables.c.id)
+        .outerjoin(asked, asked.c.payable_id == payables.c.id)
+        .where(
+            (payables.c.refunded_fen != func.coalesce(done.c.fen, 0))
+            | (func.coalesce(asked.c.fen, 0) > func.coalesce(payables.c.paid_fen, 0))
+        )
+    )
+    return [
+        f"缴款单 {code} 实缴 {paid} 分，已退 {refunded} 分，"
+        f"成功退款合计 {ok} 分，申请中及已退合计 {ask} 分"
+        for code, paid, refunded, ok, ask in conn.execute(stmt)
+    ]

@@ -287,7 +287,7 @@
     await heartbeat(status);  // the platform refuses to count a print on a stale paper state
     if (status.printer !== "ok" || status.paper === "out") {
       button.disabled = false;
-      return message("本机打印机" + (status.paper === "out" ? "缺纸" : "暂不可用") + "，暂不能打印。票据已开具，可稍后再来打印（开具后180天内），或在手机缴款页面下载电子票据",
+      return message("本机打印机" + (status.paper === "out" ? "缺纸" : "暂不可用") + "，暂不能打印。票据已开具，可稍后再来打印（开具后6个月内），或在手机缴款页面下载电子票据",
         "暂不能打印", $("done").hidden ? "list" : "done");
     }
     try {
