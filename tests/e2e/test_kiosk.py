@@ -94,14 +94,14 @@ def test_an_id_card_pays_two_payables_in_one_payment_and_prints_both_receipts(
     expect(page.locator("#payer")).to_have_text("周*梅")
     save_screens(page, AREA, "list", SIZES)
 
-    page.click("#to-pay")
-    page.click("button.wallet[data-channel='alipay']")
+    page.click("#to-pay")  # the aggregate code (聚合码) of one cart, without another tap
     expect(page.locator("#qr-box")).to_be_visible()
     qr_code = page.locator("#qr").get_attribute("data-qr")
     assert qr_code
+    assert "/pay/a/" in qr_code
     expect(page.locator("#countdown")).not_to_have_text("--:--")
     save_screens(page, AREA, "pay", SIZES)
-    page.click("button.wallet[data-channel='alipay']")  # a second tap: the same order
+    page.click("button.wallet[data-channel='aggregate']")  # a second tap: the same code
     assert page.locator("#qr").get_attribute("data-qr") == qr_code
 
     paid = httpx.post(f"{stack.info['base_url']}/emulator/alipay/scan", json={"qr_code": qr_code})

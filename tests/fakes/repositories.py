@@ -208,6 +208,9 @@ class FakeCarts:
         if cart.id in self._db.tables.carts:
             self._db.tables.carts[cart.id] = copy.deepcopy(cart)
 
+    def open_at(self, cart: Cart) -> None:
+        self.save(cart)
+
 
 class FakeOrders:
     """`add` runs at once (the id is needed) and sets `order.id`; `save` is queued."""

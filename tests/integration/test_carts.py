@@ -127,3 +127,29 @@ def test_a_second_tap_on_pay_with_the_same_key_opens_no_second_payment(
     first, second = _cart(stack, codes, headers=headers), _cart(stack, codes, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json()["order_no"] == second.json()["order_no"]
+
+
+def test_an_aggregate_cart_is_paid_by_the_first_wallet_and_refused_to_another(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    codes = [register(api, payer), register(api, payer)]
+    opened = _cart(stack, codes, "aggregate")
+    assert opened.status_code == 201, opened.text
+    url = opened.json()["qr_code"]
+    assert "/pay/a/" in url
+    base = stack.info["base_url"]
+    alipay_ua = {"User-Agent": "Mozilla/5.0 AlipayClient/10.5.36.8000"}
+    first = httpx.get(url, headers=alipay_ua)
+    assert first.status_code == 302
+    again = httpx.get(url, headers=alipay_ua)
+    assert again.headers["location"] == first.headers["location"]  # the same order
+    wechat = httpx.get(url + "?openid=o_test", headers={"User-Agent": "MicroMessenger/8.0.47"})
+    assert wechat.status_code == 409
+    assert "支付宝" in wechat.text
+    scanned = httpx.post(f"{base}/emulator/alipay/scan", json={"qr_code": url})
+    assert scanned.status_code == 200, scanned.text
+    wait_until(
+        lambda: all(_status(stack, code) == "paid" for code in codes),
+        interval_s=0.02,
+        message="aggregate cart not paid",
+    )

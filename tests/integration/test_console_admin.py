@@ -228,18 +228,18 @@ def test_a_district_admin_adds_and_renames_regions_below_its_own_only(
     stack: Any, base_url: str
 ) -> None:
     with logged_in(base_url, make_user(stack, "finance_admin", region_code="330100")) as city:
-        added = _post(city, "/console/regions", "/console/regions", code="330106", name="西湖区")
-        again = _post(city, "/console/regions", "/console/regions", code="330106", name="西湖区")
+        added = _post(city, "/console/regions", "/console/regions", code="330108", name="滨江区")
+        again = _post(city, "/console/regions", "/console/regions", code="330108", name="滨江区")
         above = _post(city, "/console/regions", "/console/regions", code="330200", name="宁波市")
         renamed = _post(
-            city, "/console/regions", "/console/regions/330106/rename", name="西湖区（测试）"
+            city, "/console/regions", "/console/regions/330108/rename", name="滨江区（测试）"
         )
         listed = city.get("/console/regions").text
     assert added.status_code == 303
     assert again.status_code == 409
     assert above.status_code == 404
     assert renamed.status_code == 303
-    assert "西湖区（测试）" in listed
+    assert "滨江区（测试）" in listed
     assert "330200" not in listed
 
 

@@ -12,6 +12,7 @@ from publicpay.domain.payments.carts import CartMixesAccounts, CartStatus
 from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
 from publicpay.domain.payments.orders import Outcome
 from publicpay.services.payments.carts import (
+    Aggregate,
     apply_cart_trade,
     open_cart_order,
     recover_open_carts,
@@ -109,3 +110,19 @@ def test_open_carts_are_recovered_from_the_channel_or_closed_when_expired() -> N
     assert recover_open_carts(world.uow, world.gateways, clock=world.clock, older_than_s=60) == 2
     assert world.payable(a.id).paid_fen == a.amount_fen
     assert world.tables.carts[unpaid.id].status is CartStatus.CLOSED
+
+
+def test_an_aggregate_cart_nobody_opened_is_closed_when_it_expires() -> None:
+    world = World()
+    a, b = world.register(line(PLATE.code)), world.register(line(PLATE.code))
+    opened = open_cart_order(
+        world.uow(), world.gateways, (a.payment_code, b.payment_code), None,
+        clock=world.clock, policy=POLICY, aggregate=Aggregate(world.uow().box, "https://pp"),
+    )  # fmt: skip
+    assert opened.order.qr_code.startswith("https://pp/pay/a/")
+    (cart,) = world.tables.carts.values()
+    assert (cart.channel, cart.channel_account_id) == ("aggregate", None)
+    world.clock.advance(seconds=POLICY.order_timeout_s + 60)
+    assert recover_open_carts(world.uow, world.gateways, clock=world.clock, older_than_s=60) == 1
+    assert world.tables.carts[cart.id].status is CartStatus.CLOSED
+    assert world.gateways.get(Channel.ALIPAY).queried == []  # no channel was ever asked

@@ -15,6 +15,9 @@ Every repository statement is one SQLAlchemy Core construct that runs on both da
   IMMEDIATE), max(id) + the row's number.
 - `xact_lock(key)`: a transaction-scoped advisory lock on PostgreSQL; nothing on SQLite, whose
   writers already hold the database's write lock.
+- `local_hour(column)`: a UTC timestamp's hour in Asia/Shanghai as text `YYYY-MM-DD HH` (the
+  statistics' trends): `to_char(… AT TIME ZONE 'Asia/Shanghai', …)` on PostgreSQL,
+  `strftime(…, '+8 hours')` on SQLite (UTC text; Shanghai keeps no daylight saving time).
 - `Dialect.cursor`: psycopg's raw cursor (the compiled `$n` SQL as it is) or sqlite3's.
 - Row locks (`SELECT … FOR UPDATE [SKIP LOCKED]`) need no entry: SQLite's compiler leaves the
   clause out, and its write lock serialises writers anyway.
@@ -38,7 +41,7 @@ from sqlalchemy.engine import Dialect as SaDialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import BigInteger, Integer
+from sqlalchemy.types import BigInteger, Integer, String
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,3 +140,23 @@ def _xact_lock_postgresql(element: xact_lock, compiler: Any, **kw: Any) -> str:
 @compiles(xact_lock, "sqlite")
 def _xact_lock_sqlite(element: xact_lock, compiler: Any, **kw: Any) -> str:
     return "1"
+
+
+class local_hour(FunctionElement[str]):
+    """`local_hour(ts_column)`: 'YYYY-MM-DD HH', the Asia/Shanghai hour of a UTC timestamp."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_hour"
+
+
+@compiles(local_hour, "postgresql")
+def _local_hour_postgresql(element: local_hour, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(({column}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24')"
+
+
+@compiles(local_hour, "sqlite")
+def _local_hour_sqlite(element: local_hour, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%d %H', {column}, '+8 hours')"

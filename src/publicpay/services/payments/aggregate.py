@@ -84,11 +84,16 @@ def issue_aggregate(
             payable.lines, uow.catalogue.items(), payable.due_date, business_date(now)
         )
     expires_at = now + timedelta(seconds=policy.order_timeout_s)
-    nonce = secrets.token_hex(4)
-    body = f"{payment_code}.{int(expires_at.timestamp()):x}.{nonce}"
+    session_no, url = aggregate_url(box, payment_code, expires_at, base_url=base_url)
+    return AggregateCode(session_no, url, payment_code, amount, expires_at)
+
+
+def aggregate_url(box: Box, ref: str, expires_at: datetime, *, base_url: str) -> tuple[str, str]:
+    """(session number, URL) of an aggregate code for `ref`: a payment code, or a cart's number
+    (a cart reserved for whichever wallet opens it first)."""
+    body = f"{ref}.{int(expires_at.timestamp()):x}.{secrets.token_hex(4)}"
     token = f"{body}.{_mac(box, body)}"
-    url = f"{base_url.rstrip('/')}{AGGREGATE_PATH}{token}"
-    return AggregateCode("A" + body.replace(".", ""), url, payment_code, amount, expires_at)
+    return "A" + body.replace(".", ""), f"{base_url.rstrip('/')}{AGGREGATE_PATH}{token}"
 
 
 def read_token(box: Box, token: str, *, clock: Clock) -> str:

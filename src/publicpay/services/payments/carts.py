@@ -14,13 +14,20 @@ paid elsewhere meanwhile takes its share as a duplicate, refunded automatically.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound, ValidationFailed
+from publicpay.domain.errors import (
+    ChannelRejected,
+    ChannelUnavailable,
+    Conflict,
+    NotFound,
+    ValidationFailed,
+)
 from publicpay.domain.events import DiscrepancyKind
 from publicpay.domain.payables import (
     Payable,
@@ -40,10 +47,11 @@ from publicpay.domain.payments.carts import (
 from publicpay.domain.payments.channels import Channel, QrOrderRequest, TradeResult, TradeState
 from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus, Outcome
 from publicpay.domain.time import SHANGHAI, business_date
+from publicpay.services.payments.aggregate import aggregate_url
 from publicpay.services.payments.checkout import OpenedOrder
 from publicpay.services.payments.orders import PaymentPolicy, new_order_no, taken_at
-from publicpay.services.payments.ports import Gateways
-from publicpay.services.ports import Clock
+from publicpay.services.payments.ports import Gateways, JsapiGateway
+from publicpay.services.ports import Box, Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("publicpay.services.carts")
@@ -70,45 +78,124 @@ def open_cart_order(
     uow: UnitOfWork,
     gateways: Gateways,
     payment_codes: Sequence[str],
-    channel: Channel,
+    channel: Channel | None,
     *,
     clock: Clock,
     policy: PaymentPolicy,
     source: str | None = None,
+    aggregate: Aggregate | None = None,
 ) -> OpenedCart:
     """One channel QR order paying every payable of `payment_codes` (2 to 10, unpaid, all
-    collected through one merchant account). `source`: the device's app id, if any."""
+    collected through one merchant account). `source`: the device's app id, if any.
+    `channel` None: an aggregate code (聚合码, `aggregate` says how to make it); the cart waits
+    for the first wallet that opens it (`open_cart_for_wallet`)."""
     codes = check_cart_codes(payment_codes)
-    cart, lines, subject = _reserve(uow, gateways, codes, channel, clock, policy, source)
+    cart, lines, _ = _reserve(uow, gateways, codes, channel, clock, policy, source)
+    assert cart.expires_at is not None
+    if channel is None:
+        assert aggregate is not None
+        base = aggregate.base_url
+        _, url = aggregate_url(aggregate.box, cart.cart_no, cart.expires_at, base_url=base)
+        return OpenedCart(OpenedOrder(cart.cart_no, url, cart.amount_fen, cart.expires_at), lines)
+    qr_code = _at_channel(uow, gateways, cart, channel, clock, policy)
+    return OpenedCart(OpenedOrder(cart.cart_no, qr_code, cart.amount_fen, cart.expires_at), lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    box: Box
+    base_url: str
+
+
+def _at_channel(
+    uow: UnitOfWork,
+    gateways: Gateways,
+    cart: Cart,
+    channel: Channel,
+    clock: Clock,
+    policy: PaymentPolicy,
+    openid: str | None = None,
+) -> str:
+    """The cart's order at the channel (a QR, or WeChat's JSAPI prepay for `openid`)."""
     gateway = gateways.for_account(channel, cart.channel_account_id)
     assert cart.expires_at is not None
     request = QrOrderRequest(
         cart.cart_no,
         cart.amount_fen,
-        subject,
+        f"非税合并缴款-{len(cart.items)}笔",
         policy.notify_url_for(channel.value, cart.channel_account_id),
         cart.expires_at,
     )
     try:
-        qr = gateway.create_qr_order(request)
+        if openid is not None:
+            if not isinstance(gateway, JsapiGateway):
+                raise ValidationFailed("微信支付未开通公众号支付", errors={"channel": "wechat"})
+            qr_code = json.dumps(gateway.jsapi_prepay(request, openid), ensure_ascii=False)
+        else:
+            qr_code = gateway.create_qr_order(request).qr_code
     except (ChannelUnavailable, ChannelRejected):
         _finish(uow, cart.cart_no, clock, failed=True)
         raise
     with uow:
         stored = uow.carts.by_no(cart.cart_no, lock=True)
         assert stored is not None
-        stored.qr_code = qr.qr_code
+        stored.qr_code = qr_code[:500]
         uow.carts.save(stored)
         uow.commit()
-    opened = OpenedOrder(cart.cart_no, qr.qr_code, cart.amount_fen, cart.expires_at)
-    return OpenedCart(opened, lines)
+    return qr_code
+
+
+class CartOpenedElsewhere(Conflict):
+    code = "cart_opened_elsewhere"
+    title = "该二维码已在其他钱包中打开"
+
+
+def open_cart_for_wallet(
+    uow: UnitOfWork,
+    gateways: Gateways,
+    cart_no: str,
+    channel: Channel,
+    *,
+    clock: Clock,
+    policy: PaymentPolicy,
+    openid: str | None = None,
+) -> tuple[Cart, str]:
+    """A wallet opened a cart's aggregate code: the cart becomes that channel's order (the
+    first wallet wins; another wallet is refused, so the cart is never paid twice). Returns the
+    cart and the QR URL (Alipay, UnionPay) or the JSAPI bundle as JSON (WeChat, `openid`)."""
+    with uow:
+        cart = uow.carts.by_no(cart_no, lock=True)
+        if cart is None:
+            raise NotFound("合并支付不存在")
+        if cart.status is not CartStatus.PAYING:
+            raise ValidationFailed("该合并支付已结束，请重新发起")
+        if cart.channel == channel.value and cart.qr_code and openid is None:
+            return cart, cart.qr_code
+        if cart.channel not in (AGGREGATE, channel.value):
+            wallet = _wallet(cart.channel)
+            raise CartOpenedElsewhere(f"该二维码已在{wallet}中打开，请用同一钱包支付")
+        payables = [uow.payables.by_id(item.payable_id) for item in cart.items]
+        accounts = {p.payment_code: gateways.for_unit(channel, p.unit_id)[0] for p in payables if p}
+        check_one_account(accounts)
+        cart.channel, cart.channel_account_id = channel.value, next(iter(accounts.values()))
+        uow.carts.open_at(cart)
+        uow.commit()
+    return cart, _at_channel(uow, gateways, cart, channel, clock, policy, openid)
+
+
+AGGREGATE = "aggregate"
+_WALLETS = {"alipay": "支付宝", "wechat": "微信", "unionpay": "云闪付"}
+
+
+def _wallet(channel: str) -> str:
+    return _WALLETS.get(channel, channel)
 
 
 def _reserve(
     uow: UnitOfWork,
     gateways: Gateways,
     codes: list[str],
-    channel: Channel,
+    channel: Channel | None,
     clock: Clock,
     policy: PaymentPolicy,
     source: str | None,
@@ -116,8 +203,10 @@ def _reserve(
     with uow:
         now = clock.now()
         payables = [_unpaid(uow, code) for code in sorted(codes)]  # locked in one order
-        accounts = {p.payment_code: gateways.for_unit(channel, p.unit_id)[0] for p in payables}
-        check_one_account(accounts)
+        accounts: dict[str, int | None] = {}
+        if channel is not None:  # an aggregate code is checked when a wallet opens it
+            accounts = {p.payment_code: gateways.for_unit(channel, p.unit_id)[0] for p in payables}
+            check_one_account(accounts)
         items = uow.catalogue.items()
         today = business_date(now)
         due = {p.id: amount_due_fen(p.lines, items, p.due_date, today) for p in payables}
@@ -125,11 +214,11 @@ def _reserve(
         cart = Cart(
             id=0,
             cart_no=new_cart_no(now),
-            channel=channel.value,
+            channel=channel.value if channel else AGGREGATE,
             amount_fen=sum(due.values()),
             status=CartStatus.PAYING,
             items=[CartItem(p.id, due[p.id]) for p in payables],
-            channel_account_id=next(iter(accounts.values())),
+            channel_account_id=next(iter(accounts.values()), None),
             created_at=now,
             expires_at=now + timedelta(seconds=policy.order_timeout_s),
             device_id=place.device_id if place else None,
@@ -286,6 +375,12 @@ def _recover(
         cart = uow.carts.by_no(cart_no)
     if cart is None or cart.status is not CartStatus.PAYING:
         return 0
+    if cart.channel == AGGREGATE:  # no wallet opened it: no order at any channel
+        assert cart.expires_at is not None
+        if cart.expires_at > clock.now():
+            return 0
+        _finish(new_uow(), cart_no, clock, failed=False)
+        return 1
     gateway = gateways.for_account(Channel(cart.channel), cart.channel_account_id)
     result = gateway.query(cart_no)
     if result.state in (TradeState.SUCCEEDED, TradeState.CLOSED, TradeState.FAILED):

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from publicpay.web.console import (  # statistics (issue 10), administration (issue 10)
+from publicpay.web.console import (
     audit,
     batches,
     catalogue,
@@ -23,6 +23,7 @@ from publicpay.web.console import (  # statistics (issue 10), administration (is
     pos,  # portal (issue 13): the window POS
     reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
+    statistics,  # statistics (issue 10), with lists and exports
     stock,
     units,
     users,
@@ -49,7 +50,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
-    for module in (lists, exports):  # statistics (issue 10)
+    for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
     app.include_router(messages.router)  # portal (issue 13)
     app.include_router(pos.router)  # portal (issue 13): /pos and /console/pos

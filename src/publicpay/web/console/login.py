@@ -105,7 +105,19 @@ SCREENS = (
         "退款",
         "单位申请退款，财政审核审批（申请人不能审批，超限额须两人审批）；柜台与现金缴款经银行转账退回",
     ),
-    # statistics (issue 10): lists
+    # statistics (issue 10): statistics, the phone view, lists
+    (
+        Permission.VIEW_STATISTICS,
+        "/stats",
+        "收入统计",
+        "今日及任意期间的收入、笔数、在线缴费率，按渠道、单位、网点、窗口、项目、级次、区划、终端统计，图表可逐级查看明细",
+    ),
+    (
+        Permission.VIEW_STATISTICS,
+        "/m",
+        "掌上监管",
+        "手机版：今日收入按单位、渠道一览，可添加到手机桌面",
+    ),
     (
         Permission.VIEW_LISTS,
         "/payables",

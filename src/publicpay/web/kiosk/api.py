@@ -14,7 +14,7 @@ from publicpay.adapters.db.queries import kiosk as queries
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.api.idempotency import idempotent
 from publicpay.api.routes.devices import DeviceOut, HeartbeatIn, device_out
-from publicpay.api.routes.payments.carts import CartLineOut, CartOut, cart_out
+from publicpay.api.routes.payments.carts import CartLineOut, CartOut, open_cart
 from publicpay.api.schemas import Strict, text
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import is_valid_citizen_id, normalise_citizen_id, parse_payment_code
@@ -24,8 +24,8 @@ from publicpay.domain.payables import PayableStatus, status_label
 from publicpay.domain.payments.carts import MAX_CART
 from publicpay.domain.payments.channels import Channel
 from publicpay.services.devices.heartbeats import record_heartbeat
-from publicpay.services.payments.carts import open_cart_order
-from publicpay.services.payments.checkout import open_qr_order
+from publicpay.services.payments.aggregate import issue_aggregate
+from publicpay.services.payments.checkout import OpenedOrder, open_qr_order
 from publicpay.services.receipts.access import PrintRequest, print_receipt
 from publicpay.web.kiosk.session import Kiosk, container, kiosk_call
 
@@ -96,7 +96,7 @@ def lookup(
 
 class PayIn(Strict):
     payment_codes: list[str] = Field(min_length=1, max_length=MAX_CART)
-    channel: Literal["alipay", "wechat", "unionpay"]
+    channel: Literal["aggregate", "alipay", "wechat", "unionpay"]
 
 
 @router.post("/pay", response_model=CartOut, status_code=201)
@@ -114,25 +114,28 @@ def pay(
         request,
         f"kiosk:{app_id}",
         body.model_dump_json(),
-        lambda: _open(c, codes, Channel(body.channel), app_id),
+        lambda: _open(c, codes, body.channel, app_id),
         status_code=201,
     )
 
 
-def _open(c: Container, codes: list[str], channel: Channel, app_id: str) -> CartOut:
-    policy = c.payment_policy()
+def _open(c: Container, codes: list[str], channel: str, app_id: str) -> CartOut:
+    """Several: a cart (at one channel, or an aggregate code); one: its own order, or its
+    aggregate code (any wallet)."""
     if len(codes) > 1:
-        opened = open_cart_order(
-            c.uow(), c.gateways, codes, channel, clock=c.clock, policy=policy, source=app_id
-        )
-        return cart_out(opened, channel.value)
-    one = open_qr_order(
-        c.uow(), c.gateways, codes[0], channel, clock=c.clock, policy=policy, source=app_id
-    )
+        return open_cart(c, codes, channel, app_id)
+    policy = c.payment_policy()
+    if channel == "aggregate":
+        code = issue_aggregate(c.read_uow(), c.box, codes[0], base_url=c.settings.public_base_url,
+                               clock=c.clock, policy=policy)  # fmt: skip
+        one = OpenedOrder(code.session_no, code.url, code.amount_fen, code.expires_at)
+    else:
+        one = open_qr_order(c.uow(), c.gateways, codes[0], Channel(channel), clock=c.clock,
+                            policy=policy, source=app_id)  # fmt: skip
     return CartOut(
         order_no=one.order_no,
         qr_code=one.qr_code,
-        channel=channel.value,
+        channel=channel,
         amount_fen=one.amount_fen,
         expires_at=one.expires_at.isoformat(),
         lines=[CartLineOut(payment_code=codes[0], amount_fen=one.amount_fen)],

@@ -80,6 +80,11 @@ _SAVE = (
         closed_at=bindparam("closed_at"),
     )
 )
+_OPEN_AT = (
+    update(carts)
+    .where(carts.c.id == bindparam("b_id"))
+    .values(channel=bindparam("channel"), channel_account_id=bindparam("account_id"))
+)
 
 
 class CartsRepository:
@@ -130,6 +135,11 @@ class CartsRepository:
             "closed_at": cart.closed_at,
         }
         self._sql.queue(Change(_SAVE, params, key=("carts", cart.id)))
+
+    def open_at(self, cart: Cart) -> None:
+        """Queued: an aggregate cart's channel and merchant account, once a wallet opened it."""
+        params = {"b_id": cart.id, "channel": cart.channel, "account_id": cart.channel_account_id}
+        self._sql.queue(Change(_OPEN_AT, params, key=("carts-open", cart.id)))
 
     def _cart(self, row: Any) -> Cart:
         items = [

@@ -19,6 +19,7 @@ from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from publicpay.domain.money import format_yuan
+from publicpay.domain.payments.carts import is_cart_no
 from publicpay.domain.payments.channels import Channel
 from publicpay.services.payments.aggregate import (
     AGGREGATE_PATH,
@@ -26,6 +27,7 @@ from publicpay.services.payments.aggregate import (
     read_token,
     wallet_of,
 )
+from publicpay.services.payments.carts import open_cart_for_wallet
 from publicpay.services.payments.checkout import open_for_wallet, open_jsapi
 from publicpay.web.portal import templates
 
@@ -47,6 +49,8 @@ def aggregate_landing(
         return _page(request, "聚合码无效", exc.detail, status=410)
     wallet = wallet_of(request.headers.get("user-agent", ""))
     available = set(c.gateways.channels())
+    if is_cart_no(code):  # several payables in one payment (a kiosk's cart): issue 13
+        return _cart(request, c, code, wallet if wallet in available else None, openid)
     if wallet is None or wallet not in available:
         return _chooser(request, c, code, wallet)
     try:
@@ -67,6 +71,42 @@ def aggregate_landing(
     except DomainError as exc:
         return _page(request, "暂时无法支付", exc.detail, status=409)
     return RedirectResponse(opened.qr_code, status_code=302)
+
+
+def _cart(
+    request: Request, c: Container, cart_no: str, wallet: Channel | None, openid: str
+) -> Response:
+    """A cart's aggregate code: the first wallet to open it gets the cart's order."""
+    if wallet is None:
+        detail = "请使用支付宝、微信或云闪付扫描此二维码。"
+        return _page(request, "请用手机钱包扫码", detail, status=200)
+    limits, address = anonymous_limits(request), client_address(request)
+    if wallet is Channel.WECHAT:
+        openid = openid or request.headers.get("x-wx-openid", "")
+        if not openid or len(openid) > 128 or not openid.isprintable():
+            return _page(
+                request, "请在微信中打开", "未获取到微信用户标识，请在微信中重新扫码。", status=400
+            )
+    try:
+        limits.order(address)
+        cart, opened = open_cart_for_wallet(
+            c.uow(), c.gateways, cart_no, wallet, clock=c.clock, policy=c.payment_policy(),
+            openid=openid if wallet is Channel.WECHAT else None,
+        )  # fmt: skip
+    except RateLimited as exc:
+        return _throttled(request, exc)
+    except DomainError as exc:
+        return _page(request, "暂时无法支付", exc.detail, status=409)
+    if wallet is not Channel.WECHAT:
+        return RedirectResponse(opened, status_code=302)
+    context = {
+        "title": "微信支付",
+        "amount": format_yuan(cart.amount_fen),
+        "order_no": cart.cart_no,
+        "payment_code": "",
+        "bundle_json": opened.replace("<", "\\u003c"),
+    }
+    return templates.TemplateResponse(request, "wechat_pay.html", context)
 
 
 def _wechat(request: Request, c: Container, code: str, openid: str) -> Response:

@@ -18,7 +18,7 @@ from publicpay.domain.codes import parse_payment_code
 from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.payments.carts import MAX_CART
 from publicpay.domain.payments.channels import Channel
-from publicpay.services.payments.carts import OpenedCart, open_cart_order
+from publicpay.services.payments.carts import Aggregate, OpenedCart, open_cart_order
 
 router = APIRouter(prefix="/api/v1/pay/cart", tags=["payer"])
 
@@ -27,7 +27,9 @@ class CartIn(Strict):
     payment_codes: list[str] = Field(
         min_length=2, max_length=MAX_CART, description=f"缴款码（2–{MAX_CART} 张，各不相同）"
     )
-    channel: str = text(max_length=20, description="支付渠道：alipay / wechat / unionpay")
+    channel: str = text(
+        max_length=20, description="支付渠道：alipay / wechat / unionpay / aggregate（聚合码）"
+    )
     method: str = text(default="qr", max_length=10, description="qr=缴款人扫码（主扫）")
 
 
@@ -45,7 +47,7 @@ class CartOut(BaseModel):
     lines: list[CartLineOut] = Field(description="每张缴款单的金额，合计即 amount_fen")
 
 
-CART_CHANNELS = ("alipay", "wechat", "unionpay")
+CART_CHANNELS = ("alipay", "wechat", "unionpay", "aggregate")
 
 
 def cart_out(opened: OpenedCart, channel: str) -> CartOut:
@@ -96,7 +98,7 @@ def create_cart_order(
             request,
             "cart:" + ",".join(sorted(codes)),
             body.model_dump_json(),
-            lambda: _open(c, codes, body.channel),
+            lambda: open_cart(c, codes, body.channel),
             status_code=201,
         )
     except NotFound:
@@ -104,8 +106,16 @@ def create_cart_order(
         raise
 
 
-def _open(c: Container, codes: list[str], channel: str) -> CartOut:
+def open_cart(c: Container, codes: list[str], channel: str, source: str | None = None) -> CartOut:
+    """A cart at one channel, or an aggregate code (聚合码) the first wallet to open it takes."""
     opened = open_cart_order(
-        c.uow(), c.gateways, codes, Channel(channel), clock=c.clock, policy=c.payment_policy()
+        c.uow(),
+        c.gateways,
+        codes,
+        None if channel == "aggregate" else Channel(channel),
+        clock=c.clock,
+        policy=c.payment_policy(),
+        source=source,
+        aggregate=Aggregate(c.box, c.settings.public_base_url),
     )
     return cart_out(opened, channel)

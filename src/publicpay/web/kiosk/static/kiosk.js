@@ -200,10 +200,14 @@
     $("qr-box").hidden = true;
     for (const w of document.querySelectorAll(".wallet")) w.classList.remove("on");
     show("pay");
+    openQr("aggregate");  // one code any wallet can pay; a wallet's own code one tap away
   });
-  $("wallets").addEventListener("click", async (event) => {
+  $("wallets").addEventListener("click", (event) => {
     const channel = event.target.dataset && event.target.dataset.channel;
-    if (!channel || !paying || paying.busy) return;
+    if (channel) openQr(channel);
+  });
+  async function openQr(channel) {
+    if (!paying || paying.busy) return;
     if (paying.channel !== channel) { paying.key = crypto.randomUUID(); paying.channel = channel; }
     paying.busy = true;  // a second tap while the first is on its way opens nothing more
     for (const w of document.querySelectorAll(".wallet")) w.classList.toggle("on", w.dataset.channel === channel);
@@ -220,7 +224,7 @@
     } catch (e) {
       message(e.message, "无法发起支付", "list");
     } finally { if (paying) paying.busy = false; }
-  });
+  }
   function startCountdown(until) {
     clearInterval(paying.timer);
     const tick = () => {
