@@ -30,6 +30,7 @@ from tests.fakes.repositories import (
     FakeAudit,
     FakeCarts,
     FakeCatalogue,
+    FakeDeposits,
     FakeDevices,
     FakeDiscrepancies,
     FakeEvents,
@@ -106,6 +107,7 @@ class FakeUnitOfWork:
         self._devices = FakeDevices(self.db)
         self._shifts = FakeShifts(self.db)
         self._carts = FakeCarts(self.db)  # issue 13
+        self._deposits = FakeDeposits(self.db)
         self._messages = FakeMessages(self.db, self._box)  # portal (issue 13)
 
     @property
@@ -167,6 +169,10 @@ class FakeUnitOfWork:
     @property
     def carts(self) -> FakeCarts:
         return self._carts
+
+    @property
+    def deposits(self) -> FakeDeposits:
+        return self._deposits
 
     @property
     def messages(self) -> FakeMessages:

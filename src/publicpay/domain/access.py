@@ -58,6 +58,11 @@ class Permission(StrEnum):
     RESOLVE_EXCEPTIONS = "reconciliation.resolve"  # 差错：分派、处理（补单、退款、核销、确认）
     REVIEW_EXCEPTIONS = "reconciliation.review"  # 差错：复核他人的处理
     RUN_CLEARING = "clearing.run"  # 清算：生成划款指令、下载缴库凭证
+    # the cash office (shifts)
+    OPERATE_SHIFT = "shifts.operate"  # 收费员：开班、结班（本人班次）
+    CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
+    VIEW_SHIFT_REPORTS = "shifts.report"  # 班次报表、解款单与导出
+    CREDIT_DEPOSITS = "deposits.credit"  # 登记解款到账（对银行流水）
     # portal (issue 13)
     VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
     USE_POS = "pos.use"  # 窗口收费：开班、查找业务、扫码/现金收款、打印票据（收费员）
@@ -129,6 +134,18 @@ _STATISTICS_GRANTS = {
 }
 for _role, _granted in _STATISTICS_GRANTS.items():
     PERMISSIONS[_role] |= _granted
+# the cash office (shifts): cashiers run their shifts; a unit admin (值班主管) or a finance user
+# confirms a difference and reads the reports; finance records deposits as arrived.
+_CASH_OFFICE: dict[Role, frozenset[Permission]] = {
+    Role.FINANCE_REVIEWER: frozenset(
+        {Permission.CONFIRM_SHIFTS, Permission.VIEW_SHIFT_REPORTS, Permission.CREDIT_DEPOSITS}
+    ),
+    Role.UNIT_ADMIN: frozenset({Permission.CONFIRM_SHIFTS, Permission.VIEW_SHIFT_REPORTS}),
+    Role.CASHIER: frozenset({Permission.OPERATE_SHIFT}),
+    Role.AUDITOR: frozenset({Permission.VIEW_SHIFT_REPORTS}),
+}
+PERMISSIONS.update({role: PERMISSIONS[role] | extra for role, extra in _CASH_OFFICE.items()})
+PERMISSIONS[Role.FINANCE_ADMIN] -= {Permission.OPERATE_SHIFT}  # only cashiers work a window
 # portal (issue 13): the messages pushed to payers, for those who answer payers' questions
 for _role in (Role.FINANCE_REVIEWER, Role.UNIT_ADMIN, Role.AUDITOR):
     PERMISSIONS[_role] = PERMISSIONS[_role] | {Permission.VIEW_MESSAGES}
