@@ -19,6 +19,8 @@ from publicpay.web.console import (
     exports,
     lists,
     login,
+    messages,  # portal (issue 13)
+    pos,  # portal (issue 13): the window POS
     reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
     shifts,  # the cash office
@@ -54,6 +56,8 @@ def install(app: FastAPI) -> None:
     app.include_router(shifts.router)  # the cash office
     for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
+    app.include_router(messages.router)  # portal (issue 13)
+    app.include_router(pos.router)  # portal (issue 13): /pos and /console/pos
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
     app.add_exception_handler(PasswordChangeRequired, password_redirect)
