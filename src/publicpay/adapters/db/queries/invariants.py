@@ -11,6 +11,7 @@ from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.db.queries import reconciliation_checks
 from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.shifts import cash_deposits, shifts
@@ -46,6 +47,7 @@ def run_checks(conn: Connection, now: datetime | None = None) -> Report:
         _audit,
         _refunds,  # refunds (issue 11)
         _cash_office,
+        *reconciliation_checks.CHECKS,  # reconciliation and clearing (issue 12)
     )
     for check in checks:
         report.checked.append(check.__doc__ or check.__name__)

@@ -1,0 +1,128 @@
+"""`publicpay check`, reconciliation and clearing (issue 12): what the statements, the clearing
+windows and the ledger say must agree, for every day.
+
+- a reconciled channel day: the statement's payments minus refunds equal its lines, and every
+  line went through matching;
+- a confirmed clearing window: its lines sum to its total, and its total equals the day's
+  matched payments minus matched refunds (duplicates, refunded by the platform, excluded) —
+  cleared equals reconciled;
+- the collection account (汇缴户) holds exactly what is still pending: what the channels settled
+  into it for instructed days, minus what confirmed windows cleared out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, case, func, select
+
+from publicpay.adapters.db.ledger import ledger_postings
+from publicpay.adapters.db.reconciliation.tables import (
+    clearing_lines,
+    clearing_windows,
+    recon_days,
+    statement_lines,
+    statements,
+)
+from publicpay.adapters.db.refunds import refunds
+from publicpay.domain.clearing import COLLECTION
+from publicpay.domain.reconciliation import CHANNEL_SOURCES
+
+_CHANNELS = [s.value for s in CHANNEL_SOURCES]
+_SIGNED = case(
+    (statement_lines.c.kind == "refund", -statement_lines.c.amount_fen),
+    else_=statement_lines.c.amount_fen,
+)
+
+
+def channel_days(conn: Connection, _now: datetime) -> list[str]:
+    """渠道对账日：对账单收款减退款等于其明细之和，且每行都经过匹配"""
+    out = []
+    days = conn.execute(
+        select(recon_days).where(
+            recon_days.c.statement_id.is_not(None), recon_days.c.source.in_(_CHANNELS)
+        )
+    )
+    for d in days:
+        total = conn.execute(
+            select(func.coalesce(func.sum(_SIGNED), 0)).where(
+                statement_lines.c.statement_id == d.statement_id
+            )
+        ).scalar()
+        if int(total or 0) != d.gross_fen:
+            out.append(
+                f"{d.source} {d.business_day}：明细净额 {total} 分 ≠ 对账单 {d.gross_fen} 分"
+            )
+        unclassified = conn.execute(
+            select(func.count()).where(
+                statement_lines.c.statement_id == d.statement_id,
+                statement_lines.c.match_class.is_(None),
+            )
+        ).scalar()
+        if unclassified:
+            out.append(f"{d.source} {d.business_day}：{unclassified} 行未经匹配")
+    return out
+
+
+def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
+    """已确认的清算窗口：明细合计等于划出合计，且等于当日平账收款减平账退款"""
+    out = []
+    windows = conn.execute(select(clearing_windows).where(clearing_windows.c.status == "confirmed"))
+    for w in windows:
+        lines = conn.execute(
+            select(func.coalesce(func.sum(clearing_lines.c.amount_fen), 0)).where(
+                clearing_lines.c.window_id == w.id
+            )
+        ).scalar()
+        matched = conn.execute(
+            select(func.coalesce(func.sum(_SIGNED), 0))
+            .select_from(
+                statement_lines.join(
+                    statements, statements.c.id == statement_lines.c.statement_id
+                ).outerjoin(refunds, refunds.c.id == statement_lines.c.refund_id)
+            )
+            .where(
+                statements.c.business_day == w.business_day,
+                statements.c.status == "active",
+                statements.c.source.in_(_CHANNELS),
+                statement_lines.c.match_class == "matched",
+                (refunds.c.kind.is_(None)) | (refunds.c.kind != "duplicate"),
+            )
+        ).scalar()
+        if int(lines or 0) != w.total_fen:
+            out.append(f"清算窗口 {w.id}：明细 {lines} 分 ≠ 划出 {w.total_fen} 分")
+        if int(matched or 0) != w.total_fen:
+            out.append(f"清算窗口 {w.id}：划出 {w.total_fen} 分 ≠ 当日平账净额 {matched} 分")
+    return out
+
+
+def collection_pending(conn: Connection, _now: datetime) -> list[str]:
+    """汇缴户余额等于尚待清算的金额（已入账的渠道结算减已确认入库的清算）"""
+    balance = conn.execute(
+        select(func.coalesce(func.sum(ledger_postings.c.amount_fen), 0)).where(
+            ledger_postings.c.account == COLLECTION
+        )
+    ).scalar()
+    settled = 0
+    cleared = 0
+    windows = conn.execute(select(clearing_windows).where(clearing_windows.c.status != "open"))
+    for w in windows:
+        settled += int(
+            conn.execute(
+                select(func.coalesce(func.sum(recon_days.c.gross_fen), 0)).where(
+                    recon_days.c.business_day == w.business_day,
+                    recon_days.c.source.in_(_CHANNELS),
+                    recon_days.c.statement_id.is_not(None),
+                )
+            ).scalar()
+            or 0
+        )
+        if w.status == "confirmed":
+            cleared += w.total_fen
+    pending = settled - cleared
+    if int(balance or 0) != pending:
+        return [f"汇缴户余额 {balance} 分 ≠ 待清算 {pending} 分"]
+    return []
+
+
+CHECKS = (channel_days, cleared_equals_reconciled, collection_pending)
