@@ -71,3 +71,22 @@ def test_wechat_and_unionpay_days_reconcile(stack):
     for source in ("wechat", "unionpay"):
         day = run_day(stack, source)
         assert day.status in ("reconciled", "exceptions")
+
+
+def test_the_worker_runs_yesterday_once_per_cluster(stack):
+    from datetime import timedelta
+
+    from publicpay.adapters.reconciliation.engine import PolarsEngine
+    from publicpay.domain.reconciliation import Source
+    from publicpay.services.reconciliation.reconcile import RETRY_AFTER, reconcile_due
+    from tests.integration.recon_kit import today
+
+    c = stack.container
+    reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
+    again = reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
+    assert again == 0
+    with c.uow() as uow:
+        assert uow.reconciliation.day(Source.ALIPAY, today() - timedelta(days=1)) is not None
+        assert not uow.reconciliation.claim_day(
+            Source.ALIPAY, today() - timedelta(days=1), c.clock.now(), RETRY_AFTER
+        )

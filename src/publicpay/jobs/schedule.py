@@ -109,6 +109,14 @@ def _prune_exports(c: Container) -> int:
     return prune_exports(c.engines.write, c.clock.now() - EXPORT_KEEP)
 
 
+def _reconcile(c: Container) -> int:
+    """Reconciliation (issue 12): yesterday's statements, once per cluster."""
+    from publicpay.adapters.reconciliation.engine import PolarsEngine
+    from publicpay.services.reconciliation.reconcile import reconcile_due
+
+    return reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
+
+
 SCHEDULE: tuple[Task, ...] = (
     Task("deliver_webhooks", 0.5, _webhooks),
     Task("run_refunds", 2.0, _refunds),
@@ -118,6 +126,7 @@ SCHEDULE: tuple[Task, ...] = (
     Task("prune_nonces", 60.0, _prune_nonces),
     Task("prune_idempotency_keys", 600.0, _prune_idempotency_keys),
     Task("prune_batch_previews", 600.0, _prune_batch_previews),
+    Task("reconcile_yesterday", 300.0, _reconcile),  # reconciliation (issue 12)
     Task("run_exports", 2.0, _exports),  # statistics (issue 10)
     Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
     Task("recover_open_carts", 10.0, _recover_carts),  # issue 13

@@ -4,7 +4,7 @@ statements come from."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publicpay.domain.clearing import ClearingLine, Window
@@ -51,6 +51,10 @@ class ReconciliationRepo(Protocol):
     def save_exception(self, item: ReconException) -> None: ...
 
     def window_total(self, window_id: int) -> int | None: ...
+
+    def claim_day(
+        self, source: Source, day: date, now: datetime, retry_after: timedelta
+    ) -> bool: ...
 
     def platform_orders(
         self, channel: str, since: datetime, until: datetime, statement_id: int

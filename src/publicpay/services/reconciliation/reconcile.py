@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from datetime import date
+from datetime import date, time, timedelta
 from typing import Any
 
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
 from publicpay.domain.reconciliation import (
+    CHANNEL_SOURCES,
     EXCEPTION_CLASSES,
     DayRecord,
     DayStatus,
@@ -27,6 +28,7 @@ from publicpay.domain.reconciliation import (
     StatementRecord,
     StatementRefused,
 )
+from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.ports import Parsed, ReconEngine, StatementSources
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
@@ -304,3 +306,34 @@ def _missing(
             uow.reconciliation.save_day(record)
             uow.commit()
     return record
+
+
+RETRY_AFTER = timedelta(hours=1)  # a channel that has not published its statement yet
+PUBLISHED_AFTER = time(10, 0)  # channels publish day T's statements on T+1 from about 10:00
+
+
+def reconcile_due(
+    new_uow: Callable[[], ReconUnitOfWork],
+    engine: ReconEngine,
+    sources: StatementSources,
+    *,
+    clock: Clock,
+) -> int:
+    """The worker's T+1 run: yesterday's day of every channel, once per cluster (the day's row
+    is claimed), retried hourly while a channel has not published; how many days ran."""
+    local = clock.now().astimezone(SHANGHAI)
+    if local.time() < PUBLISHED_AFTER:
+        return 0
+    day, ran = local.date() - timedelta(days=1), 0
+    for source in CHANNEL_SOURCES:
+        with new_uow() as uow:
+            claimed = uow.reconciliation.claim_day(source, day, clock.now(), RETRY_AFTER)
+            uow.commit()
+        if not claimed:
+            continue
+        try:
+            reconcile_day(new_uow, engine, sources, source, day, clock=clock, actor="worker")
+            ran += 1
+        except StatementRefused:
+            continue  # logged; the day stays without statement until one is imported
+    return ran

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, update
@@ -26,6 +26,7 @@ from publicpay.adapters.db.sql import Change, Insert, Sql
 from publicpay.domain.reconciliation import (
     Action,
     DayRecord,
+    DayStatus,
     ExceptionStatus,
     MatchClass,
     ReconException,
@@ -178,6 +179,16 @@ def _platform_refunds() -> Any:
 
 
 _PLATFORM_ORDERS = _platform_orders()
+_RETAKE = (
+    update(recon_days)
+    .where(
+        recon_days.c.source == bindparam("source"),
+        recon_days.c.business_day == bindparam("day"),
+        recon_days.c.status == DayStatus.MISSING.value,
+        recon_days.c.run_at < bindparam("before"),
+    )
+    .values(run_at=bindparam("now"))
+)
 _WINDOW_TOTAL = select(clearing_windows.c.total_fen).where(clearing_windows.c.id == bindparam("id"))
 _PLATFORM_REFUNDS = _platform_refunds()
 
@@ -197,7 +208,7 @@ class ReconciliationRepository:
         return None if row is None else _statement(row)
 
     def add_statement(self, record: StatementRecord, content: bytes) -> int:
-        row = {
+        row: dict[str, Any] = {
             "source": record.source.value,
             "business_day": record.business_day,
             "merchant": record.merchant,
@@ -251,7 +262,7 @@ class ReconciliationRepository:
         so they go out as two statements (sibling CTEs of one statement would race)."""
         key = {"source": record.source.value, "day": record.business_day}
         self._sql.queue(Change(_DAY_DELETE, key, key=("recon_days", *key.values())))
-        row = {
+        row: dict[str, Any] = {
             "source": record.source.value,
             "business_day": record.business_day,
             "statement_id": record.statement_id,
@@ -282,7 +293,7 @@ class ReconciliationRepository:
         return None if row is None else _exception(row)
 
     def add_exception(self, item: ReconException) -> None:
-        row = {
+        row: dict[str, Any] = {
             "source": item.source.value,
             "business_day": item.business_day,
             "match_class": item.match_class.value,
@@ -333,6 +344,28 @@ class ReconciliationRepository:
     ) -> list[Any]:
         params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
         return self._sql.all(_PLATFORM_REFUNDS, params)
+
+    def claim_day(self, source: Source, day: date, now: datetime, retry_after: timedelta) -> bool:
+        """Once per cluster: True for the one worker that may run this source's day now (its
+        first run, or a retry of a day still without statement once `retry_after` passed). The
+        day's row is the lease: inserted once, or taken over by one conditional update."""
+        row: dict[str, Any] = {
+            "source": source.value,
+            "business_day": day,
+            "statement_id": None,
+            "status": DayStatus.MISSING.value,
+            "lines": 0,
+            "matched": 0,
+            "counts": {},
+            "gross_fen": 0,
+            "fee_fen": 0,
+            "run_at": now,
+            "run_by": "worker",
+        }
+        if self._sql.insert(recon_days, row, ignore_conflict=True) is not None:
+            return True
+        params = {"source": source.value, "day": day, "now": now, "before": now - retry_after}
+        return self._sql.run(_RETAKE, params) == 1
 
     def window_total(self, window_id: int) -> int | None:
         found = self._sql.scalar(_WINDOW_TOTAL, {"id": window_id})
