@@ -71,6 +71,7 @@ def test_a_lost_notification_is_recovered_from_the_workbench_and_reviewed_by_ano
         assert report.status_code == 200
         assert order_no in report.text
     assert exceptions_for(stack, order_no)[0].status == "closed"
+    assert line_of(stack, order_no).match_class == "matched"  # reviewed: cleared with its day
     run_once(stack.container)  # the receipt of the recovered payment is issued
     body = httpx.get(f"{stack.info['base_url']}/api/v1/pay/{code}").json()
     assert body["status"] == "paid"

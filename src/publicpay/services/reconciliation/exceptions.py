@@ -96,5 +96,7 @@ def review_exception(
         item = _locked(uow, exception_id)
         uow.collect(item.review(approved, actor=actor, at=clock.now()))
         uow.reconciliation.save_exception(item)
+        if approved and item.action is Action.RECOVER and item.line_id is not None:
+            uow.reconciliation.mark_line_matched(item.line_id)  # it is cleared with the day
         uow.commit()
     return item

@@ -65,6 +65,11 @@ _CLASSIFY = (
         refund_id=bindparam("refund_id"),
     )
 )
+_LINE_MATCHED = (
+    update(statement_lines)
+    .where(statement_lines.c.id == bindparam("b_id"))
+    .values(match_class=MatchClass.MATCHED.value)
+)
 _LINES = (
     select(statement_lines)
     .where(statement_lines.c.statement_id == bindparam("statement_id"))
@@ -245,6 +250,10 @@ class ReconciliationRepository:
                 "refund_id": line["refund_id"],
             }
             self._sql.queue(Change(_CLASSIFY, params, key=("sl", statement_id, line["line_no"])))
+
+    def mark_line_matched(self, line_id: int) -> None:
+        """A line whose payment was recovered (补单) and reviewed: it matches its order now."""
+        self._sql.queue(Change(_LINE_MATCHED, {"b_id": line_id}, key=("sl-id", line_id)))
 
     def line_ids(self, statement_id: int) -> dict[int, int]:
         """line_no → id of a statement's lines."""
