@@ -14,6 +14,7 @@ from publicpay.web.console import (
     batches,
     catalogue,
     channels,
+    clearing,  # clearing (issue 12)
     credentials,
     devices,  # devices (issue 13)
     exports,
@@ -53,6 +54,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
+    app.include_router(clearing.router)  # clearing (issue 12)
     app.include_router(shifts.router)  # the cash office
     for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
