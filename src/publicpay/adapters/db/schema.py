@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from publicpay.adapters.db import (
+    alerts,
     audit,
     catalogue,
     devices,
@@ -49,6 +50,7 @@ AREAS: tuple[ModuleType, ...] = (
     idempotency,
     statistics,  # issue 10: the statistics index
     exports,  # issue 10: background export jobs
+    alerts,  # issue 10: supervision alerts
     reconciliation,  # issue 12
 )
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from publicpay.web.console import (
+    alerts,  # statistics (issue 10): supervision alerts
     audit,
     batches,
     catalogue,
@@ -48,7 +49,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
-    for module in (lists, exports, statistics):  # statistics (issue 10)
+    for module in (lists, exports, statistics, alerts):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
