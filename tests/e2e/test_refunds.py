@@ -113,5 +113,6 @@ def test_a_partial_refund_is_asked_approved_twice_over_the_threshold_and_shown_t
     refund = page.locator(f"li.refund[data-refund-no='{small_refund}']")
     expect(refund).to_contain_text("已退回")
     expect(refund.locator(".red-receipt")).to_contain_text("红字票据")
+    expect(refund.locator(".replacement-receipt")).to_contain_text("¥800.00")  # 1,100 − 300
     save_screens(page, AREA, "payer-page", (PHONE, DESKTOP))
     assert school_api.get(f"/api/v1/refunds/{big_refund}").json()["status"] == "succeeded"

@@ -35,7 +35,7 @@ from publicpay.domain.payments.carts import Cart
 from publicpay.domain.payments.orders import Order
 from publicpay.domain.receipts.records import NewReceipt, ReceiptJob, StockRange
 from publicpay.domain.refunds import Refund
-from publicpay.domain.shifts import Shift
+from publicpay.domain.shifts import Deposit, Shift
 from publicpay.domain.units import ApiClient, Site, Unit, Window
 
 CONCURRENT_EDIT = "数据已被并发修改，请重试"  # any other unique key (unit_of_work._refusal)
@@ -176,6 +176,7 @@ class Tables:
     devices: dict[int, Device] = field(default_factory=dict)
     partner_sites: dict[int, str] = field(default_factory=dict)  # site id -> bank app id
     shifts: dict[int, Shift] = field(default_factory=dict)
+    deposits: dict[int, Deposit] = field(default_factory=dict)  # the cash office
     payables: dict[int, PayableRow] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     carts: dict[int, Cart] = field(default_factory=dict)

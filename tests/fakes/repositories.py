@@ -26,7 +26,7 @@ from publicpay.domain.payables import Payable
 from publicpay.domain.payments.carts import Cart, CartStatus
 from publicpay.domain.payments.orders import Order, OrderStatus
 from publicpay.domain.refunds import Refund, RefundStatus
-from publicpay.domain.shifts import Shift, ShiftStatus
+from publicpay.domain.shifts import Deposit, Shift, ShiftStatus
 from publicpay.domain.units import ApiClient, Site, Unit, Window
 from tests.fakes.database import (
     CASHIER_OPEN,
@@ -59,6 +59,7 @@ SITES = "sites"
 WINDOWS = "windows"
 DEVICES = "devices"
 SHIFTS = "shifts"
+DEPOSITS = "cash_deposits"
 
 
 def as_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -691,5 +692,63 @@ class FakeShifts:
         stored = self._db.tables.shifts.get(shift.id)
         if stored is not None:
             self._db.tables.shifts[shift.id] = replace(
-                stored, status=shift.status, closed_at=shift.closed_at
+                stored,
+                status=shift.status,
+                closed_at=shift.closed_at,
+                closing=shift.closing,
+                confirmation=shift.confirmation,
             )
+
+    def payments(self, shift_id: int) -> list[tuple[str, int]]:
+        self._db.read(SHIFTS, ORDERS)
+        orders = sorted(self._db.tables.orders.values(), key=lambda o: o.id)
+        return [
+            (o.method.value, o.amount_fen)
+            for o in orders
+            if o.shift_id == shift_id and o.status is OrderStatus.SUCCEEDED
+        ]
+
+
+class FakeDeposits:
+    """Deposit slips of the cash office: `add` runs at once (refused like the unique
+    constraints on the slip's number and its shift); `save` is queued."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(self, deposit: Deposit) -> int:
+        self._db.read(DEPOSITS)
+        stored = self._db.tables.deposits.values()
+        if any(d.shift_id == deposit.shift_id for d in stored):
+            raise Conflict("该班次已生成解款单")
+        refuse_duplicate(any(d.deposit_no == deposit.deposit_no for d in stored))
+        deposit.id = self._db.next_id(DEPOSITS)
+        self._db.tables.deposits[deposit.id] = copy.deepcopy(deposit)
+        return deposit.id
+
+    def by_no(self, deposit_no: str, *, lock: bool = False) -> Deposit | None:
+        self._db.read(DEPOSITS)
+        found = [d for d in self._db.tables.deposits.values() if d.deposit_no == deposit_no]
+        return copy.deepcopy(found[0]) if found else None
+
+    def of_shift(self, shift_id: int) -> Deposit | None:
+        self._db.read(DEPOSITS)
+        found = [d for d in self._db.tables.deposits.values() if d.shift_id == shift_id]
+        return copy.deepcopy(found[0]) if found else None
+
+    def save(self, deposit: Deposit) -> None:
+        """Queued: status and the statement line."""
+        self._db.queue(DEPOSITS)
+        stored = self._db.tables.deposits.get(deposit.id)
+        if stored is not None:
+            self._db.tables.deposits[deposit.id] = replace(
+                stored, status=deposit.status, credit=deposit.credit
+            )
+
+    def for_matching(self, on: date, amount_fen: int | None) -> list[Deposit]:
+        self._db.read(DEPOSITS)
+        return [
+            copy.deepcopy(d)
+            for d in sorted(self._db.tables.deposits.values(), key=lambda d: d.id)
+            if d.business_date == on and amount_fen in (None, d.amount_fen)
+        ]

@@ -29,6 +29,7 @@ from tests.fakes.repositories import (
     FakeAudit,
     FakeCarts,
     FakeCatalogue,
+    FakeDeposits,
     FakeDevices,
     FakeDiscrepancies,
     FakeEvents,
@@ -105,6 +106,7 @@ class FakeUnitOfWork:
         self._devices = FakeDevices(self.db)
         self._shifts = FakeShifts(self.db)
         self._carts = FakeCarts(self.db)  # issue 13
+        self._deposits = FakeDeposits(self.db)
 
     @property
     def box(self) -> FakeBox:
@@ -165,6 +167,10 @@ class FakeUnitOfWork:
     @property
     def carts(self) -> FakeCarts:
         return self._carts
+
+    @property
+    def deposits(self) -> FakeDeposits:
+        return self._deposits
 
     def __enter__(self) -> FakeUnitOfWork:
         self._events = []

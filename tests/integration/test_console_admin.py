@@ -13,7 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from publicpay.adapters.db.units import regions
 from publicpay.demo.seed import credit_code
 from publicpay.domain.time import business_date
 from tests.conftest import payable_body
@@ -224,15 +226,23 @@ def test_a_bad_unit_is_refused_with_its_reason(stack: Any, base_url: str) -> Non
     assert "556677" not in listed
 
 
+def _unused_district(stack: Any) -> str:
+    """A district of 330100 no test has added (the stack is shared by every test module)."""
+    with stack.container.engines.read.connect() as conn:
+        taken = set(conn.execute(select(regions.c.code)).scalars())
+    return next(f"3301{n:02d}" for n in range(99, 0, -1) if f"3301{n:02d}" not in taken)
+
+
 def test_a_district_admin_adds_and_renames_regions_below_its_own_only(
     stack: Any, base_url: str
 ) -> None:
+    code = _unused_district(stack)
     with logged_in(base_url, make_user(stack, "finance_admin", region_code="330100")) as city:
-        added = _post(city, "/console/regions", "/console/regions", code="330108", name="滨江区")
-        again = _post(city, "/console/regions", "/console/regions", code="330108", name="滨江区")
+        added = _post(city, "/console/regions", "/console/regions", code=code, name="西湖区")
+        again = _post(city, "/console/regions", "/console/regions", code=code, name="西湖区")
         above = _post(city, "/console/regions", "/console/regions", code="330200", name="宁波市")
         renamed = _post(
-            city, "/console/regions", "/console/regions/330108/rename", name="滨江区（测试）"
+            city, "/console/regions", f"/console/regions/{code}/rename", name="西湖区（测试）"
         )
         listed = city.get("/console/regions").text
     assert added.status_code == 303

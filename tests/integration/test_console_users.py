@@ -6,6 +6,7 @@ only its unit's cashiers; nobody raises their own role or touches another scope'
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,8 @@ from tests.integration.console_kit import (
     submit_login,
 )
 from tests.integration.receipt_kit import new_unit
+
+RUN = secrets.token_hex(3)  # usernames no other test module uses (the stack is shared)
 
 
 def _issued(html: str) -> ConsoleUser:
@@ -60,7 +63,7 @@ def test_a_new_user_gets_a_one_time_password_and_must_change_it_at_first_login(
     with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
         created = _create(
             admin,
-            username="new_reviewer",
+            username=f"new_reviewer{RUN}",
             role="finance_reviewer",
             region_code=stack.container.settings.region_code,
         )
@@ -86,7 +89,7 @@ def test_a_new_user_gets_a_one_time_password_and_must_change_it_at_first_login(
         )
         assert changed.status_code == 303
         assert client.get("/console").status_code == 200
-    assert audit_rows(stack, "console.password_changed", "new_reviewer")
+    assert audit_rows(stack, "console.password_changed", f"new_reviewer{RUN}")
 
 
 def test_a_wrong_current_password_or_a_mismatch_changes_nothing(stack: Any, base_url: str) -> None:
@@ -170,22 +173,26 @@ def test_a_unit_admin_creates_cashiers_of_its_unit_only(stack: Any, base_url: st
     unit_id, _ = new_unit(stack, stock_size=1)
     other_unit, _ = new_unit(stack, stock_size=1)
     with logged_in(base_url, make_user(stack, "unit_admin", unit_id=unit_id)) as client:
-        cashier = _create(client, username="unit_cashier1", role="cashier", unit_id=str(unit_id))
+        cashier = _create(
+            client, username=f"unit_cashier1{RUN}", role="cashier", unit_id=str(unit_id)
+        )
         finance = _create(
             client,
-            username="raised_fin",
+            username=f"raised_fin{RUN}",
             role="finance_admin",
             region_code=stack.container.settings.region_code,
         )
-        admin = _create(client, username="raised_ua", role="unit_admin", unit_id=str(unit_id))
-        elsewhere = _create(client, username="other_cash", role="cashier", unit_id=str(other_unit))
+        admin = _create(client, username=f"raised_ua{RUN}", role="unit_admin", unit_id=str(unit_id))
+        elsewhere = _create(
+            client, username=f"other_cash{RUN}", role="cashier", unit_id=str(other_unit)
+        )
         listed = client.get("/console/users").text
     assert cashier.status_code == 200
     assert (finance.status_code, admin.status_code, elsewhere.status_code) == (403, 403, 403)
     assert "不能授予" in finance.text
-    assert "unit_cashier1" in listed
-    assert "raised_fin" not in listed
-    assert not audit_rows(stack, "console.user_created", "raised_fin")
+    assert f"unit_cashier1{RUN}" in listed
+    assert f"raised_fin{RUN}" not in listed
+    assert not audit_rows(stack, "console.user_created", f"raised_fin{RUN}")
 
 
 def test_nobody_administers_their_own_account_or_another_scopes(stack: Any, base_url: str) -> None:
@@ -222,21 +229,21 @@ def test_a_forged_csrf_token_creates_nobody(stack: Any, base_url: str) -> None:
             "/console/users",
             data={
                 "csrf": "forged",
-                "username": "forged_user",
+                "username": f"forged_user{RUN}",
                 "role": "auditor",
                 "region_code": stack.container.settings.region_code,
             },
         )
     assert forged.status_code == 403
     assert "安全校验失败" in forged.text
-    assert not audit_rows(stack, "console.user_created", "forged_user")
+    assert not audit_rows(stack, "console.user_created", f"forged_user{RUN}")
 
 
 def test_the_enrolment_secret_gives_working_codes(stack: Any, base_url: str) -> None:
     with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
         created = _create(
             admin,
-            username="qr_user",
+            username=f"qr_user{RUN}",
             role="auditor",
             region_code=stack.container.settings.region_code,
         )

@@ -16,6 +16,7 @@ from publicpay.demo.stack import Stack
 from publicpay.domain.access import Actor, Role
 from publicpay.domain.devices import Device, DeviceKind
 from publicpay.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from publicpay.services.shifts.closing import CloseShift, close_shift
 from publicpay.services.shifts.opening import OpenShift, open_shift
 from tests.conftest import payable_body
 from tests.integration.counter_kit import snapshot
@@ -59,12 +60,8 @@ def test_a_cashier_opens_one_shift_at_one_window_at_a_time(stack: Stack) -> None
     with pytest.raises(Conflict, match="已在其他窗口开班"):
         open_shift(stack.container.uow(), OpenShift(second.id, 0), actor=cashier,
                    clock=stack.container.clock)  # fmt: skip
-    with stack.container.uow() as uow:
-        shift = uow.shifts.get(opened.id, lock=True)
-        assert shift is not None
-        shift.close(at=stack.container.clock.now())
-        uow.shifts.save(shift)
-        uow.commit()
+    close_shift(stack.container.uow(), CloseShift(opened.id, {100_00: 5}), actor=cashier,
+                clock=stack.container.clock)  # fmt: skip
 
 
 def test_shifts_are_refused_outside_the_cashiers_unit_role_and_float(stack: Stack) -> None:

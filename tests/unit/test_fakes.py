@@ -9,7 +9,7 @@ import pytest
 from publicpay.domain.errors import Conflict
 from publicpay.domain.ledger import Journal, JournalKind, Posting, UnbalancedJournal
 from publicpay.domain.payables import PayableStatus
-from publicpay.domain.shifts import Shift
+from publicpay.domain.shifts import CashCount, Closing, Shift, Takings
 from publicpay.domain.time import business_date
 from tests.fakes import FakeUnitOfWork, QueuedWriteRead
 from tests.unit.services_kit import NOW, World
@@ -156,7 +156,7 @@ def test_open_shifts_are_refused_like_the_partial_unique_indexes() -> None:
             uow.shifts.add(shift(1, 8))
         with pytest.raises(Conflict, match="您已在其他窗口开班"):
             uow.shifts.add(shift(2, 7))
-        first.close(at=NOW)
+        first.close(Closing(CashCount.of({}), Takings.of([])), by_id=7, by="c7", at=NOW)
         uow.shifts.save(first)
         uow.flush()
         assert uow.shifts.add(shift(1, 8)) > first.id

@@ -62,6 +62,20 @@ from publicpay.domain.refunds import (
     RefundSucceeded,
     RefundTransferred,
 )
+from publicpay.domain.shifts import (
+    CashCount,
+    Closing,
+    Confirmation,
+    Credit,
+    Deposit,
+    DepositCredited,
+    DepositPrepared,
+    Shift,
+    ShiftClosed,
+    ShiftSettled,
+    ShiftStatus,
+    Takings,
+)
 from publicpay.domain.time import business_date
 from publicpay.services.recording.recorder import paid_event_data, record
 from tests.unit.services_kit import CATALOGUE, NOW, PASSPORT, World
@@ -496,6 +510,11 @@ COVERED = {
     ClearingInstructed,
     ClearingConfirmed,
     ClearingFailed,
+    # the cash office
+    ShiftClosed,
+    ShiftSettled,
+    DepositPrepared,
+    DepositCredited,
 }
 
 
@@ -603,3 +622,89 @@ def test_clearing_books_the_settlements_then_the_transfer_to_the_treasury() -> N
         "clearing.confirm",
         "clearing.fail",
     ]
+
+
+# --- the cash office ----------------------------------------------------------------------
+
+
+def _closed_shift(counted: dict[int, int], *, confirmed: bool = False) -> Shift:
+    """Shift 4: float 500.00, 200.00 cash and 100.00 by barcode taken, closed with `counted`."""
+    takings = Takings.of([("cash", 20_000), ("barcode", 10_000)])
+    confirmation = Confirmation(9, "hall_admin", NOW, "找零失误") if confirmed else None
+    return Shift(4, 2, 1, 1, 7, "cashier7", 50_000, NOW, ShiftStatus.CLOSED, NOW,
+                 Closing(CashCount.of(counted), takings, "交班"), confirmation)  # fmt: skip
+
+
+def test_a_closed_shift_is_listed_undelivered_and_audited_without_a_journal() -> None:
+    shift = _closed_shift({10_000: 6, 5_000: 1})  # 650.00: 50.00 short
+    written = effects(ShiftClosed(shift, "user:cashier7", NOW))
+    data = {
+        "shift_id": 4,
+        "window_id": 2,
+        "cashier": "cashier7",
+        "status": "closed",
+        "counted_fen": 65_000,
+        "expected_cash_fen": 70_000,
+        "difference_fen": -5_000,
+        "takings": {"cash": [1, 20_000], "barcode": [1, 10_000], "qr": [0, 0], "card": [0, 0]},
+    }
+    assert written["outbox"] == [("shift.closed", 1, DeliveryStatus.NONE, data)]
+    [(actor, action, target, _detail)] = written["audit"]
+    assert (actor, action, target) == ("user:cashier7", "shift.close", "shift:4")
+    assert set(written) == {"outbox", "audit"}
+
+
+def test_a_settled_difference_is_booked_as_cash_over_short_and_its_confirmation_audited() -> None:
+    short = _closed_shift({10_000: 6, 5_000: 1}, confirmed=True)
+    assert effects(ShiftSettled(short, "hall_admin", NOW)) == {
+        "journals": [
+            (
+                JournalKind.CASH_DIFFERENCE,
+                "shift:4",
+                [("channel_receivable:cash", -5_000), ("cash_over_short", 5_000)],
+                None,
+                TODAY,
+            )
+        ],
+        "audit": [
+            (
+                "hall_admin",
+                "shift.confirm",
+                "shift:4",
+                {"difference": "短款 ¥50.00", "note": "找零失误"},
+            )
+        ],
+    }
+    assert effects(ShiftSettled(_closed_shift({10_000: 7}), "user:cashier7", NOW)) == {}
+
+
+def test_a_deposit_moves_cash_to_transit_and_its_credit_to_the_collection_account() -> None:
+    deposit = Deposit(1, "JK2026030200000004", 4, 1, 1, 20_000, TODAY, NOW, "user:cashier7")
+    prepared = effects(DepositPrepared(deposit, "user:cashier7", NOW))
+    data = {"deposit_no": "JK2026030200000004", "shift_id": 4, "amount_fen": 20_000}
+    assert prepared == {
+        "journals": [
+            (
+                JournalKind.CASH_DEPOSIT,
+                "JK2026030200000004",
+                [("cash_in_transit", 20_000), ("channel_receivable:cash", -20_000)],
+                None,
+                TODAY,
+            )
+        ],
+        "outbox": [("deposit.prepared", 1, DeliveryStatus.NONE, data)],
+        "audit": [("user:cashier7", "deposit.prepare", "JK2026030200000004", data)],
+    }
+    deposit.credit = Credit("B001", TODAY, "reconciliation", NOW)
+    credited = effects(DepositCredited(deposit, NOW))
+    assert credited["journals"] == [
+        (
+            JournalKind.DEPOSIT_CREDITED,
+            "JK2026030200000004",
+            [("collection", 20_000), ("cash_in_transit", -20_000)],
+            None,
+            TODAY,
+        )
+    ]
+    assert [row[0] for row in credited["outbox"]] == ["deposit.credited"]
+    assert credited["audit"][0][:2] == ("reconciliation", "deposit.credited")

@@ -19,6 +19,7 @@ import httpx
 
 from publicpay.api.auth import sign
 from publicpay.bootstrap import Container
+from publicpay.demo.cash_office import seed_cash_office
 from publicpay.domain.errors import DomainError
 from publicpay.domain.refunds import Refund
 from publicpay.services.refunds.approval import Approver, approve_refund
@@ -93,6 +94,17 @@ class DemoActivity:
             body["due_date"] = (date.today() + timedelta(days=case.due_in_days)).isoformat()
         return str(self.signed(unit, "POST", "/api/v1/payables", body)["payment_code"])
 
+    # the kiosk (issue 13): the card on the simulated reader is the first demo payer's; two of
+    # their payables of two units wait to be paid in one payment there (n clear of CASES)
+    KIOSK_CASES = (
+        Case(0, (("GA0102", 1, None),), None),
+        Case(2, (("JY0102", 1, None),), None),
+    )
+
+    def kiosk_payables(self) -> None:
+        for n, case in enumerate(self.KIOSK_CASES, start=901):
+            self.register(case, self.info["payers"][0], n)
+
     def pay(self, code: str, channel: str) -> None:
         if channel == "bank":
             self.http.post("/emulator/bank/pay", json={"payment_code": code}).raise_for_status()
@@ -103,6 +115,20 @@ class DemoActivity:
             f"/emulator/{channel}/scan", json={"qr_code": order.json()["qr_code"]}
         )
         scan.raise_for_status()
+
+    def cash_payable(self, item_code: str) -> dict[str, Any]:
+        """A payable of the vehicle office, to be paid in cash at the hall (the cash office)."""
+        self.cash_serial = getattr(self, "cash_serial", 0) + 1
+        unit, payer = (
+            self.info["units"][0],
+            self.info["payers"][self.cash_serial % len(self.info["payers"])],
+        )
+        body = {
+            "biz_no": f"DEMO-CASH-{unit['code']}-{self.cash_serial:04d}",
+            "payer": {"name": payer["name"], "type": "person", "id_no": payer["id_no"]},
+            "items": [{"item_code": item_code, "quantity": 1}],
+        }
+        return dict(self.signed(unit, "POST", "/api/v1/payables", body))
 
     def already_seeded(self) -> bool:
         first = self.info["units"][0]
@@ -191,8 +217,13 @@ def seed_activity(info: dict[str, Any], container: Container | None = None) -> N
         if activity.already_seeded():
             return
         count = activity.run()
+        activity.kiosk_payables()  # devices and the kiosk (issue 13)
         if container is not None:
             seed_refunds(container, activity.paid_codes)
+            try:  # the cash office: this morning's shifts at the hall
+                seed_cash_office(container, activity.cash_payable)
+            except DomainError as exc:
+                log.warning("demo cash office incomplete: %s", exc.detail)
         log.info("演示数据已生成：%s 笔缴款单", count)
     except httpx.HTTPError as exc:
         log.warning("demo activity incomplete: %s", exc)

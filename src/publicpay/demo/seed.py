@@ -237,6 +237,9 @@ DEMO_USERS = (
     ("school_admin", "unit_admin", "330105201"),
     ("vmo_cashier", "cashier", "330105101"),
     ("auditor", "auditor", None),
+    # the cash office: a second cashier and the hall's duty supervisor (值班主管) of the office
+    ("vmo_cashier2", "cashier", "330105101"),
+    ("vmo_supervisor", "unit_admin", "330105101"),
 )
 
 

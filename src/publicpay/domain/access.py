@@ -58,6 +58,11 @@ class Permission(StrEnum):
     RESOLVE_EXCEPTIONS = "reconciliation.resolve"  # 差错：分派、处理（补单、退款、核销、确认）
     REVIEW_EXCEPTIONS = "reconciliation.review"  # 差错：复核他人的处理
     RUN_CLEARING = "clearing.run"  # 清算：生成划款指令、下载缴库凭证
+    # the cash office (shifts)
+    OPERATE_SHIFT = "shifts.operate"  # 收费员：开班、结班（本人班次）
+    CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
+    VIEW_SHIFT_REPORTS = "shifts.report"  # 班次报表、解款单与导出
+    CREDIT_DEPOSITS = "deposits.credit"  # 登记解款到账（对银行流水）
 
 
 ROLE_LABELS = {
@@ -126,6 +131,18 @@ _STATISTICS_GRANTS = {
 }
 for _role, _granted in _STATISTICS_GRANTS.items():
     PERMISSIONS[_role] |= _granted
+# the cash office (shifts): cashiers run their shifts; a unit admin (值班主管) or a finance user
+# confirms a difference and reads the reports; finance records deposits as arrived.
+_CASH_OFFICE: dict[Role, frozenset[Permission]] = {
+    Role.FINANCE_REVIEWER: frozenset(
+        {Permission.CONFIRM_SHIFTS, Permission.VIEW_SHIFT_REPORTS, Permission.CREDIT_DEPOSITS}
+    ),
+    Role.UNIT_ADMIN: frozenset({Permission.CONFIRM_SHIFTS, Permission.VIEW_SHIFT_REPORTS}),
+    Role.CASHIER: frozenset({Permission.OPERATE_SHIFT}),
+    Role.AUDITOR: frozenset({Permission.VIEW_SHIFT_REPORTS}),
+}
+PERMISSIONS.update({role: PERMISSIONS[role] | extra for role, extra in _CASH_OFFICE.items()})
+PERMISSIONS[Role.FINANCE_ADMIN] -= {Permission.OPERATE_SHIFT}  # only cashiers work a window
 
 # reconciliation and clearing (issue 12): finance reviewers see, resolve and review (never their
 # own resolution); auditors see

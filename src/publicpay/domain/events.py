@@ -34,6 +34,10 @@ class EventType(StrEnum):
     PAYABLE_CANCELLED = "payable.cancelled"
     PAYABLE_REVERSED = "payable.reversed"  # a counter payment reversed (冲正): unpaid again
     RECEIPT_ISSUED = "receipt.issued"
+    # the cash office: listed in the unit's event log, not delivered as webhooks
+    SHIFT_CLOSED = "shift.closed"
+    DEPOSIT_PREPARED = "deposit.prepared"
+    DEPOSIT_CREDITED = "deposit.credited"
 
 
 class DiscrepancyKind(StrEnum):

@@ -8,6 +8,12 @@ Accounts (chart):
 - `refunds_payable`               owed back to payers (应退款)
 - `suspense`                      unidentified or disputed money (待处理)
 - `channel_fees`, `fee_funding`   channel fees kept (expense) and the fee budget making them up
+- `cash_in_transit`               cash of closed shifts on its way to the bank (在途现金)
+- `cash_over_short`               differences found when a shift's cash is counted (现金长短款)
+
+Cash at a window: a payment debits `channel_receivable:cash` (the cash in the drawer); a settled
+shift books its difference against `cash_over_short`; its deposit slip moves the cash to
+`cash_in_transit`, and the bank statement that shows it moves it to `collection`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ class JournalKind(StrEnum):
     # reconciliation and clearing (issue 12)
     SETTLEMENT = "settlement"  # a channel's day paid into the collection account, fee netted
     CLEARING = "clearing"  # the collection account cleared to the treasury / special account
+    # the cash office (shifts)
+    CASH_DIFFERENCE = "cash_difference"  # a settled shift's 长款/短款
+    CASH_DEPOSIT = "cash_deposit"  # a deposit slip: drawer → in transit
+    DEPOSIT_CREDITED = "deposit_credited"  # the bank statement shows it: in transit → collection
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,10 @@ def treasury_payable(level: BudgetLevel) -> str:
 SPECIAL_ACCOUNT = "special_account"
 REFUNDS_PAYABLE = "refunds_payable"
 SUSPENSE = "suspense"
+CASH_IN_DRAWER = "channel_receivable:cash"
+CASH_IN_TRANSIT = "cash_in_transit"
+CASH_OVER_SHORT = "cash_over_short"
+COLLECTION = "collection"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +157,30 @@ def requested_refund_journal(ref: str, channel: str, shares: Sequence[Share]) ->
     reversed_payment = payment_journal(ref, channel, shares)
     postings = tuple(Posting(p.account, -p.amount_fen) for p in reversed_payment.postings)
     return Journal(JournalKind.REFUND, ref, postings)
+
+
+def cash_difference_journal(ref: str, difference_fen: int) -> Journal:
+    """长款 (> 0): more cash in the drawer than booked; 短款 (< 0): less."""
+    return Journal(
+        JournalKind.CASH_DIFFERENCE,
+        ref,
+        (Posting(CASH_IN_DRAWER, difference_fen), Posting(CASH_OVER_SHORT, -difference_fen)),
+    )
+
+
+def cash_deposit_journal(ref: str, amount_fen: int) -> Journal:
+    """The cash of a deposit slip leaves the drawer for the bank."""
+    return Journal(
+        JournalKind.CASH_DEPOSIT,
+        ref,
+        (Posting(CASH_IN_TRANSIT, amount_fen), Posting(CASH_IN_DRAWER, -amount_fen)),
+    )
+
+
+def deposit_credited_journal(ref: str, amount_fen: int) -> Journal:
+    """The collection account's statement shows the deposit."""
+    return Journal(
+        JournalKind.DEPOSIT_CREDITED,
+        ref,
+        (Posting(COLLECTION, amount_fen), Posting(CASH_IN_TRANSIT, -amount_fen)),
+    )

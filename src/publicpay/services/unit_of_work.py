@@ -21,7 +21,7 @@ from publicpay.services.ports import Box
 from publicpay.services.receipts.ports import ReceiptsRepo
 from publicpay.services.recording.ports import AuditRepo, LedgerRepo
 from publicpay.services.refunds.ports import RefundsRepo
-from publicpay.services.shifts.ports import ShiftsRepo
+from publicpay.services.shifts.ports import DepositsRepo, ShiftsRepo
 from publicpay.services.units.ports import UnitsRepo
 
 
@@ -72,6 +72,9 @@ class UnitOfWork(Protocol):
 
     @property
     def carts(self) -> CartsRepo: ...  # issue 13
+
+    @property  # the cash office (shifts area): deposit slips
+    def deposits(self) -> DepositsRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

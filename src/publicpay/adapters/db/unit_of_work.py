@@ -53,7 +53,7 @@ from publicpay.adapters.db.receipts.repository import ReceiptsRepository
 from publicpay.adapters.db.reconciliation.clearing import ClearingRepository
 from publicpay.adapters.db.reconciliation.repository import ReconciliationRepository
 from publicpay.adapters.db.refunds import RefundsRepository
-from publicpay.adapters.db.shifts import ShiftsRepository
+from publicpay.adapters.db.shifts import DepositsRepository, ShiftsRepository
 from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
 from publicpay.adapters.db.units import UnitsRepository, request_nonces
 from publicpay.adapters.db.users import UsersRepository
@@ -77,6 +77,7 @@ CONFLICTS: dict[str, Callable[[], DomainError]] = {
     "pk_regions": lambda: Conflict("行政区划已存在"),
     "pk_fee_items": lambda: Conflict("项目编码已存在"),
     "pk_unit_items": lambda: Conflict("单位已获授权收取该项目"),
+    "uq_cash_deposits_shift_id": lambda: Conflict("该班次已生成解款单"),  # the cash office
 }
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")
@@ -142,6 +143,7 @@ class SqlUnitOfWork:
         self.devices = DevicesRepository(sql)
         self.shifts = ShiftsRepository(sql)
         self.carts = CartsRepository(sql)  # issue 13
+        self.deposits = DepositsRepository(sql)  # the cash office
         self.idempotency = IdempotencyRepository(sql)
         self.reconciliation = ReconciliationRepository(sql)  # issue 12
         self.clearing = ClearingRepository(sql)  # issue 12

@@ -23,6 +23,9 @@ from publicpay.domain.clearing import (
 from publicpay.domain.devices import DeviceKind
 from publicpay.domain.events import DiscrepancyKind, DomainEvent, EventType
 from publicpay.domain.ledger import (
+    cash_deposit_journal,
+    cash_difference_journal,
+    deposit_credited_journal,
     duplicate_payment_journal,
     payment_journal,
     refund_paid_journal,
@@ -56,6 +59,13 @@ from publicpay.domain.refunds import (
     RefundStatus,
     RefundSucceeded,
     RefundTransferred,
+)
+from publicpay.domain.shifts import (
+    DepositCredited,
+    DepositPrepared,
+    ShiftClosed,
+    ShiftSettled,
+    difference_text,
 )
 from publicpay.domain.time import business_date
 from publicpay.services.unit_of_work import UnitOfWork
@@ -320,6 +330,64 @@ def _clearing_failed(uow: UnitOfWork, e: ClearingFailed) -> None:
     uow.audit.append(e.actor, "clearing.fail", f"clearing:{e.window.id}", detail, e.at)
 
 
+# --- the cash office (shifts) -------------------------------------------------------------
+
+
+def _shift_closed(uow: UnitOfWork, e: ShiftClosed) -> None:
+    s = e.shift
+    assert s.closing is not None
+    data = {
+        "shift_id": s.id,
+        "window_id": s.window_id,
+        "cashier": s.cashier,
+        "status": s.status.value,
+        "counted_fen": s.closing.counted_fen,
+        "expected_cash_fen": s.expected_cash_fen,
+        "difference_fen": s.difference_fen,
+        "takings": s.closing.takings.as_dict(),
+    }
+    if s.unit_id is not None:
+        uow.events.add(s.unit_id, EventType.SHIFT_CLOSED.value, data, e.at, deliver=False)
+    detail = {k: v for k, v in data.items() if k != "shift_id"}
+    uow.audit.append(e.by, "shift.close", f"shift:{s.id}", detail, e.at)
+
+
+def _shift_settled(uow: UnitOfWork, e: ShiftSettled) -> None:
+    s = e.shift
+    if s.difference_fen:
+        journal = cash_difference_journal(f"shift:{s.id}", s.difference_fen)
+        uow.ledger.post(journal, payable_id=None, business_date=business_date(e.at), at=e.at)
+    if s.confirmation is not None:
+        detail = {"difference": difference_text(s.difference_fen), "note": s.confirmation.note}
+        uow.audit.append(e.by, "shift.confirm", f"shift:{s.id}", detail, e.at)
+
+
+def _deposit_prepared(uow: UnitOfWork, e: DepositPrepared) -> None:
+    d = e.deposit
+    journal = cash_deposit_journal(d.deposit_no, d.amount_fen)
+    uow.ledger.post(journal, payable_id=None, business_date=d.business_date, at=e.at)
+    data = {"deposit_no": d.deposit_no, "shift_id": d.shift_id, "amount_fen": d.amount_fen}
+    if d.unit_id is not None:
+        uow.events.add(d.unit_id, EventType.DEPOSIT_PREPARED.value, data, e.at, deliver=False)
+    uow.audit.append(e.by, "deposit.prepare", d.deposit_no, data, e.at)
+
+
+def _deposit_credited(uow: UnitOfWork, e: DepositCredited) -> None:
+    d, credit = e.deposit, e.deposit.credit
+    assert credit is not None
+    journal = deposit_credited_journal(d.deposit_no, d.amount_fen)
+    uow.ledger.post(journal, payable_id=None, business_date=credit.credited_on, at=e.at)
+    data = {
+        "deposit_no": d.deposit_no,
+        "amount_fen": d.amount_fen,
+        "statement_ref": credit.statement_ref,
+        "credited_on": credit.credited_on.isoformat(),
+    }
+    if d.unit_id is not None:
+        uow.events.add(d.unit_id, EventType.DEPOSIT_CREDITED.value, data, e.at, deliver=False)
+    uow.audit.append(credit.by, "deposit.credited", d.deposit_no, data, e.at)
+
+
 _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     PayableRegistered: _registered,
     PayableCancelled: _cancelled,
@@ -344,4 +412,9 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     ClearingInstructed: _clearing_instructed,
     ClearingConfirmed: _clearing_confirmed,
     ClearingFailed: _clearing_failed,
+    # the cash office (shifts)
+    ShiftClosed: _shift_closed,
+    ShiftSettled: _shift_settled,
+    DepositPrepared: _deposit_prepared,
+    DepositCredited: _deposit_credited,
 }

@@ -22,6 +22,7 @@ from publicpay.web.console import (
     login,
     reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
+    shifts,  # the cash office
     statistics,  # statistics (issue 10), with lists and exports
     stock,
     units,
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
+    app.include_router(shifts.router)  # the cash office
     for module in (lists, exports, statistics, alerts):  # statistics (issue 10)
         app.include_router(module.router)
     app.add_exception_handler(LoginRequired, login_redirect)

@@ -148,6 +148,19 @@ SCREENS = (
         "事件与推送",
         "业务事件及其向单位业务系统的推送状态；推送记录见“推送记录”",
     ),
+    # the cash office
+    (
+        Permission.OPERATE_SHIFT,
+        "/shifts",
+        "我的班次",
+        "开班、查看本班收款、结班点钞（按券别），打印解款单",
+    ),
+    (
+        Permission.VIEW_SHIFT_REPORTS,
+        "/shifts",
+        "收费班次",
+        "结班差异确认、班次报表（按收款方式、长短款、解款）与 Excel 导出",
+    ),
 )
 
 

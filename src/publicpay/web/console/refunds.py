@@ -59,6 +59,7 @@ router = APIRouter(prefix=PATH, include_in_schema=False)
 NOT_FOUND = "该退款不存在或不在您的管辖范围内"
 TABS = {
     "pending": ("待审批", (RefundStatus.PENDING_APPROVAL,)),
+    "underway": ("渠道退款中", (RefundStatus.PENDING, RefundStatus.PROCESSING)),
     "transfer": ("待银行转账", (RefundStatus.MANUAL,)),
     "failed": ("退款失败", (RefundStatus.FAILED,)),
     "all": ("全部", ()),

@@ -73,6 +73,7 @@ class RefundView:
     done: bool
     created: str
     red_receipts: tuple[ReceiptView, ...]
+    replacements: tuple[ReceiptView, ...] = ()  # refunds (issue 11): the receipt for the rest
 
 
 def receipt_view(r: StoredReceipt) -> ReceiptView:
@@ -111,6 +112,9 @@ def _refund_view(refund: Refund, receipts: list[StoredReceipt]) -> RefundView:
         done=refund.status is RefundStatus.SUCCEEDED,
         created=local_text(refund.created_at) if refund.created_at else "",
         red_receipts=reds,
+        replacements=tuple(
+            receipt_view(r) for r in receipts if r.kind == "normal" and r.ref == refund.refund_no
+        ),
     )
 
 

@@ -45,6 +45,7 @@ payment_orders = Table(
     Column("shift_id", Id, nullable=True),
     Column("cart_id", Id, nullable=True),  # paid as part of a cart (issue 13)
     Index("ix_payment_orders_status_created", "status", "created_at"),
+    Index("ix_payment_orders_shift_id", "shift_id"),  # a shift's takings (migration 0019)
 )
 
 inbox = Table(

@@ -13,6 +13,7 @@ from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.db.refunds import refunds
+from publicpay.adapters.db.shifts import cash_deposits, shifts
 from publicpay.adapters.db.sql import Sql
 from publicpay.domain.refunds import OPEN_OR_DONE, RefundKind, RefundStatus
 from publicpay.domain.time import utc
@@ -44,6 +45,7 @@ def run_checks(conn: Connection, now: datetime | None = None) -> Report:
         _receipts,
         _audit,
         _refunds,  # refunds (issue 11)
+        _cash_office,
     )
     for check in checks:
         report.checked.append(check.__doc__ or check.__name__)
@@ -188,3 +190,50 @@ def _refunds(conn: Connection, _now: datetime) -> list[str]:
         f"成功退款合计 {ok} 分，申请中及已退合计 {ask} 分"
         for code, paid, refunded, ok, ask in conn.execute(stmt)
     ]
+
+
+def _journal_debits(conn: Connection, kind: str, refs: list[str]) -> dict[str, int]:
+    """The debits of the journals of `kind` for each reference (absent: none posted)."""
+    if not refs:
+        return {}
+    stmt = (
+        select(ledger_journals.c.ref, func.sum(ledger_postings.c.amount_fen))
+        .select_from(ledger_postings.join(ledger_journals))
+        .where(
+            ledger_journals.c.kind == kind,
+            ledger_journals.c.ref.in_(refs),
+            ledger_postings.c.amount_fen > 0,
+        )
+        .group_by(ledger_journals.c.ref)
+    )
+    return {ref: int(total) for ref, total in conn.execute(stmt)}
+
+
+def _cash_office(conn: Connection, _now: datetime) -> list[str]:
+    """每个已结班次的长短款与解款均已入账，解款金额为点钞减备用金"""
+    problems: list[str] = []
+    settled = list(
+        conn.execute(
+            select(shifts, cash_deposits.c.deposit_no, cash_deposits.c.amount_fen.label("dep"))
+            .select_from(shifts.outerjoin(cash_deposits))
+            .where(shifts.c.status == "closed", shifts.c.counted_fen.is_not(None))
+        )
+    )
+    refs = [f"shift:{s.id}" for s in settled if s.difference_fen]
+    differences = _journal_debits(conn, "cash_difference", refs)
+    for s in settled:
+        if s.difference_fen and differences.get(f"shift:{s.id}") != abs(s.difference_fen):
+            problems.append(f"班次 {s.id} 的长短款 {s.difference_fen} 分未入账")
+        owed = max(0, s.counted_fen - s.opening_float_fen)
+        if owed != (s.dep or 0):
+            problems.append(f"班次 {s.id} 应解款 {owed} 分，解款单为 {s.dep or 0} 分")
+    deposits = list(conn.execute(select(cash_deposits)))
+    numbers = [d.deposit_no for d in deposits]
+    moved = _journal_debits(conn, "cash_deposit", numbers)
+    credited = _journal_debits(conn, "deposit_credited", numbers)
+    for d in deposits:
+        if moved.get(d.deposit_no) != d.amount_fen:
+            problems.append(f"解款单 {d.deposit_no} 未记入在途现金")
+        if (d.status == "credited") != (credited.get(d.deposit_no) == d.amount_fen):
+            problems.append(f"解款单 {d.deposit_no} 的到账状态与分录不符")
+    return problems
