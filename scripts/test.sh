@@ -10,6 +10,6 @@ scripts/lint.sh
 scripts/pg.sh
 export PYTHONDONTWRITEBYTECODE=1
 echo "==> tests on SQLite"
-.venv/bin/pytest -q -p no:cacheprovider --db sqlite -n 2
+.venv/bin/pytest -q -p no:cacheprovider --db sqlite -n 2 --dist loadfile
 echo "==> tests on PostgreSQL"
-.venv/bin/pytest -q -p no:cacheprovider --db postgresql tests/integration -n 2
+.venv/bin/pytest -q -p no:cacheprovider --db postgresql tests/integration -n 2 --dist loadfile

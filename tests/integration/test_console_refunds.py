@@ -4,10 +4,12 @@ payment goes back by a recorded bank transfer; bad input is explained and change
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import httpx
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from publicpay.adapters.db.refunds import refunds
@@ -207,6 +209,17 @@ def test_a_counter_payment_is_refunded_by_a_recorded_bank_transfer(
         assert bad_serial.status_code == 422
         assert _decide(client, refund_no, "transfer", bank_serial="ICBC2026001").status_code == 303
         assert "退款成功" in client.get(f"/console/refunds/{refund_no}").text
+        exported = client.get("/console/refunds?tab=all&format=csv")
+        assert exported.headers["content-type"].startswith("text/csv")
+        line = next(x for x in exported.text.splitlines() if x.startswith(refund_no))
+        assert ",100.00," in line
+        assert "退款成功" in line
+        assert GOOD_CARD not in exported.text
+        book = client.get("/console/refunds?tab=transfer&format=xlsx")
+        sheet = load_workbook(io.BytesIO(book.content)).active
+        assert sheet is not None
+        assert [cell.value for cell in sheet[1]][:2] == ["退款单号", "缴款码"]
+        assert audit_rows(stack, "console.export", "list:refunds")
     with stack.container.engines.read.connect() as conn:
         sealed = conn.execute(
             select(refunds.c.payee_account_enc).where(refunds.c.refund_no == refund_no)

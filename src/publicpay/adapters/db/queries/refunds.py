@@ -86,10 +86,14 @@ def _joined(actor: Actor) -> Select[tuple[object, ...]]:
 
 
 def refund_queue(
-    conn: Connection, actor: Actor, statuses: tuple[RefundStatus, ...] = ()
+    conn: Connection,
+    actor: Actor,
+    statuses: tuple[RefundStatus, ...] = (),
+    limit: int | None = QUEUE_LIMIT,
 ) -> list[RefundRow]:
-    """Refunds the actor may see, newest first; `statuses` narrows them (the queue's tabs)."""
-    stmt = _joined(actor).order_by(refunds.c.id.desc()).limit(QUEUE_LIMIT)
+    """Refunds the actor may see, newest first; `statuses` narrows them (the queue's tabs);
+    `limit` None: all of them (exports)."""
+    stmt = _joined(actor).order_by(refunds.c.id.desc()).limit(limit)
     if statuses:
         stmt = stmt.where(refunds.c.status.in_([s.value for s in statuses]))
     return [_row(r) for r in conn.execute(stmt)]

@@ -245,9 +245,10 @@ class ReconciliationRepository:
         return None if row is None else _day(row)
 
     def save_day(self, record: DayRecord) -> None:
-        """Replaces the source's record of the day."""
+        """Replaces the source's record of the day: the delete and the insert share the row's key,
+        so they go out as two statements (sibling CTEs of one statement would race)."""
         key = {"source": record.source.value, "day": record.business_day}
-        self._sql.queue(Change(_DAY_DELETE, key, key=("rd", *key.values())))
+        self._sql.queue(Change(_DAY_DELETE, key, key=("recon_days", *key.values())))
         row = {
             "source": record.source.value,
             "business_day": record.business_day,
@@ -261,7 +262,7 @@ class ReconciliationRepository:
             "run_at": record.run_at,
             "run_by": record.run_by,
         }
-        self._sql.queue(Insert(recon_days, (row,), key=("rd+", *key.values())))
+        self._sql.queue(Insert(recon_days, (row,), key=("recon_days", *key.values())))
 
     # -- exceptions ---------------------------------------------------------------------------
 
