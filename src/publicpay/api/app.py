@@ -26,6 +26,7 @@ from publicpay.api.routes import (
     devices,
     events,
     health,
+    pos,  # issue 13 (portal): the window POS's lookup
     receipts,
     refunds,
 )
@@ -86,6 +87,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         refunds.router,  # refunds (issue 11)
         devices.router,  # devices and the kiosk: issue 13
         clearing.router,  # clearing vouchers: issue 12
+        pos.router,  # the window POS's lookup: issue 13 (portal)
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from publicpay.adapters.db import (
     alerts,
+    attributes,
     audit,
     catalogue,
     devices,
@@ -18,6 +19,7 @@ from publicpay.adapters.db import (
     exports,
     idempotency,
     ledger,
+    messages,
     payable_batches,
     payables,
     refunds,
@@ -52,6 +54,8 @@ AREAS: tuple[ModuleType, ...] = (
     exports,  # issue 10: background export jobs
     alerts,  # issue 10: supervision alerts
     reconciliation,  # issue 12
+    messages,  # portal and POS (issue 13)
+    attributes,
 )
 
 __all__ = ["AREAS", "metadata"]
