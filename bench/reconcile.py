@@ -19,9 +19,12 @@ Prints a Markdown table; nothing asserts on time.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -104,12 +107,27 @@ def _clear(matched: pl.DataFrame) -> pl.DataFrame:
     return split.sum()
 
 
-def run(n: int) -> list[tuple[str, float]]:
+def _generate(n: int, folder: str) -> None:
+    """In a child process (its memory is not the benchmark's): the bill and the orders."""
     trades = _trades(n)
     _, content = bill_zip(PID, DAY, trades[: n - 5], datetime(2026, 12, 6, 2, tzinfo=UTC))
     orders, refunds = _platform(trades[5:])  # 5 channel-only lines, 5 platform-only orders
-    del trades
-    timings: list[tuple[str, float]] = []
+    Path(folder, "bill.csv.zip").write_bytes(content)
+    orders.write_parquet(Path(folder, "orders.parquet"))
+    refunds.write_parquet(Path(folder, "refunds.parquet"))
+
+
+def run(n: int) -> list[tuple[str, float]]:
+    with tempfile.TemporaryDirectory() as folder:
+        child = multiprocessing.get_context("spawn").Process(target=_generate, args=(n, folder))
+        child.start()
+        child.join()
+        content = Path(folder, "bill.csv.zip").read_bytes()
+        t = time.perf_counter()
+        orders = pl.read_parquet(Path(folder, "orders.parquet"))
+        refunds = pl.read_parquet(Path(folder, "refunds.parquet"))
+        load = time.perf_counter() - t
+    timings: list[tuple[str, float]] = [("load orders (Parquet, stands for the DB read)", load)]
     t0 = time.perf_counter()
     parsed = alipay.parse(content, expected_account=PID + "0156")
     t1 = time.perf_counter()
@@ -118,14 +136,15 @@ def run(n: int) -> list[tuple[str, float]]:
     t2 = time.perf_counter()
     totals = _clear(result.lines)
     t3 = time.perf_counter()
-    timings += [("parse", t1 - t0), ("match", t2 - t1), ("parse + match", t2 - t0)]
-    timings.append(("clearing split", t3 - t2))
-    print(f"lines {parsed.line_count:,}; classes {counts}; by level {totals.row(0)}")
+    timings += [("parse (unzip, strict checks, GBK, totals)", t1 - t0), ("match", t2 - t1)]
+    timings += [("**parse + match**", t2 - t0), ("clearing split by level", t3 - t2)]
+    print(f"lines {parsed.line_count:,}; zip {len(content) / 2**20:.0f} MiB; classes {counts}")
+    print(f"by level {totals.row(0)}")
     return timings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     args = parser.parse_args()
     timings = run(args.lines)
@@ -133,7 +152,7 @@ def main() -> None:
     print(f"\n| step ({args.lines:,} lines) | seconds |\n|---|---:|")
     for name, seconds in timings:
         print(f"| {name} | {seconds:.2f} |")
-    print(f"| peak memory (max RSS, whole process incl. test data) | {peak_mib:,.0f} MiB |")
+    print(f"| peak memory of the process (max RSS) | {peak_mib:,.0f} MiB |")
 
 
 if __name__ == "__main__":

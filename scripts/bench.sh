@@ -9,3 +9,4 @@ scripts/pg.sh
 .venv/bin/python -m bench.receipts --db postgresql --count 2000 --procs 2
 .venv/bin/python -m bench.receipts --db sqlite --count 2000 --procs 2
 .venv/bin/python -m bench.kiosk --journeys 20  # kiosk journey (issue 13)
+.venv/bin/python -m bench.refunds --journeys 20  # refund journey (issue 11)

@@ -16,9 +16,11 @@ from publicpay.adapters.db.engine import Engines, make_engines
 from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
+from publicpay.adapters.messages.senders import HttpGatewaySender, LogSender
 from publicpay.adapters.reconciliation.sources import ChannelStatementSources
 from publicpay.adapters.reconciliation.treasury import HttpTreasury, VoucherParties
 from publicpay.domain.units import ApiClient
+from publicpay.services.messages.ports import MessageSender
 from publicpay.services.payments.orders import PaymentPolicy
 from publicpay.services.recording.recorder import record
 from publicpay.services.refunds.requests import RefundPolicy
@@ -85,6 +87,8 @@ class Container:
     guard: WebhookUrlGuard
     catalogue_cache: CatalogueCache = field(default_factory=CatalogueCache)
     client_cache: ClientCache = field(default_factory=ClientCache)
+
+    message_sender: MessageSender = field(default_factory=LogSender)  # portal (issue 13)
 
     pending_nonce: NonceClaim | None = None  # a signed request's, until a transaction claims it
     memo: dict[str, int] = field(default_factory=dict)  # read once, shared by every request
@@ -208,4 +212,12 @@ def build(settings: Settings, gateways: ChannelRegistry | None = None) -> Contai
         gateways=gateways or ChannelRegistry({}),
         sender=HttpWebhookSender(guard, settings.webhook_timeout_s),
         guard=guard,
+        message_sender=message_sender(settings),
     )
+
+
+def message_sender(settings: Settings) -> MessageSender:
+    """The payer messages' sender the settings name (PUBLICPAY_MESSAGE_SENDER)."""
+    if settings.message_sender == "http":
+        return HttpGatewaySender(settings.message_gateway_url, settings.message_gateway_secret)
+    return LogSender()

@@ -12,7 +12,7 @@ import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     login_failure_window_s: int = 15 * 60  # … in this window; then 429 until it ends
     vendor_dir: str = ""  # installed web assets (node_modules/); default: the checkout's
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # payer messages (N3, portal): "log" (demo; the console lists them) or "http" (a gateway)
+    message_sender: Literal["log", "http"] = "log"
+    message_gateway_url: str = ""
+    message_gateway_secret: str = Field(default="", repr=False)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

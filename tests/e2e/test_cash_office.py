@@ -78,14 +78,15 @@ def test_a_cashier_closes_short_and_the_supervisor_confirms(
     expect(page.locator("#status")).to_have_text("待主管确认")
     expect(page.locator("#difference")).to_have_text("短款 ¥10.00")
     save_screens(page, AREA, "shift-awaiting", SIZES)
+    closed_url = page.url
     page.click("button:has-text('退出')")
 
     _log_in(page, stack, "vmo_supervisor")
     page.click("nav >> text=收费班次")
     expect(page.locator("#queue")).to_contain_text("vmo_cashier")
     save_screens(page, AREA, "supervisor-queue", SIZES)
-    shift_link = page.locator("#queue a").filter(has_text="#").first
-    shift_link.click()
+    shift_id = closed_url.split("?")[0].rsplit("/", 1)[-1]  # the shift the cashier closed
+    page.click(f"#queue a[href='/console/shifts/{shift_id}']")
     page.fill("#confirm-box input[name=note]", "收费员已说明，差额由本人补足")
     save_screens(page, AREA, "supervisor-confirm", SIZES)
     page.click("#confirm")

@@ -1,5 +1,6 @@
-"""The payer portal on a phone in a real browser: pay from the link, watch the page turn paid,
-the e-receipt appear, download it; screenshots at 375×667 and 1366×768."""
+"""The payer portal on a phone in a real browser: the payer opens the link of the message pushed
+on registration (N3), pays, watches the page turn paid and the e-receipt appear, downloads it
+and checks it; screenshots at 375×667 and 1366×768."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from publicpay.jobs.schedule import SCHEDULE
+from publicpay.jobs.worker import run_once
 from tests.e2e.screens import PHONE, save_screens
 from tests.e2e.test_portal_pay import browser_page  # noqa: F401  (the shared browser fixture)
 from tests.integration.channel_kit import register
@@ -16,18 +19,31 @@ from tests.integration.receipt_kit import drain
 from tests.support.client import SignedClient
 
 pytestmark = pytest.mark.e2e
+MESSAGES = tuple(t for t in SCHEDULE if t.name == "send_payer_messages")
 
 
-def test_payer_pays_from_the_link_then_downloads_the_receipt(
+def pushed_link(stack: Any, code: str) -> str:
+    """The link in the registration message the worker sent (the demo sender's log)."""
+    run_once(stack.container, MESSAGES)
+    with stack.container.read_uow() as uow:
+        sent = uow.messages.recent(None, 50)
+    (text,) = [m.text for m in sent if m.payment_code == code and m.kind.value == "registered"]
+    link = text.rsplit("：", 1)[1]
+    assert link == f"{stack.info['base_url']}/pay/{code}"
+    return link
+
+
+def test_payer_pays_from_the_pushed_link_then_downloads_the_receipt(
     browser_page: Any,  # noqa: F811
     stack: Any,
     api: SignedClient,
     payer: dict[str, str],
 ) -> None:
     payable = register(api, payer)
+    link = pushed_link(stack, payable["payment_code"])
     page = browser_page
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
-    page.goto(payable["pay_url"])
+    page.goto(link)
     page.wait_for_selector("#qr[data-channel='aggregate']")
     save_screens(page, "portal", "pay-unpaid")
     page.locator("button.channel[data-channel='wechat']").click()

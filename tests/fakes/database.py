@@ -192,6 +192,9 @@ class Tables:
     stocks: dict[int, StockRow] = field(default_factory=dict)
     receipts: dict[int, ReceiptRow] = field(default_factory=dict)
     prints: list[PrintRow] = field(default_factory=list)
+    # portal (issue 13): message id -> (payable id, row, next attempt at)
+    payer_messages: dict[int, tuple[int, Any, datetime]] = field(default_factory=dict)
+    payable_attributes: dict[tuple[int, str], Any] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         """A copy to roll back to: every table and every row copied, one level deep. Rows are

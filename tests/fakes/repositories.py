@@ -28,6 +28,7 @@ from publicpay.domain.payments.orders import Order, OrderStatus
 from publicpay.domain.refunds import Refund, RefundStatus
 from publicpay.domain.shifts import Deposit, Shift, ShiftStatus
 from publicpay.domain.units import ApiClient, Site, Unit, Window
+from publicpay.services.payables.ports import SealedAttribute
 from tests.fakes.database import (
     CASHIER_OPEN,
     WINDOW_OPEN,
@@ -161,6 +162,12 @@ class FakePayables:
     def payer_id_enc(self, payable_id: int) -> bytes:
         self._db.read(PAYABLES)
         return self._db.tables.payables[payable_id].payer_id_enc
+
+    def add_attributes(self, payable_id: int, attributes: Sequence[SealedAttribute]) -> None:
+        """Queued (portal/POS, issue 13)."""
+        self._db.queue(PAYABLES)
+        for a in attributes:
+            self._db.tables.payable_attributes[(payable_id, a.name)] = a
 
 
 class FakeCarts:

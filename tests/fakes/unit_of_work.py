@@ -24,6 +24,7 @@ from types import TracebackType
 from publicpay.domain.events import DomainEvent
 from publicpay.services.recording.recorder import record
 from tests.fakes.database import FakeDatabase
+from tests.fakes.messages import FakeMessages
 from tests.fakes.receipts import FakeReceipts
 from tests.fakes.repositories import (
     FakeAudit,
@@ -107,6 +108,7 @@ class FakeUnitOfWork:
         self._shifts = FakeShifts(self.db)
         self._carts = FakeCarts(self.db)  # issue 13
         self._deposits = FakeDeposits(self.db)
+        self._messages = FakeMessages(self.db, self._box)  # portal (issue 13)
 
     @property
     def box(self) -> FakeBox:
@@ -171,6 +173,10 @@ class FakeUnitOfWork:
     @property
     def deposits(self) -> FakeDeposits:
         return self._deposits
+
+    @property
+    def messages(self) -> FakeMessages:
+        return self._messages
 
     def __enter__(self) -> FakeUnitOfWork:
         self._events = []

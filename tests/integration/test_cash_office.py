@@ -203,3 +203,37 @@ def test_region_roles_read_reports_but_out_of_scope_shifts_answer_404(
         assert client.get(f"/console/shifts/{shift.id}").status_code == 404
         page = client.get(f"/console/shifts/{shift.id}/deposit.pdf")
         assert page.status_code == 404
+
+
+def test_the_pos_page_opens_and_closes_the_cashiers_shift_as_json(stack: Stack) -> None:
+    window_id, _pos = new_window(stack)
+    cashier, _other, _supervisor = _vmo_users(stack)
+    with logged_in(str(stack.info["base_url"]), cashier) as client:
+        state = client.get("/console/api/shift").json()
+        assert state["shift"] is None
+        assert window_id in [w["id"] for w in state["windows"]]
+        assert [d["label"] for d in state["denominations"]][:2] == ["100元", "50元"]
+        token = {"X-CSRF-Token": state["csrf"]}
+        body = {"window_id": window_id, "opening_float_fen": 300_00}
+        assert client.post("/console/api/shift", json=body).status_code == 403  # no token
+        opened = client.post("/console/api/shift", json=body, headers=token)
+        assert opened.status_code == 201, opened.text
+        shift = opened.json()
+        assert (shift["status"], shift["expected_cash_fen"]) == ("open", 300_00)
+        again = client.post("/console/api/shift", json=body, headers=token)
+        assert again.status_code == 409
+        assert again.headers["content-type"].startswith("application/problem+json")
+        close = f"/console/api/shift/{shift['id']}/close"
+        odd = client.post(close, json={"pieces": {"300": 1}}, headers=token)
+        assert odd.status_code == 422
+        assert "点钞数量有误" in odd.json()["detail"]
+        bad = client.post(close, json={"pieces": {"10000": -1}}, headers=token)
+        assert bad.status_code == 422
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        closed = client.post(close, json={"pieces": {"10000": 3, "100": 2}}, headers=token)
+        assert closed.status_code == 200, closed.text
+        result = closed.json()
+        assert (result["status"], result["difference_label"]) == ("to_confirm", "长款 ¥2.00")
+        twice = client.post(close, json={"pieces": {"10000": 3}}, headers=token)
+        assert twice.status_code == 409
+        assert "不能重复结班" in twice.json()["detail"]

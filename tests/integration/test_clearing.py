@@ -17,13 +17,14 @@ from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.reconciliation.tables import clearing_windows
 from publicpay.demo.stack import Stack, build_stack
 from publicpay.domain.clearing import ReceiptRefused
-from publicpay.domain.reconciliation import Action, DayNotReconciled
+from publicpay.domain.reconciliation import Action, DayNotReconciled, StatementRefused
 from publicpay.services.reconciliation.clearing import apply_receipt, run_clearing
 from publicpay.services.reconciliation.exceptions import resolve_exception, review_exception
 from publicpay.settings import Mode, Settings
 from tests.conftest import UNTHROTTLED
+from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.fault_kit import fault
-from tests.integration.recon_kit import count, exceptions_for, run_day, today
+from tests.integration.recon_kit import count, exceptions_for, import_file, run_day, today
 from tests.integration.test_payment_flow import open_order, pay_with_alipay, register, scan
 from tests.support.client import SignedClient
 from tests.support.servers import free_port, serve
@@ -145,3 +146,47 @@ def test_a_receipt_for_no_instruction_or_another_amount_is_refused(own):
         apply_receipt(c.uow, c.treasury(), b"not a receipt", clock=c.clock, actor="test")
     with c.engines.read.connect() as conn:
         assert conn.execute(select(clearing_windows.c.status)).scalar() == "confirmed"
+
+
+def test_the_console_shows_the_window_its_netting_and_the_voucher(own):
+    admin = make_user(own, "finance_admin")
+    with logged_in(own.info["base_url"], admin) as client:
+        listing = client.get("/console/clearing")
+        assert listing.status_code == 200
+        with own.container.engines.read.connect() as conn:
+            window_id = conn.execute(select(clearing_windows.c.id)).scalar()
+        page = client.get(f"/console/clearing/{window_id}")
+        assert page.status_code == 200
+        assert "渠道实际划入汇缴户" in page.text
+        assert "国库已确认入库" in page.text
+        voucher = client.get(f"/console/clearing/{window_id}/voucher.xml")
+        assert voucher.status_code == 200
+        assert "<SumAmt>" in voucher.text
+        token = csrf_of(listing.text)
+        refused = client.post("/console/clearing/run", data={"csrf": token, "day": "2020-01-01"})
+        assert refused.status_code == 409
+        assert "没有任何渠道的对账结果" in refused.text
+
+
+def test_the_collection_account_statement_is_the_third_way(own):
+    from publicpay.domain.reconciliation import Source
+    from publicpay.emulators.bank.statement import Movement, render
+
+    with own.container.uow() as uow:
+        record = uow.reconciliation.day(Source.ALIPAY, today())
+    with own.container.engines.read.connect() as conn:
+        window = conn.execute(select(clearing_windows)).first()
+    assert record is not None
+    net = record.gross_fen - record.fee_fen
+    moves = [
+        Movement("B1", f"{today()} 09:30:00", "C", net, "支付宝", f"SETTLE:alipay:{today()}"),
+        Movement("B2", f"{today()} 11:00:00", "C", 888, "张三", "汇款"),
+        Movement(
+            "B3", f"{today()} 16:00:00", "D", window.total_fen, "国库", f"CLEARING:{window.id}"
+        ),
+    ]
+    day = import_file(own, "bank", render(ACCOUNT, today(), moves))
+    assert day.counts == {"matched": 2, "unknown_credit": 1}
+    assert exceptions_for(own, "B2")[0].match_class == "unknown_credit"
+    with pytest.raises(StatementRefused, match="商户"):
+        import_file(own, "bank", render("99999", today(), moves))

@@ -224,6 +224,12 @@ CASES: dict[tuple[str, str], Case] = {
             "client_serial": uuid.uuid4().hex[:16],
         },
     ),
+    ("GET", "/api/v1/pos/lookup"): (  # portal/POS (issue 13)
+        "device",
+        "GET",
+        lambda ctx: f"/api/v1/pos/lookup?q={ctx['payable']['payment_code']}",
+        lambda _: None,
+    ),
     ("POST", "/api/v1/pos/barcode-payments"): (
         "device",
         "POST",

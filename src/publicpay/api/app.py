@@ -27,6 +27,7 @@ from publicpay.api.routes import (
     devices,
     events,
     health,
+    pos,  # issue 13 (portal): the window POS's lookup
     receipts,
     refunds,
 )
@@ -88,6 +89,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         devices.router,  # devices and the kiosk: issue 13
         clearing.router,  # clearing vouchers: issue 12
         catalogue.router,  # fee catalogue and unit authorisations: issue 10 (admin)
+        pos.router,  # the window POS's lookup: issue 13 (portal)
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()

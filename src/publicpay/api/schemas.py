@@ -91,6 +91,13 @@ class PayableIn(Strict):
         description="缴款期限（罚没项目逾期每日按罚款数额的3%加处罚款）；2000-01-01 至今后10年",
     )
     remark: str = text("", max_length=500, description="备注")
+    attributes: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "业务属性（窗口按此查找业务记录）：plate_no 号牌号码、licence_no 驾驶证号、"
+            "case_no 案件编号等，字符串，最多10项；加密存储，按密钥散列查找"
+        ),
+    )
 
 
 class ReceiptRef(BaseModel):

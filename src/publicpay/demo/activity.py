@@ -35,16 +35,24 @@ class Case:
     pay_with: str | None  # channel, "bank", or None (left unpaid for the demo user)
     due_in_days: int | None = None
     org: bool = False
+    attributes: tuple[tuple[str, str], ...] = ()  # portal/POS (issue 13): plate, licence …
+    phone: str | None = None  # portal (issue 13): the payer gets an SMS, not an app message
 
 
 CASES = (
-    Case(0, (("GA0101", 1, None), ("GA0105", 1, None), ("GA0108", 1, None)), "alipay"),
+    Case(
+        0,
+        (("GA0101", 1, None), ("GA0105", 1, None), ("GA0108", 1, None)),
+        "alipay",
+        attributes=(("plate_no", "浙A·3K7P2"),),
+        phone="13805710001",
+    ),
     Case(0, (("GA0201", 1, None),), "wechat"),
     Case(0, (("GA0202", 1, None), ("GA0203", 1, None)), "unionpay"),
     Case(0, (("GA0104", 2, None),), "bank"),
     Case(0, (("FM0101", 1, 20000),), None, due_in_days=-5),  # overdue fine: late fee grows
     Case(0, (("FM0101", 1, 5000),), "alipay", due_in_days=15),
-    Case(0, (("GA0107", 1, None),), None),
+    Case(0, (("GA0107", 1, None),), None, attributes=(("plate_no", "浙A·5C8K2"),)),
     Case(1, (("GA0301", 1, None),), "alipay"),
     Case(1, (("GA0302", 1, None), ("GA0304", 1, None)), "wechat"),
     Case(1, (("GA0306", 1, None),), None),
@@ -55,6 +63,15 @@ CASES = (
     Case(3, (("ZR0101", 1, None),), "unionpay"),
     Case(3, (("CG0101", 12, 24000),), None, org=True),
     Case(4, (("GZ0101", 1, 1_250_000),), "bank", org=True),
+    # portal/POS (issue 13): vehicle-office business waiting at the window, found by plate
+    Case(
+        0,
+        (("GA0101", 1, None), ("GA0105", 1, None)),
+        None,
+        attributes=(("plate_no", "浙A·8M6Q3"), ("case_no", "CG2026120600318")),
+        phone="13805710002",
+    ),
+    Case(0, (("GA0104", 1, None),), None, attributes=(("plate_no", "浙A·2F9D1"),)),
 )
 
 ORG_PAYER = {"name": "杭州拱宸桥文化发展有限公司", "type": "org", "id_no": "91330105MA2CFR9T1R"}
@@ -90,6 +107,10 @@ class DemoActivity:
                 for code, qty, fen in case.items
             ],
         }
+        if case.attributes:
+            body["attributes"] = dict(case.attributes)
+        if case.phone and not case.org:
+            body["payer"] = {**person, "phone": case.phone}
         if case.due_in_days is not None:
             body["due_date"] = (date.today() + timedelta(days=case.due_in_days)).isoformat()
         return str(self.signed(unit, "POST", "/api/v1/payables", body)["payment_code"])

@@ -130,6 +130,7 @@ def seed(uow: SqlUnitOfWork, now: datetime, *, region_code: str) -> None:
     ensure_demo_users(uow, now, region_code=region_code)
     ensure_sites_and_devices(uow, now, region_code=region_code)
     ensure_partner_kiosk(uow, now)
+    ensure_pos_devices(uow, now)  # portal/POS (issue 13)
 
 
 # (unit code or None, site code, name, kind, windows, address)
@@ -195,6 +196,46 @@ def ensure_partner_kiosk(uow: SqlUnitOfWork, now: datetime) -> None:
     )
     uow.devices.add(kiosk, now)
     uow.devices.heartbeat(BANK_KIOSK_ID, now, printer="ok", paper="low", version="1.4.2")
+
+
+# portal/POS (issue 13): smart POS terminals at the vehicle office's hall windows 01 and 02
+POS_DEVICES = (("pos_cg_hall_01", "01"), ("pos_cg_hall_02", "02"))
+POS_UNIT, POS_SITE = "330105101", "CG-HALL"
+
+
+def ensure_pos_devices(uow: SqlUnitOfWork, now: datetime) -> None:
+    """DEMO: the vehicle office's hall windows have a POS terminal each (credential, window,
+    the terminal's issuing point)."""
+    site = next((s for s in uow.units.sites() if s.code == POS_SITE), None)
+    unit_id = next((u.id for u in _units(uow) if u.code == POS_UNIT), None)
+    if site is None or unit_id is None:
+        return
+    windows = {w.number: w.id for w in uow.units.windows(site.id)}
+    for app_id, number in POS_DEVICES:
+        if uow.devices.by_app_id(app_id) is not None or number not in windows:
+            continue
+        uow.units.add_client(app_id, "device", unit_id, "demo_" + secrets.token_hex(16), now)
+        pos = Device(
+            id=0,
+            app_id=app_id,
+            kind=DeviceKind.POS,
+            name=f"车管所大厅{number}号窗口智能POS",
+            site_id=site.id,
+            window_id=windows[number],
+            unit_id=unit_id,
+            issuing_point=None,
+        )
+        uow.devices.add(pos, now)
+
+
+def describe_pos(uow: SqlUnitOfWork) -> dict[str, Any]:
+    """demo.json's "pos": the first terminal's credential and where it stands."""
+    app_id, number = POS_DEVICES[0]
+    client = uow.units.client(app_id)
+    if client is None:
+        return {}
+    return {"pos": {"device_id": app_id, "device_secret": client.secret, "site": POS_SITE,
+                    "window": number, "cashier": "vmo_cashier"}}  # fmt: skip
 
 
 def _units(uow: SqlUnitOfWork) -> list[Any]:
@@ -347,4 +388,5 @@ def describe(uow: SqlUnitOfWork) -> dict[str, Any]:
         **({"bank": {"app_id": BANK_ID, "app_secret": bank.secret}} if bank else {}),
         **({"finance": {"app_id": FINANCE_ID, "app_secret": fin.secret}} if fin else {}),
         "payers": demo_payers(),
+        **describe_pos(uow),  # portal/POS (issue 13)
     }

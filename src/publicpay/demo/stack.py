@@ -16,6 +16,7 @@ from publicpay.demo.seed import (
     ensure_channel_accounts,
     ensure_demo_users,
     ensure_partner_kiosk,
+    ensure_pos_devices,
     ensure_receipt_setup,
     ensure_sites_and_devices,
     is_seeded,
@@ -67,6 +68,7 @@ def build_stack(
         ensure_demo_users(uow, container.clock.now(), region_code=settings.region_code)
         ensure_sites_and_devices(uow, container.clock.now(), region_code=settings.region_code)
         ensure_partner_kiosk(uow, container.clock.now())  # devices: issue 13
+        ensure_pos_devices(uow, container.clock.now())  # portal/POS: issue 13
         configs = connect(
             accounts.all(),
             emulated,

@@ -63,6 +63,9 @@ class Permission(StrEnum):
     CONFIRM_SHIFTS = "shifts.confirm"  # 值班主管：确认结班差异
     VIEW_SHIFT_REPORTS = "shifts.report"  # 班次报表、解款单与导出
     CREDIT_DEPOSITS = "deposits.credit"  # 登记解款到账（对银行流水）
+    # portal (issue 13)
+    VIEW_MESSAGES = "messages.view"  # 缴款人消息：推送的缴款链接短信/应用消息
+    USE_POS = "pos.use"  # 窗口收费：开班、查找业务、扫码/现金收款、打印票据（收费员）
 
 
 ROLE_LABELS = {
@@ -143,6 +146,11 @@ _CASH_OFFICE: dict[Role, frozenset[Permission]] = {
 }
 PERMISSIONS.update({role: PERMISSIONS[role] | extra for role, extra in _CASH_OFFICE.items()})
 PERMISSIONS[Role.FINANCE_ADMIN] -= {Permission.OPERATE_SHIFT}  # only cashiers work a window
+# portal (issue 13): the messages pushed to payers, for those who answer payers' questions
+for _role in (Role.FINANCE_REVIEWER, Role.UNIT_ADMIN, Role.AUDITOR):
+    PERMISSIONS[_role] = PERMISSIONS[_role] | {Permission.VIEW_MESSAGES}
+PERMISSIONS[Role.CASHIER] = PERMISSIONS[Role.CASHIER] | {Permission.USE_POS}
+PERMISSIONS[Role.FINANCE_ADMIN] = PERMISSIONS[Role.FINANCE_ADMIN] - {Permission.USE_POS}
 
 # reconciliation and clearing (issue 12): finance reviewers see, resolve and review (never their
 # own resolution); auditors see

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from publicpay.domain.errors import DomainError, Forbidden, InvalidTransition, ValidationFailed
+from publicpay.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    ValidationFailed,
+)
 from publicpay.domain.events import DomainEvent
 
 
@@ -94,7 +100,7 @@ class StatementRefused(DomainError):
         self.reason = reason
 
 
-class DayNotReconciled(DomainError):
+class DayNotReconciled(Conflict):
     code = "day_not_reconciled"
     title = "该日尚未对平"
 

@@ -13,6 +13,7 @@ from publicpay.adapters.exports import run_due_exports
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
 from publicpay.services.events.webhooks import deliver_due
+from publicpay.services.messages.sending import send_due_messages
 from publicpay.services.payables.batches import prune_previews
 from publicpay.services.payments.carts import recover_open_carts
 from publicpay.services.payments.recovery import recover_open_orders
@@ -50,6 +51,13 @@ def _recover(c: Container) -> int:
 def _recover_carts(c: Container) -> int:
     return recover_open_carts(
         c.uow, c.gateways, clock=c.clock, older_than_s=c.settings.recovery_after_s
+    )
+
+
+def _messages(c: Container) -> int:
+    """Payer messages (N3, portal)."""
+    return send_due_messages(
+        c.uow, c.message_sender, base_url=c.settings.public_base_url, clock=c.clock
     )
 
 
@@ -113,4 +121,5 @@ SCHEDULE: tuple[Task, ...] = (
     Task("run_exports", 2.0, _exports),  # statistics (issue 10)
     Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
     Task("recover_open_carts", 10.0, _recover_carts),  # issue 13
+    Task("send_payer_messages", 1.0, _messages),  # portal (issue 13)
 )

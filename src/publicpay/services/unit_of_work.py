@@ -10,6 +10,7 @@ from publicpay.domain.events import DomainEvent
 from publicpay.services.catalogue.ports import CatalogueRepo
 from publicpay.services.devices.ports import DevicesRepo
 from publicpay.services.events.ports import EventsRepo
+from publicpay.services.messages.ports import MessagesRepo
 from publicpay.services.payables.ports import PayablesRepo
 from publicpay.services.payments.ports import (
     CartsRepo,
@@ -75,6 +76,9 @@ class UnitOfWork(Protocol):
 
     @property  # the cash office (shifts area): deposit slips
     def deposits(self) -> DepositsRepo: ...
+
+    @property
+    def messages(self) -> MessagesRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

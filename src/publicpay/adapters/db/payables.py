@@ -23,12 +23,14 @@ from sqlalchemy import (
     update,
 )
 
+from publicpay.adapters.db.attributes import add_attributes
 from publicpay.adapters.db.dialects import next_id
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.sql import Change, Insert, Sql
 from publicpay.domain.payables import Payable, PayableLine, PayableStatus, PayerType
 from publicpay.domain.time import utc
+from publicpay.services.payables.ports import SealedAttribute
 
 payables = Table(
     "payables",
@@ -237,6 +239,10 @@ class PayablesRepository:
     def recent_unpaid(self, limit: int) -> list[Payable]:
         found = payables_from_rows(self._sql.all(_RECENT_UNPAID, {"limit": limit}))
         return sorted(found, key=lambda p: p.id, reverse=True)
+
+    def add_attributes(self, payable_id: int, attributes: Sequence[SealedAttribute]) -> None:
+        """Queued. Portal/POS (issue 13): the table is adapters.db.attributes."""
+        add_attributes(self._sql, payable_id, attributes)
 
     def payer_id_enc(self, payable_id: int) -> bytes:
         return bytes(self._sql.scalar(_PAYER_ID_ENC, {"id": payable_id}))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from publicpay.adapters.db import (
+    attributes,
     audit,
     catalogue,
     devices,
@@ -17,6 +18,7 @@ from publicpay.adapters.db import (
     exports,
     idempotency,
     ledger,
+    messages,
     payable_batches,
     payables,
     refunds,
@@ -50,6 +52,8 @@ AREAS: tuple[ModuleType, ...] = (
     statistics,  # issue 10: the statistics index
     exports,  # issue 10: background export jobs
     reconciliation,  # issue 12
+    messages,  # portal and POS (issue 13)
+    attributes,
 )
 
 __all__ = ["AREAS", "metadata"]

@@ -42,6 +42,7 @@ from publicpay.adapters.db.engine import Engines
 from publicpay.adapters.db.events import EventsRepository
 from publicpay.adapters.db.idempotency import IdempotencyRepository
 from publicpay.adapters.db.ledger import LedgerRepository
+from publicpay.adapters.db.messages import MessagesRepository
 from publicpay.adapters.db.metadata import metadata
 from publicpay.adapters.db.payable_batches import PayableBatchesRepository
 from publicpay.adapters.db.payables import PayablesRepository
@@ -147,6 +148,7 @@ class SqlUnitOfWork:
         self.idempotency = IdempotencyRepository(sql)
         self.reconciliation = ReconciliationRepository(sql)  # issue 12
         self.clearing = ClearingRepository(sql)  # issue 12
+        self.messages = MessagesRepository(sql, self.box)  # portal (issue 13)
 
     @property
     def connection(self) -> Connection:

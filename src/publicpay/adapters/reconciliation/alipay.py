@@ -12,6 +12,8 @@ on their distinct values. Every byte of the file is thus validated without decod
 
 from __future__ import annotations
 
+import codecs
+import hashlib
 import io
 import re
 import zipfile
@@ -24,7 +26,6 @@ from publicpay.adapters.reconciliation.frames import (
     ParsedStatement,
     check_merchant,
     check_total,
-    digest,
     fen,
     normalised,
     read_rows,
@@ -102,22 +103,24 @@ def detail_file(content: bytes) -> bytes:
     raise StatementRefused("压缩包中没有“业务明细”文件")
 
 
-def _sections(text: str) -> tuple[list[str], str, list[str], int]:
-    """(header lines, table text, footer lines, file line of the table's header row)."""
-    start_marker, end_marker = _latin(_START), _latin(_END)
-    start = text.find(start_marker)
-    if not text.startswith(_latin(_TITLE)) or start < 0:
+def _sections(raw: bytes) -> tuple[list[str], tuple[int, int], list[str], int]:
+    """(header lines, the table's byte range, footer lines, file line of the table's header
+    row), found in the GBK bytes themselves so that the big table is copied only once."""
+    start = raw.find(_START.encode("gbk"))
+    if not raw.startswith(_TITLE.encode("gbk")) or start < 0:
         raise StatementRefused("不是支付宝业务明细对账单（缺少标题或明细开始行）", line=1)
-    table_from = text.find("\n", start) + 1
-    end = text.find(end_marker, table_from)
+    table_from = raw.find(b"\n", start) + 1
+    end = raw.find(_END.encode("gbk"), table_from)
     if table_from <= 0 or end < 0:
         raise StatementRefused("文件不完整：缺少“业务明细列表结束”行")
-    end_line_start = text.rfind("\n", 0, end) + 1
-    head = [_gbk(line, line=i + 1) for i, line in enumerate(text[:start].splitlines())]
-    footer_text = text[text.find("\n", end) + 1 :] if text.find("\n", end) >= 0 else ""
+    end_line_start = raw.rfind(b"\n", 0, end) + 1
+    head_text = raw[:start].decode("latin-1")
+    head = [_gbk(line, line=i + 1) for i, line in enumerate(head_text.splitlines())]
+    after = raw.find(b"\n", end)
+    footer_text = raw[after + 1 :].decode("latin-1") if after >= 0 else ""
     footer = [_gbk(line) for line in footer_text.splitlines() if line]
-    table_line = text.count("\n", 0, table_from) + 1
-    return head, text[table_from:end_line_start], footer, table_line
+    table_line = raw.count(b"\n", 0, table_from) + 1
+    return head, (table_from, end_line_start), footer, table_line
 
 
 def _identity(head: list[str]) -> tuple[str, date]:
@@ -152,12 +155,18 @@ def _check_text_columns(frame: pl.DataFrame, first_line: int) -> None:
 
 def parse(content: bytes, *, expected_account: str | None = None) -> ParsedStatement:
     """The statement, or `StatementRefused` naming the line and the reason."""
-    text = detail_file(content).decode("latin-1")
-    head, table, footer, table_line = _sections(text)
+    raw = detail_file(content)
+    head, (start, end), footer, table_line = _sections(raw)
     account, day = _identity(head)
     check_merchant(account, expected_account)
-    body = table.encode("utf-8")  # Latin-1 characters as UTF-8: lossless, Polars-readable
+    # the same bill fetched again differs only in its export time: not a new statement
+    same = hashlib.sha256(memoryview(raw)[start:end])
+    same.update("\n".join(f for f in footer if not f.startswith("#导出时间")).encode("utf-8"))
+    # the GBK bytes as Latin-1 characters, as UTF-8: lossless, and Polars reads it
+    body = codecs.decode(memoryview(raw)[start:end], "latin-1").encode("utf-8")
+    del raw
     frame = read_rows(body)
+    del body
     names = [_gbk(name, line=table_line) for name in frame.columns[1:]]
     if names != COLUMNS:
         raise StatementRefused("表头列与支付宝业务明细格式不符", line=table_line)
@@ -174,6 +183,9 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
         ],
         first,
     )
+    kept = ["row", "业务类型", "商家实收（元）", "服务费（元）", "完成时间"]
+    kept += ["支付宝交易号", "商户订单号", "退款批次号/请求号"]
+    frame = frame.select(kept)  # every column checked: the rest is let go
     frame = frame.with_columns(
         pl.col("业务类型").replace_strict(kinds).alias("kind"),
         fen("商家实收（元）").alias("received"),
@@ -210,11 +222,7 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
         at=pl.col("完成时间"),
     )
     totals = _totals(lines, _footer_totals(footer))
-    # the same bill fetched again differs only in its export time: not a new statement
-    same_content = "\n".join([table, *(f for f in footer if not f.startswith("#导出时间"))])
-    return ParsedStatement(
-        Source.ALIPAY, day, account, totals, lines, digest(same_content.encode("utf-8"))
-    )
+    return ParsedStatement(Source.ALIPAY, day, account, totals, lines, same.hexdigest())
 
 
 def _totals(lines: pl.DataFrame, stated: dict[str, tuple[int, int]]) -> StatementTotals:

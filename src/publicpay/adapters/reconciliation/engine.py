@@ -72,6 +72,8 @@ class PolarsEngine:
 
     def match(self, repo: ReconciliationRepo, parsed: Parsed, *, statement_id: int) -> MatchOutcome:
         assert isinstance(parsed, ParsedStatement)
+        if parsed.source is Source.BANK:
+            return _match_bank(repo, parsed)
         day = parsed.business_day
         start = datetime.combine(day - timedelta(days=WINDOW_DAYS), time(), SHANGHAI)
         until = datetime.combine(day + timedelta(days=2), time(), SHANGHAI)
@@ -92,3 +94,39 @@ class PolarsEngine:
         )
         duplicates = {int(r.order_id): r.refund_no for r in refund_rows if r.kind == "duplicate"}
         return MatchOutcome(lines, only, result.counts(), duplicates)
+
+
+def _bank_class(repo: ReconciliationRepo, kind: str, reference: str, amount: int) -> MatchClass:
+    """A collection-account movement against what it should be (docs/bank-statement.md)."""
+    parts = reference.split(":")
+    if kind == "credit" and len(parts) == 3 and parts[0] == "SETTLE":
+        try:
+            source, day = Source(parts[1]), date.fromisoformat(parts[2])
+        except ValueError:
+            return MatchClass.UNKNOWN_CREDIT
+        record = repo.day(source, day)
+        if record is None or record.statement_id is None:
+            return MatchClass.STATUS_MISMATCH  # that channel's day is not reconciled yet
+        expected = record.gross_fen - record.fee_fen
+        return MatchClass.MATCHED if expected == amount else MatchClass.AMOUNT_MISMATCH
+    if kind == "credit":
+        return MatchClass.UNKNOWN_CREDIT
+    if len(parts) >= 2 and parts[0] == "CLEARING" and parts[1].isdigit():
+        total = repo.window_total(int(parts[1]))
+        if total is None:
+            return MatchClass.STATUS_MISMATCH
+        return MatchClass.MATCHED if total == amount else MatchClass.AMOUNT_MISMATCH
+    return MatchClass.STATUS_MISMATCH
+
+
+def _match_bank(repo: ReconciliationRepo, parsed: ParsedStatement) -> MatchOutcome:
+    """Third way: the collection account's credits are the channels' net settlements of
+    reconciled days (gross − fees); its debits are clearing transfers; the rest is 不明款."""
+    lines = []
+    for row in parsed.lines.to_dicts():
+        cls = _bank_class(repo, row["kind"], row["order_no"] or "", row["amount_fen"])
+        lines.append(LineResult(**{**row, "match_class": cls, "order_id": None, "refund_id": None}))
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line.match_class.value] = counts.get(line.match_class.value, 0) + 1
+    return MatchOutcome(tuple(lines), (), counts, {})

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from publicpay.domain.payable_batches import BatchRecord
 from publicpay.domain.payables import Payable
+
+
+@dataclass(frozen=True, slots=True)
+class SealedAttribute:
+    """A business attribute as stored: keyed hash of the normalised value, sealed, masked."""
+
+    name: str
+    value_hash: str
+    value_enc: bytes
+    value_masked: str
 
 
 class PayablesRepo(Protocol):
@@ -45,6 +56,10 @@ class PayablesRepo(Protocol):
 
     def payer_id_enc(self, payable_id: int) -> bytes:
         """The payer's ID number, sealed (open with the box and `PAYER_ID_CONTEXT`)."""
+        ...
+
+    def add_attributes(self, payable_id: int, attributes: Sequence[SealedAttribute]) -> None:
+        """The business attributes of a new payable (queued, like `add`). Portal/POS (#13)."""
         ...
 
 

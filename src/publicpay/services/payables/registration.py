@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
+from publicpay.domain.attributes import mask as mask_attribute
+from publicpay.domain.attributes import normalise as normalise_attribute
+from publicpay.domain.attributes import validate as validate_attributes
 from publicpay.domain.codes import (
     PAYMENT_CODE_KEY_PURPOSE,
     SERIALS,
@@ -27,7 +30,8 @@ from publicpay.domain.payables import (
     price_lines,
 )
 from publicpay.domain.time import business_date
-from publicpay.services.ports import Clock
+from publicpay.services.payables.ports import SealedAttribute
+from publicpay.services.ports import Box, Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
 
@@ -132,7 +136,7 @@ def build_payable(
     derived from the platform secret): unguessable, and distinct for distinct ids.
     `serial_floor` (PUBLICPAY_PAYMENT_CODE_SERIAL_FLOOR) keeps the serials of codes issued
     before the permutation out of reach."""
-    errors = cmd.payer.validate()
+    errors = cmd.payer.validate() | validate_attributes(cmd.extra)
     if not cmd.biz_no.strip() or len(cmd.biz_no) > 64:
         errors["biz_no"] = "业务编号不能为空且不超过64个字符"
     if errors:
@@ -190,9 +194,26 @@ def store_payable(
         payer_phone_enc=uow.box.seal_text(phone, b"phone") if phone else None,
         payer_phone_hash=uow.box.lookup_hash(phone_search_key(phone)) if phone else None,
     )
+    if cmd.extra:  # business attributes the window finds the payable by (W1+)
+        uow.payables.add_attributes(payable.id, seal_attributes(uow.box, cmd.extra))
     assert payable.created_at is not None
     actor = actor or f"unit:{payable.unit_id}"
     uow.collect(payable.registered(actor=actor, at=payable.created_at, batch_id=batch_id))
+
+
+ATTRIBUTE_CONTEXT = b"payable_attribute"
+
+
+def seal_attributes(box: Box, attributes: dict[str, str]) -> list[SealedAttribute]:
+    return [
+        SealedAttribute(
+            name,
+            box.lookup_hash(normalise_attribute(value)),
+            box.seal_text(value.strip(), ATTRIBUTE_CONTEXT),
+            mask_attribute(value),
+        )
+        for name, value in sorted(attributes.items())
+    ]
 
 
 def cancel_payable(uow: UnitOfWork, payment_code: str, *, unit_id: int, clock: Clock) -> Payable:

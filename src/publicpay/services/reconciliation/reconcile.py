@@ -163,13 +163,13 @@ def _record_lines(uow: ReconUnitOfWork, statement_id: int, outcome: MatchOutcome
 
 
 def _found(
-    outcome: MatchOutcome, line_ids: Mapping[int, int]
+    outcome: MatchOutcome, line_ids: Mapping[int, int], *, bank: bool
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """(class, key) → the exception's fields, for every difference this run found."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for line in outcome.lines:
         if line.match_class in EXCEPTION_CLASSES:
-            key = line.refund_no or line.order_no or line.trade_no
+            key = line.trade_no if bank else (line.refund_no or line.order_no or line.trade_no)
             detail: dict[str, Any] = {"line_no": line.line_no, "kind": line.kind}
             refund = outcome.duplicate_refunds.get(line.order_id or 0)
             if line.match_class is MatchClass.DUPLICATE and refund:
@@ -227,7 +227,7 @@ def _settle_exceptions(
 ) -> DayRecord:
     repo, now = uow.reconciliation, clock.now()
     source, day = parsed.source, parsed.business_day
-    found = _found(outcome, repo.line_ids(statement_id))
+    found = _found(outcome, repo.line_ids(statement_id), bank=source is Source.BANK)
     for item in repo.exceptions_of_day(source, day):
         if found.pop((item.match_class.value, item.key), None) is not None:
             continue  # still there: left as it is (its workflow goes on)

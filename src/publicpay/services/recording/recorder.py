@@ -32,6 +32,7 @@ from publicpay.domain.ledger import (
     requested_refund_journal,
     reversal_journal,
 )
+from publicpay.domain.messages import MessageKind
 from publicpay.domain.payables import (
     DuplicatePayment,
     PayableCancelled,
@@ -85,6 +86,7 @@ def _registered(uow: UnitOfWork, e: PayableRegistered) -> None:
     if e.batch_id is not None:
         detail["batch_id"] = e.batch_id
     uow.audit.append(e.actor, "payable.register", p.payment_code, detail, e.at)
+    uow.messages.add(p.id, p.unit_id, MessageKind.REGISTERED, e.at)  # N3: the payer's link
 
 
 def _cancelled(uow: UnitOfWork, e: PayableCancelled) -> None:
@@ -102,6 +104,7 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
     uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, _issuing_point(uow, o), e.at)
     detail = {"order_no": o.order_no, "amount_fen": o.amount_fen}
     uow.audit.append(f"channel:{o.channel}", "payable.paid", p.payment_code, detail, e.at)
+    uow.messages.add(p.id, p.unit_id, MessageKind.PAID, e.at)  # N3: the payment and receipt link
 
 
 def _issuing_point(uow: UnitOfWork, order: Order) -> str | None:

@@ -14,11 +14,14 @@ from publicpay.web.console import (
     batches,
     catalogue,
     channels,
+    clearing,  # clearing (issue 12)
     credentials,
     devices,  # devices (issue 13)
     exports,
     lists,
     login,
+    messages,  # portal (issue 13)
+    pos,  # portal (issue 13): the window POS
     reconciliation,  # reconciliation (issue 12)
     refunds,  # refunds (issue 11)
     shifts,  # the cash office
@@ -41,6 +44,8 @@ from publicpay.web.console.pages import (
     refused_page,
 )
 
+API = f"{PATH}/api/"  # the console's JSON (the cash office's shift for the POS page)
+
 
 def install(app: FastAPI) -> None:
     for module in (login, batches, stock, writeoff, credentials, devices):  # devices: issue 13
@@ -49,16 +54,20 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(refunds.router)  # refunds (issue 11)
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
+    app.include_router(clearing.router)  # clearing (issue 12)
     app.include_router(shifts.router)  # the cash office
     for module in (lists, exports, statistics):  # statistics (issue 10)
         app.include_router(module.router)
+    app.include_router(messages.router)  # portal (issue 13)
+    app.include_router(pos.router)  # portal (issue 13): /pos and /console/pos
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(PageRefused, refused_page)
     app.add_exception_handler(PasswordChangeRequired, password_redirect)
     api_handler = app.exception_handlers[RequestValidationError]
 
     async def invalid_input(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith(PATH) and isinstance(exc, RequestValidationError):
+        page = request.url.path.startswith(PATH) and not request.url.path.startswith(API)
+        if page and isinstance(exc, RequestValidationError):
             return invalid_form_page(request, exc)
         answer: Response = api_handler(request, exc)  # type: ignore[assignment]
         return answer

@@ -1,6 +1,8 @@
 """收费班次 (the cash office): the cashier's shift screen (open, takings so far, close with the
 cash counted by denomination), the supervisors' confirmation queue, shift reports with Excel
-and CSV export, the deposit slip (PDF) and finance's record of a deposit's arrival.
+and CSV export, the deposit slip (PDF) and finance's record of a deposit's arrival; and the
+cashier's shift as JSON for the window POS page (`/console/api/shift`: the same session, writes
+with the session's CSRF token in `X-CSRF-Token`, refusals as application/problem+json).
 
 Scope: every list and every shift or deposit looked up by id is limited in its statement to the
 units the viewer may see (a cashier: their own shifts only); anything else answers 404. The
@@ -13,9 +15,9 @@ import logging
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from publicpay.adapters.db.queries.shifts import (
     ShiftRow,
@@ -35,9 +37,14 @@ from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.money import InvalidAmount, Money
 from publicpay.domain.shifts import (
     DENOMINATIONS,
+    MAX_FLOAT_FEN,
     MAX_PIECES,
+    SHIFT_STATUS_LABELS,
+    Deposit,
     DepositStatus,
+    Shift,
     ShiftStatus,
+    Takings,
     difference_text,
 )
 from publicpay.domain.time import business_date
@@ -47,6 +54,7 @@ from publicpay.services.shifts.closing import (
     close_shift,
     confirm_shift,
     current_shift,
+    shift_view,
 )
 from publicpay.services.shifts.deposits import CreditDeposit, credit_deposit
 from publicpay.services.shifts.opening import OpenShift, open_shift
@@ -391,3 +399,103 @@ def credit_page(
         status = {"validation_failed": 422}.get(exc.code, 409)
         return _detail(request, c, v, shift_id, status=status, error=exc.detail)
     return RedirectResponse(f"{PATH}/shifts/{shift_id}?done=credited", status_code=303)
+
+
+# --- the cashier's shift as JSON (the window POS page) ---------------------------------------
+
+
+class OpenIn(BaseModel):
+    window_id: StrictInt = Field(ge=1, le=10**12)
+    opening_float_fen: StrictInt = Field(ge=0, le=MAX_FLOAT_FEN)
+
+
+class CloseIn(BaseModel):
+    pieces: dict[str, Annotated[StrictInt, Field(ge=0, le=MAX_PIECES)]] = Field(max_length=20)
+    note: str = Field("", max_length=200, pattern=NO_CONTROLS)
+
+
+CSRF_HEADER = Annotated[str, Header(alias="X-CSRF-Token", max_length=100)]
+
+
+def _cashier(v: Viewer) -> int:
+    if not v.actor.can(Permission.OPERATE_SHIFT) or v.actor.unit_id is None:
+        raise PageRefused(403, f"您的角色（{v.actor.label}）无权使用收费班次")
+    return v.actor.unit_id
+
+
+def shift_json(shift: Shift, takings: Takings, deposit: Deposit | None) -> dict[str, Any]:
+    closing = shift.closing
+    return {
+        "id": shift.id,
+        "window_id": shift.window_id,
+        "cashier": shift.cashier,
+        "status": shift.status.value,
+        "status_label": SHIFT_STATUS_LABELS[shift.status],
+        "opened_at": shift.opened_at.isoformat(),
+        "closed_at": shift.closed_at.isoformat() if shift.closed_at else None,
+        "opening_float_fen": shift.opening_float_fen,
+        "takings": [
+            {"kind": t.kind.value, "label": t.label, "count": t.count, "amount_fen": t.amount_fen}
+            for t in takings.lines
+        ],
+        "expected_cash_fen": shift.opening_float_fen + takings.cash_fen,
+        "counted_fen": closing.counted_fen if closing else None,
+        "difference_fen": shift.difference_fen if closing else None,
+        "difference_label": difference_text(shift.difference_fen) if closing else None,
+        "deposit": None
+        if deposit is None
+        else {
+            "deposit_no": deposit.deposit_no,
+            "amount_fen": deposit.amount_fen,
+            "status": deposit.status.value,
+            "slip_url": f"{PATH}/shifts/{shift.id}/deposit.pdf",
+        },
+    }
+
+
+@router.get("/api/shift")
+def current_json(v: Viewer = Depends(viewer), c: Container = Depends(container)) -> Any:
+    """The cashier's open shift (null when none), the windows of their unit, the denominations
+    of the count, and the CSRF token the writes carry."""
+    unit_id = _cashier(v)
+    view = current_shift(c.uow(), v.actor)
+    with c.read_uow() as uow:
+        windows = cashier_windows(uow.connection, unit_id)
+    return {
+        "shift": shift_json(view.shift, view.takings, None) if view else None,
+        "windows": [{"id": w.id, "label": w.label, "busy_by": w.busy_by} for w in windows],
+        "denominations": [{"value_fen": fen, "label": label} for fen, label in DENOMINATIONS],
+        "csrf": v.csrf,
+    }
+
+
+@router.post("/api/shift", status_code=201)
+def open_json(
+    body: OpenIn,
+    csrf: CSRF_HEADER = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Any:
+    _cashier(v)
+    check_csrf(v.csrf, csrf)
+    cmd = OpenShift(body.window_id, body.opening_float_fen)
+    shift = open_shift(c.uow(), cmd, actor=v.actor, clock=c.clock)
+    return shift_json(shift, Takings.of([]), None)
+
+
+@router.post("/api/shift/{shift_id}/close")
+def close_json(
+    shift_id: int,
+    body: CloseIn,
+    csrf: CSRF_HEADER = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Any:
+    _cashier(v)
+    check_csrf(v.csrf, csrf)
+    if not all(_digits(key) for key in body.pieces):
+        raise ValidationFailed("券别应为以分计的面额，如 10000 表示100元", errors={"pieces": ""})
+    pieces = {int(key): n for key, n in body.pieces.items()}
+    close_shift(c.uow(), CloseShift(shift_id, pieces, body.note), actor=v.actor, clock=c.clock)
+    view = shift_view(c.uow(), shift_id, v.actor)
+    return shift_json(view.shift, view.takings, view.deposit)

@@ -33,8 +33,7 @@ _REFUND_LABELS = {
     RefundStatus.FAILED: "退款失败，请联系执收单位",
     RefundStatus.MANUAL: "财政部门银行转账退回中",
 }
-# statuses other areas add (approval of requested refunds) read as "in progress" here
-_REFUND_UNDER_WAY = "退款审核或处理中"
+_REFUND_UNDER_WAY = "退款处理中"  # a status added later reads as "in progress"
 
 NOTICE_STAMPS = {
     PayableStatus.PAID: "已缴款",

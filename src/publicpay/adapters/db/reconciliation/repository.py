@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.tables import (
+    clearing_windows,
     recon_days,
     recon_exceptions,
     statement_lines,
@@ -177,6 +178,7 @@ def _platform_refunds() -> Any:
 
 
 _PLATFORM_ORDERS = _platform_orders()
+_WINDOW_TOTAL = select(clearing_windows.c.total_fen).where(clearing_windows.c.id == bindparam("id"))
 _PLATFORM_REFUNDS = _platform_refunds()
 
 
@@ -331,6 +333,10 @@ class ReconciliationRepository:
     ) -> list[Any]:
         params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
         return self._sql.all(_PLATFORM_REFUNDS, params)
+
+    def window_total(self, window_id: int) -> int | None:
+        found = self._sql.scalar(_WINDOW_TOTAL, {"id": window_id})
+        return None if found is None else int(found)
 
     def open_exceptions(self, source: Source, day: date) -> int:
         return len(self._sql.all(_OPEN_COUNT, {"source": source.value, "day": day}))

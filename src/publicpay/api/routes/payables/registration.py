@@ -108,6 +108,7 @@ def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Resp
         items=tuple(LineRequest(i.item_code, i.quantity, i.amount_fen) for i in body.items),
         due_date=body.due_date,
         remark=body.remark,
+        extra=dict(body.attributes or {}),  # business attributes (W1+), in the fingerprint
     )
     uow = c.uow(nonce=call.nonce)  # the nonce is claimed in the registration's transaction
     result = register_payable(

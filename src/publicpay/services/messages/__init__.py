@@ -1,0 +1,1 @@
+"""Payer messages (N3): generated with registrations and payments, sent by a pluggable sender."""

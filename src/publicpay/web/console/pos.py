@@ -1,0 +1,283 @@
+"""窗口收费 — the window POS (W1), for cashiers, in a smart POS's browser or a desktop window.
+
+`/pos` leads here (`/console/pos`: the console's session, TOTP login and CSRF protect it). The
+cashier opens a shift at a window that has a POS terminal, finds the business record by
+business number, plate, licence or ID number (the unit's payables only: scope in the query),
+sees the items and amounts the platform priced, and takes the payment through that window's
+terminal: the payer's 付款码 scanned (a keyboard-wedge scanner types it and presses Enter; the
+channel is told from the code) or cash with change. The payment records its site, window,
+device and shift; the business system's `payable.paid` webhook is queued in the same
+transaction and sent by the worker at once. The receipt is printed through the terminal's
+issuing point (a print is counted; reprints are marked).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from publicpay.adapters.db.queries.pos import find_business
+from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
+from publicpay.api.routes.payments.barcode import POLLING, STATUS_LABELS
+from publicpay.bootstrap import Container
+from publicpay.domain.access import Permission
+from publicpay.domain.attributes import label as attribute_label
+from publicpay.domain.codes import mask_name
+from publicpay.domain.devices import Device, DeviceKind
+from publicpay.domain.errors import DomainError
+from publicpay.domain.money import InvalidAmount, Money
+from publicpay.domain.payables import Payable, PayableStatus, due_now, status_label
+from publicpay.domain.shifts import Shift
+from publicpay.domain.time import business_date
+from publicpay.domain.units import Window
+from publicpay.services.payments.barcode import pay_by_barcode
+from publicpay.services.payments.cash import record_cash_payment
+from publicpay.services.receipts.access import PrintRequest, print_receipt
+from publicpay.services.shifts.opening import OpenShift, open_shift
+from publicpay.web.console.pages import (
+    NO_CONTROLS,
+    PATH,
+    PageRefused,
+    Viewer,
+    check_csrf,
+    container,
+    render,
+    require,
+    viewer,
+)
+
+router = APIRouter(include_in_schema=False)
+HOME = f"{PATH}/pos"
+Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    """Where the cashier works now: the open shift, its window and the window's terminal."""
+
+    shift: Shift
+    window: Window
+    site_name: str
+    device: Device
+
+
+@router.get("/pos")
+def pos_entry() -> Response:
+    """The POS page's public address: the cashier's screen is in the console (its session)."""
+    return RedirectResponse(HOME, status_code=303)
+
+
+def _terminals(c: Container, v: Viewer) -> list[tuple[Device, Window, str]]:
+    """The POS terminals at windows of the cashier's unit: (terminal, window, site name)."""
+    found = []
+    with c.read_uow() as uow:
+        for device in uow.devices.all():
+            if device.kind is not DeviceKind.POS or device.window_id is None:
+                continue
+            if not device.active or device.unit_id != v.actor.unit_id:
+                continue
+            window = uow.units.window(device.window_id)
+            site = uow.units.site(window.site_id) if window else None
+            if window and site and site.unit_id == v.actor.unit_id:
+                found.append((device, window, site.name))
+    return sorted(found, key=lambda t: (t[2], t[1].number))
+
+
+def _station(c: Container, v: Viewer) -> Station | None:
+    with c.read_uow() as uow:
+        shift = uow.shifts.open_of_cashier(v.actor.user_id)
+    if shift is None:
+        return None
+    for device, window, site_name in _terminals(c, v):
+        if window.id == shift.window_id:
+            return Station(shift, window, site_name, device)
+    return None
+
+
+def _require_station(c: Container, v: Viewer) -> Station:
+    require(v, Permission.USE_POS)
+    station = _station(c, v)
+    if station is None:
+        raise PageRefused(409, "请先在有收款终端的窗口开班，再收款")
+    return station
+
+
+def _payable_view(c: Container, payable: Payable, attributes: dict[str, str]) -> dict[str, Any]:
+    with c.read_uow() as uow:
+        items = uow.catalogue.items()
+    due = due_now(payable, items, business_date(c.clock.now()))
+    return {
+        "p": payable,
+        "payer": mask_name(payable.payer_name),
+        "due_fen": due,
+        "status_label": status_label(payable.status),
+        "unpaid": payable.status is PayableStatus.UNPAID,
+        "attributes": [(attribute_label(k), value) for k, value in sorted(attributes.items())],
+    }
+
+
+@router.get(f"{PATH}/pos")
+def pos_home(
+    request: Request,
+    q: str = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    require(v, Permission.USE_POS)
+    station = _station(c, v)
+    if station is None:
+        return render(
+            request, "pos_open.html", {"terminals": _terminals(c, v), "error": ""}, viewer=v
+        )
+    q = q.strip()[:64]
+    results = []
+    if q and v.actor.unit_id is not None:
+        with c.read_uow() as uow:
+            found = find_business(uow.connection, uow.box, v.actor.unit_id, q)
+        results = [_payable_view(c, f.payable, f.attributes) for f in found]
+    context = {"station": station, "q": q, "results": results, "searched": bool(q)}
+    return render(request, "pos.html", context, viewer=v)
+
+
+@router.post(f"{PATH}/pos/shift")
+def pos_open_shift(
+    request: Request,
+    window_id: Annotated[int, Form(ge=1)],
+    opening_float: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "0",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    require(v, Permission.USE_POS)
+    check_csrf(v.csrf, csrf)
+    if window_id not in {w.id for _, w, _ in _terminals(c, v)}:
+        raise PageRefused(404, "该窗口不存在或没有收款终端")
+    try:
+        float_fen = Money.from_yuan(opening_float.strip() or "0").fen
+        open_shift(c.uow(), OpenShift(window_id, float_fen), actor=v.actor, clock=c.clock)
+    except (DomainError, InvalidAmount) as exc:
+        error = exc.detail if isinstance(exc, DomainError) else "备用金应为金额（元，最多两位小数）"
+        context = {"terminals": _terminals(c, v), "error": error}
+        return render(request, "pos_open.html", context, viewer=v, status=409)
+    return RedirectResponse(HOME, status_code=303)
+
+
+def _payable_of(c: Container, v: Viewer, code: str) -> Payable:
+    with c.read_uow() as uow:
+        payable = uow.payables.by_code(code)
+    if payable is None or payable.unit_id != v.actor.unit_id:
+        raise PageRefused(404, f"缴款码 {code} 不存在")
+    return payable
+
+
+@router.get(f"{PATH}/pos/pay/{{code}}")
+def pos_pay_page(
+    request: Request, code: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    station = _require_station(c, v)
+    payable = _payable_of(c, v, code)
+    context = {"station": station, **_payable_view(c, payable, {}), "attempt": _attempt()}
+    return render(request, "pos_pay.html", context, viewer=v)
+
+
+def _attempt() -> str:
+    """One tap on 收款: the serial a repeated submit of the same form reuses."""
+    return secrets.token_hex(8)
+
+
+def _result(
+    request: Request, c: Container, v: Viewer, station: Station, code: str, **extra: Any
+) -> Response:
+    payable = _payable_of(c, v, code)
+    context = {"station": station, **_payable_view(c, payable, {}), **extra}
+    status = 422 if extra.get("error") else 200  # refused: the page says why, nothing changed
+    return render(request, "pos_result.html", context, viewer=v, status=status)
+
+
+@router.post(f"{PATH}/pos/pay/{{code}}/barcode")
+def pos_barcode(
+    request: Request,
+    code: str,
+    auth_code: Annotated[str, Form(max_length=64, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    station = _require_station(c, v)
+    check_csrf(v.csrf, csrf)
+    payable = _payable_of(c, v, code)
+    try:
+        done = pay_by_barcode(
+            c.uow, c.gateways, payable.payment_code, auth_code.strip(),
+            clock=c.clock, policy=c.payment_policy(), polling=POLLING,
+            unit_id=v.actor.unit_id, source=station.device.app_id,
+        )  # fmt: skip
+    except DomainError as exc:
+        return _result(request, c, v, station, code, error=exc.detail, method="barcode")
+    label = STATUS_LABELS.get(done.status.value, done.status.value)
+    return _result(
+        request, c, v, station, code, method="barcode", outcome=label, channel=done.channel
+    )
+
+
+@router.post(f"{PATH}/pos/pay/{{code}}/cash")
+def pos_cash(
+    request: Request,
+    code: str,
+    received: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    attempt: Annotated[str, Form(pattern=r"^[0-9a-f]{16}$")] = "0" * 16,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    station = _require_station(c, v)
+    check_csrf(v.csrf, csrf)
+    payable = _payable_of(c, v, code)
+    try:
+        received_fen = Money.from_yuan(received.strip()).fen
+    except InvalidAmount:
+        return _result(request, c, v, station, code, error="实收金额应为元（最多两位小数）")
+    try:
+        paid = record_cash_payment(
+            c.uow(), payable.payment_code, cashier=v.actor.username, received_fen=received_fen,
+            clock=c.clock, device=station.device.app_id, client_serial=f"pos-{attempt}",
+            unit_id=v.actor.unit_id,
+        )  # fmt: skip
+    except DomainError as exc:
+        return _result(request, c, v, station, code, error=exc.detail, method="cash")
+    return _result(
+        request, c, v, station, code, method="cash", outcome="现金收款成功",
+        received_fen=paid.received_fen, change_fen=paid.change_fen,
+    )  # fmt: skip
+
+
+@router.post(f"{PATH}/pos/receipt/{{code}}")
+def pos_print_receipt(
+    request: Request,
+    code: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    station = _require_station(c, v)
+    check_csrf(v.csrf, csrf)
+    payable = _payable_of(c, v, code)
+    with c.read_uow() as uow:
+        live = uow.receipts.live_for_payable(payable.id)
+    if live is None:
+        return _result(request, c, v, station, code, error="电子票据正在开具，请稍候几秒再打印")
+    place = station.device.issuing_point or station.device.app_id
+    result = print_receipt(
+        c.uow(), ReceiptFormats(), PrintRequest(live.code, live.number, place, v.actor.unit_id),
+        policy=receipt_policy(c.settings), clock=c.clock,
+    )  # fmt: skip
+    headers = {
+        "Content-Disposition": f'inline; filename="{live.code}-{live.number}.pdf"',
+        "X-Print-Count": str(result.print_count),
+        "X-Reprint": str(result.reprint).lower(),
+    }
+    return Response(result.pdf, media_type="application/pdf", headers=headers)

@@ -1,0 +1,76 @@
+"""Helpers for the window POS tests: a window of its own with a POS terminal, a cashier of the
+vehicle office, a payable registered with a plate number, the cashier's console session."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from publicpay.adapters.db.queries.units import all_units
+from publicpay.domain.devices import Device, DeviceKind
+from tests.conftest import payable_body
+from tests.integration.console_kit import ConsoleUser, csrf_of, logged_in, make_user
+from tests.support.client import SignedClient
+
+VEHICLE_OFFICE = "330105101"
+
+
+def office_id(stack: Any) -> int:
+    with stack.container.read_uow() as uow:
+        units = all_units(uow.connection)
+    return next(u.id for u in units if u.code == VEHICLE_OFFICE)
+
+
+def new_terminal(stack: Any) -> tuple[int, str]:
+    """A new window at the vehicle office's hall with a POS terminal: (window id, app id)."""
+    c, unit_id = stack.container, office_id(stack)
+    suffix = secrets.token_hex(3)
+    with c.uow() as uow:
+        site = next(s for s in uow.units.sites() if s.code == "CG-HALL")
+        window_id = uow.units.add_window(site.id, f"T{suffix}", f"测试窗口{suffix}")
+        app_id = f"pos_t{suffix}"
+        uow.units.add_client(app_id, "device", unit_id, secrets.token_hex(16), c.clock.now())
+        device = Device(0, app_id, DeviceKind.POS, f"测试POS{suffix}", site.id, window_id,
+                        unit_id, None)  # fmt: skip
+        uow.devices.add(device, c.clock.now())
+        uow.commit()
+    return window_id, app_id
+
+
+def new_cashier(stack: Any) -> ConsoleUser:
+    return make_user(stack, "cashier", unit_id=office_id(stack))
+
+
+def register_with_plate(api: SignedClient, payer: dict[str, str], plate: str) -> dict[str, Any]:
+    body = payable_body(payer, "GA0101")
+    body["items"].append({"item_code": "GA0105", "quantity": 1})
+    body["attributes"] = {"plate_no": plate}
+    response = api.post("/api/v1/payables", body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def new_plate() -> str:
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    tail = "".join(secrets.choice(letters + "0123456789") for _ in range(5))
+    return f"浙A·{tail}"
+
+
+@contextmanager
+def at_window(stack: Any) -> Iterator[tuple[httpx.Client, int, str]]:
+    """A new cashier logged in, with a shift open at a new window: (client, window, app id)."""
+    window_id, app_id = new_terminal(stack)
+    cashier = new_cashier(stack)
+    with logged_in(stack.info["base_url"], cashier) as client:
+        page = client.get("/console/pos")
+        assert page.status_code == 200, page.text
+        opened = client.post(
+            "/console/pos/shift",
+            data={"window_id": window_id, "opening_float": "200", "csrf": csrf_of(page.text)},
+        )
+        assert opened.status_code == 303, opened.text
+        yield client, window_id, app_id
