@@ -272,6 +272,25 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/admin/channel-accounts",
         lambda _: {"channel": "alipay", "scope": "region:999999", "config": {}},
     ),
+    # fee catalogue and unit authorisations (issue 10, area: admin)
+    ("GET", "/api/v1/admin/fee-items"): (
+        "finance",
+        "GET",
+        lambda _: "/api/v1/admin/fee-items",
+        lambda _: None,
+    ),
+    ("PUT", "/api/v1/admin/units/{unit_code}/items/{item_code}"): (
+        "finance",
+        "PUT",
+        lambda _: "/api/v1/admin/units/330105101/items/JY0102",
+        lambda _: None,
+    ),
+    ("DELETE", "/api/v1/admin/units/{unit_code}/items/{item_code}"): (
+        "finance",
+        "DELETE",
+        lambda _: "/api/v1/admin/units/330105201/items/JY0102",
+        lambda _: None,
+    ),
     ("GET", "/api/v1/admin/api-clients"): (
         "finance",
         "GET",

@@ -21,6 +21,7 @@ from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
 from publicpay.api.routes import (
     admin,
+    catalogue,  # issue 10 (admin)
     clearing,  # issue 12
     credentials,
     devices,
@@ -87,6 +88,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         refunds.router,  # refunds (issue 11)
         devices.router,  # devices and the kiosk: issue 13
         clearing.router,  # clearing vouchers: issue 12
+        catalogue.router,  # fee catalogue and unit authorisations: issue 10 (admin)
         pos.router,  # the window POS's lookup: issue 13 (portal)
     ):
         app.include_router(router)

@@ -194,6 +194,7 @@ class Actor:
     region_code: str | None
     unit_id: int | None
     must_change_password: bool = False
+    principal: str = "user"  # "finance": a finance bureau's signed administration system
 
     @property
     def label(self) -> str:
@@ -201,7 +202,7 @@ class Actor:
 
     @property
     def audit_name(self) -> str:
-        return f"user:{self.username}"
+        return f"{self.principal}:{self.username}"
 
     def can(self, permission: Permission) -> bool:
         return permission in PERMISSIONS[self.role]

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from publicpay.adapters.db.alerts import scan as scan_alerts
 from publicpay.adapters.db.exports import KEEP as EXPORT_KEEP
 from publicpay.adapters.db.exports import prune as prune_exports
+from publicpay.adapters.db.queries.alerts import registered
 from publicpay.adapters.exports import run_due_exports
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
 from publicpay.bootstrap import Container
@@ -105,6 +107,10 @@ def _exports(c: Container) -> int:
     return run_due_exports(c.engines, c.box, now=c.clock.now)
 
 
+def _alerts(c: Container) -> int:
+    return scan_alerts(c.engines.write, registered(), c.clock.now(), c.settings.region_code)
+
+
 def _prune_exports(c: Container) -> int:
     return prune_exports(c.engines.write, c.clock.now() - EXPORT_KEEP)
 
@@ -129,6 +135,7 @@ SCHEDULE: tuple[Task, ...] = (
     Task("reconcile_yesterday", 300.0, _reconcile),  # reconciliation (issue 12)
     Task("run_exports", 2.0, _exports),  # statistics (issue 10)
     Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
+    Task("detect_alerts", 60.0, _alerts),  # statistics (issue 10): supervision alerts
     Task("recover_open_carts", 10.0, _recover_carts),  # issue 13
     Task("send_payer_messages", 1.0, _messages),  # portal (issue 13)
 )

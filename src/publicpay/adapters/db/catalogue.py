@@ -127,6 +127,7 @@ class CatalogueCache:
 _GRANTS = select(unit_items.c.unit_id, unit_items.c.item_code)
 _STANDARDS = select(fee_standards).order_by(fee_standards.c.valid_from)
 _ITEMS = select(fee_items)
+_GRANTS_OF = select(unit_items.c.item_code).where(unit_items.c.unit_id == bindparam("unit_id"))
 _END_STANDARD = (
     update(fee_standards)
     .where(
@@ -239,6 +240,10 @@ class CatalogueRepository:
         params = {"b_code": item_code, "b_from": valid_from, "valid_to": valid_to}
         self._sql.run(_END_STANDARD, params)
         self._cache.invalidate()
+
+    def stored_grants(self, unit_id: int) -> frozenset[str]:
+        """The unit's authorised items as stored now (not the process cache)."""
+        return frozenset(r.item_code for r in self._sql.all(_GRANTS_OF, {"unit_id": unit_id}))
 
     def revoke(self, unit_id: int, item_code: str) -> bool:
         done = self._sql.run(_REVOKE, {"unit_id": unit_id, "item_code": item_code}) == 1

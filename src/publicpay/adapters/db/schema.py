@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from publicpay.adapters.db import (
+    alerts,
     attributes,
     audit,
     catalogue,
@@ -51,6 +52,7 @@ AREAS: tuple[ModuleType, ...] = (
     idempotency,
     statistics,  # issue 10: the statistics index
     exports,  # issue 10: background export jobs
+    alerts,  # issue 10: supervision alerts
     reconciliation,  # issue 12
     messages,  # portal and POS (issue 13)
     attributes,

@@ -115,7 +115,7 @@ def grant_item(
         unit = _unit_in_scope(uow, by, unit_id)
         if item_code not in uow.catalogue.stored_items():
             raise NotFound(f"收费项目 {item_code} 不存在")
-        if item_code in uow.catalogue.authorised(unit_id):
+        if item_code in uow.catalogue.stored_grants(unit_id):
             raise Conflict(f"单位已获授权收取项目 {item_code}", errors={"item_code": item_code})
         uow.catalogue.authorise(unit_id, (item_code,))
         uow.audit.append(by.audit_name, "catalogue.item_granted", unit.code,

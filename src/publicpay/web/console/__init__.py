@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from publicpay.web.console import (
+    alerts,  # statistics (issue 10): supervision alerts
     audit,
     batches,
     catalogue,
@@ -56,7 +57,7 @@ def install(app: FastAPI) -> None:
     app.include_router(reconciliation.router)  # reconciliation (issue 12)
     app.include_router(clearing.router)  # clearing (issue 12)
     app.include_router(shifts.router)  # the cash office
-    for module in (lists, exports, statistics):  # statistics (issue 10)
+    for module in (lists, exports, statistics, alerts):  # statistics (issue 10)
         app.include_router(module.router)
     app.include_router(messages.router)  # portal (issue 13)
     app.include_router(pos.router)  # portal (issue 13): /pos and /console/pos

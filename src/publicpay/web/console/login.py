@@ -119,6 +119,12 @@ SCREENS = (
         "手机版：今日收入按单位、渠道一览，可添加到手机桌面",
     ),
     (
+        Permission.VIEW_ALERTS,
+        "/alerts",
+        "监管预警",
+        "订单长时间支付中、已缴款未开票、退款率异常、票据号段不足、终端离线、对账差异未处理",
+    ),
+    (
         Permission.VIEW_LISTS,
         "/payables",
         "缴款单查询",

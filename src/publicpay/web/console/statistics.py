@@ -4,8 +4,8 @@ The statistics page shows a period's totals, the online rate, the trend (by hour
 by day otherwise) and the figures by channel, unit, site, window, fee item, budget level, region
 and device, with charts drawn by Apache ECharts (installed by npm, served by the app). Every
 figure and every chart element opens the orders behind it (`/console/orders?status=succeeded&…`).
-The phone view is today's figures for the user's scope by unit and channel,;
-it is an installable web app (`/console/manifest.webmanifest`).
+The phone view is today's figures for the user's scope by unit and channel, with the live
+supervision alerts; it is an installable web app (`/console/manifest.webmanifest`).
 
 Both read through `queries.statistics`, scoped in the statements; both export (`?format=csv` or
 `xlsx`) what they show.
@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection
 
+from publicpay.adapters.db.alerts import visible as visible_alerts
 from publicpay.adapters.db.queries import statistics as stats
 from publicpay.adapters.db.queries.statistics import Bucket, Figures, Group
 from publicpay.adapters.exports import Export, Format, money_number, money_text, plain
@@ -46,6 +47,7 @@ from publicpay.web.vendor import asset_url
 router = APIRouter(prefix=PATH, include_in_schema=False)
 PAGE_DIMENSIONS = tuple(Dimension)
 PHONE_DIMENSIONS = (Dimension.UNIT, Dimension.CHANNEL)
+PHONE_ALERTS = 5
 
 
 def drill_url(period: Period, filters: dict[str, str] | Any) -> str:
@@ -162,6 +164,8 @@ def phone_page(
     with c.read_uow() as uow:
         totals = stats.totals(uow.connection, v.actor, period)
         groups = {d: stats.grouped(uow.connection, v.actor, period, d) for d in PHONE_DIMENSIONS}
+        shown = v.actor.can(Permission.VIEW_ALERTS)
+        alerts = visible_alerts(uow.connection, v.actor, limit=PHONE_ALERTS) if shown else []
     fmt = export_format(request)
     if fmt is not None:
         export = _export(period, totals, [], groups, fmt)
@@ -170,6 +174,8 @@ def phone_page(
         "period": period,
         "totals": totals,
         "groups": groups,
+        "alerts": alerts,
+        "alerts_shown": shown,
         "drill": lambda filters: drill_url(period, filters),
         "percent": percent,
         "now": c.clock.now(),

@@ -26,6 +26,29 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     op.create_table(
+        "alerts",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("key", sa.String(100), nullable=False),
+        sa.Column("severity", sa.String(10), nullable=False),
+        sa.Column("title", sa.String(100), nullable=False),
+        sa.Column("summary", sa.String(300), nullable=False),
+        sa.Column("link", sa.String(300), nullable=False),
+        sa.Column("region_code", sa.String(6), nullable=False),
+        sa.Column("unit_id", ID, nullable=True),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("first_seen_at", TS, nullable=False),
+        sa.Column("last_seen_at", TS, nullable=False),
+        sa.Column("resolved_at", TS, nullable=True),
+        sa.Column("acknowledged_by", sa.String(100), nullable=True),
+        sa.Column("acknowledged_at", TS, nullable=True),
+        sa.Column("note", sa.String(500), nullable=True),
+        sa.Column("times", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+        sa.UniqueConstraint("kind", "key", name="uq_alerts_kind_key"),
+    )
+    op.create_index("ix_alerts_status_region", "alerts", ["status", "region_code"], unique=False)
+    op.create_table(
         "export_jobs",
         sa.Column("id", ID, autoincrement=True, nullable=False),
         sa.Column("user_id", ID, nullable=False),
@@ -63,6 +86,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_status_region", table_name="alerts")
+    op.drop_table("alerts")
     op.drop_table("export_chunks")
     op.drop_index(op.f("ix_export_jobs_user_id"), table_name="export_jobs")
     op.drop_table("export_jobs")

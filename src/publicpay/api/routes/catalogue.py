@@ -1,0 +1,167 @@
+"""Finance administration API for the fee catalogue (issue 10): the catalogue with every
+standard's history, and unit authorisations per item — for a bureau's own systems that keep
+the catalogue or the units' grants elsewhere and push them here.
+
+Signed with a finance bureau's credential. Authorising is idempotent by its natural key (PUT:
+granting what is granted answers the same; DELETE: withdrawing what is not granted answers the
+same); a unit outside the bureau's region answers 404, like one that does not exist. Every
+change is audited as `finance:<app id>`. New items and standards are entered in the console.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+
+from publicpay.api.auth import finance_client
+from publicpay.api.deps import container
+from publicpay.bootstrap import Container
+from publicpay.domain.access import Actor, Role
+from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.errors import Conflict, NotFound
+from publicpay.domain.units import ApiClient
+from publicpay.services.catalogue.administration import grant_item, revoke_item
+
+router = APIRouter(prefix="/api/v1/admin", tags=["finance administration"])
+UnitCode = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{3,20}$", description="执收单位编码")]
+ItemCode = Annotated[str, Path(pattern=r"^[0-9A-Z]{2,20}$", description="收费项目编码")]
+
+
+class ShareOut(BaseModel):
+    level: str = Field(description="预算级次：central 中央 / province 省 / city 市 / county 区县")
+    weight: int = Field(description="比例权重（定额级次为 0）")
+    fixed_fen: int | None = Field(description="每笔定额（分）；按比例分成时为 null")
+
+
+class StandardOut(BaseModel):
+    kind: str = Field(description="标准类型：fixed 固定金额 / range 区间 / decision 按决定书")
+    amount_fen: int | None = Field(description="固定标准的金额（分）")
+    min_fen: int | None = Field(description="区间标准的下限（分）")
+    max_fen: int | None = Field(description="区间标准的上限或按决定书收取的上限（分）")
+    valid_from: date = Field(description="起始日期（含）")
+    valid_to: date | None = Field(description="截止日期（含）；null 表示长期有效")
+    basis: str = Field(description="标准依据（文件名称与文号）")
+
+
+class FeeItemOut(BaseModel):
+    code: str = Field(description="收费项目编码")
+    name: str = Field(description="收费项目名称")
+    category: str = Field(description="非税收入类别")
+    budget_subject: str = Field(description="政府收支分类科目编码")
+    destination: str = Field(description="缴库方式：treasury 国库 / special_account 财政专户")
+    unit_of_measure: str = Field(description="计量单位")
+    legal_basis: str = Field(description="立项依据")
+    split: list[ShareOut] = Field(description="预算级次分成")
+    standards: list[StandardOut] = Field(description="收费标准及其历史（按起始日期）")
+
+
+class GrantOut(BaseModel):
+    unit_code: str = Field(description="执收单位编码")
+    item_code: str = Field(description="收费项目编码")
+    authorised: bool = Field(description="该单位现在是否获授权收取该项目")
+
+
+def _actor(client: ApiClient) -> Actor:
+    """A finance credential acts as a finance admin of its region."""
+    return Actor(
+        0, client.app_id, Role.FINANCE_ADMIN, client.region_code, None, principal="finance"
+    )
+
+
+def _item_out(item: FeeItem) -> FeeItemOut:
+    return FeeItemOut(
+        code=item.code,
+        name=item.name,
+        category=item.category.value,
+        budget_subject=item.budget_subject,
+        destination=item.destination.value,
+        unit_of_measure=item.unit_of_measure,
+        legal_basis=item.legal_basis,
+        split=[
+            ShareOut(level=s.level.value, weight=s.weight, fixed_fen=s.fixed_fen)
+            for s in item.split.shares
+        ],
+        standards=[
+            StandardOut(
+                kind=s.kind.value,
+                amount_fen=s.amount_fen,
+                min_fen=s.min_fen,
+                max_fen=s.max_fen,
+                valid_from=s.valid_from,
+                valid_to=s.valid_to,
+                basis=s.basis,
+            )
+            for s in item.standards
+        ],
+    )
+
+
+@router.get("/fee-items", response_model=list[FeeItemOut], summary="收费项目目录（含标准历史）")
+def list_fee_items(
+    client: ApiClient = Depends(finance_client), c: Container = Depends(container)
+) -> list[FeeItemOut]:
+    with c.read_uow() as uow:
+        items = uow.catalogue.stored_items()
+    return [_item_out(items[code]) for code in sorted(items)]
+
+
+def _unit_id(c: Container, client: ApiClient, unit_code: str) -> int:
+    with c.read_uow() as uow:
+        unit = uow.units.by_code(unit_code)
+    if unit is None or not _actor(client).sees_unit(unit.id, unit.region_code):
+        raise NotFound(f"执收单位 {unit_code} 不存在或不在本区划")
+    return unit.id
+
+
+@router.put(
+    "/units/{unit_code}/items/{item_code}",
+    response_model=GrantOut,
+    summary="授权执收单位收取收费项目（幂等）",
+)
+def authorise_item(
+    unit_code: UnitCode,
+    item_code: ItemCode,
+    client: ApiClient = Depends(finance_client),
+    c: Container = Depends(container),
+) -> GrantOut:
+    unit_id = _unit_id(c, client, unit_code)
+    with suppress(Conflict):  # granted before: the same answer
+        grant_item(
+            c.uow(),
+            unit_id,
+            item_code,
+            by=_actor(client),
+            source=f"finance:{client.app_id}",
+            clock=c.clock,
+        )
+    return GrantOut(unit_code=unit_code, item_code=item_code, authorised=True)
+
+
+@router.delete(
+    "/units/{unit_code}/items/{item_code}",
+    response_model=GrantOut,
+    summary="撤销执收单位对收费项目的授权（幂等）",
+)
+def withdraw_item(
+    unit_code: UnitCode,
+    item_code: ItemCode,
+    client: ApiClient = Depends(finance_client),
+    c: Container = Depends(container),
+) -> GrantOut:
+    unit_id = _unit_id(c, client, unit_code)
+    with c.read_uow() as uow:
+        granted = item_code in uow.catalogue.stored_grants(unit_id)
+    if granted:
+        revoke_item(
+            c.uow(),
+            unit_id,
+            item_code,
+            by=_actor(client),
+            source=f"finance:{client.app_id}",
+            clock=c.clock,
+        )
+    return GrantOut(unit_code=unit_code, item_code=item_code, authorised=False)
