@@ -10,3 +10,5 @@ scripts/pg.sh
 .venv/bin/python -m bench.receipts --db sqlite --count 2000 --procs 2
 .venv/bin/python -m bench.kiosk --journeys 20  # kiosk journey (issue 13)
 .venv/bin/python -m bench.refunds --journeys 20  # refund journey (issue 11)
+.venv/bin/python -m bench.pos --journeys 30 --db sqlite  # window POS journey (issue 13)
+.venv/bin/python -m bench.pos --journeys 30 --db postgresql
