@@ -10,6 +10,8 @@ scripts/lint.sh
 scripts/pg.sh
 export PYTHONDONTWRITEBYTECODE=1
 echo "==> tests on SQLite"
-.venv/bin/pytest -q -p no:cacheprovider --db sqlite -n 2 --dist loadfile
+.venv/bin/pytest -q -p no:cacheprovider --db sqlite -n 2 --dist loadfile --ignore tests/e2e
+echo "==> browser tests (headless Chromium; a demo stack of their own)"
+.venv/bin/pytest -q -p no:cacheprovider --db sqlite -n 2 --dist loadfile tests/e2e
 echo "==> tests on PostgreSQL"
 .venv/bin/pytest -q -p no:cacheprovider --db postgresql tests/integration -n 2 --dist loadfile

@@ -145,7 +145,8 @@ def test_a_cashier_closes_with_a_difference_and_a_supervisor_confirms_it(
     assert credited[COLLECTION] - after.get(COLLECTION, 0) == deposit_fen
     assert credited[CASH_IN_TRANSIT] - after[CASH_IN_TRANSIT] == -deposit_fen
     with c.engines.read.connect() as conn:
-        assert run_checks(conn).ok
+        report = run_checks(conn)
+        assert report.ok, report.violations
 
 
 def test_someone_elses_shift_a_second_close_and_a_payment_without_a_shift_are_refused(

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, case, func, select
 
-from publicpay.adapters.db.ledger import ledger_postings
+from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
     clearing_windows,
@@ -26,6 +26,7 @@ from publicpay.adapters.db.reconciliation.tables import (
 )
 from publicpay.adapters.db.refunds import refunds
 from publicpay.domain.clearing import COLLECTION
+from publicpay.domain.ledger import JournalKind
 from publicpay.domain.reconciliation import CHANNEL_SOURCES
 
 _CHANNELS = [s.value for s in CHANNEL_SOURCES]
@@ -97,7 +98,7 @@ def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
 
 
 def collection_pending(conn: Connection, _now: datetime) -> list[str]:
-    """汇缴户余额等于尚待清算的金额（已入账的渠道结算减已确认入库的清算）"""
+    """汇缴户余额等于尚待清算的金额（已入账的渠道结算与到账的现金解款，减已确认入库的清算）"""
     balance = conn.execute(
         select(func.coalesce(func.sum(ledger_postings.c.amount_fen), 0)).where(
             ledger_postings.c.account == COLLECTION
@@ -119,7 +120,17 @@ def collection_pending(conn: Connection, _now: datetime) -> list[str]:
         )
         if w.status == "confirmed":
             cleared += w.total_fen
-    pending = settled - cleared
+    # cash the window deposited and the bank statement showed in the collection account: it waits
+    # there too (the clearing windows clear channel settlements only, so far)
+    deposited = conn.execute(
+        select(func.coalesce(func.sum(ledger_postings.c.amount_fen), 0))
+        .select_from(ledger_postings.join(ledger_journals))
+        .where(
+            ledger_postings.c.account == COLLECTION,
+            ledger_journals.c.kind == JournalKind.DEPOSIT_CREDITED.value,
+        )
+    ).scalar()
+    pending = settled + int(deposited or 0) - cleared
     if int(balance or 0) != pending:
         return [f"汇缴户余额 {balance} 分 ≠ 待清算 {pending} 分"]
     return []
