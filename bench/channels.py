@@ -45,6 +45,7 @@ class ChannelKeys:
 
     alipay_pem: bytes
     alipay_app_id: str
+    alipay_seller_id: str  # the merchant's partner id, which the channel account checks
     wechat: PlatformKey
     apiv3_key: str
     mchid: str
@@ -61,6 +62,7 @@ class ChannelKeys:
         return cls(
             alipay_pem=alipay_pem,
             alipay_app_id=configs["alipay"]["app_id"],
+            alipay_seller_id=str(configs["alipay"].get("seller_id") or "2088721000000001"),
             wechat=emulators.wechat.platform,
             apiv3_key=wechat["apiv3_key"],
             mchid=wechat["mchid"],
@@ -84,7 +86,7 @@ class ChannelKeys:
             "gmt_create": shanghai(now),
             "buyer_id": "2088102177846880",
             "buyer_logon_id": "158****1562",
-            "seller_id": "2088721000000001",
+            "seller_id": self.alipay_seller_id,
             "subject": "非税缴款-汽车号牌",
             "trade_status": TRADE_SUCCESS,
             "total_amount": paid,
