@@ -46,7 +46,6 @@ from publicpay.web.console.pages import (
 )
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
 Short = Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)]
 Text = Annotated[str, Form(max_length=300, pattern=NO_CONTROLS)]
 KIND_LABELS = {

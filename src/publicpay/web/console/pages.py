@@ -12,10 +12,10 @@ import hmac
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -30,6 +30,7 @@ from publicpay.services.users.accounts import resume_session, session_id
 log = logging.getLogger("publicpay.web.console")
 HERE = Path(__file__).parent
 NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"  # form fields: no control characters (NUL, line breaks)
+Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]  # a form's CSRF token field
 COOKIE = "pp_console"
 LOGIN_COOKIE = "pp_console_login"
 PATH = "/console"

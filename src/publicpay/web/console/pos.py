@@ -41,6 +41,7 @@ from publicpay.services.shifts.opening import OpenShift, open_shift
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,
+    Csrf,
     PageRefused,
     Viewer,
     check_csrf,
@@ -52,7 +53,6 @@ from publicpay.web.console.pages import (
 
 router = APIRouter(include_in_schema=False)
 HOME = f"{PATH}/pos"
-Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
 
 
 @dataclass(frozen=True, slots=True)

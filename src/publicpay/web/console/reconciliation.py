@@ -46,6 +46,7 @@ from publicpay.services.reconciliation.reconcile import import_statement, reconc
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,
+    Csrf,
     PageRefused,
     Viewer,
     check_csrf,
@@ -59,7 +60,6 @@ from publicpay.web.console.pages import (
 router = APIRouter(prefix=f"{PATH}/reconciliation", include_in_schema=False)
 DAYS_SHOWN = 7
 MAX_UPLOAD = 20 * 1024 * 1024
-Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
 Text = Annotated[str, Form(max_length=500, pattern=NO_CONTROLS)]
 DAY_LABELS = {s.value: s.label for s in DayStatus}
 

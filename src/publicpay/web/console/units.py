@@ -39,6 +39,7 @@ from publicpay.services.units.administration import (
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,
+    Csrf,
     PageRefused,
     Viewer,
     check_csrf,
@@ -52,7 +53,6 @@ from publicpay.web.console.pages import (
 )
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
 Text = Annotated[str, Form(max_length=300, pattern=NO_CONTROLS)]
 OUT_OF_SCOPE = "该单位不存在或不在您的管辖范围内"
 

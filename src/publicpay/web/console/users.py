@@ -36,6 +36,7 @@ from publicpay.web.console.pages import (
     NO_CONTROLS,
     PASSWORD_PATH,
     PATH,
+    Csrf,
     PageRefused,
     Viewer,
     check_csrf,
@@ -49,7 +50,6 @@ from publicpay.web.console.pages import (
 )
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
 OUT_OF_SCOPE = "该用户不存在或不在您的管辖范围内"
 
 

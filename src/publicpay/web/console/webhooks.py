@@ -23,6 +23,7 @@ from publicpay.services.units.credentials import rotate_webhook_secret, set_endp
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,
+    Csrf,
     PageRefused,
     Viewer,
     check_csrf,
@@ -36,7 +37,6 @@ from publicpay.web.console.pages import (
 )
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]
 STATUS_LABELS = {"pending": "待推送", "delivered": "已送达", "failed": "已放弃（可重推）"}
 
 
