@@ -108,12 +108,13 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
 
 
 def _issuing_point(uow: UnitOfWork, order: Order) -> str | None:
-    """A payment taken at a kiosk is receipted from the kiosk's own stock (its 开票点)."""
+    """A payment taken at a kiosk or a window's POS terminal is receipted from the device's own
+    stock (its 开票点); a device without one (or no device) draws from the unit's stock."""
     if order.device_id is None:
         return None
     device = uow.devices.get(order.device_id)
-    if device is None or device.kind is not DeviceKind.KIOSK:
-        return None  # a window's POS: the unit's stock (its cashiers' receipts)
+    if device is None or device.kind not in (DeviceKind.KIOSK, DeviceKind.POS):
+        return None
     return device.issuing_point
 
 
