@@ -28,6 +28,7 @@ from publicpay.domain.reconciliation import (
     StatementRecord,
     StatementRefused,
 )
+from publicpay.domain.shifts import Credit, Deposit
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.ports import Parsed, ReconEngine, StatementSources
@@ -98,11 +99,50 @@ def import_statement(
     with new_uow() as uow:
         statement_id = _store(uow, parsed, content, clock=clock, actor=actor)
         uow.flush()
-        outcome = engine.match(uow.reconciliation, parsed, statement_id=statement_id)
+        deposits = _deposits(uow, parsed.business_day) if source is Source.BANK else []
+        outcome = engine.match(
+            uow.reconciliation, parsed, statement_id=statement_id, deposits=deposits
+        )
         _record_lines(uow, statement_id, outcome)
+        if deposits:
+            _credit_deposits(uow, outcome, parsed.business_day, clock=clock, actor=actor)
         record = _settle_exceptions(uow, parsed, statement_id, outcome, clock=clock, actor=actor)
         uow.commit()
     return record
+
+
+DEPOSIT_DAYS = HOLD_DAYS + 1  # a bank statement is matched with the slips of this many days
+
+
+def _deposits(uow: ReconUnitOfWork, day: date) -> list[Deposit]:
+    """The cashier shifts' deposit slips the collection account may show on `day`."""
+    found: list[Deposit] = []
+    for back in range(DEPOSIT_DAYS):
+        found += uow.deposits.for_matching(day - timedelta(days=back), None)
+    return found
+
+
+def _credit_deposits(
+    uow: ReconUnitOfWork,
+    outcome: MatchOutcome,
+    day: date,
+    *,
+    clock: Clock,
+    actor: str,
+) -> None:
+    """Each credit that matched a deposit slip moves its cash from in transit to the collection
+    account (the shifts area's rule: `Deposit.mark_credited`), in the statement's transaction."""
+    for line in outcome.lines:
+        if line.match_class is not MatchClass.MATCHED or not line.order_no:
+            continue
+        deposit = uow.deposits.by_no(line.order_no, lock=True)
+        if deposit is None:
+            continue  # a channel's settlement or a clearing transfer
+        credit = Credit(line.trade_no, day, actor, clock.now())
+        events = deposit.mark_credited(credit, amount_fen=line.amount_fen)
+        if events:
+            uow.collect(events)
+            uow.deposits.save(deposit)
 
 
 def _store(
