@@ -31,7 +31,12 @@ from publicpay.domain.reconciliation import (
 from publicpay.domain.shifts import Credit, Deposit
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
-from publicpay.services.reconciliation.ports import Parsed, ReconEngine, StatementSources
+from publicpay.services.reconciliation.ports import (
+    Parsed,
+    ReconciliationRepo,
+    ReconEngine,
+    StatementSources,
+)
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
 log = logging.getLogger("publicpay.services.reconciliation")
@@ -271,8 +276,10 @@ def _settle_exceptions(
     source, day = parsed.source, parsed.business_day
     found = _found(outcome, repo.line_ids(statement_id), bank=source is Source.BANK)
     for item in repo.exceptions_of_day(source, day):
-        if found.pop((item.match_class.value, item.key), None) is not None:
-            continue  # still there: left as it is (its workflow goes on)
+        again = found.pop((item.match_class.value, item.key), None)
+        if again is not None:
+            _follow_line(repo, item, again["line_id"])  # its workflow goes on
+            continue
         if item.status in (ExceptionStatus.OPEN, ExceptionStatus.HOLDING) and item.action is None:
             item.status = ExceptionStatus.RELEASED  # a later run (or a corrected file) matched it
             repo.save_exception(item)
@@ -304,6 +311,17 @@ def _settle_exceptions(
     audit = {"statement_id": statement_id, "counts": dict(outcome.counts)}
     uow.audit.append(actor, "recon.day.run", target, audit, now)
     return record
+
+
+def _follow_line(repo: ReconciliationRepo, item: ReconException, line_id: int | None) -> None:
+    """An exception found again on a new (corrected) statement names its new line, which keeps
+    how the exception was closed."""
+    if line_id is None or line_id == item.line_id:
+        return
+    item.line_id = line_id
+    repo.save_exception(item)
+    if item.resolution is not None:
+        repo.mark_line(line_id, item.resolution)
 
 
 def _release_or_age_held(
