@@ -44,6 +44,8 @@ class Unit:
     webhook_secret: str | None
     webhook_previous_secret: str | None = None  # still signed with until:
     webhook_previous_valid_until: datetime | None = None
+    lookup_url: str | None = None  # the business system's record query (window POS)
+    lookup_secret: str | None = None
 
     def webhook_secrets_at(self, now: datetime) -> tuple[str, ...]:
         """The secrets a delivery is signed with now: the current one first, and the previous
