@@ -46,6 +46,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "business_system_unavailable": 504,  # the unit's business system did not answer in time
     "business_answer_invalid": 502,  # … answered unsigned, badly signed or malformed
     "unbalanced_journal": 500,
+    "own_role": 403,  # a console user changing their own role or scope (admin)
     "wrong_password": 422,  # changing one's password with a wrong current one (admin)
 }
 
