@@ -341,9 +341,9 @@ def pos_done(
     """The result page of a payment that finished away from this page (a scanned QR)."""
     station = _require_station(c, v)
     payable = _payable_of(c, v, code)
-    if payable.status is PayableStatus.UNPAID:
-        return _result(request, c, v, station, code, method="qr", outcome="尚未支付")
-    return _result(request, c, v, station, code, method="qr", outcome="支付成功")
+    if payable.status is PayableStatus.PAID:
+        return _result(request, c, v, station, code, method="qr", outcome="支付成功")
+    return _result(request, c, v, station, code, method="qr", outcome=status_label(payable.status))
 
 
 CARD_POLLING = CardPolling(queries=3, interval_s=2.0)
@@ -413,7 +413,7 @@ def _last_card_facts(c: Container, payable: Payable) -> dict[str, str]:
         orders = [o for o in uow.orders.for_payable(payable.id) if o.id == payable.paid_order_id]
     if not orders or orders[0].channel != "card":
         return {}
-    return card_facts(c.uow(), orders[0].order_no)
+    return card_facts(c.read_uow(), orders[0].order_no)
 
 
 @router.post(f"{PATH}/pos/ask")
