@@ -30,6 +30,9 @@ METHOD_LABELS = {
     OrderMethod.BARCODE: "付款码",
     OrderMethod.COUNTER: "柜面",
     OrderMethod.CASH: "现金",
+    OrderMethod.WAP: "手机网站",
+    OrderMethod.H5: "微信H5",
+    OrderMethod.JSAPI: "公众号",
 }
 ORDER_STATUS_LABELS = {
     OrderStatus.PAYING: "支付中",
