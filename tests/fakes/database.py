@@ -55,6 +55,7 @@ class PayableRow:
     payer_id_enc: bytes
     payer_id_hash: str
     payer_phone_enc: bytes | None
+    payer_phone_hash: str | None = None
 
 
 @dataclass
@@ -195,6 +196,7 @@ class Tables:
     # portal (issue 13): message id -> (payable id, row, next attempt at)
     payer_messages: dict[int, tuple[int, Any, datetime]] = field(default_factory=dict)
     payable_attributes: dict[tuple[int, str], Any] = field(default_factory=dict)
+    payer_codes: dict[int, Any] = field(default_factory=dict)  # the portal's history codes
 
     def copy(self) -> Tables:
         """A copy to roll back to: every table and every row copied, one level deep. Rows are

@@ -25,6 +25,7 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound, ValidationFailed
+from publicpay.domain.payments.carts import check_one_account
 from publicpay.domain.payments.channels import Channel, QrOrderRequest
 from publicpay.domain.payments.orders import OrderMethod, OrderStatus
 from publicpay.services.payments.orders import PaymentPolicy, finish_order, reserve_order
@@ -150,3 +151,20 @@ def wechat_wallet_for(
     if not isinstance(gateway, WechatWalletGateway):
         raise ValidationFailed("微信支付未开通公众号支付", errors={"channel": "wechat"})
     return payable.unit_id, gateway
+
+
+def check_cart_wallets(
+    uow: UnitOfWork, gateways: Gateways, payment_codes: list[str], channels: list[Channel]
+) -> None:
+    """A cart paid by an aggregate code (any wallet): refused at once when, at some wallet's
+    channel, its payables are collected through different merchant accounts (the wallet would
+    be refused on opening it). The portal's cart (history) checks this before opening one."""
+    with uow:
+        found = [uow.payables.by_code(code) for code in payment_codes]
+    units = {p.payment_code: p.unit_id for p in found if p is not None}
+    for channel in channels:
+        if channel in WALLET_CHANNELS:
+            check_one_account({code: gateways.for_unit(channel, u)[0] for code, u in units.items()})
+
+
+WALLET_CHANNELS = frozenset({Channel.ALIPAY, Channel.WECHAT, Channel.UNIONPAY})

@@ -236,8 +236,9 @@ def _notice(c: Container, payable: Payable, unit: Unit, *, full: bool) -> Notice
 
 
 def install(app: FastAPI) -> None:
-    from publicpay.web.portal import wallets
+    from publicpay.web.portal import history, wallets
 
+    app.include_router(history.router)  # before /pay/{code}, which would take "history"
     app.include_router(wallets.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE.parent / "static"), name="static")
