@@ -80,6 +80,7 @@ def test_proof_by_id_and_one_time_code_lists_payables_across_units_with_receipts
     assert paid in page.text
     assert unpaid in page.text
     assert f"/pay/{paid}/receipt.pdf" in page.text
+    assert "汽车号牌" in page.text  # the items of each payable
     assert person["name"] not in page.text
     assert person["id_no"] not in page.text
     assert client.get(f"/pay/{paid}/receipt.pdf").headers["content-type"] == "application/pdf"
