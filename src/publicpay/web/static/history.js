@@ -1,6 +1,16 @@
-// Portal cart page: poll every payable of the cart until all are paid, then say so.
+// 我的缴费记录: one tap on "合并支付所选" opens one cart (a second tap while it loads does nothing);
+// the cart page polls every payable of the cart until all are paid, then says so.
 (function () {
   "use strict";
+  const form = document.getElementById("cart-form");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+      const button = document.getElementById("cart-pay");
+      if (button) { button.textContent = "正在生成支付二维码…"; button.setAttribute("aria-busy", "true"); }
+    });
+  }
   const cart = document.getElementById("cart");
   if (!cart) return;
   const lines = Array.from(document.querySelectorAll(".cart-line"));
