@@ -45,9 +45,12 @@ from publicpay.domain.payments.orders import (
 )
 from publicpay.domain.reconciliation import (
     Action,
+    DifferenceWrittenOff,
     ExceptionAssigned,
+    ExceptionRefundBooked,
     ExceptionResolved,
     ExceptionReviewed,
+    WriteOff,
 )
 from publicpay.domain.refunds import (
     Refund,
@@ -507,6 +510,8 @@ COVERED = {
     ExceptionAssigned,
     ExceptionResolved,
     ExceptionReviewed,
+    DifferenceWrittenOff,
+    ExceptionRefundBooked,
     ClearingInstructed,
     ClearingConfirmed,
     ClearingFailed,
@@ -566,6 +571,50 @@ def test_exception_workflow_steps_are_audited() -> None:
             ("fin_wang", "recon.exception.review", "exception:7", {"approved": True}),
         ]
     }
+
+
+def test_a_reviewed_write_off_posts_its_journal_and_is_audited() -> None:
+    write_off = WriteOff("write_off_loss", "channel_receivable:alipay", 3, False)
+    written = effects(DifferenceWrittenOff(9, TODAY, write_off, "尾差核销", "fin_wang", NOW))
+    assert written == {
+        "journals": [
+            (
+                "write_off",
+                "exception:9",
+                [("write_off_loss", 3), ("channel_receivable:alipay", -3)],
+                None,
+                TODAY,
+            )
+        ],
+        "audit": [
+            (
+                "fin_wang",
+                "recon.exception.write_off",
+                "exception:9",
+                {**write_off.as_dict(), "reason": "尾差核销"},
+            )
+        ],
+    }
+
+
+def test_a_reviewed_exception_refund_is_owed_back_and_handed_to_the_refunds_area() -> None:
+    refund = Refund(0, "R1", 3, 5, "alipay", 2500, "对账差错退款", RefundKind.DUPLICATE,
+                    RefundStatus.PENDING, 0, created_at=NOW, next_attempt_at=NOW)  # fmt: skip
+    written = effects(ExceptionRefundBooked(9, TODAY, refund, "P1", "fin_wang", NOW))
+    assert written["journals"] == [
+        (
+            "exception_refund",
+            "R1",
+            [("channel_receivable:alipay", 2500), ("refunds_payable", -2500)],
+            3,
+            TODAY,
+        )
+    ]
+    assert written["refunds"] == [
+        ("R1", RefundKind.DUPLICATE, RefundStatus.PENDING, 2500, "alipay", 5, "对账差错退款")
+    ]
+    detail = {"order_no": "P1", "refund_no": "R1", "amount_fen": 2500}
+    assert written["audit"] == [("fin_wang", "recon.exception.refund", "exception:9", detail)]
 
 
 def _window() -> Window:
