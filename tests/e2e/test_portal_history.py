@@ -32,6 +32,8 @@ def test_history_by_id_and_one_time_code_then_a_portal_cart(
     try:
         page = context.new_page()
         page.goto(f"{base}/pay")
+        expect(page.locator("#cart-by-codes")).to_be_visible()
+        save_screens(page, "portal", "lookup", SIZES)
         page.locator("#history-link").click()
         expect(page.locator("#proof-by-id")).to_be_visible()
         save_screens(page, "portal", "history-proof", SIZES)

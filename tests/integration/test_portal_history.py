@@ -243,3 +243,33 @@ def test_portal_cart_refuses_others_payables_and_mixed_accounts(
     else:
         assert mixed.status_code == 200
     assert httpx.get(f"{stack.info['base_url']}/api/v1/pay/{theirs}").json()["status"] == "unpaid"
+
+
+def test_cart_from_several_payment_codes_typed_on_the_lookup_page(
+    stack: Any, api: SignedClient
+) -> None:
+    person = new_person()
+    codes = [register(api, person), register(api, person, "GA0102")]
+    client = browser(stack.info["base_url"])
+    page = client.post("/pay/cart", data={"codes": f"{codes[0]}\n{codes[1]}"})
+    assert page.status_code == 200, page.text
+    assert 'id="cart-qr"' in page.text
+    assert all(code in page.text for code in codes)
+
+
+def test_cart_from_codes_refuses_bad_input(stack: Any, api: SignedClient) -> None:
+    person = new_person()
+    code = register(api, person)
+    client = browser(stack.info["base_url"])
+    one = client.post("/pay/cart", data={"codes": f"{code} {code}"})
+    assert one.status_code == 422
+    assert "至少两个不同的缴款码" in one.text
+    typo = client.post("/pay/cart", data={"codes": f"{code}\n{code[:-1]}0"})
+    if typo.status_code == 422:
+        assert "有误" in typo.text
+    paid = register(api, person)
+    pay(stack, paid)
+    refused = client.post("/pay/cart", data={"codes": f"{code},{paid}"})
+    assert refused.status_code == 422
+    assert "不能再支付" in refused.text
+    assert httpx.get(f"{stack.info['base_url']}/api/v1/pay/{code}").json()["status"] == "unpaid"

@@ -10,6 +10,8 @@
 - `POST /pay/history/cart` (payment_codes): the ticked unpaid payables in one payment — an
   aggregate code any wallet pays (services.payments.carts), refused at once when they are
   collected through different merchant accounts.
+- `POST /pay/cart` (codes): the same from several payment codes typed on /pay, no proof
+  needed (the codes are what the payer holds).
 
 The session is a cookie of ours (HttpOnly, SameSite=Strict, path /pay/history): the keyed hash
 of the ID number, an expiry (15 minutes) and a MAC; no ID number is kept. Every page is
@@ -20,7 +22,8 @@ client address (api.rate_limits) besides the per-ID limits of the codes.
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -32,7 +35,7 @@ from publicpay.adapters.receipts.formats import receipt_policy
 from publicpay.api.rate_limits import anonymous_limits, client_address
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import is_valid_payment_code
-from publicpay.domain.errors import DomainError, RateLimited, ValidationFailed
+from publicpay.domain.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from publicpay.domain.payables import PayableStatus
 from publicpay.domain.time import local_text
 from publicpay.services.messages.identity import (
@@ -169,18 +172,63 @@ def cart(
     limits, address = anonymous_limits(request), client_address(request)
     try:
         limits.order(address)
-        check_cart_wallets(c.read_uow(), c.gateways, codes, c.gateways.channels())
-        opened = open_cart_order(
-            c.uow(),
-            c.gateways,
-            codes,
-            None,
-            clock=c.clock,
-            policy=c.payment_policy(),
-            aggregate=Aggregate(c.box, c.settings.public_base_url),
-        )
+        return _open_cart(request, c, codes)
     except DomainError as exc:
         return _listing(request, c, id_hash, exc.detail, 409)
+
+
+CODE_SEPARATORS = re.compile(r"[\s,，;；、]+")
+
+
+@router.post("/pay/cart")
+def cart_by_codes(
+    request: Request,
+    codes: Annotated[str, Form(max_length=600)] = "",
+    c: Container = Depends(_container),
+) -> Response:
+    """Several payment codes typed on /pay (no proof needed: the codes are what the payer
+    holds), paid in one payment like the history's cart."""
+    found = [code for code in CODE_SEPARATORS.split(codes) if code]
+    limits, address = anonymous_limits(request), client_address(request)
+    try:
+        for _ in found:
+            limits.lookup(address)
+        wrong = [code for code in found if not is_valid_payment_code(code)]
+        if wrong:
+            raise ValidationFailed(f"缴款码 {wrong[0]} 有误：请核对20位数字（含校验位）")
+        unique = list(dict.fromkeys(found))
+        if len(unique) < 2:
+            raise ValidationFailed("合并支付请输入至少两个不同的缴款码")
+        limits.order(address)
+        return _open_cart(request, c, unique)
+    except RateLimited as exc:
+        return _lookup(request, codes, exc.detail, 429)
+    except NotFound as exc:
+        limits.missed(address)
+        return _lookup(request, codes, exc.detail, 404)
+    except DomainError as exc:
+        return _lookup(request, codes, exc.detail, 422)
+
+
+def _lookup(request: Request, codes: str, error: str, status: int) -> Response:
+    context = {"code": "", "error": "", "cart_codes": codes, "cart_error": error}
+    return portal.templates.TemplateResponse(
+        request, "lookup.html", context, status_code=status, headers=NO_STORE
+    )
+
+
+def _open_cart(request: Request, c: Container, codes: list[str]) -> Response:
+    """One aggregate code paying every payable of `codes` (DomainError when refused)."""
+    check_cart_wallets(c.read_uow(), c.gateways, codes, c.gateways.channels())
+    opened = open_cart_order(
+        c.uow(),
+        c.gateways,
+        codes,
+        None,
+        clock=c.clock,
+        policy=c.payment_policy(),
+        aggregate=Aggregate(c.box, c.settings.public_base_url),
+    )
     context = {
         "cart_no": opened.order.order_no,
         "qr_code": opened.order.qr_code,
@@ -219,7 +267,7 @@ def _listing(
         "with_receipt": with_receipt,
         "refunded": refunded,
         "error": error,
-        "until": local_text(now + SESSION_TTL)[-8:-3],
+        "until": local_text(_session_end(request) or now + SESSION_TTL)[-8:-3],
         "paid_status": PayableStatus.PAID.value,
     }
     return portal.templates.TemplateResponse(
@@ -257,6 +305,15 @@ def _session(request: Request, c: Container) -> str | None:
     except ValueError:
         return None
     return id_hash
+
+
+def _session_end(request: Request) -> datetime | None:
+    """When the session (already checked) ends: its expiry, not now + 15 minutes."""
+    _, _, expiry = request.cookies.get(SESSION, "").rpartition(".")[0].partition(".")
+    try:
+        return datetime.fromtimestamp(int(expiry, 16), UTC)
+    except ValueError:
+        return None
 
 
 def _pending(request: Request, c: Container) -> tuple[str, str, str] | None:
