@@ -27,6 +27,7 @@ from publicpay.domain.payments.carts import Cart, CartStatus
 from publicpay.domain.payments.orders import Order, OrderStatus
 from publicpay.domain.refunds import Refund, RefundStatus
 from publicpay.domain.shifts import Deposit, Shift, ShiftStatus
+from publicpay.domain.statistics import PaymentTally
 from publicpay.domain.units import ApiClient, Site, Unit, Window
 from publicpay.services.payables.ports import SealedAttribute
 from tests.fakes.database import (
@@ -61,6 +62,7 @@ WINDOWS = "windows"
 DEVICES = "devices"
 SHIFTS = "shifts"
 DEPOSITS = "cash_deposits"
+STATISTICS = "stats_payments_hourly"
 
 
 def as_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -524,6 +526,17 @@ class FakeAudit:
         self._db.tables.audit.append(AuditRow(actor, action, target, as_json(detail), at))
 
 
+class FakeStatistics:
+    """`tally` is queued (an upsert of each summary row)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def tally(self, t: PaymentTally) -> None:
+        self._db.queue(STATISTICS)
+        self._db.tables.tallies.append(t)
+
+
 class FakeUnits:
     """Units and API clients; every method runs at once."""
 
@@ -555,6 +568,11 @@ class FakeUnits:
         self._db.read(UNITS)
         unit = self._db.tables.units[unit_id]
         self._db.tables.units[unit_id] = replace(unit, webhook_url=url, webhook_secret=secret)
+
+    def set_lookup(self, unit_id: int, url: str, secret: str) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(unit, lookup_url=url, lookup_secret=secret)
 
     def rotate_webhook_secret(
         self, unit_id: int, secret: str, previous: str, valid_until: datetime

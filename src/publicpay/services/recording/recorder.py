@@ -72,6 +72,7 @@ from publicpay.domain.shifts import (
     ShiftSettled,
     difference_text,
 )
+from publicpay.domain.statistics import payment_tally
 from publicpay.domain.time import business_date
 from publicpay.services.unit_of_work import UnitOfWork
 
@@ -104,6 +105,7 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
     p, o = e.payable, e.order
     journal = payment_journal(o.order_no, o.channel, e.shares)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.statistics.tally(payment_tally(p, o, journal))
     uow.events.add(p.unit_id, EventType.PAYABLE_PAID.value, paid_event_data(e), e.at, deliver=True)
     uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, _issuing_point(uow, o), e.at)
     detail = {"order_no": o.order_no, "amount_fen": o.amount_fen}
@@ -142,6 +144,7 @@ def _duplicate(uow: UnitOfWork, e: DuplicatePayment) -> None:
     p, o = e.payable, e.order
     journal = duplicate_payment_journal(o.order_no, o.channel, o.amount_fen)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.statistics.tally(payment_tally(p, o, None))  # a succeeded payment all the same
     uow.refunds.add(
         Refund(
             id=0,
@@ -173,6 +176,7 @@ def _reversed(uow: UnitOfWork, e: PayableReversed) -> None:
     p, o = e.payable, e.order
     journal = reversal_journal(e.payment)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.statistics.tally(payment_tally(p, o, e.payment, sign=-1))  # no longer a payment
     data = {
         "payment_code": p.payment_code,
         "biz_no": p.biz_no,
