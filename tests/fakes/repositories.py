@@ -623,6 +623,30 @@ class FakeUnits:
             app_id, kind, unit_id, secret, True, region_code=region_code, created_at=at
         )
 
+    # --- editing (issue 10, admin): units, sites and windows ---------------------------------
+
+    def update_unit(self, unit_id: int, name: str, contact: str, region_code: str) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(
+            unit, name=name, contact=contact, region_code=region_code
+        )
+
+    def set_unit_disabled(self, unit_id: int, at: datetime | None) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(unit, disabled_at=at)
+
+    def update_site(self, site_id: int, name: str, address: str, active: bool) -> None:
+        self._db.read(SITES)
+        site = self._db.tables.sites[site_id]
+        self._db.tables.sites[site_id] = replace(site, name=name, address=address, active=active)
+
+    def update_window(self, window_id: int, name: str, active: bool) -> None:
+        self._db.read(WINDOWS)
+        window = self._db.tables.windows[window_id]
+        self._db.tables.windows[window_id] = replace(window, name=name, active=active)
+
     def revoke(self, app_id: str, at: datetime) -> None:
         self._db.read(CLIENTS)
         client = self._db.tables.clients[app_id]
