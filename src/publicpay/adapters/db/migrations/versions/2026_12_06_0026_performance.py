@@ -28,29 +28,23 @@ down_revision = "0025"
 branch_labels = None
 depends_on = None
 
-FILLFACTOR = 80  # applies to pages written from now on; existing pages keep theirs
-
-
-def _check(trigger: str, journal: str) -> str:
-    """A trigger function that checks the balance of `journal` (an expression on NEW)."""
-    return f"""CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+# the check's query in each trigger function (the journal's id: NEW.id or NEW.journal_id)
+CHECK = """CREATE OR REPLACE FUNCTION TRIGGER() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE total bigint; postings int;
     BEGIN
       SELECT coalesce(sum(amount_fen), 0), count(*) INTO total, postings
-        FROM ledger_postings WHERE journal_id = {journal};
+        FROM ledger_postings WHERE journal_id = JOURNAL;
       IF total <> 0 OR postings < 2 THEN
         RAISE EXCEPTION 'ledger journal % does not balance: % postings summing to % fen',
-          {journal}, postings, total
+          JOURNAL, postings, total
           USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_ledger_journal_balanced';
       END IF;
       RETURN NULL;
     END $$"""
-
-
 UP = [
-    f"ALTER TABLE payables SET (fillfactor = {FILLFACTOR})",
-    _check("ledger_journal_balanced", "NEW.id"),
-    _check("ledger_posting_balanced", "NEW.journal_id"),
+    "ALTER TABLE payables SET (fillfactor = 80)",
+    CHECK.replace("TRIGGER", "ledger_journal_balanced").replace("JOURNAL", "NEW.id"),
+    CHECK.replace("TRIGGER", "ledger_posting_balanced").replace("JOURNAL", "NEW.journal_id"),
 ]
 DOWN = [  # migration 0009's functions
     """CREATE OR REPLACE FUNCTION ledger_journal_balanced() RETURNS trigger LANGUAGE plpgsql
