@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from publicpay.domain.events import DiscrepancyKind
 from publicpay.domain.payables import Payable
+from publicpay.domain.payments.cards import CardResult, CardSaleRequest
 from publicpay.domain.payments.carts import Cart
 from publicpay.domain.payments.channels import (
     BarcodePayRequest,
@@ -53,6 +54,18 @@ class ChannelGateway(Protocol):
     def ack(self, ok: bool) -> NotificationAck: ...
 
     def fetch_statement(self, day: date) -> bytes: ...
+
+
+class CardHost(Protocol):
+    """The card acquirer's terminal host (adapters/channels/card_terminal.py): a card-present
+    sale on a window's POS terminal, its query and same-day void. `ChannelUnavailable`: the
+    outcome is unknown (query before anything else); `ChannelRejected`: the request refused."""
+
+    def sale(self, request: CardSaleRequest) -> CardResult: ...
+
+    def query(self, terminal_id: str, order_no: str) -> CardResult: ...
+
+    def void(self, terminal_id: str, order_no: str, void_no: str) -> CardResult: ...
 
 
 class Gateways(Protocol):
@@ -147,6 +160,29 @@ class JsapiGateway(Protocol):
     """WeChat Pay's in-WeChat payment (JSAPI), an extra of the WeChat gateway."""
 
     def jsapi_prepay(self, order: QrOrderRequest, openid: str) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class WechatWalletGateway(JsapiGateway, Protocol):
+    """WeChat on a phone: H5 outside WeChat, JSAPI inside it after the 公众号's silent OAuth2
+    (snsapi_base) told the payer's openid."""
+
+    def jsapi_prepay_id(self, order: QrOrderRequest, openid: str) -> str: ...
+
+    def jsapi_bundle(self, prepay_id: str) -> dict[str, str]: ...
+
+    def h5_prepay(self, order: QrOrderRequest, client_ip: str) -> str: ...
+
+    def oauth_url(self, redirect_uri: str, state: str) -> str: ...
+
+    def oauth_openid(self, code: str) -> str: ...
+
+
+@runtime_checkable
+class WapGateway(Protocol):
+    """Alipay's 手机网站支付: the signed gateway URL the phone's browser is sent to."""
+
+    def wap_pay_url(self, request: QrOrderRequest, return_url: str, quit_url: str) -> str: ...
 
 
 class RequestInbox(InboxRepo, Protocol):
