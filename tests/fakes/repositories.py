@@ -124,7 +124,7 @@ class FakePayables:
         rows = self._db.tables.payables
         refuse_duplicate(payable.id in rows)
         rows[payable.id] = PayableRow(
-            copy.deepcopy(payable), payer_id_enc, payer_id_hash, payer_phone_enc
+            copy.deepcopy(payable), payer_id_enc, payer_id_hash, payer_phone_enc, payer_phone_hash
         )
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
