@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -233,7 +233,7 @@ class Sql:
             self._queue.insert(0, write)
         else:
             self._queue.append(write)
-        self._queued_tables |= _tables_of(write, self.dialect)
+        self._queued_tables.update(_tables_of(write, self.dialect))
 
     def flush(self) -> None:
         """Send every queued write, in order."""
@@ -331,12 +331,23 @@ def _combined_sql(parts: list[Compiled]) -> str:
     return "WITH " + ", ".join(ctes) + " SELECT 1"
 
 
-def _tables_of(write: Write, dialect: Dialect) -> set[str]:
+def _tables_of(write: Write, dialect: Dialect) -> Iterable[str]:
     if isinstance(write, Insert):
-        return write.tables
-    stmt = write.stmt.for_dialect(dialect) if isinstance(write.stmt, Variant) else write.stmt
-    target = getattr(stmt, "table", None)
-    return {target.name} if isinstance(target, Table) else set()
+        return (write.table.name,) if write.children is None else write.tables
+    key = (id(write.stmt), dialect.name)
+    hit = _TARGETS.get(key)
+    if hit is None or hit[0] is not write.stmt:  # statements are built once: looked up once
+        stmt = write.stmt.for_dialect(dialect) if isinstance(write.stmt, Variant) else write.stmt
+        target = getattr(stmt, "table", None)
+        if len(_TARGETS) >= CACHE_LIMIT:
+            _TARGETS.clear()
+        names = (target.name,) if isinstance(target, Table) else ()
+        hit = _TARGETS[key] = (write.stmt, names)  # the statement is kept: its id stays
+    return hit[1]
+
+
+# the table a queued UPDATE/DELETE/upsert writes, per statement (kept with it) and dialect
+_TARGETS: dict[tuple[int, str], tuple[Statement, tuple[str, ...]]] = {}
 
 
 def _groups(writes: Sequence[Write]) -> list[list[Write]]:
