@@ -14,16 +14,18 @@ from typing import Protocol
 from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.clearing import (
     ClearingLine,
+    Part,
     ReceiptRefused,
     Settlement,
     TreasuryReceipt,
     Window,
     WindowStatus,
     by_level,
-    payment_lines,
+    payment_parts,
     voucher_no,
 )
 from publicpay.domain.errors import ChannelUnavailable
+from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import (
     CHANNEL_SOURCES,
     UNRESOLVED,
@@ -78,15 +80,34 @@ def _lines(uow: ReconUnitOfWork, day: date, items: dict[str, FeeItem]) -> list[C
     repo = uow.clearing
     paid, refunded = repo.paid_on(day), repo.refunded_on(day)
     lines_of = repo.payable_lines(sorted({int(r.id) for r in [*paid, *refunded]}))
+    split = _Splits(items)
     out: list[ClearingLine] = []
     for r in paid:
-        out += payment_lines(r.payment_code, r.unit_name, lines_of[int(r.id)], items, r.paid_fen)
+        out += split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
     for r in refunded:
         if r.refund_kind == "duplicate":
             continue  # a second payment's refund: that payment was never cleared
-        whole = payment_lines(r.payment_code, r.unit_name, lines_of[int(r.id)], items, r.paid_fen)
+        whole = split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
         out += _refund_lines(whole, int(r.refund_fen))
     return out
+
+
+class _Splits:
+    """`payment_parts` of a day's payments, each distinct (lines, amount paid) split once: a
+    day's million payments share a few hundred fee combinations."""
+
+    def __init__(self, items: dict[str, FeeItem]) -> None:
+        self._items = items
+        self._known: dict[tuple[object, ...], list[Part]] = {}
+
+    def lines(
+        self, code: str, unit: str, lines: list[PayableLine], paid_fen: int
+    ) -> list[ClearingLine]:
+        key = (paid_fen, *[(line.item_code, line.amount_fen) for line in lines])  # what splits
+        parts = self._known.get(key)
+        if parts is None:
+            parts = self._known[key] = payment_parts(lines, self._items, paid_fen)
+        return [ClearingLine(code, s, level, d, fen, unit) for s, level, d, fen in parts]
 
 
 def _refund_lines(whole: list[ClearingLine], refund_fen: int) -> list[ClearingLine]:
