@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     max_open_orders_per_payable: int = Field(default=5, ge=1)  # unpaid channel orders at once
     # refunds above this need a second, different finance approver (default 1,000.00 yuan)
     refund_second_approval_above_fen: int = Field(default=100_000, ge=0)
+    # reconciliation (issue 12): the largest difference one write-off may book to income or loss
+    write_off_limit_fen: int = Field(default=10_000, ge=0)
     # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For/-Proto and Forwarded
     # headers are believed; from any other peer those headers are ignored. Default: none.
     login_failures_per_address: int = 20  # failed console logins per client address …

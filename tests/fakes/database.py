@@ -36,6 +36,7 @@ from publicpay.domain.payments.orders import Order
 from publicpay.domain.receipts.records import NewReceipt, ReceiptJob, StockRange
 from publicpay.domain.refunds import Refund
 from publicpay.domain.shifts import Deposit, Shift
+from publicpay.domain.statistics import PaymentTally
 from publicpay.domain.units import ApiClient, Site, Unit, Window
 
 CONCURRENT_EDIT = "数据已被并发修改，请重试"  # any other unique key (unit_of_work._refusal)
@@ -195,6 +196,8 @@ class Tables:
     # portal (issue 13): message id -> (payable id, row, next attempt at)
     payer_messages: dict[int, tuple[int, Any, datetime]] = field(default_factory=dict)
     payable_attributes: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # statistics (issue 10): every tally the recorder made, in order
+    tallies: list[PaymentTally] = field(default_factory=list)
 
     def copy(self) -> Tables:
         """A copy to roll back to: every table and every row copied, one level deep. Rows are

@@ -27,6 +27,7 @@ from publicpay.domain.payments.carts import Cart, CartStatus
 from publicpay.domain.payments.orders import Order, OrderStatus
 from publicpay.domain.refunds import Refund, RefundStatus
 from publicpay.domain.shifts import Deposit, Shift, ShiftStatus
+from publicpay.domain.statistics import PaymentTally
 from publicpay.domain.units import ApiClient, Site, Unit, Window
 from publicpay.services.payables.ports import SealedAttribute
 from tests.fakes.database import (
@@ -61,6 +62,7 @@ WINDOWS = "windows"
 DEVICES = "devices"
 SHIFTS = "shifts"
 DEPOSITS = "cash_deposits"
+STATISTICS = "stats_payments_hourly"
 
 
 def as_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -522,6 +524,17 @@ class FakeAudit:
     ) -> None:
         self._db.queue(AUDIT)
         self._db.tables.audit.append(AuditRow(actor, action, target, as_json(detail), at))
+
+
+class FakeStatistics:
+    """`tally` is queued (an upsert of each summary row)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def tally(self, t: PaymentTally) -> None:
+        self._db.queue(STATISTICS)
+        self._db.tables.tallies.append(t)
 
 
 class FakeUnits:

@@ -40,6 +40,7 @@ from tests.fakes.repositories import (
     FakePayables,
     FakeRefunds,
     FakeShifts,
+    FakeStatistics,
     FakeUnits,
 )
 
@@ -109,6 +110,7 @@ class FakeUnitOfWork:
         self._carts = FakeCarts(self.db)  # issue 13
         self._deposits = FakeDeposits(self.db)
         self._messages = FakeMessages(self.db, self._box)  # portal (issue 13)
+        self._statistics = FakeStatistics(self.db)  # issue 10
 
     @property
     def box(self) -> FakeBox:
@@ -177,6 +179,10 @@ class FakeUnitOfWork:
     @property
     def messages(self) -> FakeMessages:
         return self._messages
+
+    @property
+    def statistics(self) -> FakeStatistics:
+        return self._statistics
 
     def __enter__(self) -> FakeUnitOfWork:
         self._events = []

@@ -12,6 +12,7 @@ import httpx
 
 from publicpay.adapters.db.queries.units import all_units
 from publicpay.domain.devices import Device, DeviceKind
+from publicpay.domain.receipts.receipts import receipt_code
 from tests.conftest import payable_body
 from tests.integration.console_kit import ConsoleUser, csrf_of, logged_in, make_user
 from tests.support.client import SignedClient
@@ -25,8 +26,9 @@ def office_id(stack: Any) -> int:
     return next(u.id for u in units if u.code == VEHICLE_OFFICE)
 
 
-def new_terminal(stack: Any) -> tuple[int, str]:
-    """A new window at the vehicle office's hall with a POS terminal: (window id, app id)."""
+def new_terminal(stack: Any, *, own_stock: bool = False) -> tuple[int, str]:
+    """A new window at the vehicle office's hall with a POS terminal: (window id, app id).
+    `own_stock`: the terminal is an issuing point with a receipt number range of its own."""
     c, unit_id = stack.container, office_id(stack)
     suffix = secrets.token_hex(3)
     with c.uow() as uow:
@@ -35,8 +37,15 @@ def new_terminal(stack: Any) -> tuple[int, str]:
         app_id = f"pos_t{suffix}"
         uow.units.add_client(app_id, "device", unit_id, secrets.token_hex(16), c.clock.now())
         device = Device(0, app_id, DeviceKind.POS, f"测试POS{suffix}", site.id, window_id,
-                        unit_id, None)  # fmt: skip
+                        unit_id, app_id if own_stock else None)  # fmt: skip
         uow.devices.add(device, c.clock.now())
+        if own_stock:
+            start = 2_000_000_000 + secrets.randbelow(10**6) * 100  # clear of other ranges
+            code = receipt_code("33", "01", "01", c.clock.now().year)
+            uow.receipts.add_stock(
+                code, start, start + 49, unit_id=unit_id, issuing_point=app_id, actor="test",
+                at=c.clock.now(),
+            )  # fmt: skip
         uow.commit()
     return window_id, app_id
 
@@ -61,9 +70,9 @@ def new_plate() -> str:
 
 
 @contextmanager
-def at_window(stack: Any) -> Iterator[tuple[httpx.Client, int, str]]:
+def at_window(stack: Any, *, own_stock: bool = False) -> Iterator[tuple[httpx.Client, int, str]]:
     """A new cashier logged in, with a shift open at a new window: (client, window, app id)."""
-    window_id, app_id = new_terminal(stack)
+    window_id, app_id = new_terminal(stack, own_stock=own_stock)
     cashier = new_cashier(stack)
     with logged_in(stack.info["base_url"], cashier) as client:
         page = client.get("/console/pos")

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from publicpay.adapters.db.queries import statistics as stats
+from publicpay.adapters.db.queries import summary_checks
 from publicpay.adapters.db.units import units
 from publicpay.domain.access import Actor, Role
 from publicpay.domain.statistics import Dimension, Period
@@ -88,6 +89,15 @@ def test_figures_and_their_rows_agree(stack: Any, base_url: str, paid_today: str
                 listed = client.get("/console/orders", params={**params, **group.drill})
                 total = int(re.search(r'id="total">(\d+)<', listed.text).group(1))  # type: ignore[union-attr]
                 assert total == group.figures.count, (dimension, group)
+
+
+def test_the_summaries_the_figures_are_read_from_equal_the_payments(
+    stack: Any, paid_today: str
+) -> None:
+    """`publicpay check` sums every payment again and finds the summaries equal, by hour, fee
+    item and budget level (the demo's payments, this module's, and any other test's)."""
+    with stack.container.read_uow() as uow:
+        assert summary_checks.differences(uow.connection) == []
 
 
 def test_an_hour_of_the_trend_drills_down_to_that_hour(

@@ -50,6 +50,7 @@ def test_demo_activity_leaves_a_consistent_ledger(stack: Any) -> None:
 def test_demo_command_serves_and_writes_demo_json(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLICPAY_")}
+    log = tmp_path / "demo.log"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -62,18 +63,23 @@ def test_demo_command_serves_and_writes_demo_json(tmp_path: Path) -> None:
             str(tmp_path),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
 
         def healthy() -> bool:
+            assert proc.poll() is None, (
+                "the demo exited:\n" + log.read_text(errors="replace")[-4000:]
+            )
             try:
                 return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, timeout_s=60, interval_s=0.2, message="demo did not serve /healthz")
+        # A generous deadline: the demo seeds and pays its payables before serving, and CI machines
+        # are shared; a crash fails at once through the exit check above.
+        wait_until(healthy, timeout_s=240, interval_s=0.2, message="demo did not serve /healthz")
         info = json.loads((tmp_path / "demo.json").read_text())
         assert info["base_url"] == f"http://127.0.0.1:{port}"
         assert info["database_url"].startswith("sqlite:///")

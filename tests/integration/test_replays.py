@@ -372,6 +372,147 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/admin/refunds/RF000000000000000000/decline",
         lambda _: {"note": "不符合退款条件"},
     ),
+    # regions, units, sites, windows, users, fee-item edits (issue 10, area: admin): reads of
+    # the demo unit, refusals (a region the district bureau cannot add, a malformed unit, an
+    # unknown site or user: their nonces are spent all the same) and idempotent state changes
+    ("GET", "/api/v1/admin/regions"): (
+        "finance",
+        "GET",
+        lambda _: "/api/v1/admin/regions",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/regions"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/regions",
+        lambda _: {"code": "330105", "name": "拱墅区"},
+    ),
+    ("GET", "/api/v1/admin/units"): (
+        "finance",
+        "GET",
+        lambda _: "/api/v1/admin/units",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/units"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/units",
+        lambda _: {"code": "X1", "name": "单位", "region_code": "330105", "credit_code": "1"},
+    ),
+    ("GET", "/api/v1/admin/units/{unit_code}"): (
+        "finance",
+        "GET",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}",
+        lambda _: None,
+    ),
+    ("PATCH", "/api/v1/admin/units/{unit_code}"): (
+        "finance",
+        "PATCH",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}",
+        lambda _: {"contact": "值班电话 0571-88880000"},
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/disable"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/units/NOSUCHUNIT/disable",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/enable"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/enable",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/sites"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites",
+        lambda _: {"code": "R-" + uuid.uuid4().hex[:8], "name": "重放网点", "kind": "castle"},
+    ),
+    ("PATCH", "/api/v1/admin/units/{unit_code}/sites/{site_code}"): (
+        "finance",
+        "PATCH",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE",
+        lambda _: {"name": "新名称"},
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/sites/{site_code}/close"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE/close",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/sites/{site_code}/reopen"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE/reopen",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/sites/{site_code}/windows"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE/windows",
+        lambda _: {"number": "09"},
+    ),
+    ("PATCH", "/api/v1/admin/units/{unit_code}/sites/{site_code}/windows/{number}"): (
+        "finance",
+        "PATCH",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE/windows/01",
+        lambda _: {"name": "综合"},
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/sites/{site_code}/windows/{number}/close"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE/windows/01/close",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/units/{unit_code}/sites/{site_code}/windows/{number}/reopen"): (
+        "finance",
+        "POST",
+        lambda ctx: f"/api/v1/admin/units/{ctx['unit_code']}/sites/NOSITE/windows/01/reopen",
+        lambda _: None,
+    ),
+    ("GET", "/api/v1/admin/users"): (
+        "finance",
+        "GET",
+        lambda _: "/api/v1/admin/users",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/users"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/users",
+        lambda _: {"username": "Bad Name", "role": "cashier", "unit_code": "330105101"},
+    ),
+    ("POST", "/api/v1/admin/users/{username}/disable"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/users/nosuchuser/disable",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/users/{username}/enable"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/users/nosuchuser/enable",
+        lambda _: None,
+    ),
+    ("POST", "/api/v1/admin/users/{username}/reset"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/users/nosuchuser/reset",
+        lambda _: None,
+    ),
+    ("PUT", "/api/v1/admin/users/{username}/role"): (
+        "finance",
+        "PUT",
+        lambda _: "/api/v1/admin/users/nosuchuser/role",
+        lambda _: {"role": "auditor", "region_code": "330105"},
+    ),
+    ("PATCH", "/api/v1/admin/fee-items/{item_code}"): (
+        "finance",
+        "PATCH",
+        lambda _: "/api/v1/admin/fee-items/GA0101",
+        lambda _: {"split": [{"level": "central", "fixed_fen": 100}]},
+    ),
     # clearing (issue 12)
     ("GET", "/api/v1/clearing/windows/{window_id}/voucher.xml"): (
         "finance",
@@ -420,6 +561,7 @@ def _context(stack: Stack, clients: dict[str, SignedClient]) -> dict[str, Any]:
         "batch_id": batch.json()["id"],
         "auth_code": barcode.json()["auth_code"],
         "spare_app_id": _spare_client(stack, "device").app_id,
+        "unit_code": str(stack.info["units"][0]["code"]),
     }
 
 

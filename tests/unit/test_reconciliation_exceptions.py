@@ -68,3 +68,41 @@ def test_held_items_age_into_platform_only_or_are_released():
     released.release()
     assert released.status is ExceptionStatus.RELEASED
     assert released.age_days(date(2026, 12, 8)) == 3
+
+
+def test_a_write_off_books_the_difference_to_income_loss_or_suspense_within_the_limit():
+    from publicpay.domain.reconciliation import WriteOff, WriteOffOverLimit, plan_write_off
+
+    more = _exception(MatchClass.AMOUNT_MISMATCH)  # the channel booked 100, the order says 97
+    more.detail = {"kind": "payment"}
+    assert plan_write_off(more, platform_fen=97, limit_fen=10) == WriteOff(
+        "channel_receivable:alipay", "write_off_income", 3, False
+    )
+    assert plan_write_off(more, platform_fen=102, limit_fen=10) == WriteOff(
+        "write_off_loss", "channel_receivable:alipay", 2, False
+    )
+    with pytest.raises(WriteOffOverLimit):
+        plan_write_off(more, platform_fen=50, limit_fen=10)
+    with pytest.raises(ValidationFailed, match="没有差额"):
+        plan_write_off(more, platform_fen=100, limit_fen=10)
+    unclaimed = _exception(MatchClass.CHANNEL_ONLY)
+    assert plan_write_off(unclaimed, platform_fen=None, limit_fen=10) == WriteOff(
+        "channel_receivable:alipay", "suspense", 100, True
+    )
+
+
+def test_an_approved_write_off_is_posted_and_a_sent_back_one_forgets_its_plan():
+    from publicpay.domain.reconciliation import DifferenceWrittenOff, WriteOff
+
+    plan = WriteOff("write_off_loss", "channel_receivable:alipay", 2, False).as_dict()
+    exc = _exception(MatchClass.AMOUNT_MISMATCH)
+    exc.resolve(Action.WRITE_OFF, "尾差核销", actor="li", at=NOW, plan=plan)
+    assert exc.detail["write_off"] == plan
+    exc.review(False, actor="wang", at=NOW)
+    assert "write_off" not in exc.detail
+    exc.resolve(Action.WRITE_OFF, "尾差核销", actor="li", at=NOW, plan=plan)
+    events = exc.review(True, actor="wang", at=NOW)
+    [posted] = [e for e in events if isinstance(e, DifferenceWrittenOff)]
+    assert posted.write_off.amount_fen == 2
+    assert exc.resolution is not None
+    assert exc.resolution.value == "written_off"

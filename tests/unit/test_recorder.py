@@ -45,9 +45,12 @@ from publicpay.domain.payments.orders import (
 )
 from publicpay.domain.reconciliation import (
     Action,
+    DifferenceWrittenOff,
     ExceptionAssigned,
+    ExceptionRefundBooked,
     ExceptionResolved,
     ExceptionReviewed,
+    WriteOff,
 )
 from publicpay.domain.refunds import (
     Refund,
@@ -76,7 +79,7 @@ from publicpay.domain.shifts import (
     ShiftStatus,
     Takings,
 )
-from publicpay.domain.time import business_date
+from publicpay.domain.time import SHANGHAI, business_date
 from publicpay.services.recording.recorder import paid_event_data, record
 from tests.unit.services_kit import CATALOGUE, NOW, PASSPORT, World
 
@@ -507,6 +510,8 @@ COVERED = {
     ExceptionAssigned,
     ExceptionResolved,
     ExceptionReviewed,
+    DifferenceWrittenOff,
+    ExceptionRefundBooked,
     ClearingInstructed,
     ClearingConfirmed,
     ClearingFailed,
@@ -566,6 +571,50 @@ def test_exception_workflow_steps_are_audited() -> None:
             ("fin_wang", "recon.exception.review", "exception:7", {"approved": True}),
         ]
     }
+
+
+def test_a_reviewed_write_off_posts_its_journal_and_is_audited() -> None:
+    write_off = WriteOff("write_off_loss", "channel_receivable:alipay", 3, False)
+    written = effects(DifferenceWrittenOff(9, TODAY, write_off, "尾差核销", "fin_wang", NOW))
+    assert written == {
+        "journals": [
+            (
+                "write_off",
+                "exception:9",
+                [("write_off_loss", 3), ("channel_receivable:alipay", -3)],
+                None,
+                TODAY,
+            )
+        ],
+        "audit": [
+            (
+                "fin_wang",
+                "recon.exception.write_off",
+                "exception:9",
+                {**write_off.as_dict(), "reason": "尾差核销"},
+            )
+        ],
+    }
+
+
+def test_a_reviewed_exception_refund_is_owed_back_and_handed_to_the_refunds_area() -> None:
+    refund = Refund(0, "R1", 3, 5, "alipay", 2500, "对账差错退款", RefundKind.DUPLICATE,
+                    RefundStatus.PENDING, 0, created_at=NOW, next_attempt_at=NOW)  # fmt: skip
+    written = effects(ExceptionRefundBooked(9, TODAY, refund, "P1", "fin_wang", NOW))
+    assert written["journals"] == [
+        (
+            "exception_refund",
+            "R1",
+            [("channel_receivable:alipay", 2500), ("refunds_payable", -2500)],
+            3,
+            TODAY,
+        )
+    ]
+    assert written["refunds"] == [
+        ("R1", RefundKind.DUPLICATE, RefundStatus.PENDING, 2500, "alipay", 5, "对账差错退款")
+    ]
+    detail = {"order_no": "P1", "refund_no": "R1", "amount_fen": 2500}
+    assert written["audit"] == [("fin_wang", "recon.exception.refund", "exception:9", detail)]
 
 
 def _window() -> Window:
@@ -708,3 +757,60 @@ def test_a_deposit_moves_cash_to_transit_and_its_credit_to_the_collection_accoun
     ]
     assert [row[0] for row in credited["outbox"]] == ["deposit.credited"]
     assert credited["audit"][0][:2] == ("reconciliation", "deposit.credited")
+
+
+# --- the statistics' summaries (issue 10) -----------------------------------------------------
+
+
+def tallies(*events: DomainEvent) -> list[Any]:
+    world = World()
+    with world.uow() as uow:
+        uow.collect(events)
+        uow.commit()
+    return [
+        (t.sign, t.day, t.hour, t.unit_id, t.channel, t.amount_fen, t.items, t.accounts)
+        for t in world.tables.tallies
+    ]
+
+
+LOCAL_HOUR = NOW.astimezone(SHANGHAI).hour
+
+
+def test_a_payment_counts_in_the_statistics_by_hour_item_and_budget_level() -> None:
+    event = PayablePaid(_payable(), _order(), SHARES, NOW)
+    assert tallies(event) == [
+        (
+            1,
+            TODAY,
+            LOCAL_HOUR,
+            1,
+            "alipay",
+            12_000,
+            ((PASSPORT.code, "护照", 12_000),),
+            (("treasury_payable:central", 6_000), ("treasury_payable:city", 6_000)),
+        )
+    ]
+
+
+def test_a_duplicate_payment_counts_as_a_payment_without_budget_shares() -> None:
+    second = _order(id=4, order_no="P2", channel="wechat")
+    event = DuplicatePayment(_payable(), second, "R2", for_closed_payable=False, at=NOW)
+    assert tallies(event) == [
+        (1, TODAY, LOCAL_HOUR, 1, "wechat", 12_000, ((PASSPORT.code, "护照", 12_000),), ())
+    ]
+
+
+def test_a_reversal_takes_the_payment_back_out_of_the_statistics() -> None:
+    payment = payment_journal(ORDER_NO, "counter", SHARES)
+    order = _order(OrderStatus.REVERSED, channel="counter")
+    event = PayableReversed(_payable(PayableStatus.UNPAID), order, payment, "bank:x", "输错", NOW)
+    [(sign, *_rest, accounts)] = tallies(event)
+    assert sign == -1
+    assert accounts == (("treasury_payable:central", 6_000), ("treasury_payable:city", 6_000))
+
+
+def test_two_lines_of_one_item_count_one_payment_of_their_sum() -> None:
+    lines = [*LINES, PayableLine(PASSPORT.code, "护照", "本", 1, 3_000, 3_000)]
+    event = PayablePaid(_payable(lines=lines), _order(amount_fen=15_000), SHARES, NOW)
+    [row] = tallies(event)
+    assert row[6] == ((PASSPORT.code, "护照", 15_000),)

@@ -30,6 +30,8 @@ from publicpay.api.routes import (
     pos,  # issue 13 (portal): the window POS's lookup
     receipts,
     refunds,
+    units,  # issue 10 (admin): regions, units, sites and windows
+    users,  # issue 10 (admin): console users and roles
 )
 from publicpay.api.routes.payables import batches, registration
 from publicpay.api.routes.payments import (
@@ -90,6 +92,8 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         clearing.router,  # clearing vouchers: issue 12
         catalogue.router,  # fee catalogue and unit authorisations: issue 10 (admin)
         pos.router,  # the window POS's lookup: issue 13 (portal)
+        units.router,  # regions, units, sites, windows: issue 10 (admin)
+        users.router,  # console users and roles: issue 10 (admin)
     ):
         app.include_router(router)
     app.router.routes[0:0] = hot_routes()

@@ -25,6 +25,7 @@ from publicpay.adapters.db.unit_of_work import NonceClaim
 from publicpay.api.deps import body_bytes, container
 from publicpay.api.rate_limits import ApiClientLimiter
 from publicpay.bootstrap import Container
+from publicpay.domain.access import Actor, Role
 from publicpay.domain.errors import Unauthorized
 from publicpay.domain.units import ApiClient
 
@@ -92,6 +93,8 @@ def _checked(
         raise _refuse("未知的 App ID")
     if not client.active:
         raise _refuse(f"凭证 {client.app_id} 已吊销，请联系财政部门获取新凭证")
+    if client.unit_disabled:
+        raise _refuse(f"凭证 {client.app_id} 所属执收单位已停用，请联系财政部门")
     now = c.clock.now()
     path, given = _path_with_query(request), found.signature.lower()
     keys = client.secrets_at(now)  # in a rotation's grace period: the new secret, then the old
@@ -205,9 +208,27 @@ def finance_client(client: ApiClient = Depends(signed_client)) -> ApiClient:
     return _require_finance(client)
 
 
+def claimed_finance_client(
+    client: ApiClient = Depends(finance_client), c: Container = Depends(container)
+) -> ApiClient:
+    """`finance_client` with its nonce claimed at once (its own transaction), before the body
+    is validated or the route refuses anything: a replay of any answer, a refusal included, is
+    refused as a replay (the administration API's edits are idempotent, so nothing is lost)."""
+    c.claim_pending_nonce()
+    return client
+
+
 def current_finance_client(client: ApiClient = Depends(current_signed_client)) -> ApiClient:
     """`finance_client` signed with its current secret (rotating or revoking credentials)."""
     return _require_finance(client)
+
+
+def finance_actor(client: ApiClient) -> Actor:
+    """A finance credential acts as a finance admin of its region (scope, grants, audit name
+    `finance:<app id>`)."""
+    return Actor(
+        0, client.app_id, Role.FINANCE_ADMIN, client.region_code, None, principal="finance"
+    )
 
 
 def _require_finance(client: ApiClient) -> ApiClient:

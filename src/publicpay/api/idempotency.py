@@ -5,6 +5,9 @@ The key is claimed before the work; the answer is stored and a retry with the sa
 same request gets it again (header `Idempotent-Replayed: true`); the same key with another
 request → 422; while the first call still runs → 409. A call that failed because the channel
 was unavailable releases its key, so a retry runs again. Keys are kept for 24 hours.
+
+`sealed=True` (answers that carry a one-time secret, such as a reset password): the stored
+answer is encrypted with the platform's secret box, bound to its scope and key.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def idempotent(
     run: Callable[[], BaseModel],
     *,
     status_code: int = 200,
+    sealed: bool = False,
 ) -> Response:
     key = request.headers.get(HEADER)
     if key is None:
@@ -52,12 +56,22 @@ def idempotent(
             )
         if stored.status != "done" or stored.status_code is None or stored.response is None:
             raise Conflict("使用该 Idempotency-Key 的请求仍在处理中，请稍后重试")
-        return _replay(stored.status_code, stored.response)
-    return _run_and_store(c, scope, key, run, status_code)
+        body = c.box.open(stored.response, _context(scope, key)) if sealed else stored.response
+        return _replay(stored.status_code, body)
+    return _run_and_store(c, scope, key, run, status_code, sealed)
+
+
+def _context(scope: str, key: str) -> bytes:
+    return f"idempotency:{scope}:{key}".encode()
 
 
 def _run_and_store(
-    c: Container, scope: str, key: str, run: Callable[[], BaseModel], status_code: int
+    c: Container,
+    scope: str,
+    key: str,
+    run: Callable[[], BaseModel],
+    status_code: int,
+    sealed: bool = False,
 ) -> Response:
     try:
         response: Response = _json(run(), status_code)
@@ -66,17 +80,21 @@ def _run_and_store(
     except BaseException:
         _settle(c, scope, key, None)
         raise
-    _settle(c, scope, key, None if response.status_code in RETRYABLE else response)
+    _settle(c, scope, key, None if response.status_code in RETRYABLE else response, sealed)
     return response
 
 
-def _settle(c: Container, scope: str, key: str, response: Response | None) -> None:
+def _settle(
+    c: Container, scope: str, key: str, response: Response | None, sealed: bool = False
+) -> None:
     with c.uow() as uow:
         repo = uow.idempotency
         if response is None:
             repo.release(scope, key)
         else:
-            repo.complete(scope, key, response.status_code, bytes(response.body))
+            body = bytes(response.body)
+            stored = c.box.seal(body, _context(scope, key)) if sealed else body
+            repo.complete(scope, key, response.status_code, stored)
         uow.commit()
 
 

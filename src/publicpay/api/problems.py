@@ -43,6 +43,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "kiosk_disabled": 403,  # a kiosk whose credential was revoked
     "cart_mixes_accounts": 409,  # a cart of payables collected through different accounts
     "unbalanced_journal": 500,
+    "own_role": 403,  # a console user changing their own role or scope (admin)
     "wrong_password": 422,  # changing one's password with a wrong current one (admin)
 }
 

@@ -223,9 +223,23 @@ def ensure_pos_devices(uow: SqlUnitOfWork, now: datetime) -> None:
             site_id=site.id,
             window_id=windows[number],
             unit_id=unit_id,
-            issuing_point=None,
+            issuing_point=app_id,  # its own receipt stock (below), as a kiosk has
         )
         uow.devices.add(pos, now)
+        _pos_stock(uow, app_id, unit_id, POS_DEVICES.index((app_id, number)), now)
+
+
+def _pos_stock(uow: SqlUnitOfWork, app_id: str, unit_id: int, index: int, now: datetime) -> None:
+    """A number range for a POS terminal's issuing point (after the units' and the kiosks')."""
+    keys = uow.receipts.keys()
+    if not keys:
+        return
+    start = 1 + (91 + index) * RECEIPT_RANGE
+    code = receipt_code("33", "01", "01", business_date(now).year)
+    uow.receipts.add_stock(
+        code, start, start + RECEIPT_RANGE - 1, unit_id=unit_id, issuing_point=app_id,
+        actor="demo-seed", at=now,
+    )  # fmt: skip
 
 
 def describe_pos(uow: SqlUnitOfWork) -> dict[str, Any]:

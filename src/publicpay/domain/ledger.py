@@ -7,6 +7,8 @@ Accounts (chart):
 - `special_account`               owed to the finance special account (财政专户)
 - `refunds_payable`               owed back to payers (应退款)
 - `suspense`                      unidentified or disputed money (待处理)
+- `write_off_income`, `write_off_loss`  small reconciliation differences written off (核销收益,
+                                  核销损失), each with a reason and a second person's review
 - `channel_fees`, `fee_funding`   channel fees kept (expense) and the fee budget making them up
 - `cash_in_transit`               cash of closed shifts on its way to the bank (在途现金)
 - `cash_over_short`               differences found when a shift's cash is counted (现金长短款)
@@ -44,6 +46,9 @@ class JournalKind(StrEnum):
     CASH_DIFFERENCE = "cash_difference"  # a settled shift's 长款/短款
     CASH_DEPOSIT = "cash_deposit"  # a deposit slip: drawer → in transit
     DEPOSIT_CREDITED = "deposit_credited"  # the bank statement shows it: in transit → collection
+    # the reconciliation workbench's actions (issue 12)
+    WRITE_OFF = "write_off"  # a reconciliation difference written off (核销)
+    EXCEPTION_REFUND = "exception_refund"  # money the channel holds for nobody, owed back
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,8 @@ CASH_IN_DRAWER = "channel_receivable:cash"
 CASH_IN_TRANSIT = "cash_in_transit"
 CASH_OVER_SHORT = "cash_over_short"
 COLLECTION = "collection"
+WRITE_OFF_INCOME = "write_off_income"
+WRITE_OFF_LOSS = "write_off_loss"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,4 +190,21 @@ def deposit_credited_journal(ref: str, amount_fen: int) -> Journal:
         JournalKind.DEPOSIT_CREDITED,
         ref,
         (Posting(COLLECTION, amount_fen), Posting(CASH_IN_TRANSIT, -amount_fen)),
+    )
+
+
+def write_off_journal(ref: str, debit: str, credit: str, amount_fen: int) -> Journal:
+    """核销: a reconciliation difference booked from one account to another."""
+    return Journal(
+        JournalKind.WRITE_OFF, ref, (Posting(debit, amount_fen), Posting(credit, -amount_fen))
+    )
+
+
+def exception_refund_journal(ref: str, channel: str, amount_fen: int) -> Journal:
+    """Money the channel holds that settles no payable (长款, a repeated line): owed back to the
+    payer; the refund's success then pays it out (`refund_paid_journal`)."""
+    return Journal(
+        JournalKind.EXCEPTION_REFUND,
+        ref,
+        (Posting(channel_receivable(channel), amount_fen), Posting(REFUNDS_PAYABLE, -amount_fen)),
     )

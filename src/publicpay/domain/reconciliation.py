@@ -22,6 +22,14 @@ from publicpay.domain.errors import (
     ValidationFailed,
 )
 from publicpay.domain.events import DomainEvent
+from publicpay.domain.ledger import (
+    COLLECTION,
+    SUSPENSE,
+    WRITE_OFF_INCOME,
+    WRITE_OFF_LOSS,
+    channel_receivable,
+)
+from publicpay.domain.refunds import Refund
 
 
 class Source(StrEnum):
@@ -228,9 +236,9 @@ UNRESOLVED = frozenset({ExceptionStatus.OPEN, ExceptionStatus.RESOLVED})
 
 class Action(StrEnum):
     RECOVER = "recover"  # 补单: query the channel, mark the payment paid (receipt, webhook)
-    REFUND = "refund"  # 退款: return the money to the payer
-    WRITE_OFF = "write_off"  # 核销: booked to suspense with a reason
-    ACCEPT = "accept"  # 确认无误: the difference is explained, nothing to do
+    REFUND = "refund"  # 退款: return the money to the payer through the original channel
+    WRITE_OFF = "write_off"  # 核销: the difference booked to income/loss, or to suspense
+    ACCEPT = "accept"  # 确认无误: the difference is explained, no money moves
 
     @property
     def label(self) -> str:
@@ -239,14 +247,16 @@ class Action(StrEnum):
 
 ACTION_LABELS: Mapping[Action, str] = {
     Action.RECOVER: "补单（查询渠道后确认缴款）",
-    Action.REFUND: "退款",
-    Action.WRITE_OFF: "核销（转待处理）",
-    Action.ACCEPT: "确认无误",
+    Action.REFUND: "原路退款",
+    Action.WRITE_OFF: "核销（差额记核销收益/损失；长款、不明款转待处理）",
+    Action.ACCEPT: "确认无误（不动账）",
 }
 
 # What may be done about each class.
 ACTIONS: Mapping[MatchClass, frozenset[Action]] = {
-    MatchClass.CHANNEL_ONLY: frozenset({Action.RECOVER, Action.REFUND, Action.ACCEPT}),
+    MatchClass.CHANNEL_ONLY: frozenset(
+        {Action.RECOVER, Action.REFUND, Action.WRITE_OFF, Action.ACCEPT}
+    ),
     MatchClass.PLATFORM_ONLY: frozenset({Action.WRITE_OFF, Action.ACCEPT}),
     MatchClass.AMOUNT_MISMATCH: frozenset({Action.WRITE_OFF, Action.ACCEPT}),
     MatchClass.STATUS_MISMATCH: frozenset({Action.WRITE_OFF, Action.ACCEPT}),
@@ -255,6 +265,111 @@ ACTIONS: Mapping[MatchClass, frozenset[Action]] = {
 }
 
 MIN_REASON_CHARS = 4
+DEFAULT_WRITE_OFF_LIMIT_FEN = 10_000  # a write-off to income or loss: at most 100.00 yuan
+
+
+class LineResolution(StrEnum):
+    """How a statement line that did not match was closed (the line keeps its class)."""
+
+    RECOVERED = "recovered"
+    REFUNDED = "refunded"
+    WRITTEN_OFF = "written_off"
+    ACCEPTED = "accepted"
+
+    @property
+    def label(self) -> str:
+        return RESOLUTION_LABELS[self]
+
+
+RESOLUTION_LABELS: Mapping[LineResolution, str] = {
+    LineResolution.RECOVERED: "已补单",
+    LineResolution.REFUNDED: "已原路退款",
+    LineResolution.WRITTEN_OFF: "已核销",
+    LineResolution.ACCEPTED: "已确认无误",
+}
+RESOLUTION_OF: Mapping[Action, LineResolution] = {
+    Action.RECOVER: LineResolution.RECOVERED,
+    Action.REFUND: LineResolution.REFUNDED,
+    Action.WRITE_OFF: LineResolution.WRITTEN_OFF,
+    Action.ACCEPT: LineResolution.ACCEPTED,
+}
+
+
+class WriteOffOverLimit(Conflict):
+    code = "write_off_over_limit"
+    title = "核销金额超过限额"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    """What a write-off books: `amount_fen` from `credit` to `debit` (核销)."""
+
+    debit: str
+    credit: str
+    amount_fen: int
+    to_suspense: bool  # parked as 待处理 (no limit) rather than income or loss
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "debit": self.debit,
+            "credit": self.credit,
+            "amount_fen": self.amount_fen,
+            "to_suspense": self.to_suspense,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> WriteOff:
+        amount = d["amount_fen"]
+        assert isinstance(amount, int)
+        return cls(str(d["debit"]), str(d["credit"]), amount, bool(d["to_suspense"]))
+
+
+def _refused(message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors={"action": message})
+
+
+def plan_write_off(item: ReconException, *, platform_fen: int | None, limit_fen: int) -> WriteOff:
+    """What writing `item` off books (domain notes §7):
+
+    - an unidentified bank credit (不明款): collection account → suspense (待处理);
+    - a channel-only payment (长款) nobody claims: channel receivable → suspense;
+    - a difference with the channel (amount mismatch, a short payment or refund, a refund the
+      platform does not know): the channel's receivable is corrected against write-off income
+      (the channel pays more) or write-off loss (it pays less), at most `limit_fen`.
+    `platform_fen`: what the platform booked for the line's order or refund (amount mismatch).
+    """
+    channel = channel_receivable(item.source.value)
+    if item.match_class is MatchClass.UNKNOWN_CREDIT:
+        return WriteOff(COLLECTION, SUSPENSE, item.amount_fen, True)
+    if item.source is Source.BANK:
+        raise _refused("汇缴户流水的该类差错不能核销：请核实原因后选择“确认无误”")
+    if item.match_class is MatchClass.CHANNEL_ONLY:
+        return WriteOff(channel, SUSPENSE, item.amount_fen, True)
+    refund = item.detail.get("kind") == LineKind.REFUND.value or (
+        bool(item.detail.get("platform_only")) and item.order_no is None
+    )
+    if item.match_class is MatchClass.AMOUNT_MISMATCH:
+        if platform_fen is None:
+            raise _refused("找不到本平台对应的订单或退款，不能核销金额差异")
+        delta = item.amount_fen - platform_fen
+        delta = -delta if refund else delta
+    elif item.match_class is MatchClass.PLATFORM_ONLY:
+        delta = item.amount_fen if refund else -item.amount_fen
+    elif item.match_class is MatchClass.STATUS_MISMATCH and refund:
+        delta = -item.amount_fen  # the channel paid a refund out that the platform does not book
+    else:
+        raise _refused(f"“{item.match_class.label}”不能核销")
+    if delta == 0:
+        raise _refused("没有差额可核销，请选择“确认无误”")
+    if abs(delta) > limit_fen:
+        raise WriteOffOverLimit(
+            f"核销金额 {abs(delta) / 100:.2f} 元超过限额 {limit_fen / 100:.2f} 元"
+            f"（{abs(delta)} 分 > {limit_fen} 分），请查明原因后处理",
+            errors={"action": f"最多可核销 {limit_fen} 分"},
+        )
+    if delta > 0:
+        return WriteOff(channel, WRITE_OFF_INCOME, delta, False)
+    return WriteOff(WRITE_OFF_LOSS, channel, -delta, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +385,31 @@ class ExceptionResolved(DomainEvent):
 class ExceptionReviewed(DomainEvent):
     exception_id: int
     approved: bool
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DifferenceWrittenOff(DomainEvent):
+    """A reviewed write-off: its journal is posted."""
+
+    exception_id: int
+    business_day: date
+    write_off: WriteOff
+    reason: str
+    actor: str  # the reviewer who confirmed it
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionRefundBooked(DomainEvent):
+    """A reviewed refund of money that settles no payable: booked as owed back to the payer and
+    handed to the refunds area, which executes it through the original channel."""
+
+    exception_id: int
+    business_day: date
+    refund: Refund
+    order_no: str
     actor: str
     at: datetime
 
@@ -317,8 +457,16 @@ class ReconException:
         return [ExceptionAssigned(self.id, self.assignee, actor, at)]
 
     def resolve(
-        self, action: Action, reason: str, *, actor: str, at: datetime
+        self,
+        action: Action,
+        reason: str,
+        *,
+        actor: str,
+        at: datetime,
+        plan: Mapping[str, object] | None = None,
     ) -> list[DomainEvent]:
+        """Decide (with a reason); `plan`: what the action will do once reviewed (the write-off's
+        journal, the refund's order), kept in the detail for the reviewer to see."""
         if self.status is not ExceptionStatus.OPEN:
             raise InvalidTransition(f"差错状态为“{self.status.label}”，不能处理")
         reason = reason.strip()
@@ -331,6 +479,8 @@ class ReconException:
         self.action, self.reason = action, reason
         self.resolved_by, self.resolved_at = actor, at
         self.status = ExceptionStatus.RESOLVED
+        if plan is not None:
+            self.detail = {**self.detail, PLAN_KEYS[action]: dict(plan)}
         return [ExceptionResolved(self.id, action, reason, actor, at)]
 
     def review(self, approved: bool, *, actor: str, at: datetime) -> list[DomainEvent]:
@@ -338,14 +488,30 @@ class ReconException:
             raise InvalidTransition(f"差错状态为“{self.status.label}”，不能复核")
         if actor == self.resolved_by:
             raise Forbidden("复核须由另一人进行：不能复核自己的处理")
+        events: list[DomainEvent] = [ExceptionReviewed(self.id, approved, actor, at)]
         if approved:
             self.status = ExceptionStatus.CLOSED
             self.reviewed_by, self.reviewed_at = actor, at
+            planned = self.detail.get(PLAN_KEYS[Action.WRITE_OFF])
+            if self.action is Action.WRITE_OFF and isinstance(planned, dict):
+                write_off = WriteOff.from_dict(planned)
+                reason = self.reason or ""
+                events.append(
+                    DifferenceWrittenOff(self.id, self.business_day, write_off, reason, actor, at)
+                )
         else:
             self.status = ExceptionStatus.OPEN
             self.action = None
             self.resolved_by = self.resolved_at = None
-        return [ExceptionReviewed(self.id, approved, actor, at)]
+            self.detail = {k: v for k, v in self.detail.items() if k not in PLAN_KEYS.values()}
+        return events
+
+    @property
+    def resolution(self) -> LineResolution | None:
+        """How its statement line is marked once closed."""
+        if self.status is not ExceptionStatus.CLOSED or self.action is None:
+            return None
+        return RESOLUTION_OF[self.action]
 
     def release(self) -> None:
         """A held item that a later statement matched."""
@@ -359,6 +525,14 @@ class ReconException:
             raise InvalidTransition("只有挂账中的差异会转为差错")
         self.status = ExceptionStatus.OPEN
         self.match_class = MatchClass.PLATFORM_ONLY
+
+
+PLAN_KEYS: Mapping[Action, str] = {
+    Action.RECOVER: "recover",
+    Action.REFUND: "refund",
+    Action.WRITE_OFF: "write_off",
+    Action.ACCEPT: "accept",
+}
 
 
 def day_is_reconciled(open_exceptions: int, statement_present: bool) -> bool:

@@ -11,10 +11,10 @@ from enum import StrEnum
 from publicpay.domain.catalogue import BudgetLevel
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.events import DeliveryStatus
-from publicpay.domain.ledger import JournalKind
-from publicpay.domain.payables import PayableStatus, status_label
+from publicpay.domain.ledger import SPECIAL_ACCOUNT, Journal, JournalKind, treasury_payable
+from publicpay.domain.payables import Payable, PayableStatus, status_label
 from publicpay.domain.payments.channels import Channel
-from publicpay.domain.payments.orders import OrderMethod, OrderStatus
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.domain.receipts.receipts import ReceiptKind, ReceiptStatus
 from publicpay.domain.time import SHANGHAI
 
@@ -121,6 +121,66 @@ def period_of(date_from: str, date_to: str, today: date) -> Period:
     if (last - first).days >= MAX_PERIOD_DAYS:
         raise ValidationFailed("统计期间最长一年", errors={"date_to": last.isoformat()})
     return Period(first, last)
+
+
+# --- what one payment adds to the statistics' summary rows --------------------------------------
+
+SLOTS = 8  # each summary row is striped over this many slots (by order id): concurrent
+# payments of one unit, channel and hour increment different rows instead of waiting on one
+LEVEL_ACCOUNTS = frozenset([treasury_payable(level) for level in BudgetLevel] + [SPECIAL_ACCOUNT])
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentTally:
+    """One succeeded payment as the statistics count it (`sign` -1: a reversal takes it back):
+    its business day and hour (Asia/Shanghai) of `paid_at`, where it was taken (0: nowhere),
+    its amount, its amount per fee item (one entry per item) and the payment journal's credits
+    per budget level and to the special account (none for a duplicate payment)."""
+
+    day: date
+    hour: int
+    slot: int
+    unit_id: int
+    channel: str
+    site_id: int
+    window_id: int
+    device_id: int
+    amount_fen: int
+    items: tuple[tuple[str, str, int], ...]  # (item code, item name, amount)
+    accounts: tuple[tuple[str, int], ...]  # (ledger account, credited amount)
+    sign: int = 1
+
+
+def payment_tally(
+    payable: Payable, order: Order, journal: Journal | None, *, sign: int = 1
+) -> PaymentTally:
+    """What `order` (succeeded, for `payable`) counts in the statistics; `journal`: its payment
+    journal (None for a duplicate payment, which is owed back and has no budget shares)."""
+    assert order.paid_at is not None, order.order_no
+    local = order.paid_at.astimezone(SHANGHAI)
+    items: dict[str, tuple[str, int]] = {}
+    for line in payable.lines:
+        name, amount = items.get(line.item_code, (line.item_name, 0))
+        items[line.item_code] = (name, amount + line.amount_fen)
+    accounts = (
+        tuple((p.account, -p.amount_fen) for p in journal.postings if p.account in LEVEL_ACCOUNTS)
+        if journal is not None
+        else ()
+    )
+    return PaymentTally(
+        day=local.date(),
+        hour=local.hour,
+        slot=order.id % SLOTS,
+        unit_id=payable.unit_id,
+        channel=order.channel,
+        site_id=order.site_id or 0,
+        window_id=order.window_id or 0,
+        device_id=order.device_id or 0,
+        amount_fen=order.amount_fen,
+        items=tuple((code, name, amount) for code, (name, amount) in sorted(items.items())),
+        accounts=tuple(sorted(accounts)),
+        sign=sign,
+    )
 
 
 def online_rate(total_fen: int, cash_fen: int) -> float | None:

@@ -24,6 +24,7 @@ class ApiClient:
     created_at: datetime | None = None
     rotated_at: datetime | None = None
     revoked_at: datetime | None = None
+    unit_disabled: bool = False  # its unit was disabled by a finance admin (refused meanwhile)
 
     def secrets_at(self, now: datetime) -> tuple[str, ...]:
         """The secrets a request may be signed with now: the current one, and the previous
@@ -44,6 +45,12 @@ class Unit:
     webhook_secret: str | None
     webhook_previous_secret: str | None = None  # still signed with until:
     webhook_previous_valid_until: datetime | None = None
+    contact: str = ""  # who the bureau calls about the unit (name, telephone)
+    disabled_at: datetime | None = None  # disabled by a finance admin: its system is refused
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
 
     def webhook_secrets_at(self, now: datetime) -> tuple[str, ...]:
         """The secrets a delivery is signed with now: the current one first, and the previous
@@ -114,6 +121,7 @@ class UnitDraft:
     name: str
     region_code: str
     credit_code: str
+    contact: str = ""
 
     def problems(self) -> dict[str, str]:
         """Every reason the draft is refused, per field (Chinese); empty when valid."""
@@ -124,7 +132,19 @@ class UnitDraft:
             errors["name"] = "单位名称应为2-200个字"
         if not is_valid_credit_code(normalise_credit_code(self.credit_code)):
             errors["credit_code"] = "统一社会信用代码无效（18位，校验位不符）"
+        if len(self.contact.strip()) > 200:
+            errors["contact"] = "联系人与电话最多200个字"
         return errors
+
+
+def unit_change_problems(name: str, contact: str) -> dict[str, str]:
+    """Every reason an edit of a unit's name or contact is refused (Chinese); empty when valid."""
+    errors: dict[str, str] = {}
+    if not 2 <= len(name.strip()) <= 200:
+        errors["name"] = "单位名称应为2-200个字"
+    if len(contact.strip()) > 200:
+        errors["contact"] = "联系人与电话最多200个字"
+    return errors
 
 
 def site_problems(code: str, name: str, kind: str) -> dict[str, str]:
@@ -136,6 +156,13 @@ def site_problems(code: str, name: str, kind: str) -> dict[str, str]:
     if kind not in SiteKind.__members__.values():
         errors["kind"] = "网点类型无效"
     return errors
+
+
+def name_problems(name: str, *, what: str, low: int = 2, high: int = 200) -> dict[str, str]:
+    """A site's or window's new name (`low` 0: may be empty)."""
+    if not low <= len(name.strip()) <= high:
+        return {"name": f"{what}名称应为{low}-{high}个字" if low else f"{what}名称最多{high}个字"}
+    return {}
 
 
 def window_problems(number: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from publicpay.services.payments.ports import (
 )
 from publicpay.services.ports import Box
 from publicpay.services.receipts.ports import ReceiptsRepo
-from publicpay.services.recording.ports import AuditRepo, LedgerRepo
+from publicpay.services.recording.ports import AuditRepo, LedgerRepo, StatisticsRepo
 from publicpay.services.refunds.ports import RefundsRepo
 from publicpay.services.shifts.ports import DepositsRepo, ShiftsRepo
 from publicpay.services.units.ports import UnitsRepo
@@ -79,6 +79,9 @@ class UnitOfWork(Protocol):
 
     @property
     def messages(self) -> MessagesRepo: ...
+
+    @property  # the statistics' summary rows (issue 10), kept by the recorder
+    def statistics(self) -> StatisticsRepo: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -136,6 +136,19 @@ _END_STANDARD = (
     )
     .values(valid_to=bindparam("valid_to"))
 )
+_UPDATE_ITEM = (
+    update(fee_items)
+    .where(fee_items.c.code == bindparam("b_code"))
+    .values(
+        name=bindparam("name"),
+        category=bindparam("category"),
+        budget_subject=bindparam("budget_subject"),
+        destination=bindparam("destination"),
+        unit_of_measure=bindparam("unit_of_measure"),
+        legal_basis=bindparam("legal_basis"),
+        split=bindparam("split", type_=JSON),
+    )
+)
 _REVOKE = delete(unit_items).where(
     unit_items.c.unit_id == bindparam("unit_id"), unit_items.c.item_code == bindparam("item_code")
 )
@@ -212,6 +225,21 @@ class CatalogueRepository:
         self._sql.insert(fee_items, row)
         for standard in item.standards:
             self._insert_standard(item.code, standard, at, by)
+        self._cache.invalidate()
+
+    def update_item(self, item: FeeItem) -> None:
+        """An item's attributes and split (its standards are kept: they change by history)."""
+        params = {
+            "b_code": item.code,
+            "name": item.name,
+            "category": item.category.value,
+            "budget_subject": item.budget_subject,
+            "destination": item.destination.value,
+            "unit_of_measure": item.unit_of_measure,
+            "legal_basis": item.legal_basis,
+            "split": split_to_json(item.split),
+        }
+        self._sql.run(_UPDATE_ITEM, params)
         self._cache.invalidate()
 
     def add_standard(self, item_code: str, standard: Standard, *, at: datetime, by: str) -> None:

@@ -40,14 +40,21 @@ class Compiled:
 
     def args(self, params: Mapping[str, Any] | None) -> list[Any]:
         given = self._expand(params) if self.expanding and params else params
-        values_ = {**self.defaults, **given} if given else self.defaults
-        missing = self.required.difference(values_)
-        if missing:
-            raise KeyError(f"missing statement parameters: {sorted(missing)}")
-        return [
-            value if proc is None else proc(value)
-            for proc, value in zip(self.processors, (values_[n] for n in self.names), strict=True)
-        ]
+        if not self.defaults:
+            values_: Mapping[str, Any] = given or {}
+        else:
+            values_ = {**self.defaults, **given} if given else self.defaults
+        try:
+            ordered = map(values_.__getitem__, self.names)
+            return [
+                value if proc is None else proc(value)
+                for proc, value in zip(self.processors, ordered, strict=True)
+            ]
+        except KeyError:
+            missing = self.required.difference(values_)
+            if not missing:
+                raise
+            raise KeyError(f"missing statement parameters: {sorted(missing)}") from None
 
     def _expand(self, params: Mapping[str, Any]) -> dict[str, Any]:
         flat = {k: v for k, v in params.items() if k not in self.expanding}

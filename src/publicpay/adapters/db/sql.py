@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -117,8 +117,37 @@ def _children_stmt(
     return insert(table).from_select([key, *columns], chosen)
 
 
-def _insert_params(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    return {f"{k}__{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+# How a compiled INSERT's parameters come from its rows: (row index, column) or the value the
+# statement carries (index -1), and which positions need a bind processor. Built once per
+# compiled statement: the rows are read directly, without renaming every value `col__i` first.
+_Plan = tuple[tuple[tuple[int, str, Any], ...], tuple[tuple[int, Callable[[Any], Any]], ...]]
+_PLANS: dict[int, tuple[Compiled, _Plan]] = {}
+
+
+def _row_args(c: Compiled, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The arguments of an INSERT of `rows` (bound as `column__i`, see `_insert_stmt`)."""
+    hit = _PLANS.get(id(c))
+    if hit is None or hit[0] is not c:
+        if len(_PLANS) >= CACHE_LIMIT:
+            _PLANS.clear()
+        hit = _PLANS[id(c)] = (c, _plan(c))  # the compiled statement is kept: its id stays
+    steps, processed = hit[1]
+    args = [rows[index][key] if index >= 0 else default for index, key, default in steps]
+    for position, proc in processed:
+        args[position] = proc(args[position])
+    return args
+
+
+def _plan(c: Compiled) -> _Plan:
+    steps: list[tuple[int, str, Any]] = []
+    for name in c.names:
+        key, _, index = name.rpartition("__")
+        if key and index.isdigit():  # `column__i`: row i's column
+            steps.append((int(index), key, None))
+        else:  # a column default the statement carries
+            steps.append((-1, name, c.defaults[name]))
+    processed = tuple((i, p) for i, p in enumerate(c.processors) if p is not None)
+    return tuple(steps), processed
 
 
 _DOLLAR = re.compile(r"\$(\d+)")
@@ -126,6 +155,19 @@ _DOLLAR = re.compile(r"\$(\d+)")
 
 def _renumbered(sql: str, offset: int) -> str:
     return sql if offset == 0 else _DOLLAR.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+def _kept_cursor(conn: Connection, dialect: Dialect) -> Any:
+    """The driver cursor kept with the pooled connection (`conn.info` lives as long as the
+    driver connection: SQLAlchemy clears it when it closes or invalidates one). Creating a
+    cursor per unit of work costs more than a small statement."""
+    cursor = conn.info.get(_CURSOR)
+    if cursor is None:
+        cursor = conn.info[_CURSOR] = dialect.cursor(conn.connection.driver_connection)
+    return cursor
+
+
+_CURSOR = "publicpay.sql.cursor"
 
 
 class Sql:
@@ -136,8 +178,7 @@ class Sql:
         dialect = dialect or dialect_named(conn.dialect.name)
         self.dialect = dialect
         self._sa = dialect.compiler
-        driver: Any = conn.connection.driver_connection
-        self._cursor: Any = dialect.cursor(driver)
+        self._cursor: Any = _kept_cursor(conn, dialect)
         self._queue: list[Write] = []
         self._queued_tables: set[str] = set()
 
@@ -165,17 +206,23 @@ class Sql:
         """Insert one row now; its primary key as a row (`.id`), None when a conflict was
         ignored."""
         stmt = _insert_stmt(self.dialect, table, tuple(row), 1, ignore_conflict, True)
-        return self.one(stmt, _insert_params([row]))
+        c = self._checked(compiled(stmt, self._sa))
+        self._cursor.execute(c.sql, _row_args(c, (row,)))
+        raw = self._cursor.fetchone()
+        return None if raw is None else c.make_row(raw)
 
     def _execute(self, stmt: Statement, params: Mapping[str, Any] | None) -> Compiled:
         if isinstance(stmt, Variant):
             stmt = stmt.for_dialect(self.dialect)
-        c = compiled(stmt, self._sa, lengths_of(stmt, params))
+        c = self._checked(compiled(stmt, self._sa, lengths_of(stmt, params)))
+        self._cursor.execute(c.sql, c.args(params))
+        return c
+
+    def _checked(self, c: Compiled) -> Compiled:
         if self._queued_tables and not c.tables.isdisjoint(self._queued_tables):
             raise QueuedWriteRead(
                 f"{sorted(c.tables & self._queued_tables)} read with writes queued: flush first"
             )
-        self._cursor.execute(c.sql, c.args(params))
         return c
 
     # queued writes
@@ -211,7 +258,8 @@ class Sql:
         stmt = _insert_stmt(
             self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, False
         )
-        self._execute(stmt, _insert_params(rows))
+        c = self._checked(compiled(stmt, self._sa))
+        self._cursor.execute(c.sql, _row_args(c, rows))
         if write.children is not None:
             key = write.children_key
             children = tuple({**row, key: self._cursor.lastrowid} for row in write.children.rows)
@@ -258,7 +306,7 @@ class Sql:
             self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, parent
         )
         c = compiled(stmt, self._sa)
-        first = (c, c.args(_insert_params(rows)))
+        first = (c, _row_args(c, rows))
         if write.children is None:
             return [first]
         kids = write.children.rows
@@ -266,7 +314,7 @@ class Sql:
             write.children.table, write.children_key, tuple(kids[0]), len(kids), name
         )
         cc = compiled(child, self._sa)
-        return [first, (cc, cc.args(_insert_params(kids)))]
+        return [first, (cc, _row_args(cc, kids))]
 
 
 MAX_PARAMETERS = 30_000  # PostgreSQL takes 65,535 per statement

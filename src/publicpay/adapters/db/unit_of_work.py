@@ -56,6 +56,7 @@ from publicpay.adapters.db.reconciliation.repository import ReconciliationReposi
 from publicpay.adapters.db.refunds import RefundsRepository
 from publicpay.adapters.db.shifts import DepositsRepository, ShiftsRepository
 from publicpay.adapters.db.sql import Insert, Sql, violated_constraint
+from publicpay.adapters.db.statistics import StatisticsRepository
 from publicpay.adapters.db.units import UnitsRepository, request_nonces
 from publicpay.adapters.db.users import UsersRepository
 from publicpay.domain.errors import Conflict, DomainError, Unauthorized
@@ -149,6 +150,7 @@ class SqlUnitOfWork:
         self.reconciliation = ReconciliationRepository(sql)  # issue 12
         self.clearing = ClearingRepository(sql)  # issue 12
         self.messages = MessagesRepository(sql, self.box)  # portal (issue 13)
+        self.statistics = StatisticsRepository(sql)  # summaries (issue 10)
 
     @property
     def connection(self) -> Connection:

@@ -47,6 +47,9 @@ units = Table(
     # the signing secret before the last rotation, still signed with until then
     Column("webhook_previous_secret_enc", LargeBinary, nullable=True),
     Column("webhook_previous_valid_until", Ts, nullable=True),
+    # administration (migration 0021): who to call, and a unit disabled by a finance admin
+    Column("contact", String(200), nullable=False, server_default=""),
+    Column("disabled_at", Ts, nullable=True),
 )
 
 api_clients = Table(
@@ -120,8 +123,14 @@ _ROTATE_WEBHOOK = (
         webhook_previous_valid_until=bindparam("until"),
     )
 )
-_CLIENT = select(api_clients).where(api_clients.c.app_id == bindparam("app_id"))
-_CLIENTS = select(api_clients).order_by(api_clients.c.app_id)
+_CLIENT_COLUMNS = (api_clients, units.c.disabled_at.label("unit_disabled_at"))
+_CLIENT_FROM = api_clients.outerjoin(units, units.c.id == api_clients.c.unit_id)
+_CLIENT = (
+    select(*_CLIENT_COLUMNS)
+    .select_from(_CLIENT_FROM)
+    .where(api_clients.c.app_id == bindparam("app_id"))
+)
+_CLIENTS = select(*_CLIENT_COLUMNS).select_from(_CLIENT_FROM).order_by(api_clients.c.app_id)
 _ROTATE_SECRET = (
     update(api_clients)
     .where(api_clients.c.app_id == bindparam("b_app_id"))
@@ -154,6 +163,24 @@ _RENAME_REGION = (
 )
 _UNIT_BY_CODE = select(units.c.id).where(units.c.code == bindparam("code"))
 _SITE_BY_CODE = select(sites).where(sites.c.code == bindparam("code"))
+_UPDATE_UNIT = (
+    update(units)
+    .where(units.c.id == bindparam("b_id"))
+    .values(name=bindparam("name"), contact=bindparam("contact"), region_code=bindparam("region"))
+)
+_DISABLE_UNIT = (
+    update(units).where(units.c.id == bindparam("b_id")).values(disabled_at=bindparam("at"))
+)
+_UPDATE_SITE = (
+    update(sites)
+    .where(sites.c.id == bindparam("b_id"))
+    .values(name=bindparam("name"), address=bindparam("address"), active=bindparam("active"))
+)
+_UPDATE_WINDOW = (
+    update(windows)
+    .where(windows.c.id == bindparam("b_id"))
+    .values(name=bindparam("name"), active=bindparam("active"))
+)
 _PRUNE_NONCES = delete(request_nonces).where(request_nonces.c.seen_at < bindparam("before"))
 
 
@@ -182,8 +209,18 @@ class UnitsRepository:
         row = self._sql.one(_SITE_BY_CODE, {"code": code})
         return None if row is None else _site(row)
 
-    def add(self, code: str, name: str, region_code: str, credit_code: str, at: datetime) -> int:
+    def add(
+        self,
+        code: str,
+        name: str,
+        region_code: str,
+        credit_code: str,
+        at: datetime,
+        *,
+        contact: str = "",
+    ) -> int:
         row = {
+            "contact": contact,
             "code": code,
             "name": name,
             "region_code": region_code,
@@ -208,7 +245,17 @@ class UnitsRepository:
             webhook_secret=self._box.open_text(secret, b"webhook") if secret else None,
             webhook_previous_secret=self._box.open_text(previous, b"webhook") if previous else None,
             webhook_previous_valid_until=utc(until) if until else None,
+            contact=row.contact,
+            disabled_at=utc(row.disabled_at) if row.disabled_at else None,
         )
+
+    def update_unit(self, unit_id: int, name: str, contact: str, region_code: str) -> None:
+        params = {"b_id": unit_id, "name": name, "contact": contact, "region": region_code}
+        self._sql.run(_UPDATE_UNIT, params)
+
+    def set_unit_disabled(self, unit_id: int, at: datetime | None) -> None:
+        """Disable the unit (`at`), or enable it again (None)."""
+        self._sql.run(_DISABLE_UNIT, {"b_id": unit_id, "at": at})
 
     def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
         sealed = self._box.seal_text(secret, b"webhook")
@@ -272,6 +319,7 @@ class UnitsRepository:
             created_at=utc(row.created_at),
             rotated_at=utc(row.rotated_at) if row.rotated_at else None,
             revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+            unit_disabled=row.unit_disabled_at is not None,
         )
 
     def rotate_secret(
@@ -328,6 +376,13 @@ class UnitsRepository:
     def add_window(self, site_id: int, number: str, name: str = "") -> int:
         row = {"site_id": site_id, "number": number, "name": name, "active": True}
         return int(self._sql.insert(windows, row).id)
+
+    def update_site(self, site_id: int, name: str, address: str, active: bool) -> None:
+        params = {"b_id": site_id, "name": name, "address": address, "active": active}
+        self._sql.run(_UPDATE_SITE, params)
+
+    def update_window(self, window_id: int, name: str, active: bool) -> None:
+        self._sql.run(_UPDATE_WINDOW, {"b_id": window_id, "name": name, "active": active})
 
     def window(self, window_id: int) -> Window | None:
         row = self._sql.one(_WINDOW, {"id": window_id})

@@ -238,6 +238,12 @@ class UsersRepository:
         values = {"totp_secret_enc": totp_secret_enc, "totp_last_step": None}
         self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})
 
+    def set_role(
+        self, user_id: int, role: Role, region_code: str | None, unit_id: int | None
+    ) -> None:
+        values = {"role": role.value, "region_code": region_code, "unit_id": unit_id}
+        self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})
+
     def set_active(self, user_id: int, active: bool) -> None:
         values = {"active": active, "failed_attempts": 0, "locked_until": None}
         self._sql.run(_user_update(tuple(values)), {"b_id": user_id, **values})

@@ -5,30 +5,47 @@ the catalogue or the units' grants elsewhere and push them here.
 Signed with a finance bureau's credential. Authorising is idempotent by its natural key (PUT:
 granting what is granted answers the same; DELETE: withdrawing what is not granted answers the
 same); a unit outside the bureau's region answers 404, like one that does not exist. Every
-change is audited as `finance:<app id>`. New items and standards are entered in the console.
+change is audited as `finance:<app id>`. An item's attributes and budget split are edited with
+PATCH (the console's rules, `services.catalogue.administration.update_item`: validated on save,
+issued payables keep their amounts). New items and standards are entered in the console.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
-from publicpay.api.auth import finance_client
+from publicpay.api.auth import claimed_finance_client, finance_actor, finance_client
 from publicpay.api.deps import container
+from publicpay.api.schemas import NO_CONTROLS
 from publicpay.bootstrap import Container
-from publicpay.domain.access import Actor, Role
-from publicpay.domain.catalogue import FeeItem
-from publicpay.domain.errors import Conflict, NotFound
+from publicpay.domain.catalogue import (
+    BudgetLevel,
+    Category,
+    Destination,
+    FeeItem,
+    LevelShare,
+    Split,
+)
+from publicpay.domain.errors import Conflict, Forbidden, NotFound
 from publicpay.domain.units import ApiClient
-from publicpay.services.catalogue.administration import grant_item, revoke_item
+from publicpay.services.catalogue.administration import (
+    ItemChange,
+    grant_item,
+    revoke_item,
+    update_item,
+)
 
 router = APIRouter(prefix="/api/v1/admin", tags=["finance administration"])
 UnitCode = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{3,20}$", description="执收单位编码")]
 ItemCode = Annotated[str, Path(pattern=r"^[0-9A-Z]{2,20}$", description="收费项目编码")]
+Short20 = Annotated[str, StringConstraints(max_length=20, pattern=NO_CONTROLS)]
+Short200 = Annotated[str, StringConstraints(max_length=200, pattern=NO_CONTROLS)]
+Short300 = Annotated[str, StringConstraints(max_length=300, pattern=NO_CONTROLS)]
 
 
 class ShareOut(BaseModel):
@@ -59,17 +76,43 @@ class FeeItemOut(BaseModel):
     standards: list[StandardOut] = Field(description="收费标准及其历史（按起始日期）")
 
 
+class ShareIn(BaseModel):
+    level: Literal["central", "province", "city", "county"] = Field(
+        description="预算级次：central 中央 / province 省 / city 市 / county 区县"
+    )
+    weight: StrictInt = Field(default=0, ge=0, le=1_000_000, description="比例权重（定额级次为 0）")
+    fixed_fen: StrictInt | None = Field(
+        default=None, ge=1, le=10**12, description="每笔定额（分）；按比例分成时不填"
+    )
+
+
+class FeeItemPatch(BaseModel):
+    name: Short200 | None = Field(default=None, description="新名称；不传则不变")
+    category: (
+        Literal[
+            "admin_fee", "fine", "state_resource", "state_capital", "gov_fund", "special", "other"
+        ]
+        | None
+    ) = Field(default=None, description="非税收入类别；不传则不变")
+    budget_subject: Short20 | None = Field(
+        default=None, description="政府收支分类科目编码；不传则不变"
+    )
+    destination: Literal["treasury", "special_account"] | None = Field(
+        default=None, description="缴库方式；不传则不变"
+    )
+    unit_of_measure: Short20 | None = Field(default=None, description="计量单位；不传则不变")
+    legal_basis: Short300 | None = Field(default=None, description="立项依据；不传则不变")
+    split: list[ShareIn] | None = Field(
+        default=None,
+        max_length=4,
+        description="预算级次分成（保存时校验；只影响此后收到的缴款）；不传则不变",
+    )
+
+
 class GrantOut(BaseModel):
     unit_code: str = Field(description="执收单位编码")
     item_code: str = Field(description="收费项目编码")
     authorised: bool = Field(description="该单位现在是否获授权收取该项目")
-
-
-def _actor(client: ApiClient) -> Actor:
-    """A finance credential acts as a finance admin of its region."""
-    return Actor(
-        0, client.app_id, Role.FINANCE_ADMIN, client.region_code, None, principal="finance"
-    )
 
 
 def _item_out(item: FeeItem) -> FeeItemOut:
@@ -109,10 +152,41 @@ def list_fee_items(
     return [_item_out(items[code]) for code in sorted(items)]
 
 
+@router.patch(
+    "/fee-items/{item_code}",
+    response_model=FeeItemOut,
+    summary="修改收费项目（名称、类别、预算科目、缴库方式、分成；不改变已开具的应缴款）",
+)
+def patch_fee_item(
+    item_code: ItemCode,
+    body: FeeItemPatch,
+    client: ApiClient = Depends(claimed_finance_client),
+    c: Container = Depends(container),
+) -> FeeItemOut:
+    actor = finance_actor(client)
+    if not actor.sees_region(c.settings.region_code):
+        raise Forbidden("收费项目目录由平台所在区划的财政部门维护")
+    split = None
+    if body.split is not None:
+        shares = tuple(LevelShare(BudgetLevel(s.level), s.weight, s.fixed_fen) for s in body.split)
+        split = Split(shares)  # InvalidSplit (422) when it does not add up
+    change = ItemChange(
+        name=body.name,
+        category=Category(body.category) if body.category else None,
+        budget_subject=body.budget_subject,
+        destination=Destination(body.destination) if body.destination else None,
+        unit_of_measure=body.unit_of_measure,
+        legal_basis=body.legal_basis,
+        split=split,
+    )
+    edited = update_item(c.uow(), item_code, change, by=actor, source="api", clock=c.clock)
+    return _item_out(edited)
+
+
 def _unit_id(c: Container, client: ApiClient, unit_code: str) -> int:
     with c.read_uow() as uow:
         unit = uow.units.by_code(unit_code)
-    if unit is None or not _actor(client).sees_unit(unit.id, unit.region_code):
+    if unit is None or not finance_actor(client).sees_unit(unit.id, unit.region_code):
         raise NotFound(f"执收单位 {unit_code} 不存在或不在本区划")
     return unit.id
 
@@ -134,7 +208,7 @@ def authorise_item(
             c.uow(),
             unit_id,
             item_code,
-            by=_actor(client),
+            by=finance_actor(client),
             source=f"finance:{client.app_id}",
             clock=c.clock,
         )
@@ -160,7 +234,7 @@ def withdraw_item(
             c.uow(),
             unit_id,
             item_code,
-            by=_actor(client),
+            by=finance_actor(client),
             source=f"finance:{client.app_id}",
             clock=c.clock,
         )

@@ -11,10 +11,19 @@ its time to live).
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from publicpay.domain.access import Actor
-from publicpay.domain.catalogue import FeeItem, Standard, item_problems, new_standard_history
+from publicpay.domain.catalogue import (
+    Category,
+    Destination,
+    FeeItem,
+    Split,
+    Standard,
+    item_problems,
+    new_standard_history,
+)
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.time import business_date
 from publicpay.domain.units import Unit
@@ -63,6 +72,71 @@ def add_item(
         uow.audit.append(by.audit_name, "catalogue.item_added", item.code,
                          {"from": source, "after": after}, now)  # fmt: skip
         uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    """A fee item's new attributes (None: unchanged). The split was validated when built."""
+
+    name: str | None = None
+    category: Category | None = None
+    budget_subject: str | None = None
+    destination: Destination | None = None
+    unit_of_measure: str | None = None
+    legal_basis: str | None = None
+    split: Split | None = None
+
+
+def _item_json(item: FeeItem) -> dict[str, object]:
+    return {
+        "name": item.name,
+        "category": item.category.value,
+        "budget_subject": item.budget_subject,
+        "destination": item.destination.value,
+        "unit_of_measure": item.unit_of_measure,
+        "legal_basis": item.legal_basis,
+        "split": [[s.level.value, s.weight, s.fixed_fen] for s in item.split.shares],
+    }
+
+
+def update_item(
+    uow: CatalogueAdminUnitOfWork,
+    item_code: str,
+    change: ItemChange,
+    *,
+    by: Actor,
+    source: str,
+    clock: Clock,
+) -> FeeItem:
+    """Edit an item's name, category, budget subject, destination, unit, basis or split.
+
+    Validated like a new item. Its standards are not touched (prices change by a new standard,
+    never backwards), and issued payables keep the amounts they were priced with; a new split
+    applies to payments received from now on. Audited with the changed fields before and after;
+    an edit that changes nothing writes nothing."""
+    with uow:
+        item = uow.catalogue.stored_items().get(item_code)
+        if item is None:
+            raise NotFound(f"收费项目 {item_code} 不存在")
+        fields: dict[str, Any] = {
+            k: (v.strip() if isinstance(v, str) else v)
+            for k in ItemChange.__slots__
+            if (v := getattr(change, k)) is not None
+        }
+        edited = replace(item, **fields)
+        errors = {k: v for k, v in item_problems(edited).items() if k in fields}
+        if errors:
+            raise ValidationFailed("收费项目有误：" + "；".join(errors.values()), errors=errors)
+        before, after = _item_json(item), _item_json(edited)
+        keys = [k for k in after if before[k] != after[k]]
+        if keys:
+            uow.catalogue.update_item(edited)
+            detail = {"from": source, "before": {k: before[k] for k in keys},
+                      "after": {k: after[k] for k in keys}}  # fmt: skip
+            uow.audit.append(by.audit_name, "catalogue.item_updated", item_code, detail,
+                             clock.now())  # fmt: skip
+        uow.commit()
+    return edited
 
 
 def add_standard(

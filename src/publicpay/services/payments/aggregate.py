@@ -44,6 +44,7 @@ WALLET_MARKERS: tuple[tuple[str, Channel], ...] = (
 )
 WALLET_NAMES = {Channel.ALIPAY: "支付宝", Channel.WECHAT: "微信", Channel.UNIONPAY: "云闪付"}
 AGGREGATE_PATH = "/pay/a/"
+SOURCE_MARK = "~"  # "<payment code>~<device app id>": a code shown by a kiosk or a window's POS
 EXPIRED = "聚合码已过期，请刷新缴款页面获取新的二维码"
 
 
@@ -71,8 +72,11 @@ def issue_aggregate(
     base_url: str,
     clock: Clock,
     policy: PaymentPolicy,
+    source: str | None = None,
 ) -> AggregateCode:
-    """A new aggregate code for an unpaid payable (nothing is stored)."""
+    """A new aggregate code for an unpaid payable (nothing is stored). `source`: the device
+    showing it (a kiosk, a window's POS terminal); the order a wallet opens from it records
+    that device's site, window and shift, as if the device had opened it."""
     now = clock.now()
     with uow:
         payable = uow.payables.by_code(payment_code)
@@ -84,16 +88,25 @@ def issue_aggregate(
             payable.lines, uow.catalogue.items(), payable.due_date, business_date(now)
         )
     expires_at = now + timedelta(seconds=policy.order_timeout_s)
-    session_no, url = aggregate_url(box, payment_code, expires_at, base_url=base_url)
+    ref = f"{payment_code}{SOURCE_MARK}{source}" if source else payment_code
+    session_no, url = aggregate_url(box, ref, expires_at, base_url=base_url)
     return AggregateCode(session_no, url, payment_code, amount, expires_at)
 
 
 def aggregate_url(box: Box, ref: str, expires_at: datetime, *, base_url: str) -> tuple[str, str]:
     """(session number, URL) of an aggregate code for `ref`: a payment code, or a cart's number
     (a cart reserved for whichever wallet opens it first)."""
-    body = f"{ref}.{int(expires_at.timestamp()):x}.{secrets.token_hex(4)}"
+    expires, nonce = f"{int(expires_at.timestamp()):x}", secrets.token_hex(4)
+    body = f"{ref}.{expires}.{nonce}"
     token = f"{body}.{_mac(box, body)}"
-    return "A" + body.replace(".", ""), f"{base_url.rstrip('/')}{AGGREGATE_PATH}{token}"
+    session_no = "A" + ref.partition(SOURCE_MARK)[0] + expires + nonce
+    return session_no, f"{base_url.rstrip('/')}{AGGREGATE_PATH}{token}"
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """(payment code or cart number, the device that showed the code if any) of a token's ref."""
+    code, _, source = ref.partition(SOURCE_MARK)
+    return code, source or None
 
 
 def read_token(box: Box, token: str, *, clock: Clock) -> str:

@@ -79,9 +79,13 @@ def open_for_wallet(
     *,
     clock: Clock,
     policy: PaymentPolicy,
+    source: str | None = None,
 ) -> OpenedOrder:
-    """Alipay / UnionPay: a channel QR order; the wallet is sent to its qr_code URL."""
-    return open_qr_order(uow, gateways, payment_code, channel, clock=clock, policy=policy)
+    """Alipay / UnionPay: a channel QR order; the wallet is sent to its qr_code URL. `source`:
+    the device that showed the aggregate code."""
+    return open_qr_order(
+        uow, gateways, payment_code, channel, clock=clock, policy=policy, source=source
+    )
 
 
 def open_jsapi(
@@ -92,15 +96,18 @@ def open_jsapi(
     *,
     clock: Clock,
     policy: PaymentPolicy,
+    source: str | None = None,
 ) -> JsapiOrder:
-    """WeChat: a JSAPI order for this payer; the page hands the bundle to WeixinJSBridge."""
+    """WeChat: a JSAPI order for this payer; the page hands the bundle to WeixinJSBridge.
+    `source`: the device that showed the aggregate code."""
     if not isinstance(gateways.get(Channel.WECHAT), JsapiGateway):
         raise ValidationFailed("微信支付未开通公众号支付", errors={"channel": "wechat"})
     if not openid or len(openid) > 128:
         raise ValidationFailed("缺少微信用户标识 openid", errors={"openid": "必填"})
     order, subject = reserve_order(
-        uow, payment_code, Channel.WECHAT, OrderMethod.QR, clock, policy, gateways=gateways
-    )
+        uow, payment_code, Channel.WECHAT, OrderMethod.QR, clock, policy, gateways=gateways,
+        source=source,
+    )  # fmt: skip
     gateway = gateways.for_account(Channel.WECHAT, order.channel_account_id)
     if not isinstance(gateway, JsapiGateway):
         finish_order(uow, order.order_no, OrderStatus.FAILED, clock)

@@ -11,6 +11,7 @@ from publicpay.domain.clearing import ClearingLine, Window
 from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import (
     DayRecord,
+    LineResolution,
     MatchOutcome,
     ReconException,
     Source,
@@ -37,6 +38,8 @@ class ReconciliationRepo(Protocol):
     def line_ids(self, statement_id: int) -> dict[int, int]: ...
 
     def mark_line_matched(self, line_id: int) -> None: ...
+
+    def mark_line(self, line_id: int, resolution: LineResolution) -> None: ...
 
     def day(self, source: Source, day: date) -> DayRecord | None: ...
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from publicpay.domain.ledger import Journal, JournalKind
+from publicpay.domain.statistics import PaymentTally
 
 
 class LedgerRepo(Protocol):
@@ -18,6 +19,10 @@ class AuditRepo(Protocol):
     def append(
         self, actor: str, action: str, target: str, detail: dict[str, Any], at: datetime
     ) -> None: ...
+
+
+class StatisticsRepo(Protocol):
+    def tally(self, t: PaymentTally) -> None: ...
 
 
 class JournalReader(LedgerRepo, Protocol):

@@ -27,10 +27,12 @@ from publicpay.domain.ledger import (
     cash_difference_journal,
     deposit_credited_journal,
     duplicate_payment_journal,
+    exception_refund_journal,
     payment_journal,
     refund_paid_journal,
     requested_refund_journal,
     reversal_journal,
+    write_off_journal,
 )
 from publicpay.domain.messages import MessageKind
 from publicpay.domain.payables import (
@@ -44,7 +46,9 @@ from publicpay.domain.payables import (
 from publicpay.domain.payments.orders import AmountMismatch, LateSuccess, Order
 from publicpay.domain.receipts.records import JobKind
 from publicpay.domain.reconciliation import (
+    DifferenceWrittenOff,
     ExceptionAssigned,
+    ExceptionRefundBooked,
     ExceptionResolved,
     ExceptionReviewed,
 )
@@ -68,6 +72,7 @@ from publicpay.domain.shifts import (
     ShiftSettled,
     difference_text,
 )
+from publicpay.domain.statistics import payment_tally
 from publicpay.domain.time import business_date
 from publicpay.services.unit_of_work import UnitOfWork
 
@@ -100,6 +105,7 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
     p, o = e.payable, e.order
     journal = payment_journal(o.order_no, o.channel, e.shares)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.statistics.tally(payment_tally(p, o, journal))
     uow.events.add(p.unit_id, EventType.PAYABLE_PAID.value, paid_event_data(e), e.at, deliver=True)
     uow.receipts.enqueue(JobKind.ISSUE, o.order_no, p.id, _issuing_point(uow, o), e.at)
     detail = {"order_no": o.order_no, "amount_fen": o.amount_fen}
@@ -108,12 +114,13 @@ def _paid(uow: UnitOfWork, e: PayablePaid) -> None:
 
 
 def _issuing_point(uow: UnitOfWork, order: Order) -> str | None:
-    """A payment taken at a kiosk is receipted from the kiosk's own stock (its 开票点)."""
+    """A payment taken at a kiosk or a window's POS terminal is receipted from the device's own
+    stock (its 开票点); a device without one (or no device) draws from the unit's stock."""
     if order.device_id is None:
         return None
     device = uow.devices.get(order.device_id)
-    if device is None or device.kind is not DeviceKind.KIOSK:
-        return None  # a window's POS: the unit's stock (its cashiers' receipts)
+    if device is None or device.kind not in (DeviceKind.KIOSK, DeviceKind.POS):
+        return None
     return device.issuing_point
 
 
@@ -137,6 +144,7 @@ def _duplicate(uow: UnitOfWork, e: DuplicatePayment) -> None:
     p, o = e.payable, e.order
     journal = duplicate_payment_journal(o.order_no, o.channel, o.amount_fen)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.statistics.tally(payment_tally(p, o, None))  # a succeeded payment all the same
     uow.refunds.add(
         Refund(
             id=0,
@@ -168,6 +176,7 @@ def _reversed(uow: UnitOfWork, e: PayableReversed) -> None:
     p, o = e.payable, e.order
     journal = reversal_journal(e.payment)
     uow.ledger.post(journal, payable_id=p.id, business_date=business_date(e.at), at=e.at)
+    uow.statistics.tally(payment_tally(p, o, e.payment, sign=-1))  # no longer a payment
     data = {
         "payment_code": p.payment_code,
         "biz_no": p.biz_no,
@@ -306,6 +315,28 @@ def _exception_reviewed(uow: UnitOfWork, e: ExceptionReviewed) -> None:
     uow.audit.append(e.actor, "recon.exception.review", f"exception:{e.exception_id}", detail, e.at)
 
 
+def _written_off(uow: UnitOfWork, e: DifferenceWrittenOff) -> None:
+    """核销, confirmed by the reviewer: the difference leaves the channel's receivable (or the
+    collection account) for write-off income, loss or suspense."""
+    w = e.write_off
+    ref = f"exception:{e.exception_id}"
+    journal = write_off_journal(ref, w.debit, w.credit, w.amount_fen)
+    uow.ledger.post(journal, payable_id=None, business_date=e.business_day, at=e.at)
+    detail = {**w.as_dict(), "reason": e.reason}
+    uow.audit.append(e.actor, "recon.exception.write_off", ref, detail, e.at)
+
+
+def _exception_refund(uow: UnitOfWork, e: ExceptionRefundBooked) -> None:
+    """Money the channel holds for no payable, refunded: owed back to the payer (ledger), and a
+    refund the refunds area executes through the original channel (its worker)."""
+    r = e.refund
+    journal = exception_refund_journal(r.refund_no, r.channel, r.amount_fen)
+    uow.ledger.post(journal, payable_id=r.payable_id, business_date=e.business_day, at=e.at)
+    uow.refunds.add(r)
+    detail = {"order_no": e.order_no, "refund_no": r.refund_no, "amount_fen": r.amount_fen}
+    uow.audit.append(e.actor, "recon.exception.refund", f"exception:{e.exception_id}", detail, e.at)
+
+
 def _clearing_instructed(uow: UnitOfWork, e: ClearingInstructed) -> None:
     """The channels' settlements into the collection account (fees netted), then the audit."""
     w = e.window
@@ -412,6 +443,8 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     ExceptionAssigned: _exception_assigned,
     ExceptionResolved: _exception_resolved,
     ExceptionReviewed: _exception_reviewed,
+    DifferenceWrittenOff: _written_off,
+    ExceptionRefundBooked: _exception_refund,
     ClearingInstructed: _clearing_instructed,
     ClearingConfirmed: _clearing_confirmed,
     ClearingFailed: _clearing_failed,

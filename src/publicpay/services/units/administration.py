@@ -10,14 +10,24 @@ from where, after).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from publicpay.domain.access import Actor, region_parent, validate_region_code
 from publicpay.domain.codes import normalise_credit_code
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
-from publicpay.domain.units import SiteKind, UnitDraft, site_problems, window_problems
+from publicpay.domain.units import (
+    Site,
+    SiteKind,
+    Unit,
+    UnitDraft,
+    Window,
+    name_problems,
+    site_problems,
+    unit_change_problems,
+    window_problems,
+)
 from publicpay.services.ports import Clock
 from publicpay.services.unit_of_work import UnitOfWork
 from publicpay.services.units.ports import UnitsAdminRepo
@@ -144,11 +154,12 @@ def add_unit(
         if uow.units.by_code(draft.code) is not None or uow.units.client(app_id) is not None:
             raise Conflict(f"单位编码 {draft.code} 已存在", errors={"code": draft.code})
         credit = normalise_credit_code(draft.credit_code)
-        unit_id = uow.units.add(draft.code, draft.name.strip(), draft.region_code, credit, now)
+        unit_id = uow.units.add(draft.code, draft.name.strip(), draft.region_code, credit, now,
+                                contact=draft.contact.strip())  # fmt: skip
         uow.units.add_client(app_id, "unit", unit_id, secret, now)
         uow.receipts.add_key("unit", draft.code, new_key(), now)
         after = {"name": draft.name.strip(), "region": draft.region_code, "credit_code": credit,
-                 "app_id": app_id}  # fmt: skip
+                 "contact": draft.contact.strip(), "app_id": app_id}  # fmt: skip
         uow.audit.append(by.audit_name, "unit.added", draft.code, {"from": source, "after": after},
                          now)  # fmt: skip
         uow.commit()
@@ -216,3 +227,172 @@ def add_window(
                          {"from": source, "after": after}, now)  # fmt: skip
         uow.commit()
     return window_id
+
+
+# --- editing (issue 10): units, sites and windows ----------------------------------------------
+# Each edit reads the record in scope (NotFound otherwise), changes only what differs, and writes
+# one audit row with the fields before and after; an edit that changes nothing writes nothing
+# (so repeating it is harmless: the API's PATCH and close/reopen calls are idempotent).
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChange:
+    """A unit's new name, contact and region (None: unchanged)."""
+
+    name: str | None = None
+    contact: str | None = None
+    region_code: str | None = None
+
+
+def _unit_in_scope(uow: UnitsAdminUnitOfWork, by: Actor, unit_id: int) -> Unit:
+    unit = uow.units.get(unit_id)
+    if unit is None or not by.sees_unit(unit.id, unit.region_code):
+        raise NotFound("该单位不存在或不在您的管辖范围内")
+    return unit
+
+
+def _changed(before: Mapping[str, object], after: Mapping[str, object]) -> dict[str, object]:
+    """{"before": …, "after": …} of the fields that differ (empty when none does)."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    if not keys:
+        return {}
+    return {"before": {k: before.get(k) for k in keys}, "after": {k: after[k] for k in keys}}
+
+
+def update_unit(
+    uow: UnitsAdminUnitOfWork,
+    unit_id: int,
+    change: UnitChange,
+    *,
+    by: Actor,
+    source: str,
+    clock: Clock,
+) -> Unit:
+    """A unit's name, contact or region (a region the editor administers, which exists)."""
+    with uow:
+        unit = _unit_in_scope(uow, by, unit_id)
+        name = unit.name if change.name is None else change.name.strip()
+        contact = unit.contact if change.contact is None else change.contact.strip()
+        region = unit.region_code if change.region_code is None else change.region_code.strip()
+        errors = unit_change_problems(name, contact)
+        if errors:
+            raise ValidationFailed("单位信息有误：" + "；".join(errors.values()), errors=errors)
+        if region != unit.region_code and (
+            not by.sees_region(region) or uow.units.region(region) is None
+        ):
+            raise ValidationFailed(
+                "所属区划不存在或不在您的管辖范围内", errors={"region_code": region}
+            )
+        before = {"name": unit.name, "contact": unit.contact, "region": unit.region_code}
+        diff = _changed(before, {"name": name, "contact": contact, "region": region})
+        if diff:
+            uow.units.update_unit(unit.id, name, contact, region)
+            uow.audit.append(by.audit_name, "unit.updated", unit.code, {"from": source, **diff},
+                             clock.now())  # fmt: skip
+        uow.commit()
+    return replace(unit, name=name, contact=contact, region_code=region)
+
+
+def set_unit_active(
+    uow: UnitsAdminUnitOfWork,
+    unit_id: int,
+    active: bool,
+    *,
+    by: Actor,
+    source: str,
+    clock: Clock,
+) -> Unit:
+    """Disable a unit (its business system's credentials are refused while it is disabled; its
+    payables, receipts and history stay) or enable it again."""
+    now = clock.now()
+    with uow:
+        unit = _unit_in_scope(uow, by, unit_id)
+        if unit.active != active:
+            uow.units.set_unit_disabled(unit.id, None if active else now)
+            detail = {
+                "from": source,
+                "before": {"active": unit.active},
+                "after": {"active": active},
+            }
+            action = "unit.enabled" if active else "unit.disabled"
+            uow.audit.append(by.audit_name, action, unit.code, detail, now)
+        uow.commit()
+    return replace(unit, disabled_at=None if active else (unit.disabled_at or now))
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceChange:
+    """A site's or window's new name, address (sites) and state (None: unchanged)."""
+
+    name: str | None = None
+    address: str | None = None
+    active: bool | None = None
+
+
+def _site_in_scope(uow: UnitsAdminUnitOfWork, by: Actor, site_id: int) -> tuple[Site, Unit]:
+    site = uow.units.site(site_id)
+    unit = uow.units.get(site.unit_id) if site and site.unit_id is not None else None
+    if site is None or unit is None or not by.sees_unit(unit.id, unit.region_code):
+        raise NotFound("该网点不存在或不在您的管辖范围内")
+    return site, unit
+
+
+def update_site(
+    uow: UnitsAdminUnitOfWork,
+    site_id: int,
+    change: PlaceChange,
+    *,
+    by: Actor,
+    source: str,
+    clock: Clock,
+) -> Site:
+    """Rename a site, change its address, close or reopen it (a closed site keeps its history;
+    its windows take no new shifts)."""
+    with uow:
+        site, _ = _site_in_scope(uow, by, site_id)
+        name = site.name if change.name is None else change.name.strip()
+        address = site.address if change.address is None else change.address.strip()
+        active = site.active if change.active is None else change.active
+        errors = name_problems(name, what="网点")
+        if len(address) > 300:
+            errors["address"] = "地址最多300个字"
+        if errors:
+            raise ValidationFailed("网点信息有误：" + "；".join(errors.values()), errors=errors)
+        before = {"name": site.name, "address": site.address, "active": site.active}
+        diff = _changed(before, {"name": name, "address": address, "active": active})
+        if diff:
+            uow.units.update_site(site.id, name, address, active)
+            uow.audit.append(by.audit_name, "site.updated", site.code, {"from": source, **diff},
+                             clock.now())  # fmt: skip
+        uow.commit()
+    return replace(site, name=name, address=address, active=active)
+
+
+def update_window(
+    uow: UnitsAdminUnitOfWork,
+    window_id: int,
+    change: PlaceChange,
+    *,
+    by: Actor,
+    source: str,
+    clock: Clock,
+) -> Window:
+    """Rename a window, close or reopen it."""
+    with uow:
+        window = uow.units.window(window_id)
+        if window is None:
+            raise NotFound("该窗口不存在或不在您的管辖范围内")
+        site, _ = _site_in_scope(uow, by, window.site_id)
+        name = window.name if change.name is None else change.name.strip()
+        active = window.active if change.active is None else change.active
+        errors = name_problems(name, what="窗口", low=0, high=100)
+        if errors:
+            raise ValidationFailed("窗口信息有误：" + errors["name"], errors=errors)
+        diff = _changed({"name": window.name, "active": window.active},
+                        {"name": name, "active": active})  # fmt: skip
+        if diff:
+            uow.units.update_window(window.id, name, active)
+            uow.audit.append(by.audit_name, "window.updated", f"{site.code}/{window.number}",
+                             {"from": source, **diff}, clock.now())  # fmt: skip
+        uow.commit()
+    return replace(window, name=name, active=active)

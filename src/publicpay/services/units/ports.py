@@ -71,8 +71,23 @@ class UnitsAdminRepo(UnitsRepo, Protocol):
     def by_code(self, code: str) -> Unit | None: ...
 
     def add(
-        self, code: str, name: str, region_code: str, credit_code: str, at: datetime
+        self,
+        code: str,
+        name: str,
+        region_code: str,
+        credit_code: str,
+        at: datetime,
+        *,
+        contact: str = "",
     ) -> int: ...
+
+    def update_unit(self, unit_id: int, name: str, contact: str, region_code: str) -> None: ...
+
+    def set_unit_disabled(self, unit_id: int, at: datetime | None) -> None: ...
+
+    def update_site(self, site_id: int, name: str, address: str, active: bool) -> None: ...
+
+    def update_window(self, window_id: int, name: str, active: bool) -> None: ...
 
     def add_client(
         self,

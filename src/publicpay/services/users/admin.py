@@ -14,8 +14,15 @@ from dataclasses import dataclass
 
 import pyotp
 
-from publicpay.domain.access import Actor, User, may_administer, validate_password
-from publicpay.domain.errors import NotFound, ValidationFailed
+from publicpay.domain.access import (
+    Actor,
+    User,
+    may_administer,
+    may_grant,
+    validate_grant,
+    validate_password,
+)
+from publicpay.domain.errors import Forbidden, NotFound, ValidationFailed
 from publicpay.services.ports import Clock
 from publicpay.services.users.accounts import (
     TOTP_CONTEXT,
@@ -36,6 +43,11 @@ class ResetCredentials:
     @property
     def otpauth_uri(self) -> str:
         return otpauth_uri(self.username, self.totp_secret)
+
+
+class OwnRole(Forbidden):
+    code = "own_role"
+    title = "不能修改自己的角色"
 
 
 class WrongPassword(ValidationFailed):
@@ -110,3 +122,48 @@ def change_own_password(
         detail = {"from": source, "before": {"must_change_password": user.must_change_password}}
         uow.audit.append(actor.audit_name, "console.password_changed", user.username, detail, now)
         uow.commit()
+
+
+def change_role(
+    uow: UsersUnitOfWork,
+    user_id: int,
+    role: str,
+    *,
+    region_code: str | None,
+    unit_id: int | None,
+    by: Actor,
+    source: str,
+    clock: Clock,
+) -> User:
+    """Give an account another role and scope (unit or region), within what `by` may grant.
+
+    Nobody changes their own role (refused with OwnRole and audited, so an attempt to raise
+    one's own role leaves a trace); an account out of scope answers NotFound; a role or scope
+    `by` may not grant is Forbidden. The account's sessions end (it logs in with its new role).
+    Giving the account the role and scope it has changes nothing."""
+    now = clock.now()
+    with uow:
+        if user_id == by.user_id and by.principal == "user":
+            uow.audit.append(by.audit_name, "console.role_change_refused", by.username,
+                             {"from": source, "reason": "own_account", "role": role[:20]},
+                             now)  # fmt: skip
+            uow.commit()
+            raise OwnRole("不能修改自己的角色或管辖范围（请由上级管理员修改）")
+        user = _target(uow, by, user_id)
+        granted = validate_grant(user.username, role, region_code, unit_id)
+        unit = uow.units.get(unit_id) if unit_id is not None else None
+        if unit_id is not None and (unit is None or not by.sees_unit(unit.id, unit.region_code)):
+            raise NotFound("所选单位不存在或不在您的管辖范围内")
+        scope = (unit.id, unit.region_code) if unit is not None else None
+        if not may_grant(by, granted, region_code, scope):
+            raise Forbidden(f"您的角色（{by.label}）不能授予该角色或该范围", errors={"role": role})
+        before = {"role": user.role.value, "region": user.region_code, "unit_id": user.unit_id}
+        after = {"role": granted.value, "region": region_code, "unit_id": unit_id}
+        if before != after:
+            uow.users.set_role(user.id, granted, region_code, unit_id)
+            uow.users.delete_sessions_of(user.id)
+            detail = {"from": source, "before": before, "after": after}
+            uow.audit.append(by.audit_name, "console.user_role_changed", user.username, detail,
+                             now)  # fmt: skip
+        uow.commit()
+    return user

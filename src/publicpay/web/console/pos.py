@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from publicpay.adapters.db.queries.pos import find_business
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
@@ -34,6 +34,7 @@ from publicpay.domain.payables import Payable, PayableStatus, due_now, status_la
 from publicpay.domain.shifts import Shift
 from publicpay.domain.time import business_date
 from publicpay.domain.units import Window
+from publicpay.services.payments.aggregate import issue_aggregate
 from publicpay.services.payments.barcode import pay_by_barcode
 from publicpay.services.payments.cash import record_cash_payment
 from publicpay.services.receipts.access import PrintRequest, print_receipt
@@ -50,6 +51,7 @@ from publicpay.web.console.pages import (
     require,
     viewer,
 )
+from publicpay.web.console.users import qr_svg
 
 router = APIRouter(include_in_schema=False)
 HOME = f"{PATH}/pos"
@@ -281,3 +283,55 @@ def pos_print_receipt(
         "X-Reprint": str(result.reprint).lower(),
     }
     return Response(result.pdf, media_type="application/pdf", headers=headers)
+
+
+@router.get(f"{PATH}/pos/pay/{{code}}/qr")
+def pos_qr(
+    request: Request, code: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    """The payer scans an aggregate code (聚合码) on the POS or customer display with any wallet;
+    the wallet's order records this terminal, window and shift. Nothing is stored until a wallet
+    opens the code, so showing it again (a reload, a second tap) charges nothing twice: the
+    payable is paid at most once, by whichever order succeeds first."""
+    station = _require_station(c, v)
+    payable = _payable_of(c, v, code)
+    try:
+        qr = issue_aggregate(
+            c.read_uow(), c.box, payable.payment_code, base_url=c.settings.public_base_url,
+            clock=c.clock, policy=c.payment_policy(), source=station.device.app_id,
+        )  # fmt: skip
+    except DomainError as exc:
+        return _result(request, c, v, station, code, error=exc.detail, method="qr")
+    context = {
+        "station": station,
+        **_payable_view(c, payable, {}),
+        "qr_svg": qr_svg(qr.url, scale=8),
+        "qr_url": qr.url,
+        "expires_at": qr.expires_at,
+        "seconds": int((qr.expires_at - c.clock.now()).total_seconds()),
+    }
+    return render(request, "pos_qr.html", context, viewer=v)
+
+
+@router.get(f"{PATH}/pos/status/{{code}}")
+def pos_status(
+    code: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    """Paid yet? (the QR page polls it and turns paid by itself)."""
+    require(v, Permission.USE_POS)
+    payable = _payable_of(c, v, code)
+    paid = payable.status is not PayableStatus.UNPAID
+    body = {"status": payable.status.value, "label": status_label(payable.status), "paid": paid}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.get(f"{PATH}/pos/done/{{code}}")
+def pos_done(
+    request: Request, code: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    """The result page of a payment that finished away from this page (a scanned QR)."""
+    station = _require_station(c, v)
+    payable = _payable_of(c, v, code)
+    if payable.status is PayableStatus.UNPAID:
+        return _result(request, c, v, station, code, method="qr", outcome="尚未支付")
+    return _result(request, c, v, station, code, method="qr", outcome="支付成功")

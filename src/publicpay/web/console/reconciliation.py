@@ -62,6 +62,12 @@ DAYS_SHOWN = 7
 MAX_UPLOAD = 20 * 1024 * 1024
 Text = Annotated[str, Form(max_length=500, pattern=NO_CONTROLS)]
 DAY_LABELS = {s.value: s.label for s in DayStatus}
+ACCOUNT_LABELS = {
+    "collection": "汇缴户",
+    "suspense": "待处理",
+    "write_off_income": "核销收益（其他收入）",
+    "write_off_loss": "核销损失",
+}
 
 
 def _today() -> date:
@@ -125,6 +131,8 @@ def _exception_context(c: Container, exception_id: int) -> dict[str, Any]:
     return {
         **_common(),
         "item": item,
+        "account_labels": ACCOUNT_LABELS,
+        "write_off_limit_fen": c.settings.write_off_limit_fen,
         "actions": [a for a in Action if a in allowed],
         "error": "",
         "done": "",
@@ -168,8 +176,9 @@ def exception_step(
             require(v, Permission.RESOLVE_EXCEPTIONS)
             chosen = _action(action)
             resolve_exception(
-                c.uow, c.gateways, exception_id, chosen, reason, actor=me, clock=c.clock
-            )
+                c.uow, c.gateways, exception_id, chosen, reason, actor=me, clock=c.clock,
+                write_off_limit_fen=c.settings.write_off_limit_fen,
+            )  # fmt: skip
         elif step == "review":
             require(v, Permission.REVIEW_EXCEPTIONS)
             approved = decision == "approve"

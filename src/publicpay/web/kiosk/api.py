@@ -127,7 +127,7 @@ def _open(c: Container, codes: list[str], channel: str, app_id: str) -> CartOut:
     policy = c.payment_policy()
     if channel == "aggregate":
         code = issue_aggregate(c.read_uow(), c.box, codes[0], base_url=c.settings.public_base_url,
-                               clock=c.clock, policy=policy)  # fmt: skip
+                               clock=c.clock, policy=policy, source=app_id)  # fmt: skip
         one = OpenedOrder(code.session_no, code.url, code.amount_fen, code.expires_at)
     else:
         one = open_qr_order(c.uow(), c.gateways, codes[0], Channel(channel), clock=c.clock,

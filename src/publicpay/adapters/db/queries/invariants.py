@@ -11,7 +11,7 @@ from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
-from publicpay.adapters.db.queries import reconciliation_checks
+from publicpay.adapters.db.queries import reconciliation_checks, summary_checks
 from publicpay.adapters.db.receipts.tables import receipts
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.shifts import cash_deposits, shifts
@@ -47,6 +47,7 @@ def run_checks(conn: Connection, now: datetime | None = None) -> Report:
         _audit,
         _refunds,  # refunds (issue 11)
         _cash_office,
+        _statistics,  # the statistics' summaries (issue 10)
         *reconciliation_checks.CHECKS,  # reconciliation and clearing (issue 12)
     )
     for check in checks:
@@ -192,6 +193,11 @@ def _refunds(conn: Connection, _now: datetime) -> list[str]:
         f"成功退款合计 {ok} 分，申请中及已退合计 {ask} 分"
         for code, paid, refunded, ok, ask in conn.execute(stmt)
     ]
+
+
+def _statistics(conn: Connection, _now: datetime) -> list[str]:
+    """统计汇总（按时段、收费项目、预算级次）与缴款明细逐项相等"""
+    return summary_checks.differences(conn)
 
 
 def _journal_debits(conn: Connection, kind: str, refs: list[str]) -> dict[str, int]:

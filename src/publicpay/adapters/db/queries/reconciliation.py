@@ -23,9 +23,11 @@ from publicpay.adapters.db.reconciliation.tables import (
 )
 from publicpay.domain.reconciliation import (
     CLASS_LABELS,
+    RESOLUTION_LABELS,
     STATUS_LABELS,
     UNRESOLVED,
     ExceptionStatus,
+    LineResolution,
     MatchClass,
 )
 
@@ -82,6 +84,8 @@ class LineRow:
     class_label: str
     payment_code: str | None
     order_status: str | None
+    resolution: str | None = None  # how a line that did not match was closed
+    resolution_label: str = ""
 
 
 def day_lines(conn: Connection, source: str, day: date) -> tuple[Any, list[LineRow]]:
@@ -123,6 +127,8 @@ def day_lines(conn: Connection, source: str, day: date) -> tuple[Any, list[LineR
             CLASS_LABELS.get(MatchClass(r.match_class), "") if r.match_class else "",
             r.payment_code,
             r.order_status,
+            r.resolution,
+            RESOLUTION_LABELS[LineResolution(r.resolution)] if r.resolution else "",
         )
         for r in conn.execute(stmt)
     ]

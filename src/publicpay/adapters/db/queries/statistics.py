@@ -3,7 +3,11 @@ channel, unit, site, window, fee item, budget level, region or device, and the t
 by hour — every figure for the acting user's scope, filtered in the statement itself.
 
 A payment is a succeeded payment order, counted on the business day (Asia/Shanghai) it was paid
-(`paid_at`). Each group carries the filter that lists its rows (`drill`): the drill-down is the
+(`paid_at`). The figures are read from the summary rows the recorder keeps with each payment
+(`adapters/db/statistics.py`: per day and hour, unit, channel, site, window and device; per
+day and item; per day and budget level), never from the payments themselves, so a period costs
+the same at a million payments as at a thousand; `publicpay check` proves the summaries equal
+the rows. Each group carries the filter that lists its rows (`drill`): the drill-down is the
 orders list with the same period, `status=succeeded` and that filter, so a number and the rows
 behind it always agree. By fee item the amount is the items' lines (a payment of two items
 counts in both); by budget level it is the journal's shares of the treasury levels and the
@@ -17,27 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, FromClause
 
 from publicpay.adapters.db.devices import devices
-from publicpay.adapters.db.dialects import local_hour
-from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
-from publicpay.adapters.db.payables import payable_lines, payables
-from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries.scope import unit_scope
+from publicpay.adapters.db.statistics import stats_hourly, stats_items, stats_levels
 from publicpay.adapters.db.units import regions, sites, units, windows
 from publicpay.domain.access import Actor
-from publicpay.domain.catalogue import BudgetLevel
-from publicpay.domain.ledger import SPECIAL_ACCOUNT, treasury_payable
 from publicpay.domain.payments.channels import Channel
-from publicpay.domain.payments.orders import OrderStatus
 from publicpay.domain.statistics import CHANNEL_LABELS, LEVEL_LABELS, Dimension, Period
 
-_PAID = payment_orders.c.paid_at
-_CASH = case((payment_orders.c.channel == Channel.CASH.value, payment_orders.c.amount_fen), else_=0)
-_BASE = payment_orders.join(payables, payables.c.id == payment_orders.c.payable_id).join(
-    units, units.c.id == payables.c.unit_id
-)
+H = stats_hourly
+_BASE = H.join(units, units.c.id == H.c.unit_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +66,11 @@ class Bucket:
         return {**found, "hour": str(int(hour))} if hour else found
 
 
-def _where(actor: Actor, period: Period) -> list[ColumnElement[bool]]:
+def _where(actor: Actor, period: Period, summary: Any) -> list[ColumnElement[bool]]:
     return [
-        payment_orders.c.status == OrderStatus.SUCCEEDED.value,
-        period.start <= _PAID,
-        period.end > _PAID,
-        unit_scope(actor, payables.c.unit_id, units.c.region_code),
+        summary.c.day >= period.first,
+        summary.c.day <= period.last,
+        unit_scope(actor, summary.c.unit_id, units.c.region_code),
     ]
 
 
@@ -84,40 +78,51 @@ def _figures(row: Any) -> Figures:
     return Figures(int(row.n or 0), int(row.amount or 0), int(row.cash or 0))
 
 
-def _measures() -> list[Any]:
+def _measures(summary: Any) -> list[Any]:
+    cash = case((summary.c.channel == Channel.CASH.value, summary.c.amount_fen), else_=0)
     return [
-        func.count().label("n"),
-        func.coalesce(func.sum(payment_orders.c.amount_fen), 0).label("amount"),
-        func.coalesce(func.sum(_CASH), 0).label("cash"),
+        func.coalesce(func.sum(summary.c.payments), 0).label("n"),
+        func.coalesce(func.sum(summary.c.amount_fen), 0).label("amount"),
+        func.coalesce(func.sum(cash), 0).label("cash"),
     ]
 
 
+def _amount(summary: Any) -> Any:
+    return func.sum(summary.c.amount_fen)
+
+
 def totals(conn: Connection, actor: Actor, period: Period) -> Figures:
-    stmt = select(*_measures()).select_from(_BASE).where(*_where(actor, period))
+    stmt = select(*_measures(H)).select_from(_BASE).where(*_where(actor, period, H))
     return _figures(conn.execute(stmt).one())
 
 
 def trend(conn: Connection, actor: Actor, period: Period) -> list[Bucket]:
     """By hour for a single day, else by day; every bucket of the period, empty ones too."""
-    hour = local_hour(_PAID)
-    stmt = (
-        select(hour.label("bucket"), *_measures())
-        .select_from(_BASE)
-        .where(*_where(actor, period))
-        .group_by(hour)
-    )
-    by_hour = {row.bucket: _figures(row) for row in conn.execute(stmt)}
     if period.single_day:
-        day = period.first.isoformat()
-        keys = [f"{day} {h:02d}" for h in range(24)]
-        return [Bucket(k, by_hour.get(k, Figures(0, 0, 0))) for k in keys]
-    by_day: dict[str, Figures] = {}
-    for key, f in by_hour.items():
-        seen = by_day.get(key[:10], Figures(0, 0, 0))
-        by_day[key[:10]] = Figures(
-            seen.count + f.count, seen.amount_fen + f.amount_fen, seen.cash_fen + f.cash_fen
+        stmt = (
+            select(H.c.hour.label("bucket"), *_measures(H))
+            .select_from(_BASE)
+            .where(*_where(actor, period, H))
+            .group_by(H.c.hour)
         )
-    return [Bucket(d.isoformat(), by_day.get(d.isoformat(), Figures(0, 0, 0))) for d in period.days]
+        by_hour = {int(row.bucket): _figures(row) for row in conn.execute(stmt)}
+        day = period.first.isoformat()
+        return [Bucket(f"{day} {h:02d}", by_hour.get(h, _NONE)) for h in range(24)]
+    stmt = (
+        select(H.c.day.label("bucket"), *_measures(H))
+        .select_from(_BASE)
+        .where(*_where(actor, period, H))
+        .group_by(H.c.day)
+    )
+    by_day = {_day_text(row.bucket): _figures(row) for row in conn.execute(stmt)}
+    return [Bucket(d.isoformat(), by_day.get(d.isoformat(), _NONE)) for d in period.days]
+
+
+_NONE = Figures(0, 0, 0)
+
+
+def _day_text(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
 
 
 def grouped(conn: Connection, actor: Actor, period: Period, dimension: Dimension) -> list[Group]:
@@ -128,11 +133,11 @@ def grouped(conn: Connection, actor: Actor, period: Period, dimension: Dimension
         return _by_level(conn, actor, period)
     key, label, source, drill = _GROUPINGS[dimension]
     stmt = (
-        select(key.label("key"), label.label("label"), *_measures())
+        select(key.label("key"), label.label("label"), *_measures(H))
         .select_from(source)
-        .where(*_where(actor, period))
+        .where(*_where(actor, period, H))
         .group_by(key, label)
-        .order_by(func.sum(payment_orders.c.amount_fen).desc())
+        .order_by(_amount(H).desc())
     )
     return [_group(row, drill) for row in conn.execute(stmt)]
 
@@ -146,9 +151,14 @@ def _group(row: Any, drill: str | None) -> Group:
     return Group(key, label, _figures(row), filters)
 
 
+def _place(column: Any) -> Any:
+    """A place's id (0 in the summaries: none) as the orders list filters it (none: NULL)."""
+    return func.nullif(column, 0)
+
+
 _WINDOW_LABEL = func.coalesce(sites.c.name, "") + literal(" ") + func.coalesce(windows.c.number, "")
-_GROUPINGS: dict[Dimension, tuple[Any, Any, Any, str | None]] = {
-    Dimension.CHANNEL: (payment_orders.c.channel, payment_orders.c.channel, _BASE, "channel"),
+_GROUPINGS: dict[Dimension, tuple[Any, Any, FromClause, str | None]] = {
+    Dimension.CHANNEL: (H.c.channel, H.c.channel, _BASE, "channel"),
     Dimension.UNIT: (units.c.id, units.c.name, _BASE, "unit_id"),
     Dimension.REGION: (
         units.c.region_code,
@@ -157,75 +167,50 @@ _GROUPINGS: dict[Dimension, tuple[Any, Any, Any, str | None]] = {
         "region",
     ),
     Dimension.SITE: (
-        payment_orders.c.site_id,
+        _place(H.c.site_id),
         sites.c.name,
-        _BASE.outerjoin(sites, sites.c.id == payment_orders.c.site_id),
+        _BASE.outerjoin(sites, sites.c.id == H.c.site_id),
         "site_id",
     ),
     Dimension.WINDOW: (
-        payment_orders.c.window_id,
-        case((payment_orders.c.window_id.is_(None), None), else_=_WINDOW_LABEL + "号窗口"),
-        _BASE.outerjoin(windows, windows.c.id == payment_orders.c.window_id).outerjoin(
+        _place(H.c.window_id),
+        case((H.c.window_id == 0, None), else_=_WINDOW_LABEL + "号窗口"),
+        _BASE.outerjoin(windows, windows.c.id == H.c.window_id).outerjoin(
             sites, sites.c.id == windows.c.site_id
         ),
         "window_id",
     ),
     Dimension.DEVICE: (
-        payment_orders.c.device_id,
+        _place(H.c.device_id),
         devices.c.name,
-        _BASE.outerjoin(devices, devices.c.id == payment_orders.c.device_id),
+        _BASE.outerjoin(devices, devices.c.id == H.c.device_id),
         "device_id",
     ),
 }
 
 
 def _by_item(conn: Connection, actor: Actor, period: Period) -> list[Group]:
-    amount = func.sum(payable_lines.c.amount_fen)
-    cash = func.sum(
-        case((payment_orders.c.channel == Channel.CASH.value, payable_lines.c.amount_fen), else_=0)
-    )
+    """Each item's lines of the payments (a payment of two items counts in both)."""
+    i = stats_items
     stmt = (
-        select(
-            payable_lines.c.item_code.label("key"),
-            func.max(payable_lines.c.item_name).label("label"),
-            func.count(func.distinct(payment_orders.c.id)).label("n"),
-            amount.label("amount"),
-            cash.label("cash"),
-        )
-        .select_from(_BASE.join(payable_lines, payable_lines.c.payable_id == payables.c.id))
-        .where(*_where(actor, period))
-        .group_by(payable_lines.c.item_code)
-        .order_by(amount.desc())
+        select(i.c.item_code.label("key"), func.max(i.c.item_name).label("label"), *_measures(i))
+        .select_from(i.join(units, units.c.id == i.c.unit_id))
+        .where(*_where(actor, period, i))
+        .group_by(i.c.item_code)
+        .order_by(_amount(i).desc())
     )
     return [_group(row, "item") for row in conn.execute(stmt)]
 
 
 def _by_level(conn: Connection, actor: Actor, period: Period) -> list[Group]:
     """The payment journals' credits to each treasury level and to the special account."""
-    credit = -func.sum(ledger_postings.c.amount_fen)
-    cash = -func.sum(
-        case(
-            (payment_orders.c.channel == Channel.CASH.value, ledger_postings.c.amount_fen),
-            else_=0,
-        )
-    )
-    accounts = [treasury_payable(level) for level in BudgetLevel] + [SPECIAL_ACCOUNT]
-    source = _BASE.join(
-        ledger_journals,
-        (ledger_journals.c.ref == payment_orders.c.order_no)
-        & (ledger_journals.c.kind == "payment"),
-    ).join(ledger_postings, ledger_postings.c.journal_id == ledger_journals.c.id)
+    lv = stats_levels
     stmt = (
-        select(
-            ledger_postings.c.account.label("key"),
-            func.count(func.distinct(payment_orders.c.id)).label("n"),
-            credit.label("amount"),
-            cash.label("cash"),
-        )
-        .select_from(source)
-        .where(*_where(actor, period), ledger_postings.c.account.in_(accounts))
-        .group_by(ledger_postings.c.account)
-        .order_by(credit.desc())
+        select(lv.c.account.label("key"), *_measures(lv))
+        .select_from(lv.join(units, units.c.id == lv.c.unit_id))
+        .where(*_where(actor, period, lv))
+        .group_by(lv.c.account)
+        .order_by(_amount(lv).desc())
     )
     groups = []
     for row in conn.execute(stmt):

@@ -64,6 +64,8 @@ class UnitDetail:
     region_code: str
     credit_code: str
     created_at: datetime
+    contact: str = ""
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ class SiteRow:
     kind: SiteKind
     address: str
     windows: tuple[Window, ...]
+    active: bool = True
 
 
 def _scoped(actor: Actor) -> Any:
@@ -90,6 +93,12 @@ def scoped_unit(conn: Connection, actor: Actor, unit_id: int) -> UnitDetail | No
     """One unit when it is in the acting user's scope (None also when it does not exist)."""
     stmt = select(units).where(units.c.id == unit_id, _scoped(actor))
     found = conn.execute(stmt).first()
+    return None if found is None else _detail(found)
+
+
+def scoped_unit_by_code(conn: Connection, actor: Actor, code: str) -> UnitDetail | None:
+    """One unit by its code when it is in the acting user's scope (None otherwise)."""
+    found = conn.execute(select(units).where(units.c.code == code, _scoped(actor))).first()
     return None if found is None else _detail(found)
 
 
@@ -110,7 +119,15 @@ def unit_sites(conn: Connection, unit_id: int) -> list[SiteRow]:
                 Window(w.id, w.site_id, w.number, w.name, bool(w.active))
             )
     return [
-        SiteRow(s.id, s.code, s.name, SiteKind(s.kind), s.address, tuple(numbered.get(s.id, [])))
+        SiteRow(
+            s.id,
+            s.code,
+            s.name,
+            SiteKind(s.kind),
+            s.address,
+            tuple(numbered.get(s.id, [])),
+            bool(s.active),
+        )
         for s in found
     ]
 
@@ -127,5 +144,12 @@ def scoped_regions(conn: Connection, actor: Actor) -> list[tuple[str, str, str |
 
 def _detail(row: Any) -> UnitDetail:
     return UnitDetail(
-        row.id, row.code, row.name, row.region_code, row.credit_code, utc(row.created_at)
+        row.id,
+        row.code,
+        row.name,
+        row.region_code,
+        row.credit_code,
+        utc(row.created_at),
+        row.contact,
+        row.disabled_at is None,
     )

@@ -29,6 +29,7 @@ class UserRow:
     must_change_password: bool
     locked_until: datetime | None
     created_at: datetime
+    unit_code: str | None = None
 
 
 def _visible(actor: Actor) -> ColumnElement[bool]:
@@ -38,7 +39,7 @@ def _visible(actor: Actor) -> ColumnElement[bool]:
 
 def visible_users(conn: Connection, actor: Actor) -> list[UserRow]:
     stmt = (
-        select(users, units.c.name.label("unit_name"))
+        select(users, units.c.name.label("unit_name"), units.c.code.label("unit_code"))
         .select_from(users.outerjoin(units, units.c.id == users.c.unit_id))
         .where(_visible(actor))
         .order_by(users.c.username)
@@ -48,9 +49,20 @@ def visible_users(conn: Connection, actor: Actor) -> list[UserRow]:
 
 def visible_user(conn: Connection, actor: Actor, user_id: int) -> UserRow | None:
     stmt = (
-        select(users, units.c.name.label("unit_name"))
+        select(users, units.c.name.label("unit_name"), units.c.code.label("unit_code"))
         .select_from(users.outerjoin(units, units.c.id == users.c.unit_id))
         .where(users.c.id == user_id, _visible(actor))
+    )
+    found = conn.execute(stmt).first()
+    return None if found is None else _row(found)
+
+
+def visible_user_by_name(conn: Connection, actor: Actor, username: str) -> UserRow | None:
+    """One account by its username when the acting user sees it (None otherwise)."""
+    stmt = (
+        select(users, units.c.name.label("unit_name"), units.c.code.label("unit_code"))
+        .select_from(users.outerjoin(units, units.c.id == users.c.unit_id))
+        .where(users.c.username == username, _visible(actor))
     )
     found = conn.execute(stmt).first()
     return None if found is None else _row(found)
@@ -68,4 +80,5 @@ def _row(row: Any) -> UserRow:
         must_change_password=bool(row.must_change_password),
         locked_until=utc(row.locked_until) if row.locked_until else None,
         created_at=utc(row.created_at),
+        unit_code=row.unit_code,
     )

@@ -26,6 +26,7 @@ from publicpay.adapters.db.units import units
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.clearing import ClearingLine, Window, WindowStatus
 from publicpay.domain.payables import PayableLine
+from publicpay.domain.reconciliation import LineResolution, MatchClass
 from publicpay.domain.time import utc
 
 _WINDOW = select(clearing_windows).where(
@@ -55,6 +56,12 @@ _SAVE = (
         confirmed_at=bindparam("confirmed_at"),
     )
 )
+# a payment line is cleared when it matched, or when its amount difference with the channel
+# was written off (the payable's own amount is cleared; the difference went to income or loss)
+CLEARED_PAYMENT_LINE = (statement_lines.c.match_class == MatchClass.MATCHED.value) | (
+    (statement_lines.c.match_class == MatchClass.AMOUNT_MISMATCH.value)
+    & (statement_lines.c.resolution == LineResolution.WRITTEN_OFF.value)
+)
 _MATCHED = statement_lines.join(statements, statements.c.id == statement_lines.c.statement_id)
 _PAID = (
     select(
@@ -72,7 +79,7 @@ _PAID = (
         statements.c.business_day == bindparam("day"),
         statements.c.status == "active",
         statement_lines.c.kind == "payment",
-        statement_lines.c.match_class == "matched",
+        CLEARED_PAYMENT_LINE,
         payment_orders.c.status != "reversed",  # a counter payment reversed (冲正) that day
     )
     .order_by(payables.c.id)

@@ -28,6 +28,7 @@ from publicpay.domain.reconciliation import (
     DayRecord,
     DayStatus,
     ExceptionStatus,
+    LineResolution,
     MatchClass,
     ReconException,
     Source,
@@ -69,6 +70,11 @@ _LINE_MATCHED = (
     update(statement_lines)
     .where(statement_lines.c.id == bindparam("b_id"))
     .values(match_class=MatchClass.MATCHED.value)
+)
+_LINE_RESOLVED = (
+    update(statement_lines)
+    .where(statement_lines.c.id == bindparam("b_id"))
+    .values(resolution=bindparam("resolution"))
 )
 _LINES = (
     select(statement_lines)
@@ -254,6 +260,11 @@ class ReconciliationRepository:
     def mark_line_matched(self, line_id: int) -> None:
         """A line whose payment was recovered (补单) and reviewed: it matches its order now."""
         self._sql.queue(Change(_LINE_MATCHED, {"b_id": line_id}, key=("sl-id", line_id)))
+
+    def mark_line(self, line_id: int, resolution: LineResolution) -> None:
+        """How a line that did not match was closed (kept when the day is run again)."""
+        params = {"b_id": line_id, "resolution": resolution.value}
+        self._sql.queue(Change(_LINE_RESOLVED, params, key=("sl-id", line_id)))
 
     def line_ids(self, statement_id: int) -> dict[int, int]:
         """line_no → id of a statement's lines."""

@@ -55,6 +55,8 @@ statement_lines = Table(
     Column("match_class", String(20), nullable=True),  # domain.reconciliation.MatchClass
     Column("order_id", Id, nullable=True, index=True),
     Column("refund_id", Id, nullable=True),
+    # how a line that did not match was closed (domain.reconciliation.LineResolution, 0022)
+    Column("resolution", String(20), nullable=True),
 )
 
 recon_days = Table(

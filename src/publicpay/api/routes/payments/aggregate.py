@@ -25,6 +25,7 @@ from publicpay.services.payments.aggregate import (
     AGGREGATE_PATH,
     WALLET_NAMES,
     read_token,
+    split_ref,
     wallet_of,
 )
 from publicpay.services.payments.carts import open_cart_for_wallet
@@ -41,7 +42,7 @@ def aggregate_landing(
     limits, address = anonymous_limits(request), client_address(request)
     try:
         limits.lookup(address)
-        code = read_token(c.box, token, clock=c.clock)
+        code, source = split_ref(read_token(c.box, token, clock=c.clock))
     except RateLimited as exc:
         return _throttled(request, exc)
     except ValidationFailed as exc:
@@ -59,10 +60,11 @@ def aggregate_landing(
             openid = openid or request.headers.get("x-wx-openid", "")
             if len(openid) > 128 or not openid.isprintable():
                 return _page(request, "微信用户标识无效", "请在微信中重新扫码。", status=400)
-            return _wechat(request, c, code, openid)
+            return _wechat(request, c, code, openid, source)
         opened = open_for_wallet(
-            c.uow(), c.gateways, code, wallet, clock=c.clock, policy=c.payment_policy()
-        )
+            c.uow(), c.gateways, code, wallet, clock=c.clock, policy=c.payment_policy(),
+            source=source,
+        )  # fmt: skip
     except RateLimited as exc:
         return _throttled(request, exc)
     except NotFound:
@@ -109,11 +111,15 @@ def _cart(
     return templates.TemplateResponse(request, "wechat_pay.html", context)
 
 
-def _wechat(request: Request, c: Container, code: str, openid: str) -> Response:
+def _wechat(
+    request: Request, c: Container, code: str, openid: str, source: str | None = None
+) -> Response:
     if not openid:
         detail = "未获取到微信用户标识（openid），请在微信中重新扫码。"
         return _page(request, "请在微信中打开", detail, status=400)
-    jsapi = open_jsapi(c.uow(), c.gateways, code, openid, clock=c.clock, policy=c.payment_policy())
+    jsapi = open_jsapi(
+        c.uow(), c.gateways, code, openid, clock=c.clock, policy=c.payment_policy(), source=source
+    )
     context = {
         "title": "微信支付",
         "amount": format_yuan(jsapi.order.amount_fen),
