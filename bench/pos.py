@@ -1,6 +1,8 @@
-"""Window POS journey benchmark (issue 13, item 9, the POS half): find → scan → paid → receipt.
+"""Window POS journey benchmark (issue 13, item 9, the POS half): find → pay → paid → receipt,
+by scanned 付款码, by the aggregate QR the payer scans on the POS, and by bank card.
 
     .venv/bin/python -m bench.pos [--journeys 30] [--db sqlite|postgresql]
+                                  [--method barcode|qr|card|all]
 
 The demo stack (platform and channel emulators, emulator time scale 1.0) in this process, served
 over real HTTP (uvicorn on a free loopback port) on a fresh database. A cashier of the vehicle
@@ -12,6 +14,10 @@ journey (the registration with a plate number is setup, not timed):
                the channel is called, the payment booked, the webhook queued)
   4. receipt   the worker's receipt task, in process    (issue + SM2 signatures)
   5. print     POST /console/pos/receipt/<code>         (the PDF through the terminal)
+By QR, step 3 is: show QR (GET …/qr: the aggregate code), wallet pays (the emulated WeChat
+wallet opens the code and pays: the payer's part), page sees paid (the page's status poll, then
+the result page). By card, step 3 is the sale on the terminal through the emulated acquirer,
+which includes its simulated card read and PIN (0.8 s: the payer's part).
 Prints the journey's system time (sum of the five, no human in it) and each step's p50/p95/max,
 as a Markdown table. Never run by the tests; nothing in it asserts on time.
 """
@@ -19,6 +25,7 @@ as a Markdown table. Never run by the tests; nothing in it asserts on time.
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import secrets
 import statistics
@@ -47,7 +54,6 @@ from publicpay.services.users.accounts import NewUser, create_user
 from publicpay.settings import Mode, Settings
 
 RECEIPTS = tuple(t for t in SCHEDULE if t.name == "issue_receipts")
-STEPS = ("find", "pay page", "scan", "receipt", "print")
 UNTHROTTLED = {
     "anonymous_rate_per_s": 1e9,
     "anonymous_burst": 1e9,
@@ -114,7 +120,68 @@ def _cashier(stack: Any) -> tuple[str, str, str]:
     return username, password, created.totp_secret
 
 
-def run(journeys: int, db: str) -> str:
+METHODS = ("barcode", "qr", "card")
+STEPS_OF = {
+    "barcode": ("find", "pay page", "scan", "receipt", "print"),
+    "qr": ("find", "pay page", "show QR", "wallet pays", "page sees paid", "receipt", "print"),
+    "card": ("find", "pay page", "card sale", "receipt", "print"),
+}
+
+
+class Journey:
+    """One cashier's session at a window: the steps of one payment by one method, timed."""
+
+    def __init__(self, stack: Any, web: httpx.Client, base: str) -> None:
+        self.stack, self.web, self.base = stack, web, base
+        self.marks: list[float] = []
+
+    def mark(self) -> None:
+        self.marks.append(time.perf_counter())
+
+    def run(self, method: str, plate: str, code: str) -> list[float]:
+        web = self.web
+        self.marks = []
+        self.mark()
+        found = web.get("/console/pos", params={"q": plate})
+        assert code in found.text
+        self.mark()
+        pay = web.get(f"/console/pos/pay/{code}")
+        self.mark()
+        getattr(self, f"_{method}")(code, _csrf(pay.text))
+        run_once(self.stack.container, RECEIPTS)
+        self.mark()
+        printed = web.post(f"/console/pos/receipt/{code}", data={"csrf": _csrf(pay.text)})
+        assert printed.headers["content-type"] == "application/pdf"
+        self.mark()
+        return [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)]
+
+    def _barcode(self, code: str, csrf: str) -> None:
+        auth = httpx.post(f"{self.base}/emulator/alipay/barcodes", json={}, timeout=10).json()
+        paid = self.web.post(f"/console/pos/pay/{code}/barcode",
+                             data={"auth_code": auth["auth_code"], "csrf": csrf})  # fmt: skip
+        assert "支付成功" in paid.text, paid.text[-500:]
+        self.mark()
+
+    def _qr(self, code: str, csrf: str) -> None:
+        shown = self.web.get(f"/console/pos/pay/{code}/qr")
+        qr = html.unescape(shown.text.split('data-qr="')[1].split('"')[0])
+        self.mark()
+        scanned = httpx.post(f"{self.base}/emulator/wechat/scan", json={"qr_code": qr}, timeout=30)
+        assert scanned.status_code == 200, scanned.text
+        self.mark()
+        while not self.web.get(f"/console/pos/status/{code}").json()["paid"]:  # the page polls
+            time.sleep(0.05)
+        done = self.web.get(f"/console/pos/done/{code}")
+        assert "支付成功" in done.text
+        self.mark()
+
+    def _card(self, code: str, csrf: str) -> None:
+        paid = self.web.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf})
+        assert "银行卡支付成功" in paid.text, paid.text[-500:]
+        self.mark()
+
+
+def run(journeys: int, db: str, methods: tuple[str, ...] = METHODS) -> str:
     port = _free_port()
     settings = Settings(mode=Mode.DEMO, database_url=_database(db),
                         public_base_url=f"http://127.0.0.1:{port}", **UNTHROTTLED)  # fmt: skip
@@ -127,9 +194,8 @@ def run(journeys: int, db: str) -> str:
     base = f"http://127.0.0.1:{port}"
     unit, payer = stack.info["units"][0], stack.info["payers"][0]
     username, password, secret = _cashier(stack)
-    timings: dict[str, list[float]] = {step: [] for step in STEPS}
-    totals: list[float] = []
-    with httpx.Client(base_url=base, timeout=60) as web:
+    tables = []
+    with httpx.Client(base_url=base, timeout=90) as web:
         form = web.get("/console/login")
         login = {"username": username, "password": password,
                  "code": pyotp.TOTP(secret).now(), "csrf": _csrf(form.text)}  # fmt: skip
@@ -140,35 +206,24 @@ def run(journeys: int, db: str) -> str:
         shift = {"window_id": window.group(1), "opening_float": "0", "csrf": _csrf(page.text)}
         opened = web.post("/console/pos/shift", data=shift)
         assert opened.status_code == 303, opened.text
-        for n in range(journeys + 3):  # the first 3 warm up
-            plate = f"浙A·B{n:04d}"
-            code = _register(base, unit, payer, plate)
-            auth = httpx.post(f"{base}/emulator/alipay/barcodes", json={}, timeout=10).json()
-            step: dict[str, float] = {}
-            t0 = time.perf_counter()
-            found = web.get("/console/pos", params={"q": plate})
-            assert code in found.text
-            t1 = time.perf_counter()
-            pay = web.get(f"/console/pos/pay/{code}")
-            t2 = time.perf_counter()
-            scanned = {"auth_code": auth["auth_code"], "csrf": _csrf(pay.text)}
-            paid = web.post(f"/console/pos/pay/{code}/barcode", data=scanned)
-            assert "支付成功" in paid.text, paid.text[-500:]
-            t3 = time.perf_counter()
-            run_once(stack.container, RECEIPTS)
-            t4 = time.perf_counter()
-            printed = web.post(f"/console/pos/receipt/{code}", data={"csrf": _csrf(pay.text)})
-            assert printed.headers["content-type"] == "application/pdf"
-            t5 = time.perf_counter()
-            step = dict(zip(STEPS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True))
-            if n >= 3:
-                for name, value in step.items():
-                    timings[name].append(value)
-                totals.append(t5 - t0)
+        journey = Journey(stack, web, base)
+        for method in methods:
+            steps = STEPS_OF[method]
+            timings: dict[str, list[float]] = {step: [] for step in steps}
+            totals: list[float] = []
+            for n in range(journeys + 3):  # the first 3 warm up
+                plate = f"浙A·{method[0].upper()}{n:04d}"
+                code = _register(base, unit, payer, plate)
+                step = journey.run(method, plate, code)
+                if n >= 3:
+                    for name, value in zip(steps, step, strict=True):
+                        timings[name].append(value)
+                    totals.append(sum(step))
+            tables.append(_table(db, journeys, timings, totals, method))
     server.should_exit = True
     stack.close()
     _drop(settings.database_url)
-    return _table(db, journeys, timings, totals)
+    return "\n\n".join(tables)
 
 
 def _drop(url: str) -> None:
@@ -189,11 +244,12 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
-def _table(db: str, n: int, timings: dict[str, list[float]], totals: list[float]) -> str:
-    rows = [f"POS journey (find → scan → paid → receipt), {db}, {n} journeys, ms", "",
+def _table(
+    db: str, n: int, timings: dict[str, list[float]], totals: list[float], method: str
+) -> str:
+    rows = [f"POS journey by {method} (find → pay → paid → receipt), {db}, {n} journeys, ms", "",
             "| step | p50 | p95 | max |", "|---|---:|---:|---:|"]  # fmt: skip
-    for name in STEPS:
-        values = timings[name]
+    for name, values in timings.items():
         rows.append(f"| {name} | {_pct(values, .5):.0f} | {_pct(values, .95):.0f} | "
                     f"{max(values) * 1000:.0f} |")  # fmt: skip
     rows.append(f"| **journey (system time)** | {statistics.median(totals) * 1000:.0f} | "
@@ -205,8 +261,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=30)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--method", choices=[*METHODS, "all"], default="all")
     args = parser.parse_args()
-    print(run(args.journeys, args.db))
+    methods = METHODS if args.method == "all" else (args.method,)
+    print(run(args.journeys, args.db, methods))
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ def _driver_rows(n: int, queue: Any) -> None:
             start + timedelta(seconds=i * 86000 / n),
             i,
             False,
+            None,
         )
         for i in range(n)
     ]

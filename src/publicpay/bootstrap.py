@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from publicpay.adapters.channels.card_terminal import CardTerminalHost
 from publicpay.adapters.channels.configured import load_registry
 from publicpay.adapters.channels.registry import ChannelRegistry
 from publicpay.adapters.crypto.secretbox import SecretBox
@@ -15,6 +16,7 @@ from publicpay.adapters.db.catalogue import CatalogueCache
 from publicpay.adapters.db.engine import Engines, make_engines
 from publicpay.adapters.db.payments.txn_times import StoredTxnTimes
 from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
+from publicpay.adapters.events.business_lookup import HttpBusinessSystem
 from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.adapters.messages.senders import HttpGatewaySender, LogSender
 from publicpay.adapters.reconciliation.bank_client import HttpBankStatements
@@ -90,6 +92,8 @@ class Container:
     client_cache: ClientCache = field(default_factory=ClientCache)
 
     message_sender: MessageSender = field(default_factory=LogSender)  # portal (issue 13)
+    card_host: CardTerminalHost | None = None  # window POS bank cards (issue 13)
+    business_system: HttpBusinessSystem | None = None  # asking for a record (issue 13)
 
     pending_nonce: NonceClaim | None = None  # a signed request's, until a transaction claims it
     memo: dict[str, int] = field(default_factory=dict)  # read once, shared by every request
@@ -199,6 +203,10 @@ class Container:
 
     def close(self) -> None:
         self.sender.close()
+        if self.card_host is not None:
+            self.card_host.close()
+        if self.business_system is not None:
+            self.business_system.close()
         self.engines.dispose()
 
 
@@ -216,6 +224,32 @@ def build(settings: Settings, gateways: ChannelRegistry | None = None) -> Contai
         sender=HttpWebhookSender(guard, settings.webhook_timeout_s),
         guard=guard,
         message_sender=message_sender(settings),
+        card_host=card_host(settings),
+        business_system=HttpBusinessSystem(guard, settings.business_lookup_timeout_s),
+    )
+
+
+DEMO_CARD_MAC_KEY = "demo-card-mac-key-not-for-production"
+
+
+def card_mac_key(settings: Settings) -> str:
+    """The merchant's MAC key at the acquirer; outside production a fixed demo key by default."""
+    if settings.card_mac_key or settings.mode is Mode.PRODUCTION:
+        return settings.card_mac_key
+    return DEMO_CARD_MAC_KEY
+
+
+def card_host(settings: Settings) -> CardTerminalHost | None:
+    """The acquirer's terminal host (outside production, the emulator by default); None when
+    production has no acquirer configured (the POS then offers no card payments)."""
+    url = settings.card_acquirer_url
+    if not url and settings.mode is not Mode.PRODUCTION:
+        url = settings.public_base_url.rstrip("/") + "/emulator/acquirer"
+    key = card_mac_key(settings)
+    if not url or not key:
+        return None
+    return CardTerminalHost(
+        url, settings.card_merchant_id, key, timeout_s=settings.card_sale_timeout_s
     )
 
 

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     message_sender: Literal["log", "http"] = "log"
     message_gateway_url: str = ""
     message_gateway_secret: str = Field(default="", repr=False)
+    # window POS (issue 13): bank cards through the acquirer's terminal host (docs/card-terminal.md;
+    # empty URL: the emulator outside production, no card payments in production)
+    card_acquirer_url: str = ""
+    card_merchant_id: str = "898330105101001"  # MID, 15 digits
+    card_mac_key: str = Field(default="", repr=False)  # empty: a demo key outside production
+    card_sale_timeout_s: float = Field(default=60.0, gt=0)  # card read + PIN + authorisation
+    # asking the unit's business system for a record not registered yet (signed POST)
+    business_lookup_timeout_s: float = Field(default=3.0, gt=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -69,10 +69,12 @@ def test_a_finance_admin_sets_up_a_unit_and_its_admin_logs_in_with_totp(
     page.fill("#new-site input[name=address]", "拱墅区测试路8号")
     page.click("#new-site button[type=submit]")
     expect(page.locator("#done")).to_contain_text("已新增网点")
-    page.fill(f"[data-site='H{suffix}'] input[name=number]", "01")
-    page.fill(f"[data-site='H{suffix}'] input[name=name]", "综合受理")
-    page.click(f"[data-site='H{suffix}'] button[type=submit]")
-    expect(page.locator(f"[data-site='H{suffix}'] .chip")).to_contain_text("01")
+    page.fill(f"[data-site='H{suffix}'] form.new-window input[name=number]", "01")
+    page.fill(f"[data-site='H{suffix}'] form.new-window input[name=name]", "综合受理")
+    page.click(f"[data-site='H{suffix}'] form.new-window button[type=submit]")
+    expect(page.locator(f"[data-site='H{suffix}'] tr[data-window='01']")).to_contain_text(
+        "综合受理"
+    )
 
     # a fee item with its split and standard
     page.goto(f"{base}/console/catalogue")

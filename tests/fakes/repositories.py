@@ -569,6 +569,11 @@ class FakeUnits:
         unit = self._db.tables.units[unit_id]
         self._db.tables.units[unit_id] = replace(unit, webhook_url=url, webhook_secret=secret)
 
+    def set_lookup(self, unit_id: int, url: str, secret: str) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(unit, lookup_url=url, lookup_secret=secret)
+
     def rotate_webhook_secret(
         self, unit_id: int, secret: str, previous: str, valid_until: datetime
     ) -> None:

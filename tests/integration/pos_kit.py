@@ -37,7 +37,8 @@ def new_terminal(stack: Any, *, own_stock: bool = False) -> tuple[int, str]:
         app_id = f"pos_t{suffix}"
         uow.units.add_client(app_id, "device", unit_id, secrets.token_hex(16), c.clock.now())
         device = Device(0, app_id, DeviceKind.POS, f"测试POS{suffix}", site.id, window_id,
-                        unit_id, app_id if own_stock else None)  # fmt: skip
+                        unit_id, app_id if own_stock else None,
+                        card_terminal_id=f"9{secrets.randbelow(10**7):07d}")  # fmt: skip
         uow.devices.add(device, c.clock.now())
         if own_stock:
             start = 2_000_000_000 + secrets.randbelow(10**6) * 100  # clear of other ranges
@@ -83,3 +84,12 @@ def at_window(stack: Any, *, own_stock: bool = False) -> Iterator[tuple[httpx.Cl
         )
         assert opened.status_code == 303, opened.text
         yield client, window_id, app_id
+
+
+def card_terminal_id(stack: Any, app_id: str) -> str:
+    """The TID of a test terminal's card reader at the acquirer."""
+    with stack.container.read_uow() as uow:
+        device = uow.devices.by_app_id(app_id)
+    assert device is not None
+    assert device.card_terminal_id
+    return device.card_terminal_id

@@ -24,8 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from publicpay.adapters.crypto import sm2
+from publicpay.adapters.db.users import users
 from publicpay.demo.seed import credit_code
 from publicpay.domain.access import PERMISSIONS, UNIT_ROLES, Permission, Role
 from publicpay.domain.receipts.receipts import receipt_code
@@ -51,6 +53,8 @@ class World:
     payment_code: str  # a payable of A
     other_payment_code: str  # a payable of B
     other_region: str = OTHER_REGION
+    user: int = 0  # a cashier of A (in scope of A's unit admin and the region roles)
+    other_user: int = 0  # B's cashier
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,23 @@ ROUTES: list[Route] = [
     Route("/console/password", None),
     Route("/console/webhooks", Permission.MANAGE_WEBHOOKS, marker="other_unit_name"),
     Route("/console/channel-accounts", Permission.MANAGE_CHANNELS),
+    # editing existing records (issue 10, area: admin)
+    Route(
+        "/console/units/{unit}/edit",
+        Permission.MANAGE_UNITS,
+        out="/console/units/{other_unit}/edit",
+    ),
+    Route(
+        "/console/catalogue/{item}/edit",
+        Permission.MANAGE_CATALOGUE,
+        out="/console/catalogue/{other_item}/edit",
+        scoped_roles=UNIT_ROLES,
+    ),
+    Route(
+        "/console/users/{user}/edit",
+        Permission.MANAGE_USERS,
+        out="/console/users/{other_user}/edit",
+    ),
     # --- lists (issue 10, area: stats), refunds (issue 11), devices (issue 13) ---
     Route("/console/payables", Permission.VIEW_LISTS, marker="other_payment_code"),
     Route(
@@ -151,6 +172,15 @@ def world(stack: Any, payer: dict[str, str]) -> World:
         unit_name = uow.units.get(unit_id).name  # type: ignore[union-attr]
         uow.commit()
     other_user = make_user(stack, "cashier", unit_id=other_id)
+    own_user = make_user(stack, "cashier", unit_id=unit_id)
+    with stack.container.engines.read.connect() as conn:
+        ids = dict(
+            conn.execute(
+                select(users.c.username, users.c.id).where(
+                    users.c.username.in_([other_user.username, own_user.username])
+                )
+            ).all()
+        )
     return World(
         unit_id,
         unit_name,
@@ -163,6 +193,8 @@ def world(stack: Any, payer: dict[str, str]) -> World:
         "JY0101",
         _registered(unit_api, payer, "GA0101"),
         _registered(other_api, payer, "JY0101"),
+        user=ids[own_user.username],
+        other_user=ids[other_user.username],
     )
 
 

@@ -30,7 +30,8 @@ from publicpay.settings import Mode, Settings
 from tests.conftest import UNTHROTTLED
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.fault_kit import fault
-from tests.integration.recon_kit import exceptions_for, import_file, run_day, today
+from tests.integration.recon_kit import exceptions_for, import_file, line_of, run_day, today
+from tests.integration.test_carts import _pay_cart
 from tests.integration.test_payment_flow import open_order, pay_with_alipay, register, scan
 from tests.support.client import SignedClient
 
@@ -168,6 +169,29 @@ def test_an_explained_difference_is_accepted_with_no_money_moving(own):
     assert _journals(own, order_no) == []
 
 
+def test_a_cart_is_one_statement_line_matched_to_the_sum_of_its_orders(own):
+    api, payer = _api(own), own.info["payers"][0]
+    codes = [register(api, payer)["payment_code"] for _ in range(2)]
+    cart_no = _pay_cart(own, codes)["order_no"]
+    day = run_day(own, "alipay")
+    assert day.status == "reconciled", day.counts
+    line = line_of(own, cart_no)
+    assert line.match_class == "matched"
+    assert line.amount_fen == sum(_payable_fen(own, code) for code in codes)
+    with own.container.uow() as uow:
+        orders = [uow.orders.by_id(int(line.order_id))]
+    assert orders[0] is not None
+    assert orders[0].cart_id is not None
+    assert exceptions_for(own, cart_no) == []
+
+
+def _payable_fen(stack: Stack, code: str) -> int:
+    with stack.container.uow() as uow:
+        payable = uow.payables.by_code(code)
+    assert payable is not None
+    return int(payable.paid_fen or 0)
+
+
 def test_bad_input_changes_nothing(own):
     _, order_no = _lost(own)
     run_day(own, "alipay")
@@ -241,6 +265,53 @@ def test_an_amount_difference_is_written_off_within_the_limit_after_review(own):
         assert "已核销" in page.text
         assert "已确认无误" in page.text
     assert _line(own, over.line_id).resolution == "accepted"
+
+
+def test_cash_deposits_are_matched_with_the_collection_accounts_credits(own):
+    from publicpay.demo.activity import DemoActivity
+    from publicpay.demo.cash_office import seed_cash_office
+    from publicpay.emulators.bank.statement import Movement, render
+    from publicpay.services.shifts.deposits import deposits_for_matching
+
+    activity = DemoActivity(own.info)
+    try:
+        seed_cash_office(own.container, activity.cash_payable)  # window 01 closes balanced
+    finally:
+        activity.http.close()
+    c = own.container
+    [deposit] = deposits_for_matching(c.read_uow(), on=today())
+    at = f"{today()} 15:00:00"
+    unknown = Movement("B-U1", at, "C", 1234, "张三", "汇款")
+    day = import_file(own, "bank", render(ACCOUNT, today(), [unknown]))
+    assert day.counts == {"unknown_credit": 1, "holding": 1}  # the slip may arrive tomorrow
+    [held] = exceptions_for(own, deposit.deposit_no)
+    assert held.status == "holding"
+    credit = Movement("B-D1", at, "C", deposit.amount_fen, "车管所大厅", deposit.deposit_no)
+    day = import_file(own, "bank", render(ACCOUNT, today(), [unknown, credit]))
+    assert day.counts == {"unknown_credit": 1, "matched": 1}
+    assert exceptions_for(own, deposit.deposit_no)[0].status == "released"
+    [credited] = deposits_for_matching(c.read_uow(), on=today())
+    assert credited.status.value == "credited"
+    assert credited.credit is not None
+    assert credited.credit.statement_ref == "B-D1"
+    assert [a for _, a, _ in _journals(own, deposit.deposit_no)][-2:] == [
+        "collection",
+        "cash_in_transit",
+    ]
+    # the unidentified credit is parked in suspense (待处理), whatever its size
+    [item] = exceptions_for(own, "B-U1")
+    _resolve(own, item.id, Action.WRITE_OFF, "来款人不明，转待处理挂账")
+    _review(own, item.id)
+    assert _journals(own, f"exception:{item.id}") == [
+        ("write_off", "collection", 1234),
+        ("write_off", "suspense", -1234),
+    ]
+    wrong = Movement("B-D2", at, "C", deposit.amount_fen + 1, "车管所大厅", deposit.deposit_no)
+    day = import_file(own, "bank", render(ACCOUNT, today(), [unknown, credit, wrong]))
+    assert day.counts == {"unknown_credit": 1, "matched": 1, "amount_mismatch": 1}
+    [item] = exceptions_for(own, "B-D2")
+    _resolve(own, item.id, Action.ACCEPT, "银行重复入账，已由银行冲正")
+    _review(own, item.id)
 
 
 def test_once_no_exception_is_open_the_day_is_green_clearing_runs_and_check_passes(own):

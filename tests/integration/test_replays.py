@@ -179,6 +179,12 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/webhook-endpoint",
         lambda _: {"url": "http://127.0.0.1:9/hook"},
     ),
+    ("PUT", "/api/v1/lookup-endpoint"): (  # window POS: asking the business system (issue 13)
+        "unit",
+        "PUT",
+        lambda _: "/api/v1/lookup-endpoint",
+        lambda _: {"url": "http://127.0.0.1:9/lookup"},
+    ),
     ("POST", "/api/v1/events/{event_id}/replay"): (
         "unit",
         "POST",

@@ -101,3 +101,33 @@ def test_counter_lines_match_by_bank_serial_and_reversals_match_reversed_orders(
     result = match(lines, orders, pl.DataFrame(schema=REFUND_SCHEMA), day=DAY, key="trade_no")
     assert result.lines["match_class"].to_list() == ["matched", "matched", "matched"]
     assert result.platform_only.height == 0
+
+
+def test_a_cart_is_one_line_matched_to_the_sum_of_its_orders():
+    from publicpay.adapters.reconciliation.matching import ORDER_WITH_CART_SCHEMA
+
+    lines = _lines(
+        ("payment", "C1", None, "TC1", 300),  # a cart of two payables: 100 + 200
+        ("payment", "C2", None, "TC2", 999),  # another cart, at another amount
+        ("payment", "P9", None, "TP9", 50),
+    )
+    orders = pl.DataFrame(
+        [
+            (*_order(1, "P1", 100), "C1"),
+            (*_order(2, "P2", 200), "C1"),
+            (*_order(3, "P3", 400), "C2"),
+            (*_order(4, "P4", 500), "C2"),
+            (*_order(5, "P5", 70), "C3"),  # a cart paid on the platform, not in the statement
+            (*_order(6, "P6", 30), "C3"),
+            (*_order(9, "P9", 50), None),
+        ],
+        schema=ORDER_WITH_CART_SCHEMA,
+        orient="row",
+    )
+    result = match(lines, orders, pl.DataFrame(schema=REFUND_SCHEMA), day=DAY)
+    assert result.lines["match_class"].to_list() == ["matched", "amount_mismatch", "matched"]
+    assert result.lines["order_id"].to_list() == [1, 3, 9]
+    assert sorted(result.platform_only.select("key", "match_class").iter_rows()) == [
+        ("P5", "platform_only"),
+        ("P6", "platform_only"),
+    ]

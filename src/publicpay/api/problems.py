@@ -42,6 +42,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "device_not_found": 404,
     "kiosk_disabled": 403,  # a kiosk whose credential was revoked
     "cart_mixes_accounts": 409,  # a cart of payables collected through different accounts
+    "card_outcome_unknown": 409,  # a card sale whose outcome the acquirer has not told yet
+    "business_system_unavailable": 504,  # the unit's business system did not answer in time
+    "business_answer_invalid": 502,  # … answered unsigned, badly signed or malformed
     "unbalanced_journal": 500,
     "own_role": 403,  # a console user changing their own role or scope (admin)
     "wrong_password": 422,  # changing one's password with a wrong current one (admin)

@@ -166,6 +166,20 @@ class WebhookEndpointOut(BaseModel):
     secret: str = Field(description="Webhook 签名密钥（每次设置都会更换）")
 
 
+class LookupEndpointIn(Strict):
+    url: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
+        description="业务系统接收业务记录查询（business.lookup）的 http(s) 地址",
+    )
+
+
+class LookupEndpointOut(BaseModel):
+    url: str = Field(description="业务系统查询地址")
+    secret: str = Field(description="查询与应答的签名密钥（每次设置都会更换）")
+
+
 class EventOut(BaseModel):
     cursor: int
     id: str

@@ -23,6 +23,7 @@ from publicpay.demo.cash_office import seed_cash_office
 from publicpay.domain.errors import DomainError
 from publicpay.domain.refunds import Refund
 from publicpay.services.refunds.approval import Approver, approve_refund
+from publicpay.services.refunds.execution import run_due_refunds
 from publicpay.services.refunds.requests import PayeeAccount, refund_payable
 
 log = logging.getLogger("publicpay.demo")
@@ -253,10 +254,36 @@ def seed_activity(info: dict[str, Any], container: Container | None = None) -> N
         activity.http.close()
 
 
-# reconciliation (issue 12): one more payment whose notification Alipay "loses", then today's
-# statements of every channel are fetched and matched, so the workbench opens on real days
-# (the lost one shows as 长款 until finance recovers it there)
+# reconciliation (issue 12), the day of the Done-when: one more payment whose notification
+# Alipay "loses", one payable paid twice (the payer scanned two codes: the second payment is
+# refunded by the platform by itself), and — among the cases above — one refunded on request;
+# then today's statements of every channel are fetched and matched, so the workbench opens on
+# that day (the lost one shows as 长款 until finance recovers it there)
 LOST_CASE = Case(0, (("GA0101", 1, None),), None)
+TWICE_CASE = Case(1, (("GA0301", 1, None),), None)
+
+
+def pay_twice(activity: DemoActivity, code: str) -> None:
+    """Two codes opened for one payable, both scanned: the second payment is a duplicate."""
+    opened = []
+    for _ in range(2):
+        order = activity.http.post(f"/api/v1/pay/{code}/orders", json={"channel": "alipay"})
+        order.raise_for_status()
+        opened.append(order.json()["qr_code"])
+    for qr_code in opened:
+        activity.http.post("/emulator/alipay/scan", json={"qr_code": qr_code}).raise_for_status()
+
+
+def _wait_for_second_payment(container: Container, code: str, timeout_s: float = 20) -> None:
+    """Until both notifications were applied (the duplicate's refund exists), so that the day
+    is matched on what the platform knows."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with container.read_uow() as uow:
+            payable = uow.payables.by_code(code)
+            if payable is not None and uow.refunds.for_payable(payable.id):
+                return
+        time.sleep(0.2)
 
 
 def seed_reconciliation(container: Container, activity: DemoActivity) -> None:
@@ -273,6 +300,13 @@ def seed_reconciliation(container: Container, activity: DemoActivity) -> None:
         activity.http.post("/emulator/alipay/faults", json=fault).raise_for_status()
         qr = {"qr_code": order.json()["qr_code"]}
         activity.http.post("/emulator/alipay/scan", json=qr).raise_for_status()
+        twice = activity.register(TWICE_CASE, activity.info["payers"][2], 903)
+        pay_twice(activity, twice)
+        _wait_for_second_payment(container, twice)
+        # the day's refunds (the one asked for and approved, the second payment's) go out first
+        notify_url = container.payment_policy().notify_url_for
+        run_due_refunds(container.uow, container.gateways, clock=container.clock,
+                        notify_url=notify_url)  # fmt: skip
         day = business_date(container.clock.now())
         engine, sources = PolarsEngine(), container.statement_sources()
         for source in CHANNEL_SOURCES:

@@ -200,6 +200,7 @@ def ensure_partner_kiosk(uow: SqlUnitOfWork, now: datetime) -> None:
 
 # portal/POS (issue 13): smart POS terminals at the vehicle office's hall windows 01 and 02
 POS_DEVICES = (("pos_cg_hall_01", "01"), ("pos_cg_hall_02", "02"))
+POS_TERMINAL_IDS = {"pos_cg_hall_01": "33010501", "pos_cg_hall_02": "33010502"}  # TIDs (card)
 POS_UNIT, POS_SITE = "330105101", "CG-HALL"
 
 
@@ -224,6 +225,7 @@ def ensure_pos_devices(uow: SqlUnitOfWork, now: datetime) -> None:
             window_id=windows[number],
             unit_id=unit_id,
             issuing_point=app_id,  # its own receipt stock (below), as a kiosk has
+            card_terminal_id=POS_TERMINAL_IDS[app_id],  # its card reader at the acquirer
         )
         uow.devices.add(pos, now)
         _pos_stock(uow, app_id, unit_id, POS_DEVICES.index((app_id, number)), now)
@@ -249,7 +251,8 @@ def describe_pos(uow: SqlUnitOfWork) -> dict[str, Any]:
     if client is None:
         return {}
     return {"pos": {"device_id": app_id, "device_secret": client.secret, "site": POS_SITE,
-                    "window": number, "cashier": "vmo_cashier"}}  # fmt: skip
+                    "window": number, "cashier": "vmo_cashier",
+                    "card_terminal_id": POS_TERMINAL_IDS[app_id]}}  # fmt: skip
 
 
 def _units(uow: SqlUnitOfWork) -> list[Any]:

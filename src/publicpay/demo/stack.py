@@ -12,6 +12,7 @@ from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
 from publicpay.demo.emulated import Emulators, connect, start_emulators
 from publicpay.demo.seed import (
+    demo_payers,
     describe,
     ensure_channel_accounts,
     ensure_demo_users,
@@ -22,9 +23,12 @@ from publicpay.demo.seed import (
     is_seeded,
     seed,
 )
+from publicpay.demo.window import start_window_parties
+from publicpay.emulators.acquirer import CardTerminalEmulator
 from publicpay.emulators.alipay import AlipayEmulator
 from publicpay.emulators.bank import BankTeller, CollectionBank, Payer
 from publicpay.emulators.bank import create_app as create_bank_app
+from publicpay.emulators.business_system import BusinessSystemEmulator
 from publicpay.emulators.treasury import TreasuryEmulator
 from publicpay.emulators.unionpay import UnionPayEmulator
 from publicpay.emulators.wechat import WechatPayEmulator
@@ -39,6 +43,8 @@ class Stack:
     wechat: WechatPayEmulator
     unionpay: UnionPayEmulator
     info: dict[str, Any] = field(default_factory=dict)
+    acquirer: CardTerminalEmulator = field(default_factory=CardTerminalEmulator)  # issue 13
+    business: BusinessSystemEmulator = field(default_factory=BusinessSystemEmulator)
     bank: CollectionBank | None = None  # the collecting bank's books (issue 12)
     treasury: TreasuryEmulator | None = None
 
@@ -80,6 +86,9 @@ def build_stack(
         )
         for channel in ("alipay", "wechat", "unionpay"):
             accounts.save(channel, configs[channel], container.clock.now())
+        acquirer, business = start_window_parties(  # the window POS's card host, business system
+            uow, settings, demo_payers()[0], time_scale=emulator_time_scale
+        )
         info = describe(uow)
         uow.commit()
     container.reload_gateways()
@@ -97,9 +106,22 @@ def build_stack(
     emulators["bank"] = create_bank_app(teller, bank, service[2] if service else "")
     treasury = TreasuryEmulator(on_confirmed=bank.clearing_confirmed)  # clearing (issue 12)
     emulators["treasury"] = treasury.create_app()
+    emulators["acquirer"] = acquirer.create_app()  # window POS bank cards (issue 13)
+    emulators["business"] = business.create_app()  # the vehicle office's business system
     app = create_app(container, emulators=emulators)
     info = {"base_url": base, "database_url": settings.database_url, **info}
-    return Stack(container, app, alipay, emulated.wechat, emulated.unionpay, info, bank, treasury)
+    return Stack(
+        container,
+        app,
+        alipay,
+        emulated.wechat,
+        emulated.unionpay,
+        info,
+        acquirer,
+        business,
+        bank,
+        treasury,
+    )
 
 
 def collecting_bank(

@@ -34,6 +34,7 @@ class Device:
     printer: str | None = None  # as reported: ok | error | offline
     paper: str | None = None  # ok | low | out
     version: str | None = None
+    card_terminal_id: str | None = None  # a POS's terminal id (TID) at the card acquirer
 
 
 class PrinterState(StrEnum):

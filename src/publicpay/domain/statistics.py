@@ -24,12 +24,14 @@ CHANNEL_LABELS = {
     Channel.UNIONPAY: "云闪付",
     Channel.COUNTER: "银行柜面",
     Channel.CASH: "现金",
+    Channel.CARD: "银行卡",
 }
 METHOD_LABELS = {
     OrderMethod.QR: "扫码",
     OrderMethod.BARCODE: "付款码",
     OrderMethod.COUNTER: "柜面",
     OrderMethod.CASH: "现金",
+    OrderMethod.CARD: "银行卡",
 }
 ORDER_STATUS_LABELS = {
     OrderStatus.PAYING: "支付中",

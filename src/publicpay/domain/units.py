@@ -47,6 +47,8 @@ class Unit:
     webhook_previous_valid_until: datetime | None = None
     contact: str = ""  # who the bureau calls about the unit (name, telephone)
     disabled_at: datetime | None = None  # disabled by a finance admin: its system is refused
+    lookup_url: str | None = None  # the business system's record query (window POS)
+    lookup_secret: str | None = None
 
     @property
     def active(self) -> bool:

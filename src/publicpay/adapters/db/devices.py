@@ -29,6 +29,7 @@ devices = Table(
     Column("printer", String(20), nullable=True),
     Column("paper", String(20), nullable=True),
     Column("version", String(40), nullable=True),
+    Column("card_terminal_id", String(8), nullable=True),  # TID at the card acquirer (POS)
 )
 
 # A partner bank's branch (合作银行网点): the bank's credential sees the kiosks placed there.
@@ -75,6 +76,7 @@ class DevicesRepository:
             "window_id": device.window_id,
             "unit_id": device.unit_id,
             "issuing_point": device.issuing_point,
+            "card_terminal_id": device.card_terminal_id,
             "active": device.active,
             "created_at": at,
         }
@@ -122,4 +124,5 @@ def _device(row: Any) -> Device:
         printer=row.printer,
         paper=row.paper,
         version=row.version,
+        card_terminal_id=row.card_terminal_id,
     )

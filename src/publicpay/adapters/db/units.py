@@ -50,6 +50,9 @@ units = Table(
     # administration (migration 0021): who to call, and a unit disabled by a finance admin
     Column("contact", String(200), nullable=False, server_default=""),
     Column("disabled_at", Ts, nullable=True),
+    # asking the business system for a record not registered yet (window POS, issue 13)
+    Column("lookup_url", String(500), nullable=True),
+    Column("lookup_secret_enc", LargeBinary, nullable=True),
 )
 
 api_clients = Table(
@@ -113,6 +116,11 @@ _SET_WEBHOOK = (
         webhook_previous_secret_enc=None,
         webhook_previous_valid_until=None,
     )
+)
+_SET_LOOKUP = (
+    update(units)
+    .where(units.c.id == bindparam("b_id"))
+    .values(lookup_url=bindparam("url"), lookup_secret_enc=bindparam("secret"))
 )
 _ROTATE_WEBHOOK = (
     update(units)
@@ -247,6 +255,12 @@ class UnitsRepository:
             webhook_previous_valid_until=utc(until) if until else None,
             contact=row.contact,
             disabled_at=utc(row.disabled_at) if row.disabled_at else None,
+            lookup_url=row.lookup_url,
+            lookup_secret=(
+                self._box.open_text(row.lookup_secret_enc, b"lookup")
+                if row.lookup_secret_enc
+                else None
+            ),
         )
 
     def update_unit(self, unit_id: int, name: str, contact: str, region_code: str) -> None:
@@ -260,6 +274,11 @@ class UnitsRepository:
     def set_webhook(self, unit_id: int, url: str, secret: str) -> None:
         sealed = self._box.seal_text(secret, b"webhook")
         self._sql.run(_SET_WEBHOOK, {"b_id": unit_id, "url": url, "secret": sealed})
+
+    def set_lookup(self, unit_id: int, url: str, secret: str) -> None:
+        """The business system's record-query URL and the secret both sides sign with."""
+        sealed = self._box.seal_text(secret, b"lookup")
+        self._sql.run(_SET_LOOKUP, {"b_id": unit_id, "url": url, "secret": sealed})
 
     def rotate_webhook_secret(
         self, unit_id: int, secret: str, previous: str, valid_until: datetime

@@ -3,22 +3,28 @@ fed with what the platform knows of the channel's days (`ReconciliationRepo`).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
 
 from publicpay.adapters.reconciliation.frames import ParsedStatement
-from publicpay.adapters.reconciliation.matching import ORDER_SCHEMA, REFUND_SCHEMA, match
+from publicpay.adapters.reconciliation.matching import (
+    ORDER_WITH_CART_SCHEMA,
+    REFUND_SCHEMA,
+    match,
+)
 from publicpay.adapters.reconciliation.parsing import parse_statement
 from publicpay.domain.reconciliation import (
+    LineKind,
     LineResult,
     MatchClass,
     MatchOutcome,
     PlatformOnly,
     Source,
 )
+from publicpay.domain.shifts import Deposit
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.ports import Parsed, ReconciliationRepo
 
@@ -38,9 +44,9 @@ def _moments(values: Sequence[datetime | None]) -> pl.Series:
 
 
 def _orders(rows: list[Any]) -> pl.DataFrame:
-    """The platform's orders (`ReconciliationRepo.platform_orders`) as ORDER_SCHEMA, columnar."""
+    """The platform's orders (`ReconciliationRepo.platform_orders`), columnar."""
     if not rows:
-        return pl.DataFrame(schema=ORDER_SCHEMA)
+        return pl.DataFrame(schema=ORDER_WITH_CART_SCHEMA)
     column = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))  # by name
     paid = _moments(column["paid_at"])
     frame = pl.DataFrame(
@@ -54,10 +60,11 @@ def _orders(rows: list[Any]) -> pl.DataFrame:
             "paid_late": (paid.dt.time() >= CUTOFF).fill_null(value=False),
             "paid_order_id": pl.Series(column["paid_order_id"], dtype=pl.Int64),
             "elsewhere": pl.Series(column["elsewhere"]).cast(pl.Boolean),
+            "cart_no": pl.Series(column["cart_no"], dtype=pl.String),
         }
     )
     second = pl.col("paid_order_id").is_not_null() & (pl.col("paid_order_id") != pl.col("order_id"))
-    return frame.with_columns(second.alias("is_duplicate")).select(list(ORDER_SCHEMA))
+    return frame.with_columns(second.alias("is_duplicate")).select(list(ORDER_WITH_CART_SCHEMA))
 
 
 def _refunds(rows: list[Any]) -> pl.DataFrame:
@@ -81,10 +88,17 @@ class PolarsEngine:
     def parse(self, source: Source, content: bytes, *, day: date, merchant: str | None) -> Parsed:
         return parse_statement(source, content, day=day, merchant=merchant)
 
-    def match(self, repo: ReconciliationRepo, parsed: Parsed, *, statement_id: int) -> MatchOutcome:
+    def match(
+        self,
+        repo: ReconciliationRepo,
+        parsed: Parsed,
+        *,
+        statement_id: int,
+        deposits: Sequence[Deposit] = (),
+    ) -> MatchOutcome:
         assert isinstance(parsed, ParsedStatement)
         if parsed.source is Source.BANK:
-            return _match_bank(repo, parsed)
+            return _match_bank(repo, parsed, deposits)
         day = parsed.business_day
         start = datetime.combine(day - timedelta(days=WINDOW_DAYS), time(), SHANGHAI)
         until = datetime.combine(day + timedelta(days=2), time(), SHANGHAI)
@@ -107,9 +121,18 @@ class PolarsEngine:
         return MatchOutcome(lines, only, result.counts(), duplicates)
 
 
-def _bank_class(repo: ReconciliationRepo, kind: str, reference: str, amount: int) -> MatchClass:
+def _bank_class(
+    repo: ReconciliationRepo,
+    kind: str,
+    reference: str,
+    amount: int,
+    serial: str,
+    deposits: Mapping[str, Deposit],
+) -> MatchClass:
     """A collection-account movement against what it should be (docs/bank-statement.md)."""
     parts = reference.split(":")
+    if kind == "credit" and reference in deposits:
+        return _deposit_class(deposits[reference], amount, serial)
     if kind == "credit" and len(parts) == 3 and parts[0] == "SETTLE":
         try:
             source, day = Source(parts[1]), date.fromisoformat(parts[2])
@@ -130,14 +153,44 @@ def _bank_class(repo: ReconciliationRepo, kind: str, reference: str, amount: int
     return MatchClass.STATUS_MISMATCH
 
 
-def _match_bank(repo: ReconciliationRepo, parsed: ParsedStatement) -> MatchOutcome:
+def _deposit_class(deposit: Deposit, amount: int, serial: str) -> MatchClass:
+    """A cashier shift's deposit slip credited: its amount, and not credited by another line."""
+    if amount != deposit.amount_fen:
+        return MatchClass.AMOUNT_MISMATCH
+    if deposit.credit is not None and deposit.credit.statement_ref != serial:
+        return MatchClass.DUPLICATE  # the same slip on a second credit
+    return MatchClass.MATCHED
+
+
+def _match_bank(
+    repo: ReconciliationRepo, parsed: ParsedStatement, deposits: Sequence[Deposit]
+) -> MatchOutcome:
     """Third way: the collection account's credits are the channels' net settlements of
-    reconciled days (gross − fees); its debits are clearing transfers; the rest is 不明款."""
+    reconciled days (gross − fees) and the cashier shifts' cash deposits (by the slip's
+    number); its debits are clearing transfers; another credit is 不明款. A deposit no credit
+    shows is short (短款) — held first when it was prepared that day (the bank may book it the
+    next day)."""
+    by_no = {d.deposit_no: d for d in deposits}
     lines = []
     for row in parsed.lines.to_dicts():
-        cls = _bank_class(repo, row["kind"], row["order_no"] or "", row["amount_fen"])
+        reference = row["order_no"] or ""
+        cls = _bank_class(repo, row["kind"], reference, row["amount_fen"], row["trade_no"], by_no)
         lines.append(LineResult(**{**row, "match_class": cls, "order_id": None, "refund_id": None}))
+    named = {line.order_no for line in lines if line.kind == LineKind.CREDIT.value}
+    day = parsed.business_day
+    short = tuple(
+        PlatformOnly(
+            d.deposit_no,
+            None,
+            None,
+            None,
+            d.amount_fen,
+            MatchClass.HOLDING if d.business_date >= day else MatchClass.PLATFORM_ONLY,
+        )
+        for d in deposits
+        if d.credit is None and d.deposit_no not in named and d.business_date <= day
+    )
     counts: dict[str, int] = {}
-    for line in lines:
-        counts[line.match_class.value] = counts.get(line.match_class.value, 0) + 1
-    return MatchOutcome(tuple(lines), (), counts, {})
+    for cls in [line.match_class for line in lines] + [item.match_class for item in short]:
+        counts[cls.value] = counts.get(cls.value, 0) + 1
+    return MatchOutcome(tuple(lines), short, counts, {})

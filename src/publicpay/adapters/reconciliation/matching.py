@@ -8,6 +8,9 @@ Classes (domain notes §7, `domain.reconciliation.MatchClass`):
 - a refund line: no such refund → status_mismatch; another amount → amount_mismatch; the refund
   succeeded → matched, otherwise status_mismatch; a counter reversal (冲正) matches a reversed
   order;
+- a cart (several payables paid in one channel payment, each settled by an order of its own for
+  exactly its amount) is one line naming the cart: its orders are grouped and the line matches
+  their sum (the line records the cart's first order);
 - platform-only: an order of the channel paid that day (or a refund completed that day) that no
   line of any active statement names → platform_only, or holding when it was paid in the last
   minutes of the day (cut-off: the channel may book it on the next day).
@@ -34,6 +37,9 @@ ORDER_SCHEMA = pl.Schema(
         "elsewhere": pl.Boolean(),  # named by a line of another active statement
     }
 )
+# optional: paid in a cart, the channel knows the cart's number only (null when absent)
+CART_NO = "cart_no"
+ORDER_WITH_CART_SCHEMA = pl.Schema({**ORDER_SCHEMA, CART_NO: pl.String()})
 REFUND_SCHEMA = pl.Schema(
     {
         "refund_id": pl.Int64(),
@@ -72,9 +78,34 @@ def _hashed(column: str) -> pl.Expr:
     return pl.col(column).hash(seed=12).alias("_h")
 
 
+def _by_channel_order(orders: pl.DataFrame, key: str) -> pl.DataFrame:
+    """What the channel sees: an order, or a cart (its orders grouped under the cart's number,
+    their amounts summed, its first order standing for it)."""
+    single = orders.filter(pl.col("cart_no").is_null())
+    in_carts = orders.filter(pl.col("cart_no").is_not_null())
+    if in_carts.is_empty():
+        return single
+    first = pl.col("order_id").arg_min()
+    grouped = in_carts.group_by("cart_no").agg(
+        pl.col("order_id").min(),
+        pl.col("order_no").get(first),
+        pl.col("trade_no").get(first),
+        pl.col("order_amount").sum(),
+        pl.col("order_status").get(first),
+        pl.col("paid_day").get(first),
+        pl.col("paid_late").any(),
+        pl.col("is_duplicate").any(),
+        pl.col("elsewhere").any(),
+    )
+    if key == "order_no":
+        grouped = grouped.with_columns(pl.col("cart_no").alias("order_no"))
+    return pl.concat([single, grouped.select(single.columns)])
+
+
 def _payments(lines: pl.DataFrame, orders: pl.DataFrame, key: str) -> pl.DataFrame:
     payments = lines.filter(pl.col("kind") == LineKind.PAYMENT.value).with_columns(_hashed(key))
-    right = orders.select(_hashed(key), pl.col(key).alias("_key"), *_ORDER_FIELDS)
+    channel_orders = _by_channel_order(orders, key)
+    right = channel_orders.select(_hashed(key), pl.col(key).alias("_key"), *_ORDER_FIELDS)
     joined = payments.join(right, on="_h", how="left")
     found = pl.col("_key") == pl.col(key)
     joined = joined.with_columns(
@@ -158,16 +189,27 @@ def match(
     """Match `lines` (LINE_SCHEMA) of business day `day` against the channel's `orders`
     (ORDER_SCHEMA) and `refunds` (REFUND_SCHEMA); `key` is how a line names its order
     (`order_no`, or `trade_no` for the bank counter's serials)."""
+    if CART_NO not in orders.columns:
+        orders = orders.with_columns(pl.lit(None, dtype=pl.String).alias(CART_NO))
     payments = _payments(lines, orders, key).select(_OUT)
     refund_lines = _refunds(lines, orders, refunds)
     classified = pl.concat([payments, refund_lines]).sort("line_no")
     seen_orders = classified.get_column("order_id").drop_nulls()
     seen_refunds = classified.get_column("refund_id").drop_nulls()
+    cart_of = pl.col("cart_no")
+    seen_carts = orders.filter(
+        cart_of.is_not_null() & pl.col("order_id").is_in(seen_orders.implode())
+    ).get_column("cart_no")
+    unseen = (
+        pl.when(cart_of.is_null())
+        .then(~pl.col("order_id").is_in(seen_orders.implode()))
+        .otherwise(~cart_of.is_in(seen_carts.implode()) & ~pl.col("elsewhere").any().over(cart_of))
+    )
     short_orders = orders.filter(
         pl.col("order_status").is_in(PAID[:1])
         & (pl.col("paid_day") == day)
         & ~pl.col("elsewhere")
-        & ~pl.col("order_id").is_in(seen_orders.implode())
+        & unseen
     ).select(
         pl.col("order_no").alias("key"),
         "order_no",

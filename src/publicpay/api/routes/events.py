@@ -8,11 +8,18 @@ from publicpay.api.auth import unit_client
 from publicpay.api.deps import container
 from publicpay.api.idempotency import idempotent
 from publicpay.api.params import Cursor, EventId
-from publicpay.api.schemas import EventOut, EventsOut, WebhookEndpointIn, WebhookEndpointOut
+from publicpay.api.schemas import (
+    EventOut,
+    EventsOut,
+    LookupEndpointIn,
+    LookupEndpointOut,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
+)
 from publicpay.bootstrap import Container
 from publicpay.domain.errors import NotFound
 from publicpay.domain.units import ApiClient
-from publicpay.services.units.credentials import set_endpoint
+from publicpay.services.units.credentials import set_endpoint, set_lookup_endpoint
 
 router = APIRouter(prefix="/api/v1", tags=["events and webhooks (unit API)"])
 
@@ -59,6 +66,27 @@ def put_webhook_endpoint(
     def set_it() -> WebhookEndpointOut:
         secret = set_endpoint(c.uow(), unit_id, body.url, guard=c.guard, clock=c.clock)
         return WebhookEndpointOut(url=body.url, secret=secret)
+
+    return idempotent(c, request, f"unit:{client.app_id}", body.model_dump_json(), set_it)
+
+
+@router.put(
+    "/lookup-endpoint",
+    response_model=LookupEndpointOut,
+    summary="设置业务记录查询地址（窗口查不到时平台向业务系统查询；每次生成新密钥）",
+)
+def put_lookup_endpoint(
+    body: LookupEndpointIn,
+    request: Request,
+    client: ApiClient = Depends(unit_client),
+    c: Container = Depends(container),
+) -> Response:
+    unit_id = client.unit_id
+    assert unit_id is not None
+
+    def set_it() -> LookupEndpointOut:
+        secret = set_lookup_endpoint(c.uow(), unit_id, body.url, guard=c.guard, clock=c.clock)
+        return LookupEndpointOut(url=body.url, secret=secret)
 
     return idempotent(c, request, f"unit:{client.app_id}", body.model_dump_json(), set_it)
 

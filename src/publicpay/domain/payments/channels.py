@@ -19,6 +19,7 @@ class Channel(StrEnum):
     UNIONPAY = "unionpay"
     COUNTER = "counter"  # bank counter (银行柜面代收)
     CASH = "cash"  # cash at the window (现金)
+    CARD = "card"  # bank card at a window's POS terminal, through its acquirer (银行卡)
 
 
 class TradeState(StrEnum):

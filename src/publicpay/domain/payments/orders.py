@@ -25,6 +25,7 @@ class OrderMethod(StrEnum):
     BARCODE = "barcode"  # we scan the payer's 付款码 (被扫)
     COUNTER = "counter"
     CASH = "cash"
+    CARD = "card"  # card present at a window's POS terminal (银行卡)
 
 
 _TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {

@@ -119,7 +119,7 @@ def update_item(
         if item is None:
             raise NotFound(f"收费项目 {item_code} 不存在")
         fields: dict[str, Any] = {
-            k: (v.strip() if isinstance(v, str) else v)
+            k: (v.strip() if type(v) is str else v)  # enums (StrEnum) stay
             for k in ItemChange.__slots__
             if (v := getattr(change, k)) is not None
         }

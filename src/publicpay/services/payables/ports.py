@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from publicpay.domain.payable_batches import BatchRecord
 from publicpay.domain.payables import Payable
@@ -75,3 +75,13 @@ class BatchesRepo(Protocol):
     def forget_rows(self, batch_id: int) -> None: ...
 
     def prune_previews(self, before: datetime) -> int: ...
+
+
+class BusinessSystem(Protocol):
+    """A unit's business system answering the platform's signed record query
+    (adapters/events/business_lookup.py)."""
+
+    def ask(self, url: str, secret: str, event: str, body: bytes) -> dict[str, Any]:
+        """The answer, its signature checked; BusinessSystemUnavailable (no answer in time, an
+        HTTP error, a refused URL) or BusinessAnswerInvalid (signature, not a JSON object)."""
+        ...

@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from publicpay.domain.events import DiscrepancyKind
 from publicpay.domain.payables import Payable
+from publicpay.domain.payments.cards import CardResult, CardSaleRequest
 from publicpay.domain.payments.carts import Cart
 from publicpay.domain.payments.channels import (
     BarcodePayRequest,
@@ -53,6 +54,18 @@ class ChannelGateway(Protocol):
     def ack(self, ok: bool) -> NotificationAck: ...
 
     def fetch_statement(self, day: date) -> bytes: ...
+
+
+class CardHost(Protocol):
+    """The card acquirer's terminal host (adapters/channels/card_terminal.py): a card-present
+    sale on a window's POS terminal, its query and same-day void. `ChannelUnavailable`: the
+    outcome is unknown (query before anything else); `ChannelRejected`: the request refused."""
+
+    def sale(self, request: CardSaleRequest) -> CardResult: ...
+
+    def query(self, terminal_id: str, order_no: str) -> CardResult: ...
+
+    def void(self, terminal_id: str, order_no: str, void_no: str) -> CardResult: ...
 
 
 class Gateways(Protocol):

@@ -49,8 +49,8 @@ def recover_order(
         order = uow.orders.by_no(order_no)
     if order is None or order.status is not OrderStatus.PAYING:
         return 0
-    if order.channel in (Channel.CASH.value, Channel.COUNTER.value):
-        return 0
+    if order.channel in (Channel.CASH.value, Channel.COUNTER.value, Channel.CARD.value):
+        return 0  # no channel gateway: a card order is settled by `card.settle_open_card_orders`
     gateway = gateways.for_account(Channel(order.channel), order.channel_account_id)
     result = gateway.query(order_no)
     if result.state in (TradeState.SUCCEEDED, TradeState.CLOSED, TradeState.FAILED):

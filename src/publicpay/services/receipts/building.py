@@ -42,6 +42,7 @@ CHANNEL_NAMES = {
     "unionpay": "银联",
     "counter": "银行柜台",
     "cash": "现金",
+    "card": "银行卡",
 }
 Key = tuple[int, ReceiptSigner]
 

@@ -3,7 +3,7 @@ statements come from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from publicpay.domain.reconciliation import (
     StatementRecord,
     StatementTotals,
 )
+from publicpay.domain.shifts import Deposit
 
 
 class ReconciliationRepo(Protocol):
@@ -128,8 +129,16 @@ class ReconEngine(Protocol):
         ...
 
     def match(
-        self, repo: ReconciliationRepo, parsed: Parsed, *, statement_id: int
-    ) -> MatchOutcome: ...
+        self,
+        repo: ReconciliationRepo,
+        parsed: Parsed,
+        *,
+        statement_id: int,
+        deposits: Sequence[Deposit] = (),
+    ) -> MatchOutcome:
+        """Classify the lines; a collection-account statement is also matched against the
+        cashier shifts' cash `deposits` (slips carry the reference the bank books them by)."""
+        ...
 
 
 class StatementSources(Protocol):

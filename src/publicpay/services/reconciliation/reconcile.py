@@ -28,9 +28,15 @@ from publicpay.domain.reconciliation import (
     StatementRecord,
     StatementRefused,
 )
+from publicpay.domain.shifts import Credit, Deposit
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
-from publicpay.services.reconciliation.ports import Parsed, ReconEngine, StatementSources
+from publicpay.services.reconciliation.ports import (
+    Parsed,
+    ReconciliationRepo,
+    ReconEngine,
+    StatementSources,
+)
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
 log = logging.getLogger("publicpay.services.reconciliation")
@@ -98,11 +104,50 @@ def import_statement(
     with new_uow() as uow:
         statement_id = _store(uow, parsed, content, clock=clock, actor=actor)
         uow.flush()
-        outcome = engine.match(uow.reconciliation, parsed, statement_id=statement_id)
+        deposits = _deposits(uow, parsed.business_day) if source is Source.BANK else []
+        outcome = engine.match(
+            uow.reconciliation, parsed, statement_id=statement_id, deposits=deposits
+        )
         _record_lines(uow, statement_id, outcome)
+        if deposits:
+            _credit_deposits(uow, outcome, parsed.business_day, clock=clock, actor=actor)
         record = _settle_exceptions(uow, parsed, statement_id, outcome, clock=clock, actor=actor)
         uow.commit()
     return record
+
+
+DEPOSIT_DAYS = HOLD_DAYS + 1  # a bank statement is matched with the slips of this many days
+
+
+def _deposits(uow: ReconUnitOfWork, day: date) -> list[Deposit]:
+    """The cashier shifts' deposit slips the collection account may show on `day`."""
+    found: list[Deposit] = []
+    for back in range(DEPOSIT_DAYS):
+        found += uow.deposits.for_matching(day - timedelta(days=back), None)
+    return found
+
+
+def _credit_deposits(
+    uow: ReconUnitOfWork,
+    outcome: MatchOutcome,
+    day: date,
+    *,
+    clock: Clock,
+    actor: str,
+) -> None:
+    """Each credit that matched a deposit slip moves its cash from in transit to the collection
+    account (the shifts area's rule: `Deposit.mark_credited`), in the statement's transaction."""
+    for line in outcome.lines:
+        if line.match_class is not MatchClass.MATCHED or not line.order_no:
+            continue
+        deposit = uow.deposits.by_no(line.order_no, lock=True)
+        if deposit is None:
+            continue  # a channel's settlement or a clearing transfer
+        credit = Credit(line.trade_no, day, actor, clock.now())
+        events = deposit.mark_credited(credit, amount_fen=line.amount_fen)
+        if events:
+            uow.collect(events)
+            uow.deposits.save(deposit)
 
 
 def _store(
@@ -231,8 +276,10 @@ def _settle_exceptions(
     source, day = parsed.source, parsed.business_day
     found = _found(outcome, repo.line_ids(statement_id), bank=source is Source.BANK)
     for item in repo.exceptions_of_day(source, day):
-        if found.pop((item.match_class.value, item.key), None) is not None:
-            continue  # still there: left as it is (its workflow goes on)
+        again = found.pop((item.match_class.value, item.key), None)
+        if again is not None:
+            _follow_line(repo, item, again["line_id"])  # its workflow goes on
+            continue
         if item.status in (ExceptionStatus.OPEN, ExceptionStatus.HOLDING) and item.action is None:
             item.status = ExceptionStatus.RELEASED  # a later run (or a corrected file) matched it
             repo.save_exception(item)
@@ -264,6 +311,17 @@ def _settle_exceptions(
     audit = {"statement_id": statement_id, "counts": dict(outcome.counts)}
     uow.audit.append(actor, "recon.day.run", target, audit, now)
     return record
+
+
+def _follow_line(repo: ReconciliationRepo, item: ReconException, line_id: int | None) -> None:
+    """An exception found again on a new (corrected) statement names its new line, which keeps
+    how the exception was closed."""
+    if line_id is None or line_id == item.line_id:
+        return
+    item.line_id = line_id
+    repo.save_exception(item)
+    if item.resolution is not None:
+        repo.mark_line(line_id, item.resolution)
 
 
 def _release_or_age_held(

@@ -39,7 +39,7 @@ from publicpay.services.ports import Box, Clock
 from publicpay.services.unit_of_work import UnitOfWork
 
 REFUNDABLE = (PayableStatus.PAID, PayableStatus.PARTIALLY_REFUNDED)
-BANK_TRANSFER_CHANNELS = frozenset({Channel.COUNTER.value, Channel.CASH.value})
+BANK_TRANSFER_CHANNELS = frozenset({Channel.COUNTER.value, Channel.CASH.value, Channel.CARD.value})
 PAYEE_CONTEXT = b"refund_payee"
 
 

@@ -85,6 +85,32 @@ def rotate_webhook_secret(
     return secret, until
 
 
+def set_lookup_endpoint(
+    uow: UnitOfWork,
+    unit_id: int,
+    url: str,
+    *,
+    guard: UrlGuard,
+    clock: Clock,
+    actor: str | None = None,
+) -> str:
+    """Set the URL where the unit's business system answers record queries (business.lookup);
+    returns a fresh secret both sides sign with."""
+    guard.check(url)
+    secret = "lksec_" + secrets.token_hex(24)
+    with uow:
+        unit = uow.units.get(unit_id)
+        if unit is None:
+            raise NotFound("单位不存在")
+        uow.units.set_lookup(unit_id, url, secret)
+        detail = {"before": {"url": unit.lookup_url}, "after": {"url": url}}
+        uow.audit.append(
+            actor or f"unit:{unit_id}", "lookup.set", str(unit_id), detail, clock.now()
+        )
+        uow.commit()
+    return secret
+
+
 def set_endpoint(
     uow: UnitOfWork,
     unit_id: int,

@@ -1,6 +1,9 @@
 """收费项目目录 (fee catalogue) screens, issue 10: items with category, budget subject,
 destination, budget-level split (validated on save), legal basis and validity; each item's
-standards with their history; a new standard added from today on closes the one in force.
+standards with their history; a new standard added from today on closes the one in force; an
+item's name, category, budget subject, destination, unit, basis and split edited (validated on
+save, audited before and after; issued payables keep their amounts, a new split applies to
+payments received from then on — the API's rule, `services.catalogue.administration`).
 
 A finance admin of the platform's region (or above) edits the catalogue; reviewers and
 auditors read it; a unit admin reads the items its unit is authorised to collect (another
@@ -30,7 +33,12 @@ from publicpay.domain.catalogue import (
 from publicpay.domain.errors import DomainError, ValidationFailed
 from publicpay.domain.money import InvalidAmount, Money
 from publicpay.domain.time import business_date
-from publicpay.services.catalogue.administration import add_item, add_standard
+from publicpay.services.catalogue.administration import (
+    ItemChange,
+    add_item,
+    add_standard,
+    update_item,
+)
 from publicpay.web.console.pages import (
     NO_CONTROLS,
     PATH,
@@ -247,3 +255,78 @@ async def create_standard(
     except DomainError as exc:
         return _item_page(request, c, v, code, status=form_status(exc), error=exc.detail, form=form)
     return RedirectResponse(f"{PATH}/catalogue/{code}?done=standard", status_code=303)
+
+
+# --- editing an item (issue 10) -----------------------------------------------------------------
+
+
+def _split_form(item: FeeItem) -> dict[str, str]:
+    """The split as the form's fields (w_<level>, f_<level> in yuan)."""
+    fields: dict[str, str] = {}
+    for share in item.split.shares:
+        fields[f"w_{share.level.value}"] = str(share.weight) if share.weight else ""
+        if share.fixed_fen is not None:
+            fields[f"f_{share.level.value}"] = Money(share.fixed_fen).to_yuan()
+    return fields
+
+
+def _item_form(item: FeeItem) -> dict[str, str]:
+    return {
+        "name": item.name,
+        "category": item.category.value,
+        "budget_subject": item.budget_subject,
+        "destination": item.destination.value,
+        "unit_of_measure": item.unit_of_measure,
+        "legal_basis": item.legal_basis,
+        **_split_form(item),
+    }
+
+
+def _edit_page(
+    request: Request, c: Container, v: Viewer, code: str, *, status: int = 200,
+    form: dict[str, str] | None = None, **extra: Any,
+) -> Response:  # fmt: skip
+    if not _may_edit(c, v):
+        raise PageRefused(403, "收费项目目录由平台所在区划的财政管理员维护")
+    item = _visible_items(c, v).get(code)
+    if item is None:
+        raise PageRefused(404, "该收费项目不存在或不在您的授权范围内")
+    context = {**_context(c, v), "item": item, "form": form or _item_form(item), **extra}
+    return render(request, "catalogue_edit.html", context, viewer=v, status=status)
+
+
+@router.get("/catalogue/{code}/edit")
+def item_edit_page(
+    request: Request, code: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    require(v, Permission.MANAGE_CATALOGUE)
+    return _edit_page(request, c, v, code[:20])
+
+
+@router.post("/catalogue/{code}/edit")
+async def edit_item(
+    request: Request, code: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    require(v, Permission.MANAGE_CATALOGUE)
+    code = code[:20]
+    try:
+        form = await _fields(request)
+    except ValidationFailed as exc:
+        return _edit_page(request, c, v, code, status=422, error=exc.detail)
+    check_csrf(v.csrf, form.get("csrf", ""))
+    _edit_page(request, c, v, code)  # 403 / 404 before anything else
+    try:
+        change = ItemChange(
+            name=form.get("name", ""),
+            category=_choice(Category, form.get("category", ""), "category"),
+            budget_subject=form.get("budget_subject", ""),
+            destination=_choice(Destination, form.get("destination", ""), "destination"),
+            unit_of_measure=form.get("unit_of_measure", ""),
+            legal_basis=form.get("legal_basis", ""),
+            split=_split(form),
+        )
+        update_item(c.uow(), code, change, by=v.actor, source=source(request), clock=c.clock)
+    except DomainError as exc:
+        return _edit_page(request, c, v, code, status=form_status(exc), error=exc.detail,
+                          form=form)  # fmt: skip
+    return RedirectResponse(f"{PATH}/catalogue/{code}?done=edited", status_code=303)

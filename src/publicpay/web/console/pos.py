@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from publicpay.adapters.db.queries.pos import find_business
 from publicpay.adapters.receipts.formats import ReceiptFormats, receipt_policy
+from publicpay.api.routes.payables.registration import command_from_record
 from publicpay.api.routes.payments.barcode import POLLING, STATUS_LABELS
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
@@ -31,11 +32,19 @@ from publicpay.domain.devices import Device, DeviceKind
 from publicpay.domain.errors import DomainError
 from publicpay.domain.money import InvalidAmount, Money
 from publicpay.domain.payables import Payable, PayableStatus, due_now, status_label
+from publicpay.domain.payments.orders import OrderStatus
 from publicpay.domain.shifts import Shift
 from publicpay.domain.time import business_date
 from publicpay.domain.units import Window
+from publicpay.services.payables.asking import BusinessQuery, ask_business_system
 from publicpay.services.payments.aggregate import issue_aggregate
 from publicpay.services.payments.barcode import pay_by_barcode
+from publicpay.services.payments.card import (
+    CardPolling,
+    card_facts,
+    pay_by_card,
+    settle_open_card_orders,
+)
 from publicpay.services.payments.cash import record_cash_payment
 from publicpay.services.receipts.access import PrintRequest, print_receipt
 from publicpay.services.shifts.opening import OpenShift, open_shift
@@ -332,6 +341,118 @@ def pos_done(
     """The result page of a payment that finished away from this page (a scanned QR)."""
     station = _require_station(c, v)
     payable = _payable_of(c, v, code)
-    if payable.status is PayableStatus.UNPAID:
-        return _result(request, c, v, station, code, method="qr", outcome="尚未支付")
-    return _result(request, c, v, station, code, method="qr", outcome="支付成功")
+    if payable.status is PayableStatus.PAID:
+        return _result(request, c, v, station, code, method="qr", outcome="支付成功")
+    return _result(request, c, v, station, code, method="qr", outcome=status_label(payable.status))
+
+
+CARD_POLLING = CardPolling(queries=3, interval_s=2.0)
+
+
+@router.post(f"{PATH}/pos/pay/{{code}}/card")
+def pos_card(
+    request: Request,
+    code: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    """Bank card on the window's terminal: the sale waits while the payer taps, inserts or
+    swipes the card and enters the PIN (services.payments.card: a lost answer is queried, never
+    sent again; a card order still unknown is queried before another sale starts)."""
+    station = _require_station(c, v)
+    check_csrf(v.csrf, csrf)
+    payable = _payable_of(c, v, code)
+    try:
+        done = pay_by_card(
+            c.uow, c.card_host, payable.payment_code,
+            terminal_id=station.device.card_terminal_id, source=station.device.app_id,
+            unit_id=v.actor.unit_id, clock=c.clock, policy=c.payment_policy(),
+            polling=CARD_POLLING,
+        )  # fmt: skip
+    except DomainError as exc:
+        return _result(request, c, v, station, code, error=exc.detail, method="card")
+    if done.status is not OrderStatus.SUCCEEDED:
+        return _result(
+            request, c, v, station, code, method="card", card_pending=True,
+            error="收单机构暂未返回结果，交易可能仍在处理。请点“查询结果”，不要重复刷卡",
+        )  # fmt: skip
+    return _result(request, c, v, station, code, method="card", outcome="银行卡支付成功",
+                   card=done.facts)  # fmt: skip
+
+
+@router.post(f"{PATH}/pos/pay/{{code}}/card/query")
+def pos_card_query(
+    request: Request,
+    code: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    """查询结果: ask the acquirer about this payable's card sales still unknown."""
+    station = _require_station(c, v)
+    check_csrf(v.csrf, csrf)
+    payable = _payable_of(c, v, code)
+    if c.card_host is None:
+        return _result(request, c, v, station, code, error="该终端未开通银行卡收款")
+    unknown = settle_open_card_orders(c.uow, c.card_host, payable.id, clock=c.clock)
+    payable = _payable_of(c, v, code)
+    if payable.status is not PayableStatus.UNPAID:
+        facts = _last_card_facts(c, payable)
+        return _result(request, c, v, station, code, method="card", outcome="银行卡支付成功",
+                       card=facts)  # fmt: skip
+    if unknown:
+        return _result(request, c, v, station, code, method="card", card_pending=True,
+                       error="收单机构仍未返回结果，请稍后再查询，不要重复刷卡")  # fmt: skip
+    return _result(request, c, v, station, code, method="card",
+                   outcome="该笔银行卡交易未成功（未扣款），可以重新收款")  # fmt: skip
+
+
+def _last_card_facts(c: Container, payable: Payable) -> dict[str, str]:
+    with c.read_uow() as uow:
+        orders = [o for o in uow.orders.for_payable(payable.id) if o.id == payable.paid_order_id]
+    if not orders or orders[0].channel != "card":
+        return {}
+    return card_facts(c.read_uow(), orders[0].order_no)
+
+
+@router.post(f"{PATH}/pos/ask")
+def pos_ask(
+    request: Request,
+    q: Annotated[str, Form(min_length=1, max_length=64, pattern=NO_CONTROLS)],
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    """或向业务系统查询: nothing found here, so the platform asks the unit's business system,
+    which answers with the record; the platform registers it (the business system's answer is
+    the only way a payable comes to be) and shows it priced, ready to take payment."""
+    station = _require_station(c, v)
+    check_csrf(v.csrf, csrf)
+    q = q.strip()
+    assert v.actor.unit_id is not None
+    assert c.business_system is not None
+    query = BusinessQuery(
+        v.actor.unit_id, q,
+        place=f"{station.site_name} {station.window.name or station.window.number}",
+        operator=v.actor.username,
+    )  # fmt: skip
+    context: dict[str, Any] = {"station": station, "q": q, "searched": True, "asked": True}
+    try:
+        payable = ask_business_system(
+            c.uow, c.business_system, query, parse=command_from_record, clock=c.clock,
+            region_code=c.settings.region_code, serial_floor=c.serial_floor(),
+        )  # fmt: skip
+    except DomainError as exc:
+        context |= {"results": [], "ask_error": exc.detail}
+        return render(request, "pos.html", context, viewer=v, status=_ASK_STATUS.get(exc.code, 422))
+    if payable is None:
+        context |= {"results": []}
+        return render(request, "pos.html", context, viewer=v)
+    with c.read_uow() as uow:
+        found = find_business(uow.connection, uow.box, v.actor.unit_id, payable.payment_code)
+    context["results"] = [_payable_view(c, f.payable, f.attributes) for f in found]
+    return render(request, "pos.html", context, viewer=v)
+
+
+_ASK_STATUS = {"business_system_unavailable": 504, "business_answer_invalid": 502}

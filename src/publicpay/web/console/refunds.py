@@ -81,6 +81,7 @@ CHANNEL_LABELS = {
     "unionpay": "云闪付",
     "counter": "银行柜台",
     "cash": "现金",
+    "card": "银行卡",
 }
 Text = Annotated[str, Form(max_length=200, pattern=NO_CONTROLS)]
 Short = Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)]

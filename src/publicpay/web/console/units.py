@@ -6,6 +6,10 @@ key and its business system's API credential: the secret is shown once), their s
 numbered windows, and authorises items per unit. Reviewers, auditors and unit admins read what
 is in their scope. Every list and detail is filtered by scope in its query: a unit out of scope
 answers 404 like one that does not exist.
+
+Editing (the API's rules, one service each: `services.units.administration`): a unit's name,
+contact and region (within the editor's scope), disabling and enabling it; renaming a site or a
+window, closing and reopening it. Every edit writes an audit row with before and after.
 """
 
 from __future__ import annotations
@@ -30,11 +34,17 @@ from publicpay.domain.errors import DomainError
 from publicpay.domain.units import SITE_KIND_LABELS, UnitDraft
 from publicpay.services.catalogue.administration import grant_item, revoke_item
 from publicpay.services.units.administration import (
+    PlaceChange,
+    UnitChange,
     add_region,
     add_site,
     add_unit,
     add_window,
     rename_region,
+    set_unit_active,
+    update_site,
+    update_unit,
+    update_window,
 )
 from publicpay.web.console.pages import (
     NO_CONTROLS,
@@ -210,6 +220,160 @@ def create_window(
         c.uow(), int(site_id), number.strip(), name, by=v.actor, source=source(request),
         clock=c.clock,
     ), "window")  # fmt: skip
+
+
+# --- editing (issue 10): the unit, its sites and windows -------------------------------------
+
+
+def _edit_page(
+    request: Request, c: Container, v: Viewer, unit: UnitDetail, *, status: int = 200,
+    **extra: Any,
+) -> Response:  # fmt: skip
+    with c.read_uow() as uow:
+        regions = scoped_regions(uow.connection, v.actor)
+    context = {"unit": unit, "regions": regions, **extra}
+    return render(request, "unit_edit.html", context, viewer=v, status=status)
+
+
+@router.get("/units/{unit_id}/edit")
+def unit_edit_page(
+    request: Request, unit_id: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    require(v, Permission.MANAGE_UNITS)
+    return _edit_page(request, c, v, _unit(c, v, unit_id))
+
+
+@router.post("/units/{unit_id}/edit")
+def edit_unit(
+    request: Request,
+    unit_id: str,
+    name: Annotated[str, Form(max_length=200, pattern=NO_CONTROLS)] = "",
+    contact: Annotated[str, Form(max_length=200, pattern=NO_CONTROLS)] = "",
+    region_code: Annotated[str, Form(max_length=6, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    change = UnitChange(name, contact, region_code.strip() or None)
+    try:
+        update_unit(c.uow(), unit.id, change, by=v.actor, source=source(request), clock=c.clock)
+    except DomainError as exc:
+        form = {"name": name, "contact": contact, "region_code": region_code}
+        return _edit_page(request, c, v, unit, status=form_status(exc), error=exc.detail,
+                          form=form)  # fmt: skip
+    return RedirectResponse(f"{PATH}/units/{unit.id}?done=unit", status_code=303)
+
+
+@router.post("/units/{unit_id}/disable")
+@router.post("/units/{unit_id}/enable")
+def toggle_unit(
+    request: Request,
+    unit_id: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    active = request.url.path.endswith("/enable")
+    response = _after(request, c, v, unit, lambda: set_unit_active(
+        c.uow(), unit.id, active, by=v.actor, source=source(request), clock=c.clock
+    ), "enabled" if active else "disabled")  # fmt: skip
+    c.client_cache.clear()  # its business system is refused (or accepted again) at once here
+    return response
+
+
+def _own_site(c: Container, unit: UnitDetail, site_id: str) -> int:
+    """The id of one of the unit's sites, or 404."""
+    with c.read_uow() as uow:
+        own = {s.id for s in unit_sites(uow.connection, unit.id)}
+    if not digits(site_id) or int(site_id) not in own:
+        raise PageRefused(404, "该网点不存在或不在您的管辖范围内")
+    return int(site_id)
+
+
+def _own_window(c: Container, unit: UnitDetail, window_id: str) -> int:
+    """The id of a window at one of the unit's sites, or 404."""
+    with c.read_uow() as uow:
+        own = {w.id for s in unit_sites(uow.connection, unit.id) for w in s.windows}
+    if not digits(window_id) or int(window_id) not in own:
+        raise PageRefused(404, "该窗口不存在或不在您的管辖范围内")
+    return int(window_id)
+
+
+@router.post("/units/{unit_id}/sites/{site_id}/edit")
+def edit_site(
+    request: Request,
+    unit_id: str,
+    site_id: str,
+    name: Annotated[str, Form(max_length=200, pattern=NO_CONTROLS)] = "",
+    address: Text = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    site = _own_site(c, unit, site_id)
+    return _after(request, c, v, unit, lambda: update_site(
+        c.uow(), site, PlaceChange(name, address), by=v.actor, source=source(request),
+        clock=c.clock,
+    ), "site_edited")  # fmt: skip
+
+
+@router.post("/units/{unit_id}/sites/{site_id}/close")
+@router.post("/units/{unit_id}/sites/{site_id}/reopen")
+def toggle_site(
+    request: Request,
+    unit_id: str,
+    site_id: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    site = _own_site(c, unit, site_id)
+    active = request.url.path.endswith("/reopen")
+    return _after(request, c, v, unit, lambda: update_site(
+        c.uow(), site, PlaceChange(active=active), by=v.actor, source=source(request),
+        clock=c.clock,
+    ), "site_reopened" if active else "site_closed")  # fmt: skip
+
+
+@router.post("/units/{unit_id}/windows/{window_id}/edit")
+def edit_window(
+    request: Request,
+    unit_id: str,
+    window_id: str,
+    name: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    window = _own_window(c, unit, window_id)
+    return _after(request, c, v, unit, lambda: update_window(
+        c.uow(), window, PlaceChange(name=name), by=v.actor, source=source(request),
+        clock=c.clock,
+    ), "window_edited")  # fmt: skip
+
+
+@router.post("/units/{unit_id}/windows/{window_id}/close")
+@router.post("/units/{unit_id}/windows/{window_id}/reopen")
+def toggle_window(
+    request: Request,
+    unit_id: str,
+    window_id: str,
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    unit = _unit_action(request, c, v, unit_id, csrf, Permission.MANAGE_UNITS)
+    window = _own_window(c, unit, window_id)
+    active = request.url.path.endswith("/reopen")
+    return _after(request, c, v, unit, lambda: update_window(
+        c.uow(), window, PlaceChange(active=active), by=v.actor, source=source(request),
+        clock=c.clock,
+    ), "window_reopened" if active else "window_closed")  # fmt: skip
 
 
 @router.post("/units/{unit_id}/grants")

@@ -4,7 +4,9 @@ A finance admin creates accounts of any role in its region (and of its units), a
 the cashiers of its own unit. A new or reset account gets a one-time password and a new TOTP
 secret, shown once (with the otpauth QR code to scan); its user changes the password at the
 first login. Disable ends the account's sessions at once. Nobody changes their own account or
-role here: an account out of scope, or one's own, answers 404. Every action is audited.
+role here: an account out of scope answers 404; one's own role cannot be changed (refused with
+a message and audited). Changing an account's role and scope (unit within the editor's scope)
+uses the API's rule (`services.users.admin.change_role`). Every action is audited.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from publicpay.services.users.accounts import (
 )
 from publicpay.services.users.admin import (
     change_own_password,
+    change_role,
     reset_credentials,
     set_user_active,
 )
@@ -197,6 +200,61 @@ def reset_user(
         raise PageRefused(404, OUT_OF_SCOPE) from None
     issued = _issued("已重置密码与动态验证码", reset.username, reset.password, reset.totp_secret)
     return _page(request, c, v, issued=issued)
+
+
+# --- role and scope (issue 10) ------------------------------------------------------------------
+
+OWN_ROLE = "不能修改自己的角色或管辖范围（请由上级管理员修改）"
+
+
+def _edit_page(
+    request: Request, c: Container, v: Viewer, target: UserRow, *, status: int = 200,
+    **extra: Any,
+) -> Response:  # fmt: skip
+    context = {**_context(c, v), "target": target, **extra}
+    page = render(request, "user_edit.html", context, viewer=v, status=status)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.get("/users/{user_id}/edit")
+def user_edit_page(
+    request: Request, user_id: str, v: Viewer = Depends(viewer), c: Container = Depends(container)
+) -> Response:
+    require(v, Permission.MANAGE_USERS)
+    if digits(user_id) and int(user_id) == v.actor.user_id:
+        raise PageRefused(403, OWN_ROLE)
+    return _edit_page(request, c, v, _target(c, v, user_id))
+
+
+@router.post("/users/{user_id}/edit")
+def edit_user(
+    request: Request,
+    user_id: str,
+    role: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
+    region_code: Annotated[str, Form(max_length=6, pattern=NO_CONTROLS)] = "",
+    unit_id: Annotated[str, Form(max_length=18, pattern=NO_CONTROLS)] = "",
+    csrf: Csrf = "",
+    v: Viewer = Depends(viewer),
+    c: Container = Depends(container),
+) -> Response:
+    require(v, Permission.MANAGE_USERS)
+    check_csrf(v.csrf, csrf)
+    unit = int(unit_id) if digits(unit_id) else None
+    is_unit_role = role in UNIT_ROLES
+    region = None if is_unit_role else (region_code or None)
+    of_unit = unit if is_unit_role else None
+    own = digits(user_id) and int(user_id) == v.actor.user_id
+    target = None if own else _target(c, v, user_id)
+    try:
+        change_role(c.uow(), target.id if target else v.actor.user_id, role, region_code=region,
+                    unit_id=of_unit, by=v.actor, source=source(request), clock=c.clock)  # fmt: skip
+    except DomainError as exc:
+        if target is None:
+            return _page(request, c, v, status=form_status(exc), error=exc.detail)
+        return _edit_page(request, c, v, target, status=form_status(exc), error=exc.detail)
+    assert target is not None
+    return RedirectResponse(f"{PATH}/users?done=role:{target.username}", status_code=303)
 
 
 # --- change own password ------------------------------------------------------------------------

@@ -23,13 +23,20 @@ from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
     clearing_windows,
     recon_days,
+    recon_exceptions,
     statement_lines,
     statements,
 )
 from publicpay.adapters.db.refunds import refunds
 from publicpay.domain.clearing import COLLECTION
 from publicpay.domain.ledger import JournalKind
-from publicpay.domain.reconciliation import CHANNEL_SOURCES, LineResolution
+from publicpay.domain.reconciliation import (
+    CHANNEL_SOURCES,
+    EXCEPTION_CLASSES,
+    DayStatus,
+    ExceptionStatus,
+    LineResolution,
+)
 
 _CHANNELS = [s.value for s in CHANNEL_SOURCES]
 # a written-off amount difference: the platform's amount is what was cleared
@@ -71,6 +78,45 @@ def channel_days(conn: Connection, _now: datetime) -> list[str]:
         if unclassified:
             out.append(f"{d.source} {d.business_day}：{unclassified} 行未经匹配")
     return out
+
+
+_KEY = func.coalesce(
+    statement_lines.c.refund_no, statement_lines.c.order_no, statement_lines.c.trade_no
+)
+_CLOSED = recon_exceptions.c.status.in_(
+    [ExceptionStatus.CLOSED.value, ExceptionStatus.RELEASED.value]
+)
+
+
+def reconciled_days_closed(conn: Connection, _now: datetime) -> list[str]:
+    """已对平的渠道对账日：每个未平账的对账单行都有已办结的差错（补单、退款、核销或确认无误）"""
+    worked = (
+        select(recon_exceptions.c.id)
+        .where(
+            recon_exceptions.c.source == recon_days.c.source,
+            recon_exceptions.c.business_day == recon_days.c.business_day,
+            recon_exceptions.c.match_class == statement_lines.c.match_class,
+            recon_exceptions.c.key == _KEY,
+            _CLOSED,
+        )
+        .exists()
+    )
+    stmt = (
+        select(recon_days.c.source, recon_days.c.business_day, func.count())
+        .select_from(
+            recon_days.join(
+                statement_lines, statement_lines.c.statement_id == recon_days.c.statement_id
+            )
+        )
+        .where(
+            recon_days.c.status == DayStatus.RECONCILED.value,
+            recon_days.c.source.in_(_CHANNELS),
+            statement_lines.c.match_class.in_([c.value for c in EXCEPTION_CLASSES]),
+            ~worked,
+        )
+        .group_by(recon_days.c.source, recon_days.c.business_day)
+    )
+    return [f"{source} {day}：已对平，但 {n} 行差错未办结" for source, day, n in conn.execute(stmt)]
 
 
 def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
@@ -149,4 +195,4 @@ def collection_pending(conn: Connection, _now: datetime) -> list[str]:
 # and reviewed write-offs of its own movements (an unidentified credit parked in suspense)
 _ALSO_PENDING = [JournalKind.DEPOSIT_CREDITED.value, JournalKind.WRITE_OFF.value]
 
-CHECKS = (channel_days, cleared_equals_reconciled, collection_pending)
+CHECKS = (channel_days, reconciled_days_closed, cleared_equals_reconciled, collection_pending)

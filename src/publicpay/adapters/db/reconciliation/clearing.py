@@ -62,6 +62,11 @@ CLEARED_PAYMENT_LINE = (statement_lines.c.match_class == MatchClass.MATCHED.valu
     (statement_lines.c.match_class == MatchClass.AMOUNT_MISMATCH.value)
     & (statement_lines.c.resolution == LineResolution.WRITTEN_OFF.value)
 )
+# the order a line records; a cart's line records its first order and clears all of them
+_LINE_ORDER = payment_orders.alias("line_order")
+_SAME_PAYMENT = (payment_orders.c.id == _LINE_ORDER.c.id) | (
+    _LINE_ORDER.c.cart_id.is_not(None) & (payment_orders.c.cart_id == _LINE_ORDER.c.cart_id)
+)
 _MATCHED = statement_lines.join(statements, statements.c.id == statement_lines.c.statement_id)
 _PAID = (
     select(
@@ -71,7 +76,8 @@ _PAID = (
         units.c.name.label("unit_name"),
     )
     .select_from(
-        _MATCHED.join(payment_orders, payment_orders.c.id == statement_lines.c.order_id)
+        _MATCHED.join(_LINE_ORDER, _LINE_ORDER.c.id == statement_lines.c.order_id)
+        .join(payment_orders, _SAME_PAYMENT)
         .join(payables, payables.c.id == payment_orders.c.payable_id)
         .join(units, units.c.id == payables.c.unit_id)
     )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, select, update
 
 from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.carts import carts
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_windows,
@@ -157,8 +158,10 @@ def _platform_orders() -> Any:
             payment_orders.c.paid_at,
             payables.c.paid_order_id,
             elsewhere,
+            carts.c.cart_no,
         )
         .join(payables, payables.c.id == payment_orders.c.payable_id)
+        .outerjoin(carts, carts.c.id == payment_orders.c.cart_id)
         .where(
             payment_orders.c.channel == bindparam("channel"),
             payment_orders.c.created_at >= bindparam("since"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.message
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -22,7 +23,7 @@ from publicpay.api.params import PaymentCode
 from publicpay.api.presenters import new_payable_out, payable_out
 from publicpay.api.schemas import NO_CONTROLS, PayableIn, PayableOut
 from publicpay.bootstrap import Container
-from publicpay.domain.errors import NotFound
+from publicpay.domain.errors import NotFound, ValidationFailed
 from publicpay.domain.payables import LineRequest, Payer, PayerType
 from publicpay.domain.units import ApiClient
 from publicpay.services.payables.registration import (
@@ -97,10 +98,9 @@ def _malformed(position: int, reason: str) -> RequestValidationError:
     return RequestValidationError([error], body=None)
 
 
-def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Response:
-    assert call.client.unit_id is not None
-    cmd = RegisterPayable(
-        unit_id=call.client.unit_id,
+def command_from(unit_id: int, body: PayableIn) -> RegisterPayable:
+    return RegisterPayable(
+        unit_id=unit_id,
         biz_no=body.biz_no,
         payer=Payer(
             body.payer.name, PayerType(body.payer.type), body.payer.id_no, body.payer.phone
@@ -110,6 +110,27 @@ def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Resp
         remark=body.remark,
         extra=dict(body.attributes or {}),  # business attributes (W1+), in the fingerprint
     )
+
+
+def command_from_record(unit_id: int, record: Mapping[str, Any]) -> RegisterPayable:
+    """A business system's answer to a record query (window POS): the registration body,
+    checked exactly as `POST /api/v1/payables` checks it (ValidationFailed naming the fields)."""
+    try:
+        body = _PAYABLE_IN.validate_python(dict(record))
+    except ValidationError as exc:
+        fields = {
+            ".".join(str(part) for part in e["loc"]) or "payable": e["msg"]
+            for e in exc.errors(include_url=False)
+        }
+        raise ValidationFailed(
+            "业务记录字段有误：" + "；".join(sorted(fields)), errors=fields
+        ) from exc
+    return command_from(unit_id, body)
+
+
+def registered_response(c: Container, call: SignedCall, body: PayableIn) -> Response:
+    assert call.client.unit_id is not None
+    cmd = command_from(call.client.unit_id, body)
     uow = c.uow(nonce=call.nonce)  # the nonce is claimed in the registration's transaction
     result = register_payable(
         uow, cmd, region_code=c.settings.region_code, clock=c.clock,
