@@ -1,7 +1,7 @@
 """Editing existing records in a real browser (headless Debian chromium), issue 10: the finance
 admin changes a fee item's budget split (a split that does not add up is refused first, with
-its reason) and renames and closes a unit's window. Screenshots at 1366×768 under
-artifacts/e2e/admin (edit-*.png)."""
+its reason), renames and closes a unit's window and adds the unit's contact. Screenshots at
+1366×768 under artifacts/e2e/admin (edit-*.png)."""
 
 from __future__ import annotations
 
@@ -122,3 +122,11 @@ def test_a_finance_admin_edits_a_fee_items_split_and_closes_a_units_window(
     expect(row).to_contain_text("已关闭")
     expect(row.locator("input[name=name]")).to_have_value("综合受理")
     save_screens(page, AREA, "edit-unit-window", (DESKTOP,))
+
+    # the unit itself: a contact added on its edit page
+    page.click("#edit-unit-link")
+    page.fill("#edit-unit input[name=contact]", "张三 0571-88888888")
+    save_screens(page, AREA, "edit-unit", (DESKTOP,))
+    page.click("#edit-unit button[type=submit]")
+    expect(page.locator("#done")).to_contain_text("已保存单位信息")
+    expect(page.locator("#unit-contact")).to_have_text("张三 0571-88888888")

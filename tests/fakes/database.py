@@ -56,6 +56,7 @@ class PayableRow:
     payer_id_enc: bytes
     payer_id_hash: str
     payer_phone_enc: bytes | None
+    payer_phone_hash: str | None = None
 
 
 @dataclass
@@ -196,6 +197,7 @@ class Tables:
     # portal (issue 13): message id -> (payable id, row, next attempt at)
     payer_messages: dict[int, tuple[int, Any, datetime]] = field(default_factory=dict)
     payable_attributes: dict[tuple[int, str], Any] = field(default_factory=dict)
+    payer_codes: dict[int, Any] = field(default_factory=dict)  # the portal's history codes
     # statistics (issue 10): every tally the recorder made, in order
     tallies: list[PaymentTally] = field(default_factory=list)
 

@@ -11,6 +11,7 @@ from publicpay.domain.messages import (
     MessageFacts,
     MessageKind,
     MessageStatus,
+    PayerCode,
     SentMessage,
 )
 from publicpay.services.ports import Box
@@ -94,3 +95,27 @@ class FakeMessages:
         rows = [row for _, row, _ in self._db.tables.payer_messages.values()]
         rows = [r for r in rows if unit_ids is None or r.unit_id in unit_ids]
         return sorted(rows, key=lambda r: r.id, reverse=True)[:limit]
+
+    # one-time codes of the portal's history
+
+    def payer_reachable(self, id_hash: str, phone_hash: str) -> bool:
+        self._db.read("payables")
+        return any(
+            row.payer_id_hash == id_hash and row.payer_phone_hash == phone_hash
+            for row in self._db.tables.payables.values()
+        )
+
+    def payer_codes_since(self, id_hash: str, since: datetime) -> int:
+        codes = self._db.tables.payer_codes.values()
+        return sum(1 for c in codes if c.id_hash == id_hash and c.created_at >= since)
+
+    def add_payer_code(self, code: PayerCode) -> None:
+        stored = replace(code, id=self._db.next_id("payer_codes"))
+        self._db.tables.payer_codes[stored.id] = stored
+
+    def latest_payer_code(self, id_hash: str) -> PayerCode | None:
+        codes = [c for c in self._db.tables.payer_codes.values() if c.id_hash == id_hash]
+        return replace(max(codes, key=lambda c: c.id)) if codes else None
+
+    def save_payer_code(self, code: PayerCode) -> None:
+        self._db.tables.payer_codes[code.id] = replace(code)

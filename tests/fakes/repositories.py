@@ -124,7 +124,7 @@ class FakePayables:
         rows = self._db.tables.payables
         refuse_duplicate(payable.id in rows)
         rows[payable.id] = PayableRow(
-            copy.deepcopy(payable), payer_id_enc, payer_id_hash, payer_phone_enc
+            copy.deepcopy(payable), payer_id_enc, payer_id_hash, payer_phone_enc, payer_phone_hash
         )
 
     def by_code(self, payment_code: str, *, lock: bool = False) -> Payable | None:
@@ -622,6 +622,30 @@ class FakeUnits:
         self._db.tables.clients[app_id] = ApiClient(
             app_id, kind, unit_id, secret, True, region_code=region_code, created_at=at
         )
+
+    # --- editing (issue 10, admin): units, sites and windows ---------------------------------
+
+    def update_unit(self, unit_id: int, name: str, contact: str, region_code: str) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(
+            unit, name=name, contact=contact, region_code=region_code
+        )
+
+    def set_unit_disabled(self, unit_id: int, at: datetime | None) -> None:
+        self._db.read(UNITS)
+        unit = self._db.tables.units[unit_id]
+        self._db.tables.units[unit_id] = replace(unit, disabled_at=at)
+
+    def update_site(self, site_id: int, name: str, address: str, active: bool) -> None:
+        self._db.read(SITES)
+        site = self._db.tables.sites[site_id]
+        self._db.tables.sites[site_id] = replace(site, name=name, address=address, active=active)
+
+    def update_window(self, window_id: int, name: str, active: bool) -> None:
+        self._db.read(WINDOWS)
+        window = self._db.tables.windows[window_id]
+        self._db.tables.windows[window_id] = replace(window, name=name, active=active)
 
     def revoke(self, app_id: str, at: datetime) -> None:
         self._db.read(CLIENTS)

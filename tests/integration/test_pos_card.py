@@ -5,6 +5,7 @@ is queried, never sent again; an outcome still unknown is queried before another
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,8 +21,14 @@ from publicpay.bootstrap import card_mac_key
 from publicpay.emulators.acquirer import NextCard
 from publicpay.services.payments.card import CardPolling
 from publicpay.web.console import pos as pos_page
-from tests.integration.console_kit import csrf_of
-from tests.integration.pos_kit import at_window, card_terminal_id, new_plate, register_with_plate
+from tests.integration.console_kit import csrf_of, logged_in, make_user
+from tests.integration.pos_kit import (
+    at_window,
+    card_terminal_id,
+    new_plate,
+    office_id,
+    register_with_plate,
+)
 from tests.support.client import SignedClient
 
 
@@ -150,3 +157,29 @@ def test_an_unknown_outcome_is_queried_before_another_sale(
         assert [o.status for o in _orders(stack, code)] == ["failed"]
         paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf})
         assert "银行卡支付成功" in paid.text
+
+
+def test_a_unit_admin_registers_a_pos_with_its_card_terminal_id(stack: Any) -> None:
+    unit_id = office_id(stack)
+    with stack.container.uow() as uow:
+        site = next(s for s in uow.units.sites() if s.code == "CG-HALL")
+        suffix = secrets.token_hex(3)
+        window_id = uow.units.add_window(site.id, f"R{suffix}", f"登记窗口{suffix}")
+        uow.commit()
+    tid = f"8{secrets.randbelow(10**7):07d}"
+    base = stack.info["base_url"]
+    with logged_in(base, make_user(stack, "unit_admin", unit_id=unit_id)) as client:
+        page = client.get("/console/devices")
+        assert 'id="card-terminal-id"' in page.text
+        form = {"csrf": csrf_of(page.text), "kind": "pos", "name": "登记测试POS",
+                "site_id": str(site.id), "window_id": str(window_id)}  # fmt: skip
+        bad = client.post(
+            "/console/devices", data={**form, "app_id": f"pos_r{suffix}", "card_terminal_id": "12"}
+        )
+        assert bad.status_code == 422
+        assert "8位数字" in bad.text
+        done = client.post(
+            "/console/devices", data={**form, "app_id": f"pos_r{suffix}", "card_terminal_id": tid}
+        )
+        assert done.status_code == 200, done.text
+    assert card_terminal_id(stack, f"pos_r{suffix}") == tid

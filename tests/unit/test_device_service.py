@@ -56,6 +56,21 @@ def test_a_pos_needs_a_window_of_its_units_site() -> None:
     assert world.tables.clients["pos_hall_1"].unit_id == OFFICE.id
 
 
+def test_a_pos_carries_its_card_terminal_id_and_only_a_pos_does() -> None:
+    world = _world()
+    new = NewDevice("pos", "pos_hall_1", "1号窗POS", HALL.id, WINDOW_1.id, "33010509")
+    done = register_device(world.uow(), new, actor="user:admin", clock=world.clock)
+    assert done.device.card_terminal_id == "33010509"
+    before = counts(world.tables)
+    with pytest.raises(ValidationFailed) as bad:
+        _register(world, NewDevice("pos", "pos_hall_2", "2号窗POS", HALL.id, WINDOW_1.id, "33-01"))
+    assert set(bad.value.errors) == {"card_terminal_id"}
+    with pytest.raises(ValidationFailed) as kiosk:
+        _register(world, NewDevice("kiosk", "kiosk_c", "街道自助机", STREET.id, None, "33010510"))
+    assert set(kiosk.value.errors) == {"card_terminal_id"}
+    assert counts(world.tables) == before
+
+
 def test_bad_registrations_change_nothing() -> None:
     world = _world()
     _register(world, NewDevice("kiosk", "kiosk_a", "街道自助机", STREET.id))

@@ -8,6 +8,7 @@ key or root certificate, and (UnionPay) the merchant's newly issued signing cert
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +61,15 @@ def connect(
     wx["platform_public_key_pem"] = emulators.wechat.platform_public_key_pem.decode()
     wx["platform_public_key_id"] = emulators.wechat.platform_public_key_id
     wx["codepay_poll_interval_s"] = CODEPAY_POLL_INTERVAL_S * time_scale
+    wx.setdefault("app_secret", secrets.token_hex(16))  # the 公众号's, for OAuth2 (JSAPI)
+    wx["oauth_base_url"] = wx["sns_base_url"] = f"{base}/emulator/wechat"
     emulators.wechat.register_merchant(
         wx["mchid"],
         wx["appid"],
         wx["merchant_serial_no"],
         public_key_pem(wx["merchant_private_key_pem"].encode()),
         wx["apiv3_key"],
+        app_secret=wx["app_secret"],
     )
 
     cert_pem, key_pem = emulators.unionpay.issue_merchant_cert(up["mer_id"])

@@ -144,9 +144,18 @@ _NAME = re.compile(r"^[^\x00-\x1f\x7f]{2,100}$")
 _APP_ID = re.compile(r"^[a-z][a-z0-9_]{3,39}$")
 
 
-def validate_registration(kind: str, app_id: str, name: str, window_id: int | None) -> DeviceKind:
-    """The kind of a new device once its credential id and name fit; a window only for a POS."""
+def validate_registration(
+    kind: str, app_id: str, name: str, window_id: int | None, card_terminal_id: str | None = None
+) -> DeviceKind:
+    """The kind of a new device once its credential id and name fit; a window and a card
+    terminal id (TID at the acquirer, 8 digits) only for a POS."""
     errors: dict[str, str] = {}
+    if card_terminal_id is not None:
+        if kind != DeviceKind.POS.value:
+            errors["card_terminal_id"] = "只有智能POS有银行卡终端号"
+        elif not (len(card_terminal_id) == 8 and card_terminal_id.isascii()
+                  and card_terminal_id.isdigit()):  # fmt: skip
+            errors["card_terminal_id"] = "银行卡终端号（TID）应为8位数字"
     if kind not in DeviceKind._value2member_map_:
         errors["kind"] = "应为 kiosk（自助机）或 pos（智能POS）"
     if not _APP_ID.match(app_id):

@@ -7,9 +7,10 @@ afterwards by a pluggable sender (`services.messages.sending`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.money import format_yuan
 
 SIGNATURE = "【统一公共支付平台】"
@@ -106,3 +107,56 @@ class SentMessage:
     created_at: datetime
     sent_at: datetime | None
     last_error: str | None
+
+
+# -- one-time codes a payer proves an ID number with (the portal's 我的缴费记录) --------------
+
+PAYER_CODE_TTL = timedelta(minutes=5)
+PAYER_CODE_ATTEMPTS = 5  # wrong entries before the code is spent
+PAYER_CODES_PER_HOUR = 5  # codes asked for one ID number in an hour (sent or not)
+
+
+class PayerCodeRefused(ValidationFailed):
+    code = "payer_code_refused"
+    title = "验证码无效"
+
+
+class PayerCodesLimited(ValidationFailed):
+    code = "payer_codes_limited"
+    title = "获取验证码过于频繁"
+
+
+@dataclass(slots=True)
+class PayerCode:
+    """A code sent to a payer's phone; its hash binds the ID number and the phone it was for."""
+
+    id: int
+    id_hash: str
+    code_hash: str
+    attempts: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def check(self, now: datetime) -> None:
+        """Refuse a code already used, expired, or tried too often (before comparing it)."""
+        if self.used_at is not None:
+            raise PayerCodeRefused("验证码已使用，请重新获取验证码")
+        if now >= self.expires_at:
+            raise PayerCodeRefused("验证码已过期，请重新获取验证码")
+        if self.attempts >= PAYER_CODE_ATTEMPTS:
+            raise PayerCodeRefused("验证码输入错误次数过多，请重新获取验证码")
+
+    def wrong(self) -> None:
+        self.attempts += 1
+
+    def spend(self, now: datetime) -> None:
+        self.used_at = now
+
+
+def payer_code_text(code: str) -> str:
+    minutes = int(PAYER_CODE_TTL.total_seconds() // 60)
+    return (
+        f"{SIGNATURE}您正在查询缴费记录，验证码{code}，{minutes}分钟内有效。"
+        "请勿告诉他人；如非本人操作，请忽略本短信。"
+    )

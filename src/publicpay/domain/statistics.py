@@ -32,6 +32,9 @@ METHOD_LABELS = {
     OrderMethod.COUNTER: "柜面",
     OrderMethod.CASH: "现金",
     OrderMethod.CARD: "银行卡",
+    OrderMethod.WAP: "手机网站",
+    OrderMethod.H5: "微信H5",
+    OrderMethod.JSAPI: "公众号",
 }
 ORDER_STATUS_LABELS = {
     OrderStatus.PAYING: "支付中",

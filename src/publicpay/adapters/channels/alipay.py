@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -134,7 +134,7 @@ class AlipayGateway:
     # -- wire -----------------------------------------------------------------------------
 
     def request_params(
-        self, method: str, biz: Mapping[str, Any], notify_url: str = ""
+        self, method: str, biz: Mapping[str, Any], notify_url: str = "", return_url: str = ""
     ) -> dict[str, str]:
         """The signed form for one API call (exposed for the SDK cross-check tests)."""
         params = {
@@ -149,6 +149,8 @@ class AlipayGateway:
         }
         if notify_url:
             params["notify_url"] = notify_url
+        if return_url:
+            params["return_url"] = return_url
         return sign_request(params, self._private_key)
 
     def _call(self, method: str, biz: Mapping[str, Any], notify_url: str = "") -> dict[str, Any]:
@@ -203,6 +205,27 @@ class AlipayGateway:
         if not isinstance(qr_code, str) or not qr_code:
             raise _unavailable("precreate answered without qr_code")
         return QrOrder(order_no=request.order_no, qr_code=qr_code, raw=content)
+
+    def wap_pay_url(self, request: QrOrderRequest, return_url: str, quit_url: str) -> str:
+        """手机网站支付 (alipay.trade.wap.pay): a page method, not a server call. The payer's
+        browser is sent to the gateway with the signed parameters in the query string (the
+        SDK's `pageExecute(request, "GET")`); Alipay shows its cashier (or opens the Alipay
+        app), then sends the browser back to `return_url` and the result to `notify_url`.
+        The same out_trade_no signed again opens the same trade (a second tap)."""
+        biz: dict[str, Any] = {
+            "out_trade_no": request.order_no,
+            "total_amount": Money(request.amount_fen).to_yuan(),
+            "subject": request.subject,
+            "product_code": "QUICK_WAP_WAY",
+            "quit_url": quit_url,
+            "time_expire": request.expires_at.astimezone(SHANGHAI).strftime(TIME_FORMAT),
+        }
+        if self.config.seller_id:
+            biz["seller_id"] = self.config.seller_id
+        params = self.request_params(
+            "alipay.trade.wap.pay", biz, request.notify_url, return_url=return_url
+        )
+        return f"{self.config.gateway_url}?{urlencode(params)}"
 
     def pay_barcode(self, request: BarcodePayRequest) -> TradeResult:
         biz = {

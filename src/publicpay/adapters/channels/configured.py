@@ -5,7 +5,8 @@ Keys of each channel's JSON (see docs/channels.md):
 - alipay: app_id, app_private_key_pem, alipay_public_key_pem, gateway_url, [seller_id], [timeout_s]
 - wechat: mchid, appid, merchant_serial_no, merchant_private_key_pem, apiv3_key,
   platform_public_key_pem, platform_public_key_id, base_url, [timeout_s],
-  [codepay_poll_count], [codepay_poll_interval_s]
+  [codepay_poll_count], [codepay_poll_interval_s], [app_secret, oauth_base_url, sns_base_url]
+  (the 公众号's web authorisation, for WeChat JSAPI payments inside WeChat)
 - unionpay: mer_id, sign_cert_pem, sign_key_pem, unionpay_root_cert_pem, gateway_url,
   [timeout_s], [back_url]
 
@@ -61,6 +62,9 @@ def _wechat(config: Mapping[str, Any]) -> ChannelGateway:
             timeout_s=float(config.get("timeout_s", 5.0)),
             codepay_poll_count=int(config.get("codepay_poll_count", 10)),
             codepay_poll_interval_s=float(config.get("codepay_poll_interval_s", 3.0)),
+            app_secret=str(config.get("app_secret", "")),
+            oauth_base_url=str(config.get("oauth_base_url", "https://open.weixin.qq.com")),
+            sns_base_url=str(config.get("sns_base_url", "https://api.weixin.qq.com")),
         )
     )
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -69,6 +69,10 @@ class WechatPayConfig:
     timeout_s: float = 5.0
     codepay_poll_count: int = 10  # USERPAYING: query this many times…
     codepay_poll_interval_s: float = 3.0  # …this far apart, then reverse
+    # The 公众号 of `appid`, for its web authorisation (OAuth2 snsapi_base → the payer's openid)
+    app_secret: str = ""
+    oauth_base_url: str = "https://open.weixin.qq.com"  # /connect/oauth2/authorize
+    sns_base_url: str = "https://api.weixin.qq.com"  # /sns/oauth2/access_token
 
 
 class WechatPayGateway:
@@ -102,11 +106,20 @@ class WechatPayGateway:
 
     def jsapi_prepay(self, order: QrOrderRequest, openid: str) -> dict[str, str]:
         """JSAPI order; returns the bundle for `WeixinJSBridge.invoke('getBrandWCPayRequest')`."""
+        return self.jsapi_bundle(self.jsapi_prepay_id(order, openid))
+
+    def jsapi_prepay_id(self, order: QrOrderRequest, openid: str) -> str:
+        """JSAPI order (/v3/pay/transactions/jsapi) for the payer `openid`: its prepay_id."""
         body = {**self._order_body(order), "payer": {"openid": openid}}
         data = self._call("POST", "/v3/pay/transactions/jsapi", body)
         prepay_id = data.get("prepay_id")
         if not isinstance(prepay_id, str) or not prepay_id:
             raise ChannelUnavailable("微信支付下单应答缺少 prepay_id")
+        return prepay_id
+
+    def jsapi_bundle(self, prepay_id: str) -> dict[str, str]:
+        """The signed parameters of getBrandWCPayRequest / chooseWXPay for a prepay_id:
+        paySign = RSA-SHA256 over "appId\ntimeStamp\nnonceStr\npackage\n"."""
         timestamp, nonce = str(int(time.time())), sign.new_nonce()
         package = f"prepay_id={prepay_id}"
         pay_sign = sign.pay_sign(
@@ -124,6 +137,65 @@ class WechatPayGateway:
             "signType": "RSA",
             "paySign": pay_sign,
         }
+
+    def h5_prepay(self, order: QrOrderRequest, client_ip: str) -> str:
+        """H5 order (/v3/pay/transactions/h5) for a phone browser outside WeChat: the h5_url
+        the browser is sent to (WeChat opens its app there; `&redirect_url=` brings the
+        browser back afterwards)."""
+        scene = {"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}
+        data = self._call(
+            "POST", "/v3/pay/transactions/h5", {**self._order_body(order), "scene_info": scene}
+        )
+        h5_url = data.get("h5_url")
+        if not isinstance(h5_url, str) or not h5_url.startswith(("https://", "http://")):
+            raise ChannelUnavailable("微信支付下单应答缺少 h5_url")
+        return h5_url
+
+    # -- 公众号 web authorisation (OAuth2, snsapi_base) --------------------------------------
+
+    def oauth_url(self, redirect_uri: str, state: str) -> str:
+        """Where to send the payer's WeChat browser for a silent snsapi_base authorisation;
+        WeChat comes back to `redirect_uri?code=…&state=…`."""
+        if not self.config.app_secret:
+            raise ChannelRejected(
+                "微信公众号网页授权未配置（缺少 AppSecret）", channel_code="NO_OAUTH"
+            )
+        query = urlencode(
+            {
+                "appid": self.config.appid,
+                "redirect_uri": redirect_uri,
+                "response_type": "code",
+                "scope": "snsapi_base",
+                "state": state,
+            }
+        )
+        base = self.config.oauth_base_url.rstrip("/")
+        return f"{base}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+    def oauth_openid(self, code: str) -> str:
+        """Exchange the authorisation code (single use, 5 minutes) for the payer's openid."""
+        params = {
+            "appid": self.config.appid,
+            "secret": self.config.app_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        }
+        url = self.config.sns_base_url.rstrip("/") + "/sns/oauth2/access_token"
+        try:
+            response = self._client.get(url, params=params, timeout=self.config.timeout_s)
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(f"微信网页授权连接失败: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise ChannelUnavailable(f"微信网页授权暂不可用: HTTP {response.status_code}")
+        data = answer_json(response)
+        openid = data.get("openid")
+        if data.get("errcode") or not isinstance(openid, str) or not openid:
+            code_text = str(data.get("errcode", ""))
+            raise ChannelRejected(
+                f"微信网页授权失败: {code_text} {data.get('errmsg', '')}".strip(),
+                channel_code=code_text or "NO_OPENID",
+            )
+        return openid
 
     def pay_barcode(self, request: BarcodePayRequest) -> TradeResult:
         body = {

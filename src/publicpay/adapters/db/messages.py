@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    func,
     select,
     update,
 )
@@ -32,6 +33,7 @@ from publicpay.domain.messages import (
     MessageFacts,
     MessageKind,
     MessageStatus,
+    PayerCode,
     SentMessage,
 )
 from publicpay.domain.time import utc
@@ -115,7 +117,90 @@ _RECENT_OF_UNITS = (
 )
 
 
-class MessagesRepository:
+# One-time codes a payer proves an ID number with (history in the portal), sent as a message.
+payer_codes = Table(
+    "payer_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("id_hash", String(64), nullable=False, index=True),  # keyed hash of the ID number
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", Ts, nullable=False),
+    Column("expires_at", Ts, nullable=False),
+    Column("used_at", Ts, nullable=True),
+)
+
+_PAYER_REACHABLE = (
+    select(payables.c.id)
+    .where(
+        payables.c.payer_id_hash == bindparam("id_hash"),
+        payables.c.payer_phone_hash == bindparam("phone_hash"),
+    )
+    .limit(1)
+)
+_CODES_SINCE = select(func.count()).where(
+    payer_codes.c.id_hash == bindparam("id_hash"),
+    payer_codes.c.created_at >= bindparam("since"),
+)
+_LATEST_CODE = (
+    select(payer_codes)
+    .where(payer_codes.c.id_hash == bindparam("id_hash"))
+    .order_by(payer_codes.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+_SAVE_CODE = (
+    update(payer_codes)
+    .where(payer_codes.c.id == bindparam("b_id"))
+    .values(attempts=bindparam("attempts"), used_at=bindparam("used_at"))
+)
+
+
+class PayerCodesMixin:
+    """One-time codes of the portal's history (`payer_codes`); every method runs at once."""
+
+    _sql: Sql
+
+    def payer_reachable(self, id_hash: str, phone_hash: str) -> bool:
+        """Some payable of this ID number was registered with this phone number."""
+        params = {"id_hash": id_hash, "phone_hash": phone_hash}
+        return self._sql.one(_PAYER_REACHABLE, params) is not None
+
+    def payer_codes_since(self, id_hash: str, since: datetime) -> int:
+        return int(self._sql.scalar(_CODES_SINCE, {"id_hash": id_hash, "since": since}) or 0)
+
+    def add_payer_code(self, code: PayerCode) -> None:
+        row = {
+            "id_hash": code.id_hash,
+            "code_hash": code.code_hash,
+            "attempts": code.attempts,
+            "created_at": code.created_at,
+            "expires_at": code.expires_at,
+            "used_at": code.used_at,
+        }
+        self._sql.insert(payer_codes, row)
+
+    def latest_payer_code(self, id_hash: str) -> PayerCode | None:
+        """The newest code asked for this ID number, locked."""
+        row = self._sql.one(_LATEST_CODE, {"id_hash": id_hash})
+        if row is None:
+            return None
+        return PayerCode(
+            id=row.id,
+            id_hash=row.id_hash,
+            code_hash=row.code_hash,
+            attempts=row.attempts,
+            created_at=utc(row.created_at),
+            expires_at=utc(row.expires_at),
+            used_at=utc(row.used_at) if row.used_at else None,
+        )
+
+    def save_payer_code(self, code: PayerCode) -> None:
+        params = {"b_id": code.id, "attempts": code.attempts, "used_at": code.used_at}
+        self._sql.run(_SAVE_CODE, params)
+
+
+class MessagesRepository(PayerCodesMixin):
     def __init__(self, sql: Sql, box: SecretBox) -> None:
         self._sql = sql
         self._box = box
@@ -196,17 +281,3 @@ def _sent(row: Any) -> SentMessage:
         sent_at=utc(row.sent_at) if row.sent_at else None,
         last_error=row.last_error,
     )
-
-
-# One-time codes a payer proves an ID number with (history in the portal), sent as a message.
-payer_codes = Table(
-    "payer_codes",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("id_hash", String(64), nullable=False, index=True),  # keyed hash of the ID number
-    Column("code_hash", String(64), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("created_at", Ts, nullable=False),
-    Column("expires_at", Ts, nullable=False),
-    Column("used_at", Ts, nullable=True),
-)

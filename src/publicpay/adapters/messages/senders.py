@@ -1,7 +1,8 @@
 """Pluggable senders of payer messages (`services.messages.ports.MessageSender`).
 
 - `LogSender` (the default, and the demo's): writes each message to the `publicpay.messages`
-  log with the recipient masked; the console's 缴款人消息 page lists what was sent.
+  log with the recipient masked, and keeps the last ones in memory (`logged()`): the console's
+  缴款人消息 page shows them — the demo's "phone", where e.g. a history one-time code is read.
 - `HttpGatewaySender`: POSTs `{"channel", "to", "text", "payment_code"}` as JSON to the
   operator's SMS / app-message gateway, signed like our webhooks
   (`X-PublicPay-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`); any answer
@@ -14,7 +15,10 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
+from collections import deque
+from datetime import UTC, datetime
 
 import httpx
 
@@ -25,9 +29,25 @@ log = logging.getLogger("publicpay.messages")
 
 
 class LogSender:
+    KEPT = 50
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log: deque[tuple[datetime, str, str, str, str]] = deque(maxlen=self.KEPT)
+
     def send(self, message: OutgoingMessage) -> None:
         to = mask_phone(message.to) if message.channel is MessageChannel.SMS else message.to
         log.info("payer message %s to %s: %s", message.channel.value, to, message.text)
+        with self._lock:
+            entry = (datetime.now(UTC), message.channel.value, to, message.text)
+            self._log.append((*entry, message.payment_code))
+
+    def logged(self, *, unit_less: bool = False) -> list[tuple[datetime, str, str, str]]:
+        """(at, channel, recipient masked, text) of the last messages, newest first;
+        `unit_less`: only those of no payable (e.g. one-time codes)."""
+        with self._lock:
+            kept = [e[:4] for e in reversed(self._log) if not (unit_less and e[4])]
+        return [(at, channel, to, text) for at, channel, to, text in kept]
 
 
 class HttpGatewaySender:

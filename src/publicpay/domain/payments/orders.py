@@ -26,6 +26,13 @@ class OrderMethod(StrEnum):
     COUNTER = "counter"
     CASH = "cash"
     CARD = "card"  # card present at a window's POS terminal (银行卡)
+    WAP = "wap"  # Alipay 手机网站支付: the phone's browser goes to Alipay's cashier
+    H5 = "h5"  # WeChat Pay H5: the phone's browser (not WeChat) opens WeChat to pay
+    JSAPI = "jsapi"  # WeChat Pay inside WeChat's browser (公众号支付, WeixinJSBridge)
+
+
+# Orders a payer opens from the pay page: a payable keeps only a few of them open at once.
+PAYER_METHODS = frozenset({OrderMethod.QR, OrderMethod.WAP, OrderMethod.H5, OrderMethod.JSAPI})
 
 
 _TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {

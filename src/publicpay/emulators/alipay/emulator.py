@@ -22,7 +22,16 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
-from publicpay.emulators.alipay.api import AlipayApi, Call, shanghai, text
+from publicpay.emulators.alipay import wap
+from publicpay.emulators.alipay.api import (
+    AlipayApi,
+    Call,
+    _amount,
+    _expires_at,
+    _required,
+    shanghai,
+    text,
+)
 from publicpay.emulators.alipay.bill import COLUMNS, bill_zip, detail_rows
 from publicpay.emulators.alipay.signing import (
     content_to_sign,
@@ -39,6 +48,7 @@ from publicpay.emulators.alipay.trades import (
     TRADE_CLOSED,
     TRADE_SUCCESS,
     BizError,
+    NewOrder,
     Refund,
     Trade,
     TradeBook,
@@ -101,6 +111,7 @@ class AlipayEmulator:
         self.api = AlipayApi(self.book, self)
         self._apps: dict[str, _App] = {}
         self._bills: dict[str, tuple[str, date, float]] = {}
+        self._wap: dict[str, wap.WapVisit] = {}  # cashier page token → the page's trade
         self._lock = threading.Lock()
 
     @property
@@ -162,7 +173,60 @@ class AlipayEmulator:
         default = max(DEFAULT_FAULT_SECONDS, self.client_timeout_hint_s + 1.0)
         return GatewayAnswer(200, body, hang.seconds_or(default))
 
-    def _authenticate(self, params: Mapping[str, str], method: str, mount_root: str) -> Call:
+    # -- 手机网站支付: the cashier page ---------------------------------------------------------
+
+    def wap_page(self, params: Mapping[str, str], mount_root: str) -> str:
+        """The page the payer's browser gets for a signed alipay.trade.wap.pay request."""
+        try:
+            call = self._authenticate(params, wap.WAP_METHOD, mount_root, page=True)
+            if call.biz.get("product_code") != wap.PRODUCT_CODE:
+                raise BizError("ACQ.INVALID_PARAMETER", "参数无效：product_code")
+            seller = call.biz.get("seller_id")
+            if seller and seller != self.pid(call.app_id):
+                raise BizError("ACQ.INVALID_PARAMETER", "参数无效：seller_id")
+            order = NewOrder(
+                app_id=call.app_id,
+                out_trade_no=_required(call, "out_trade_no"),
+                total_fen=_amount(call, "total_amount"),
+                subject=_required(call, "subject"),
+                notify_url=call.notify_url,
+                expires_at=_expires_at(call),
+            )
+            trade = self.book.precreate(order)
+        except BizError as err:
+            return wap.error_page(err.sub_code, err.sub_msg)
+        visit = wap.WapVisit(
+            call.app_id,
+            trade.out_trade_no,
+            params.get("return_url", ""),
+            str(call.biz.get("quit_url") or ""),
+        )
+        token = wap.new_token()
+        with self._lock:
+            self._wap[token] = visit
+        return wap.cashier_page(
+            visit, token, subject=trade.subject, total_fen=trade.total_fen, mount_root=mount_root
+        )
+
+    def wap_pay(self, token: str) -> str:
+        """The payer confirmed on the cashier page: pay, notify, and the return URL (signed
+        return parameters) the browser is sent to. KeyError for an unknown page, BizError when
+        the trade cannot be paid."""
+        with self._lock:
+            visit = self._wap[token]
+        trade = self.book.find(visit.out_trade_no)
+        if trade is None:
+            raise KeyError(token)
+        paid = self.scan(trade.qr_code)
+        seller_id = self.pid(visit.app_id)
+        params = wap.return_params(
+            visit, trade_no=paid.trade_no, total_fen=paid.total_fen, seller_id=seller_id
+        )
+        return wap.return_url(visit, self.signed(params)) if visit.return_url else ""
+
+    def _authenticate(
+        self, params: Mapping[str, str], method: str, mount_root: str, *, page: bool = False
+    ) -> Call:
         app = self._apps.get(params.get("app_id", ""))
         if app is None:
             raise BizError(
@@ -191,7 +255,7 @@ class AlipayEmulator:
                 code="40002",
                 msg="Invalid Arguments",
             )
-        if method not in self.api.methods:
+        if method not in self.api.methods and not (page and method == wap.WAP_METHOD):
             raise BizError(
                 "isv.invalid-method", "不存在的方法名", code="40002", msg="Invalid Arguments"
             )

@@ -1,6 +1,9 @@
 """HTTP face of the Alipay emulator. All paths are relative to where the app is mounted.
 
 - `GET|POST /gateway.do`              the open-API gateway (form body and/or query string)
+- `GET|POST /gateway.do?method=alipay.trade.wap.pay…`   手机网站支付: the cashier page (HTML)
+- `POST /wap/pay` (form: token)        the payer confirms on the cashier page: paid, notified,
+                                      303 to return_url with the signed synchronous return
 - `GET /downloadBillFile.resource`    bill download (the URL the bill API hands out, 30 s)
 - `POST /scan` {"qr_code"}            the payer's wallet scans and pays a precreated QR, or
                                       opens a merchant's aggregate QR URL as the Alipay client
@@ -16,9 +19,10 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 
+from publicpay.emulators.alipay import wap
 from publicpay.emulators.alipay.api import text
 from publicpay.emulators.alipay.trades import BizError
 from publicpay.emulators.notifier import Fault
@@ -70,11 +74,31 @@ def build_app(emulator: AlipayEmulator) -> FastAPI:
         if request.method == "POST":
             form = await request.form()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        if params.get("method") == wap.WAP_METHOD:  # a page method: the payer's browser
+            return HTMLResponse(emulator.wap_page(params, mount_root(request)))
         answer = emulator.gateway(params, mount_root(request))
         if answer.delay_s:
             await asyncio.sleep(answer.delay_s)
         media = "application/json;charset=utf-8" if answer.status_code == 200 else "text/html"
         return Response(answer.body.encode("utf-8"), answer.status_code, media_type=media)
+
+    @app.get("/cashier.css")
+    def cashier_css() -> Response:
+        return Response(wap.CASHIER_CSS, media_type="text/css")
+
+    @app.post("/wap/pay")
+    async def wap_pay(request: Request) -> Response:
+        form = await request.form()
+        token = form.get("token")
+        try:
+            target = emulator.wap_pay(token if isinstance(token, str) else "")
+        except KeyError:
+            return HTMLResponse(wap.error_page("INVALID_PAGE", "收银台页面已失效"), 404)
+        except BizError as err:
+            return HTMLResponse(wap.error_page(err.sub_code, err.sub_msg), 409)
+        if not target:
+            return HTMLResponse("<p id='alipay-paid'>支付成功</p>")
+        return RedirectResponse(target, status_code=303)
 
     @app.get("/downloadBillFile.resource")
     def download_bill(token: str = "") -> Response:

@@ -34,6 +34,7 @@ from publicpay.emulators.wechat.state import (
     Trade,
     now_utc,
 )
+from publicpay.emulators.wechat.wallet_pages import OAuthBook
 
 BILL_URL_TTL_S = 300
 
@@ -42,6 +43,7 @@ class WechatPayEmulator:
     def __init__(self, *, time_scale: float = 1.0) -> None:
         self.platform = PlatformKey()
         self.ledger = Ledger()
+        self.oauth = OAuthBook()  # 公众号 web authorisation (OAuth2) of the merchants' appids
         self.faults = FaultBook()
         self.notifier = Notifier(
             schedule=notify.SCHEDULE_S,
@@ -66,12 +68,17 @@ class WechatPayEmulator:
         merchant_serial_no: str,
         merchant_public_key_pem: bytes,
         apiv3_key: str,
+        *,
+        app_secret: str = "",
     ) -> None:
+        """`app_secret`: the AppSecret of the 公众号 `appid`, for its web authorisation."""
         if len(apiv3_key.encode("utf-8")) != 32:
             raise ValueError("apiv3_key must be 32 bytes")
         merchant = Merchant(mchid, appid, merchant_serial_no, merchant_public_key_pem, apiv3_key)
         with self.ledger.lock:
             self.ledger.merchants[mchid] = merchant
+        if app_secret:
+            self.oauth.register(appid, app_secret)
 
     def create_app(self) -> FastAPI:
         from publicpay.emulators.wechat.routes import build_app

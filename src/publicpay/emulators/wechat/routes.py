@@ -22,6 +22,7 @@ from publicpay.emulators.wechat.crypto import (
     parse_authorization,
 )
 from publicpay.emulators.wechat.state import ApiError, Merchant
+from publicpay.emulators.wechat.wallet_pages import add_wallet_routes
 
 if TYPE_CHECKING:
     from publicpay.emulators.wechat.emulator import WechatPayEmulator
@@ -91,6 +92,7 @@ def build_app(emulator: WechatPayEmulator) -> FastAPI:
     add_order_routes(app, v3)
     add_refund_and_bill_routes(app, v3)
     add_controls(app, emulator)
+    add_wallet_routes(app, v3)
     return app
 
 

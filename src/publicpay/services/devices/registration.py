@@ -19,6 +19,7 @@ class NewDevice:
     name: str
     site_id: int
     window_id: int | None = None
+    card_terminal_id: str | None = None  # a POS's TID at the card acquirer (8 digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,9 @@ def register_device(uow: UnitOfWork, new: NewDevice, *, actor: str, clock: Clock
     """A kiosk at a site (every unit's payables unless the site is one unit's), or a POS at a
     window of a unit's site. Its issuing point (开票点) is its own id: stock is allocated to it
     on the stock screen."""
-    kind = validate_registration(new.kind, new.app_id, new.name, new.window_id)
+    kind = validate_registration(
+        new.kind, new.app_id, new.name, new.window_id, new.card_terminal_id
+    )
     with uow:
         site = uow.units.site(new.site_id)
         if site is None:
@@ -55,6 +58,7 @@ def register_device(uow: UnitOfWork, new: NewDevice, *, actor: str, clock: Clock
             window_id=new.window_id,
             unit_id=site.unit_id,
             issuing_point=new.app_id,
+            card_terminal_id=new.card_terminal_id,
         )
         device_id = uow.devices.add(device, now)
         detail = {"kind": kind.value, "site": site.code, "name": device.name}

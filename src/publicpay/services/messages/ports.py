@@ -10,6 +10,7 @@ from publicpay.domain.messages import (
     MessageChannel,
     MessageKind,
     OutgoingMessage,
+    PayerCode,
     SentMessage,
 )
 
@@ -31,6 +32,22 @@ class MessagesRepo(Protocol):
     def recent(self, unit_ids: frozenset[int] | None, limit: int) -> list[SentMessage]:
         """The newest messages of these units (None: every unit)."""
         ...
+
+    # one-time codes of the portal's history (payer_codes); these run at once
+
+    def payer_reachable(self, id_hash: str, phone_hash: str) -> bool:
+        """Some payable of this ID number (keyed hash) was registered with this phone."""
+        ...
+
+    def payer_codes_since(self, id_hash: str, since: datetime) -> int: ...
+
+    def add_payer_code(self, code: PayerCode) -> None: ...
+
+    def latest_payer_code(self, id_hash: str) -> PayerCode | None:
+        """The newest code asked for this ID number, locked."""
+        ...
+
+    def save_payer_code(self, code: PayerCode) -> None: ...
 
 
 class MessageSender(Protocol):

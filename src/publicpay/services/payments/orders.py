@@ -26,11 +26,13 @@ from publicpay.domain.payables import (
 )
 from publicpay.domain.payments.channels import Channel, TradeResult, TradeState
 from publicpay.domain.payments.orders import (
+    PAYER_METHODS,
     Order,
     OrderMethod,
     OrderStatus,
     Outcome,
     check_open_orders,
+    is_open,
 )
 from publicpay.domain.shifts import ShiftRequired
 from publicpay.domain.time import SHANGHAI, business_date
@@ -66,10 +68,13 @@ def reserve_order(
     *,
     gateways: Gateways | None = None,
     source: str | None = None,
+    reuse_open: bool = False,
 ) -> tuple[Order, str]:
     """Open an order for the amount due today. With `gateways`, the order records which
     merchant account (unit's, region's or platform's) it goes through; with `source` (a
-    device's app id), where it was taken (site, window, shift)."""
+    device's app id), where it was taken (site, window, shift). With `reuse_open` (a wallet
+    button), an order of the same channel and method still open for the same amount is
+    returned instead of a new one: a second tap never opens a second order to charge."""
     with uow:
         payable = uow.payables.by_code(payment_code, lock=True)
         if payable is None:
@@ -77,11 +82,15 @@ def reserve_order(
         if payable.status is not PayableStatus.UNPAID:
             raise ValidationFailed(f"缴款单状态为「{status_label(payable.status)}」，不能再支付")
         now = clock.now()
-        if method is OrderMethod.QR:
-            check_open_orders(uow.orders.for_payable(payable.id), now, policy.max_open_orders)
         amount = amount_due_fen(
             payable.lines, uow.catalogue.items(), payable.due_date, business_date(now)
         )
+        if method in PAYER_METHODS:
+            existing = uow.orders.for_payable(payable.id)
+            same = _still_open(existing, channel, method, amount, now) if reuse_open else None
+            if same is not None:
+                return same, _subject(payable)
+            check_open_orders(existing, now, policy.max_open_orders)
         place = taken_at(uow, source) if source else TakenAt()
         order = Order(
             id=0,
@@ -104,6 +113,24 @@ def reserve_order(
         uow.orders.add(order)
         uow.commit()
         return order, _subject(payable)
+
+
+def _still_open(
+    orders: list[Order], channel: Channel, method: OrderMethod, amount: int, now: datetime
+) -> Order | None:
+    """An order of this channel and method the payer can still pay (margin: one minute)."""
+    margin = timedelta(seconds=60)
+    for order in orders:
+        if (
+            is_open(order.status)
+            and order.channel == channel.value
+            and order.method is method
+            and order.amount_fen == amount
+            and order.expires_at > now + margin
+            and order.qr_code
+        ):
+            return order
+    return None
 
 
 class TakenAt(NamedTuple):

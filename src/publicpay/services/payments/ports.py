@@ -162,6 +162,29 @@ class JsapiGateway(Protocol):
     def jsapi_prepay(self, order: QrOrderRequest, openid: str) -> dict[str, str]: ...
 
 
+@runtime_checkable
+class WechatWalletGateway(JsapiGateway, Protocol):
+    """WeChat on a phone: H5 outside WeChat, JSAPI inside it after the 公众号's silent OAuth2
+    (snsapi_base) told the payer's openid."""
+
+    def jsapi_prepay_id(self, order: QrOrderRequest, openid: str) -> str: ...
+
+    def jsapi_bundle(self, prepay_id: str) -> dict[str, str]: ...
+
+    def h5_prepay(self, order: QrOrderRequest, client_ip: str) -> str: ...
+
+    def oauth_url(self, redirect_uri: str, state: str) -> str: ...
+
+    def oauth_openid(self, code: str) -> str: ...
+
+
+@runtime_checkable
+class WapGateway(Protocol):
+    """Alipay's 手机网站支付: the signed gateway URL the phone's browser is sent to."""
+
+    def wap_pay_url(self, request: QrOrderRequest, return_url: str, quit_url: str) -> str: ...
+
+
 class RequestInbox(InboxRepo, Protocol):
     def request(self, channel: str, notify_id: str) -> tuple[str, str, str | None] | None:
         """(order_no, body, outcome) of a stored message."""

@@ -117,6 +117,7 @@ def register(
     name: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     site_id: Annotated[int, Form(ge=0, le=2**62)] = 0,
     window_id: Annotated[int, Form(ge=0, le=2**62)] = 0,
+    card_terminal_id: Annotated[str, Form(max_length=20, pattern=NO_CONTROLS)] = "",
     csrf: Annotated[str, Form(max_length=100, pattern=NO_CONTROLS)] = "",
     v: Viewer = Depends(viewer),
     c: Container = Depends(container),
@@ -125,8 +126,10 @@ def register(
     check_csrf(v.csrf, csrf)
     if site_id not in {s.id for s in _sites(c, v)}:
         raise PageRefused(404, "该网点不存在或不在您的管辖范围内")
-    new = NewDevice(kind, app_id.strip(), name, site_id, window_id or None)
-    form = {"kind": kind, "app_id": app_id, "name": name, "site_id": site_id}
+    tid = card_terminal_id.strip() or None
+    new = NewDevice(kind, app_id.strip(), name, site_id, window_id or None, tid)
+    form = {"kind": kind, "app_id": app_id, "name": name, "site_id": site_id,
+            "card_terminal_id": card_terminal_id}  # fmt: skip
     try:
         done = register_device(c.uow(), new, actor=v.actor.audit_name, clock=c.clock)
     except DomainError as exc:

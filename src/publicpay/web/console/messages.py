@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from publicpay.adapters.db.queries.units import visible_units
+from publicpay.adapters.messages.senders import LogSender
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.messages import (
@@ -16,6 +17,7 @@ from publicpay.domain.messages import (
     MESSAGE_KIND_LABELS,
     MESSAGE_STATUS_LABELS,
 )
+from publicpay.settings import Mode
 from publicpay.web.console.pages import PATH, Viewer, container, render, require, viewer
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
@@ -38,5 +40,18 @@ def messages_page(
         "channels": MESSAGE_CHANNEL_LABELS,
         "shown": SHOWN,
         "sender": c.settings.message_sender,
+        # the demo sender's log (not a production sender): e.g. the portal's one-time codes
+        "logged": _demo_log(c, v),
     }
     return render(request, "messages.html", context, viewer=v)
+
+
+def _demo_log(c: Container, v: Viewer) -> list[tuple[object, str, str, str]]:
+    """The messages of no unit the demo's log sender wrote — the portal's one-time codes,
+    never stored — for a viewer not limited to a unit or region, outside production only."""
+    sender = c.message_sender
+    if c.settings.mode is Mode.PRODUCTION or not isinstance(sender, LogSender):
+        return []
+    if v.actor.unit_id is not None or v.actor.region_code is not None:
+        return []
+    return list(sender.logged(unit_less=True))

@@ -26,6 +26,7 @@ from publicpay.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from publicpay.domain.money import format_yuan
 from publicpay.domain.time import local_text
 from publicpay.services.users.accounts import resume_session, session_id
+from publicpay.web.console.navigation import menu_for
 
 log = logging.getLogger("publicpay.web.console")
 HERE = Path(__file__).parent
@@ -38,6 +39,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["yuan"] = format_yuan
 templates.env.filters["local"] = local_text
 templates.env.filters["no10"] = lambda n: f"{int(n):010d}"
+templates.env.globals["menu_for"] = menu_for
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",

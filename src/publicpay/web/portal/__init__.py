@@ -34,6 +34,7 @@ from publicpay.domain.time import business_date, local_text
 from publicpay.domain.units import Unit
 from publicpay.settings import Mode
 from publicpay.web.portal.receipts import after_payment, live_receipt_pdf, notice_stamp
+from publicpay.web.portal.wallet_buttons import wallet_buttons
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -127,6 +128,9 @@ def _find(request: Request, c: Container, code: str) -> tuple[Payable, Unit] | R
     return found
 
 
+find_payable = _find  # for the portal's other modules (wallets)
+
+
 @router.get("/pay/{code}", response_class=HTMLResponse)
 def payable_page(request: Request, code: str, c: Container = Depends(_container)) -> Response:
     found = _find(request, c, code)
@@ -136,6 +140,9 @@ def payable_page(request: Request, code: str, c: Container = Depends(_container)
     with c.read_uow() as uow:
         items = uow.catalogue.items()
     due = due_now(payable, items, business_date(c.clock.now()))
+    phone_first, wallets = wallet_buttons(
+        request.headers.get("user-agent", ""), c.gateways.channels()
+    )
     context = {
         "p": payable,
         "unit": unit,
@@ -144,6 +151,11 @@ def payable_page(request: Request, code: str, c: Container = Depends(_container)
         "payer_name": mask_name(payable.payer_name),
         "paid_at": local_text(payable.paid_at) if payable.paid_at else "",
         "channels": [ch.value for ch in c.gateways.channels()],
+        "phone_first": phone_first,
+        "wallets": wallets,
+        "back_from_wallet": bool(
+            request.query_params.get("back") or request.query_params.get("out_trade_no")
+        ),
         **after_payment(c, payable),
     }
     return templates.TemplateResponse(request, "payable.html", context)
@@ -224,5 +236,9 @@ def _notice(c: Container, payable: Payable, unit: Unit, *, full: bool) -> Notice
 
 
 def install(app: FastAPI) -> None:
+    from publicpay.web.portal import history, wallets
+
+    app.include_router(history.router)  # before /pay/{code}, which would take "history"
+    app.include_router(wallets.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE.parent / "static"), name="static")

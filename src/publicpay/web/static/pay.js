@@ -46,6 +46,17 @@
     });
   });
 
+  // Wallet buttons: one tap opens the wallet; a second tap while it loads does nothing (the
+  // server would reuse the same order anyway).
+  document.querySelectorAll("form.wallet-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+      const button = form.querySelector("button");
+      if (button) { button.textContent = "正在打开…"; button.setAttribute("aria-busy", "true"); }
+    });
+  });
+
   const payBox = document.getElementById("pay-box");
   if (payBox && payBox.dataset.defaultChannel) {
     openOrder(payBox.dataset.defaultChannel).catch(function () { showError("网络异常，请重试"); });
@@ -83,8 +94,10 @@
           box.dataset.status = body.status;
           statusEl.textContent = body.status_label;
           statusEl.className = `status status-${body.status}`;
-          const payBox = document.getElementById("pay-box");
-          if (payBox) payBox.hidden = true;
+          ["pay-box", "wallets", "wallet-back"].forEach(function (id) {
+            const el = document.getElementById(id);
+            if (el) el.hidden = true;
+          });
           setTimeout(waitForReceipt, 300);
           return;
         }
