@@ -1,7 +1,8 @@
 """Editing existing records in a real browser (headless Debian chromium), issue 10: the finance
 admin changes a fee item's budget split (a split that does not add up is refused first, with
-its reason), renames and closes a unit's window and adds the unit's contact. Screenshots at
-1366×768 under artifacts/e2e/admin (edit-*.png)."""
+its reason), renames and closes a unit's window, adds the unit's contact, makes a cashier the
+unit's admin and finds its own role refused. Screenshots at 1366×768 under artifacts/e2e/admin
+(edit-*.png)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,24 @@ def test_a_finance_admin_edits_a_fee_items_split_and_closes_a_units_window(
     page.click("#edit-unit button[type=submit]")
     expect(page.locator("#done")).to_contain_text("已保存单位信息")
     expect(page.locator("#unit-contact")).to_have_text("张三 0571-88888888")
+
+    # a cashier of the unit made its unit admin; the admin's own role cannot be changed
+    cashier = make_user(stack, "cashier", unit_id=unit_id)
+    page.goto(f"{base}/console/users")
+    page.click(f"tr[data-username='{cashier.username}'] a[href$='/edit']")
+    page.select_option("#edit-user select[name=role]", "unit_admin")
+    page.select_option("#edit-user select[name=unit_id]", str(unit_id))
+    save_screens(page, AREA, "edit-user-role", (DESKTOP,))
+    page.click("#edit-user button[type=submit]")
+    expect(page.locator("#done")).to_contain_text("已修改角色与范围")
+    expect(page.locator(f"tr[data-username='{cashier.username}']")).to_contain_text(
+        "执收单位管理员"
+    )
+    with stack.container.read_uow() as uow:
+        me = uow.users.by_username(admin.username)
+    assert me is not None
+    refused = page.goto(f"{base}/console/users/{me.id}/edit")
+    assert refused is not None
+    assert refused.status == 403
+    expect(page.locator("#error")).to_contain_text("不能修改自己的角色")
+    save_screens(page, AREA, "edit-own-role-refused", (DESKTOP,))

@@ -155,6 +155,9 @@ def test_the_demo_day_is_reconciled_worked_cleared_and_checked(
         assert state in ("day-reconciled", "day-none", "day-missing"), boxes
     for channel in ("alipay", "wechat", "unionpay"):
         assert boxes[channel] == "day-reconciled", boxes
+    figures = page.locator(f'a.day-box[data-source="alipay"][data-day="{day}"] strong')
+    matched, lines = (int(n) for n in figures.inner_text().split("/"))
+    assert matched == lines - 1  # every line but the second payment (refunded by the platform)
     save_screens(page, AREA, "5-green", SIZES)
 
     page.goto(f"{base}/console/clearing")

@@ -229,3 +229,20 @@ def test_wallet_taps_on_bad_input_answer_a_chinese_page_and_change_nothing(
     assert again.status_code == 409
     assert "不能再支付" in again.text
     assert len(_orders(stack, code)) == 1
+
+
+def test_another_wechat_payer_gets_an_order_of_their_own(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    base = stack.info["base_url"]
+    code = register(api, payer)
+    first, second = (
+        httpx.Client(headers={"User-Agent": WECHAT_USER_AGENT}, follow_redirects=True, timeout=10)
+        for _ in range(2)
+    )
+    mine = _jsapi_bundle(first.post(f"{base}/pay/{code}/wallet/wechat-jsapi").text)
+    theirs = _jsapi_bundle(second.post(f"{base}/pay/{code}/wallet/wechat-jsapi").text)
+    assert mine["package"] != theirs["package"]  # a prepay_id is bound to one openid
+    again = _jsapi_bundle(first.post(f"{base}/pay/{code}/wallet/wechat-jsapi").text)
+    assert again["package"] == mine["package"]
+    assert len(_orders(stack, code)) == 2

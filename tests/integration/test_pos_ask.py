@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -101,3 +102,26 @@ def test_the_unit_sets_its_lookup_url_and_gets_a_new_secret(stack: Any, api: Sig
     refused = api.put("/api/v1/lookup-endpoint", {"url": "http://10.0.0.8/lookup"})
     assert refused.status_code == 422  # the SSRF guard: a private address
     assert "application/problem+json" in refused.headers["content-type"]
+
+
+def test_a_pos_terminal_asks_the_business_system_through_the_device_api(
+    stack: Any, payer: dict[str, str]
+) -> None:
+    pos = stack.info["pos"]
+    terminal = SignedClient(stack.info["base_url"], pos["device_id"], pos["device_secret"])
+    plate, forged = new_plate(), new_plate()
+    record = _record(payer, plate)
+    stack.business.add([plate], Record(record))
+    stack.business.add([forged], Record(_record(payer, forged), "bad_signature"))
+    q = quote(plate)
+    assert terminal.get(f"/api/v1/pos/lookup?q={q}").json() == {"payables": [], "asked": False}
+    answered = terminal.get(f"/api/v1/pos/lookup?q={q}&ask=true")
+    assert answered.status_code == 200, answered.text
+    (found,) = answered.json()["payables"]
+    assert answered.json()["asked"] is True
+    assert found["biz_no"] == record["biz_no"]
+    assert [line["item_code"] for line in found["lines"]] == ["GA0101", "GA0105"]
+    refused = terminal.get(f"/api/v1/pos/lookup?q={quote(forged)}&ask=true")
+    assert refused.status_code == 502
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "签名无效" in refused.json()["detail"]

@@ -248,7 +248,7 @@ class Action(StrEnum):
 ACTION_LABELS: Mapping[Action, str] = {
     Action.RECOVER: "补单（查询渠道后确认缴款）",
     Action.REFUND: "原路退款",
-    Action.WRITE_OFF: "核销（差额记核销收益/损失；长款、不明款转待处理）",
+    Action.WRITE_OFF: "核销（记核销收益/损失或待处理）",
     Action.ACCEPT: "确认无误（不动账）",
 }
 

@@ -1,21 +1,25 @@
 """Window POS device API (W1): find the business record by business number, plate, licence or
 ID number — the payables of the terminal's unit (scope in the query) — with the items and
-amounts the platform priced. Signed with the POS terminal's device credential."""
+amounts the platform priced; with `ask=true`, a record not found is asked of the unit's business
+system (services.payables.asking) and registered from its answer. Signed with the POS
+terminal's device credential."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from publicpay.adapters.db.queries.pos import find_business
+from publicpay.adapters.db.queries.pos import Found, find_business
 from publicpay.api.auth import device_client
 from publicpay.api.deps import container
+from publicpay.api.routes.payables.registration import command_from_record
 from publicpay.api.schemas import LineOut
 from publicpay.bootstrap import Container
 from publicpay.domain.codes import mask_name
 from publicpay.domain.payables import due_now
 from publicpay.domain.time import business_date
 from publicpay.domain.units import ApiClient
+from publicpay.services.payables.asking import BusinessQuery, ask_business_system
 
 router = APIRouter(prefix="/api/v1/pos", tags=["window POS (device API)"])
 
@@ -34,6 +38,9 @@ class FoundPayableOut(BaseModel):
 
 class LookupOut(BaseModel):
     payables: list[FoundPayableOut] = Field(description="匹配的缴款单，最新在前，至多20条")
+    asked: bool = Field(
+        default=False, description="本平台未找到，已向单位业务系统查询（ask=true 时）"
+    )
 
 
 @router.get("/lookup", response_model=LookupOut, summary="窗口查找业务记录（业务编号/号牌/证件号）")
@@ -41,14 +48,26 @@ def lookup(
     q: str = Query(
         min_length=1, max_length=64, description="业务编号、号牌号码、驾驶证号或证件号码"
     ),
+    ask: bool = Query(
+        default=False,
+        description="本平台未找到时，向单位业务系统查询（business.lookup）并登记其应答的业务记录",
+    ),
     client: ApiClient = Depends(device_client),
     c: Container = Depends(container),
 ) -> LookupOut:
     c.claim_pending_nonce()  # a replayed lookup is refused (401) like any signed request
+    # a terminal bound to no unit (a street kiosk) has no business records to find here
+    unit = client.unit_id
+    found = _find(c, unit, q) if unit is not None else []
+    asked = bool(ask and not found and unit is not None)
+    if asked and unit is not None and c.business_system is not None:
+        query = BusinessQuery(unit, q.strip(), place="", operator=client.app_id)
+        payable = ask_business_system(
+            c.uow, c.business_system, query, parse=command_from_record, clock=c.clock,
+            region_code=c.settings.region_code, serial_floor=c.serial_floor(),
+        )  # fmt: skip
+        found = _find(c, unit, payable.payment_code) if payable else []
     with c.read_uow() as uow:
-        # a terminal bound to no unit (a street kiosk) has no business records to find here
-        unit = client.unit_id
-        found = find_business(uow.connection, uow.box, unit, q) if unit is not None else []
         items = uow.catalogue.items()
     today = business_date(c.clock.now())
     return LookupOut(
@@ -67,5 +86,11 @@ def lookup(
                 attributes=f.attributes,
             )
             for f in found
-        ]
+        ],
+        asked=asked,
     )
+
+
+def _find(c: Container, unit_id: int, q: str) -> list[Found]:
+    with c.read_uow() as uow:
+        return find_business(uow.connection, uow.box, unit_id, q)

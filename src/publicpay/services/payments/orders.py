@@ -68,13 +68,14 @@ def reserve_order(
     *,
     gateways: Gateways | None = None,
     source: str | None = None,
-    reuse_open: bool = False,
+    reuse_open: bool | Callable[[Order], bool] = False,
 ) -> tuple[Order, str]:
     """Open an order for the amount due today. With `gateways`, the order records which
     merchant account (unit's, region's or platform's) it goes through; with `source` (a
     device's app id), where it was taken (site, window, shift). With `reuse_open` (a wallet
     button), an order of the same channel and method still open for the same amount is
-    returned instead of a new one: a second tap never opens a second order to charge."""
+    returned instead of a new one: a second tap never opens a second order to charge
+    (`reuse_open` may also be a test the order must pass, e.g. "opened for this payer")."""
     with uow:
         payable = uow.payables.by_code(payment_code, lock=True)
         if payable is None:
@@ -88,6 +89,8 @@ def reserve_order(
         if method in PAYER_METHODS:
             existing = uow.orders.for_payable(payable.id)
             same = _still_open(existing, channel, method, amount, now) if reuse_open else None
+            if same is not None and callable(reuse_open) and not reuse_open(same):
+                same = None  # open for someone else (a WeChat JSAPI order of another payer)
             if same is not None:
                 return same, _subject(payable)
             check_open_orders(existing, now, policy.max_open_orders)

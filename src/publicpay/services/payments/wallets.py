@@ -20,6 +20,8 @@ out_trade_no at the channel), so two taps never open two orders that both charge
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote
@@ -27,7 +29,7 @@ from urllib.parse import quote
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable, NotFound, ValidationFailed
 from publicpay.domain.payments.carts import check_one_account
 from publicpay.domain.payments.channels import Channel, QrOrderRequest
-from publicpay.domain.payments.orders import OrderMethod, OrderStatus
+from publicpay.domain.payments.orders import Order, OrderMethod, OrderStatus
 from publicpay.services.payments.orders import PaymentPolicy, finish_order, reserve_order
 from publicpay.services.payments.ports import (
     ChannelGateway,
@@ -86,8 +88,9 @@ def open_wallet_order(
     if wallet is Wallet.WECHAT_JSAPI and not browser.openid:
         raise ValidationFailed("未获取到微信用户标识，请在微信中重新打开缴款页面")
     order, subject = reserve_order(
-        uow, payment_code, channel, method, clock, policy, gateways=gateways, reuse_open=True
-    )
+        uow, payment_code, channel, method, clock, policy, gateways=gateways,
+        reuse_open=_same_payer(browser.openid) if method is OrderMethod.JSAPI else True,
+    )  # fmt: skip
     reused = order.qr_code is not None
     request = QrOrderRequest(
         order.order_no,
@@ -113,6 +116,12 @@ def open_wallet_order(
     return WalletStart(order.order_no, order.amount_fen, reused, *start)
 
 
+def _same_payer(openid: str) -> Callable[[Order], bool]:
+    """A JSAPI order is reused only for the payer it was opened for."""
+    mark = payer_mark(openid)
+    return lambda order: (order.qr_code or "").endswith("#" + mark)
+
+
 def _at_channel(
     gateway: ChannelGateway,
     wallet: Wallet,
@@ -132,10 +141,17 @@ def _at_channel(
         h5_url = stored or gateway.h5_prepay(request, browser.client_ip or "127.0.0.1")
         joiner = "&" if "?" in h5_url else "?"
         return h5_url, (f"{h5_url}{joiner}redirect_url={quote(browser.return_url, safe='')}", {})
-    prepay_id = (stored or "").removeprefix("prepay_id=")
+    prepay_id = (stored or "").removeprefix("prepay_id=").partition("#")[0]
     if not prepay_id:
         prepay_id = gateway.jsapi_prepay_id(request, browser.openid)
-    return f"prepay_id={prepay_id}", ("", gateway.jsapi_bundle(prepay_id))
+    kept = f"prepay_id={prepay_id}#{payer_mark(browser.openid)}"
+    return kept, ("", gateway.jsapi_bundle(prepay_id))
+
+
+def payer_mark(openid: str) -> str:
+    """What a JSAPI order keeps of its payer (a prepay_id is bound to one openid): enough to
+    tell another payer, not the openid itself."""
+    return hashlib.sha256(openid.encode()).hexdigest()[:12]
 
 
 def wechat_wallet_for(

@@ -213,12 +213,25 @@ def _refund(
 
 
 def _settle_day(uow: ReconUnitOfWork, item: ReconException) -> None:
-    """The day's record turns reconciled once none of its exceptions is unresolved."""
+    """The day's record counts a recovered line as matched, and turns reconciled once none of
+    its exceptions is unresolved."""
     repo = uow.reconciliation
     record = repo.day(item.source, item.business_day)
-    if record is None or record.status != DayStatus.EXCEPTIONS.value:
+    if record is None or record.statement_id is None:
         return
+    settled = record
+    if item.action is Action.RECOVER and item.line_id is not None:
+        counts = dict(record.counts)
+        cls, matched = item.match_class.value, MatchClass.MATCHED.value
+        if counts.get(cls, 0) > 0:
+            counts[cls] -= 1
+            counts[matched] = counts.get(matched, 0) + 1
+            counts = {k: v for k, v in counts.items() if v}
+            settled = replace(settled, counts=counts, matched=record.matched + 1)
     others = repo.exceptions_of_day(item.source, item.business_day)
-    if any(e.status in UNRESOLVED for e in others if e.id != item.id):
-        return
-    repo.save_day(replace(record, status=DayStatus.RECONCILED.value))
+    if record.status == DayStatus.EXCEPTIONS.value and not any(
+        e.status in UNRESOLVED for e in others if e.id != item.id
+    ):
+        settled = replace(settled, status=DayStatus.RECONCILED.value)
+    if settled != record:
+        repo.save_day(settled)

@@ -314,7 +314,7 @@ def pos_qr(
     context = {
         "station": station,
         **_payable_view(c, payable, {}),
-        "qr_svg": qr_svg(qr.url, scale=8),
+        "qr_svg": qr_svg(qr.url, scale=8, fluid=True),
         "qr_url": qr.url,
         "expires_at": qr.expires_at,
         "seconds": int((qr.expires_at - c.clock.now()).total_seconds()),

@@ -56,11 +56,13 @@ router = APIRouter(prefix=PATH, include_in_schema=False)
 OUT_OF_SCOPE = "该用户不存在或不在您的管辖范围内"
 
 
-def qr_svg(data: str, scale: int = 4) -> str:
+def qr_svg(data: str, scale: int = 4, *, fluid: bool = False) -> str:
     """An inline SVG QR code (the otpauth URI for the authenticator app; the POS's aggregate
     code for the payer's wallet)."""
     out = io.BytesIO()
-    segno.make_qr(data, error="m").save(out, kind="svg", scale=scale, border=2, xmldecl=False)
+    segno.make_qr(data, error="m").save(
+        out, kind="svg", scale=scale, border=2, xmldecl=False, omitsize=fluid
+    )  # fluid: no width/height, only the viewBox (the page's CSS sizes it)
     return out.getvalue().decode()
 
 
