@@ -253,6 +253,7 @@ def _demo(args: argparse.Namespace) -> int:
     import uvicorn
 
     from publicpay.demo.activity import seed_activity
+    from publicpay.demo.history import seed_history
     from publicpay.demo.stack import build_stack
     from publicpay.jobs.worker import run_forever
 
@@ -266,6 +267,7 @@ def _demo(args: argparse.Namespace) -> int:
         recovery_after_s=30,
     ).model_copy(update=_demo_allowances())
     stack = build_stack(settings)
+    seed_history(stack.container)  # first start: the past 60 days, for the statistics' trends
     (data_dir / "demo.json").write_text(json.dumps(stack.info, ensure_ascii=False, indent=2))
     stop = threading.Event()
     worker = threading.Thread(target=run_forever, args=(stack.container, stop), daemon=True)

@@ -18,8 +18,11 @@ only unit roles are limited to their authorised items).
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,12 +34,14 @@ from publicpay.adapters.db.users import users
 from publicpay.demo.seed import credit_code
 from publicpay.domain.access import PERMISSIONS, UNIT_ROLES, Permission, Role
 from publicpay.domain.receipts.receipts import receipt_code
+from publicpay.domain.time import business_date
 from tests.conftest import payable_body
 from tests.integration.console_kit import ConsoleUser, ensure_region, make_user, submit_login
-from tests.integration.receipt_kit import new_unit
+from tests.integration.receipt_kit import new_unit, pay
 from tests.support.client import SignedClient
 
 OTHER_REGION = "330110"
+OTHER_REGION_NAME = "余杭区"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,10 @@ class World:
     other_region: str = OTHER_REGION
     user: int = 0  # a cashier of A (in scope of A's unit admin and the region roles)
     other_user: int = 0  # B's cashier
+    other_region_name: str = OTHER_REGION_NAME
+    week_ago: str = ""  # the statistics' period: the last seven days
+    api: Any = field(default=None, compare=False)  # A's and B's signed API clients
+    other_api: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,27 @@ ROUTES: list[Route] = [
     Route("/console/events", Permission.VIEW_LISTS, marker="other_payment_code"),
     Route("/console/refunds", Permission.VIEW_REFUNDS, marker="other_payment_code"),
     Route("/console/devices", Permission.VIEW_DEVICES, marker="other_unit_name"),
+    # --- statistics (issue 10, area: stats): B's payment is paid today and never counted ---
+    Route("/console/stats", Permission.VIEW_STATISTICS, marker="other_unit_name"),
+    Route(
+        "/console/stats?date_from={week_ago}",
+        Permission.VIEW_STATISTICS,
+        marker="other_region_name",
+    ),
+    Route("/console/stats?format=csv", Permission.VIEW_STATISTICS, marker="other_unit_name"),
+    Route("/console/m", Permission.VIEW_STATISTICS, marker="other_unit_name"),
+    Route("/console/m?format=csv", Permission.VIEW_STATISTICS, marker="other_unit_name"),
+    # the drill-down behind a figure, asked for B's unit and district: none of B's rows
+    Route(
+        "/console/orders?status=succeeded&unit_id={other_unit}",
+        Permission.VIEW_LISTS,
+        marker="other_payment_code",
+    ),
+    Route(
+        "/console/orders?status=succeeded&region={other_region}&format=csv",
+        Permission.VIEW_LISTS,
+        marker="other_payment_code",
+    ),
 ]
 
 
@@ -136,7 +166,7 @@ def _other_unit(stack: Any) -> tuple[int, str, str, SignedClient]:
     suffix = f"{secrets.randbelow(10**6):06d}"
     code, name, app_id = f"338{suffix}", f"外区测试单位{suffix}", f"pp_o{suffix}"
     secret = secrets.token_hex(16)
-    ensure_region(stack, OTHER_REGION, "余杭区", "330100")
+    ensure_region(stack, OTHER_REGION, OTHER_REGION_NAME, "330100")
     with c.uow() as uow:
         unit_id = uow.units.add(
             code, name, OTHER_REGION, credit_code("11330110", f"{suffix}00"), now
@@ -172,6 +202,9 @@ def world(stack: Any, payer: dict[str, str]) -> World:
         unit_name = uow.units.get(unit_id).name  # type: ignore[union-attr]
         uow.commit()
     other_user = make_user(stack, "cashier", unit_id=other_id)
+    other_payment = _registered(other_api, payer, "JY0101")
+    pay(stack, other_payment)  # counted in B's statistics only
+    today = business_date(stack.container.clock.now())
     own_user = make_user(stack, "cashier", unit_id=unit_id)
     with stack.container.engines.read.connect() as conn:
         ids = dict(
@@ -192,9 +225,12 @@ def world(stack: Any, payer: dict[str, str]) -> World:
         "GA0101",
         "JY0101",
         _registered(unit_api, payer, "GA0101"),
-        _registered(other_api, payer, "JY0101"),
+        other_payment,
         user=ids[own_user.username],
         other_user=ids[other_user.username],
+        week_ago=(today - timedelta(days=6)).isoformat(),
+        api=unit_api,
+        other_api=other_api,
     )
 
 
@@ -237,3 +273,24 @@ def test_every_console_route_keeps_every_role_in_its_scope(
         assert outside.status_code == 404, f"{route.out} answered {outside.status_code}"
     if route.marker:
         assert str(values[route.marker]) not in inside.text, f"{route.marker} shown to {role}"
+
+
+def _today_total(client: httpx.Client) -> tuple[int, int]:
+    """Today's count and amount (fen) from the phone view's CSV export."""
+    text = client.get("/console/m?format=csv").text.lstrip("\ufeff")
+    count, amount = next((r[2], r[3]) for r in csv.reader(io.StringIO(text)) if r[0] == "合计")
+    return int(count), round(float(amount) * 100)
+
+
+def test_another_districts_payment_is_never_counted(
+    stack: Any, payer: dict[str, str], world: World, sessions: dict[Role, httpx.Client]
+) -> None:
+    """A payment of B changes no figure any role of A's district or unit sees; a payment of A
+    adds exactly one payment to what each of them sees."""
+    readers = [r for r in Role if Permission.VIEW_STATISTICS in PERMISSIONS[r]]
+    before = {role: _today_total(sessions[role]) for role in readers}
+    pay(stack, _registered(world.other_api, payer, "JY0101"))
+    assert {role: _today_total(sessions[role]) for role in readers} == before
+    pay(stack, _registered(world.api, payer, "GA0101"))
+    after = {role: _today_total(sessions[role]) for role in readers}
+    assert {role: after[role][0] - before[role][0] for role in readers} == dict.fromkeys(readers, 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import tempfile
@@ -29,7 +30,7 @@ from publicpay.adapters.db.queries import lists
 from publicpay.adapters.db.queries.lists import Hasher, Kind, ListQuery, ListSpec
 from publicpay.adapters.db.sql import Sql
 from publicpay.adapters.db.users import UsersRepository
-from publicpay.adapters.spreadsheets import append_row, csv_value
+from publicpay.adapters.spreadsheets import FORMULA_STARTS, append_row, csv_value
 from publicpay.domain.access import Actor, actor_of
 from publicpay.domain.money import Money
 from publicpay.domain.time import local_text
@@ -50,7 +51,12 @@ class Format(StrEnum):
 
 
 def money_text(fen: Any) -> object:
-    return "" if fen is None else Money(int(fen)).to_yuan()
+    """'123.45' (as `Money.to_yuan`, without building a `Money` per cell)."""
+    if fen is None:
+        return ""
+    fen = int(fen)
+    whole, frac = divmod(-fen if fen < 0 else fen, 100)
+    return f"-{whole}.{frac:02d}" if fen < 0 else f"{whole}.{frac:02d}"
 
 
 def money_number(fen: Any) -> object:
@@ -64,24 +70,39 @@ def time_text(moment: Any) -> object:
 def csv_chunks(
     headers: Sequence[str], cells: Sequence[Callable[[Any], object]], rows: Iterable[Any]
 ) -> Iterator[bytes]:
-    """The CSV file (UTF-8 with a byte-order mark, CRLF) in chunks of `CHUNK_ROWS` rows."""
+    """The CSV file (UTF-8 with a byte-order mark, CRLF) in chunks of `CHUNK_ROWS` rows.
+
+    Rows are plain tuples; only the columns whose cell converts anything are touched (`plain`
+    ones are left as they are: csv writes None as an empty field), then formula-looking text is
+    escaped — one list per row, no object per cell."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([csv_value(h) for h in headers])
     yield ("\ufeff" + out.getvalue()).encode("utf-8")
     out.seek(0)
     out.truncate()
-    pending = 0
-    for row in rows:
-        writer.writerow([csv_value(cell(value)) for cell, value in zip(cells, row, strict=True)])
-        pending += 1
-        if pending == CHUNK_ROWS:
-            yield out.getvalue().encode("utf-8")
-            out.seek(0)
-            out.truncate()
-            pending = 0
-    if pending:
+    line = _csv_line(cells)
+    source = iter(rows)
+    while batch := list(itertools.islice(source, CHUNK_ROWS)):
+        writer.writerows(map(line, batch))
         yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+
+
+def _csv_line(cells: Sequence[Callable[[Any], object]]) -> Callable[[Sequence[Any]], list[Any]]:
+    converted = tuple((i, cell) for i, cell in enumerate(cells) if cell not in _AS_IS)
+
+    def line(row: Sequence[Any]) -> list[Any]:
+        values = list(row)
+        for i, cell in converted:
+            values[i] = cell(values[i])
+        return ["'" + v if v.__class__ is str and v[:1] in _FORMULA_FIRST else v for v in values]
+
+    return line
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def write_xlsx(
@@ -128,6 +149,19 @@ def plain(value: Any) -> object:
     return "" if value is None else value
 
 
+_AS_IS = frozenset({plain})  # cells csv writes as they are
+
+
+def _labelled(labels: Any) -> Callable[[Any], object]:
+    """A code as its Chinese label (by its stored text), the code itself when unknown."""
+    by_text = {str(code): label for code, label in labels.items()}
+
+    def cell(value: Any) -> object:
+        return "" if value is None else by_text.get(value, value)
+
+    return cell
+
+
 def list_cells(spec: ListSpec, fmt: Format) -> list[Callable[[Any], object]]:
     """How each column of a list becomes a cell: amounts in yuan, times in Asia/Shanghai, codes
     by their Chinese labels."""
@@ -136,7 +170,9 @@ def list_cells(spec: ListSpec, fmt: Format) -> list[Callable[[Any], object]]:
         if f.kind is Kind.MONEY:
             out.append(money_number if fmt is Format.XLSX else money_text)
         elif f.kind is Kind.TIME:
-            out.append(time_text)
+            out.append(plain)  # the list's stream formats times (Asia/Shanghai) itself
+        elif f.kind is Kind.LABEL and f.labels is not None:
+            out.append(_labelled(f.labels))
         elif f.kind is Kind.LABEL:
             out.append(f.text)
         else:
@@ -153,21 +189,37 @@ class Export:
     headers: list[str]
     cells: list[Callable[[Any], object]]
     rows: Callable[[Connection], Iterator[Any]]
+    # the CSV file's lines as the database writes them (the lists): used instead of rows + cells
+    csv_body: Callable[[Connection], Iterator[bytes]] | None = None
 
 
 def list_export(
     spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher, fmt: Format
 ) -> Export:
     def rows(conn: Connection) -> Iterator[Any]:
-        return lists.stream(conn, spec, actor, query, hasher)
+        return lists.stream(conn, spec, actor, query, hasher, times_as_text=True)
 
-    return Export(spec.title, [f.label for f in spec.fields], list_cells(spec, fmt), rows)
+    def body(conn: Connection) -> Iterator[bytes]:
+        return lists.csv_body(conn, spec, actor, query, hasher)
+
+    headers = [f.label for f in spec.fields]
+    return Export(spec.title, headers, list_cells(spec, fmt), rows, csv_body=body)
 
 
 def file_chunks(export: Export, fmt: Format, conn: Connection) -> Iterator[bytes]:
+    if fmt is Format.CSV and export.csv_body is not None:
+        return _with_header(export.headers, export.csv_body(conn))
     if fmt is Format.CSV:
         return csv_chunks(export.headers, export.cells, export.rows(conn))
     return xlsx_chunks(export.title, export.headers, export.cells, export.rows(conn))
+
+
+def _with_header(headers: Sequence[str], body: Iterator[bytes]) -> Iterator[bytes]:
+    """A byte-order mark (Excel then reads the Chinese) and the header line, then the body."""
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerow([csv_value(h) for h in headers])
+    yield ("\ufeff" + out.getvalue()).encode("utf-8")
+    yield from body
 
 
 # --- background jobs ---------------------------------------------------------------------------
@@ -184,7 +236,7 @@ def run_job(
         with engines.read.connect() as conn:
             rows = _Counted(export.rows(conn))
             if job.format == Format.CSV.value:
-                _store_csv(engines.write, job.id, export, rows)
+                _store_csv(engines.write, job.id, export, rows, conn)
             else:
                 _store_xlsx(engines.write, job.id, export, rows)
     except Exception as exc:  # the job fails visibly; the worker goes on with the next
@@ -207,16 +259,24 @@ class _Counted:
             yield row
 
 
-def _store_csv(engine: Engine, job_id: int, export: Export, rows: _Counted) -> None:
+def _store_csv(
+    engine: Engine, job_id: int, export: Export, rows: _Counted, conn: Connection
+) -> None:
     seq = 0
     buffer = bytearray()
-    for chunk in csv_chunks(export.headers, export.cells, rows):
+    lines = 0  # the database's CSV: its lines are counted for the progress
+    if export.csv_body is not None:
+        chunks = _with_header(export.headers, export.csv_body(conn))
+    else:
+        chunks = csv_chunks(export.headers, export.cells, rows)
+    for chunk in chunks:
         buffer += chunk
+        lines += chunk.count(b"\n")
         if len(buffer) >= FILE_CHUNK:
-            jobs.store_chunk(engine, job_id, seq, bytes(buffer), rows.n)
+            jobs.store_chunk(engine, job_id, seq, bytes(buffer), rows.n or max(0, lines - 1))
             seq += 1
             buffer.clear()
-    jobs.store_chunk(engine, job_id, seq, bytes(buffer), rows.n)
+    jobs.store_chunk(engine, job_id, seq, bytes(buffer), rows.n or max(0, lines - 1))
 
 
 def _store_xlsx(engine: Engine, job_id: int, export: Export, rows: _Counted) -> None:

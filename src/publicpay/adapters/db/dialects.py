@@ -18,6 +18,8 @@ Every repository statement is one SQLAlchemy Core construct that runs on both da
 - `local_hour(column)`: a UTC timestamp's hour in Asia/Shanghai as text `YYYY-MM-DD HH` (the
   statistics' trends): `to_char(… AT TIME ZONE 'Asia/Shanghai', …)` on PostgreSQL,
   `strftime(…, '+8 hours')` on SQLite (UTC text; Shanghai keeps no daylight saving time).
+- `local_time_text(column)`: the same timestamp as 'YYYY-MM-DD HH:MM:SS' in Asia/Shanghai
+  (exports), by `to_char` on PostgreSQL and `strftime` on SQLite.
 - `Dialect.cursor`: psycopg's raw cursor (the compiled `$n` SQL as it is) or sqlite3's.
 - Row locks (`SELECT … FOR UPDATE [SKIP LOCKED]`) need no entry: SQLite's compiler leaves the
   clause out, and its write lock serialises writers anyway.
@@ -160,3 +162,24 @@ def _local_hour_postgresql(element: local_hour, compiler: Any, **kw: Any) -> str
 def _local_hour_sqlite(element: local_hour, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.clauses, **kw)
     return f"strftime('%Y-%m-%d %H', {column}, '+8 hours')"
+
+
+class local_time_text(FunctionElement[str]):
+    """`local_time_text(ts_column)`: 'YYYY-MM-DD HH:MM:SS' in Asia/Shanghai, formatted by the
+    database (exports: no datetime object per cell)."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_time_text"
+
+
+@compiles(local_time_text, "postgresql")
+def _local_time_text_postgresql(element: local_time_text, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char(({column}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS')"
+
+
+@compiles(local_time_text, "sqlite")
+def _local_time_text_sqlite(element: local_time_text, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"strftime('%Y-%m-%d %H:%M:%S', {column}, '+8 hours')"

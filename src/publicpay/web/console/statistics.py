@@ -4,8 +4,9 @@ The statistics page shows a period's totals, the online rate, the trend (by hour
 by day otherwise) and the figures by channel, unit, site, window, fee item, budget level, region
 and device, with charts drawn by Apache ECharts (installed by npm, served by the app). Every
 figure and every chart element opens the orders behind it (`/console/orders?status=succeeded&…`).
-The phone view is today's figures for the user's scope by unit and channel, with the live
-supervision alerts; it is an installable web app (`/console/manifest.webmanifest`).
+The phone view is today's figures for the user's scope by unit and channel, the last seven
+days' trend and the live supervision alerts; it is an installable web app
+(`/console/manifest.webmanifest`).
 
 Both read through `queries.statistics`, scoped in the statements; both export (`?format=csv` or
 `xlsx`) what they show.
@@ -14,7 +15,7 @@ Both read through `queries.statistics`, scoped in the statements; both export (`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -165,6 +166,7 @@ def phone_page(
     period = Period(today, today)
     with c.read_uow() as uow:
         totals = stats.totals(uow.connection, v.actor, period)
+        week = stats.trend(uow.connection, v.actor, Period(today - timedelta(days=6), today))
         groups = {d: stats.grouped(uow.connection, v.actor, period, d) for d in PHONE_DIMENSIONS}
         shown = v.actor.can(Permission.VIEW_ALERTS)
         alerts = (
@@ -174,12 +176,13 @@ def phone_page(
         )
     fmt = export_format(request)
     if fmt is not None:
-        export = _export(period, totals, [], groups, fmt)
+        export = _export(period, totals, week, groups, fmt)
         return download(c, v, request, "statistics", export, fmt, 1)
     context = {
         "period": period,
         "totals": totals,
         "groups": groups,
+        "week": _week(week),
         "alerts": alerts,
         "alerts_shown": shown,
         "drill": lambda filters: drill_url(period, filters),
@@ -187,6 +190,23 @@ def phone_page(
         "now": c.clock.now(),
     }
     return render(request, "phone.html", context, viewer=v)
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def _week(trend: list[Bucket]) -> list[tuple[Bucket, str, int]]:
+    """The last seven days for the phone: each day, its label (月-日 周X) and its bar's width
+    in steps of 5 % of the busiest day."""
+    top = max((b.figures.amount_fen for b in trend), default=0)
+    return [
+        (
+            b,
+            f"{b.key[5:]} 周{WEEKDAYS[date.fromisoformat(b.key).weekday()]}",
+            (b.figures.amount_fen * 20 // top) * 5 if top else 0,
+        )
+        for b in trend
+    ]
 
 
 @router.get("/manifest.webmanifest")

@@ -11,16 +11,20 @@ payable stores (`Hasher`), and the list shows the masked ID.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select
+from psycopg import ClientCursor
+from sqlalchemy import Connection, String, and_, case, cast, exists, func, literal, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from publicpay.adapters.db.devices import devices
+from publicpay.adapters.db.dialects import local_time_text
 from publicpay.adapters.db.events import events, webhook_deliveries
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.payables import payable_lines, payables
@@ -520,14 +524,106 @@ def _ordered(spec: ListSpec, sort: str) -> list[Any]:
     ]
 
 
-def statement(spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher) -> Any:
-    columns = [f.expr.label(f.key) for f in spec.fields]
+def statement(
+    spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher, *, times_as_text: bool = False
+) -> Any:
+    """`times_as_text`: times as Asia/Shanghai text formatted by the database (exports)."""
+    columns = [
+        (local_time_text(f.expr) if times_as_text and f.kind is Kind.TIME else f.expr).label(f.key)
+        for f in spec.fields
+    ]
     return (
         select(*columns)
         .select_from(spec.source)
         .where(*conditions(spec, actor, query, hasher))
         .order_by(*_ordered(spec, query.sort))
     )
+
+
+# --- exports: every cell as the text the file shows, formatted by the database -----------------
+
+FORMULA_FIRST = ("=", "+", "-", "@", "\t", "\r")  # as `spreadsheets.FORMULA_STARTS`
+
+
+def _yuan(fen: Any) -> Any:
+    """Integer fen as '123.45' (NULL stays NULL), in SQL both databases run."""
+    whole = func.abs(fen) // 100
+    cents = func.abs(fen) % 100
+    return (
+        case((fen < 0, "-"), else_="")
+        + cast(whole, String)
+        + case((cents < 10, ".0"), else_=".")
+        + cast(cents, String)
+    )
+
+
+def _escaped(text: Any) -> Any:
+    """Formula-looking text behind a quote, as `spreadsheets.csv_value` writes it."""
+    return case((func.substr(text, 1, 1).in_(FORMULA_FIRST), literal("'") + text), else_=text)
+
+
+def _cell(f: Field) -> Any:
+    match f.kind:
+        case Kind.TIME:
+            return local_time_text(f.expr)
+        case Kind.MONEY:
+            return _yuan(f.expr)
+        case Kind.LABEL if f.labels is not None:
+            labels = {str(code): label for code, label in f.labels.items()}
+            return case(labels, value=f.expr, else_=f.expr)
+        case Kind.TEXT | Kind.CODE | Kind.LABEL:
+            return _escaped(f.expr)
+    return f.expr
+
+
+def export_statement(spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher) -> Any:
+    """The list's rows with every column as the text its CSV file shows (times in Asia/Shanghai,
+    amounts in yuan, codes by their labels, formula-looking text escaped): the file is the
+    rows as they come, with no conversion per cell."""
+    return (
+        select(*[_cell(f).label(f.key) for f in spec.fields])
+        .select_from(spec.source)
+        .where(*conditions(spec, actor, query, hasher))
+        .order_by(*_ordered(spec, query.sort))
+    )
+
+
+def csv_body(
+    conn: Connection, spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher
+) -> Iterator[bytes]:
+    """The rows of the CSV file (LF lines, no header), a chunk at a time with flat memory:
+    PostgreSQL writes them itself (`COPY (the export statement) TO STDOUT`, its values quoted
+    by the driver); elsewhere they are streamed and written by `csv.writer`."""
+    stmt = export_statement(spec, actor, query, hasher)
+    if conn.dialect.name == "postgresql":
+        yield from _copied(conn, stmt)
+        return
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(stmt)
+    for partition in result.partitions():
+        writer.writerows(partition)
+        yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+
+
+COPY_CHUNK = 1 << 16  # bytes handed on at a time
+
+
+def _copied(conn: Connection, stmt: Any) -> Iterator[bytes]:
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    driver: Any = conn.connection.driver_connection
+    sql = ClientCursor(driver).mogrify(compiled.string, compiled.params)
+    pending = bytearray()
+    with driver.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        for data in copy:
+            pending += data
+            if len(pending) >= COPY_CHUNK:
+                yield bytes(pending)
+                pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def page(conn: Connection, spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher) -> Page:
@@ -538,10 +634,17 @@ def page(conn: Connection, spec: ListSpec, actor: Actor, query: ListQuery, hashe
 
 
 def stream(
-    conn: Connection, spec: ListSpec, actor: Actor, query: ListQuery, hasher: Hasher
+    conn: Connection,
+    spec: ListSpec,
+    actor: Actor,
+    query: ListQuery,
+    hasher: Hasher,
+    *,
+    times_as_text: bool = False,
 ) -> Iterator[Sequence[Any]]:
-    """Every row of the query, fetched a batch at a time (flat memory on both databases)."""
-    stmt = statement(spec, actor, query, hasher)
+    """Every row of the query (tuple-like rows), fetched a batch at a time (a server-side cursor
+    on PostgreSQL: flat memory on both databases)."""
+    stmt = statement(spec, actor, query, hasher, times_as_text=times_as_text)
     result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(stmt)
     for partition in result.partitions():
         yield from partition
