@@ -11,12 +11,14 @@ from __future__ import annotations
 import cProfile
 import json
 import pstats
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
 from starlette.requests import Request
 
@@ -53,7 +55,7 @@ class Layer:
 
 
 HEADER = [
-    "| layer (1 thread, no HTTP) | CPU µs/request | wall µs/request | SQLAlchemy statements "
+    "| layer (1 thread, no HTTP) | CPU µs/request | wall µs/request | statements (driver) "
     "| transactions | pool checkouts |",
     "|---|---:|---:|---:|---:|---:|",
 ]
@@ -73,23 +75,39 @@ def _timed(items: list[Any], work: Callable[[Any], None]) -> tuple[float, float]
 
 
 class _Counter:
-    """Statements, BEGINs and pool checkouts seen by the container's engines."""
+    """Statements, BEGINs and pool checkouts of the container's engines. Statements are counted
+    at the driver: the repositories' executor (adapters/db/sql.py) runs its statements on the
+    driver cursor, which SQLAlchemy's `before_cursor_execute` never sees — psycopg's
+    `Cursor.execute` (wrapped while counting) and SQLite's trace callback do."""
 
     def __init__(self, container: Container) -> None:
         self.counts: Counter[str] = Counter()
         for engine in {container.engines.write, container.engines.read}:
-            event.listen(engine, "before_cursor_execute", self._statement)
             event.listen(engine, "begin", self._begin)
             event.listen(engine.pool, "checkout", self._checkout)
+        self._execute = psycopg.Cursor.execute
+        counts, execute = self.counts, self._execute
 
-    def _statement(self, *_: Any) -> None:
-        self.counts["statements"] += 1
+        def counted(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            counts["statements"] += 1
+            return execute(cursor, *args, **kwargs)
+
+        psycopg.Cursor.execute = counted  # type: ignore[assignment,method-assign]
+
+    def close(self) -> None:
+        psycopg.Cursor.execute = self._execute  # type: ignore[method-assign]
+
+    def _sqlite_statement(self, sql: str) -> None:
+        if not sql.startswith(("--", "BEGIN", "COMMIT", "ROLLBACK")):  # not trigger bodies
+            self.counts["statements"] += 1
 
     def _begin(self, *_: Any) -> None:
         self.counts["transactions"] += 1
 
-    def _checkout(self, *_: Any) -> None:
+    def _checkout(self, dbapi_connection: Any, *_: Any) -> None:
         self.counts["checkouts"] += 1
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(self._sqlite_statement)
 
 
 # (label, file fragment, function name): inclusive CPU of these frames, from cProfile with a
@@ -149,7 +167,10 @@ def _service_layer(
     name: str, container: Container, items: list[Any], work: Callable[[Any], None]
 ) -> Layer:
     counter = _Counter(container)
-    cpu, wall = _timed(items, work)
+    try:
+        cpu, wall = _timed(items, work)
+    finally:
+        counter.close()
     counts, total = counter.counts, len(items)  # counted over warm-up and timed requests
     return Layer(
         name,
@@ -234,9 +255,35 @@ def measure(db: BenchDb, keys: ChannelKeys, count: int) -> list[str]:
             _service_layer("confirmation: route code (Alipay)", container, notes[:count], notify)
         )
         shares.append(("confirmation", _profile(notes[count:], notify)))
+        url = f"{db.settings().public_base_url}/api/v1/notify/wechat"
+        wechat = [keys.wechat_notification(*o, url) for o in open_orders(db, Channel.WECHAT, count)]
+
+        def notify_wechat(note: tuple[bytes, dict[str, str]]) -> None:
+            body, headers = note
+            ack = handle_notification(
+                container.uow,
+                container.gateways,
+                Channel.WECHAT,
+                headers,
+                body,
+                clock=container.clock,
+            )
+            assert ack.status_code == 204, ack
+
+        layers.append(
+            _service_layer(
+                "confirmation: route code (WeChat Pay)", container, wechat, notify_wechat
+            )
+        )
     finally:
         container.close()
     lines = [f"Cost layers on {db.name}:", "", *HEADER, *(layer.line() for layer in layers), ""]
+    if db.kind == "postgresql":
+        lines += [
+            "Round trips to PostgreSQL per request: statements + 2 per transaction (BEGIN,",
+            "COMMIT).",
+            "",
+        ]
     lines.append(
         "Where the route code's CPU goes (cProfile on a thread-CPU clock, inclusive shares):"
     )
