@@ -19,6 +19,7 @@ from publicpay.adapters.db.unit_of_work import NonceClaim, SqlUnitOfWork
 from publicpay.adapters.events.business_lookup import HttpBusinessSystem
 from publicpay.adapters.events.webhooks import HttpWebhookSender, WebhookUrlGuard
 from publicpay.adapters.messages.senders import HttpGatewaySender, LogSender
+from publicpay.adapters.reconciliation.bank_client import HttpBankStatements
 from publicpay.adapters.reconciliation.sources import ChannelStatementSources
 from publicpay.adapters.reconciliation.treasury import HttpTreasury, VoucherParties
 from publicpay.domain.units import ApiClient
@@ -179,8 +180,10 @@ class Container:
         """Where statements come from and whose they must be (channel accounts as stored)."""
         with self.read_uow() as uow:
             configs = uow.channel_accounts.all()
+        service = self.settings.bank_statement_service()
+        bank = HttpBankStatements(*service) if service else None
         return ChannelStatementSources(
-            self.gateways, configs, self.settings.collection_account_number
+            self.gateways, configs, self.settings.collection_account_number, bank
         )
 
     def treasury(self) -> HttpTreasury:

@@ -33,6 +33,8 @@ class ConfigFileMissing(RuntimeError):
 # DEMO ONLY: used when PUBLICPAY_SECRET_KEY is unset in demo/test mode. Production mode
 # refuses to start without PUBLICPAY_SECRET_KEY, and refuses this value too.
 DEMO_SECRET_KEY = "demo-only-secret-key-change-me-0123456789abcdef"  # noqa: S105
+DEMO_BANK_KEY = "demo-only-bank-statement-key"  # the emulated bank's key (never in production)
+DEMO_COLLECTION_ACCOUNT = "33050161000000000001"  # the emulated bank's account when none is set
 
 
 class Mode(StrEnum):
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
     collection_account_name: str = ""
     collection_account_number: str = ""
     collection_account_bank: str = ""
+    # the collecting bank's statement service (counter and collection-account statements) and the
+    # key it issued for the account (empty outside production: the emulator and its demo key)
+    collection_bank_url: str = ""
+    collection_bank_key: str = ""
     # clearing (issue 12): the treasury's voucher endpoint (empty: the emulator outside production)
     treasury_url: str = ""
     finance_org_code: str = "330105000"  # 财政机关代码 (FinOrgCode) on the 5408 voucher
@@ -114,6 +120,17 @@ class Settings(BaseSettings):
             for entry in value:
                 ipaddress.ip_network(str(entry), strict=False)  # ValueError: a config error
         return value
+
+    def bank_statement_service(self) -> tuple[str, str, str] | None:
+        """(base URL, account, key) of the collecting bank's statement service; outside
+        production the emulated bank by default; None when production configures none."""
+        account = self.collection_account_number
+        if self.mode is Mode.PRODUCTION:
+            if not (self.collection_bank_url and self.collection_bank_key and account):
+                return None
+            return self.collection_bank_url, account, self.collection_bank_key
+        url = self.collection_bank_url or self.public_base_url.rstrip("/") + "/emulator/bank"
+        return url, account or DEMO_COLLECTION_ACCOUNT, self.collection_bank_key or DEMO_BANK_KEY
 
     def effective_secret_key(self) -> str:
         if self.mode is Mode.PRODUCTION and self.secret_key == DEMO_SECRET_KEY:

@@ -29,7 +29,8 @@ PLATE_FEE_FEN = 10_000  # GA0101 汽车号牌, 100 元 a pair
 
 def bank_teller(stack: Stack) -> BankTeller:
     bank = stack.info["bank"]
-    return BankTeller(str(stack.info["base_url"]), bank["app_id"], bank["app_secret"])
+    base = str(stack.info["base_url"])
+    return BankTeller(base, bank["app_id"], bank["app_secret"], books=stack.bank)
 
 
 def register(api: SignedClient, payer: dict[str, str], **extra: Any) -> dict[str, Any]:

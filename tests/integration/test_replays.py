@@ -519,6 +519,30 @@ CASES: dict[tuple[str, str], Case] = {
         lambda _: "/api/v1/admin/fee-items/GA0101",
         lambda _: {"split": [{"level": "central", "fixed_fen": 100}]},
     ),
+    ("POST", "/api/v1/admin/fee-items"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/fee-items",
+        lambda _: {
+            "code": "RP0001",
+            "name": "重放测试收费",
+            "category": "admin_fee",
+            "budget_subject": "1030199",
+            "destination": "treasury",
+            "unit_of_measure": "次",
+            "legal_basis": "测试依据",
+            "split": [{"level": "central", "fixed_fen": 100}],  # refused: money nowhere
+            "standards": [
+                {"kind": "fixed", "amount_fen": 100, "valid_from": "2020-01-01", "basis": "测试"}
+            ],
+        },
+    ),
+    ("POST", "/api/v1/admin/fee-items/{item_code}/standards"): (
+        "finance",
+        "POST",
+        lambda _: "/api/v1/admin/fee-items/GA0101/standards",
+        lambda _: {"kind": "fixed", "amount_fen": 100, "valid_from": "2020-01-01", "basis": "测试"},
+    ),
     # clearing (issue 12)
     ("GET", "/api/v1/clearing/windows/{window_id}/voucher.xml"): (
         "finance",

@@ -9,7 +9,18 @@ import pytest
 
 from publicpay.demo.seed import credit_code
 from publicpay.domain.access import Actor, Role, User, may_administer, may_grant, region_prefix
-from publicpay.domain.catalogue import Standard, StandardKind, new_standard_history
+from publicpay.domain.catalogue import (
+    BudgetLevel,
+    Category,
+    Destination,
+    FeeItem,
+    Standard,
+    StandardKind,
+    StandardOverlap,
+    item_problems,
+    new_standard_history,
+    single_level,
+)
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.units import UnitDraft
 
@@ -66,8 +77,19 @@ def test_a_new_standard_closes_the_open_one_the_day_before_it_starts() -> None:
 
 def test_a_standard_overlapping_a_dated_one_is_refused() -> None:
     current = [_fixed(1000, date(2025, 1, 1), date(2027, 6, 30))]
-    with pytest.raises(ValidationFailed, match="重叠"):
+    with pytest.raises(StandardOverlap, match="重叠") as refused:
         new_standard_history(current, _fixed(1500, date(2027, 1, 1)), TODAY)
+    assert isinstance(refused.value, ValidationFailed)  # the console still answers 422
+
+
+def test_a_new_item_whose_standards_overlap_each_other_is_refused() -> None:
+    item = FeeItem(
+        "AB01", "测试收费", Category.ADMIN_FEE, "1030199", Destination.TREASURY, "次",
+        single_level(BudgetLevel.COUNTY),
+        (_fixed(1000, date(2025, 1, 1)), _fixed(1500, date(2026, 1, 1))),
+        legal_basis="文件",
+    )  # fmt: skip
+    assert "重叠" in item_problems(item)["standards"]
 
 
 def test_a_standard_starting_before_today_is_refused() -> None:

@@ -48,6 +48,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unbalanced_journal": 500,
     "own_role": 403,  # a console user changing their own role or scope (admin)
     "wrong_password": 422,  # changing one's password with a wrong current one (admin)
+    "standard_overlap": 409,  # a fee standard whose dates overlap another (catalogue)
 }
 
 _HTTP_TITLES = {

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from publicpay.adapters.db import migrate
 from publicpay.api.app import create_app
 from publicpay.bootstrap import Container, build
-from publicpay.demo.emulated import connect, start_emulators
+from publicpay.demo.emulated import Emulators, connect, start_emulators
 from publicpay.demo.seed import (
     demo_payers,
     describe,
@@ -26,7 +26,7 @@ from publicpay.demo.seed import (
 from publicpay.demo.window import start_window_parties
 from publicpay.emulators.acquirer import CardTerminalEmulator
 from publicpay.emulators.alipay import AlipayEmulator
-from publicpay.emulators.bank import BankTeller
+from publicpay.emulators.bank import BankTeller, CollectionBank, Payer
 from publicpay.emulators.bank import create_app as create_bank_app
 from publicpay.emulators.business_system import BusinessSystemEmulator
 from publicpay.emulators.treasury import TreasuryEmulator
@@ -45,6 +45,8 @@ class Stack:
     info: dict[str, Any] = field(default_factory=dict)
     acquirer: CardTerminalEmulator = field(default_factory=CardTerminalEmulator)  # issue 13
     business: BusinessSystemEmulator = field(default_factory=BusinessSystemEmulator)
+    bank: CollectionBank | None = None  # the collecting bank's books (issue 12)
+    treasury: TreasuryEmulator | None = None
 
     def close(self) -> None:
         self.alipay.close()
@@ -95,14 +97,51 @@ def build_stack(
         "wechat": emulated.wechat.create_app(),
         "unionpay": emulated.unionpay.create_app(),
     }
+    bank = collecting_bank(settings, configs, emulated)
+    teller = None
     if "bank" in info:  # the demo bank's teller at /emulator/bank/pay
-        teller = BankTeller(base, info["bank"]["app_id"], info["bank"]["app_secret"])
-        emulators["bank"] = create_bank_app(teller)
-    emulators["treasury"] = TreasuryEmulator().create_app()  # clearing (issue 12)
+        bank_id, secret = info["bank"]["app_id"], info["bank"]["app_secret"]
+        teller = BankTeller(base, bank_id, secret, books=bank)
+    service = settings.bank_statement_service()
+    emulators["bank"] = create_bank_app(teller, bank, service[2] if service else "")
+    treasury = TreasuryEmulator(on_confirmed=bank.clearing_confirmed)  # clearing (issue 12)
+    emulators["treasury"] = treasury.create_app()
     emulators["acquirer"] = acquirer.create_app()  # window POS bank cards (issue 13)
     emulators["business"] = business.create_app()  # the vehicle office's business system
     app = create_app(container, emulators=emulators)
     info = {"base_url": base, "database_url": settings.database_url, **info}
     return Stack(
-        container, app, alipay, emulated.wechat, emulated.unionpay, info, acquirer, business
+        container,
+        app,
+        alipay,
+        emulated.wechat,
+        emulated.unionpay,
+        info,
+        acquirer,
+        business,
+        bank,
+        treasury,
     )
+
+
+def collecting_bank(
+    settings: Settings, configs: dict[str, dict[str, Any]], emulated: Emulators
+) -> CollectionBank:
+    """The emulated collecting bank holding the collection account, paid by every channel
+    emulator as each really settles (issue 12)."""
+    service = settings.bank_statement_service()
+    account = service[1] if service else settings.collection_account_number
+    ali, wx, up = configs["alipay"]["app_id"], configs["wechat"]["mchid"], configs["unionpay"]
+    payers = [
+        Payer(
+            "alipay", "支付宝（中国）网络技术有限公司", lambda d: emulated.alipay.settlement(ali, d)
+        ),
+        Payer("wechat", "财付通支付科技有限公司", lambda d: emulated.wechat.settlement(wx, d)),
+        Payer(
+            "unionpay",
+            "中国银联股份有限公司",
+            lambda d: emulated.unionpay.settlement(up["mer_id"], d),
+        ),
+    ]
+    name = settings.collection_account_bank or "代收银行"
+    return CollectionBank(account, name, payers)

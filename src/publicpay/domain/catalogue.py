@@ -79,6 +79,13 @@ class InvalidSplit(ValidationFailed):
     title = "预算级次分成配置无效"
 
 
+class StandardOverlap(ValidationFailed):
+    """A standard whose dates overlap another of the item's (the API answers 409)."""
+
+    code = "standard_overlap"
+    title = "收费标准有效期重叠"
+
+
 @dataclass(frozen=True, slots=True)
 class LevelShare:
     """One level of a split: either a ratio weight or a fixed amount per payment, never both."""
@@ -322,8 +329,10 @@ def item_problems(item: FeeItem) -> dict[str, str]:
         errors["valid_to"] = "项目的截止日期不能早于起始日期"
     if not item.standards:
         errors["standards"] = "须至少配置一个收费标准"
-    for standard in item.standards:
+    for index, standard in enumerate(item.standards):
         errors.update(standard_problems(standard))
+        if any(_overlap(standard, other) for other in item.standards[:index]):
+            errors["standards"] = "收费标准的有效期相互重叠"
     return errors
 
 
@@ -348,7 +357,7 @@ def new_standard_history(
             closed = replace(standard, valid_to=new.valid_from - timedelta(days=1))
             continue
         if _overlap(standard, new):
-            raise ValidationFailed(
+            raise StandardOverlap(
                 f"新标准的有效期与已有标准（{standard.valid_from} 至 "
                 f"{standard.valid_to or '长期'}）重叠",
                 errors={"valid_from": "有效期重叠"},

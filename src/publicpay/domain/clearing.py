@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from publicpay.domain.catalogue import BudgetLevel, Destination, FeeItem
 from publicpay.domain.errors import DomainError, InvalidTransition
@@ -68,9 +69,9 @@ class ReceiptRefused(DomainError):
     title = "国库回执不能接受"
 
 
-@dataclass(frozen=True, slots=True)
-class ClearingLine:
-    """One detail of the voucher: a payment code's part for one subject, level, destination."""
+class ClearingLine(NamedTuple):
+    """One detail of the voucher: a payment code's part for one subject, level, destination.
+    (A named tuple: a day makes a million of them.)"""
 
     payment_code: str
     subject_code: str
@@ -84,6 +85,21 @@ class ClearingLine:
         return SPECIAL if self.destination is Destination.SPECIAL_ACCOUNT else self.level.value
 
 
+Part = tuple[str, BudgetLevel, Destination, int]  # budget subject, level, destination, fen
+
+
+def payment_parts(
+    lines: Sequence[PayableLine], items: Mapping[str, FeeItem], paid_fen: int
+) -> list[Part]:
+    """A payment split exactly like its ledger shares, keeping each item's budget subject."""
+    return [
+        (item.budget_subject, level, item.destination, part)
+        for item, amount in item_amounts(lines, items, paid_fen)
+        for level, part in item.split.apply(amount).items()
+        if part
+    ]
+
+
 def payment_lines(
     payment_code: str,
     unit_name: str,
@@ -91,23 +107,22 @@ def payment_lines(
     items: Mapping[str, FeeItem],
     paid_fen: int,
 ) -> list[ClearingLine]:
-    """A payment split exactly like its ledger shares, keeping each item's budget subject."""
-    out: list[ClearingLine] = []
-    for item, amount in item_amounts(lines, items, paid_fen):
-        for level, part in item.split.apply(amount).items():
-            if part:
-                out.append(
-                    ClearingLine(
-                        payment_code, item.budget_subject, level, item.destination, part, unit_name
-                    )
-                )
-    return out
+    """A payment's clearing lines (`payment_parts` with its payment code and unit)."""
+    return [
+        ClearingLine(payment_code, subject, level, destination, part, unit_name)
+        for subject, level, destination, part in payment_parts(lines, items, paid_fen)
+    ]
 
 
 def by_level(lines: Sequence[ClearingLine]) -> dict[str, int]:
-    totals: dict[str, int] = {}
+    sums: dict[tuple[Destination, BudgetLevel], int] = {}
     for line in lines:
-        totals[line.level_key] = totals.get(line.level_key, 0) + line.amount_fen
+        key = (line.destination, line.level)
+        sums[key] = sums.get(key, 0) + line.amount_fen
+    totals: dict[str, int] = {}
+    for (destination, level), amount in sums.items():
+        name = SPECIAL if destination is Destination.SPECIAL_ACCOUNT else level.value
+        totals[name] = totals.get(name, 0) + amount
     return {k: v for k, v in sorted(totals.items()) if v}
 
 

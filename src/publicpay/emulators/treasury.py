@@ -4,13 +4,16 @@ answers its receipt (入库回执): confirmed (Result 1, XSumAmt = SumAmt), or �
 `POST /faults {"mode": "fail"}` or when the voucher is invalid — returned (Result 0, Reason).
 
 Mounted at /emulator/treasury: `POST /vouchers` (XML), `POST /faults`, `GET /vouchers`.
-It parses with its own code: it is the other party, not the platform.
+It parses with its own code: it is the other party, not the platform. When it confirms a voucher
+the collecting bank transfers its sum out of the collection account (`on_confirmed(window id,
+fen, payee)`: the emulated bank books the debit `CLEARING:<Id>` on its statement).
 """
 
 from __future__ import annotations
 
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -26,11 +29,17 @@ class FaultIn(BaseModel):
     mode: str = "confirm"  # confirm | fail
 
 
+PAYEE = "国家金库（模拟）"
+Confirmed = Callable[[str, int, str], object]  # (window id, fen, payee)
+
+
 class TreasuryEmulator:
-    def __init__(self) -> None:
+    def __init__(self, on_confirmed: Confirmed | None = None) -> None:
         self._lock = threading.Lock()
         self.mode = "confirm"
         self.received: list[str] = []
+        self.confirmed: set[str] = set()
+        self.on_confirmed = on_confirmed
 
     def answer(self, body: bytes) -> str:
         voucher_no, total, problem = self._check(body)
@@ -40,6 +49,8 @@ class TreasuryEmulator:
         if problem is None and fail:
             problem = "国库账户状态异常，暂停入库（模拟）"
         confirmed = problem is None
+        if confirmed:
+            self._transfer(body, voucher_no, total)
         return (
             '<?xml version="1.0" encoding="utf-8"?><MOF>'
             f'<VoucherBody VtCode="5408" VoucherNo="{voucher_no}"><Receipt>'
@@ -49,6 +60,15 @@ class TreasuryEmulator:
             f"<Reason>{problem or ''}</Reason>"
             "</Receipt></VoucherBody></MOF>"
         )
+
+    def _transfer(self, body: bytes, voucher_no: str, total: str) -> None:
+        """The bank moves the money once per voucher (a voucher sent again is answered again)."""
+        with self._lock:
+            first = voucher_no not in self.confirmed
+            self.confirmed.add(voucher_no)
+        if first and self.on_confirmed is not None:
+            window_id = ET.fromstring(body).findtext("VoucherBody/Voucher/Id", "")  # noqa: S314
+            self.on_confirmed(window_id, int(Decimal(total) * 100), PAYEE)
 
     @staticmethod
     def _check(body: bytes) -> tuple[str, str, str | None]:

@@ -123,6 +123,14 @@ def _reconcile(c: Container) -> int:
     return reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
 
 
+def _clear(c: Container) -> int:
+    """Clearing (issue 12): yesterday, once fully reconciled, once per cluster."""
+    from publicpay.services.reconciliation.clearing import clear_due
+
+    account = c.settings.collection_account_number or "collection"
+    return clear_due(c.uow, c.treasury(), account, clock=c.clock)
+
+
 SCHEDULE: tuple[Task, ...] = (
     Task("deliver_webhooks", 0.5, _webhooks),
     Task("run_refunds", 2.0, _refunds),
@@ -133,6 +141,7 @@ SCHEDULE: tuple[Task, ...] = (
     Task("prune_idempotency_keys", 600.0, _prune_idempotency_keys),
     Task("prune_batch_previews", 600.0, _prune_batch_previews),
     Task("reconcile_yesterday", 300.0, _reconcile),  # reconciliation (issue 12)
+    Task("clear_yesterday", 300.0, _clear),  # clearing (issue 12)
     Task("run_exports", 2.0, _exports),  # statistics (issue 10)
     Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
     Task("detect_alerts", 60.0, _alerts),  # statistics (issue 10): supervision alerts

@@ -16,6 +16,7 @@ import codecs
 import hashlib
 import io
 import re
+import threading
 import zipfile
 from datetime import date
 
@@ -159,11 +160,15 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
     head, (start, end), footer, table_line = _sections(raw)
     account, day = _identity(head)
     check_merchant(account, expected_account)
-    # the same bill fetched again differs only in its export time: not a new statement
-    same = hashlib.sha256(memoryview(raw)[start:end])
-    same.update("\n".join(f for f in footer if not f.startswith("#导出时间")).encode("utf-8"))
+    # the same bill fetched again differs only in its export time: not a new statement. The
+    # table is hashed on another thread (hashlib lets go of the GIL) while it is transcoded.
+    same = hashlib.sha256()
+    hashing = threading.Thread(target=same.update, args=(memoryview(raw)[start:end],))
+    hashing.start()
     # the GBK bytes as Latin-1 characters, as UTF-8: lossless, and Polars reads it
     body = codecs.decode(memoryview(raw)[start:end], "latin-1").encode("utf-8")
+    hashing.join()
+    same.update("\n".join(f for f in footer if not f.startswith("#导出时间")).encode("utf-8"))
     del raw
     frame = read_rows(body)
     del body

@@ -4,7 +4,7 @@ fed with what the platform knows of the channel's days (`ReconciliationRepo`).""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
@@ -25,53 +25,63 @@ from publicpay.domain.reconciliation import (
     Source,
 )
 from publicpay.domain.shifts import Deposit
-from publicpay.domain.time import SHANGHAI, utc
+from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.ports import Parsed, ReconciliationRepo
 
 WINDOW_DAYS = 3  # orders created this many days before the business day are looked at
 CUTOFF = time(23, 50)  # paid after this (local) may be booked by the channel the next day
 
 
-def _local(moment: datetime | None) -> datetime | None:
-    return None if moment is None else utc(moment).astimezone(SHANGHAI)
+def _moments(values: Sequence[datetime | None]) -> pl.Series:
+    """Moments as the driver returns them (aware, or naive UTC from SQLite) as local time:
+    one float per row in Python, the rest columnar (a million rows in well under a second)."""
+    seconds = [
+        None if v is None else (v if v.tzinfo else v.replace(tzinfo=UTC)).timestamp()
+        for v in values
+    ]
+    micros = (pl.Series(seconds, dtype=pl.Float64) * 1_000_000).round().cast(pl.Int64)
+    return micros.cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(SHANGHAI.key)
 
 
 def _orders(rows: list[Any]) -> pl.DataFrame:
-    records = []
-    for r in rows:
-        paid = _local(r.paid_at)
-        records.append(
-            (
-                int(r.id),
-                r.order_no,
-                r.channel_trade_no,
-                int(r.amount_fen),
-                r.status,
-                paid.date().isoformat() if paid else None,
-                bool(paid and paid.time() >= CUTOFF),
-                bool(r.paid_order_id is not None and r.paid_order_id != r.id),
-                bool(r.elsewhere),
-                r.cart_no,
-            )
-        )
-    return pl.DataFrame(records, schema=ORDER_WITH_CART_SCHEMA, orient="row")
+    """The platform's orders (`ReconciliationRepo.platform_orders`), columnar."""
+    if not rows:
+        return pl.DataFrame(schema=ORDER_WITH_CART_SCHEMA)
+    column = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))  # by name
+    paid = _moments(column["paid_at"])
+    frame = pl.DataFrame(
+        {
+            "order_id": pl.Series(column["id"], dtype=pl.Int64),
+            "order_no": pl.Series(column["order_no"], dtype=pl.String),
+            "trade_no": pl.Series(column["channel_trade_no"], dtype=pl.String),
+            "order_amount": pl.Series(column["amount_fen"], dtype=pl.Int64),
+            "order_status": pl.Series(column["status"], dtype=pl.String),
+            "paid_day": paid.dt.date().cast(pl.String),
+            "paid_late": (paid.dt.time() >= CUTOFF).fill_null(value=False),
+            "paid_order_id": pl.Series(column["paid_order_id"], dtype=pl.Int64),
+            "elsewhere": pl.Series(column["elsewhere"]).cast(pl.Boolean),
+            "cart_no": pl.Series(column["cart_no"], dtype=pl.String),
+        }
+    )
+    second = pl.col("paid_order_id").is_not_null() & (pl.col("paid_order_id") != pl.col("order_id"))
+    return frame.with_columns(second.alias("is_duplicate")).select(list(ORDER_WITH_CART_SCHEMA))
 
 
 def _refunds(rows: list[Any]) -> pl.DataFrame:
-    records = []
-    for r in rows:
-        done = _local(r.completed_at)
-        records.append(
-            (
-                int(r.id),
-                r.refund_no,
-                int(r.amount_fen),
-                r.status,
-                done.date().isoformat() if done else None,
-                bool(r.elsewhere),
-            )
-        )
-    return pl.DataFrame(records, schema=REFUND_SCHEMA, orient="row")
+    """The platform's refunds (`ReconciliationRepo.platform_refunds`) as REFUND_SCHEMA."""
+    if not rows:
+        return pl.DataFrame(schema=REFUND_SCHEMA)
+    done = _moments([r.completed_at for r in rows])
+    return pl.DataFrame(
+        {
+            "refund_id": pl.Series([int(r.id) for r in rows], dtype=pl.Int64),
+            "refund_no": pl.Series([r.refund_no for r in rows], dtype=pl.String),
+            "refund_amount": pl.Series([int(r.amount_fen) for r in rows], dtype=pl.Int64),
+            "refund_status": pl.Series([r.status for r in rows], dtype=pl.String),
+            "done_day": done.dt.date().cast(pl.String),
+            "refund_elsewhere": pl.Series([bool(r.elsewhere) for r in rows]),
+        }
+    )
 
 
 class PolarsEngine:

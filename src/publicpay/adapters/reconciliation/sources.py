@@ -1,8 +1,8 @@
 """Where each source's statement comes from: the channels' statement APIs (through their
-gateways), and whose it must be (the merchant numbers of the stored channel accounts).
-
-The bank counter's statement and the collection account's bank statement are imported (the
-console's upload, `publicpay reconcile --file`)."""
+gateways), the collecting bank's statement service (the bank counter's statement and the
+collection account's statement, `bank_client.HttpBankStatements`), and whose each must be (the
+merchant numbers of the stored channel accounts, the collection account). Any of them may also
+be imported (the console's upload, `publicpay reconcile --file`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from publicpay.adapters.reconciliation.bank_client import HttpBankStatements
 from publicpay.domain.payments.channels import Channel
 from publicpay.domain.reconciliation import Source
 from publicpay.services.payments.ports import Gateways
@@ -19,11 +20,16 @@ ALIPAY_BILL_SUFFIX = "0156"  # the bill's account is the partner id + 0156
 
 class ChannelStatementSources:
     def __init__(
-        self, gateways: Gateways, configs: Mapping[str, Mapping[str, Any]], collection: str
+        self,
+        gateways: Gateways,
+        configs: Mapping[str, Mapping[str, Any]],
+        collection: str,
+        bank: HttpBankStatements | None = None,
     ) -> None:
         self._gateways = gateways
         self._configs = configs
         self._collection = collection
+        self._bank = bank
 
     def merchant(self, source: Source) -> str | None:
         config = self._configs.get(source.value, {})
@@ -39,6 +45,8 @@ class ChannelStatementSources:
         return None
 
     def fetch(self, source: Source, day: date) -> bytes | None:
-        if source not in (Source.ALIPAY, Source.WECHAT, Source.UNIONPAY):
-            return None
+        if source in (Source.COUNTER, Source.BANK):
+            if self._bank is None:
+                return None  # no statement service configured: imported only
+            return self._bank.fetch("counter" if source is Source.COUNTER else "collection", day)
         return self._gateways.get(Channel(source.value)).fetch_statement(day)

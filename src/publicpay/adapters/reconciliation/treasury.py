@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -85,23 +87,36 @@ def voucher_xml(window: Window, lines: list[ClearingLine], parties: VoucherParti
         ("FeeAmt", Money(window.fees_fen).to_yuan()),
     ):
         _text(voucher, tag, value)
-    details = ET.SubElement(voucher, "DetailList")
+    ET.SubElement(voucher, "DetailList").text = _DETAILS
+    head, tail = ET.tostring(root, encoding="unicode", xml_declaration=True).split(_DETAILS)
+    return head + "".join(_details(lines, escape(parties.account_no))) + tail
+
+
+_DETAILS = "\x00details\x00"  # where the details go (written as text: a million in seconds)
+
+
+def _details(lines: list[ClearingLine], account: str) -> Iterator[str]:
+    """Each line's `<Detail>`; the parts a subject, level and unit share are written once."""
+    shared: dict[tuple[str, BudgetLevel, Destination, str], tuple[str, str, str]] = {}
     for i, line in enumerate(lines, start=1):
-        code, name = _level(line)
-        detail = ET.SubElement(details, "Detail")
-        for tag, value in (
-            ("Id", str(i)),
-            ("IncomeSortCode", line.subject_code),
-            ("Amt", Money(line.amount_fen).to_yuan()),
-            ("Remark", code),
-            ("BudgetLevelName", name),
-            ("Hold1", line.payment_code),
-            ("Hold2", "缴款人"),
-            ("Hold3", parties.account_no),
-            ("Hold4", line.unit_name),
-        ):
-            _text(detail, tag, value)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+        key = (line.subject_code, line.level, line.destination, line.unit_name)
+        parts = shared.get(key)
+        if parts is None:
+            code, name = _level(line)
+            parts = shared[key] = (
+                f"<IncomeSortCode>{escape(line.subject_code)}</IncomeSortCode>",
+                f"<Remark>{code}</Remark><BudgetLevelName>{name}</BudgetLevelName>",
+                f"<Hold2>缴款人</Hold2><Hold3>{account}</Hold3>"
+                f"<Hold4>{escape(line.unit_name)}</Hold4></Detail>",
+            )
+        subject, level, holders = parts
+        fen, payment_code = line.amount_fen, line.payment_code
+        amount = f"{fen // 100}.{fen % 100:02d}" if fen >= 0 else Money(fen).to_yuan()
+        hold1 = payment_code if payment_code.isalnum() else escape(payment_code)
+        yield (
+            f"<Detail><Id>{i}</Id>{subject}<Amt>{amount}</Amt>{level}"
+            f"<Hold1>{hold1}</Hold1>{holders}"
+        )
 
 
 def _field(receipt: ET.Element, tag: str) -> str:

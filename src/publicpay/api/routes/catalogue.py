@@ -7,7 +7,10 @@ granting what is granted answers the same; DELETE: withdrawing what is not grant
 same); a unit outside the bureau's region answers 404, like one that does not exist. Every
 change is audited as `finance:<app id>`. An item's attributes and budget split are edited with
 PATCH (the console's rules, `services.catalogue.administration.update_item`: validated on save,
-issued payables keep their amounts). New items and standards are entered in the console.
+issued payables keep their amounts). New items (POST, idempotent by code) and new standards (POST,
+idempotent by content; overlapping dates answer 409) go through the console's own service,
+`add_item` and `add_standard`: a new standard starts today or later, so no issued payable is
+ever repriced.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from contextlib import suppress
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field, StrictInt, StringConstraints
 
 from publicpay.api.auth import claimed_finance_client, finance_actor, finance_client
@@ -30,11 +33,15 @@ from publicpay.domain.catalogue import (
     FeeItem,
     LevelShare,
     Split,
+    Standard,
+    StandardKind,
 )
-from publicpay.domain.errors import Conflict, Forbidden, NotFound
+from publicpay.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from publicpay.domain.units import ApiClient
 from publicpay.services.catalogue.administration import (
     ItemChange,
+    add_item,
+    add_standard,
     grant_item,
     revoke_item,
     update_item,
@@ -72,6 +79,8 @@ class FeeItemOut(BaseModel):
     destination: str = Field(description="缴库方式：treasury 国库 / special_account 财政专户")
     unit_of_measure: str = Field(description="计量单位")
     legal_basis: str = Field(description="立项依据")
+    valid_from: date | None = Field(default=None, description="项目起始日期（含）；null 表示不限")
+    valid_to: date | None = Field(default=None, description="项目截止日期（含）；null 表示长期")
     split: list[ShareOut] = Field(description="预算级次分成")
     standards: list[StandardOut] = Field(description="收费标准及其历史（按起始日期）")
 
@@ -86,14 +95,47 @@ class ShareIn(BaseModel):
     )
 
 
+Fen = Annotated[StrictInt, Field(ge=1, le=10**12)]
+CategoryCode = Literal[
+    "admin_fee", "fine", "state_resource", "state_capital", "gov_fund", "special", "other"
+]
+
+
+class StandardIn(BaseModel):
+    kind: Literal["fixed", "range", "decision"] = Field(
+        description="标准类型：fixed 固定金额 / range 区间 / decision 按决定书"
+    )
+    amount_fen: Fen | None = Field(default=None, description="固定标准的金额（分）；仅 fixed")
+    min_fen: Fen | None = Field(default=None, description="区间标准的下限（分）；仅 range")
+    max_fen: Fen | None = Field(
+        default=None, description="区间标准的上限（分）；decision 时为可选的上限"
+    )
+    valid_from: date = Field(description="起始日期（含）；新增标准不得早于今天")
+    valid_to: date | None = Field(default=None, description="截止日期（含）；不填表示长期有效")
+    basis: Short300 = Field(description="标准依据（文件名称与文号）")
+
+
+class FeeItemIn(BaseModel):
+    code: Short20 = Field(description="收费项目编码（2-20位大写字母或数字；幂等键）")
+    name: Short200 = Field(description="收费项目名称")
+    category: CategoryCode = Field(description="非税收入类别")
+    budget_subject: Short20 = Field(description="政府收支分类科目编码")
+    destination: Literal["treasury", "special_account"] = Field(
+        description="缴库方式：treasury 国库 / special_account 财政专户"
+    )
+    unit_of_measure: Short20 = Field(description="计量单位（如 次、本、人）")
+    legal_basis: Short300 = Field(description="立项依据")
+    valid_from: date | None = Field(default=None, description="项目起始日期（含）；不填表示不限")
+    valid_to: date | None = Field(default=None, description="项目截止日期（含）；不填表示长期")
+    split: list[ShareIn] = Field(max_length=4, description="预算级次分成（保存时校验）")
+    standards: list[StandardIn] = Field(
+        min_length=1, max_length=20, description="收费标准（至少一个；有效期不得重叠）"
+    )
+
+
 class FeeItemPatch(BaseModel):
     name: Short200 | None = Field(default=None, description="新名称；不传则不变")
-    category: (
-        Literal[
-            "admin_fee", "fine", "state_resource", "state_capital", "gov_fund", "special", "other"
-        ]
-        | None
-    ) = Field(default=None, description="非税收入类别；不传则不变")
+    category: CategoryCode | None = Field(default=None, description="非税收入类别；不传则不变")
     budget_subject: Short20 | None = Field(
         default=None, description="政府收支分类科目编码；不传则不变"
     )
@@ -124,6 +166,8 @@ def _item_out(item: FeeItem) -> FeeItemOut:
         destination=item.destination.value,
         unit_of_measure=item.unit_of_measure,
         legal_basis=item.legal_basis,
+        valid_from=item.valid_from,
+        valid_to=item.valid_to,
         split=[
             ShareOut(level=s.level.value, weight=s.weight, fixed_fen=s.fixed_fen)
             for s in item.split.shares
@@ -152,6 +196,108 @@ def list_fee_items(
     return [_item_out(items[code]) for code in sorted(items)]
 
 
+def _may_edit(c: Container, client: ApiClient) -> None:
+    if not finance_actor(client).sees_region(c.settings.region_code):
+        raise Forbidden("收费项目目录由平台所在区划的财政部门维护")
+
+
+def _split(shares: list[ShareIn]) -> Split:
+    """InvalidSplit (422) when it does not add up -- the console's rule."""
+    return Split(tuple(LevelShare(BudgetLevel(s.level), s.weight, s.fixed_fen) for s in shares))
+
+
+def _standard(body: StandardIn) -> Standard:
+    """Only the amounts of its kind count (as in the console's form)."""
+    kind = StandardKind(body.kind)
+    return Standard(
+        kind=kind,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        amount_fen=body.amount_fen if kind is StandardKind.FIXED else None,
+        min_fen=body.min_fen if kind is StandardKind.RANGE else None,
+        max_fen=body.max_fen if kind is not StandardKind.FIXED else None,
+        basis=body.basis.strip(),
+    )
+
+
+def _stored_item(c: Container, item_code: str) -> FeeItem:
+    with c.read_uow() as uow:
+        item = uow.catalogue.stored_items().get(item_code)
+    if item is None:
+        raise NotFound(f"收费项目 {item_code} 不存在")
+    return item
+
+
+@router.post(
+    "/fee-items",
+    response_model=FeeItemOut,
+    status_code=201,
+    responses={200: {"model": FeeItemOut, "description": "同一项目已按相同内容创建（幂等）"}},
+    summary="新增收费项目及其首个收费标准（按编码幂等；内容不同答 409）",
+)
+def create_fee_item(
+    body: FeeItemIn,
+    response: Response,
+    client: ApiClient = Depends(claimed_finance_client),
+    c: Container = Depends(container),
+) -> FeeItemOut:
+    _may_edit(c, client)
+    item = FeeItem(
+        code=body.code.strip(),
+        name=body.name.strip(),
+        category=Category(body.category),
+        budget_subject=body.budget_subject.strip(),
+        destination=Destination(body.destination),
+        unit_of_measure=body.unit_of_measure.strip(),
+        split=_split(body.split),
+        standards=tuple(sorted((_standard(s) for s in body.standards), key=_starts)),
+        legal_basis=body.legal_basis.strip(),
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+    )
+    try:
+        add_item(c.uow(), item, by=finance_actor(client), source=f"finance:{client.app_id}",
+                 clock=c.clock)  # fmt: skip
+    except Conflict:
+        if _stored_item(c, item.code) != item:
+            raise Conflict(
+                f"项目编码 {item.code} 已存在且内容不同（修改项目请用 PATCH，调整价格请新增标准）",
+                errors={"code": item.code},
+            ) from None
+        response.status_code = 200
+    return _item_out(_stored_item(c, item.code))
+
+
+def _starts(standard: Standard) -> date:
+    return standard.valid_from
+
+
+@router.post(
+    "/fee-items/{item_code}/standards",
+    response_model=FeeItemOut,
+    status_code=201,
+    responses={200: {"model": FeeItemOut, "description": "相同的标准已存在（幂等）"}},
+    summary="为收费项目新增收费标准（自今天或以后起；有效期重叠答 409；不改变已开具的应缴款）",
+)
+def create_standard(
+    item_code: ItemCode,
+    body: StandardIn,
+    response: Response,
+    client: ApiClient = Depends(claimed_finance_client),
+    c: Container = Depends(container),
+) -> FeeItemOut:
+    _may_edit(c, client)
+    standard = _standard(body)
+    try:
+        add_standard(c.uow(), item_code, standard, by=finance_actor(client),
+                     source=f"finance:{client.app_id}", clock=c.clock)  # fmt: skip
+    except ValidationFailed:  # the same standard sent again (maybe once it has started): 200
+        if standard not in _stored_item(c, item_code).standards:
+            raise
+        response.status_code = 200
+    return _item_out(_stored_item(c, item_code))
+
+
 @router.patch(
     "/fee-items/{item_code}",
     response_model=FeeItemOut,
@@ -164,12 +310,8 @@ def patch_fee_item(
     c: Container = Depends(container),
 ) -> FeeItemOut:
     actor = finance_actor(client)
-    if not actor.sees_region(c.settings.region_code):
-        raise Forbidden("收费项目目录由平台所在区划的财政部门维护")
-    split = None
-    if body.split is not None:
-        shares = tuple(LevelShare(BudgetLevel(s.level), s.weight, s.fixed_fen) for s in body.split)
-        split = Split(shares)  # InvalidSplit (422) when it does not add up
+    _may_edit(c, client)
+    split = None if body.split is None else _split(body.split)
     change = ItemChange(
         name=body.name,
         category=Category(body.category) if body.category else None,

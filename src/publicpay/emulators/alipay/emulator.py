@@ -32,7 +32,7 @@ from publicpay.emulators.alipay.api import (
     shanghai,
     text,
 )
-from publicpay.emulators.alipay.bill import bill_zip
+from publicpay.emulators.alipay.bill import COLUMNS, bill_zip, detail_rows
 from publicpay.emulators.alipay.signing import (
     content_to_sign,
     generate_private_key_pem,
@@ -409,6 +409,13 @@ class AlipayEmulator:
         app_id, day, _ = entry
         return bill_zip(self.pid(app_id), day, self.book.for_app(app_id), datetime.now(UTC))
 
+    def settlement(self, app_id: str, day: date) -> int:
+        """What Alipay pays the merchant's bank account for business day `day` (fen): the bill's
+        商家实收 less its 服务费 (Alipay settles net of its fee)."""
+        payments, refunds = detail_rows(self.book.for_app(app_id), day)
+        received, fee = COLUMNS.index("商家实收（元）"), COLUMNS.index("服务费（元）")
+        return sum(_fen(row[received]) + _fen(row[fee]) for row in [*payments, *refunds])
+
     def trade_view(self, out_trade_no: str) -> dict[str, Any] | None:
         trade = self.book.find(out_trade_no)
         if trade is None:
@@ -436,3 +443,9 @@ class AlipayEmulator:
                     for r in trade.refunds.values()
                 ],
             }
+
+
+def _fen(yuan_text: str) -> int:
+    sign = -1 if yuan_text.startswith("-") else 1
+    whole, _, frac = yuan_text.lstrip("-").partition(".")
+    return sign * (int(whole) * 100 + int((frac + "00")[:2]))

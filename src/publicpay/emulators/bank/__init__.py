@@ -1,7 +1,9 @@
-"""Bank teller emulator (代收银行柜面): `BankTeller` plays the bank against our counter API;
-`create_app(teller)` is mounted at /emulator/bank for the demo (`POST /pay {"payment_code"}`)."""
+"""The emulated collecting bank (代收银行): `BankTeller` plays the bank against our counter API,
+`CollectionBank` keeps its books (counter takings, the collection account's movements) and
+publishes its statements; `create_app(teller, books, key)` is mounted at /emulator/bank."""
 
 from publicpay.emulators.bank.app import create_app
+from publicpay.emulators.bank.collection import CollectionBank, CounterRow, Payer
 from publicpay.emulators.bank.teller import BankError, BankTeller
 
-__all__ = ["BankError", "BankTeller", "create_app"]
+__all__ = ["BankError", "BankTeller", "CollectionBank", "CounterRow", "Payer", "create_app"]

@@ -2,7 +2,9 @@
 
 It signs exactly as a bank's system would (HMAC-SHA256 over
 `METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nhex(sha256(body))`), with its own code: it is the other
-party, not part of the platform.
+party, not part of the platform. Given the bank's books (`collection.CollectionBank`), it books
+every payment and reversal the platform accepted, as the bank's core system does: the bank's
+counter statement is made from those books.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import io
 import json
 import secrets
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+
+from publicpay.emulators.bank.collection import CollectionBank, CounterRow
 
 
 class BankError(Exception):
@@ -31,9 +35,17 @@ class BankError(Exception):
 
 class BankTeller:
     def __init__(
-        self, base_url: str, app_id: str, secret: str, *, branch: str = "0101", teller: str = "T01"
+        self,
+        base_url: str,
+        app_id: str,
+        secret: str,
+        *,
+        branch: str = "0101",
+        teller: str = "T01",
+        books: CollectionBank | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.books = books
         self.app_id = app_id
         self.secret = secret
         self.branch = branch
@@ -61,11 +73,33 @@ class BankTeller:
         }
         if paid_at is not None:
             body["paid_at"] = paid_at.isoformat()
-        return self._send("POST", "/api/v1/counter/payments", body)
+        response = self._send("POST", "/api/v1/counter/payments", body)
+        if response.status_code == 200:
+            data = response.json()
+            self._book(bank_serial, data, amount_fen, paid_at, data.get("status", "paid"))
+        return response
 
     def reverse(self, bank_serial: str, reason: str = "柜员操作失误") -> httpx.Response:
         body = {"bank_serial": bank_serial, "reason": reason}
-        return self._send("POST", "/api/v1/counter/reversals", body)
+        response = self._send("POST", "/api/v1/counter/reversals", body)
+        if response.status_code == 200:
+            data = response.json()
+            self._book(bank_serial, data, -int(data["amount_fen"]), None, "reversed")
+        return response
+
+    def _book(
+        self,
+        serial: str,
+        answer: dict[str, Any],
+        amount_fen: int,
+        at: datetime | None,
+        status: str,
+    ) -> None:
+        """The bank's own books: the money the teller took (or gave back) at its own time."""
+        if self.books is not None:
+            moment = at or datetime.now(UTC)
+            code = str(answer.get("payment_code", ""))
+            self.books.record_counter(CounterRow(serial, code, amount_fen, moment, status))
 
     def statement(self, day: date) -> httpx.Response:
         return self._send("GET", f"/api/v1/counter/statements/{day.isoformat()}")

@@ -105,6 +105,14 @@ class UnionPayEmulator:
 
         return build_app(self)
 
+    def settlement(self, mer_id: str, day: date) -> int:
+        """What UnionPay pays the merchant for settlement day `day` (fen): payments less refunds
+        and cancels, gross (UnionPay bills its fee monthly, apart)."""
+        sign = {"01": 1, "04": -1, "31": -1}
+        return sum(
+            sign.get(t.txn_type, 0) * t.amount_fen for t in self.ledger.settled_on(mer_id, day)
+        )
+
     def deliveries(self, order_id: str | None = None) -> list[Delivery]:
         return self._notifier.deliveries(order_id)
 

@@ -171,6 +171,15 @@ class WechatPayEmulator:
             self._bills[token] = (mchid, content, time.monotonic() + BILL_URL_TTL_S)
         return token, hashlib.sha1(content).hexdigest()  # noqa: S324 - WeChat's checksum
 
+    def settlement(self, mchid: str, day: date) -> int:
+        """What WeChat Pay pays the merchant for business day `day` (fen): 应结订单金额 less
+        退款金额 less 手续费 (settled net of the fee, T+1)."""
+        with self.ledger.lock:
+            trades = [t for t in self.ledger.trades.values() if t.mchid == mchid]
+            refunds = [r for r in self.ledger.refunds.values() if r.mchid == mchid]
+        lines = bill.bill_lines(trades, refunds, day)
+        return sum(line.settled - line.refunded - line.fee for line in lines)
+
     def bill_file(self, mchid: str, token: str) -> bytes:
         with self.ledger.lock:
             entry = self._bills.get(token)

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.clearing import (
     ClearingLine,
+    Part,
     ReceiptRefused,
     Settlement,
     TreasuryReceipt,
     Window,
     WindowStatus,
     by_level,
-    payment_lines,
+    payment_parts,
     voucher_no,
 )
 from publicpay.domain.errors import ChannelUnavailable
+from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import (
     CHANNEL_SOURCES,
     UNRESOLVED,
@@ -34,6 +36,7 @@ from publicpay.domain.reconciliation import (
     ReconException,
     Source,
 )
+from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
@@ -77,15 +80,34 @@ def _lines(uow: ReconUnitOfWork, day: date, items: dict[str, FeeItem]) -> list[C
     repo = uow.clearing
     paid, refunded = repo.paid_on(day), repo.refunded_on(day)
     lines_of = repo.payable_lines(sorted({int(r.id) for r in [*paid, *refunded]}))
+    split = _Splits(items)
     out: list[ClearingLine] = []
     for r in paid:
-        out += payment_lines(r.payment_code, r.unit_name, lines_of[int(r.id)], items, r.paid_fen)
+        out += split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
     for r in refunded:
         if r.refund_kind == "duplicate":
             continue  # a second payment's refund: that payment was never cleared
-        whole = payment_lines(r.payment_code, r.unit_name, lines_of[int(r.id)], items, r.paid_fen)
+        whole = split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
         out += _refund_lines(whole, int(r.refund_fen))
     return out
+
+
+class _Splits:
+    """`payment_parts` of a day's payments, each distinct (lines, amount paid) split once: a
+    day's million payments share a few hundred fee combinations."""
+
+    def __init__(self, items: dict[str, FeeItem]) -> None:
+        self._items = items
+        self._known: dict[tuple[object, ...], list[Part]] = {}
+
+    def lines(
+        self, code: str, unit: str, lines: list[PayableLine], paid_fen: int
+    ) -> list[ClearingLine]:
+        key = (paid_fen, *[(line.item_code, line.amount_fen) for line in lines])  # what splits
+        parts = self._known.get(key)
+        if parts is None:
+            parts = self._known[key] = payment_parts(lines, self._items, paid_fen)
+        return [ClearingLine(code, s, level, d, fen, unit) for s, level, d, fen in parts]
 
 
 def _refund_lines(whole: list[ClearingLine], refund_fen: int) -> list[ClearingLine]:
@@ -222,3 +244,62 @@ def _failure(window: Window, now: datetime) -> ReconException:
         created_at=now,
         detail={"clearing_window": window.id, "failure": window.failure},
     )
+
+
+CLEAR_AFTER = time(11, 0)  # Beijing: after the T+1 reconciliation run (10:00) had its chance
+CLEAR_RETRY = timedelta(minutes=30)  # an unfinished run (no receipt yet) is retaken after this
+
+
+def not_ready(uow: ReconUnitOfWork, day: date) -> str | None:
+    """Why the schedule must not clear `day` yet (None: every channel's day has been run, and
+    a channel without statement took no payment that day). Unresolved exceptions are checked
+    by `open_window` itself."""
+    since = datetime.combine(day, time(), SHANGHAI)
+    paid = uow.clearing.channels_paid(since, since + timedelta(days=1))
+    for source in CHANNEL_SOURCES:
+        record = uow.reconciliation.day(source, day)
+        if record is None:
+            return f"{source.label} 尚未对账"
+        if record.status == DayStatus.MISSING.value and source.value in paid:
+            return f"{source.label} 的对账单尚未取得"
+    return None
+
+
+def clear_due(
+    new_uow: Callable[[], ReconUnitOfWork],
+    treasury: Treasury,
+    account: str,
+    *,
+    clock: Clock,
+) -> int:
+    """The worker's clearing of yesterday, once per cluster (the day's `clearing_runs` row is
+    the lease), only once the day is fully reconciled; a voucher without receipt is sent again
+    after CLEAR_RETRY. A returned voucher waits for finance (its exception, then a manual run).
+    How many days it cleared (0 or 1)."""
+    local = clock.now().astimezone(SHANGHAI)
+    if local.time() < CLEAR_AFTER:
+        return 0
+    day = local.date() - timedelta(days=1)
+    with new_uow() as uow:
+        window = uow.clearing.window(day, account)
+        if window is not None and window.status in (WindowStatus.CONFIRMED, WindowStatus.FAILED):
+            return 0
+        why = not_ready(uow, day)
+        if why is None:
+            try:
+                _check_reconciled(uow, day)
+            except DayNotReconciled as exc:
+                why = exc.detail
+        if why is not None:
+            log.info("clearing %s waits: %s", day, why)
+            return 0
+        claimed = uow.clearing.claim_run(day, account, clock.now(), CLEAR_RETRY)
+        uow.commit()
+    if not claimed:
+        return 0
+    window = run_clearing(new_uow, treasury, day, account, clock=clock, actor="worker")
+    if window.status is WindowStatus.CONFIRMED:
+        with new_uow() as uow:
+            uow.clearing.finish_run(day, account)
+            uow.commit()
+    return 1

@@ -92,6 +92,14 @@ class ClearingRepo(Protocol):
 
     def payable_lines(self, ids: list[int]) -> dict[int, list[PayableLine]]: ...
 
+    def claim_run(self, day: date, account: str, now: datetime, retry_after: timedelta) -> bool:
+        """The clearing schedule's lease (once per cluster)."""
+        ...
+
+    def finish_run(self, day: date, account: str) -> None: ...
+
+    def channels_paid(self, since: datetime, until: datetime) -> set[str]: ...
+
 
 class Parsed(Protocol):
     """A statement that passed every check."""

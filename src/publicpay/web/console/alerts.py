@@ -1,8 +1,10 @@
 """监管预警 (`/console/alerts`): the supervision alerts of the viewer's scope — what the
 detectors found (orders stuck paying, payments without a receipt, refund-rate outliers, receipt
-stock running low, devices offline, reconciliation differences left open), each linking the
-rows concerned, acknowledged with a note (audited). Scoped in the query; another scope's alert
-answers 404."""
+stock running low, devices offline, paper low or printer fault, reconciliation differences left
+open, clearing not confirmed), each linking the rows concerned, acknowledged with a note
+(audited). The default list is what still waits for someone (待处理): an acknowledged alert
+leaves it (shown under 已确认 until its cause is gone). Scoped in the query; another scope's
+alert answers 404."""
 
 from __future__ import annotations
 
@@ -34,7 +36,11 @@ from publicpay.web.console.pages import (
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 NOT_FOUND = "该预警不存在或不在您的管辖范围内"
-SHOWN = {"live": store.LIVE, "resolved": (AlertStatus.RESOLVED.value,)}
+SHOWN = {
+    "live": (AlertStatus.OPEN.value,),
+    "acknowledged": (AlertStatus.ACKNOWLEDGED.value,),
+    "resolved": (AlertStatus.RESOLVED.value,),
+}
 
 
 @router.get("/alerts")

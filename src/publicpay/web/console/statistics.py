@@ -29,6 +29,7 @@ from publicpay.adapters.db.queries.statistics import Bucket, Figures, Group
 from publicpay.adapters.exports import Export, Format, money_number, money_text, plain
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Actor, Permission
+from publicpay.domain.alerts import AlertStatus
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.statistics import Dimension, Period, percent, period_of
 from publicpay.domain.time import business_date
@@ -45,6 +46,7 @@ from publicpay.web.console.pages import (
 )
 from publicpay.web.vendor import asset_url
 
+OPEN_ONLY = (AlertStatus.OPEN.value,)  # the phone shows what still waits for someone
 router = APIRouter(prefix=PATH, include_in_schema=False)
 PAGE_DIMENSIONS = tuple(Dimension)
 PHONE_DIMENSIONS = (Dimension.UNIT, Dimension.CHANNEL)
@@ -167,7 +169,11 @@ def phone_page(
         week = stats.trend(uow.connection, v.actor, Period(today - timedelta(days=6), today))
         groups = {d: stats.grouped(uow.connection, v.actor, period, d) for d in PHONE_DIMENSIONS}
         shown = v.actor.can(Permission.VIEW_ALERTS)
-        alerts = visible_alerts(uow.connection, v.actor, limit=PHONE_ALERTS) if shown else []
+        alerts = (
+            visible_alerts(uow.connection, v.actor, statuses=OPEN_ONLY, limit=PHONE_ALERTS)
+            if shown
+            else []
+        )
     fmt = export_format(request)
     if fmt is not None:
         export = _export(period, totals, week, groups, fmt)

@@ -2,7 +2,7 @@
 
 A detector is a function `(connection, now, platform region code) -> [Finding]` registered with
 `@detector(kind, title, severity)`; the worker runs every registered detector (`alerts.scan`)
-and keeps the alerts in step. Adding one (clearing, …) is one decorated function here:
+and keeps the alerts in step. Adding one is one decorated function here, e.g.:
 
     @detector("clearing_unconfirmed", "清算未确认", Severity.CRITICAL)
     def _unconfirmed(conn, now, region_code):
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Connection, and_, case, func, select
@@ -25,10 +26,13 @@ from publicpay.adapters.db.devices import devices
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.receipts.tables import receipt_stocks, receipts
-from publicpay.adapters.db.reconciliation.tables import recon_exceptions
+from publicpay.adapters.db.reconciliation.tables import clearing_windows, recon_exceptions
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.units import sites, units
 from publicpay.domain.alerts import Finding, Severity
+from publicpay.domain.clearing import WindowStatus
+from publicpay.domain.devices import PAPER_LABELS, PRINTER_LABELS, PaperState, PrinterState
+from publicpay.domain.reconciliation import UNRESOLVED, Source
 from publicpay.domain.time import local_text, utc
 
 Find = Callable[[Connection, datetime, str], list[Finding]]
@@ -42,6 +46,7 @@ REFUND_RATE_FACTOR = 3.0  # … and above this many times the rate of its region
 STOCK_LOW = 100  # numbers left in a unit's (or a kiosk's) active ranges
 DEVICE_SILENT = timedelta(minutes=15)
 RECON_OPEN = timedelta(days=1)
+CLEARING_WAIT = timedelta(hours=4)  # a voucher sent this long ago and no treasury receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +248,7 @@ def _offline(conn: Connection, now: datetime, region_code: str) -> list[Finding]
                 f"{r.site_name or ''} {r.name}（{r.app_id}）自 {local_text(utc(r.last_seen_at))} "
                 "起无心跳"
             ).strip(),
-            link="/console/devices",
+            link=_device_link(r.app_id),
             region_code=r.region_code or region_code,
             unit_id=r.unit_id,
         )
@@ -251,32 +256,126 @@ def _offline(conn: Connection, now: datetime, region_code: str) -> list[Finding]
     ]
 
 
+def _device_link(app_id: str) -> str:
+    return f"/console/devices#device-{app_id}"
+
+
+@detector("device_printer", "终端纸张不足或打印机故障", Severity.WARNING)
+def _printer(conn: Connection, now: datetime, region_code: str) -> list[Finding]:
+    """Devices still beating whose last heartbeat reports paper low or out, or a printer that
+    is not working (an offline device is `device_offline`'s)."""
+    trouble = (devices.c.paper.in_((PaperState.LOW.value, PaperState.OUT.value))) | (
+        devices.c.printer.is_not(None) & (devices.c.printer != PrinterState.OK.value)
+    )
+    stmt = (
+        select(
+            devices.c.app_id,
+            devices.c.name,
+            devices.c.printer,
+            devices.c.paper,
+            devices.c.unit_id,
+            sites.c.region_code,
+            sites.c.name.label("site_name"),
+        )
+        .select_from(devices.outerjoin(sites, sites.c.id == devices.c.site_id))
+        .where(
+            devices.c.active.is_(True),
+            devices.c.last_seen_at >= now - DEVICE_SILENT,
+            trouble,
+        )
+    )
+    return [
+        Finding(
+            key=r.app_id,
+            summary=(
+                f"{r.site_name or ''} {r.name}（{r.app_id}）打印机"
+                f"{_label(PRINTER_LABELS, PrinterState, r.printer)}，"
+                f"纸张{_label(PAPER_LABELS, PaperState, r.paper)}"
+            ).strip(),
+            link=_device_link(r.app_id),
+            region_code=r.region_code or region_code,
+            unit_id=r.unit_id,
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+def _label(labels: Any, kind: Any, value: str | None) -> str:
+    try:
+        return str(labels[kind(value)])
+    except ValueError:
+        return str(value or "未知")
+
+
+@detector("clearing_unconfirmed", "清算未确认", Severity.CRITICAL)
+def _clearing(conn: Connection, now: datetime, region_code: str) -> list[Finding]:
+    """A voucher sent and no treasury receipt after CLEARING_WAIT, or a voucher returned."""
+    stmt = select(
+        clearing_windows.c.id,
+        clearing_windows.c.business_day,
+        clearing_windows.c.status,
+        clearing_windows.c.total_fen,
+        clearing_windows.c.voucher_no,
+        clearing_windows.c.instructed_at,
+        clearing_windows.c.failure,
+    ).where(
+        (clearing_windows.c.status == WindowStatus.FAILED.value)
+        | (
+            (clearing_windows.c.status == WindowStatus.INSTRUCTED.value)
+            & (clearing_windows.c.instructed_at < now - CLEARING_WAIT)
+        )
+    )
+    found = []
+    for r in conn.execute(stmt):
+        amount = f"{int(r.total_fen) // 100}.{int(r.total_fen) % 100:02d} 元"
+        if r.status == WindowStatus.FAILED.value:
+            what = f"被国库退回：{r.failure or '未说明原因'}"
+        else:
+            what = f"已于 {local_text(utc(r.instructed_at))} 发出，国库尚未回执"
+        found.append(
+            Finding(
+                key=f"window:{r.id}",
+                summary=f"{r.business_day} 清算（凭证 {r.voucher_no}，{amount}）{what}",
+                link=f"/console/clearing/{r.id}",
+                region_code=region_code,
+            )
+        )
+    return found
+
+
 @detector("recon_exception_open", "对账差异未处理", Severity.CRITICAL)
 def _recon_open(conn: Connection, now: datetime, region_code: str) -> list[Finding]:
+    """Exceptions not worked to the end (open, or resolved and waiting for review) for more
+    than RECON_OPEN, per channel and day, with the age of the oldest."""
     stmt = (
         select(
             recon_exceptions.c.source,
             recon_exceptions.c.business_day,
             func.count().label("n"),
             func.sum(recon_exceptions.c.amount_fen).label("amount"),
+            func.min(recon_exceptions.c.created_at).label("oldest"),
         )
         .where(
             and_(
-                recon_exceptions.c.status == "open",
+                recon_exceptions.c.status.in_([s.value for s in UNRESOLVED]),
                 recon_exceptions.c.created_at < now - RECON_OPEN,
             )
         )
         .group_by(recon_exceptions.c.source, recon_exceptions.c.business_day)
     )
-    return [
-        Finding(
-            key=f"{r.source}:{r.business_day}",
-            summary=f"{r.business_day} {r.source} 对账差异 {r.n} 笔超过一天未处理",
-            link="/console/reconciliation",
-            region_code=region_code,
+    found = []
+    for r in conn.execute(stmt):
+        days = (now - utc(r.oldest)).days
+        label = Source(r.source).label
+        found.append(
+            Finding(
+                key=f"{r.source}:{r.business_day}",
+                summary=f"{r.business_day} {label} 对账差异 {r.n} 笔未办结，最早一笔已 {days} 天",
+                link=f"/console/reconciliation/{r.source}/{r.business_day}",
+                region_code=region_code,
+            )
         )
-        for r in conn.execute(stmt)
-    ]
+    return found
 
 
 def registered() -> list[Detector]:

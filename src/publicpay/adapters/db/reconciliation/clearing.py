@@ -6,7 +6,7 @@ payments and refunds of the day's active statements, with their payables).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -15,6 +15,7 @@ from publicpay.adapters.db.payables import payable_lines, payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
+    clearing_runs,
     clearing_windows,
     statement_lines,
     statements,
@@ -85,6 +86,7 @@ _PAID = (
         statements.c.status == "active",
         statement_lines.c.kind == "payment",
         CLEARED_PAYMENT_LINE,
+        payment_orders.c.status != "reversed",  # a counter payment reversed (冲正) that day
     )
     .order_by(payables.c.id)
 )
@@ -109,6 +111,33 @@ _REFUNDED = (
         statement_lines.c.match_class == "matched",
     )
     .order_by(refunds.c.id)
+)
+_RUN_RETAKE = (
+    update(clearing_runs)
+    .where(
+        clearing_runs.c.business_day == bindparam("day"),
+        clearing_runs.c.account == bindparam("account"),
+        clearing_runs.c.done.is_(False),
+        clearing_runs.c.claimed_at < bindparam("before"),
+    )
+    .values(claimed_at=bindparam("now"), attempts=clearing_runs.c.attempts + 1)
+)
+_RUN_DONE = (
+    update(clearing_runs)
+    .where(
+        clearing_runs.c.business_day == bindparam("day"),
+        clearing_runs.c.account == bindparam("account"),
+    )
+    .values(done=True)
+)
+_CHANNELS_PAID = (
+    select(payment_orders.c.channel)
+    .where(
+        payment_orders.c.status.in_(("succeeded", "reversed")),
+        payment_orders.c.paid_at >= bindparam("since"),
+        payment_orders.c.paid_at < bindparam("until"),
+    )
+    .distinct()
 )
 _PAYABLE_LINES = (
     select(payable_lines)
@@ -200,6 +229,28 @@ class ClearingRepository:
 
     def refunded_on(self, day: date) -> list[Any]:
         return self._sql.all(_REFUNDED, {"day": day})
+
+    def claim_run(self, day: date, account: str, now: datetime, retry_after: timedelta) -> bool:
+        """Once per cluster: True for the one worker that may clear this day now (the first
+        claim, or a retake of an unfinished run once `retry_after` passed)."""
+        row = {"business_day": day, "account": account, "claimed_at": now}
+        if (
+            self._sql.insert(
+                clearing_runs, {**row, "attempts": 1, "done": False}, ignore_conflict=True
+            )
+            is not None
+        ):
+            return True
+        params = {"day": day, "account": account, "now": now, "before": now - retry_after}
+        return self._sql.run(_RUN_RETAKE, params) == 1
+
+    def finish_run(self, day: date, account: str) -> None:
+        self._sql.run(_RUN_DONE, {"day": day, "account": account})
+
+    def channels_paid(self, since: datetime, until: datetime) -> set[str]:
+        """The channels the platform took a payment through between `since` and `until`."""
+        rows = self._sql.all(_CHANNELS_PAID, {"since": since, "until": until})
+        return {str(r.channel) for r in rows}
 
     def payable_lines(self, ids: list[int]) -> dict[int, list[PayableLine]]:
         found: dict[int, list[PayableLine]] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -136,4 +137,17 @@ clearing_lines = Table(
     Column("destination", String(20), nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Column("unit_name", String(100), nullable=False),
+)
+
+# the clearing schedule's lease (issue 12): one worker of the cluster clears a day
+clearing_runs = Table(
+    "clearing_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("business_day", Date, nullable=False),
+    Column("account", String(40), nullable=False),
+    Column("claimed_at", Ts, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("done", Boolean, nullable=False),
+    UniqueConstraint("business_day", "account", name="uq_clearing_runs_day_account"),
 )

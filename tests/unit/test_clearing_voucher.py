@@ -1,0 +1,82 @@
+"""The 5408 voucher's details are written as text: escaped like XML, exact to the fen (negative
+refund details included), numbered in order, summing to SumAmt; a day's payments of one fee
+combination are split once and reused without changing a fen."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from publicpay.adapters.reconciliation.treasury import VoucherParties, voucher_xml
+from publicpay.demo import catalogue_data
+from publicpay.domain.catalogue import BudgetLevel, Destination
+from publicpay.domain.clearing import ClearingLine, Window, WindowStatus, by_level, payment_lines
+from publicpay.domain.payables import PayableLine
+from publicpay.services.reconciliation.clearing import _lines
+
+DAY = date(2026, 12, 5)
+PARTIES = VoucherParties("330105000", "3301050000", "3305&01", "汇缴户", "银行")
+
+
+def _window(lines: list[ClearingLine]) -> Window:
+    total = sum(line.amount_fen for line in lines)
+    return Window(
+        id=9,
+        business_day=DAY,
+        account="a",
+        status=WindowStatus.OPEN,
+        gross_fen=total,
+        refunds_fen=0,
+        fees_fen=0,
+        total_fen=total,
+        by_level=by_level(lines),
+        created_at=datetime.now(UTC),
+        voucher_no="540820261205000009",
+    )
+
+
+def test_voucher_details_are_escaped_exact_and_sum_to_the_total() -> None:
+    lines = [
+        ClearingLine(
+            "3301&<1>", "103040101", BudgetLevel.CITY, Destination.TREASURY, 12_345, "A<&>"
+        ),
+        ClearingLine("3302", "1030402", BudgetLevel.CENTRAL, Destination.SPECIAL_ACCOUNT, 5, "B"),
+        ClearingLine("3301&<1>", "103040101", BudgetLevel.CITY, Destination.TREASURY, -150, "A<&>"),
+    ]
+    root = ET.fromstring(voucher_xml(_window(lines), lines, PARTIES))
+    details = root.findall("VoucherBody/Voucher/DetailList/Detail")
+    assert [d.findtext("Id") for d in details] == ["1", "2", "3"]
+    assert [d.findtext("Amt") for d in details] == ["123.45", "0.05", "-1.50"]
+    assert details[0].findtext("Hold1") == "3301&<1>"
+    assert details[0].findtext("Hold4") == "A<&>"
+    assert details[1].findtext("Remark") == "9"  # 财政专户
+    assert details[0].findtext("Hold3") == "3305&01"
+    assert root.findtext("VoucherBody/Voucher/SumAmt") == "122.00"
+
+
+def test_a_days_payments_are_split_like_each_payment_alone() -> None:
+    items = {i.code: i for i in [*catalogue_data.VEHICLE_OFFICE, catalogue_data.PASSPORT]}
+    kinds = [
+        [PayableLine(i.code, i.name, i.unit_of_measure, q, 1_000, 1_000 * q)]
+        for i in items.values()
+        for q in (1, 3)
+    ]
+    of = {n: kinds[n % len(kinds)] for n in range(len(kinds) * 3)}
+    paid = [
+        SimpleNamespace(
+            id=n, payment_code=f"P{n}", unit_name="所", paid_fen=sum(x.amount_fen for x in lines)
+        )
+        for n, lines in of.items()
+    ]
+    repo: Any = SimpleNamespace(
+        paid_on=lambda _day: paid, refunded_on=lambda _day: [], payable_lines=lambda _ids: of
+    )
+    together = _lines(SimpleNamespace(clearing=repo), DAY, items)  # type: ignore[arg-type]
+    alone = [
+        line
+        for p in paid
+        for line in payment_lines(p.payment_code, p.unit_name, of[p.id], items, p.paid_fen)
+    ]
+    assert together == alone
