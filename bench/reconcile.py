@@ -146,7 +146,7 @@ def _peak_mib() -> float:
 
 Row = namedtuple(
     "Row",
-    "id order_no channel_trade_no amount_fen status paid_at paid_order_id elsewhere",
+    "id order_no channel_trade_no amount_fen status paid_at paid_order_id elsewhere cart_no",
 )
 
 
