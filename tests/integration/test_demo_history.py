@@ -60,4 +60,6 @@ def test_the_history_raises_no_alert_and_is_written_once(demo: Stack) -> None:
             kind: d.find(uow.connection, c.clock.now(), c.settings.region_code)
             for kind, d in DETECTORS.items()
         }
-    assert {kind: f for kind, f in found.items() if f} == {}
+    # the demo seeds a kiosk low on paper on purpose (the devices screen shows each state); the
+    # history has no devices
+    assert {k: f for k, f in found.items() if f and not k.startswith("device_")} == {}
