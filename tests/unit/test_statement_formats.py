@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from publicpay.adapters.reconciliation import bank, counter, unionpay, wechat
+from publicpay.adapters.reconciliation.frames import read_ahead
 from publicpay.adapters.reconciliation.parsing import parse_statement
 from publicpay.domain.reconciliation import Source, StatementRefused
 from tests.unit.statement_kit import (
@@ -129,3 +132,27 @@ def test_collection_account_statement_wrong_total_is_refused():
 def test_a_statement_of_another_day_than_asked_is_refused():
     with pytest.raises(StatementRefused, match="不是"):
         parse_statement(Source.BANK, bank_statement(), day=DAY.replace(day=6), merchant=COLLECTION)
+
+
+def test_read_ahead_hands_over_every_item_and_the_producers_error():
+    def items():
+        yield from (1, 2, 3)
+        raise StatementRefused("坏了")
+
+    ahead = read_ahead(items())
+    assert [next(ahead), next(ahead), next(ahead)] == [1, 2, 3]
+    with pytest.raises(StatementRefused, match="坏了"):
+        next(ahead)
+
+
+def test_closing_read_ahead_early_stops_its_producer():
+    produced = []
+
+    def items():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    with closing(read_ahead(items())) as ahead:
+        assert next(ahead) == 0
+    assert len(produced) < 1000
