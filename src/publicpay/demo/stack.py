@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,7 +28,7 @@ from publicpay.demo.seed import (
 from publicpay.demo.window import start_window_parties
 from publicpay.emulators.acquirer import CardTerminalEmulator
 from publicpay.emulators.alipay import AlipayEmulator
-from publicpay.emulators.bank import BankTeller, CollectionBank, Payer
+from publicpay.emulators.bank import BankTeller, CashIn, CollectionBank, Payer
 from publicpay.emulators.bank import create_app as create_bank_app
 from publicpay.emulators.business_system import BusinessSystemEmulator
 from publicpay.emulators.treasury import TreasuryEmulator
@@ -60,8 +62,11 @@ def build_stack(
     *,
     emulator_time_scale: float = 1.0,
     channel_timeout_s: float | None = None,
+    cashiers_deposit: bool = False,
 ) -> Stack:
-    """Migrate, seed (once), start the emulators and point the channel accounts at them."""
+    """Migrate, seed (once), start the emulators and point the channel accounts at them.
+    `cashiers_deposit`: the halls' cashiers hand every deposit slip in at the emulated bank as
+    they prepare it (the demo; tests hand slips in themselves, or leave them out)."""
     migrate.upgrade(settings.database_url)
     container = build(settings)
     base = settings.public_base_url.rstrip("/")
@@ -98,6 +103,8 @@ def build_stack(
         "unionpay": emulated.unionpay.create_app(),
     }
     bank = collecting_bank(settings, configs, emulated)
+    if cashiers_deposit:
+        bank.cashiers = _slips_of(container)
     teller = None
     if "bank" in info:  # the demo bank's teller at /emulator/bank/pay
         bank_id, secret = info["bank"]["app_id"], info["bank"]["app_secret"]
@@ -145,3 +152,14 @@ def collecting_bank(
     ]
     name = settings.collection_account_bank or "代收银行"
     return CollectionBank(account, name, payers)
+
+
+def _slips_of(container: Container) -> Callable[[date], list[CashIn]]:
+    """The deposit slips the cashiers prepared on a business day, as they hand them in."""
+
+    def slips(day: date) -> list[CashIn]:
+        with container.read_uow() as uow:
+            found = uow.deposits.for_matching(day, None)
+        return [CashIn(d.deposit_no, d.amount_fen, "现金解款", d.prepared_at) for d in found]
+
+    return slips

@@ -9,6 +9,11 @@ from typing import Any
 
 import polars as pl
 
+from publicpay.adapters.reconciliation.bank_refunds import (
+    debit_class,
+    missing_debits,
+    refund_no_of,
+)
 from publicpay.adapters.reconciliation.frames import ParsedStatement
 from publicpay.adapters.reconciliation.matching import (
     ORDER_WITH_CART_SCHEMA,
@@ -98,7 +103,7 @@ class PolarsEngine:
     ) -> MatchOutcome:
         assert isinstance(parsed, ParsedStatement)
         if parsed.source is Source.BANK:
-            return _match_bank(repo, parsed, deposits)
+            return _match_bank(repo, parsed, deposits, statement_id)
         day = parsed.business_day
         start = datetime.combine(day - timedelta(days=WINDOW_DAYS), time(), SHANGHAI)
         until = datetime.combine(day + timedelta(days=2), time(), SHANGHAI)
@@ -163,20 +168,35 @@ def _deposit_class(deposit: Deposit, amount: int, serial: str) -> MatchClass:
 
 
 def _match_bank(
-    repo: ReconciliationRepo, parsed: ParsedStatement, deposits: Sequence[Deposit]
+    repo: ReconciliationRepo,
+    parsed: ParsedStatement,
+    deposits: Sequence[Deposit],
+    statement_id: int,
 ) -> MatchOutcome:
     """Third way: the collection account's credits are the channels' net settlements of
     reconciled days (gross − fees) and the cashier shifts' cash deposits (by the slip's
-    number); its debits are clearing transfers; another credit is 不明款. A deposit no credit
-    shows is short (短款) — held first when it was prepared that day (the bank may book it the
-    next day)."""
+    number); its debits are clearing transfers and refunds paid by bank transfer
+    (`bank_refunds`); another credit is 不明款. A deposit no credit shows is short (短款) —
+    held first when it was prepared that day (the bank may book it the next day); so is a
+    transfer refund no debit shows."""
     by_no = {d.deposit_no: d for d in deposits}
-    lines = []
-    for row in parsed.lines.to_dicts():
+    rows = parsed.lines.to_dicts()
+    named = [refund_no_of(row["kind"], row["order_no"] or "") for row in rows]
+    known = {r.refund_no: r for r in repo.transfer_refunds([n for n in named if n], statement_id)}
+    lines, debited = [], set()
+    for row, refund_no in zip(rows, named, strict=True):
         reference = row["order_no"] or ""
-        cls = _bank_class(repo, row["kind"], reference, row["amount_fen"], row["trade_no"], by_no)
-        lines.append(LineResult(**{**row, "match_class": cls, "order_id": None, "refund_id": None}))
-    named = {line.order_no for line in lines if line.kind == LineKind.CREDIT.value}
+        refund = known.get(refund_no) if refund_no else None
+        if refund_no:
+            cls = debit_class(refund, row["amount_fen"], repeated=refund_no in debited)
+            debited.add(refund_no)
+        else:
+            cls = _bank_class(
+                repo, row["kind"], reference, row["amount_fen"], row["trade_no"], by_no
+            )
+        found = {"refund_no": refund_no, "refund_id": None if refund is None else int(refund.id)}
+        lines.append(LineResult(**{**row, **found, "match_class": cls, "order_id": None}))
+    credited = {line.order_no for line in lines if line.kind == LineKind.CREDIT.value}
     day = parsed.business_day
     short = tuple(
         PlatformOnly(
@@ -188,8 +208,9 @@ def _match_bank(
             MatchClass.HOLDING if d.business_date >= day else MatchClass.PLATFORM_ONLY,
         )
         for d in deposits
-        if d.credit is None and d.deposit_no not in named and d.business_date <= day
+        if d.credit is None and d.deposit_no not in credited and d.business_date <= day
     )
+    short += missing_debits(repo, day, statement_id, debited)
     counts: dict[str, int] = {}
     for cls in [line.match_class for line in lines] + [item.match_class for item in short]:
         counts[cls.value] = counts.get(cls.value, 0) + 1

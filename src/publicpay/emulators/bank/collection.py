@@ -10,7 +10,8 @@ What it books, and when:
   own counter takings gross — computed from the channels' own books (`Payer.settle`), a zero
   settlement books nothing;
 - a cash deposit (现金解款) when a cashier hands it in at the bank (`deposit`), with the deposit
-  slip number as its reference;
+  slip number as its reference — in the demo the cashiers hand every slip in when they prepare
+  it (`cashiers`: the slips of a day, booked once each at the moment they were prepared);
 - a transfer out: a refund paid by bank transfer (`transfer_out`), or a clearing transfer to the
   treasury when the treasury confirms a 5408 voucher (`clearing_confirmed`);
 - any other credit (`credit`): a payer who wired money without a reference (不明款).
@@ -68,6 +69,16 @@ class Payer:
     settle: Callable[[date], int]
 
 
+@dataclass(frozen=True, slots=True)
+class CashIn:
+    """A deposit slip a cashier hands in at the bank's counter."""
+
+    deposit_no: str
+    amount_fen: int
+    depositor: str
+    at: datetime  # UTC
+
+
 @dataclass
 class CollectionBank:
     account: str
@@ -75,6 +86,7 @@ class CollectionBank:
     payers: list[Payer] = field(default_factory=list)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     unpublished: bool = False
+    cashiers: Callable[[date], list[CashIn]] | None = None  # the demo's slips, handed in
     _counter: list[CounterRow] = field(default_factory=list)
     _booked: list[Booking] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,8 +99,21 @@ class CollectionBank:
                 return  # the teller retried: the bank books a serial once
             self._counter.append(row)
 
-    def deposit(self, reference: str, amount_fen: int, depositor: str) -> Booking:
-        return self._book("C", amount_fen, depositor, reference)
+    def deposit(
+        self, reference: str, amount_fen: int, depositor: str, at: datetime | None = None
+    ) -> Booking:
+        return self._book("C", amount_fen, depositor, reference, at)
+
+    def _take_cash(self, day: date) -> None:
+        """The cashiers' slips of `day` (and the day before) not booked yet, each booked once at
+        the moment it was handed in."""
+        if self.cashiers is None:
+            return
+        for slip in [*self.cashiers(day - timedelta(days=1)), *self.cashiers(day)]:
+            with self._lock:
+                booked = any(b.reference == _clean(slip.deposit_no) for b in self._booked)
+            if not booked and slip.at <= self.now():
+                self.deposit(slip.deposit_no, slip.amount_fen, slip.depositor, slip.at)
 
     def credit(self, amount_fen: int, counterparty: str, reference: str) -> Booking:
         return self._book("C", amount_fen, counterparty, reference)
@@ -100,10 +125,18 @@ class CollectionBank:
         """The treasury took a voucher: the bank transfers its sum out of the account."""
         return self._book("D", amount_fen, payee, f"CLEARING:{window_id}")
 
-    def _book(self, direction: str, amount_fen: int, party: str, reference: str) -> Booking:
+    def _book(
+        self,
+        direction: str,
+        amount_fen: int,
+        party: str,
+        reference: str,
+        at: datetime | None = None,
+    ) -> Booking:
         if amount_fen <= 0:
             raise ValueError("a booking moves a positive amount")
-        booking = Booking(self.now(), direction, amount_fen, _clean(party), _clean(reference))
+        moment = at or self.now()
+        booking = Booking(moment, direction, amount_fen, _clean(party), _clean(reference))
         with self._lock:
             self._booked.append(booking)
         return booking
@@ -135,6 +168,7 @@ class CollectionBank:
         """The account's movements booked on `day`: the settlements of the day before, then
         what was booked that day, in time order."""
         before = day - timedelta(days=1)
+        self._take_cash(day)
         items: list[Booking] = []
         settlers = [Payer("counter", self.name, self._counter_takings), *self.payers]
         for payer in settlers:

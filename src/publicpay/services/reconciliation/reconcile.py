@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
+from publicpay.domain.ledger import JournalKind
 from publicpay.domain.reconciliation import (
     CHANNEL_SOURCES,
     EXCEPTION_CLASSES,
@@ -24,6 +25,7 @@ from publicpay.domain.reconciliation import (
     MatchClass,
     MatchOutcome,
     ReconException,
+    RefundTransferDebited,
     Source,
     StatementRecord,
     StatementRefused,
@@ -111,6 +113,8 @@ def import_statement(
         _record_lines(uow, statement_id, outcome)
         if deposits:
             _credit_deposits(uow, outcome, parsed.business_day, clock=clock, actor=actor)
+        if source is Source.BANK:
+            _book_refund_debits(uow, outcome, parsed.business_day, clock=clock, actor=actor)
         record = _settle_exceptions(uow, parsed, statement_id, outcome, clock=clock, actor=actor)
         uow.commit()
     return record
@@ -148,6 +152,37 @@ def _credit_deposits(
         if events:
             uow.collect(events)
             uow.deposits.save(deposit)
+
+
+def _book_refund_debits(
+    uow: ReconUnitOfWork,
+    outcome: MatchOutcome,
+    day: date,
+    *,
+    clock: Clock,
+    actor: str,
+) -> None:
+    """Each debit that matched a refund paid by bank transfer: the money left the collection
+    account (booked once: a re-run or a corrected file books nothing again)."""
+    for line in outcome.lines:
+        if line.match_class is not MatchClass.MATCHED or not line.refund_no or not line.refund_id:
+            continue
+        if uow.ledger.journal(JournalKind.REFUND_TRANSFER, line.refund_no) is not None:
+            continue
+        refund = uow.refunds.by_no(line.refund_no)
+        if refund is None:
+            continue
+        debited = RefundTransferDebited(
+            refund.refund_no,
+            refund.channel,
+            refund.payable_id,
+            line.amount_fen,
+            line.trade_no,
+            day,
+            actor,
+            clock.now(),
+        )
+        uow.collect([debited])
 
 
 def _store(

@@ -21,6 +21,7 @@ from publicpay.adapters.db.reconciliation.tables import (
     statement_lines,
     statements,
 )
+from publicpay.adapters.db.refunds import refunds
 from publicpay.domain.reconciliation import (
     CLASS_LABELS,
     RESOLUTION_LABELS,
@@ -108,7 +109,12 @@ def day_lines(conn: Connection, source: str, day: date) -> tuple[Any, list[LineR
         .select_from(
             statement_lines.outerjoin(
                 payment_orders, payment_orders.c.id == statement_lines.c.order_id
-            ).outerjoin(payables, payables.c.id == payment_orders.c.payable_id)
+            )
+            .outerjoin(refunds, refunds.c.id == statement_lines.c.refund_id)
+            .outerjoin(
+                payables,
+                payables.c.id == func.coalesce(payment_orders.c.payable_id, refunds.c.payable_id),
+            )
         )
         .where(statement_lines.c.statement_id == statement.id)
         .order_by(statement_lines.c.line_no)

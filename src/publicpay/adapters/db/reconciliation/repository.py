@@ -170,12 +170,15 @@ def _platform_orders() -> Any:
     )
 
 
+# a refund named by a line of another active statement
+_REFUND_ELSEWHERE = (
+    _LINE_OF_OTHER_STATEMENT.where(statement_lines.c.refund_id == refunds.c.id)
+    .exists()
+    .label("elsewhere")
+)
+
+
 def _platform_refunds() -> Any:
-    elsewhere = (
-        _LINE_OF_OTHER_STATEMENT.where(statement_lines.c.refund_id == refunds.c.id)
-        .exists()
-        .label("elsewhere")
-    )
     return select(
         refunds.c.id,
         refunds.c.refund_no,
@@ -184,12 +187,28 @@ def _platform_refunds() -> Any:
         refunds.c.status,
         refunds.c.kind,
         refunds.c.completed_at,
-        elsewhere,
+        _REFUND_ELSEWHERE,
     ).where(
         refunds.c.channel == bindparam("channel"),
         refunds.c.created_at >= bindparam("since"),
         refunds.c.created_at < bindparam("until"),
+        refunds.c.payee_name.is_(None),  # paid by bank transfer: on the collection account
     )
+
+
+def _transfer_refunds() -> Any:
+    """Refunds paid by bank transfer (counter and cash payments): the collection account's
+    statement shows each as a debit `REFUND:<refund no>`."""
+    return select(
+        refunds.c.id,
+        refunds.c.refund_no,
+        refunds.c.channel,
+        refunds.c.payable_id,
+        refunds.c.amount_fen,
+        refunds.c.status,
+        refunds.c.completed_at,
+        _REFUND_ELSEWHERE,
+    ).where(refunds.c.payee_name.is_not(None))
 
 
 _PLATFORM_ORDERS = _platform_orders()
@@ -205,6 +224,14 @@ _RETAKE = (
 )
 _WINDOW_TOTAL = select(clearing_windows.c.total_fen).where(clearing_windows.c.id == bindparam("id"))
 _PLATFORM_REFUNDS = _platform_refunds()
+_TRANSFER_REFUNDS_NAMED = _transfer_refunds().where(
+    refunds.c.refund_no.in_(bindparam("nos", expanding=True))
+)
+_TRANSFER_REFUNDS_DONE = _transfer_refunds().where(
+    refunds.c.status == "succeeded",
+    refunds.c.completed_at >= bindparam("since"),
+    refunds.c.completed_at < bindparam("until"),
+)
 
 
 class ReconciliationRepository:
@@ -367,6 +394,21 @@ class ReconciliationRepository:
     ) -> list[Any]:
         params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
         return self._sql.all(_PLATFORM_REFUNDS, params)
+
+    def transfer_refunds(self, refund_nos: list[str], statement_id: int) -> list[Any]:
+        """The bank-transfer refunds of these numbers (a collection-account statement's
+        `REFUND:` debits), each saying whether another active statement already names it."""
+        if not refund_nos:
+            return []
+        params = {"nos": sorted(set(refund_nos)), "statement_id": statement_id}
+        return self._sql.all(_TRANSFER_REFUNDS_NAMED, params)
+
+    def transfer_refunds_done(
+        self, since: datetime, until: datetime, statement_id: int
+    ) -> list[Any]:
+        """The bank-transfer refunds recorded as paid in [since, until)."""
+        params = {"since": since, "until": until, "statement_id": statement_id}
+        return self._sql.all(_TRANSFER_REFUNDS_DONE, params)
 
     def claim_day(self, source: Source, day: date, now: datetime, retry_after: timedelta) -> bool:
         """Once per cluster: True for the one worker that may run this source's day now (its
