@@ -8,7 +8,7 @@ On a platform of its own, so that the bank's days hold only this file's movement
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -17,12 +17,15 @@ from sqlalchemy import select
 
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.queries.invariants import run_checks
-from publicpay.adapters.db.queries.reconciliation import day_lines
+from publicpay.adapters.db.queries.reconciliation import day_boxes, day_lines
 from publicpay.demo.stack import Stack
-from publicpay.emulators.bank.statement import render
+from publicpay.domain.reconciliation import Action
+from publicpay.emulators.bank.statement import Movement, render
+from publicpay.services.reconciliation.exceptions import resolve_exception, review_exception
 from publicpay.services.refunds.approval import Approver
 from publicpay.services.refunds.execution import run_due_refunds
 from publicpay.services.refunds.transfers import record_transfer
+from tests.integration.console_kit import logged_in, make_user
 from tests.integration.counter_kit import bank_teller
 from tests.integration.recon_kit import exceptions_for, import_file, own_stack, run_day, today
 from tests.integration.refund_kit import ask_refund, finance
@@ -154,6 +157,40 @@ def test_a_transfer_no_debit_shows_is_held_then_short(own):
     import_file(own, "bank", render(ACCOUNT, later, []), later)
     [short] = exceptions_for(own, f"REFUND:{refund_no}")
     assert (short.match_class, short.status) == ("platform_only", "open")
+    _checks_hold(own)
+
+
+def _box(stack: Stack, source: str, day: date) -> Any:
+    with stack.container.engines.read.connect() as conn:
+        return day_boxes(conn, [day])[(source, day)]
+
+
+def test_a_worked_exception_turns_the_days_box_green_at_once(own):
+    day = today() - timedelta(days=5)
+    debit = Movement("B-X1", f"{day} 10:00:00", "D", 700, "某人", "REFUND:R-NOBODY-0002")
+    import_file(own, "bank", render(ACCOUNT, day, [debit]), day)
+    box = _box(own, "bank", day)
+    assert (box.status, box.open, box.settled, box.lines) == ("exceptions", 1, 0, 1)
+    [item] = exceptions_for(own, "B-X1")
+    c = own.container
+
+    def resolve() -> None:
+        resolve_exception(c.uow, c.gateways, item.id, Action.ACCEPT, "银行误付，已由银行退回",
+                          actor="user:li", clock=c.clock)  # fmt: skip
+
+    resolve()
+    review_exception(c.uow(), item.id, False, actor="user:wang", clock=c.clock)  # sent back
+    assert (_box(own, "bank", day).status, _box(own, "bank", day).open) == ("exceptions", 1)
+    resolve()
+    review_exception(c.uow(), item.id, True, actor="user:wang", clock=c.clock)
+    box = _box(own, "bank", day)  # no run of the day in between
+    assert (box.status, box.open, box.settled, box.lines) == ("reconciled", 0, 1, 1)
+    with logged_in(own.info["base_url"], make_user(own, "finance_reviewer")) as client:
+        overview = client.get(f"/console/reconciliation?end={day.isoformat()}")
+        page = client.get(f"/console/reconciliation/bank/{day.isoformat()}")
+    assert f'day-reconciled" data-source="bank" data-day="{day.isoformat()}"' in overview.text
+    assert 'id="settled">0 / 1<' in page.text
+    assert "已对平" in page.text
     _checks_hold(own)
 
 

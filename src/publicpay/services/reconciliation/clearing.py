@@ -38,6 +38,7 @@ from publicpay.domain.reconciliation import (
 )
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
+from publicpay.services.reconciliation.reconcile import refresh_day
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
 log = logging.getLogger("publicpay.services.clearing")
@@ -224,6 +225,8 @@ def apply_receipt(
         else:
             events = window.fail(receipt.reason or "国库退回", actor=actor, at=now)
             uow.reconciliation.add_exception(_failure(window, now))
+            uow.flush()
+            refresh_day(uow.reconciliation, Source.BANK, window.business_day)
         uow.collect(events)
         voucher = uow.clearing.voucher(window.id)
         received = content.decode("utf-8", "replace")
