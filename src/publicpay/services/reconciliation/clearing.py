@@ -39,6 +39,7 @@ from publicpay.domain.reconciliation import (
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.reconcile import refresh_day
+from publicpay.services.reconciliation.refusals import logged_refusal
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
 log = logging.getLogger("publicpay.services.clearing")
@@ -138,7 +139,11 @@ def open_window(
 ) -> tuple[Window, list[Settlement]]:
     """The day's window (made once: running clearing again finds it)."""
     with uow:
-        settlements = _check_reconciled(uow, day)
+        try:
+            settlements = _check_reconciled(uow, day)
+        except DayNotReconciled as exc:
+            log.warning("clearing %s refused: %s", day, exc.detail)
+            raise
         window = uow.clearing.window(day, account)
         if window is not None:
             return window, settlements
@@ -197,6 +202,7 @@ def run_clearing(
     return apply_receipt(new_uow, treasury, receipt, clock=clock, actor="treasury")
 
 
+@logged_refusal("treasury receipt")
 def apply_receipt(
     new_uow: Callable[[], ReconUnitOfWork],
     treasury: Treasury,
@@ -206,7 +212,8 @@ def apply_receipt(
     actor: str,
 ) -> Window:
     """The treasury's receipt closes the window (confirmed) or fails it (an exception to work).
-    A receipt for no instruction, or for another amount, is refused and changes nothing."""
+    A receipt for no instruction, or for another amount, is refused (logged) and changes
+    nothing."""
     receipt = treasury.parse(content)
     with new_uow() as uow:
         found = uow.clearing.window_by_voucher(receipt.voucher_no)

@@ -36,6 +36,7 @@ from publicpay.services.payments.orders import apply_trade
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.reconcile import refresh_day
+from publicpay.services.reconciliation.refusals import logged_refusal
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 from publicpay.services.refunds.requests import new_refund_no
 
@@ -60,6 +61,7 @@ def assign_exception(
     return item
 
 
+@logged_refusal("exception resolution")
 def resolve_exception(
     new_uow: Callable[[], ReconUnitOfWork],
     gateways: Gateways,
@@ -154,11 +156,13 @@ def _recover(
     return {"recovered_order": item.order_no}
 
 
+@logged_refusal("exception review")
 def review_exception(
     uow: ReconUnitOfWork, exception_id: int, approved: bool, *, actor: str, clock: Clock
 ) -> ReconException:
     """A second person approves (the action takes effect, in this transaction) or sends it
-    back (it is open again, nothing was done)."""
+    back (it is open again, nothing was done). A refusal (one's own resolution, nothing to
+    review) is logged and changes nothing."""
     now = clock.now()
     with uow:
         item = _locked(uow, exception_id)
