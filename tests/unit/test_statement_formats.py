@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from publicpay.adapters.reconciliation import bank, counter, unionpay, wechat
+from publicpay.adapters.reconciliation.frames import read_ahead
 from publicpay.adapters.reconciliation.parsing import parse_statement
 from publicpay.domain.reconciliation import Source, StatementRefused
 from tests.unit.statement_kit import (
@@ -161,3 +164,27 @@ def test_collection_account_statement_not_utf8_is_refused():
 def test_collection_account_statement_with_a_repeated_serial_is_refused_with_its_line():
     with pytest.raises(StatementRefused, match="第 4 行：流水号重复"):
         bank.parse(bank_statement().replace(b"B2,", b"B1,"))
+
+
+def test_read_ahead_hands_over_every_item_and_the_producers_error():
+    def items():
+        yield from (1, 2, 3)
+        raise StatementRefused("坏了")
+
+    ahead = read_ahead(items())
+    assert [next(ahead), next(ahead), next(ahead)] == [1, 2, 3]
+    with pytest.raises(StatementRefused, match="坏了"):
+        next(ahead)
+
+
+def test_closing_read_ahead_early_stops_its_producer():
+    produced = []
+
+    def items():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    with closing(read_ahead(items())) as ahead:
+        assert next(ahead) == 0
+    assert len(produced) < 1000
