@@ -157,6 +157,9 @@ def test_a_transfer_no_debit_shows_is_held_then_short(own):
     import_file(own, "bank", render(ACCOUNT, later, []), later)
     [short] = exceptions_for(own, f"REFUND:{refund_no}")
     assert (short.match_class, short.status) == ("platform_only", "open")
+    run_day(own, "bank")  # its own day again, still without the debit: the same exception
+    [again] = exceptions_for(own, f"REFUND:{refund_no}")
+    assert (again.id, again.match_class, again.status) == (short.id, "platform_only", "open")
     _checks_hold(own)
 
 

@@ -313,6 +313,9 @@ def _settle_exceptions(
     found = _found(outcome, repo.line_ids(statement_id), bank=source is Source.BANK)
     for item in repo.exceptions_of_day(source, day):
         again = found.pop((item.match_class.value, item.key), None)
+        if again is None and item.match_class is MatchClass.PLATFORM_ONLY:
+            # a held item that aged into 短款 and is still missing: the same exception
+            again = found.pop((MatchClass.HOLDING.value, item.key), None)
         if again is not None:
             _follow_line(repo, item, again["line_id"])  # its workflow goes on
             continue
