@@ -2,7 +2,8 @@
 the collection account's debit `REFUND:<refund no>` is matched to the platform's refund, the
 ledger takes the money out of the collection account once, and each difference is a class of
 its own (a debit with no refund, another amount, a refund no debit shows: held, then 短款).
-In the demo the cashiers' deposit slips reach the emulated bank, so they are credited.
+In the demo the cashiers' deposit slips and finance's refund transfers reach the emulated bank
+by themselves, so they are credited and debited.
 On a platform of its own, so that the bank's days hold only this file's movements."""
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "acco
 
 @pytest.fixture(scope="module")
 def own(new_database_url: Any) -> Iterator[Stack]:
-    with own_stack(new_database_url(), ACCOUNT, cashiers_deposit=True) as built:
+    with own_stack(new_database_url(), ACCOUNT, visits_to_the_bank=True) as built:
         yield built
 
 
@@ -149,17 +150,33 @@ def test_a_debit_before_the_transfer_is_recorded_matches_once_it_is(own):
 
 def test_a_transfer_no_debit_shows_is_held_then_short(own):
     refund_no = _transfer_refund(own, 1_000)
-    _recorded(own, refund_no)  # recorded, but the bank never paid it
-    run_day(own, "bank")
-    [held] = exceptions_for(own, f"REFUND:{refund_no}")
+    _recorded(own, refund_no)  # recorded; the bank's statement leaves the debit out
+    reference = f"REFUND:{refund_no}"
+    movements = [m for m in own.bank.movements(today()) if m.reference != reference]
+    without = render(ACCOUNT, today(), movements)
+    import_file(own, "bank", without)
+    [held] = exceptions_for(own, reference)
     assert (held.match_class, held.status) == ("holding", "holding")
     later = today() + timedelta(days=2)
     import_file(own, "bank", render(ACCOUNT, later, []), later)
-    [short] = exceptions_for(own, f"REFUND:{refund_no}")
+    [short] = exceptions_for(own, reference)
     assert (short.match_class, short.status) == ("platform_only", "open")
-    run_day(own, "bank")  # its own day again, still without the debit: the same exception
-    [again] = exceptions_for(own, f"REFUND:{refund_no}")
+    import_file(own, "bank", without)  # its own day again, still without: the same exception
+    [again] = exceptions_for(own, reference)
     assert (again.id, again.match_class, again.status) == (short.id, "platform_only", "open")
+    run_day(own, "bank")  # the bank's own statement shows the debit: released
+    assert [e.status for e in exceptions_for(own, reference)] == ["released"]
+    assert _line(own, reference).match_class == "matched"
+    _checks_hold(own)
+
+
+def test_in_the_demo_the_bank_pays_each_transfer_finance_records(own):
+    refund_no = _transfer_refund(own, 1_500)
+    _recorded(own, refund_no)  # nobody posts to /emulator/bank/transfers: finance's visit
+    run_day(own, "bank")
+    line = _line(own, f"REFUND:{refund_no}")
+    assert (line.match_class, line.amount_fen) == ("matched", 1_500)
+    assert exceptions_for(own, f"REFUND:{refund_no}") == []
     _checks_hold(own)
 
 
