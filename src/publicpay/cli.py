@@ -266,7 +266,7 @@ def _demo(args: argparse.Namespace) -> int:
         public_base_url=f"http://{args.host}:{args.port}",
         recovery_after_s=30,
     ).model_copy(update=_demo_allowances())
-    stack = build_stack(settings, cashiers_deposit=True)  # slips reach the emulated bank
+    stack = build_stack(settings, visits_to_the_bank=True)  # slips and transfers reach the bank
     seed_history(stack.container)  # first start: the past 60 days, for the statistics' trends
     (data_dir / "demo.json").write_text(json.dumps(stack.info, ensure_ascii=False, indent=2))
     stop = threading.Event()

@@ -2,13 +2,14 @@
 the collection account's debit `REFUND:<refund no>` is matched to the platform's refund, the
 ledger takes the money out of the collection account once, and each difference is a class of
 its own (a debit with no refund, another amount, a refund no debit shows: held, then 短款).
-In the demo the cashiers' deposit slips reach the emulated bank, so they are credited.
+In the demo the cashiers' deposit slips and finance's refund transfers reach the emulated bank
+by themselves, so they are credited and debited.
 On a platform of its own, so that the bank's days hold only this file's movements."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -17,12 +18,15 @@ from sqlalchemy import select
 
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.queries.invariants import run_checks
-from publicpay.adapters.db.queries.reconciliation import day_lines
+from publicpay.adapters.db.queries.reconciliation import day_boxes, day_lines
 from publicpay.demo.stack import Stack
-from publicpay.emulators.bank.statement import render
+from publicpay.domain.reconciliation import Action
+from publicpay.emulators.bank.statement import Movement, render
+from publicpay.services.reconciliation.exceptions import resolve_exception, review_exception
 from publicpay.services.refunds.approval import Approver
 from publicpay.services.refunds.execution import run_due_refunds
 from publicpay.services.refunds.transfers import record_transfer
+from tests.integration.console_kit import logged_in, make_user
 from tests.integration.counter_kit import bank_teller
 from tests.integration.recon_kit import exceptions_for, import_file, own_stack, run_day, today
 from tests.integration.refund_kit import ask_refund, finance
@@ -35,7 +39,7 @@ PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "acco
 
 @pytest.fixture(scope="module")
 def own(new_database_url: Any) -> Iterator[Stack]:
-    with own_stack(new_database_url(), ACCOUNT, cashiers_deposit=True) as built:
+    with own_stack(new_database_url(), ACCOUNT, visits_to_the_bank=True) as built:
         yield built
 
 
@@ -146,14 +150,67 @@ def test_a_debit_before_the_transfer_is_recorded_matches_once_it_is(own):
 
 def test_a_transfer_no_debit_shows_is_held_then_short(own):
     refund_no = _transfer_refund(own, 1_000)
-    _recorded(own, refund_no)  # recorded, but the bank never paid it
-    run_day(own, "bank")
-    [held] = exceptions_for(own, f"REFUND:{refund_no}")
+    _recorded(own, refund_no)  # recorded; the bank's statement leaves the debit out
+    reference = f"REFUND:{refund_no}"
+    movements = [m for m in own.bank.movements(today()) if m.reference != reference]
+    without = render(ACCOUNT, today(), movements)
+    import_file(own, "bank", without)
+    [held] = exceptions_for(own, reference)
     assert (held.match_class, held.status) == ("holding", "holding")
     later = today() + timedelta(days=2)
     import_file(own, "bank", render(ACCOUNT, later, []), later)
-    [short] = exceptions_for(own, f"REFUND:{refund_no}")
+    [short] = exceptions_for(own, reference)
     assert (short.match_class, short.status) == ("platform_only", "open")
+    import_file(own, "bank", without)  # its own day again, still without: the same exception
+    [again] = exceptions_for(own, reference)
+    assert (again.id, again.match_class, again.status) == (short.id, "platform_only", "open")
+    run_day(own, "bank")  # the bank's own statement shows the debit: released
+    assert [e.status for e in exceptions_for(own, reference)] == ["released"]
+    assert _line(own, reference).match_class == "matched"
+    _checks_hold(own)
+
+
+def test_in_the_demo_the_bank_pays_each_transfer_finance_records(own):
+    refund_no = _transfer_refund(own, 1_500)
+    _recorded(own, refund_no)  # nobody posts to /emulator/bank/transfers: finance's visit
+    run_day(own, "bank")
+    line = _line(own, f"REFUND:{refund_no}")
+    assert (line.match_class, line.amount_fen) == ("matched", 1_500)
+    assert exceptions_for(own, f"REFUND:{refund_no}") == []
+    _checks_hold(own)
+
+
+def _box(stack: Stack, source: str, day: date) -> Any:
+    with stack.container.engines.read.connect() as conn:
+        return day_boxes(conn, [day])[(source, day)]
+
+
+def test_a_worked_exception_turns_the_days_box_green_at_once(own):
+    day = today() - timedelta(days=5)
+    debit = Movement("B-X1", f"{day} 10:00:00", "D", 700, "某人", "REFUND:R-NOBODY-0002")
+    import_file(own, "bank", render(ACCOUNT, day, [debit]), day)
+    box = _box(own, "bank", day)
+    assert (box.status, box.open, box.settled, box.lines) == ("exceptions", 1, 0, 1)
+    [item] = exceptions_for(own, "B-X1")
+    c = own.container
+
+    def resolve() -> None:
+        resolve_exception(c.uow, c.gateways, item.id, Action.ACCEPT, "银行误付，已由银行退回",
+                          actor="user:li", clock=c.clock)  # fmt: skip
+
+    resolve()
+    review_exception(c.uow(), item.id, False, actor="user:wang", clock=c.clock)  # sent back
+    assert (_box(own, "bank", day).status, _box(own, "bank", day).open) == ("exceptions", 1)
+    resolve()
+    review_exception(c.uow(), item.id, True, actor="user:wang", clock=c.clock)
+    box = _box(own, "bank", day)  # no run of the day in between
+    assert (box.status, box.open, box.settled, box.lines) == ("reconciled", 0, 1, 1)
+    with logged_in(own.info["base_url"], make_user(own, "finance_reviewer")) as client:
+        overview = client.get(f"/console/reconciliation?end={day.isoformat()}")
+        page = client.get(f"/console/reconciliation/bank/{day.isoformat()}")
+    assert f'day-reconciled" data-source="bank" data-day="{day.isoformat()}"' in overview.text
+    assert 'id="settled">0 / 1<' in page.text
+    assert "已对平" in page.text
     _checks_hold(own)
 
 

@@ -134,6 +134,38 @@ def test_a_statement_of_another_day_than_asked_is_refused():
         parse_statement(Source.BANK, bank_statement(), day=DAY.replace(day=6), merchant=COLLECTION)
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [lambda c: c[: c.index(b"count,")], lambda c: c[: len(c) // 2]],
+    ids=["without totals", "cut mid-row"],
+)
+def test_counter_statement_truncated_is_refused(cut):
+    with pytest.raises(StatementRefused, match="不完整"):
+        counter.parse(cut(counter_csv()), day=DAY, bank="b")
+
+
+def test_counter_statement_not_utf8_is_refused():
+    gbk = counter_csv().decode("utf-8-sig").replace("paid_at", "付款时间").encode("gbk")
+    with pytest.raises(StatementRefused, match="UTF-8"):
+        counter.parse(gbk, day=DAY, bank="b")
+
+
+def test_collection_account_statement_truncated_is_refused():
+    data = bank_statement()
+    with pytest.raises(StatementRefused, match="#TOTAL"):
+        bank.parse(data[: data.index(b"#TOTAL")])
+
+
+def test_collection_account_statement_not_utf8_is_refused():
+    with pytest.raises(StatementRefused, match="UTF-8"):
+        bank.parse(bank_statement().decode().replace("张三", "李四").encode("gbk"))
+
+
+def test_collection_account_statement_with_a_repeated_serial_is_refused_with_its_line():
+    with pytest.raises(StatementRefused, match="第 4 行：流水号重复"):
+        bank.parse(bank_statement().replace(b"B2,", b"B1,"))
+
+
 def test_read_ahead_hands_over_every_item_and_the_producers_error():
     def items():
         yield from (1, 2, 3)

@@ -10,11 +10,14 @@ What it books, and when:
   own counter takings gross — computed from the channels' own books (`Payer.settle`), a zero
   settlement books nothing;
 - a cash deposit (现金解款) when a cashier hands it in at the bank (`deposit`), with the deposit
-  slip number as its reference — in the demo the cashiers hand every slip in when they prepare
-  it (`cashiers`: the slips of a day, booked once each at the moment they were prepared);
+  slip number as its reference;
 - a transfer out: a refund paid by bank transfer (`transfer_out`), or a clearing transfer to the
   treasury when the treasury confirms a 5408 voucher (`clearing_confirmed`);
 - any other credit (`credit`): a payer who wired money without a reference (不明款).
+
+In the demo people go to the bank by themselves (`visits`): the cashiers hand every deposit slip
+in when they prepare it, and finance has every refund transfer paid when it records it; each
+visit of a day is booked once, at its moment.
 
 It publishes day D's statements — the counter statement (docs/bank-counter.md §4) and the
 collection-account statement (docs/bank-statement.md §1) — from D onwards, as of the moment
@@ -70,12 +73,14 @@ class Payer:
 
 
 @dataclass(frozen=True, slots=True)
-class CashIn:
-    """A deposit slip a cashier hands in at the bank's counter."""
+class Visit:
+    """Someone at the bank's counter: a cashier handing in a deposit slip (C, the slip's
+    number), finance having a refund transferred to the payer (D, `REFUND:<refund no>`)."""
 
-    deposit_no: str
+    direction: str  # C | D
+    reference: str
     amount_fen: int
-    depositor: str
+    party: str
     at: datetime  # UTC
 
 
@@ -86,7 +91,7 @@ class CollectionBank:
     payers: list[Payer] = field(default_factory=list)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     unpublished: bool = False
-    cashiers: Callable[[date], list[CashIn]] | None = None  # the demo's slips, handed in
+    visits: Callable[[date], list[Visit]] | None = None  # the demo's people at the counter
     _counter: list[CounterRow] = field(default_factory=list)
     _booked: list[Booking] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -99,21 +104,20 @@ class CollectionBank:
                 return  # the teller retried: the bank books a serial once
             self._counter.append(row)
 
-    def deposit(
-        self, reference: str, amount_fen: int, depositor: str, at: datetime | None = None
-    ) -> Booking:
-        return self._book("C", amount_fen, depositor, reference, at)
+    def deposit(self, reference: str, amount_fen: int, depositor: str) -> Booking:
+        return self._book("C", amount_fen, depositor, reference)
 
-    def _take_cash(self, day: date) -> None:
-        """The cashiers' slips of `day` (and the day before) not booked yet, each booked once at
-        the moment it was handed in."""
-        if self.cashiers is None:
+    def _receive_visits(self, day: date) -> None:
+        """The visits of `day` (and the day before) not booked yet, each booked once at its
+        moment."""
+        if self.visits is None:
             return
-        for slip in [*self.cashiers(day - timedelta(days=1)), *self.cashiers(day)]:
+        for visit in [*self.visits(day - timedelta(days=1)), *self.visits(day)]:
+            reference = _clean(visit.reference)
             with self._lock:
-                booked = any(b.reference == _clean(slip.deposit_no) for b in self._booked)
-            if not booked and slip.at <= self.now():
-                self.deposit(slip.deposit_no, slip.amount_fen, slip.depositor, slip.at)
+                booked = any(b.reference == reference for b in self._booked)
+            if not booked and visit.at <= self.now():
+                self._book(visit.direction, visit.amount_fen, visit.party, reference, visit.at)
 
     def credit(self, amount_fen: int, counterparty: str, reference: str) -> Booking:
         return self._book("C", amount_fen, counterparty, reference)
@@ -168,7 +172,7 @@ class CollectionBank:
         """The account's movements booked on `day`: the settlements of the day before, then
         what was booked that day, in time order."""
         before = day - timedelta(days=1)
-        self._take_cash(day)
+        self._receive_visits(day)
         items: list[Booking] = []
         settlers = [Payer("counter", self.name, self._counter_takings), *self.payers]
         for payer in settlers:

@@ -39,6 +39,8 @@ from publicpay.domain.reconciliation import (
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.ports import ClearingSplitter
+from publicpay.services.reconciliation.reconcile import refresh_day
+from publicpay.services.reconciliation.refusals import logged_refusal
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
 log = logging.getLogger("publicpay.services.clearing")
@@ -160,7 +162,11 @@ def open_window(
     """The day's window (made once: running clearing again finds it); `splitter` splits its
     payments (by default payment by payment)."""
     with uow:
-        settlements = _check_reconciled(uow, day)
+        try:
+            settlements = _check_reconciled(uow, day)
+        except DayNotReconciled as exc:
+            log.warning("clearing %s refused: %s", day, exc.detail)
+            raise
         window = uow.clearing.window(day, account)
         if window is not None:
             return window, settlements
@@ -218,6 +224,7 @@ def run_clearing(
     return apply_receipt(new_uow, treasury, receipt, clock=clock, actor="treasury")
 
 
+@logged_refusal("treasury receipt")
 def apply_receipt(
     new_uow: Callable[[], ReconUnitOfWork],
     treasury: Treasury,
@@ -227,7 +234,8 @@ def apply_receipt(
     actor: str,
 ) -> Window:
     """The treasury's receipt closes the window (confirmed) or fails it (an exception to work).
-    A receipt for no instruction, or for another amount, is refused and changes nothing."""
+    A receipt for no instruction, or for another amount, is refused (logged) and changes
+    nothing."""
     receipt = treasury.parse(content)
     with new_uow() as uow:
         found = uow.clearing.window_by_voucher(receipt.voucher_no)
@@ -246,6 +254,8 @@ def apply_receipt(
         else:
             events = window.fail(receipt.reason or "国库退回", actor=actor, at=now)
             uow.reconciliation.add_exception(_failure(window, now))
+            uow.flush()
+            refresh_day(uow.reconciliation, Source.BANK, window.business_day)
         uow.collect(events)
         voucher = uow.clearing.voucher(window.id)
         received = content.decode("utf-8", "replace")

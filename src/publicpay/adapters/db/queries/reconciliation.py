@@ -43,10 +43,25 @@ class DayBox:
     lines: int
     matched: int
     open: int
+    settled: int = 0  # lines matched, or closed by a reviewed exception (as of now)
 
 
 def day_boxes(conn: Connection, days: list[date]) -> dict[tuple[str, date], DayBox]:
-    rows = conn.execute(select(recon_days).where(recon_days.c.business_day.in_(days)))
+    """Each source's days with what they are now: the lines that matched or whose exception
+    was worked to the end, and the exceptions still open or waiting for review."""
+    rows = list(conn.execute(select(recon_days).where(recon_days.c.business_day.in_(days))))
+    done = (statement_lines.c.match_class == MatchClass.MATCHED.value) | (
+        statement_lines.c.resolution.is_not(None)
+    )
+    ids = [r.statement_id for r in rows if r.statement_id is not None]
+    settled: dict[int, int] = {
+        int(statement_id): int(n)
+        for statement_id, n in conn.execute(
+            select(statement_lines.c.statement_id, func.count())
+            .where(statement_lines.c.statement_id.in_(ids), done)
+            .group_by(statement_lines.c.statement_id)
+        )
+    }
     open_counts = {
         (r.source, r.business_day): int(r.n)
         for r in conn.execute(
@@ -66,7 +81,13 @@ def day_boxes(conn: Connection, days: list[date]) -> dict[tuple[str, date], DayB
     for r in rows:
         key = (r.source, r.business_day)
         boxes[key] = DayBox(
-            r.source, r.business_day, r.status, r.lines, r.matched, open_counts.get(key, 0)
+            r.source,
+            r.business_day,
+            r.status,
+            r.lines,
+            r.matched,
+            open_counts.get(key, 0),
+            int(settled.get(r.statement_id, 0)),
         )
     return boxes
 
