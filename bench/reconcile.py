@@ -17,10 +17,12 @@ Timed in child processes of their own (their memory is not the reconciliation's)
 (3) the platform's orders as the database driver hands them over (a million rows of Python
 values) turned into the frame matching reads (`engine._orders`, what `reconcile_day` does after
 its query); (4) clearing that day at 1,000,000 payments: the clearing service's own
-computation (`services.reconciliation.clearing._lines`: every reconciled payment split by
+computation (`services.reconciliation.clearing._lines` with the columnar splitter the
+application runs, `adapters.reconciliation.clearing_split`: every reconciled payment split by
 budget subject, level and destination exactly to the fen, from payables of the demo's fee
-items), the totals by level and the 5408 voucher (one detail per payment code, subject and
-level) — the database's reads and writes of the window are not in it.
+items, handed over as the repository's rows), the totals by level and the 5408 voucher (one
+detail per payment code, subject and level, written column by column) — the database's reads
+and writes of the window are not in it.
 Prints a Markdown table; nothing asserts on time. Run it several times on a shared machine.
 """
 
@@ -41,6 +43,7 @@ from typing import Any
 import polars as pl
 
 from publicpay.adapters.reconciliation import alipay
+from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
 from publicpay.adapters.reconciliation.engine import _orders
 from publicpay.adapters.reconciliation.matching import (
     ORDER_SCHEMA,
@@ -49,11 +52,11 @@ from publicpay.adapters.reconciliation.matching import (
 )
 from publicpay.adapters.reconciliation.treasury import VoucherParties, voucher_xml
 from publicpay.demo import catalogue_data
-from publicpay.domain.clearing import Window, WindowStatus, by_level, voucher_no
+from publicpay.domain.clearing import Window, WindowStatus, voucher_no
 from publicpay.domain.payables import PayableLine
 from publicpay.emulators.alipay.bill import bill_zip
 from publicpay.emulators.alipay.trades import Refund, Trade
-from publicpay.services.reconciliation.clearing import _lines
+from publicpay.services.reconciliation.clearing import _split
 
 DAY = date(2026, 12, 5)
 PID = "2088000000000001"
@@ -206,21 +209,22 @@ def _clearing_day(n: int, queue: Any) -> None:
     )
     parties = VoucherParties("330105000", "3301050000", "33050161000000000001", "汇缴户", "银行")
     t, c = time.perf_counter(), time.process_time()
-    lines = _lines(SimpleNamespace(clearing=repo), DAY, items)  # type: ignore[arg-type]
-    total = sum(line.amount_fen for line in lines)
+    uow = SimpleNamespace(clearing=repo)
+    split = _split(uow, DAY, items, ColumnarSplitter())
     window = Window(
         id=1,
         business_day=DAY,
         account="a",
         status=WindowStatus.OPEN,
-        gross_fen=total,
-        refunds_fen=0,
+        gross_fen=split.payments_fen,
+        refunds_fen=split.refunds_fen,
         fees_fen=0,
-        total_fen=total,
-        by_level=by_level(lines),
+        total_fen=split.payments_fen - split.refunds_fen,
+        by_level=split.by_level,
         created_at=datetime.now(UTC),
         voucher_no=voucher_no(DAY, 1),
     )
+    lines = split.lines
     voucher = voucher_xml(window, lines, parties)
     queue.put((time.perf_counter() - t, time.process_time() - c, _peak_mib()))
     print(

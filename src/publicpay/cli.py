@@ -448,6 +448,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _clearing_run(args: argparse.Namespace) -> int:
+    from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
     from publicpay.api.production import container_from_env
     from publicpay.domain.errors import DomainError
     from publicpay.services.reconciliation.clearing import run_clearing
@@ -459,7 +460,13 @@ def _clearing_run(args: argparse.Namespace) -> int:
     account = container.settings.collection_account_number or "collection"
     try:
         window = run_clearing(
-            container.uow, container.treasury(), day, account, clock=container.clock, actor="cli"
+            container.uow,
+            container.treasury(),
+            day,
+            account,
+            clock=container.clock,
+            actor="cli",
+            splitter=ColumnarSplitter(),
         )
     except DomainError as exc:
         print(f"清算失败：{exc.detail}", file=sys.stderr)

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from publicpay.domain.clearing import ClearingLine, Window
+from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.clearing import ClearingLine, DaySplit, Window
 from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import (
     DayRecord,
@@ -84,7 +85,7 @@ class ClearingRepo(Protocol):
 
     def window_by_voucher(self, voucher_no: str) -> Window | None: ...
 
-    def add_window(self, window: Window, lines: list[ClearingLine]) -> int: ...
+    def add_window(self, window: Window, lines: Sequence[ClearingLine]) -> int: ...
 
     def lines(self, window_id: int) -> list[ClearingLine]: ...
 
@@ -105,6 +106,21 @@ class ClearingRepo(Protocol):
     def finish_run(self, day: date, account: str) -> None: ...
 
     def channels_paid(self, since: datetime, until: datetime) -> set[str]: ...
+
+
+class ClearingSplitter(Protocol):
+    """A day's clearing lines: the `paid` rows (id, payment_code, unit_name, paid_fen) split
+    by budget subject, level and destination exactly to the fen (`domain.clearing
+    .payment_parts`), then the `refunded` rows (… refund_kind, refund_fen) taken back in
+    proportion (a duplicate payment's refund left out)."""
+
+    def split(
+        self,
+        paid: Sequence[Any],
+        refunded: Sequence[Any],
+        lines_of: Mapping[int, Sequence[PayableLine]],
+        items: Mapping[str, FeeItem],
+    ) -> DaySplit: ...
 
 
 class Parsed(Protocol):
