@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
+from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.queries.reconciliation import day_boxes, day_lines
+from publicpay.adapters.db.refunds import refunds
 from publicpay.demo.stack import Stack
 from publicpay.domain.reconciliation import Action
 from publicpay.emulators.bank.statement import Movement, render
@@ -178,6 +180,32 @@ def test_in_the_demo_the_bank_pays_each_transfer_finance_records(own):
     assert (line.match_class, line.amount_fen) == ("matched", 1_500)
     assert exceptions_for(own, f"REFUND:{refund_no}") == []
     _checks_hold(own)
+
+
+def test_the_payable_page_names_the_lines_its_payment_and_refund_were_reconciled_on(own):
+    refund_no = _transfer_refund(own, 800)
+    _recorded(own, refund_no)
+    run_day(own, "counter")
+    run_day(own, "bank")
+    with own.container.engines.read.connect() as conn:
+        code, unit_id = conn.execute(
+            select(payables.c.payment_code, payables.c.unit_id)
+            .join(refunds, refunds.c.payable_id == payables.c.id)
+            .where(refunds.c.refund_no == refund_no)
+        ).one()
+    base = own.info["base_url"]
+    with logged_in(base, make_user(own, "finance_reviewer")) as client:
+        page = client.get(f"/console/payables/{code}")
+    assert page.status_code == 200
+    section = page.text[page.text.index('id="statement-lines"') :]
+    assert "银行柜面" in section  # the counter statement's payment line
+    assert "汇缴户银行流水" in section  # the collection account's refund debit
+    assert refund_no in section
+    assert f"/console/reconciliation/bank/{today().isoformat()}" in section
+    with logged_in(base, make_user(own, "unit_admin", unit_id=unit_id)) as client:
+        unit_page = client.get(f"/console/payables/{code}")
+    assert unit_page.status_code == 200
+    assert 'id="statement-lines"' not in unit_page.text  # reconciliation is finance's
 
 
 def _box(stack: Stack, source: str, day: date) -> Any:
