@@ -266,7 +266,7 @@ def _demo(args: argparse.Namespace) -> int:
         public_base_url=f"http://{args.host}:{args.port}",
         recovery_after_s=30,
     ).model_copy(update=_demo_allowances())
-    stack = build_stack(settings)
+    stack = build_stack(settings, visits_to_the_bank=True)  # slips and transfers reach the bank
     seed_history(stack.container)  # first start: the past 60 days, for the statistics' trends
     (data_dir / "demo.json").write_text(json.dumps(stack.info, ensure_ascii=False, indent=2))
     stop = threading.Event()
@@ -448,6 +448,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _clearing_run(args: argparse.Namespace) -> int:
+    from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
     from publicpay.api.production import container_from_env
     from publicpay.domain.errors import DomainError
     from publicpay.services.reconciliation.clearing import run_clearing
@@ -459,7 +460,13 @@ def _clearing_run(args: argparse.Namespace) -> int:
     account = container.settings.collection_account_number or "collection"
     try:
         window = run_clearing(
-            container.uow, container.treasury(), day, account, clock=container.clock, actor="cli"
+            container.uow,
+            container.treasury(),
+            day,
+            account,
+            clock=container.clock,
+            actor="cli",
+            splitter=ColumnarSplitter(),
         )
     except DomainError as exc:
         print(f"清算失败：{exc.detail}", file=sys.stderr)

@@ -4,6 +4,8 @@ exceptions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -16,9 +18,33 @@ from publicpay.adapters.db.reconciliation.tables import (
     statements,
 )
 from publicpay.adapters.reconciliation.engine import PolarsEngine
+from publicpay.demo.stack import Stack, build_stack
 from publicpay.domain.reconciliation import DayRecord, Source
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.reconcile import import_statement, reconcile_day
+from publicpay.settings import Mode, Settings
+from tests.conftest import UNTHROTTLED
+from tests.support.servers import free_port, serve
+
+
+@contextmanager
+def own_stack(database_url: str, account: str, **extra: Any) -> Iterator[Stack]:
+    """A platform of its own (served), so that its bank's days hold only one file's movements."""
+    port = free_port()
+    settings = Settings(
+        mode=Mode.TEST,
+        database_url=database_url,
+        public_base_url=f"http://127.0.0.1:{port}",
+        recovery_after_s=3600,
+        collection_account_number=account,
+        **UNTHROTTLED,
+    )
+    built = build_stack(settings, emulator_time_scale=0.001, **extra)
+    try:
+        with serve(built.app, port=port):
+            yield built
+    finally:
+        built.close()
 
 
 def today() -> date:

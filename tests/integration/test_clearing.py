@@ -72,7 +72,7 @@ def _postings(stack: Stack, kind: str) -> list[tuple[str, int]]:
         return [tuple(r) for r in conn.execute(stmt)]
 
 
-def test_a_day_with_open_exceptions_is_not_cleared_until_they_are_worked(own):
+def test_a_day_with_open_exceptions_is_not_cleared_until_they_are_worked(own, caplog):
     api, payer = _api(own), own.info["payers"][0]
     pay_with_alipay(own, register(api, payer)["payment_code"])
     order = open_order(own, register(api, payer)["payment_code"])
@@ -82,6 +82,7 @@ def test_a_day_with_open_exceptions_is_not_cleared_until_they_are_worked(own):
     with pytest.raises(DayNotReconciled, match="未办结"):
         _clear(own)
     assert count(own, clearing_windows) == 0
+    assert any("clearing" in r.getMessage() and "未办结" in r.getMessage() for r in caplog.records)
     # the payment is recovered from the workbench and reviewed; the day reconciles
     c = own.container
     [item] = exceptions_for(own, order["order_no"])
@@ -128,7 +129,7 @@ def test_clearing_splits_instructs_and_the_treasury_confirms(own):
         assert run_checks(conn).ok, run_checks(conn).lines()
 
 
-def test_a_receipt_for_no_instruction_or_another_amount_is_refused(own):
+def test_a_receipt_for_no_instruction_or_another_amount_is_refused(own, caplog):
     c = own.container
     unknown = (
         b'<MOF><VoucherBody VtCode="5408" VoucherNo="540899999999000001"><Receipt>'
@@ -146,6 +147,8 @@ def test_a_receipt_for_no_instruction_or_another_amount_is_refused(own):
         apply_receipt(c.uow, c.treasury(), b"not a receipt", clock=c.clock, actor="test")
     with c.engines.read.connect() as conn:
         assert conn.execute(select(clearing_windows.c.status)).scalar() == "confirmed"
+    refused = [r for r in caplog.records if "treasury receipt refused" in r.getMessage()]
+    assert len(refused) == 3
 
 
 def test_the_console_shows_the_window_its_netting_and_the_voucher(own):

@@ -192,7 +192,7 @@ def _payable_fen(stack: Stack, code: str) -> int:
     return int(payable.paid_fen or 0)
 
 
-def test_bad_input_changes_nothing(own):
+def test_bad_input_changes_nothing(own, caplog):
     _, order_no = _lost(own)
     run_day(own, "alipay")
     [item] = exceptions_for(own, order_no)
@@ -211,6 +211,8 @@ def test_bad_input_changes_nothing(own):
     with pytest.raises(InvalidTransition):
         _review(own, item.id)
     assert len(_refund_of_order(own, order_no)) == 1  # refunded once
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 4, refusals  # no reason, own review, resolved and reviewed again
 
 
 def _refund_of_order(stack: Stack, order_no: str) -> list[Any]:

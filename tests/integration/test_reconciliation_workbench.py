@@ -99,3 +99,43 @@ def test_a_unit_admin_cannot_open_the_workbench(stack, base_url):
     admin = make_user(stack, "unit_admin", unit_id=unit_id)
     with logged_in(base_url, admin) as client:
         assert client.get("/console/reconciliation").status_code == 403
+
+
+def test_a_refused_upload_is_explained_logged_and_stores_nothing(stack, base_url, caplog):
+    from publicpay.adapters.db.audit import audit_log
+    from publicpay.adapters.db.reconciliation.tables import statements
+    from tests.unit.statement_kit import DAY, alipay_zip
+
+    good = alipay_zip(day=DAY)
+    files = {
+        "another merchant": (alipay_zip(day=DAY, pid="2088999999999999"), "商户"),
+        "truncated": (good[: len(good) // 2], "压缩包"),
+        "not a bill": ("支付宝账单".encode("gbk"), "不是支付宝业务明细对账单"),
+    }
+    admin = make_user(stack, "finance_admin")
+    target = f"statement:alipay:{DAY.isoformat()}"
+
+    def stored() -> tuple[int, int]:
+        with stack.container.engines.read.connect() as conn:
+            of_day = select(statements.c.id).where(
+                statements.c.source == "alipay", statements.c.business_day == DAY
+            )
+            audited = select(audit_log.c.id).where(audit_log.c.target == target)
+            return len(list(conn.execute(of_day))), len(list(conn.execute(audited)))
+
+    before = stored()
+    with logged_in(base_url, admin) as client:
+        page = client.get(f"/console/reconciliation/alipay/{DAY.isoformat()}")
+        token = csrf_of(page.text)
+        for name, (content, reason) in files.items():
+            refused = client.post(
+                f"/console/reconciliation/alipay/{DAY.isoformat()}/upload",
+                data={"csrf": token},
+                files={"file": ("bill.csv.zip", content, "application/zip")},
+            )
+            assert refused.status_code == 422, name
+            assert "对账单未导入" in refused.text, name
+            assert reason in refused.text, name
+    assert stored() == before
+    refusals = [r for r in caplog.records if "refused by" in r.getMessage()]
+    assert len(refusals) == len(files)

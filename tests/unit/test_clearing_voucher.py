@@ -4,17 +4,25 @@ combination are split once and reused without changing a fen."""
 
 from __future__ import annotations
 
+import random
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
-from typing import Any
+from xml.sax.saxutils import escape
 
-from publicpay.adapters.reconciliation.treasury import VoucherParties, voucher_xml
+from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
+from publicpay.adapters.reconciliation.treasury import (
+    LEVEL_CODES,
+    SPECIAL_CODE,
+    VoucherParties,
+    voucher_xml,
+)
 from publicpay.demo import catalogue_data
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.clearing import ClearingLine, Window, WindowStatus, by_level, payment_lines
+from publicpay.domain.money import Money
 from publicpay.domain.payables import PayableLine
-from publicpay.services.reconciliation.clearing import _lines
+from publicpay.services.reconciliation.clearing import PaymentSplitter
 
 DAY = date(2026, 12, 5)
 PARTIES = VoucherParties("330105000", "3301050000", "3305&01", "汇缴户", "银行")
@@ -70,13 +78,50 @@ def test_a_days_payments_are_split_like_each_payment_alone() -> None:
         )
         for n, lines in of.items()
     ]
-    repo: Any = SimpleNamespace(
-        paid_on=lambda _day: paid, refunded_on=lambda _day: [], payable_lines=lambda _ids: of
-    )
-    together = _lines(SimpleNamespace(clearing=repo), DAY, items)  # type: ignore[arg-type]
+    together = list(PaymentSplitter().split(paid, [], of, items).lines)
     alone = [
         line
         for p in paid
         for line in payment_lines(p.payment_code, p.unit_name, of[p.id], items, p.paid_fen)
     ]
     assert together == alone
+    columnar = ColumnarSplitter().split(paid, [], of, items).lines
+    assert list(columnar) == alone
+    assert voucher_xml(_window(alone), columnar, PARTIES) == voucher_xml(
+        _window(alone), alone, PARTIES
+    )
+
+
+def _reference_details(lines: list[ClearingLine], account: str) -> str:
+    """The details as first written, one Python f-string per line."""
+    out = []
+    for i, line in enumerate(lines, start=1):
+        special = line.destination is Destination.SPECIAL_ACCOUNT
+        code, name = SPECIAL_CODE if special else LEVEL_CODES[line.level]
+        out.append(
+            f"<Detail><Id>{i}</Id><IncomeSortCode>{escape(line.subject_code)}</IncomeSortCode>"
+            f"<Amt>{Money(line.amount_fen).to_yuan()}</Amt><Remark>{code}</Remark>"
+            f"<BudgetLevelName>{name}</BudgetLevelName><Hold1>{escape(line.payment_code)}</Hold1>"
+            f"<Hold2>缴款人</Hold2><Hold3>{account}</Hold3><Hold4>{escape(line.unit_name)}</Hold4>"
+            "</Detail>"
+        )
+    return "".join(out)
+
+
+def test_the_columnar_details_are_the_per_line_details_on_random_lines() -> None:
+    rng = random.Random(5)
+    texts = ["3301", "A&B", "<x>", "车辆管理所", "a>b<c&d", ""]
+    lines = [
+        ClearingLine(
+            rng.choice(texts) + str(i),
+            rng.choice(["103040101", "1030&4"]),
+            rng.choice(list(BudgetLevel)),
+            rng.choice(list(Destination)),
+            rng.choice([0, 1, -1, 5, -99, 100, -100, 12_345, rng.randint(-(10**9), 10**9)]),
+            rng.choice(texts),
+        )
+        for i in range(500)
+    ]
+    xml = voucher_xml(_window(lines), lines, PARTIES)
+    assert _reference_details(lines, escape(PARTIES.account_no)) in xml
+    assert "<DetailList></DetailList>" in voucher_xml(_window([]), [], PARTIES)

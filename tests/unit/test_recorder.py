@@ -50,6 +50,7 @@ from publicpay.domain.reconciliation import (
     ExceptionRefundBooked,
     ExceptionResolved,
     ExceptionReviewed,
+    RefundTransferDebited,
     WriteOff,
 )
 from publicpay.domain.refunds import (
@@ -512,6 +513,7 @@ COVERED = {
     ExceptionReviewed,
     DifferenceWrittenOff,
     ExceptionRefundBooked,
+    RefundTransferDebited,
     ClearingInstructed,
     ClearingConfirmed,
     ClearingFailed,
@@ -615,6 +617,22 @@ def test_a_reviewed_exception_refund_is_owed_back_and_handed_to_the_refunds_area
     ]
     detail = {"order_no": "P1", "refund_no": "R1", "amount_fen": 2500}
     assert written["audit"] == [("fin_wang", "recon.exception.refund", "exception:9", detail)]
+
+
+def test_a_refund_debit_on_the_bank_statement_leaves_the_collection_account() -> None:
+    debited = RefundTransferDebited("R2", "counter", 3, 4000, "B1", TODAY, "reconciliation", NOW)
+    written = effects(debited)
+    assert written["journals"] == [
+        (
+            "refund_transfer",
+            "R2",
+            [("channel_receivable:counter", 4000), ("collection", -4000)],
+            3,
+            TODAY,
+        )
+    ]
+    detail = {"amount_fen": 4000, "statement_ref": "B1", "business_day": TODAY.isoformat()}
+    assert written["audit"] == [("reconciliation", "recon.refund.debited", "R2", detail)]
 
 
 def _window() -> Window:

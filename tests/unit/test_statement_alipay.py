@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 
@@ -108,3 +109,50 @@ def test_unknown_business_type_is_refused():
     text = alipay_csv(trades).replace(",交易,", ",转账,")
     with pytest.raises(StatementRefused, match="业务类型"):
         alipay.parse(_gbk(text))
+
+
+def _table_digest(raw: bytes) -> str:
+    """The digest as it was first defined: the table's bytes (header row to the end marker's
+    line) and the footer without its export time."""
+    start = raw.find(_gbk("业务明细列表"))
+    table_from = raw.find(b"\n", start) + 1
+    end = raw.find(_gbk("业务明细列表结束"))
+    table = raw[table_from : raw.rfind(b"\n", 0, end) + 1]
+    footer = raw[raw.find(b"\n", end) + 1 :].decode("gbk").splitlines()
+    kept = "\n".join(line for line in footer if line and not line.startswith("#导出时间"))
+    return hashlib.sha256(table + kept.encode("utf-8")).hexdigest()
+
+
+def test_a_bill_read_in_small_chunks_gives_the_same_lines_totals_and_digest(monkeypatch):
+    trades = alipay_trades(40)
+    trades[3].subject = '号牌,"工本费"\n第二行'  # a quoted field with a comma and a newline
+    whole = alipay.parse(alipay_zip(trades), expected_account=ACCOUNT)
+    monkeypatch.setattr(alipay, "BLOCK", 97)  # a few lines per chunk, cut anywhere
+    chunked = alipay.parse(alipay_zip(trades), expected_account=ACCOUNT)
+    assert chunked.lines.equals(whole.lines)
+    assert chunked.lines.height == 41
+    assert chunked.totals == whole.totals
+    assert chunked.digest == whole.digest == _table_digest(_gbk(alipay_csv(trades)))
+
+
+def test_a_bad_line_in_a_later_chunk_is_refused_with_its_line(monkeypatch):
+    monkeypatch.setattr(alipay, "BLOCK", 300)
+    text = alipay_csv(alipay_trades(30)).replace(",100.25,100.25,", ",100.2x,100.25,")
+    with pytest.raises(StatementRefused, match="金额") as refused:
+        alipay.parse(_gbk(text))
+    assert refused.value.line == 6 + 25
+
+
+def test_a_damaged_zip_member_is_refused_as_it_is_read(monkeypatch):
+    monkeypatch.setattr(alipay, "BLOCK", 200)
+    data = bytearray(alipay_zip(alipay_trades(30)))
+    data[len(data) // 3] ^= 0xFF  # inside the compressed detail file
+    with pytest.raises(StatementRefused, match="压缩包"):
+        alipay.parse(bytes(data))
+
+
+def test_a_bill_without_its_end_marker_is_refused_in_chunks(monkeypatch):
+    monkeypatch.setattr(alipay, "BLOCK", 100)
+    text = alipay_csv(alipay_trades(10))
+    with pytest.raises(StatementRefused, match="不完整"):
+        alipay.parse(_gbk(text[: text.rindex("#---")]))

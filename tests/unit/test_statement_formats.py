@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from publicpay.adapters.reconciliation import bank, counter, unionpay, wechat
+from publicpay.adapters.reconciliation.frames import read_ahead
 from publicpay.adapters.reconciliation.parsing import parse_statement
 from publicpay.domain.reconciliation import Source, StatementRefused
 from tests.unit.statement_kit import (
@@ -129,3 +132,59 @@ def test_collection_account_statement_wrong_total_is_refused():
 def test_a_statement_of_another_day_than_asked_is_refused():
     with pytest.raises(StatementRefused, match="不是"):
         parse_statement(Source.BANK, bank_statement(), day=DAY.replace(day=6), merchant=COLLECTION)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [lambda c: c[: c.index(b"count,")], lambda c: c[: len(c) // 2]],
+    ids=["without totals", "cut mid-row"],
+)
+def test_counter_statement_truncated_is_refused(cut):
+    with pytest.raises(StatementRefused, match="不完整"):
+        counter.parse(cut(counter_csv()), day=DAY, bank="b")
+
+
+def test_counter_statement_not_utf8_is_refused():
+    gbk = counter_csv().decode("utf-8-sig").replace("paid_at", "付款时间").encode("gbk")
+    with pytest.raises(StatementRefused, match="UTF-8"):
+        counter.parse(gbk, day=DAY, bank="b")
+
+
+def test_collection_account_statement_truncated_is_refused():
+    data = bank_statement()
+    with pytest.raises(StatementRefused, match="#TOTAL"):
+        bank.parse(data[: data.index(b"#TOTAL")])
+
+
+def test_collection_account_statement_not_utf8_is_refused():
+    with pytest.raises(StatementRefused, match="UTF-8"):
+        bank.parse(bank_statement().decode().replace("张三", "李四").encode("gbk"))
+
+
+def test_collection_account_statement_with_a_repeated_serial_is_refused_with_its_line():
+    with pytest.raises(StatementRefused, match="第 4 行：流水号重复"):
+        bank.parse(bank_statement().replace(b"B2,", b"B1,"))
+
+
+def test_read_ahead_hands_over_every_item_and_the_producers_error():
+    def items():
+        yield from (1, 2, 3)
+        raise StatementRefused("坏了")
+
+    ahead = read_ahead(items())
+    assert [next(ahead), next(ahead), next(ahead)] == [1, 2, 3]
+    with pytest.raises(StatementRefused, match="坏了"):
+        next(ahead)
+
+
+def test_closing_read_ahead_early_stops_its_producer():
+    produced = []
+
+    def items():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    with closing(read_ahead(items())) as ahead:
+        assert next(ahead) == 0
+    assert len(produced) < 1000

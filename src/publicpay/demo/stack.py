@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,9 +26,10 @@ from publicpay.demo.seed import (
     seed,
 )
 from publicpay.demo.window import start_window_parties
+from publicpay.domain.time import SHANGHAI, utc
 from publicpay.emulators.acquirer import CardTerminalEmulator
 from publicpay.emulators.alipay import AlipayEmulator
-from publicpay.emulators.bank import BankTeller, CollectionBank, Payer
+from publicpay.emulators.bank import BankTeller, CollectionBank, Payer, Visit
 from publicpay.emulators.bank import create_app as create_bank_app
 from publicpay.emulators.business_system import BusinessSystemEmulator
 from publicpay.emulators.treasury import TreasuryEmulator
@@ -60,8 +63,12 @@ def build_stack(
     *,
     emulator_time_scale: float = 1.0,
     channel_timeout_s: float | None = None,
+    visits_to_the_bank: bool = False,
 ) -> Stack:
-    """Migrate, seed (once), start the emulators and point the channel accounts at them."""
+    """Migrate, seed (once), start the emulators and point the channel accounts at them.
+    `visits_to_the_bank`: the halls' cashiers hand every deposit slip in at the emulated bank
+    as they prepare it, and finance has every refund transfer paid as it records it (the demo;
+    tests go to the bank themselves, or leave a visit out)."""
     migrate.upgrade(settings.database_url)
     container = build(settings)
     base = settings.public_base_url.rstrip("/")
@@ -98,6 +105,8 @@ def build_stack(
         "unionpay": emulated.unionpay.create_app(),
     }
     bank = collecting_bank(settings, configs, emulated)
+    if visits_to_the_bank:
+        bank.visits = _visits_of(container)
     teller = None
     if "bank" in info:  # the demo bank's teller at /emulator/bank/pay
         bank_id, secret = info["bank"]["app_id"], info["bank"]["app_secret"]
@@ -145,3 +154,29 @@ def collecting_bank(
     ]
     name = settings.collection_account_bank or "代收银行"
     return CollectionBank(account, name, payers)
+
+
+def _visits_of(container: Container) -> Callable[[date], list[Visit]]:
+    """Who comes to the bank on a business day: the cashiers with the deposit slips they
+    prepared, finance with the refund transfers it recorded."""
+
+    def visits(day: date) -> list[Visit]:
+        since = datetime.combine(day, time(), SHANGHAI)
+        with container.read_uow() as uow:
+            slips = uow.deposits.for_matching(day, None)
+            paid = uow.reconciliation.transfer_refunds_done(since, since + timedelta(days=1), 0)
+        return [
+            *(Visit("C", d.deposit_no, d.amount_fen, "现金解款", d.prepared_at) for d in slips),
+            *(
+                Visit(
+                    "D",
+                    f"REFUND:{r.refund_no}",
+                    int(r.amount_fen),
+                    "退款收款人",
+                    utc(r.completed_at),
+                )
+                for r in paid
+            ),
+        ]
+
+    return visits

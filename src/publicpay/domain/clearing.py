@@ -127,6 +127,25 @@ def by_level(lines: Sequence[ClearingLine]) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class DaySplit:
+    """A day's clearing lines (payments split, refunds taken back) and their totals."""
+
+    lines: Sequence[ClearingLine]
+    payments_fen: int  # the positive lines
+    refunds_fen: int  # what the negative lines take back (positive)
+    by_level: dict[str, int]  # `by_level(lines)`
+
+    @classmethod
+    def of(cls, lines: Sequence[ClearingLine]) -> DaySplit:
+        return cls(
+            lines,
+            sum(line.amount_fen for line in lines if line.amount_fen > 0),
+            -sum(line.amount_fen for line in lines if line.amount_fen < 0),
+            by_level(lines),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """One channel's day as the collection account receives it: gross (payments − refunds) less
     the channel's fee."""

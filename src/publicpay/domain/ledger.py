@@ -49,6 +49,7 @@ class JournalKind(StrEnum):
     # the reconciliation workbench's actions (issue 12)
     WRITE_OFF = "write_off"  # a reconciliation difference written off (核销)
     EXCEPTION_REFUND = "exception_refund"  # money the channel holds for nobody, owed back
+    REFUND_TRANSFER = "refund_transfer"  # a transfer refund left the collection account
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,4 +208,15 @@ def exception_refund_journal(ref: str, channel: str, amount_fen: int) -> Journal
         JournalKind.EXCEPTION_REFUND,
         ref,
         (Posting(channel_receivable(channel), amount_fen), Posting(REFUNDS_PAYABLE, -amount_fen)),
+    )
+
+
+def refund_transfer_journal(ref: str, channel: str, amount_fen: int) -> Journal:
+    """A refund paid by bank transfer (a counter or cash payment's), as the collection account's
+    statement shows it: the money left the collection account, not the channel the refund was
+    booked against (`requested_refund_journal` credited that channel's receivable)."""
+    return Journal(
+        JournalKind.REFUND_TRANSFER,
+        ref,
+        (Posting(channel_receivable(channel), amount_fen), Posting(COLLECTION, -amount_fen)),
     )

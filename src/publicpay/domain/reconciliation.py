@@ -415,6 +415,21 @@ class ExceptionRefundBooked(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RefundTransferDebited(DomainEvent):
+    """The collection account's statement shows a refund paid by bank transfer (its debit
+    `REFUND:<refund no>` matched the platform's refund): the money left the collection account."""
+
+    refund_no: str
+    channel: str
+    payable_id: int
+    amount_fen: int
+    statement_ref: str  # the bank's serial of the debit
+    business_day: date  # the statement's day
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ExceptionAssigned(DomainEvent):
     exception_id: int
     assignee: str

@@ -220,4 +220,5 @@ JOURNAL_LABELS = {
     JournalKind.REFUND: "退款",
     JournalKind.CORRECTION: "更正",
     JournalKind.REVERSAL: "冲正",
+    JournalKind.REFUND_TRANSFER: "转账退款付出（汇缴户）",
 }

@@ -125,10 +125,11 @@ def _reconcile(c: Container) -> int:
 
 def _clear(c: Container) -> int:
     """Clearing (issue 12): yesterday, once fully reconciled, once per cluster."""
+    from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
     from publicpay.services.reconciliation.clearing import clear_due
 
     account = c.settings.collection_account_number or "collection"
-    return clear_due(c.uow, c.treasury(), account, clock=c.clock)
+    return clear_due(c.uow, c.treasury(), account, clock=c.clock, splitter=ColumnarSplitter())
 
 
 SCHEDULE: tuple[Task, ...] = (

@@ -8,6 +8,10 @@ and 3 footer lines (交易合计, 退款合计, 导出时间).
 Speed: the GBK bytes are read as Latin-1 (one character per byte, lossless) so that Polars can
 split the million rows; the few columns that may hold Chinese are then checked strictly as GBK
 on their distinct values. Every byte of the file is thus validated without decoding it all.
+
+Memory: the zip member is inflated as it is read and the table parsed in chunks of whole lines
+(BLOCK bytes), each checked and narrowed to the normalised lines at once, so a million-line
+bill never has its text, nor its 25 columns, in memory whole.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import codecs
 import hashlib
 import io
 import re
-import threading
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
+from typing import IO
 
 import polars as pl
 
@@ -29,6 +36,7 @@ from publicpay.adapters.reconciliation.frames import (
     check_total,
     fen,
     normalised,
+    read_ahead,
     read_rows,
     require,
     require_all,
@@ -87,10 +95,16 @@ def _gbk(latin: str, *, line: int | None = None) -> str:
         raise StatementRefused("文件不是 GBK 编码", line=line) from None
 
 
-def detail_file(content: bytes) -> bytes:
-    """The 业务明细 CSV: from the zip Alipay ships, or the CSV itself when uploaded bare."""
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error)
+BLOCK = 1 << 24  # bytes of the detail file inflated and parsed at a time
+HEAD_LIMIT = 1 << 16  # the `#` lines before the table are a few hundred bytes
+
+
+def _member(content: bytes) -> IO[bytes]:
+    """The 业务明细 CSV as a stream: from the zip Alipay ships (inflated as it is read), or the
+    CSV itself when uploaded bare."""
     if not content.startswith(b"PK"):
-        return content
+        return io.BytesIO(content)
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         for info in archive.infolist():
@@ -98,30 +112,66 @@ def detail_file(content: bytes) -> bytes:
             if not info.flag_bits & 0x800:  # GBK names without the UTF-8 flag, as Alipay's
                 name = name.encode("cp437").decode("gbk", errors="replace")
             if name.endswith("_业务明细.csv"):
-                return archive.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                return archive.open(info)
+    except _ZIP_ERRORS as exc:
         raise StatementRefused(f"压缩包损坏或不完整（{exc}）") from None
     raise StatementRefused("压缩包中没有“业务明细”文件")
 
 
-def _sections(raw: bytes) -> tuple[list[str], tuple[int, int], list[str], int]:
-    """(header lines, the table's byte range, footer lines, file line of the table's header
-    row), found in the GBK bytes themselves so that the big table is copied only once."""
-    start = raw.find(_START.encode("gbk"))
-    if not raw.startswith(_TITLE.encode("gbk")) or start < 0:
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    """The stream in BLOCK-sized pieces (a damaged zip member is refused when it is read)."""
+    try:
+        while block := stream.read(BLOCK):
+            yield block
+    except _ZIP_ERRORS as exc:
+        raise StatementRefused(f"压缩包损坏或不完整（{exc}）") from None
+
+
+def _head(blocks: Iterator[bytes]) -> tuple[list[str], int, bytes]:
+    """(the `#` lines before the table, the file line of the table's header row, the bytes
+    read past the start marker's line)."""
+    buffer, marker = b"", _START.encode("gbk")
+    while (at := buffer.find(marker)) < 0 or buffer.find(b"\n", at) < 0:
+        block = next(blocks, None)
+        if block is None or len(buffer) > HEAD_LIMIT:
+            break
+        buffer += block
+    if not buffer.startswith(_TITLE.encode("gbk")) or at < 0:
         raise StatementRefused("不是支付宝业务明细对账单（缺少标题或明细开始行）", line=1)
-    table_from = raw.find(b"\n", start) + 1
-    end = raw.find(_END.encode("gbk"), table_from)
-    if table_from <= 0 or end < 0:
+    table_from = buffer.find(b"\n", at) + 1
+    if table_from <= 0:
         raise StatementRefused("文件不完整：缺少“业务明细列表结束”行")
-    end_line_start = raw.rfind(b"\n", 0, end) + 1
-    head_text = raw[:start].decode("latin-1")
-    head = [_gbk(line, line=i + 1) for i, line in enumerate(head_text.splitlines())]
-    after = raw.find(b"\n", end)
-    footer_text = raw[after + 1 :].decode("latin-1") if after >= 0 else ""
-    footer = [_gbk(line) for line in footer_text.splitlines() if line]
-    table_line = raw.count(b"\n", 0, table_from) + 1
-    return head, (table_from, end_line_start), footer, table_line
+    head = [
+        _gbk(line, line=i + 1) for i, line in enumerate(buffer[:at].decode("latin-1").splitlines())
+    ]
+    return head, buffer.count(b"\n", 0, table_from) + 1, buffer[table_from:]
+
+
+class _Table:
+    """The table's bytes (its header row first) in chunks of whole lines, never cut inside a
+    quoted field, found in the GBK bytes themselves; then the footer lines."""
+
+    def __init__(self, rest: bytes, blocks: Iterator[bytes]) -> None:
+        self._rest, self._blocks = rest, blocks
+        self.footer: list[str] = []  # once every chunk has been read
+
+    def chunks(self) -> Iterator[bytes]:
+        buffer, marker = self._rest, _END.encode("gbk")
+        while (end := buffer.find(marker)) < 0:
+            cut = buffer.rfind(b"\n") + 1
+            if cut and buffer.count(b'"', 0, cut) % 2 == 0:  # not inside a quoted field
+                yield buffer[:cut]
+                buffer = buffer[cut:]
+            block = next(self._blocks, None)
+            if block is None:
+                raise StatementRefused("文件不完整：缺少“业务明细列表结束”行")
+            buffer += block
+        if last := buffer[: buffer.rfind(b"\n", 0, end) + 1]:
+            yield last
+        tail = buffer[end:] + b"".join(self._blocks)
+        after = tail.find(b"\n")
+        footer_text = tail[after + 1 :].decode("latin-1") if after >= 0 else ""
+        self.footer = [_gbk(line) for line in footer_text.splitlines() if line]
 
 
 def _identity(head: list[str]) -> tuple[str, date]:
@@ -155,26 +205,55 @@ def _check_text_columns(frame: pl.DataFrame, first_line: int) -> None:
 
 
 def parse(content: bytes, *, expected_account: str | None = None) -> ParsedStatement:
-    """The statement, or `StatementRefused` naming the line and the reason."""
-    raw = detail_file(content)
-    head, (start, end), footer, table_line = _sections(raw)
+    """The statement, or `StatementRefused` naming the line and the reason.
+
+    The detail file is read in chunks of BLOCK bytes (inflated as it is read), each parsed and
+    checked whole and narrowed to the normalised lines at once: memory holds one chunk's
+    columns, not the file's."""
+    blocks = _blocks(_member(content))
+    head, table_line, rest = _head(blocks)
     account, day = _identity(head)
     check_merchant(account, expected_account)
-    # the same bill fetched again differs only in its export time: not a new statement. The
-    # table is hashed on another thread (hashlib lets go of the GIL) while it is transcoded.
+    # the same bill fetched again differs only in its export time: not a new statement
     same = hashlib.sha256()
-    hashing = threading.Thread(target=same.update, args=(memoryview(raw)[start:end],))
-    hashing.start()
-    # the GBK bytes as Latin-1 characters, as UTF-8: lossless, and Polars reads it
-    body = codecs.decode(memoryview(raw)[start:end], "latin-1").encode("utf-8")
-    hashing.join()
-    same.update("\n".join(f for f in footer if not f.startswith("#导出时间")).encode("utf-8"))
-    del raw
-    frame = read_rows(body)
-    del body
-    names = [_gbk(name, line=table_line) for name in frame.columns[1:]]
-    if names != COLUMNS:
-        raise StatementRefused("表头列与支付宝业务明细格式不符", line=table_line)
+    table = _Table(rest, blocks)
+
+    def transcoded() -> Iterator[bytes]:
+        for chunk in table.chunks():
+            same.update(chunk)
+            # the GBK bytes as Latin-1 characters, as UTF-8: lossless, and Polars reads it
+            yield codecs.decode(chunk, "latin-1").encode("utf-8")
+
+    header, rows, parts = b"", 0, list[pl.DataFrame]()
+    # inflating, hashing and transcoding (on another thread) run while Polars parses
+    with closing(read_ahead(transcoded())) as chunks:
+        for chunk in chunks:
+            if not parts:  # the header row, then the first rows
+                header = chunk[: chunk.find(b"\n") + 1]
+                part = _chunk_lines(chunk, 0, table_line, day, check_header=True)
+            else:  # the header row again makes each chunk a table of its own
+                part = _chunk_lines(header + chunk, rows, table_line, day, check_header=False)
+            rows += part.height
+            parts.append(part)
+    if not parts:  # not even a header row
+        parts.append(_chunk_lines(b"", 0, table_line, day, check_header=True))
+    same.update("\n".join(f for f in table.footer if not f.startswith("#导出时间")).encode("utf-8"))
+    lines = pl.concat(parts, rechunk=True)  # one chunk: what the joins read without copies
+    totals = _totals(lines, _footer_totals(table.footer))
+    return ParsedStatement(Source.ALIPAY, day, account, totals, lines, same.hexdigest())
+
+
+def _chunk_lines(
+    chunk: bytes, first_row: int, table_line: int, day: date, *, check_header: bool
+) -> pl.DataFrame:
+    """The normalised lines of a chunk of the table (its header row, then rows from
+    `first_row` on; Latin-1 characters of the GBK bytes as UTF-8), every check of every line
+    passed."""
+    frame = read_rows(chunk, first_row=first_row)
+    if check_header:
+        names = [_gbk(name, line=table_line) for name in frame.columns[1:]]
+        if names != COLUMNS:
+            raise StatementRefused("表头列与支付宝业务明细格式不符", line=table_line)
     frame.columns = ["row", *COLUMNS]
     first = table_line + 1
     _check_text_columns(frame, first)
@@ -226,8 +305,7 @@ def parse(content: bytes, *, expected_account: str | None = None) -> ParsedState
         fee_fen=-pl.col("fee"),
         at=pl.col("完成时间"),
     )
-    totals = _totals(lines, _footer_totals(footer))
-    return ParsedStatement(Source.ALIPAY, day, account, totals, lines, same.hexdigest())
+    return lines
 
 
 def _totals(lines: pl.DataFrame, stated: dict[str, tuple[int, int]]) -> StatementTotals:

@@ -10,8 +10,13 @@ the channel kept; negative when a refund gives a fee back), at (local time text)
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Generator, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
+from queue import Empty, Queue
+from typing import TypeVar
 
 import polars as pl
 
@@ -29,6 +34,7 @@ LINE_SCHEMA = pl.Schema(
         "at": pl.String(),
     }
 )
+T = TypeVar("T")
 Check = tuple[pl.Expr, str]  # (must hold on every row, the reason when it does not)
 YUAN = r"^-?[0-9]+\.[0-9]{2}$"
 FEN = r"^[0-9]+$"
@@ -59,8 +65,11 @@ def empty_lines() -> pl.DataFrame:
     return pl.DataFrame(schema=LINE_SCHEMA)
 
 
-def read_rows(body: bytes, *, separator: str = ",", quote: str | None = '"') -> pl.DataFrame:
-    """Every field as text (empty stays ""), with a `row` index; a malformed table is refused."""
+def read_rows(
+    body: bytes, *, separator: str = ",", quote: str | None = '"', first_row: int = 0
+) -> pl.DataFrame:
+    """Every field as text (empty stays ""), with a `row` index counted from `first_row` (a
+    table read in chunks); a malformed table is refused."""
     try:
         return pl.read_csv(
             body,
@@ -70,11 +79,48 @@ def read_rows(body: bytes, *, separator: str = ",", quote: str | None = '"') -> 
             infer_schema=False,
             empty_string_is_null=False,
             row_index_name="row",
+            row_index_offset=first_row,
             raise_if_empty=False,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StatementRefused(f"表格格式错误（{reason}）") from None
+
+
+def read_ahead(items: Iterator[T]) -> Generator[T]:
+    """`items`, produced on another thread one item ahead of the consumer (reading and
+    decoding a file's next chunk while Polars, which lets go of the GIL, parses this one).
+    An exception of the producer is raised to the consumer; closing the iterator stops the
+    producer."""
+    queue: Queue[tuple[T | None, BaseException | None, bool]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                queue.put((item, None, False))
+                if stop.is_set():
+                    return
+            queue.put((None, None, True))
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put((None, exc, True))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error, done = queue.get()
+            if error is not None:
+                raise error
+            if done:
+                return
+            yield item  # type: ignore[misc]  # not None unless done
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to put its next item
+            with suppress(Empty):
+                queue.get(timeout=0.05)
+        thread.join()
 
 
 def first_bad(frame: pl.DataFrame, ok: pl.Expr) -> int | None:

@@ -149,7 +149,14 @@ def _refunds(lines: pl.DataFrame, orders: pl.DataFrame, refunds: pl.DataFrame) -
     )
     reversals = lines.filter(
         (pl.col("kind") == LineKind.REFUND.value) & pl.col("refund_no").is_null()
-    ).join(orders.select("trade_no", "order_id", "order_status"), on="trade_no", how="left")
+    )
+    # only the orders the reversals name are joined (not a hash table of every order's number)
+    named_orders = orders.filter(
+        pl.col("trade_no").is_in(reversals.get_column("trade_no").implode())
+    )
+    reversals = reversals.join(
+        named_orders.select("trade_no", "order_id", "order_status"), on="trade_no", how="left"
+    )
     reversals = reversals.with_columns(
         pl.when(pl.col("order_status") == "reversed")
         .then(_lit(C.MATCHED))

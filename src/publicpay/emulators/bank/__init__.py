@@ -3,7 +3,15 @@
 publishes its statements; `create_app(teller, books, key)` is mounted at /emulator/bank."""
 
 from publicpay.emulators.bank.app import create_app
-from publicpay.emulators.bank.collection import CollectionBank, CounterRow, Payer
+from publicpay.emulators.bank.collection import CollectionBank, CounterRow, Payer, Visit
 from publicpay.emulators.bank.teller import BankError, BankTeller
 
-__all__ = ["BankError", "BankTeller", "CollectionBank", "CounterRow", "Payer", "create_app"]
+__all__ = [
+    "BankError",
+    "BankTeller",
+    "CollectionBank",
+    "CounterRow",
+    "Payer",
+    "Visit",
+    "create_app",
+]

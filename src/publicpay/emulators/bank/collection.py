@@ -15,6 +15,10 @@ What it books, and when:
   treasury when the treasury confirms a 5408 voucher (`clearing_confirmed`);
 - any other credit (`credit`): a payer who wired money without a reference (不明款).
 
+In the demo people go to the bank by themselves (`visits`): the cashiers hand every deposit slip
+in when they prepare it, and finance has every refund transfer paid when it records it; each
+visit of a day is booked once, at its moment.
+
 It publishes day D's statements — the counter statement (docs/bank-counter.md §4) and the
 collection-account statement (docs/bank-statement.md §1) — from D onwards, as of the moment
 they are fetched; a day after today, or any day while told `unpublished`, is not published yet.
@@ -68,6 +72,18 @@ class Payer:
     settle: Callable[[date], int]
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """Someone at the bank's counter: a cashier handing in a deposit slip (C, the slip's
+    number), finance having a refund transferred to the payer (D, `REFUND:<refund no>`)."""
+
+    direction: str  # C | D
+    reference: str
+    amount_fen: int
+    party: str
+    at: datetime  # UTC
+
+
 @dataclass
 class CollectionBank:
     account: str
@@ -75,6 +91,7 @@ class CollectionBank:
     payers: list[Payer] = field(default_factory=list)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     unpublished: bool = False
+    visits: Callable[[date], list[Visit]] | None = None  # the demo's people at the counter
     _counter: list[CounterRow] = field(default_factory=list)
     _booked: list[Booking] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -90,6 +107,18 @@ class CollectionBank:
     def deposit(self, reference: str, amount_fen: int, depositor: str) -> Booking:
         return self._book("C", amount_fen, depositor, reference)
 
+    def _receive_visits(self, day: date) -> None:
+        """The visits of `day` (and the day before) not booked yet, each booked once at its
+        moment."""
+        if self.visits is None:
+            return
+        for visit in [*self.visits(day - timedelta(days=1)), *self.visits(day)]:
+            reference = _clean(visit.reference)
+            with self._lock:
+                booked = any(b.reference == reference for b in self._booked)
+            if not booked and visit.at <= self.now():
+                self._book(visit.direction, visit.amount_fen, visit.party, reference, visit.at)
+
     def credit(self, amount_fen: int, counterparty: str, reference: str) -> Booking:
         return self._book("C", amount_fen, counterparty, reference)
 
@@ -100,10 +129,18 @@ class CollectionBank:
         """The treasury took a voucher: the bank transfers its sum out of the account."""
         return self._book("D", amount_fen, payee, f"CLEARING:{window_id}")
 
-    def _book(self, direction: str, amount_fen: int, party: str, reference: str) -> Booking:
+    def _book(
+        self,
+        direction: str,
+        amount_fen: int,
+        party: str,
+        reference: str,
+        at: datetime | None = None,
+    ) -> Booking:
         if amount_fen <= 0:
             raise ValueError("a booking moves a positive amount")
-        booking = Booking(self.now(), direction, amount_fen, _clean(party), _clean(reference))
+        moment = at or self.now()
+        booking = Booking(moment, direction, amount_fen, _clean(party), _clean(reference))
         with self._lock:
             self._booked.append(booking)
         return booking
@@ -135,6 +172,7 @@ class CollectionBank:
         """The account's movements booked on `day`: the settlements of the day before, then
         what was booked that day, in time order."""
         before = day - timedelta(days=1)
+        self._receive_visits(day)
         items: list[Booking] = []
         settlers = [Payer("counter", self.name, self._counter_takings), *self.payers]
         for payer in settlers:

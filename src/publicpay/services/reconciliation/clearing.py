@@ -7,20 +7,20 @@ Workflow: sends the voucher to the treasury between transactions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from publicpay.domain.catalogue import FeeItem
 from publicpay.domain.clearing import (
     ClearingLine,
+    DaySplit,
     Part,
     ReceiptRefused,
     Settlement,
     TreasuryReceipt,
     Window,
     WindowStatus,
-    by_level,
     payment_parts,
     voucher_no,
 )
@@ -38,13 +38,16 @@ from publicpay.domain.reconciliation import (
 )
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.ports import Clock
+from publicpay.services.reconciliation.ports import ClearingSplitter
+from publicpay.services.reconciliation.reconcile import refresh_day
+from publicpay.services.reconciliation.refusals import logged_refusal
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 
 log = logging.getLogger("publicpay.services.clearing")
 
 
 class Treasury(Protocol):
-    def voucher(self, window: Window, lines: list[ClearingLine]) -> str: ...
+    def voucher(self, window: Window, lines: Sequence[ClearingLine]) -> str: ...
 
     def submit(self, voucher: str) -> bytes:
         """The receipt; ChannelUnavailable when the treasury does not answer."""
@@ -76,32 +79,48 @@ def _check_reconciled(uow: ReconUnitOfWork, day: date) -> list[Settlement]:
     return settlements
 
 
-def _lines(uow: ReconUnitOfWork, day: date, items: dict[str, FeeItem]) -> list[ClearingLine]:
+def _split(
+    uow: ReconUnitOfWork, day: date, items: dict[str, FeeItem], splitter: ClearingSplitter
+) -> DaySplit:
     repo = uow.clearing
     paid, refunded = repo.paid_on(day), repo.refunded_on(day)
     lines_of = repo.payable_lines(sorted({int(r.id) for r in [*paid, *refunded]}))
-    split = _Splits(items)
-    out: list[ClearingLine] = []
-    for r in paid:
-        out += split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
-    for r in refunded:
-        if r.refund_kind == "duplicate":
-            continue  # a second payment's refund: that payment was never cleared
-        whole = split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
-        out += _refund_lines(whole, int(r.refund_fen))
-    return out
+    return splitter.split(paid, refunded, lines_of, items)
+
+
+class PaymentSplitter:
+    """The clearing split payment by payment (`payment_parts`): the rule's reference (the
+    columnar splitter the application runs is proven equal to it)."""
+
+    def split(
+        self,
+        paid: Sequence[Any],
+        refunded: Sequence[Any],
+        lines_of: Mapping[int, Sequence[PayableLine]],
+        items: Mapping[str, FeeItem],
+    ) -> DaySplit:
+        split = _Splits(items)
+        out: list[ClearingLine] = []
+        for r in paid:
+            out += split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
+        for r in refunded:
+            if r.refund_kind == "duplicate":
+                continue  # a second payment's refund: that payment was never cleared
+            whole = split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
+            out += _refund_lines(whole, int(r.refund_fen))
+        return DaySplit.of(out)
 
 
 class _Splits:
     """`payment_parts` of a day's payments, each distinct (lines, amount paid) split once: a
     day's million payments share a few hundred fee combinations."""
 
-    def __init__(self, items: dict[str, FeeItem]) -> None:
+    def __init__(self, items: Mapping[str, FeeItem]) -> None:
         self._items = items
         self._known: dict[tuple[object, ...], list[Part]] = {}
 
     def lines(
-        self, code: str, unit: str, lines: list[PayableLine], paid_fen: int
+        self, code: str, unit: str, lines: Sequence[PayableLine], paid_fen: int
     ) -> list[ClearingLine]:
         key = (paid_fen, *[(line.item_code, line.amount_fen) for line in lines])  # what splits
         parts = self._known.get(key)
@@ -133,30 +152,38 @@ def _refund_lines(whole: list[ClearingLine], refund_fen: int) -> list[ClearingLi
 
 
 def open_window(
-    uow: ReconUnitOfWork, day: date, account: str, *, clock: Clock
+    uow: ReconUnitOfWork,
+    day: date,
+    account: str,
+    *,
+    clock: Clock,
+    splitter: ClearingSplitter | None = None,
 ) -> tuple[Window, list[Settlement]]:
-    """The day's window (made once: running clearing again finds it)."""
+    """The day's window (made once: running clearing again finds it); `splitter` splits its
+    payments (by default payment by payment)."""
     with uow:
-        settlements = _check_reconciled(uow, day)
+        try:
+            settlements = _check_reconciled(uow, day)
+        except DayNotReconciled as exc:
+            log.warning("clearing %s refused: %s", day, exc.detail)
+            raise
         window = uow.clearing.window(day, account)
         if window is not None:
             return window, settlements
-        lines = _lines(uow, day, uow.catalogue.items())
-        payments = sum(line.amount_fen for line in lines if line.amount_fen > 0)
-        refunds = -sum(line.amount_fen for line in lines if line.amount_fen < 0)
+        split = _split(uow, day, uow.catalogue.items(), splitter or PaymentSplitter())
         window = Window(
             id=0,
             business_day=day,
             account=account,
             status=WindowStatus.OPEN,
-            gross_fen=payments,
-            refunds_fen=refunds,
+            gross_fen=split.payments_fen,
+            refunds_fen=split.refunds_fen,
             fees_fen=sum(s.fee_fen for s in settlements),
-            total_fen=payments - refunds,
-            by_level=by_level(lines),
+            total_fen=split.payments_fen - split.refunds_fen,
+            by_level=split.by_level,
             created_at=clock.now(),
         )
-        uow.clearing.add_window(window, lines)
+        uow.clearing.add_window(window, split.lines)
         uow.commit()
     return window, settlements
 
@@ -169,9 +196,10 @@ def run_clearing(
     *,
     clock: Clock,
     actor: str,
+    splitter: ClearingSplitter | None = None,
 ) -> Window:
     """Open (or find) the window, instruct it, send the voucher, apply the receipt."""
-    window, settlements = open_window(new_uow(), day, account, clock=clock)
+    window, settlements = open_window(new_uow(), day, account, clock=clock, splitter=splitter)
     if window.status in (WindowStatus.CONFIRMED, WindowStatus.INSTRUCTED):
         if window.status is WindowStatus.CONFIRMED:
             return window
@@ -196,6 +224,7 @@ def run_clearing(
     return apply_receipt(new_uow, treasury, receipt, clock=clock, actor="treasury")
 
 
+@logged_refusal("treasury receipt")
 def apply_receipt(
     new_uow: Callable[[], ReconUnitOfWork],
     treasury: Treasury,
@@ -205,7 +234,8 @@ def apply_receipt(
     actor: str,
 ) -> Window:
     """The treasury's receipt closes the window (confirmed) or fails it (an exception to work).
-    A receipt for no instruction, or for another amount, is refused and changes nothing."""
+    A receipt for no instruction, or for another amount, is refused (logged) and changes
+    nothing."""
     receipt = treasury.parse(content)
     with new_uow() as uow:
         found = uow.clearing.window_by_voucher(receipt.voucher_no)
@@ -224,6 +254,8 @@ def apply_receipt(
         else:
             events = window.fail(receipt.reason or "国库退回", actor=actor, at=now)
             uow.reconciliation.add_exception(_failure(window, now))
+            uow.flush()
+            refresh_day(uow.reconciliation, Source.BANK, window.business_day)
         uow.collect(events)
         voucher = uow.clearing.voucher(window.id)
         received = content.decode("utf-8", "replace")
@@ -271,6 +303,7 @@ def clear_due(
     account: str,
     *,
     clock: Clock,
+    splitter: ClearingSplitter | None = None,
 ) -> int:
     """The worker's clearing of yesterday, once per cluster (the day's `clearing_runs` row is
     the lease), only once the day is fully reconciled; a voucher without receipt is sent again
@@ -297,7 +330,9 @@ def clear_due(
         uow.commit()
     if not claimed:
         return 0
-    window = run_clearing(new_uow, treasury, day, account, clock=clock, actor="worker")
+    window = run_clearing(
+        new_uow, treasury, day, account, clock=clock, actor="worker", splitter=splitter
+    )
     if window.status is WindowStatus.CONFIRMED:
         with new_uow() as uow:
             uow.clearing.finish_run(day, account)

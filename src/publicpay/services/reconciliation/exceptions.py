@@ -16,7 +16,6 @@ Each action acts (domain notes §7):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.payments.channels import Channel, TradeState
@@ -24,11 +23,10 @@ from publicpay.domain.payments.orders import OrderStatus
 from publicpay.domain.reconciliation import (
     DEFAULT_WRITE_OFF_LIMIT_FEN,
     PLAN_KEYS,
-    UNRESOLVED,
     Action,
-    DayStatus,
     ExceptionRefundBooked,
     LineKind,
+    LineResolution,
     MatchClass,
     ReconException,
     plan_write_off,
@@ -37,6 +35,8 @@ from publicpay.domain.refunds import Refund, RefundKind, RefundStatus
 from publicpay.services.payments.orders import apply_trade
 from publicpay.services.payments.ports import Gateways
 from publicpay.services.ports import Clock
+from publicpay.services.reconciliation.reconcile import refresh_day
+from publicpay.services.reconciliation.refusals import logged_refusal
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
 from publicpay.services.refunds.requests import new_refund_no
 
@@ -61,6 +61,7 @@ def assign_exception(
     return item
 
 
+@logged_refusal("exception resolution")
 def resolve_exception(
     new_uow: Callable[[], ReconUnitOfWork],
     gateways: Gateways,
@@ -155,20 +156,20 @@ def _recover(
     return {"recovered_order": item.order_no}
 
 
+@logged_refusal("exception review")
 def review_exception(
     uow: ReconUnitOfWork, exception_id: int, approved: bool, *, actor: str, clock: Clock
 ) -> ReconException:
     """A second person approves (the action takes effect, in this transaction) or sends it
-    back (it is open again, nothing was done)."""
+    back (it is open again, nothing was done). A refusal (one's own resolution, nothing to
+    review) is logged and changes nothing."""
     now = clock.now()
     with uow:
         item = _locked(uow, exception_id)
         uow.collect(item.review(approved, actor=actor, at=now))
         if approved and item.action is Action.REFUND:
             uow.collect([_refund(uow, item, actor=actor, clock=clock)])
-        if approved:
-            _settle_day(uow, item)
-        uow.reconciliation.save_exception(item)
+        _settle_day(uow, item)
         resolution = item.resolution
         if resolution is not None and item.line_id is not None:
             if item.action is Action.RECOVER:
@@ -213,25 +214,15 @@ def _refund(
 
 
 def _settle_day(uow: ReconUnitOfWork, item: ReconException) -> None:
-    """The day's record counts a recovered line as matched, and turns reconciled once none of
-    its exceptions is unresolved."""
-    repo = uow.reconciliation
-    record = repo.day(item.source, item.business_day)
-    if record is None or record.statement_id is None:
-        return
-    settled = record
-    if item.action is Action.RECOVER and item.line_id is not None:
-        counts = dict(record.counts)
-        cls, matched = item.match_class.value, MatchClass.MATCHED.value
-        if counts.get(cls, 0) > 0:
-            counts[cls] -= 1
-            counts[matched] = counts.get(matched, 0) + 1
-            counts = {k: v for k, v in counts.items() if v}
-            settled = replace(settled, counts=counts, matched=record.matched + 1)
-    others = repo.exceptions_of_day(item.source, item.business_day)
-    if record.status == DayStatus.EXCEPTIONS.value and not any(
-        e.status in UNRESOLVED for e in others if e.id != item.id
-    ):
-        settled = replace(settled, status=DayStatus.RECONCILED.value)
-    if settled != record:
-        repo.save_day(settled)
+    """The day's record follows the review at once: a recovered line counts as matched, and
+    the day is reconciled once none of its exceptions is unresolved (open again when one is
+    sent back)."""
+    recovered = item.resolution is LineResolution.RECOVERED
+    uow.reconciliation.save_exception(item)
+    uow.flush()
+    refresh_day(
+        uow.reconciliation,
+        item.source,
+        item.business_day,
+        recovered=recovered and item.line_id is not None,
+    )

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from publicpay.domain.clearing import ClearingLine, Window
+from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.clearing import ClearingLine, DaySplit, Window
 from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import (
     DayRecord,
@@ -66,8 +67,21 @@ class ReconciliationRepo(Protocol):
         self, channel: str, since: datetime, until: datetime, statement_id: int
     ) -> list[Any]: ...
 
+    def platform_orders_csv(
+        self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> bytes | None:
+        """`platform_orders` as CSV (`paid_at` in microseconds since the epoch) when the
+        database writes it itself; None otherwise."""
+        ...
+
     def platform_refunds(
         self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> list[Any]: ...
+
+    def transfer_refunds(self, refund_nos: list[str], statement_id: int) -> list[Any]: ...
+
+    def transfer_refunds_done(
+        self, since: datetime, until: datetime, statement_id: int
     ) -> list[Any]: ...
 
 
@@ -78,7 +92,7 @@ class ClearingRepo(Protocol):
 
     def window_by_voucher(self, voucher_no: str) -> Window | None: ...
 
-    def add_window(self, window: Window, lines: list[ClearingLine]) -> int: ...
+    def add_window(self, window: Window, lines: Sequence[ClearingLine]) -> int: ...
 
     def lines(self, window_id: int) -> list[ClearingLine]: ...
 
@@ -99,6 +113,21 @@ class ClearingRepo(Protocol):
     def finish_run(self, day: date, account: str) -> None: ...
 
     def channels_paid(self, since: datetime, until: datetime) -> set[str]: ...
+
+
+class ClearingSplitter(Protocol):
+    """A day's clearing lines: the `paid` rows (id, payment_code, unit_name, paid_fen) split
+    by budget subject, level and destination exactly to the fen (`domain.clearing
+    .payment_parts`), then the `refunded` rows (… refund_kind, refund_fen) taken back in
+    proportion (a duplicate payment's refund left out)."""
+
+    def split(
+        self,
+        paid: Sequence[Any],
+        refunded: Sequence[Any],
+        lines_of: Mapping[int, Sequence[PayableLine]],
+        items: Mapping[str, FeeItem],
+    ) -> DaySplit: ...
 
 
 class Parsed(Protocol):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, time, timedelta
 from typing import Any
 
 from publicpay.domain.errors import ChannelRejected, ChannelUnavailable
+from publicpay.domain.ledger import JournalKind
 from publicpay.domain.reconciliation import (
     CHANNEL_SOURCES,
     EXCEPTION_CLASSES,
+    UNRESOLVED,
     DayRecord,
     DayStatus,
     ExceptionStatus,
@@ -24,6 +26,7 @@ from publicpay.domain.reconciliation import (
     MatchClass,
     MatchOutcome,
     ReconException,
+    RefundTransferDebited,
     Source,
     StatementRecord,
     StatementRefused,
@@ -111,6 +114,8 @@ def import_statement(
         _record_lines(uow, statement_id, outcome)
         if deposits:
             _credit_deposits(uow, outcome, parsed.business_day, clock=clock, actor=actor)
+        if source is Source.BANK:
+            _book_refund_debits(uow, outcome, parsed.business_day, clock=clock, actor=actor)
         record = _settle_exceptions(uow, parsed, statement_id, outcome, clock=clock, actor=actor)
         uow.commit()
     return record
@@ -148,6 +153,37 @@ def _credit_deposits(
         if events:
             uow.collect(events)
             uow.deposits.save(deposit)
+
+
+def _book_refund_debits(
+    uow: ReconUnitOfWork,
+    outcome: MatchOutcome,
+    day: date,
+    *,
+    clock: Clock,
+    actor: str,
+) -> None:
+    """Each debit that matched a refund paid by bank transfer: the money left the collection
+    account (booked once: a re-run or a corrected file books nothing again)."""
+    for line in outcome.lines:
+        if line.match_class is not MatchClass.MATCHED or not line.refund_no or not line.refund_id:
+            continue
+        if uow.ledger.journal(JournalKind.REFUND_TRANSFER, line.refund_no) is not None:
+            continue
+        refund = uow.refunds.by_no(line.refund_no)
+        if refund is None:
+            continue
+        debited = RefundTransferDebited(
+            refund.refund_no,
+            refund.channel,
+            refund.payable_id,
+            line.amount_fen,
+            line.trade_no,
+            day,
+            actor,
+            clock.now(),
+        )
+        uow.collect([debited])
 
 
 def _store(
@@ -277,6 +313,9 @@ def _settle_exceptions(
     found = _found(outcome, repo.line_ids(statement_id), bank=source is Source.BANK)
     for item in repo.exceptions_of_day(source, day):
         again = found.pop((item.match_class.value, item.key), None)
+        if again is None and item.match_class is MatchClass.PLATFORM_ONLY:
+            # a held item that aged into 短款 and is still missing: the same exception
+            again = found.pop((MatchClass.HOLDING.value, item.key), None)
         if again is not None:
             _follow_line(repo, item, again["line_id"])  # its workflow goes on
             continue
@@ -334,6 +373,7 @@ def _release_or_age_held(
         for line in outcome.lines
         if line.match_class is MatchClass.MATCHED and line.order_no
     }
+    aged: set[date] = set()
     for held in repo.holding_before(source, day):
         if held.key in matched:
             held.release()
@@ -341,6 +381,37 @@ def _release_or_age_held(
         elif (day - held.business_day).days >= HOLD_DAYS:
             held.age_out()
             repo.save_exception(held)
+            aged.add(held.business_day)
+    if aged:
+        uow.flush()
+    for earlier in sorted(aged):
+        refresh_day(repo, source, earlier)  # its box turns red at once
+
+
+def refresh_day(
+    repo: ReconciliationRepo, source: Source, day: date, *, recovered: bool = False
+) -> None:
+    """Keep a day's record in step with its exceptions as they are worked (the workbench's box
+    and clearing read it): reconciled once none is open or waiting for review, with exceptions
+    again when one is reopened or a held item ages into one; `recovered`: a line was recovered
+    (补单) and counts as matched now."""
+    record = repo.day(source, day)
+    if record is None or record.statement_id is None:
+        return
+    settled = record
+    if recovered:
+        counts = dict(record.counts)
+        channel_only, matched = MatchClass.CHANNEL_ONLY.value, MatchClass.MATCHED.value
+        if counts.get(channel_only, 0) > 0:
+            counts[channel_only] -= 1
+            counts[matched] = counts.get(matched, 0) + 1
+            counts = {k: v for k, v in counts.items() if v}
+            settled = replace(settled, counts=counts, matched=record.matched + 1)
+    unresolved = any(e.status in UNRESOLVED for e in repo.exceptions_of_day(source, day))
+    status = DayStatus.EXCEPTIONS if unresolved else DayStatus.RECONCILED
+    settled = replace(settled, status=status.value)
+    if settled != record:
+        repo.save_day(settled)
 
 
 def _missing(

@@ -14,6 +14,10 @@ class LedgerRepo(Protocol):
         self, journal: Journal, *, payable_id: int | None, business_date: date, at: datetime
     ) -> None: ...
 
+    def journal(self, kind: JournalKind, ref: str) -> Journal | None:
+        """The first journal of `kind` for `ref`, as posted (None: not posted)."""
+        ...
+
 
 class AuditRepo(Protocol):
     def append(

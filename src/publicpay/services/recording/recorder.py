@@ -30,6 +30,7 @@ from publicpay.domain.ledger import (
     exception_refund_journal,
     payment_journal,
     refund_paid_journal,
+    refund_transfer_journal,
     requested_refund_journal,
     reversal_journal,
     write_off_journal,
@@ -51,6 +52,7 @@ from publicpay.domain.reconciliation import (
     ExceptionRefundBooked,
     ExceptionResolved,
     ExceptionReviewed,
+    RefundTransferDebited,
 )
 from publicpay.domain.refunds import (
     Refund,
@@ -337,6 +339,18 @@ def _exception_refund(uow: UnitOfWork, e: ExceptionRefundBooked) -> None:
     uow.audit.append(e.actor, "recon.exception.refund", f"exception:{e.exception_id}", detail, e.at)
 
 
+def _refund_debited(uow: UnitOfWork, e: RefundTransferDebited) -> None:
+    """The bank paid a transfer refund out of the collection account (its statement shows it)."""
+    journal = refund_transfer_journal(e.refund_no, e.channel, e.amount_fen)
+    uow.ledger.post(journal, payable_id=e.payable_id, business_date=e.business_day, at=e.at)
+    detail = {
+        "amount_fen": e.amount_fen,
+        "statement_ref": e.statement_ref,
+        "business_day": e.business_day.isoformat(),
+    }
+    uow.audit.append(e.actor, "recon.refund.debited", e.refund_no, detail, e.at)
+
+
 def _clearing_instructed(uow: UnitOfWork, e: ClearingInstructed) -> None:
     """The channels' settlements into the collection account (fees netted), then the audit."""
     w = e.window
@@ -445,6 +459,7 @@ _HANDLERS: dict[type[DomainEvent], Callable[[UnitOfWork, Any], None]] = {
     ExceptionReviewed: _exception_reviewed,
     DifferenceWrittenOff: _written_off,
     ExceptionRefundBooked: _exception_refund,
+    RefundTransferDebited: _refund_debited,
     ClearingInstructed: _clearing_instructed,
     ClearingConfirmed: _clearing_confirmed,
     ClearingFailed: _clearing_failed,

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from publicpay.adapters.db.reconciliation.tables import clearing_windows
+from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.catalogue import BudgetLevel
@@ -84,7 +85,13 @@ def run(
         return render(request, "clearing.html", context, viewer=v, status=422)
     try:
         window = run_clearing(
-            c.uow, c.treasury(), on, _account(c), clock=c.clock, actor=v.actor.audit_name
+            c.uow,
+            c.treasury(),
+            on,
+            _account(c),
+            clock=c.clock,
+            actor=v.actor.audit_name,
+            splitter=ColumnarSplitter(),
         )
     except DomainError as exc:
         context = _list_context(c)

@@ -25,6 +25,7 @@ from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
 from publicpay.domain.codes import mask_phone
 from publicpay.domain.errors import ValidationFailed
+from publicpay.domain.reconciliation import CLASS_LABELS, RESOLUTION_LABELS, SOURCE_LABELS
 from publicpay.domain.statistics import (
     ACTION_LABELS,
     CHANNEL_LABELS,
@@ -117,6 +118,9 @@ def payable_page(
         "channels": {str(k): v2 for k, v2 in CHANNEL_LABELS.items()},
         "order_statuses": {str(k): v2 for k, v2 in ORDER_STATUS_LABELS.items()},
         "status_label": lists.PAYABLES.fields[6].text,
+        "recon_sources": {s.value: label for s, label in SOURCE_LABELS.items()},
+        "recon_classes": {k.value: label for k, label in CLASS_LABELS.items()},
+        "recon_resolutions": {k.value: label for k, label in RESOLUTION_LABELS.items()},
     }
     return render(request, "payable_detail.html", context, viewer=v)
 

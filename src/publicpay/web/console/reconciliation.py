@@ -278,6 +278,10 @@ def _day_context(c: Container, source: Source, day: date) -> dict[str, Any]:
         "lines": lines,
         "items": items,
         "record": record,
+        "matched_now": sum(1 for line in lines if line.match_class == MatchClass.MATCHED.value),
+        "settled_now": sum(
+            1 for line in lines if line.match_class == MatchClass.MATCHED.value or line.resolution
+        ),
         "error": "",
         "done": "",
     }

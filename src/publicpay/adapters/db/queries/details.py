@@ -9,7 +9,7 @@ that does not exist), and nothing else about it is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -21,9 +21,10 @@ from publicpay.adapters.db.payables import payable_lines, payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries.scope import unit_scope
 from publicpay.adapters.db.receipts.tables import receipts
+from publicpay.adapters.db.reconciliation.tables import statement_lines, statements
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.units import units
-from publicpay.domain.access import Actor
+from publicpay.domain.access import Actor, Permission
 
 _PAYABLE_COLUMNS = [c for c in payables.c if c.name not in ("payer_id_enc", "request_hash")]
 
@@ -50,6 +51,7 @@ class PayableDetail:
     refunds: list[Any]
     events: list[Any]
     deliveries: list[Any]
+    statement_lines: list[Any] = field(default_factory=list)  # finance roles only
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,41 @@ def payable_detail(conn: Connection, actor: Actor, payment_code: str) -> Payable
         ),
         events=found_events,
         deliveries=_deliveries(conn, [e.id for e in found_events]),
+        statement_lines=(
+            _statement_lines(conn, p.id) if actor.can(Permission.VIEW_RECONCILIATION) else []
+        ),
+    )
+
+
+def _statement_lines(conn: Connection, payable_id: int) -> list[Any]:
+    """Where the payable's orders and refunds stand in reconciliation: the line of each active
+    statement that names one (its source, day, file and class), in the order of the days."""
+    orders = select(payment_orders.c.id).where(payment_orders.c.payable_id == payable_id)
+    refunded = select(refunds.c.id).where(refunds.c.payable_id == payable_id)
+    return _all(
+        conn,
+        select(
+            statements.c.source,
+            statements.c.business_day,
+            statements.c.digest,
+            statement_lines.c.line_no,
+            statement_lines.c.kind,
+            statement_lines.c.order_no,
+            statement_lines.c.refund_no,
+            statement_lines.c.trade_no,
+            statement_lines.c.amount_fen,
+            statement_lines.c.match_class,
+            statement_lines.c.resolution,
+        )
+        .select_from(
+            statement_lines.join(statements, statements.c.id == statement_lines.c.statement_id)
+        )
+        .where(
+            statements.c.status == "active",
+            statement_lines.c.order_id.in_(orders.scalar_subquery())
+            | statement_lines.c.refund_id.in_(refunded.scalar_subquery()),
+        )
+        .order_by(statements.c.business_day, statements.c.source, statement_lines.c.line_no),
     )
 
 

@@ -21,6 +21,7 @@ from publicpay.adapters.db.reconciliation.tables import (
     statement_lines,
     statements,
 )
+from publicpay.adapters.db.refunds import refunds
 from publicpay.domain.reconciliation import (
     CLASS_LABELS,
     RESOLUTION_LABELS,
@@ -42,10 +43,25 @@ class DayBox:
     lines: int
     matched: int
     open: int
+    settled: int = 0  # lines matched, or closed by a reviewed exception (as of now)
 
 
 def day_boxes(conn: Connection, days: list[date]) -> dict[tuple[str, date], DayBox]:
-    rows = conn.execute(select(recon_days).where(recon_days.c.business_day.in_(days)))
+    """Each source's days with what they are now: the lines that matched or whose exception
+    was worked to the end, and the exceptions still open or waiting for review."""
+    rows = list(conn.execute(select(recon_days).where(recon_days.c.business_day.in_(days))))
+    done = (statement_lines.c.match_class == MatchClass.MATCHED.value) | (
+        statement_lines.c.resolution.is_not(None)
+    )
+    ids = [r.statement_id for r in rows if r.statement_id is not None]
+    settled: dict[int, int] = {
+        int(statement_id): int(n)
+        for statement_id, n in conn.execute(
+            select(statement_lines.c.statement_id, func.count())
+            .where(statement_lines.c.statement_id.in_(ids), done)
+            .group_by(statement_lines.c.statement_id)
+        )
+    }
     open_counts = {
         (r.source, r.business_day): int(r.n)
         for r in conn.execute(
@@ -65,7 +81,13 @@ def day_boxes(conn: Connection, days: list[date]) -> dict[tuple[str, date], DayB
     for r in rows:
         key = (r.source, r.business_day)
         boxes[key] = DayBox(
-            r.source, r.business_day, r.status, r.lines, r.matched, open_counts.get(key, 0)
+            r.source,
+            r.business_day,
+            r.status,
+            r.lines,
+            r.matched,
+            open_counts.get(key, 0),
+            int(settled.get(r.statement_id, 0)),
         )
     return boxes
 
@@ -108,7 +130,12 @@ def day_lines(conn: Connection, source: str, day: date) -> tuple[Any, list[LineR
         .select_from(
             statement_lines.outerjoin(
                 payment_orders, payment_orders.c.id == statement_lines.c.order_id
-            ).outerjoin(payables, payables.c.id == payment_orders.c.payable_id)
+            )
+            .outerjoin(refunds, refunds.c.id == statement_lines.c.refund_id)
+            .outerjoin(
+                payables,
+                payables.c.id == func.coalesce(payment_orders.c.payable_id, refunds.c.payable_id),
+            )
         )
         .where(statement_lines.c.statement_id == statement.id)
         .order_by(statement_lines.c.line_no)

@@ -36,6 +36,7 @@ from publicpay.domain.reconciliation import (
     DayStatus,
     ExceptionStatus,
     LineResolution,
+    Source,
 )
 
 _CHANNELS = [s.value for s in CHANNEL_SOURCES]
@@ -193,6 +194,74 @@ def collection_pending(conn: Connection, _now: datetime) -> list[str]:
 
 # what else the collection account holds until it is cleared: cash deposits the bank credited,
 # and reviewed write-offs of its own movements (an unidentified credit parked in suspense)
-_ALSO_PENDING = [JournalKind.DEPOSIT_CREDITED.value, JournalKind.WRITE_OFF.value]
+# and what it paid out: refunds by bank transfer its statement showed
+_ALSO_PENDING = [
+    JournalKind.DEPOSIT_CREDITED.value,
+    JournalKind.WRITE_OFF.value,
+    JournalKind.REFUND_TRANSFER.value,
+]
 
-CHECKS = (channel_days, reconciled_days_closed, cleared_equals_reconciled, collection_pending)
+
+def bank_days(conn: Connection, _now: datetime) -> list[str]:
+    """汇缴户流水：每笔匹配的转账退款借方都已记账（汇缴户减少同额），已对平的日子每行差错都已办结"""
+    out = []
+    booked = (
+        select(ledger_postings.c.amount_fen)
+        .select_from(ledger_postings.join(ledger_journals))
+        .where(
+            ledger_journals.c.kind == JournalKind.REFUND_TRANSFER.value,
+            ledger_journals.c.ref == statement_lines.c.refund_no,
+            ledger_postings.c.account == COLLECTION,
+        )
+        .scalar_subquery()
+    )
+    debits = conn.execute(
+        select(statements.c.business_day, statement_lines.c.refund_no, statement_lines.c.amount_fen)
+        .select_from(statement_lines.join(statements))
+        .where(
+            statements.c.source == Source.BANK.value,
+            statements.c.status == "active",
+            statement_lines.c.kind == "debit",
+            statement_lines.c.refund_id.is_not(None),
+            statement_lines.c.match_class == "matched",
+            func.coalesce(booked, 0) != -statement_lines.c.amount_fen,
+        )
+    )
+    for day, refund_no, amount in debits:
+        out.append(f"bank {day}：转账退款 {refund_no} 借方 {amount} 分未记入汇缴户")
+    worked = (
+        select(recon_exceptions.c.id)
+        .where(
+            recon_exceptions.c.source == Source.BANK.value,
+            recon_exceptions.c.business_day == recon_days.c.business_day,
+            recon_exceptions.c.key == statement_lines.c.trade_no,
+            _CLOSED,
+        )
+        .exists()
+    )
+    open_lines = conn.execute(
+        select(recon_days.c.business_day, func.count())
+        .select_from(
+            recon_days.join(
+                statement_lines, statement_lines.c.statement_id == recon_days.c.statement_id
+            )
+        )
+        .where(
+            recon_days.c.source == Source.BANK.value,
+            recon_days.c.status == DayStatus.RECONCILED.value,
+            statement_lines.c.match_class.in_([c.value for c in EXCEPTION_CLASSES]),
+            ~worked,
+        )
+        .group_by(recon_days.c.business_day)
+    )
+    out += [f"bank {day}：已对平，但 {n} 行差错未办结" for day, n in open_lines]
+    return out
+
+
+CHECKS = (
+    channel_days,
+    reconciled_days_closed,
+    cleared_equals_reconciled,
+    collection_pending,
+    bank_days,
+)

@@ -6,6 +6,7 @@ payments and refunds of the day's active statements, with their payables).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -162,7 +163,7 @@ class ClearingRepository:
         row = self._sql.one(_WINDOW_BY_VOUCHER, {"voucher_no": voucher_no})
         return None if row is None else _window(row)
 
-    def add_window(self, window: Window, lines: list[ClearingLine]) -> int:
+    def add_window(self, window: Window, lines: Sequence[ClearingLine]) -> int:
         row = {
             "business_day": window.business_day,
             "account": window.account,

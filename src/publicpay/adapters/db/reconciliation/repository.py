@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import BigInteger, and_, bindparam, cast, delete, func, select, update
 
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.carts import carts
@@ -142,11 +142,16 @@ _LINE_OF_OTHER_STATEMENT = (
 )
 
 
-def _platform_orders() -> Any:
+def _platform_orders(*, copied: bool = False) -> Any:
+    """The channel's orders created in [since, until) (`copied`: `paid_at` as microseconds
+    since the epoch, for COPY's text)."""
     elsewhere = (
         _LINE_OF_OTHER_STATEMENT.where(statement_lines.c.order_id == payment_orders.c.id)
         .exists()
         .label("elsewhere")
+    )
+    paid_us = cast(
+        func.round(func.extract("epoch", payment_orders.c.paid_at) * 1_000_000), BigInteger
     )
     return (
         select(
@@ -155,7 +160,7 @@ def _platform_orders() -> Any:
             payment_orders.c.channel_trade_no,
             payment_orders.c.amount_fen,
             payment_orders.c.status,
-            payment_orders.c.paid_at,
+            paid_us.label("paid_us") if copied else payment_orders.c.paid_at,
             payables.c.paid_order_id,
             elsewhere,
             carts.c.cart_no,
@@ -170,12 +175,15 @@ def _platform_orders() -> Any:
     )
 
 
+# a refund named by a line of another active statement
+_REFUND_ELSEWHERE = (
+    _LINE_OF_OTHER_STATEMENT.where(statement_lines.c.refund_id == refunds.c.id)
+    .exists()
+    .label("elsewhere")
+)
+
+
 def _platform_refunds() -> Any:
-    elsewhere = (
-        _LINE_OF_OTHER_STATEMENT.where(statement_lines.c.refund_id == refunds.c.id)
-        .exists()
-        .label("elsewhere")
-    )
     return select(
         refunds.c.id,
         refunds.c.refund_no,
@@ -184,15 +192,32 @@ def _platform_refunds() -> Any:
         refunds.c.status,
         refunds.c.kind,
         refunds.c.completed_at,
-        elsewhere,
+        _REFUND_ELSEWHERE,
     ).where(
         refunds.c.channel == bindparam("channel"),
         refunds.c.created_at >= bindparam("since"),
         refunds.c.created_at < bindparam("until"),
+        refunds.c.payee_name.is_(None),  # paid by bank transfer: on the collection account
     )
 
 
+def _transfer_refunds() -> Any:
+    """Refunds paid by bank transfer (counter and cash payments): the collection account's
+    statement shows each as a debit `REFUND:<refund no>`."""
+    return select(
+        refunds.c.id,
+        refunds.c.refund_no,
+        refunds.c.channel,
+        refunds.c.payable_id,
+        refunds.c.amount_fen,
+        refunds.c.status,
+        refunds.c.completed_at,
+        _REFUND_ELSEWHERE,
+    ).where(refunds.c.payee_name.is_not(None))
+
+
 _PLATFORM_ORDERS = _platform_orders()
+_PLATFORM_ORDERS_COPY = _platform_orders(copied=True)
 _RETAKE = (
     update(recon_days)
     .where(
@@ -205,6 +230,14 @@ _RETAKE = (
 )
 _WINDOW_TOTAL = select(clearing_windows.c.total_fen).where(clearing_windows.c.id == bindparam("id"))
 _PLATFORM_REFUNDS = _platform_refunds()
+_TRANSFER_REFUNDS_NAMED = _transfer_refunds().where(
+    refunds.c.refund_no.in_(bindparam("nos", expanding=True))
+)
+_TRANSFER_REFUNDS_DONE = _transfer_refunds().where(
+    refunds.c.status == "succeeded",
+    refunds.c.completed_at >= bindparam("since"),
+    refunds.c.completed_at < bindparam("until"),
+)
 
 
 class ReconciliationRepository:
@@ -362,11 +395,34 @@ class ReconciliationRepository:
         params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
         return self._sql.all(_PLATFORM_ORDERS, params)
 
+    def platform_orders_csv(
+        self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> bytes | None:
+        """`platform_orders` as CSV written by PostgreSQL (`COPY`), `paid_at` as microseconds
+        since the epoch; None on another database."""
+        params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
+        return self._sql.copy_csv(_PLATFORM_ORDERS_COPY, params)
+
     def platform_refunds(
         self, channel: str, since: datetime, until: datetime, statement_id: int
     ) -> list[Any]:
         params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
         return self._sql.all(_PLATFORM_REFUNDS, params)
+
+    def transfer_refunds(self, refund_nos: list[str], statement_id: int) -> list[Any]:
+        """The bank-transfer refunds of these numbers (a collection-account statement's
+        `REFUND:` debits), each saying whether another active statement already names it."""
+        if not refund_nos:
+            return []
+        params = {"nos": sorted(set(refund_nos)), "statement_id": statement_id}
+        return self._sql.all(_TRANSFER_REFUNDS_NAMED, params)
+
+    def transfer_refunds_done(
+        self, since: datetime, until: datetime, statement_id: int
+    ) -> list[Any]:
+        """The bank-transfer refunds recorded as paid in [since, until)."""
+        params = {"since": since, "until": until, "statement_id": statement_id}
+        return self._sql.all(_TRANSFER_REFUNDS_DONE, params)
 
     def claim_day(self, source: Source, day: date, now: datetime, retry_after: timedelta) -> bool:
         """Once per cluster: True for the one worker that may run this source's day now (its
