@@ -52,7 +52,7 @@ TITLES = {
 }
 
 
-# --- server: this application under callgrind ---------------------------------------------------
+# --- server: this application under callgrind
 
 
 def server_counts(requests: int) -> dict[str, float]:
@@ -180,7 +180,7 @@ async def _asgi_call(app: Any, raw: bytes) -> None:
         raise RuntimeError(f"unexpected answer {status} to {lines[0]!r}")
 
 
-# --- PostgreSQL: a private cluster under callgrind -------------------------------------------------
+# --- PostgreSQL: a private cluster under callgrind
 
 
 def postgresql_counts(requests: int) -> dict[str, float]:
@@ -348,7 +348,7 @@ def _wait_ready(url: str, timeout_s: float = 120.0) -> None:
             time.sleep(0.5)
 
 
-# --- the table --------------------------------------------------------------------------------------
+# --- the table
 
 
 def table(server: dict[str, float], backend: dict[str, float]) -> list[str]:
