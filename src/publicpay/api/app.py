@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -157,7 +157,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        request_id = given if _fit_for_logs(given) else uuid.uuid4().hex[:16]
+        request_id = given if _fit_for_logs(given) else secrets.token_hex(8)
         started = time.perf_counter()
 
         async def tagged(message: Message) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.message
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -70,14 +71,7 @@ def _json_body(request: Request, raw: bytes) -> Any:
     if not raw:
         return None
     declared = request.headers.get("content-type")
-    if not declared:
-        return raw
-    message = email.message.Message()
-    message["content-type"] = declared
-    subtype = message.get_content_subtype()
-    if message.get_content_maintype() != "application" or not (
-        subtype == "json" or subtype.endswith("+json")
-    ):
+    if not declared or not _declares_json(declared):
         return raw
     try:
         return json.loads(raw)
@@ -85,6 +79,18 @@ def _json_body(request: Request, raw: bytes) -> Any:
         raise _malformed(exc.pos, exc.msg) from exc
     except (UnicodeDecodeError, RecursionError) as exc:  # not UTF-8, or nested too deep
         raise _malformed(0, type(exc).__name__) from exc
+
+
+@lru_cache(maxsize=64)
+def _declares_json(declared: str) -> bool:
+    """FastAPI's test (through `email.message`): an `application/json` or `application/*+json`
+    media type, parameters aside; a value that is not one `type/subtype` is text/plain."""
+    message = email.message.Message()
+    message["content-type"] = declared
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _malformed(position: int, reason: str) -> RequestValidationError:
