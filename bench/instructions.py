@@ -60,6 +60,7 @@ def server_counts(requests: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="publicpay-callgrind-") as out:
         command = [
             "valgrind",
+            "--quiet",
             "--tool=callgrind",
             "--instr-atstart=no",
             f"--callgrind-out-file={out}/cg.%p",
@@ -200,21 +201,22 @@ def _backend_counts(db: database.BenchDb, out: Path, requests: int) -> dict[str,
         register = layers._register_route(container)
         total = 2 * WARM + requests
         raws = scenarios.registrations(db, "bench", 3 * total).requests
-        work: dict[str, Callable[[Any], None]] = {"register": register}
-        items: dict[str, list[Any]] = {"register": raws[:total]}
         for raw in raws[total:]:  # payables for the confirmations to pay
             register(raw)
         url = f"{db.settings().public_base_url}/api/v1/notify/wechat"
-        for channel in (Channel.ALIPAY, Channel.WECHAT):
-            orders = database.open_orders(db, channel, total)
-            if channel is Channel.ALIPAY:
-                items["alipay"] = [keys.alipay_notification(*o) for o in orders]
-            else:
-                items["wechat"] = [keys.wechat_notification(*o, url) for o in orders]
-            work[channel.value] = _notifier(container, channel)
+
+        def items(name: str) -> list[Any]:  # built just before use: notifications are dated
+            if name == "register":
+                return list(raws[:total])
+            orders = database.open_orders(db, Channel(name), total)
+            if name == "alipay":
+                return [keys.alipay_notification(*o) for o in orders]
+            return [keys.wechat_notification(*o, url) for o in orders]
+
         counts = {}
         for name in SCENARIOS:
-            batch, run = items[name], work[name]
+            run = register if name == "register" else _notifier(container, Channel(name))
+            batch = items(name)
             for item in batch[:WARM]:
                 run(item)
             few = _backend_cost(container, db, out, partial(_each, run, batch[WARM : 2 * WARM]))
