@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.reconcile                 # 1,000,000 lines (the issue's target)
     .venv/bin/python -m bench.reconcile --lines 100000  # a smaller day
+    .venv/bin/python -m bench.reconcile --db postgresql # also the orders read from PostgreSQL
 
 Builds, outside the timing, an Alipay business-detail `csv.zip` (GBK, `#` lines, trailing tabs,
 the emulator's exact layout and writer `emulators.alipay.bill`) with N payment lines (every
@@ -9,9 +10,14 @@ the emulator's exact layout and writer `emulators.alipay.bill`) with N payment l
 (`adapters.reconciliation.matching.ORDER_SCHEMA`). A few differences are planted: lines whose
 order is unknown (长款), orders whose payment the channel lacks (短款), an amount changed.
 
-Timed, in this process: (1) parse — unzip, strict checks of every line, GBK check, totals;
-(2) match — the joins that classify every line and find platform-only orders. Peak memory is
-this process's max RSS (test data is made in a child process).
+Timed, in this process: (1) parse — unzip (streamed), strict checks of every line, GBK check,
+totals; (2) match — the joins that classify every line and find platform-only orders. Peak
+memory is this process's max RSS (test data is made in a child process). The orders come from
+a Parquet file here, outside the timing; with `--db postgresql` the day's orders are also read
+the way `reconcile_day` reads them on PostgreSQL — `COPY (the platform_orders query) TO STDOUT`
+read by Polars — and the rows way (the query's driver rows, then `engine._orders`, what SQLite
+still does) on a fresh PostgreSQL database seeded with the N orders (bench.database; seeding
+not timed), in a process of its own, rows of their own.
 
 Timed in child processes of their own (their memory is not the reconciliation's):
 (3) the platform's orders as the database driver hands them over (a million rows of Python
@@ -44,7 +50,7 @@ import polars as pl
 
 from publicpay.adapters.reconciliation import alipay
 from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
-from publicpay.adapters.reconciliation.engine import _orders
+from publicpay.adapters.reconciliation.engine import _orders, _orders_copied
 from publicpay.adapters.reconciliation.matching import (
     ORDER_SCHEMA,
     REFUND_SCHEMA,
@@ -54,6 +60,7 @@ from publicpay.adapters.reconciliation.treasury import VoucherParties, voucher_x
 from publicpay.demo import catalogue_data
 from publicpay.domain.clearing import Window, WindowStatus, voucher_no
 from publicpay.domain.payables import PayableLine
+from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.alipay.bill import bill_zip
 from publicpay.emulators.alipay.trades import Refund, Trade
 from publicpay.services.reconciliation.clearing import _split
@@ -132,13 +139,13 @@ def _generate(n: int, folder: str) -> None:
     refunds.write_parquet(Path(folder, "refunds.parquet"))
 
 
-def _timed_child(target: Any, n: int) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak MiB) of `target(n)`, run in a process of its own."""
+def _timed_child(target: Any, arg: Any) -> Any:
+    """What `target(arg, queue)` puts (timings), run in a process of its own."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=target, args=(n, queue))
+    child = context.Process(target=target, args=(arg, queue))
     child.start()
-    result: tuple[float, float, float] = queue.get()
+    result = queue.get()
     child.join()
     return result
 
@@ -174,6 +181,75 @@ def _driver_rows(n: int, queue: Any) -> None:
     frame = _orders(rows)
     queue.put((time.perf_counter() - t, time.process_time() - c, _peak_mib()))
     assert frame.height == n
+
+
+SEED_ORDERS = [
+    """
+    INSERT INTO payables (id, payment_code, unit_id, biz_no, request_hash, payer_name, payer_type,
+        payer_id_enc, payer_id_hash, payer_id_masked, amount_fen, status, created_at, paid_at,
+        paid_fen, paid_order_id, channel, refunded_fen, version, remark)
+    SELECT 50000000 + g, '9' || lpad((50000000 + g)::text, 19, '0'),
+        (SELECT min(id) FROM units), 'BENCH' || g, 'h', '张伟', 'person', '\\x00'::bytea,
+        'h' || (g % 100000), '330105********' || lpad((g % 10000)::text, 4, '0'),
+        1000 + g % 50000, 'paid', :start + make_interval(secs => g * :step),
+        :start + make_interval(secs => g * :step), 1000 + g % 50000, 50000000 + g, 'alipay', 0,
+        1, ''
+    FROM generate_series(0, :n - 1) AS g
+    """,
+    """
+    INSERT INTO payment_orders (id, order_no, payable_id, channel, method, amount_fen, status,
+        created_at, expires_at, paid_at, channel_trade_no, version)
+    SELECT id, 'P' || lpad((id - 50000000)::text, 11, '0'), id, 'alipay', 'qr', amount_fen,
+        'succeeded', paid_at - interval '1 second', paid_at + interval '1 hour', paid_at,
+        '2026120522' || lpad((id - 50000000)::text, 12, '0'), 1
+    FROM payables WHERE id >= 50000000
+    """,
+]
+
+
+def _seed_orders(n: int) -> Any:
+    """A PostgreSQL database (bench.database) holding the day's `n` Alipay orders (paid)."""
+    from sqlalchemy import text
+
+    from bench import database
+
+    db = database.create("postgresql")
+    database.prepare(db)
+    container = db.container()
+    start = datetime(2026, 12, 5, 0, 0, 1, tzinfo=UTC) - timedelta(hours=8)
+    try:
+        with container.engines.write.begin() as conn:
+            for sql in SEED_ORDERS:
+                conn.execute(text(sql), {"n": n, "start": start, "step": 86000 / n})
+        with container.engines.write.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    finally:
+        container.close()
+    return db
+
+
+def _db_orders(db: Any, queue: Any) -> None:
+    """The day's orders read as `reconcile_day` reads them on PostgreSQL — `platform_orders_csv`
+    (COPY … TO STDOUT) read by Polars (`engine._orders_copied`) — and, before it, the rows way
+    (`platform_orders`, then `engine._orders`, still SQLite's)."""
+    container = db.container()
+    start = datetime(2026, 12, 2, tzinfo=SHANGHAI)  # engine.WINDOW_DAYS before the day
+    args = ("alipay", start, start + timedelta(5), 0)
+    try:
+        with container.uow() as uow:
+            t, c = time.perf_counter(), time.process_time()
+            frame = _orders_copied(uow.reconciliation.platform_orders_csv(*args) or b"")
+            copied = time.perf_counter() - t, time.process_time() - c
+        with container.uow() as uow:
+            t, c = time.perf_counter(), time.process_time()
+            rows = uow.reconciliation.platform_orders(*args)
+            read = time.perf_counter() - t, time.process_time() - c
+            same = _orders(rows)
+            whole = time.perf_counter() - t, time.process_time() - c
+    finally:
+        container.close()
+    assert same.sort("order_id").equals(frame.sort("order_id"))
+    queue.put((copied, read, whole, _peak_mib(), frame.height))
 
 
 def _clearing_day(n: int, queue: Any) -> None:
@@ -265,7 +341,22 @@ def run(n: int) -> list[tuple[str, float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument(
+        "--db",
+        choices=["none", "postgresql"],
+        default="none",
+        help="also read the day's orders from PostgreSQL as reconcile_day does",
+    )
     args = parser.parse_args()
+    db_row = None
+    if args.db == "postgresql":
+        t = time.perf_counter()
+        db = _seed_orders(args.lines)
+        print(f"seeded {args.lines:,} orders in PostgreSQL in {time.perf_counter() - t:.0f} s")
+        try:
+            db_row = _timed_child(_db_orders, db)
+        finally:
+            db.drop()
     timings = run(args.lines)
     peak_mib = _peak_mib()
     rows_wall, rows_cpu, _ = _timed_child(_driver_rows, args.lines)
@@ -284,6 +375,16 @@ def main() -> None:
         f"| {clear_wall:.2f} | {clear_cpu:.2f} |"
     )
     print(f"| peak memory of clearing (max RSS) | {clear_peak:,.0f} MiB | |")
+    if db_row is not None:
+        (copy_wall, copy_cpu), (read_wall, read_cpu), (whole_wall, whole_cpu), peak, n = db_row
+        print(
+            f"| **orders read from PostgreSQL as reconcile_day does**: `platform_orders_csv` "
+            f"(COPY) into Polars, {n:,} orders (own process) | {copy_wall:.2f} | {copy_cpu:.2f} |"
+        )
+        print(f"| the rows way: `platform_orders` query | {read_wall:.2f} | {read_cpu:.2f} |")
+        frame_row = "the rows way: query + the frame (`engine._orders`)"
+        print(f"| {frame_row} | {whole_wall:.2f} | {whole_cpu:.2f} |")
+        print(f"| peak memory of the orders-read process (max RSS) | {peak:,.0f} MiB | |")
 
 
 if __name__ == "__main__":

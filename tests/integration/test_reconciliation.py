@@ -3,11 +3,15 @@ re-runs change nothing; a corrected file supersedes with an audit trail; bad fil
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 import pytest
 
 from publicpay.adapters.db.audit import audit_log
 from publicpay.adapters.db.reconciliation.tables import recon_exceptions, statements
+from publicpay.adapters.reconciliation.engine import _orders, _orders_copied
 from publicpay.domain.reconciliation import StatementRefused
+from publicpay.domain.time import SHANGHAI
 from tests.integration.fault_kit import fault
 from tests.integration.recon_kit import (
     count,
@@ -16,6 +20,7 @@ from tests.integration.recon_kit import (
     line_of,
     run_day,
     statement_bytes,
+    today,
 )
 from tests.integration.test_payment_flow import open_order, pay_with_alipay, register, scan
 
@@ -90,3 +95,22 @@ def test_the_worker_runs_yesterday_once_per_cluster(stack):
         assert not uow.reconciliation.claim_day(
             Source.ALIPAY, today() - timedelta(days=1), c.clock.now(), RETRY_AFTER
         )
+
+
+def test_the_orders_copied_by_postgresql_are_the_orders_read_as_rows(stack, api, payer):
+    pay_with_alipay(stack, register(api, payer)["payment_code"])
+    open_order(stack, register(api, payer)["payment_code"])  # unpaid: no payment time
+    run_day(stack, "alipay")  # a statement whose lines name orders (elsewhere for id 0)
+    since = datetime.combine(today() - timedelta(days=3), time(), SHANGHAI)
+    args = ("alipay", since, since + timedelta(days=5), 0)
+    with stack.container.uow() as uow:
+        copied = uow.reconciliation.platform_orders_csv(*args)
+        rows = uow.reconciliation.platform_orders(*args)
+    if stack.container.settings.database_url.startswith("sqlite"):
+        assert copied is None  # SQLite: the rows are read
+        return
+    assert copied is not None
+    from_rows = _orders(rows)
+    assert from_rows.height >= 2
+    assert from_rows["elsewhere"].any()
+    assert _orders_copied(copied).sort("order_id").equals(from_rows.sort("order_id"))

@@ -45,6 +45,11 @@ def _moments(values: Sequence[datetime | None]) -> pl.Series:
         for v in values
     ]
     micros = (pl.Series(seconds, dtype=pl.Float64) * 1_000_000).round().cast(pl.Int64)
+    return _local(micros)
+
+
+def _local(micros: pl.Series) -> pl.Series:
+    """Microseconds since the epoch as local time."""
     return micros.cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(SHANGHAI.key)
 
 
@@ -53,19 +58,52 @@ def _orders(rows: list[Any]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema=ORDER_WITH_CART_SCHEMA)
     column = dict(zip(rows[0]._fields, zip(*rows, strict=True), strict=True))  # by name
-    paid = _moments(column["paid_at"])
-    frame = pl.DataFrame(
+    return _order_frame(
         {
             "order_id": pl.Series(column["id"], dtype=pl.Int64),
             "order_no": pl.Series(column["order_no"], dtype=pl.String),
             "trade_no": pl.Series(column["channel_trade_no"], dtype=pl.String),
             "order_amount": pl.Series(column["amount_fen"], dtype=pl.Int64),
             "order_status": pl.Series(column["status"], dtype=pl.String),
-            "paid_day": paid.dt.date().cast(pl.String),
-            "paid_late": (paid.dt.time() >= CUTOFF).fill_null(value=False),
             "paid_order_id": pl.Series(column["paid_order_id"], dtype=pl.Int64),
             "elsewhere": pl.Series(column["elsewhere"]).cast(pl.Boolean),
             "cart_no": pl.Series(column["cart_no"], dtype=pl.String),
+        },
+        _moments(column["paid_at"]),
+    )
+
+
+_COPIED = {
+    "order_id": pl.Int64(),
+    "order_no": pl.String(),
+    "trade_no": pl.String(),
+    "order_amount": pl.Int64(),
+    "order_status": pl.String(),
+    "paid_us": pl.Int64(),
+    "paid_order_id": pl.Int64(),
+    "elsewhere": pl.String(),  # t / f
+    "cart_no": pl.String(),
+}
+
+
+def _orders_copied(data: bytes) -> pl.DataFrame:
+    """The platform's orders from `ReconciliationRepo.platform_orders_csv` (PostgreSQL's
+    COPY text: NULL is an unquoted empty field), columnar from the start."""
+    if not data:
+        return pl.DataFrame(schema=ORDER_WITH_CART_SCHEMA)
+    read = pl.read_csv(data, has_header=False, schema=_COPIED)  # empty unquoted: null
+    columns = {name: read.get_column(name) for name in _COPIED if name != "paid_us"}
+    columns["elsewhere"] = columns["elsewhere"] == "t"
+    return _order_frame(columns, _local(read.get_column("paid_us")))
+
+
+def _order_frame(columns: dict[str, pl.Series], paid: pl.Series) -> pl.DataFrame:
+    """ORDER_WITH_CART_SCHEMA from the orders' columns and their local payment moments."""
+    frame = pl.DataFrame(
+        {
+            **columns,
+            "paid_day": paid.dt.date().cast(pl.String),
+            "paid_late": (paid.dt.time() >= CUTOFF).fill_null(value=False),
         }
     )
     second = pl.col("paid_order_id").is_not_null() & (pl.col("paid_order_id") != pl.col("order_id"))
@@ -108,12 +146,15 @@ class PolarsEngine:
         start = datetime.combine(day - timedelta(days=WINDOW_DAYS), time(), SHANGHAI)
         until = datetime.combine(day + timedelta(days=2), time(), SHANGHAI)
         channel = parsed.source.value
-        order_rows = repo.platform_orders(channel, start, until, statement_id)
+        # PostgreSQL writes the orders as CSV (COPY) that Polars reads: no row objects
+        copied = repo.platform_orders_csv(channel, start, until, statement_id)
+        if copied is None:
+            orders = _orders(repo.platform_orders(channel, start, until, statement_id))
+        else:
+            orders = _orders_copied(copied)
         refund_rows = repo.platform_refunds(channel, start, until, statement_id)
         key = "trade_no" if parsed.source is Source.COUNTER else "order_no"
-        result = match(
-            parsed.lines, _orders(order_rows), _refunds(refund_rows), day=day.isoformat(), key=key
-        )
+        result = match(parsed.lines, orders, _refunds(refund_rows), day=day.isoformat(), key=key)
         lines = tuple(
             LineResult(**{**row, "match_class": MatchClass(row["match_class"])})
             for row in result.lines.to_dicts()

@@ -67,6 +67,13 @@ class ReconciliationRepo(Protocol):
         self, channel: str, since: datetime, until: datetime, statement_id: int
     ) -> list[Any]: ...
 
+    def platform_orders_csv(
+        self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> bytes | None:
+        """`platform_orders` as CSV (`paid_at` in microseconds since the epoch) when the
+        database writes it itself; None otherwise."""
+        ...
+
     def platform_refunds(
         self, channel: str, since: datetime, until: datetime, statement_id: int
     ) -> list[Any]: ...

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import BigInteger, and_, bindparam, cast, delete, func, select, update
 
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.carts import carts
@@ -142,11 +142,16 @@ _LINE_OF_OTHER_STATEMENT = (
 )
 
 
-def _platform_orders() -> Any:
+def _platform_orders(*, copied: bool = False) -> Any:
+    """The channel's orders created in [since, until) (`copied`: `paid_at` as microseconds
+    since the epoch, for COPY's text)."""
     elsewhere = (
         _LINE_OF_OTHER_STATEMENT.where(statement_lines.c.order_id == payment_orders.c.id)
         .exists()
         .label("elsewhere")
+    )
+    paid_us = cast(
+        func.round(func.extract("epoch", payment_orders.c.paid_at) * 1_000_000), BigInteger
     )
     return (
         select(
@@ -155,7 +160,7 @@ def _platform_orders() -> Any:
             payment_orders.c.channel_trade_no,
             payment_orders.c.amount_fen,
             payment_orders.c.status,
-            payment_orders.c.paid_at,
+            paid_us.label("paid_us") if copied else payment_orders.c.paid_at,
             payables.c.paid_order_id,
             elsewhere,
             carts.c.cart_no,
@@ -212,6 +217,7 @@ def _transfer_refunds() -> Any:
 
 
 _PLATFORM_ORDERS = _platform_orders()
+_PLATFORM_ORDERS_COPY = _platform_orders(copied=True)
 _RETAKE = (
     update(recon_days)
     .where(
@@ -388,6 +394,14 @@ class ReconciliationRepository:
     ) -> list[Any]:
         params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
         return self._sql.all(_PLATFORM_ORDERS, params)
+
+    def platform_orders_csv(
+        self, channel: str, since: datetime, until: datetime, statement_id: int
+    ) -> bytes | None:
+        """`platform_orders` as CSV written by PostgreSQL (`COPY`), `paid_at` as microseconds
+        since the epoch; None on another database."""
+        params = {"channel": channel, "since": since, "until": until, "statement_id": statement_id}
+        return self._sql.copy_csv(_PLATFORM_ORDERS_COPY, params)
 
     def platform_refunds(
         self, channel: str, since: datetime, until: datetime, statement_id: int
