@@ -4,7 +4,7 @@ statement), once only (unique refund); `clearing_windows.transfer_refunds_fen` i
 taken off what the window sends to the treasury.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
