@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -42,8 +41,10 @@ payer_messages = Table(
     "payer_messages",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("payable_id", Id, ForeignKey("payables.id"), nullable=False, index=True),
-    Column("unit_id", Id, ForeignKey("units.id"), nullable=False),
+    # the payable and unit of the event told of, written with it (no foreign keys: 0027;
+    # `publicpay check` proves both)
+    Column("payable_id", Id, nullable=False, index=True),
+    Column("unit_id", Id, nullable=False),
     Column("kind", String(16), nullable=False),  # domain.messages.MessageKind
     Column("status", String(16), nullable=False),  # domain.messages.MessageStatus
     Column("channel", String(8), nullable=True),  # set when sent: sms | app

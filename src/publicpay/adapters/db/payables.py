@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Select,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     literal,
     select,
+    text,
     true,
     update,
 )
@@ -47,7 +49,7 @@ payables = Table(
     Column("payer_id_masked", String(20), nullable=False),
     Column("payer_phone_enc", LargeBinary, nullable=True),
     # statistics (issue 10): keyed hash of the phone's digits, for the console's search by phone
-    Column("payer_phone_hash", String(64), nullable=True, index=True),
+    Column("payer_phone_hash", String(64), nullable=True),
     Column("amount_fen", BigInteger, nullable=False),
     Column("status", String(20), nullable=False),
     Column("due_date", Date, nullable=True),
@@ -60,6 +62,13 @@ payables = Table(
     Column("refunded_fen", BigInteger, nullable=False, default=0),
     Column("version", Integer, nullable=False, default=1),
     UniqueConstraint("unit_id", "biz_no", name="uq_payables_unit_biz_no"),
+    # a payer's history by phone (0014); most payables carry no phone (0027)
+    Index(
+        "ix_payables_payer_phone_hash",
+        "payer_phone_hash",
+        postgresql_where=text("payer_phone_hash IS NOT NULL"),
+        sqlite_where=text("payer_phone_hash IS NOT NULL"),
+    ),
 )
 
 payable_lines = Table(

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar, overload
 
 import psycopg
 from sqlalchemy import Connection, RootTransaction
@@ -92,12 +92,65 @@ class NonceClaim:
     at: datetime
 
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the unit of work, made on first use in each transaction and kept as an
+    instance attribute until the transaction ends (a non-data descriptor: the attribute, once
+    set, is found before it)."""
+
+    def __init__(self, kind: type[R], *needs: str) -> None:
+        self._kind = kind
+        self._needs = needs  # the unit of work's attributes it is made with, after `sql`
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, uow: SqlUnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        made = self._kind(uow.sql, *(getattr(uow, need) for need in self._needs))  # type: ignore[call-arg]
+        uow.__dict__[self._name] = made  # later reads in this transaction: a plain attribute
+        uow._made.append(self._name)
+        return made
+
+
 class Recorder(Protocol):
     def __call__(self, uow: SqlUnitOfWork, events: list[DomainEvent]) -> None: ...
 
 
 class SqlUnitOfWork:
     """`with uow: ...; uow.commit()` — leaving the block without commit rolls back."""
+
+    # repositories, each made on first use in a transaction (most requests use a few)
+    units = _Repository(UnitsRepository, "box")
+    catalogue = _Repository(CatalogueRepository, "_cache")
+    payables = _Repository(PayablesRepository)
+    batches = _Repository(PayableBatchesRepository)
+    orders = _Repository(OrdersRepository)
+    inbox = _Repository(InboxRepository)
+    discrepancies = _Repository(DiscrepanciesRepository)
+    channel_accounts = _Repository(ChannelAccountsRepository, "box")
+    ledger = _Repository(LedgerRepository)
+    events = _Repository(EventsRepository)
+    refunds = _Repository(RefundsRepository)
+    audit = _Repository(AuditRepository)
+    receipts = _Repository(ReceiptsRepository, "box")
+    users = _Repository(UsersRepository)
+    devices = _Repository(DevicesRepository)
+    shifts = _Repository(ShiftsRepository)
+    carts = _Repository(CartsRepository)  # issue 13
+    deposits = _Repository(DepositsRepository)  # the cash office
+    idempotency = _Repository(IdempotencyRepository)
+    reconciliation = _Repository(ReconciliationRepository)  # issue 12
+    clearing = _Repository(ClearingRepository)  # issue 12
+    messages = _Repository(MessagesRepository, "box")  # portal (issue 13)
+    statistics = _Repository(StatisticsRepository)  # summaries (issue 10)
 
     def __init__(
         self,
@@ -118,39 +171,17 @@ class SqlUnitOfWork:
         self._tx: RootTransaction | None = None
         self._nonce = nonce  # claimed by the first transaction, then done with
         self._events: list[DomainEvent] = []
+        self._made: list[str] = []  # repositories made in this transaction
 
     def __enter__(self) -> SqlUnitOfWork:
         conn = self._engine.connect()
         self._conn = conn
         self._tx = conn.begin()
         self.sql = Sql(conn, self._dialect)
-        self._attach(self.sql)
+        for name in self._made:  # the last transaction's, on its connection
+            del self.__dict__[name]
+        self._made.clear()
         return self
-
-    def _attach(self, sql: Sql) -> None:
-        self.units = UnitsRepository(sql, self.box)
-        self.catalogue = CatalogueRepository(sql, self._cache)
-        self.payables = PayablesRepository(sql)
-        self.batches = PayableBatchesRepository(sql)
-        self.orders = OrdersRepository(sql)
-        self.inbox = InboxRepository(sql)
-        self.discrepancies = DiscrepanciesRepository(sql)
-        self.channel_accounts = ChannelAccountsRepository(sql, self.box)
-        self.ledger = LedgerRepository(sql)
-        self.events = EventsRepository(sql)
-        self.refunds = RefundsRepository(sql)
-        self.audit = AuditRepository(sql)
-        self.receipts = ReceiptsRepository(sql, self.box)
-        self.users = UsersRepository(sql)
-        self.devices = DevicesRepository(sql)
-        self.shifts = ShiftsRepository(sql)
-        self.carts = CartsRepository(sql)  # issue 13
-        self.deposits = DepositsRepository(sql)  # the cash office
-        self.idempotency = IdempotencyRepository(sql)
-        self.reconciliation = ReconciliationRepository(sql)  # issue 12
-        self.clearing = ClearingRepository(sql)  # issue 12
-        self.messages = MessagesRepository(sql, self.box)  # portal (issue 13)
-        self.statistics = StatisticsRepository(sql)  # summaries (issue 10)
 
     @property
     def connection(self) -> Connection:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from publicpay.adapters.db.metadata import Id, Ts, metadata
@@ -45,7 +46,13 @@ payment_orders = Table(
     Column("shift_id", Id, nullable=True),
     Column("cart_id", Id, nullable=True),  # paid as part of a cart (issue 13)
     Index("ix_payment_orders_status_created", "status", "created_at"),
-    Index("ix_payment_orders_shift_id", "shift_id"),  # a shift's takings (migration 0019)
+    # a shift's takings (0019); only orders taken at a window have one (0027)
+    Index(
+        "ix_payment_orders_shift_id",
+        "shift_id",
+        postgresql_where=text("shift_id IS NOT NULL"),
+        sqlite_where=text("shift_id IS NOT NULL"),
+    ),
 )
 
 inbox = Table(

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
+from publicpay.adapters.db.messages import payer_messages
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries import reconciliation_checks, summary_checks
@@ -47,6 +48,7 @@ def run_checks(conn: Connection, now: datetime | None = None) -> Report:
         _audit,
         _refunds,  # refunds (issue 11)
         _cash_office,
+        _payer_messages,
         _statistics,  # the statistics' summaries (issue 10)
         *reconciliation_checks.CHECKS,  # reconciliation and clearing (issue 12)
     )
@@ -70,6 +72,22 @@ def _journals_balance(conn: Connection, _now: datetime) -> list[str]:
         )
     )
     return bad + [f"分录 {row.id} 没有明细行" for row in orphans]
+
+
+def _payer_messages(conn: Connection, _now: datetime) -> list[str]:
+    """每条付款人消息属于其待缴款项与执收单位"""
+    stmt = (
+        select(payer_messages.c.id, payer_messages.c.payable_id)
+        .select_from(
+            payer_messages.outerjoin(payables, payables.c.id == payer_messages.c.payable_id)
+        )
+        .where(payables.c.id.is_(None) | (payables.c.unit_id != payer_messages.c.unit_id))
+        .limit(20)
+    )
+    return [
+        f"付款人消息 {row.id} 的待缴款项 {row.payable_id} 不存在或单位不符"
+        for row in conn.execute(stmt)
+    ]
 
 
 def _paid_payables(conn: Connection, _now: datetime) -> list[str]:
