@@ -11,12 +11,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from publicpay.adapters.db.ledger import ledger_postings
 from publicpay.adapters.db.queries.invariants import run_checks
-from publicpay.adapters.db.reconciliation.tables import clearing_lines, clearing_refunds
+from publicpay.adapters.db.reconciliation.tables import (
+    clearing_lines,
+    clearing_refunds,
+    clearing_windows,
+)
 from publicpay.demo.stack import Stack
+from publicpay.domain.clearing import Window, WindowStatus
+from publicpay.domain.errors import Conflict
 from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.bank.teller import new_serial
 from publicpay.services.reconciliation.clearing import run_clearing
@@ -164,3 +170,48 @@ def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_foll
     assert code_b in netting
     assert refund_a not in netting
     assert "20.00" in page.text[page.text.index('id="transfer-refunds"') :]
+
+
+def test_a_second_window_netting_the_same_refund_is_refused_whole(own):
+    """Two windows opened at once could both pick a refund: the database nets it once, the
+    second window is refused with a clear conflict and leaves nothing behind."""
+    code, _ = _counter_payment(own, today())
+    refund_no = _refund_by_transfer(own, code, 1_000)
+    run_day(own, "bank")  # its debit matched
+    c = own.container
+    with c.read_uow() as uow:
+        [row] = [r for r in uow.clearing.transfer_refunds_to_net() if r.payment_code == code]
+    far = today() + timedelta(days=400)
+    for day in (far, far + timedelta(days=1)):
+        window = Window(
+            id=0,
+            business_day=day,
+            account=ACCOUNT,
+            status=WindowStatus.OPEN,
+            gross_fen=1_000,
+            refunds_fen=0,
+            fees_fen=0,
+            total_fen=0,
+            transfer_refunds_fen=1_000,
+            created_at=c.clock.now(),
+        )
+        with c.uow() as uow:
+            uow.clearing.add_window(window, [], [row])
+            if day == far:
+                uow.commit()
+                continue
+            with pytest.raises(Conflict, match="另一清算窗口"):
+                uow.commit()
+    with c.read_uow() as uow:
+        assert uow.clearing.window(far + timedelta(days=1), ACCOUNT) is None
+        netted = uow.clearing.window(far, ACCOUNT)
+        assert netted is not None
+        assert [r.refund_no for r in uow.clearing.netted(netted.id)] == [refund_no]
+    _remove_window(own, netted.id)  # the bare window written here: leave check holding
+    _checks_hold(own)
+
+
+def _remove_window(stack: Stack, window_id: int) -> None:
+    with stack.container.engines.write.begin() as conn:
+        conn.execute(delete(clearing_refunds).where(clearing_refunds.c.window_id == window_id))
+        conn.execute(delete(clearing_windows).where(clearing_windows.c.id == window_id))
