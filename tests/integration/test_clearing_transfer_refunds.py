@@ -110,13 +110,17 @@ def _taken_back(stack: Stack, window_id: int, code: str) -> int:
     return int(_read(stack, stmt)[0][0])
 
 
-def _owed_to_treasury(stack: Stack) -> int:
-    """What the treasury payables and the special account hold, all levels together."""
-    stmt = select(func.coalesce(func.sum(ledger_postings.c.amount_fen), 0)).where(
-        ledger_postings.c.account.like("treasury_payable:%")
-        | (ledger_postings.c.account == "special_account")
+def _owed_to_treasury(stack: Stack) -> dict[str, int]:
+    """What the treasury payable of each level and the special account hold (non-zero)."""
+    stmt = (
+        select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_fen))
+        .where(
+            ledger_postings.c.account.like("treasury_payable:%")
+            | (ledger_postings.c.account == "special_account")
+        )
+        .group_by(ledger_postings.c.account)
     )
-    return int(_read(stack, stmt)[0][0])
+    return {str(a): int(f) for a, f in _read(stack, stmt) if int(f)}
 
 
 def _checks_hold(stack: Stack) -> None:
@@ -155,7 +159,7 @@ def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_foll
     assert (_clear(own, yesterday).id, _clear(own, today()).id) == (first.id, second.id)
     assert _netted(own) == [(first.id, 3_333), (second.id, 2_000)]
     # the refunds' shares the treasury gave back are settled by the netting, not owed back
-    assert _owed_to_treasury(own) == 0
+    assert _owed_to_treasury(own) == {}  # every level, to the fen
     _checks_hold(own)
 
     c = own.container
