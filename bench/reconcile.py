@@ -281,12 +281,13 @@ def _clearing_day(n: int, queue: Any) -> None:
     repo = SimpleNamespace(
         paid_on=lambda _day: paid,
         refunded_on=lambda _day: [],
+        transfer_refunds_to_net=lambda: [],
         payable_lines=lambda ids: {i: kinds[i % len(kinds)] for i in ids},
     )
     parties = VoucherParties("330105000", "3301050000", "33050161000000000001", "汇缴户", "银行")
     t, c = time.perf_counter(), time.process_time()
     uow = SimpleNamespace(clearing=repo)
-    split = _split(uow, DAY, items, ColumnarSplitter())
+    split, _ = _split(uow, DAY, items, ColumnarSplitter())
     window = Window(
         id=1,
         business_day=DAY,

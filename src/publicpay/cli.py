@@ -480,6 +480,7 @@ def _clearing_run(args: argparse.Namespace) -> int:
         "total_fen": window.total_fen,
         "gross_fen": window.gross_fen,
         "refunds_fen": window.refunds_fen,
+        "transfer_refunds_fen": window.transfer_refunds_fen,
         "fees_fen": window.fees_fen,
         "by_level": window.by_level,
         "voucher_no": window.voucher_no,

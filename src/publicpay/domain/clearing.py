@@ -4,7 +4,9 @@
 A window per business day and collection account: its lines split every reconciled payment by
 budget subject, level and destination exactly to the fen (the catalogue's split, remainder to
 the lowest level) and take refunds back the same way; the channels' fees are netted as the bank
-does (the channel pays in net, the bureau's fee budget makes up the fees) and shown. The
+does (the channel pays in net, the bureau's fee budget makes up the fees) and shown. Refunds the
+collection account paid by bank transfer (a counter payment's, its `REFUND:` debit matched) are
+netted too, each by the first window opened after its debit matched, and shown apart. The
 instruction goes out as the treasury voucher 5408; the treasury's receipt (入库回执) confirms
 the window, or it fails and becomes an exception.
 
@@ -217,8 +219,9 @@ class Window:
     gross_fen: int  # reconciled payments
     refunds_fen: int
     fees_fen: int
-    total_fen: int  # transferred out: payments − refunds
+    total_fen: int  # transferred out: payments − refunds − transfer refunds
     by_level: dict[str, int] = field(default_factory=dict)
+    transfer_refunds_fen: int = 0  # refunds the collection account already paid by transfer
     voucher_no: str | None = None
     failure: str | None = None
     created_at: datetime | None = None

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Table,
+    UniqueConstraint,
     bindparam,
     cast,
     column,
@@ -402,7 +403,10 @@ def _sqlite_constraint(message: str, tables: Mapping[str, Table]) -> str | None:
     if table is None:
         return None
     wanted = {c.split(".", 1)[1] for c in columns}
-    for constraint in [table.primary_key, *table.constraints, *table.indexes]:
+    # only what is unique: a foreign key on the same columns (a set, in no order) is not it
+    unique = [c for c in table.constraints if isinstance(c, UniqueConstraint)]
+    unique_indexes = [i for i in table.indexes if i.unique]
+    for constraint in [table.primary_key, *unique, *unique_indexes]:
         cols: list[Column[Any]] = list(getattr(constraint, "columns", []))
         name = getattr(constraint, "name", None)
         if name and {c.name for c in cols} == wanted:

@@ -80,6 +80,10 @@ CONFLICTS: dict[str, Callable[[], DomainError]] = {
     "pk_fee_items": lambda: Conflict("项目编码已存在"),
     "pk_unit_items": lambda: Conflict("单位已获授权收取该项目"),
     "uq_cash_deposits_shift_id": lambda: Conflict("该班次已生成解款单"),  # the cash office
+    # two windows opened at once netting the same transfer refund: the second is refused whole
+    "uq_clearing_refunds_refund_id": lambda: Conflict(
+        "转账退款已由另一清算窗口同时轧差，请重新清算"
+    ),
 }
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")

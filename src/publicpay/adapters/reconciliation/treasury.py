@@ -88,6 +88,12 @@ def voucher_xml(window: Window, lines: Sequence[ClearingLine], parties: VoucherP
         ("GrossAmt", Money(window.gross_fen).to_yuan()),
         ("RefundAmt", Money(window.refunds_fen).to_yuan()),
         ("FeeAmt", Money(window.fees_fen).to_yuan()),
+        # refunds the collection account paid by bank transfer, netted (only when there are)
+        *(
+            [("TransferRefundAmt", Money(window.transfer_refunds_fen).to_yuan())]
+            if window.transfer_refunds_fen
+            else []
+        ),
     ):
         _text(voucher, tag, value)
     ET.SubElement(voucher, "DetailList").text = _DETAILS

@@ -1,5 +1,6 @@
 """Clearing a reconciled business day (S1): open its window (the split of every reconciled
-payment and refund), instruct the treasury with the 5408 voucher, apply the receipt.
+payment and refund, and of the refunds the collection account paid by bank transfer that no
+window netted yet), instruct the treasury with the 5408 voucher, apply the receipt.
 
 Workflow: sends the voucher to the treasury between transactions.
 """
@@ -81,11 +82,37 @@ def _check_reconciled(uow: ReconUnitOfWork, day: date) -> list[Settlement]:
 
 def _split(
     uow: ReconUnitOfWork, day: date, items: dict[str, FeeItem], splitter: ClearingSplitter
-) -> DaySplit:
+) -> tuple[DaySplit, list[Any]]:
+    """The day's split, with the transfer refunds this window nets taken back like the
+    channels' refunds (and those refunds)."""
     repo = uow.clearing
     paid, refunded = repo.paid_on(day), repo.refunded_on(day)
-    lines_of = repo.payable_lines(sorted({int(r.id) for r in [*paid, *refunded]}))
-    return splitter.split(paid, refunded, lines_of, items)
+    transfers = repo.transfer_refunds_to_net()
+    netted = transfers_to_net(_day_fen(paid, refunded), transfers) if transfers else []
+    lines_of = repo.payable_lines(sorted({int(r.id) for r in [*paid, *refunded, *netted]}))
+    return splitter.split(paid, [*refunded, *netted], lines_of, items), netted
+
+
+def _day_fen(paid: Sequence[Any], refunded: Sequence[Any]) -> int:
+    """What the day's window sends before transfer refunds: payments − refunds (a payment's
+    split sums to what was paid, a refund's to the refund)."""
+    taken = sum(int(r.refund_fen) for r in refunded if r.refund_kind != "duplicate")
+    return sum(int(r.paid_fen) for r in paid) - taken
+
+
+def transfers_to_net(day_fen: int, transfers: Sequence[Any]) -> list[Any]:
+    """The refunds paid by bank transfer (debit matched, no window netted them yet) a window
+    nets, as the bank does: taken off what it sends to the treasury, in refund order, as long as
+    it still sends something (≥ 0); one that does not fit waits for a later window. A duplicate
+    payment's refund is not netted (that payment was never cleared)."""
+    out, left = [], day_fen
+    for r in transfers:
+        fen = int(r.refund_fen)
+        if r.refund_kind == "duplicate" or fen > left:
+            continue
+        out.append(r)
+        left -= fen
+    return out
 
 
 class PaymentSplitter:
@@ -160,7 +187,9 @@ def open_window(
     splitter: ClearingSplitter | None = None,
 ) -> tuple[Window, list[Settlement]]:
     """The day's window (made once: running clearing again finds it); `splitter` splits its
-    payments (by default payment by payment)."""
+    payments (by default payment by payment). It nets the transfer refunds no window netted
+    yet (`transfers_to_net`): a refund whose debit matched after an earlier window was opened
+    is netted by the next one, each refund once (`clearing_refunds` is unique per refund)."""
     with uow:
         try:
             settlements = _check_reconciled(uow, day)
@@ -170,20 +199,22 @@ def open_window(
         window = uow.clearing.window(day, account)
         if window is not None:
             return window, settlements
-        split = _split(uow, day, uow.catalogue.items(), splitter or PaymentSplitter())
+        split, netted = _split(uow, day, uow.catalogue.items(), splitter or PaymentSplitter())
+        transfers_fen = sum(int(r.refund_fen) for r in netted)
         window = Window(
             id=0,
             business_day=day,
             account=account,
             status=WindowStatus.OPEN,
             gross_fen=split.payments_fen,
-            refunds_fen=split.refunds_fen,
+            refunds_fen=split.refunds_fen - transfers_fen,
             fees_fen=sum(s.fee_fen for s in settlements),
             total_fen=split.payments_fen - split.refunds_fen,
             by_level=split.by_level,
+            transfer_refunds_fen=transfers_fen,
             created_at=clock.now(),
         )
-        uow.clearing.add_window(window, split.lines)
+        uow.clearing.add_window(window, split.lines, netted)
         uow.commit()
     return window, settlements
 

@@ -358,7 +358,12 @@ def _clearing_instructed(uow: UnitOfWork, e: ClearingInstructed) -> None:
         journal = settlement_journal(w.business_day, settlement)
         if journal is not None:
             uow.ledger.post(journal, payable_id=None, business_date=w.business_day, at=e.at)
-    detail = {"voucher_no": w.voucher_no, "total_fen": w.total_fen, "by_level": w.by_level}
+    detail = {
+        "voucher_no": w.voucher_no,
+        "total_fen": w.total_fen,
+        "transfer_refunds_fen": w.transfer_refunds_fen,
+        "by_level": w.by_level,
+    }
     uow.audit.append(e.actor, "clearing.instruct", f"clearing:{w.id}", detail, e.at)
 
 

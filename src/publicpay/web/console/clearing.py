@@ -1,5 +1,6 @@
 """清算 (clearing) screens: the windows, running a reconciled day's clearing, one window with its
-netting (payments, refunds, channel fees, what the channels paid in, what goes out), its split
+netting (payments, refunds, channel fees, what the channels paid in, the refunds the
+collection account paid by bank transfer, what goes out), its split
 by level and its lines, the 5408 voucher download and the treasury's receipt."""
 
 from __future__ import annotations
@@ -114,12 +115,14 @@ def window_page(
         if window is None:
             raise PageRefused(404, "清算窗口不存在")
         lines = uow.clearing.lines(window_id)
+        netted = uow.clearing.netted(window_id)
         row = uow.connection.execute(
             select(clearing_windows.c.receipt).where(clearing_windows.c.id == window_id)
         ).first()
     context = {
         "w": window,
         "lines": lines,
+        "netted": netted,
         "levels": LEVEL_LABELS,
         "labels": STATUS_LABELS,
         "receipt": row.receipt if row else None,

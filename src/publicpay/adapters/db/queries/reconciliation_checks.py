@@ -4,10 +4,12 @@ windows and the ledger say must agree, for every day.
 - a reconciled channel day: the statement's payments minus refunds equal its lines, and every
   line went through matching;
 - a confirmed clearing window: its lines sum to its total, and its total equals the day's
-  matched payments minus matched refunds (duplicates, refunded by the platform, excluded) —
-  cleared equals reconciled;
+  matched payments minus matched refunds (duplicates, refunded by the platform, excluded) minus
+  the transfer refunds it netted — cleared equals reconciled; each netted transfer refund is a
+  matched `REFUND:` debit of its amount (once only: `clearing_refunds` is unique per refund);
 - the collection account (汇缴户) holds exactly what is still pending: what the channels settled
-  into it for instructed days, minus what confirmed windows cleared out.
+  into it for instructed days, plus the cash credited and minus the transfer refunds it paid,
+  minus what confirmed windows cleared out (net of the transfer refunds they netted).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.clearing import CLEARED_PAYMENT_LINE
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
+    clearing_refunds,
     clearing_windows,
     recon_days,
     recon_exceptions,
@@ -121,8 +124,8 @@ def reconciled_days_closed(conn: Connection, _now: datetime) -> list[str]:
 
 
 def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
-    """已确认的清算窗口：明细合计等于划出合计，且等于当日平账收款减平账退款"""
-    out = []
+    """已确认的清算窗口：明细合计等于划出合计，且等于当日平账收款减平账退款、减本窗口轧差的转账退款"""
+    out = _netted_refunds(conn)
     windows = conn.execute(select(clearing_windows).where(clearing_windows.c.status == "confirmed"))
     for w in windows:
         lines = conn.execute(
@@ -146,11 +149,51 @@ def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
                 (refunds.c.kind.is_(None)) | (refunds.c.kind != "duplicate"),
             )
         ).scalar()
+        netted = conn.execute(
+            select(func.coalesce(func.sum(clearing_refunds.c.amount_fen), 0)).where(
+                clearing_refunds.c.window_id == w.id
+            )
+        ).scalar()
         if int(lines or 0) != w.total_fen:
             out.append(f"清算窗口 {w.id}：明细 {lines} 分 ≠ 划出 {w.total_fen} 分")
-        if int(matched or 0) != w.total_fen:
-            out.append(f"清算窗口 {w.id}：划出 {w.total_fen} 分 ≠ 当日平账净额 {matched} 分")
+        if int(netted or 0) != w.transfer_refunds_fen:
+            out.append(
+                f"清算窗口 {w.id}：轧差转账退款 {w.transfer_refunds_fen} 分 ≠ 明细 {netted} 分"
+            )
+        net = int(matched or 0) - int(netted or 0)
+        if net != w.total_fen:
+            out.append(
+                f"清算窗口 {w.id}：划出 {w.total_fen} 分 ≠ 当日平账净额 {matched} 分"
+                f"减轧差转账退款 {netted} 分"
+            )
     return out
+
+
+def _netted_refunds(conn: Connection) -> list[str]:
+    """Each transfer refund a window netted: a matched `REFUND:` debit of an active
+    collection-account statement, of the amount netted."""
+    debit = (
+        select(statement_lines.c.id)
+        .select_from(statement_lines.join(statements))
+        .where(
+            statements.c.source == Source.BANK.value,
+            statements.c.status == "active",
+            statement_lines.c.kind == "debit",
+            statement_lines.c.match_class == "matched",
+            statement_lines.c.refund_id == clearing_refunds.c.refund_id,
+            statement_lines.c.amount_fen == clearing_refunds.c.amount_fen,
+        )
+        .exists()
+    )
+    rows = conn.execute(
+        select(clearing_refunds.c.window_id, refunds.c.refund_no, clearing_refunds.c.amount_fen)
+        .select_from(clearing_refunds.join(refunds, refunds.c.id == clearing_refunds.c.refund_id))
+        .where(~debit)
+    )
+    return [
+        f"清算窗口 {window_id}：轧差的转账退款 {refund_no}（{amount} 分）没有对应的平账借方"
+        for window_id, refund_no, amount in rows
+    ]
 
 
 def collection_pending(conn: Connection, _now: datetime) -> list[str]:
@@ -177,7 +220,8 @@ def collection_pending(conn: Connection, _now: datetime) -> list[str]:
         if w.status == "confirmed":
             cleared += w.total_fen
     # cash the window deposited and the bank statement showed in the collection account: it waits
-    # there too (the clearing windows clear channel settlements only, so far)
+    # there too (the clearing windows clear channel settlements only, so far); a refund it paid by
+    # transfer lowered it, until a window nets it (that window's total is lower by as much)
     deposited = conn.execute(
         select(func.coalesce(func.sum(ledger_postings.c.amount_fen), 0))
         .select_from(ledger_postings.join(ledger_journals))

@@ -1,5 +1,6 @@
 """Repository of clearing: windows, their lines, and what a reconciled day holds (the matched
-payments and refunds of the day's active statements, with their payables).
+payments and refunds of the day's active statements, with their payables), and the refunds paid
+by bank transfer no window has netted yet.
 
 `add_window` and `add_lines` run at once; `save_window` is queued.
 """
@@ -16,6 +17,7 @@ from publicpay.adapters.db.payables import payable_lines, payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
+    clearing_refunds,
     clearing_runs,
     clearing_windows,
     statement_lines,
@@ -27,7 +29,7 @@ from publicpay.adapters.db.units import units
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.clearing import ClearingLine, Window, WindowStatus
 from publicpay.domain.payables import PayableLine
-from publicpay.domain.reconciliation import LineResolution, MatchClass
+from publicpay.domain.reconciliation import CHANNEL_SOURCES, LineResolution, MatchClass, Source
 from publicpay.domain.time import utc
 
 _WINDOW = select(clearing_windows).where(
@@ -91,27 +93,61 @@ _PAID = (
     )
     .order_by(payables.c.id)
 )
-_REFUNDED = (
+
+
+def _matched_refunds(*extra: Any) -> Any:
+    """The refunds a matched line of an active statement names, with their payables, shaped as
+    the clearing split reads them."""
+    return (
+        select(
+            payables.c.id,
+            payables.c.payment_code,
+            payables.c.paid_fen,
+            units.c.name.label("unit_name"),
+            refunds.c.amount_fen.label("refund_fen"),
+            refunds.c.kind.label("refund_kind"),
+            *extra,
+        )
+        .select_from(
+            _MATCHED.join(refunds, refunds.c.id == statement_lines.c.refund_id)
+            .join(payables, payables.c.id == refunds.c.payable_id)
+            .join(units, units.c.id == payables.c.unit_id)
+        )
+        .where(
+            statements.c.status == "active",
+            statement_lines.c.match_class == MatchClass.MATCHED.value,
+        )
+        .order_by(refunds.c.id)
+    )
+
+
+_REFUNDED = _matched_refunds().where(
+    statements.c.business_day == bindparam("day"), statement_lines.c.kind == "refund"
+)
+# refunds paid by bank transfer whose debit a collection-account statement matched, that no
+# window netted yet: those of a payment a channel's statement clears (a counter payment's; a cash
+# payment is not cleared, so neither is its refund), a duplicate payment's refund left out
+_NETTED = select(clearing_refunds.c.id).where(clearing_refunds.c.refund_id == refunds.c.id)
+_TRANSFER_REFUNDS = _matched_refunds(refunds.c.id.label("refund_id")).where(
+    statements.c.source == Source.BANK.value,
+    statement_lines.c.kind == "debit",
+    refunds.c.channel.in_([s.value for s in CHANNEL_SOURCES]),
+    refunds.c.kind != "duplicate",
+    ~_NETTED.exists(),
+)
+_NETTED_OF = (
     select(
-        payables.c.id,
+        clearing_refunds.c.amount_fen,
+        refunds.c.refund_no,
         payables.c.payment_code,
-        payables.c.paid_fen,
-        units.c.name.label("unit_name"),
-        refunds.c.amount_fen.label("refund_fen"),
-        refunds.c.kind.label("refund_kind"),
     )
     .select_from(
-        _MATCHED.join(refunds, refunds.c.id == statement_lines.c.refund_id)
-        .join(payables, payables.c.id == refunds.c.payable_id)
-        .join(units, units.c.id == payables.c.unit_id)
+        clearing_refunds.join(refunds, refunds.c.id == clearing_refunds.c.refund_id).join(
+            payables, payables.c.id == refunds.c.payable_id
+        )
     )
-    .where(
-        statements.c.business_day == bindparam("day"),
-        statements.c.status == "active",
-        statement_lines.c.kind == "refund",
-        statement_lines.c.match_class == "matched",
-    )
-    .order_by(refunds.c.id)
+    .where(clearing_refunds.c.window_id == bindparam("window_id"))
+    .order_by(clearing_refunds.c.id)
 )
 _RUN_RETAKE = (
     update(clearing_runs)
@@ -163,7 +199,11 @@ class ClearingRepository:
         row = self._sql.one(_WINDOW_BY_VOUCHER, {"voucher_no": voucher_no})
         return None if row is None else _window(row)
 
-    def add_window(self, window: Window, lines: Sequence[ClearingLine]) -> int:
+    def add_window(
+        self, window: Window, lines: Sequence[ClearingLine], netted: Sequence[Any] = ()
+    ) -> int:
+        """The window, its lines and the transfer refunds it nets (rows of
+        `transfer_refunds_to_net`; each refund once only: unique)."""
         row = {
             "business_day": window.business_day,
             "account": window.account,
@@ -172,6 +212,7 @@ class ClearingRepository:
             "refunds_fen": window.refunds_fen,
             "fees_fen": window.fees_fen,
             "total_fen": window.total_fen,
+            "transfer_refunds_fen": window.transfer_refunds_fen,
             "by_level": window.by_level,
             "created_at": window.created_at,
         }
@@ -190,7 +231,17 @@ class ClearingRepository:
         )
         if rows:
             self._sql.queue(Insert(clearing_lines, rows))
+        refund_rows = tuple(
+            {"window_id": window.id, "refund_id": int(r.refund_id), "amount_fen": int(r.refund_fen)}
+            for r in netted
+        )
+        if refund_rows:
+            self._sql.queue(Insert(clearing_refunds, refund_rows))
         return window.id
+
+    def netted(self, window_id: int) -> list[Any]:
+        """The transfer refunds a window netted (amount, refund no, payment code)."""
+        return self._sql.all(_NETTED_OF, {"window_id": window_id})
 
     def lines(self, window_id: int) -> list[ClearingLine]:
         return [
@@ -230,6 +281,11 @@ class ClearingRepository:
 
     def refunded_on(self, day: date) -> list[Any]:
         return self._sql.all(_REFUNDED, {"day": day})
+
+    def transfer_refunds_to_net(self) -> list[Any]:
+        """The refunds paid by bank transfer (debit matched) that no window has netted yet, in
+        refund order, shaped like `refunded_on`'s rows plus `refund_id`."""
+        return self._sql.all(_TRANSFER_REFUNDS, {})
 
     def claim_run(self, day: date, account: str, now: datetime, retry_after: timedelta) -> bool:
         """Once per cluster: True for the one worker that may clear this day now (the first
@@ -282,6 +338,7 @@ def _window(row: Any) -> Window:
         fees_fen=int(row.fees_fen),
         total_fen=int(row.total_fen),
         by_level=dict(row.by_level),
+        transfer_refunds_fen=int(row.transfer_refunds_fen),
         voucher_no=row.voucher_no,
         failure=row.failure,
         created_at=utc(row.created_at),

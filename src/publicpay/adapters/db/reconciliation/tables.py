@@ -115,6 +115,8 @@ clearing_windows = Table(
     Column("refunds_fen", BigInteger, nullable=False),
     Column("fees_fen", BigInteger, nullable=False),
     Column("total_fen", BigInteger, nullable=False),  # what is transferred out
+    # refunds the collection account paid by bank transfer, netted here (0028)
+    Column("transfer_refunds_fen", BigInteger, nullable=False, server_default="0"),
     Column("by_level", JSON, nullable=False),
     Column("voucher_no", String(20), nullable=True),
     Column("voucher", Text, nullable=True),  # the 5408 voucher XML
@@ -137,6 +139,17 @@ clearing_lines = Table(
     Column("destination", String(20), nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Column("unit_name", String(100), nullable=False),
+)
+
+# each refund paid by bank transfer (its matched `REFUND:` debit) a window netted: once only
+clearing_refunds = Table(
+    "clearing_refunds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("window_id", Id, ForeignKey("clearing_windows.id"), nullable=False, index=True),
+    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    UniqueConstraint("refund_id", name="uq_clearing_refunds_refund_id"),
 )
 
 # the clearing schedule's lease (issue 12): one worker of the cluster clears a day

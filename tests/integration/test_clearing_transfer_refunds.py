@@ -1,0 +1,221 @@
+"""Refunds paid by bank transfer netted in clearing, on a platform of its own: a counter
+payment's refund, paid from the collection account and its `REFUND:` debit matched, is taken
+off what the next clearing window sends to the treasury (by level, shown apart, in the voucher),
+once only; one matched after a window was confirmed is netted by the next window; the treasury
+payable is settled instead of left owed back, and `publicpay check` holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from publicpay.adapters.db.ledger import ledger_postings
+from publicpay.adapters.db.queries.invariants import run_checks
+from publicpay.adapters.db.reconciliation.tables import (
+    clearing_lines,
+    clearing_refunds,
+    clearing_windows,
+)
+from publicpay.demo.stack import Stack
+from publicpay.domain.clearing import Window, WindowStatus
+from publicpay.domain.errors import Conflict
+from publicpay.domain.time import SHANGHAI
+from publicpay.emulators.bank.teller import new_serial
+from publicpay.services.reconciliation.clearing import run_clearing
+from publicpay.services.refunds.approval import Approver
+from publicpay.services.refunds.execution import run_due_refunds
+from publicpay.services.refunds.transfers import record_transfer
+from tests.integration.console_kit import logged_in, make_user
+from tests.integration.counter_kit import bank_teller
+from tests.integration.receipt_kit import drain
+from tests.integration.recon_kit import own_stack, run_day, today
+from tests.integration.refund_kit import ask_refund, finance
+from tests.integration.test_payment_flow import register
+from tests.support.client import SignedClient
+
+ACCOUNT = "33050161000000000089"
+PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "account_no": "6222021234567890128"}
+
+
+@pytest.fixture(scope="module")
+def own(new_database_url: Any) -> Iterator[Stack]:
+    with own_stack(new_database_url(), ACCOUNT, visits_to_the_bank=True) as built:
+        yield built
+
+
+def _api(stack: Stack) -> SignedClient:
+    unit = stack.info["units"][0]
+    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
+
+
+def _counter_payment(stack: Stack, on: date) -> tuple[str, int]:
+    """A payable paid at the bank counter on `on` (its code and amount): the last second of a
+    past day (a counter's paid_at is accepted within the last 24 hours), else now."""
+    code = register(_api(stack), stack.info["payers"][0])["payment_code"]
+    teller = bank_teller(stack)
+    due = int(teller.query(code).json()["amount_due_fen"])
+    paid_at = min(
+        datetime.combine(on + timedelta(days=1), time(), SHANGHAI), datetime.now(SHANGHAI)
+    )
+    paid_at -= timedelta(seconds=1)
+    answer = teller.confirm(code, due, new_serial(), paid_at=paid_at)
+    assert answer.status_code == 200, answer.text
+    drain(stack)  # its receipt (a payment of a past day would be overdue)
+    return code, due
+
+
+def _refund_by_transfer(stack: Stack, code: str, amount_fen: int) -> str:
+    """Asked with the payer's account, approved, handed over, and recorded as transferred by
+    finance (whose visit to the emulated bank makes the `REFUND:` debit)."""
+    asked = ask_refund(_api(stack), code, amount_fen, "多缴退还", payee=PAYEE)
+    assert asked.status_code == 201, asked.text
+    refund_no = str(asked.json()["refund_no"])
+    approved = finance(stack).post(f"/api/v1/admin/refunds/{refund_no}/approve", {"note": "同意"})
+    assert approved.status_code == 200, approved.text
+    c = stack.container
+    notify_url = c.payment_policy().notify_url_for
+    run_due_refunds(c.uow, c.gateways, clock=c.clock, notify_url=notify_url)
+    approver = Approver("user:fin_netting", c.settings.region_code)
+    record_transfer(c.uow(), refund_no, "ICBC20261207", approver, clock=c.clock)
+    return refund_no
+
+
+def _clear(stack: Stack, day: date) -> Any:
+    c = stack.container
+    return run_clearing(c.uow, c.treasury(), day, ACCOUNT, clock=c.clock, actor="test")
+
+
+def _read(stack: Stack, stmt: Any) -> list[Any]:
+    with stack.container.engines.read.connect() as conn:
+        return list(conn.execute(stmt))
+
+
+def _netted(stack: Stack) -> list[tuple[int, int]]:
+    stmt = select(clearing_refunds.c.window_id, clearing_refunds.c.amount_fen).order_by(
+        clearing_refunds.c.id
+    )
+    return [(int(w), int(f)) for w, f in _read(stack, stmt)]
+
+
+def _taken_back(stack: Stack, window_id: int, code: str) -> int:
+    stmt = select(func.coalesce(func.sum(clearing_lines.c.amount_fen), 0)).where(
+        clearing_lines.c.window_id == window_id,
+        clearing_lines.c.payment_code == code,
+        clearing_lines.c.amount_fen < 0,
+    )
+    return int(_read(stack, stmt)[0][0])
+
+
+def _owed_to_treasury(stack: Stack) -> dict[str, int]:
+    """What the treasury payable of each level and the special account hold (non-zero)."""
+    stmt = (
+        select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_fen))
+        .where(
+            ledger_postings.c.account.like("treasury_payable:%")
+            | (ledger_postings.c.account == "special_account")
+        )
+        .group_by(ledger_postings.c.account)
+    )
+    return {str(a): int(f) for a, f in _read(stack, stmt) if int(f)}
+
+
+def _checks_hold(stack: Stack) -> None:
+    drain(stack)  # the refunds' red and replacement receipts
+    with stack.container.engines.read.connect() as conn:
+        report = run_checks(conn)
+    assert report.ok, report.violations
+
+
+def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_follows(own):
+    yesterday = today() - timedelta(days=1)
+    code_a, due_a = _counter_payment(own, yesterday)
+    code_b, due_b = _counter_payment(own, today())
+    refund_a = _refund_by_transfer(own, code_a, 3_333)
+    run_day(own, "counter", yesterday)
+    run_day(own, "counter")
+    run_day(own, "bank")  # REFUND:<refund a> matched, before any clearing
+
+    first = _clear(own, yesterday)  # nets the refund matched before it
+    assert first.status.value == "confirmed", first.failure
+    assert (first.gross_fen, first.refunds_fen) == (due_a, 0)
+    assert (first.transfer_refunds_fen, first.total_fen) == (3_333, due_a - 3_333)
+    assert sum(first.by_level.values()) == first.total_fen
+    assert _taken_back(own, first.id, code_a) == -3_333  # by level, exact to the fen
+    assert _netted(own) == [(first.id, 3_333)]
+    _checks_hold(own)
+
+    refund_b = _refund_by_transfer(own, code_b, 2_000)  # after the first window was confirmed
+    run_day(own, "bank")
+    second = _clear(own, today())
+    assert second.status.value == "confirmed", second.failure
+    assert (second.transfer_refunds_fen, second.total_fen) == (2_000, due_b - 2_000)
+    assert _taken_back(own, second.id, code_b) == -2_000
+    assert _taken_back(own, second.id, code_a) == 0  # never twice
+    assert _netted(own) == [(first.id, 3_333), (second.id, 2_000)]
+    assert (_clear(own, yesterday).id, _clear(own, today()).id) == (first.id, second.id)
+    assert _netted(own) == [(first.id, 3_333), (second.id, 2_000)]
+    # the refunds' shares the treasury gave back are settled by the netting, not owed back
+    assert _owed_to_treasury(own) == {}  # every level, to the fen
+    _checks_hold(own)
+
+    c = own.container
+    with c.read_uow() as uow:
+        voucher = uow.clearing.voucher(second.id) or ""
+    assert "<TransferRefundAmt>20.00</TransferRefundAmt>" in voucher
+    with logged_in(own.info["base_url"], make_user(own, "finance_reviewer")) as client:
+        page = client.get(f"/console/clearing/{second.id}")
+    assert page.status_code == 200
+    netting = page.text[page.text.index('id="netted-refunds"') :]
+    assert refund_b in netting
+    assert code_b in netting
+    assert refund_a not in netting
+    assert "20.00" in page.text[page.text.index('id="transfer-refunds"') :]
+
+
+def test_a_second_window_netting_the_same_refund_is_refused_whole(own):
+    """Two windows opened at once could both pick a refund: the database nets it once, the
+    second window is refused with a clear conflict and leaves nothing behind."""
+    code, _ = _counter_payment(own, today())
+    refund_no = _refund_by_transfer(own, code, 1_000)
+    run_day(own, "bank")  # its debit matched
+    c = own.container
+    with c.read_uow() as uow:
+        [row] = [r for r in uow.clearing.transfer_refunds_to_net() if r.payment_code == code]
+    far = today() + timedelta(days=400)
+    for day in (far, far + timedelta(days=1)):
+        window = Window(
+            id=0,
+            business_day=day,
+            account=ACCOUNT,
+            status=WindowStatus.OPEN,
+            gross_fen=1_000,
+            refunds_fen=0,
+            fees_fen=0,
+            total_fen=0,
+            transfer_refunds_fen=1_000,
+            created_at=c.clock.now(),
+        )
+        with c.uow() as uow:
+            uow.clearing.add_window(window, [], [row])
+            if day == far:
+                uow.commit()
+                continue
+            with pytest.raises(Conflict, match="另一清算窗口"):
+                uow.commit()
+    with c.read_uow() as uow:
+        assert uow.clearing.window(far + timedelta(days=1), ACCOUNT) is None
+        netted = uow.clearing.window(far, ACCOUNT)
+        assert netted is not None
+        assert [r.refund_no for r in uow.clearing.netted(netted.id)] == [refund_no]
+    _remove_window(own, netted.id)  # the bare window written here: leave check holding
+    _checks_hold(own)
+
+
+def _remove_window(stack: Stack, window_id: int) -> None:
+    with stack.container.engines.write.begin() as conn:
+        conn.execute(delete(clearing_refunds).where(clearing_refunds.c.window_id == window_id))
+        conn.execute(delete(clearing_windows).where(clearing_windows.c.id == window_id))
