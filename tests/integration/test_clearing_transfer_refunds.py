@@ -168,12 +168,15 @@ def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_foll
     assert "<TransferRefundAmt>20.00</TransferRefundAmt>" in voucher
     with logged_in(own.info["base_url"], make_user(own, "finance_reviewer")) as client:
         page = client.get(f"/console/clearing/{second.id}")
+        listed = client.get("/console/clearing")
     assert page.status_code == 200
     netting = page.text[page.text.index('id="netted-refunds"') :]
     assert refund_b in netting
     assert code_b in netting
     assert refund_a not in netting
     assert "20.00" in page.text[page.text.index('id="transfer-refunds"') :]
+    row = listed.text[listed.text.index(f'data-window="{second.id}"') :]
+    assert "转账退款 ¥20.00" in row[: row.index("</tr>")]
 
 
 def test_a_second_window_netting_the_same_refund_is_refused_whole(own):
