@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/pg.sh
 .venv/bin/python -m bench.run --repeat 3 "$@"
+.venv/bin/python -m bench.instructions --requests 200  # counted by callgrind (issue 8)
 .venv/bin/python -m bench.receipts --db postgresql --count 2000 --procs 2
 .venv/bin/python -m bench.receipts --db sqlite --count 2000 --procs 2
 .venv/bin/python -m bench.kiosk --journeys 20  # kiosk journey (issue 13)
