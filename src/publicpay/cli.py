@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +249,20 @@ def _demo_allowances() -> dict[str, float]:
     return {k: v for k, v in DEMO_ALLOWANCES.items() if f"PUBLICPAY_{k.upper()}" not in os.environ}
 
 
+def _demo_live_from(data_dir: Path) -> date:
+    """The demo's go-live: the business day of its first start (kept in its data folder). The
+    history before it was written straight into the database — the emulated channels and bank
+    never saw those payments — so the worker's T+1 reconciliation starts with this day."""
+    from publicpay.domain.time import business_date
+
+    kept = data_dir / "live-from.txt"
+    if kept.exists():
+        return date.fromisoformat(kept.read_text().strip())
+    today = business_date(datetime.now(UTC))
+    kept.write_text(today.isoformat())
+    return today
+
+
 def _demo(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -265,6 +279,7 @@ def _demo(args: argparse.Namespace) -> int:
         database_url=url,
         public_base_url=f"http://{args.host}:{args.port}",
         recovery_after_s=30,
+        reconcile_from=_demo_live_from(data_dir),  # the history's days are not reconciled
     ).model_copy(update=_demo_allowances())
     stack = build_stack(settings, visits_to_the_bank=True)  # slips and transfers reach the bank
     seed_history(stack.container)  # first start: the past 60 days, for the statistics' trends

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     # key it issued for the account (empty outside production: the emulator and its demo key)
     collection_bank_url: str = ""
     collection_bank_key: str = ""
+    # reconciliation (issue 12): the first business day the worker's T+1 run reconciles (the
+    # platform's go-live; earlier days were paid before it reconciled, e.g. a demo's history)
+    reconcile_from: date | None = None
     # clearing (issue 12): the treasury's voucher endpoint (empty: the emulator outside production)
     treasury_url: str = ""
     finance_org_code: str = "330105000"  # 财政机关代码 (FinOrgCode) on the 5408 voucher

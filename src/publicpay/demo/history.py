@@ -8,7 +8,9 @@ that `mark_succeeded`, `payable.mark_paid` with its budget shares — in one tra
 so the recorder writes exactly what a real payment writes (ledger journal, statistics'
 summaries, unit event, receipt job, audit rows, payer messages), and the receipts are issued
 before the demo serves (`publicpay check` passes at once). Past days are not reconciled or
-cleared (nothing asks them to be); today is left to the live demo activity.
+cleared: the emulated channels and bank never saw these payments, so the demo's go-live
+(`reconcile_from`, the day of its first start) keeps the worker's T+1 run off them; today is
+left to the live demo activity.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ def _reconcile(c: Container) -> int:
     from publicpay.adapters.reconciliation.engine import PolarsEngine
     from publicpay.services.reconciliation.reconcile import reconcile_due
 
-    return reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
+    start = c.settings.reconcile_from
+    return reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock, start=start)
 
 
 def _clear(c: Container) -> int:

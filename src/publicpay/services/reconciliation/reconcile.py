@@ -447,15 +447,18 @@ def reconcile_due(
     sources: StatementSources,
     *,
     clock: Clock,
+    start: date | None = None,
 ) -> int:
     """The worker's T+1 run: yesterday's day of every channel, then of the collection account's
     bank statement (its settlement credits need the channels' days), once per cluster (the
     day's row is claimed), retried hourly while a channel or the bank has not published; how
-    many days ran."""
+    many days ran. A day before `start` (the go-live, `PUBLICPAY_RECONCILE_FROM`) is not run."""
     local = clock.now().astimezone(SHANGHAI)
     if local.time() < PUBLISHED_AFTER:
         return 0
     day, ran = local.date() - timedelta(days=1), 0
+    if start is not None and day < start:
+        return 0
     for source in (*CHANNEL_SOURCES, Source.BANK):
         with new_uow() as uow:
             claimed = uow.reconciliation.claim_day(source, day, clock.now(), RETRY_AFTER)
