@@ -375,9 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_server:
         _child_server(args.child_server)
         return 0
-    if shutil.which("valgrind") is None:
-        print("valgrind is not installed (apt-get install valgrind)")
-        return 2
+    if shutil.which("valgrind") is None:  # `make bench` goes on with the timed benchmarks
+        print("bench.instructions skipped: valgrind is not installed (apt-get install valgrind)")
+        return 0
     if args.requests <= WARM:
         parser.error(f"--requests must be more than {WARM}")
     server = server_counts(args.requests) if args.part in ("server", "all") else {}
