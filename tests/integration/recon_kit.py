@@ -4,7 +4,7 @@ exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -24,27 +24,38 @@ from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.reconcile import import_statement, reconcile_day
 from publicpay.settings import Mode, Settings
 from tests.conftest import UNTHROTTLED
+from tests.support.client import SignedClient
 from tests.support.servers import free_port, serve
 
 
 @contextmanager
-def own_stack(database_url: str, account: str, **extra: Any) -> Iterator[Stack]:
-    """A platform of its own (served), so that its bank's days hold only one file's movements."""
+def own_stack(
+    database_url: str, account: str, *, settings: Mapping[str, Any] | None = None, **extra: Any
+) -> Iterator[Stack]:
+    """A platform of its own (served), so that its bank's days hold only one file's movements;
+    `settings`: more of its settings, `extra`: `build_stack`'s options."""
     port = free_port()
-    settings = Settings(
+    configured = Settings(
         mode=Mode.TEST,
         database_url=database_url,
         public_base_url=f"http://127.0.0.1:{port}",
         recovery_after_s=3600,
         collection_account_number=account,
         **UNTHROTTLED,
+        **(settings or {}),
     )
-    built = build_stack(settings, emulator_time_scale=0.001, **extra)
+    built = build_stack(configured, emulator_time_scale=0.001, **extra)
     try:
         with serve(built.app, port=port):
             yield built
     finally:
         built.close()
+
+
+def unit_api(stack: Any) -> SignedClient:
+    """The first demo unit's signed API client."""
+    unit = stack.info["units"][0]
+    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
 
 
 def today() -> date:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from publicpay.services.refunds.approval import Approver, approve_refund
+from publicpay.services.refunds.execution import run_due_refunds
 from tests.support.client import SignedClient
 
 
@@ -43,3 +44,19 @@ def approved_refund(
         second = Approver("user:reviewer2", c.settings.region_code)
         approve_refund(c.uow(), refund["refund_no"], second, "复核同意", clock=c.clock)
     return str(refund["refund_no"])
+
+
+def handed_over_refund(
+    stack: Any, client: SignedClient, code: str, amount: int, payee: dict[str, str]
+) -> str:
+    """A refund asked with the payer's bank account, approved by finance and handed over by the
+    worker: it waits for finance's bank transfer. Its number."""
+    asked = ask_refund(client, code, amount, "多缴退还", payee=payee)
+    assert asked.status_code == 201, asked.text
+    refund_no = str(asked.json()["refund_no"])
+    approved = finance(stack).post(f"/api/v1/admin/refunds/{refund_no}/approve", {"note": "同意"})
+    assert approved.status_code == 200, approved.text
+    c = stack.container
+    notify_url = c.payment_policy().notify_url_for
+    run_due_refunds(c.uow, c.gateways, clock=c.clock, notify_url=notify_url)
+    return refund_no

@@ -26,14 +26,19 @@ from publicpay.domain.reconciliation import Action
 from publicpay.emulators.bank.statement import Movement, render
 from publicpay.services.reconciliation.exceptions import resolve_exception, review_exception
 from publicpay.services.refunds.approval import Approver
-from publicpay.services.refunds.execution import run_due_refunds
 from publicpay.services.refunds.transfers import record_transfer
 from tests.integration.console_kit import logged_in, make_user
 from tests.integration.counter_kit import bank_teller
-from tests.integration.recon_kit import exceptions_for, import_file, own_stack, run_day, today
-from tests.integration.refund_kit import ask_refund, finance
+from tests.integration.recon_kit import (
+    exceptions_for,
+    import_file,
+    own_stack,
+    run_day,
+    today,
+    unit_api,
+)
+from tests.integration.refund_kit import handed_over_refund
 from tests.integration.test_payment_flow import register
-from tests.support.client import SignedClient
 
 ACCOUNT = "33050161000000000088"
 PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "account_no": "6222021234567890128"}
@@ -45,26 +50,13 @@ def own(new_database_url: Any) -> Iterator[Stack]:
         yield built
 
 
-def _api(stack: Stack) -> SignedClient:
-    unit = stack.info["units"][0]
-    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
-
-
 def _transfer_refund(stack: Stack, amount_fen: int) -> str:
     """A counter payment, a refund of `amount_fen` asked with the payer's account and approved:
     it waits for finance's bank transfer."""
-    api = _api(stack)
+    api = unit_api(stack)
     code = register(api, stack.info["payers"][0])["payment_code"]
     bank_teller(stack).pay(code)
-    asked = ask_refund(api, code, amount_fen, "多缴退还", payee=PAYEE)
-    assert asked.status_code == 201, asked.text
-    refund_no = str(asked.json()["refund_no"])
-    approved = finance(stack).post(f"/api/v1/admin/refunds/{refund_no}/approve", {"note": "同意"})
-    assert approved.status_code == 200, approved.text
-    c = stack.container
-    notify_url = c.payment_policy().notify_url_for
-    run_due_refunds(c.uow, c.gateways, clock=c.clock, notify_url=notify_url)  # handed over
-    return refund_no
+    return handed_over_refund(stack, api, code, amount_fen, PAYEE)
 
 
 def _bank_pays(stack: Stack, reference: str, amount_fen: int) -> None:

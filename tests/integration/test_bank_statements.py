@@ -15,18 +15,14 @@ import httpx
 import pytest
 
 from publicpay.adapters.reconciliation.engine import PolarsEngine
-from publicpay.demo.stack import Stack, build_stack
+from publicpay.demo.stack import Stack
 from publicpay.domain.reconciliation import Source
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.clearing import clear_due
 from publicpay.services.reconciliation.reconcile import RETRY_AFTER, reconcile_due
-from publicpay.settings import Mode, Settings
-from tests.conftest import UNTHROTTLED
 from tests.integration.counter_kit import bank_teller
-from tests.integration.recon_kit import run_day, today
+from tests.integration.recon_kit import own_stack, run_day, today, unit_api
 from tests.integration.test_payment_flow import pay_with_alipay, register
-from tests.support.client import SignedClient
-from tests.support.servers import free_port, serve
 
 ACCOUNT = "33050161000000000077"
 
@@ -45,26 +41,8 @@ def beijing(day: date, at: time) -> datetime:
 
 @pytest.fixture(scope="module")
 def own(new_database_url: Any) -> Iterator[Stack]:
-    port = free_port()
-    built = build_stack(
-        Settings(
-            mode=Mode.TEST,
-            database_url=new_database_url(),
-            public_base_url=f"http://127.0.0.1:{port}",
-            recovery_after_s=3600,
-            collection_account_number=ACCOUNT,
-            **UNTHROTTLED,
-        ),
-        emulator_time_scale=0.001,
-    )
-    with serve(built.app, port=port):
+    with own_stack(new_database_url(), ACCOUNT) as built:
         yield built
-    built.close()
-
-
-def _api(stack: Stack) -> SignedClient:
-    unit = stack.info["units"][0]
-    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
 
 
 def _bank(stack: Stack, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -82,7 +60,7 @@ def _lines(stack: Stack, source: Source, day: date) -> list[Any]:
 
 
 def test_the_counter_statement_is_the_banks_own_record_fetched_over_http(own):
-    api, payer, teller = _api(own), own.info["payers"][0], bank_teller(own)
+    api, payer, teller = unit_api(own), own.info["payers"][0], bank_teller(own)
     kept = register(api, payer)["payment_code"]
     reversed_ = register(api, payer)["payment_code"]
     paid = teller.pay(kept)
@@ -121,7 +99,7 @@ def test_the_collection_account_shows_deposits_transfers_and_unidentified_credit
 
 
 def test_channel_settlements_reach_the_account_next_day_as_each_channel_settles(own):
-    api, payer = _api(own), own.info["payers"][0]
+    api, payer = unit_api(own), own.info["payers"][0]
     pay_with_alipay(own, register(api, payer)["payment_code"])
     alipay = run_day(own, "alipay")
     counter = run_day(own, "counter")

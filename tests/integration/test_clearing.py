@@ -15,45 +15,32 @@ from sqlalchemy import select
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.reconciliation.tables import clearing_windows
-from publicpay.demo.stack import Stack, build_stack
+from publicpay.demo.stack import Stack
 from publicpay.domain.clearing import ReceiptRefused
 from publicpay.domain.reconciliation import Action, DayNotReconciled, StatementRefused
 from publicpay.services.reconciliation.clearing import apply_receipt, run_clearing
 from publicpay.services.reconciliation.exceptions import resolve_exception, review_exception
-from publicpay.settings import Mode, Settings
-from tests.conftest import UNTHROTTLED
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.fault_kit import fault
-from tests.integration.recon_kit import count, exceptions_for, import_file, run_day, today
+from tests.integration.recon_kit import (
+    count,
+    exceptions_for,
+    import_file,
+    own_stack,
+    run_day,
+    today,
+    unit_api,
+)
 from tests.integration.test_payment_flow import open_order, pay_with_alipay, register, scan
 from tests.support.client import SignedClient
-from tests.support.servers import free_port, serve
 
 ACCOUNT = "33050161000000000001"
 
 
 @pytest.fixture(scope="module")
 def own(new_database_url: Any) -> Iterator[Stack]:
-    port = free_port()
-    built = build_stack(
-        Settings(
-            mode=Mode.TEST,
-            database_url=new_database_url(),
-            public_base_url=f"http://127.0.0.1:{port}",
-            recovery_after_s=3600,
-            collection_account_number=ACCOUNT,
-            **UNTHROTTLED,
-        ),
-        emulator_time_scale=0.001,
-    )
-    with serve(built.app, port=port):
+    with own_stack(new_database_url(), ACCOUNT) as built:
         yield built
-    built.close()
-
-
-def _api(stack: Stack) -> SignedClient:
-    unit = stack.info["units"][0]
-    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
 
 
 def _clear(stack: Stack) -> Any:
@@ -73,7 +60,7 @@ def _postings(stack: Stack, kind: str) -> list[tuple[str, int]]:
 
 
 def test_a_day_with_open_exceptions_is_not_cleared_until_they_are_worked(own, caplog):
-    api, payer = _api(own), own.info["payers"][0]
+    api, payer = unit_api(own), own.info["payers"][0]
     pay_with_alipay(own, register(api, payer)["payment_code"])
     order = open_order(own, register(api, payer)["payment_code"])
     fault(own, "alipay", "lose_notify", order["order_no"])

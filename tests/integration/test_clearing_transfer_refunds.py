@@ -27,15 +27,13 @@ from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.bank.teller import new_serial
 from publicpay.services.reconciliation.clearing import run_clearing
 from publicpay.services.refunds.approval import Approver
-from publicpay.services.refunds.execution import run_due_refunds
 from publicpay.services.refunds.transfers import record_transfer
 from tests.integration.console_kit import logged_in, make_user
 from tests.integration.counter_kit import bank_teller
 from tests.integration.receipt_kit import drain
-from tests.integration.recon_kit import own_stack, run_day, today
-from tests.integration.refund_kit import ask_refund, finance
+from tests.integration.recon_kit import own_stack, run_day, today, unit_api
+from tests.integration.refund_kit import handed_over_refund
 from tests.integration.test_payment_flow import register
-from tests.support.client import SignedClient
 
 ACCOUNT = "33050161000000000089"
 PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "account_no": "6222021234567890128"}
@@ -47,15 +45,10 @@ def own(new_database_url: Any) -> Iterator[Stack]:
         yield built
 
 
-def _api(stack: Stack) -> SignedClient:
-    unit = stack.info["units"][0]
-    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
-
-
 def _counter_payment(stack: Stack, on: date) -> tuple[str, int]:
     """A payable paid at the bank counter on `on` (its code and amount): the last second of a
     past day (a counter's paid_at is accepted within the last 24 hours), else now."""
-    code = register(_api(stack), stack.info["payers"][0])["payment_code"]
+    code = register(unit_api(stack), stack.info["payers"][0])["payment_code"]
     teller = bank_teller(stack)
     due = int(teller.query(code).json()["amount_due_fen"])
     paid_at = min(
@@ -71,14 +64,8 @@ def _counter_payment(stack: Stack, on: date) -> tuple[str, int]:
 def _refund_by_transfer(stack: Stack, code: str, amount_fen: int) -> str:
     """Asked with the payer's account, approved, handed over, and recorded as transferred by
     finance (whose visit to the emulated bank makes the `REFUND:` debit)."""
-    asked = ask_refund(_api(stack), code, amount_fen, "多缴退还", payee=PAYEE)
-    assert asked.status_code == 201, asked.text
-    refund_no = str(asked.json()["refund_no"])
-    approved = finance(stack).post(f"/api/v1/admin/refunds/{refund_no}/approve", {"note": "同意"})
-    assert approved.status_code == 200, approved.text
+    refund_no = handed_over_refund(stack, unit_api(stack), code, amount_fen, PAYEE)
     c = stack.container
-    notify_url = c.payment_policy().notify_url_for
-    run_due_refunds(c.uow, c.gateways, clock=c.clock, notify_url=notify_url)
     approver = Approver("user:fin_netting", c.settings.region_code)
     record_transfer(c.uow(), refund_no, "ICBC20261207", approver, clock=c.clock)
     return refund_no

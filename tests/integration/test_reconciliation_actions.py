@@ -19,21 +19,26 @@ from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.queries.reconciliation import day_boxes
 from publicpay.adapters.db.reconciliation.tables import recon_exceptions, statement_lines
 from publicpay.adapters.db.refunds import refunds
-from publicpay.demo.stack import Stack, build_stack
+from publicpay.demo.stack import Stack
 from publicpay.domain.errors import Forbidden, InvalidTransition, ValidationFailed
 from publicpay.domain.reconciliation import Action, WriteOffOverLimit
 from publicpay.emulators.alipay.bill import bill_zip
 from publicpay.services.reconciliation.clearing import run_clearing
 from publicpay.services.reconciliation.exceptions import resolve_exception, review_exception
 from publicpay.services.refunds.execution import run_due_refunds
-from publicpay.settings import Mode, Settings
-from tests.conftest import UNTHROTTLED
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.fault_kit import fault
-from tests.integration.recon_kit import exceptions_for, import_file, line_of, run_day, today
+from tests.integration.recon_kit import (
+    exceptions_for,
+    import_file,
+    line_of,
+    own_stack,
+    run_day,
+    today,
+    unit_api,
+)
 from tests.integration.test_carts import _pay_cart
 from tests.integration.test_payment_flow import open_order, pay_with_alipay, register, scan
-from tests.support.client import SignedClient
 
 ACCOUNT = "33050161000000000002"
 LIMIT = 100  # fen: what one write-off may book to income or loss in these tests
@@ -41,34 +46,13 @@ LIMIT = 100  # fen: what one write-off may book to income or loss in these tests
 
 @pytest.fixture(scope="module")
 def own(new_database_url: Any) -> Iterator[Stack]:
-    from tests.support.servers import free_port, serve
-
-    port = free_port()
-    built = build_stack(
-        Settings(
-            mode=Mode.TEST,
-            database_url=new_database_url(),
-            public_base_url=f"http://127.0.0.1:{port}",
-            recovery_after_s=3600,
-            collection_account_number=ACCOUNT,
-            write_off_limit_fen=LIMIT,
-            **UNTHROTTLED,
-        ),
-        emulator_time_scale=0.001,
-    )
-    with serve(built.app, port=port):
+    with own_stack(new_database_url(), ACCOUNT, settings={"write_off_limit_fen": LIMIT}) as built:
         yield built
-    built.close()
-
-
-def _api(stack: Stack) -> SignedClient:
-    unit = stack.info["units"][0]
-    return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
 
 
 def _lost(stack: Stack) -> tuple[str, str]:
     """A payment whose notification Alipay loses: the channel has it, the platform does not."""
-    code = register(_api(stack), stack.info["payers"][0])["payment_code"]
+    code = register(unit_api(stack), stack.info["payers"][0])["payment_code"]
     order = open_order(stack, code)
     fault(stack, "alipay", "lose_notify", order["order_no"])
     assert scan(stack, order["qr_code"]).status_code == 200
@@ -170,7 +154,7 @@ def test_an_explained_difference_is_accepted_with_no_money_moving(own):
 
 
 def test_a_cart_is_one_statement_line_matched_to_the_sum_of_its_orders(own):
-    api, payer = _api(own), own.info["payers"][0]
+    api, payer = unit_api(own), own.info["payers"][0]
     codes = [register(api, payer)["payment_code"] for _ in range(2)]
     cart_no = _pay_cart(own, codes)["order_no"]
     day = run_day(own, "alipay")
@@ -224,7 +208,7 @@ def _refund_of_order(stack: Stack, order_no: str) -> list[Any]:
 
 
 def test_an_amount_difference_is_written_off_within_the_limit_after_review(own):
-    api, payer = _api(own), own.info["payers"][0]
+    api, payer = unit_api(own), own.info["payers"][0]
     small = pay_with_alipay(own, register(api, payer)["payment_code"])["order_no"]
     large = pay_with_alipay(own, register(api, payer)["payment_code"])["order_no"]
     import_file(own, "alipay", _crafted_statement(own, {small: 3, large: 500}))
