@@ -75,18 +75,21 @@ _SAME_PAYMENT = (payment_orders.c.id == _LINE_ORDER.c.id) | (
 )
 _MATCHED = statement_lines.join(statements, statements.c.id == statement_lines.c.statement_id)
 
+# a payment as the clearing split reads it
+_PAYMENT = (
+    payables.c.id,
+    payables.c.payment_code,
+    payables.c.paid_fen,
+    units.c.name.label("unit_name"),
+)
+
 
 def cleared_payments(on_days: Any) -> Any:
     """The payables whose payment a cleared line of the active statements of the days
     `on_days` (a condition on `statements.c.business_day`) lists, as the clearing split reads
     them."""
     return (
-        select(
-            payables.c.id,
-            payables.c.payment_code,
-            payables.c.paid_fen,
-            units.c.name.label("unit_name"),
-        )
+        select(*_PAYMENT)
         .select_from(
             _MATCHED.join(_LINE_ORDER, _LINE_ORDER.c.id == statement_lines.c.order_id)
             .join(payment_orders, _SAME_PAYMENT)
@@ -146,10 +149,7 @@ def matched_refunds(*extra: Any) -> Any:
     the clearing split reads them."""
     return (
         select(
-            payables.c.id,
-            payables.c.payment_code,
-            payables.c.paid_fen,
-            units.c.name.label("unit_name"),
+            *_PAYMENT,
             refunds.c.amount_fen.label("refund_fen"),
             refunds.c.kind.label("refund_kind"),
             REFUNDED_BEFORE.label("refunded_before"),
