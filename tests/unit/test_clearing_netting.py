@@ -36,7 +36,11 @@ def _payment(pid: int, paid_fen: int = 1001) -> SimpleNamespace:
 
 def _refund(pid: int, refund_id: int, fen: int, kind: str = "refund") -> SimpleNamespace:
     return SimpleNamespace(
-        **vars(_payment(pid)), refund_fen=fen, refund_kind=kind, refund_id=refund_id
+        **vars(_payment(pid)),
+        refund_fen=fen,
+        refund_kind=kind,
+        refund_id=refund_id,
+        refunded_before=0,
     )
 
 

@@ -61,12 +61,17 @@ def _random_day(rng: random.Random, items: dict[str, object], n: int):
             id=i, payment_code=f"P{i:019d}", unit_name=f"单位{i % 3}", paid_fen=due + late
         )
         paid.append(row)
-        if rng.random() < 0.3:
-            refund = rng.choice([1, row.paid_fen, rng.randint(0, max(row.paid_fen, 1))])
+        before = 0  # some payments refunded more than once: each refund after the earlier ones
+        while rng.random() < 0.3 and before < row.paid_fen:
+            left = row.paid_fen - before
+            refund = min(rng.choice([1, left, rng.randint(1, max(left, 1))]), left)
             kind = rng.choice(["refund", "refund", "duplicate"])
             refunded.append(
-                SimpleNamespace(**vars(row), refund_kind=kind, refund_fen=min(refund, row.paid_fen))
+                SimpleNamespace(
+                    **vars(row), refund_kind=kind, refund_fen=refund, refunded_before=before
+                )
             )
+            before += 0 if kind == "duplicate" else refund
     rng.shuffle(refunded)
     return paid, refunded, lines_of
 

@@ -1,5 +1,6 @@
 """The clearing split of a day, columnar (Polars): every reconciled payment split by budget
-subject, level and destination exactly to the fen, refunds taken back in proportion.
+subject, level and destination exactly to the fen, refunds taken back as the ledger takes
+them.
 
 The same results as the per-payment rule (`domain.clearing.payment_parts` and
 `services.reconciliation.clearing.PaymentSplitter`, proven equal on random days by a test), in
@@ -9,8 +10,10 @@ million Python splits.
 Per payable line (in the payable's order): the late fee (paid − due) goes to the first fine;
 per level of its item's split (highest level first): fixed amounts first, each at most what is
 left, then the rest by weight rounded down, every fen the rounding leaves to the lowest level;
-zero parts are dropped. A refund takes back from its payment's parts in proportion (rounded
-down), the last part taking the remainder.
+zero parts are dropped. A refund takes back from its payment's parts what the ledger's refund
+journal took (`catalogue.refund_slices`, cumulative over the payable's earlier refunds): that
+rule is run per refund on its payment's parts (cached per distinct parts, refunded before and
+amount; a day's refunds are a small share of its payments), the rest stays columnar.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, overload
 
 import polars as pl
 
-from publicpay.domain.catalogue import BudgetLevel, Destination, FeeItem
+from publicpay.domain.catalogue import BudgetLevel, Destination, FeeItem, refund_slices
 from publicpay.domain.clearing import SPECIAL, ClearingLine, DaySplit
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.payables import PayableLine
@@ -174,25 +177,23 @@ def _parts(heads: pl.DataFrame, body: pl.DataFrame, shares: pl.DataFrame) -> pl.
     )
 
 
-def _taken_back(parts: pl.DataFrame, refund_fen: pl.DataFrame) -> pl.DataFrame:
-    """Each refund (`seq`, `refund_fen`) taken back from its payment's parts in proportion,
-    rounded down, the last part taking the remainder; as negative parts, zeros dropped."""
-    with_refund = parts.join(refund_fen, on="seq", how="inner").sort("seq", "pos", "rank")
-    share = pl.col("refund_fen") * pl.col("part") // pl.col("part").sum().over("seq")
-    last = pl.int_range(pl.len()).over("seq") == pl.len().over("seq") - 1
-    taken = (
-        with_refund.with_columns(share.alias("share"))
-        .with_columns(
-            pl.when(last)
-            .then(
-                pl.col("refund_fen") - (pl.col("share").sum() - pl.col("share").last()).over("seq")
-            )
-            .otherwise(pl.col("share"))
-            .alias("part")
-        )
-        .filter(pl.col("part") != 0)
+def _taken_back(parts: pl.DataFrame, refunds: pl.DataFrame) -> pl.DataFrame:
+    """Each refund (`seq`, `refunded_before`, `refund_fen`) taken back from its payment's parts
+    by the ledger's rule (`catalogue.refund_slices`), as negative parts, zeros dropped."""
+    with_refund = parts.join(refunds, on="seq", how="inner").sort("seq", "pos", "rank")
+    per_refund = with_refund.group_by("seq", maintain_order=True).agg(
+        pl.col("part"), pl.col("refunded_before").first(), pl.col("refund_fen").first()
     )
-    return taken.with_columns(-pl.col("part"))
+    known: dict[tuple[object, ...], list[int]] = {}
+    slices: list[int] = []
+    for paid, before, fen in per_refund.select("part", "refunded_before", "refund_fen").iter_rows():
+        key = (before, fen, *paid)
+        taken = known.get(key)
+        if taken is None:
+            taken = known[key] = refund_slices(paid, before, fen)
+        slices += taken
+    taken_back = pl.Series("part", slices, dtype=_I64)
+    return with_refund.with_columns(-taken_back).filter(pl.col("part") != 0)
 
 
 _OUT = ["payment_code", "subject_code", "level", "destination", "part", "unit_name"]
@@ -206,8 +207,8 @@ def split_frame(
 ) -> pl.DataFrame:
     """The day's clearing lines as columns (payment_code, subject_code, level, destination,
     amount_fen, unit_name): `paid` rows (id, payment_code, unit_name, paid_fen) first, then
-    the `refunded` rows' (… refund_kind, refund_fen) taken back; a duplicate payment's refund
-    is left out (that payment was never cleared)."""
+    the `refunded` rows' (… refund_kind, refunded_before, refund_fen) taken back; a duplicate
+    payment's refund is left out (that payment was never cleared)."""
     shares = _shares(items)
     kept = [r for r in refunded if r.refund_kind != "duplicate"]
     heads, body = (
@@ -219,16 +220,17 @@ def split_frame(
     body = body.with_row_index("pos")  # the payable's line order
     _check(body, heads, items)
     parts = _parts(heads, body, shares)
-    refund_fen = pl.DataFrame(
+    refund_rows = pl.DataFrame(
         {
             "seq": pl.Series(range(len(paid), len(paid) + len(kept)), dtype=_I64),
+            "refunded_before": pl.Series([int(r.refunded_before) for r in kept], dtype=_I64),
             "refund_fen": pl.Series([int(r.refund_fen) for r in kept], dtype=_I64),
         }
     )
     out = pl.concat(
         [
             parts.filter(pl.col("seq") < len(paid)).select(_OUT),
-            _taken_back(parts, refund_fen).select(_OUT),
+            _taken_back(parts, refund_rows).select(_OUT),
         ]
     )
     return out.rename({"part": "amount_fen"})

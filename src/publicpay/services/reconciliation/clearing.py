@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from publicpay.domain.catalogue import FeeItem
+from publicpay.domain.catalogue import FeeItem, refund_slices
 from publicpay.domain.clearing import (
     ClearingLine,
     DaySplit,
@@ -134,7 +134,7 @@ class PaymentSplitter:
             if r.refund_kind == "duplicate":
                 continue  # a second payment's refund: that payment was never cleared
             whole = split.lines(r.payment_code, r.unit_name, lines_of[int(r.id)], r.paid_fen)
-            out += _refund_lines(whole, int(r.refund_fen))
+            out += refund_lines(whole, int(r.refunded_before), int(r.refund_fen))
         return DaySplit.of(out)
 
 
@@ -156,26 +156,19 @@ class _Splits:
         return [ClearingLine(code, s, level, d, fen, unit) for s, level, d, fen in parts]
 
 
-def _refund_lines(whole: list[ClearingLine], refund_fen: int) -> list[ClearingLine]:
-    """A refund taken back from the payment's lines in proportion, exact to the fen (the last
-    line takes the remainder)."""
-    paid = sum(line.amount_fen for line in whole)
-    out, left = [], refund_fen
-    for i, line in enumerate(whole):
-        part = left if i == len(whole) - 1 else refund_fen * line.amount_fen // paid
-        left -= part
-        if part:
-            out.append(
-                ClearingLine(
-                    line.payment_code,
-                    line.subject_code,
-                    line.level,
-                    line.destination,
-                    -part,
-                    line.unit_name,
-                )
-            )
-    return out
+def refund_lines(
+    whole: list[ClearingLine], refunded_before: int, refund_fen: int
+) -> list[ClearingLine]:
+    """A refund taken back from the payment's lines exactly as the ledger's refund journal
+    takes it from the payment's shares (`catalogue.refund_slices`: cumulative, monotone):
+    each line gives back its part of everything refunded so far (`refunded_before`, the
+    payable's refunds the ledger booked before this one, plus this one) minus what the
+    earlier refunds already took. So for every payment and level, what clearing takes back
+    over any sequence of partial refunds is what the ledger's refund journals debited."""
+    slices = refund_slices([line.amount_fen for line in whole], refunded_before, refund_fen)
+    return [
+        line._replace(amount_fen=-part) for line, part in zip(whole, slices, strict=True) if part
+    ]
 
 
 def open_window(

@@ -128,8 +128,10 @@ class ClearingRepo(Protocol):
 class ClearingSplitter(Protocol):
     """A day's clearing lines: the `paid` rows (id, payment_code, unit_name, paid_fen) split
     by budget subject, level and destination exactly to the fen (`domain.clearing
-    .payment_parts`), then the `refunded` rows (… refund_kind, refund_fen) taken back in
-    proportion (a duplicate payment's refund left out)."""
+    .payment_parts`), then the `refunded` rows (… refund_kind, refunded_before, refund_fen)
+    taken back as the ledger's refund journal took them (`catalogue.refund_slices`, cumulative
+    over the payable's refunds the ledger booked before; a duplicate payment's refund left
+    out)."""
 
     def split(
         self,

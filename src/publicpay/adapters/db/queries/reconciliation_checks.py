@@ -7,6 +7,10 @@ windows and the ledger say must agree, for every day.
   matched payments minus matched refunds (duplicates, refunded by the platform, excluded) minus
   the transfer refunds it netted — cleared equals reconciled; each netted transfer refund is a
   matched `REFUND:` debit of its amount (once only: `clearing_refunds` is unique per refund);
+- per payment and budget level (or special account): what the confirmed windows cleared (its
+  payment's lines less what its refunds took back) equals the ledger's payment journal less the
+  refund journals of the refunds those windows took back — to the fen, however many partial
+  refunds;
 - the collection account (汇缴户) holds exactly what is still pending: what the channels settled
   into it for instructed days, plus the cash credited and minus the transfer refunds it paid,
   minus what confirmed windows cleared out (net of the transfer refunds they netted).
@@ -16,11 +20,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, literal, select, union_all
 
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
+from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
-from publicpay.adapters.db.reconciliation.clearing import CLEARED_PAYMENT_LINE
+from publicpay.adapters.db.reconciliation.clearing import (
+    CLEARED_PAYMENT_LINE,
+    cleared_payments,
+    matched_refunds,
+)
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
     clearing_refunds,
@@ -31,8 +40,9 @@ from publicpay.adapters.db.reconciliation.tables import (
     statements,
 )
 from publicpay.adapters.db.refunds import refunds
+from publicpay.domain.catalogue import Destination
 from publicpay.domain.clearing import COLLECTION
-from publicpay.domain.ledger import JournalKind
+from publicpay.domain.ledger import SPECIAL_ACCOUNT, JournalKind
 from publicpay.domain.reconciliation import (
     CHANNEL_SOURCES,
     EXCEPTION_CLASSES,
@@ -41,6 +51,7 @@ from publicpay.domain.reconciliation import (
     LineResolution,
     Source,
 )
+from publicpay.domain.refunds import RefundKind
 
 _CHANNELS = [s.value for s in CHANNEL_SOURCES]
 # a written-off amount difference: the platform's amount is what was cleared
@@ -166,6 +177,87 @@ def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
                 f"清算窗口 {w.id}：划出 {w.total_fen} 分 ≠ 当日平账净额 {matched} 分"
                 f"减轧差转账退款 {netted} 分"
             )
+    return out
+
+
+# the ledger accounts a payment's shares are credited to: the treasury by level, the special account
+_LEVEL_ACCOUNT = (ledger_postings.c.account == SPECIAL_ACCOUNT) | ledger_postings.c.account.like(
+    "treasury_payable:%"
+)
+_LINE_ACCOUNT = case(
+    (clearing_lines.c.destination == Destination.SPECIAL_ACCOUNT.value, literal(SPECIAL_ACCOUNT)),
+    else_=literal("treasury_payable:") + clearing_lines.c.level,
+)
+
+
+def cleared_per_level(conn: Connection, _now: datetime) -> list[str]:
+    """每笔缴款、每个预算级次（及财政专户）：已确认清算窗口划出的净额（收款减各次退款冲减）等于总账该缴款的收款分录减这些窗口已冲减退款的退款分录"""
+    confirmed = select(clearing_windows.c.id).where(clearing_windows.c.status == "confirmed")
+    days = select(clearing_windows.c.business_day).where(clearing_windows.c.status == "confirmed")
+    on_days = statements.c.business_day.in_(days)
+    paid = cleared_payments(on_days).with_only_columns(payables.c.id)
+    refunded = (
+        matched_refunds(refunds.c.id.label("refund_id"))
+        .where(on_days, statements.c.source.in_(_CHANNELS), statement_lines.c.kind == "refund")
+        .with_only_columns(refunds.c.id)
+        .order_by(None)
+    )
+    netted = select(clearing_refunds.c.refund_id).where(clearing_refunds.c.window_id.in_(confirmed))
+    credited = (
+        select(
+            payables.c.payment_code.label("code"),
+            ledger_postings.c.account.label("account"),
+            (-ledger_postings.c.amount_fen).label("fen"),
+        )
+        .select_from(
+            ledger_postings.join(ledger_journals).join(
+                payables, payables.c.id == ledger_journals.c.payable_id
+            )
+        )
+        .where(
+            ledger_journals.c.kind.in_([JournalKind.PAYMENT.value, JournalKind.REVERSAL.value]),
+            payables.c.id.in_(paid),
+            _LEVEL_ACCOUNT,
+        )
+    )
+    debited = (
+        select(payables.c.payment_code, ledger_postings.c.account, -ledger_postings.c.amount_fen)
+        .select_from(
+            ledger_postings.join(ledger_journals)
+            .join(refunds, refunds.c.refund_no == ledger_journals.c.ref)
+            .join(payables, payables.c.id == refunds.c.payable_id)
+        )
+        .where(
+            ledger_journals.c.kind == JournalKind.REFUND.value,
+            refunds.c.kind == RefundKind.REQUESTED.value,
+            refunds.c.id.in_(refunded) | refunds.c.id.in_(netted),
+            _LEVEL_ACCOUNT,
+        )
+    )
+    booked = union_all(credited, debited).subquery()
+    ledger = {
+        (code, account): int(fen)
+        for code, account, fen in conn.execute(
+            select(booked.c.code, booked.c.account, func.sum(booked.c.fen))
+            .group_by(booked.c.code, booked.c.account)
+            .having(func.sum(booked.c.fen) != 0)
+        )
+    }
+    out = []
+    cleared = conn.execute(
+        select(clearing_lines.c.payment_code, _LINE_ACCOUNT, func.sum(clearing_lines.c.amount_fen))
+        .where(clearing_lines.c.window_id.in_(confirmed))
+        .group_by(clearing_lines.c.payment_code, _LINE_ACCOUNT)
+        .having(func.sum(clearing_lines.c.amount_fen) != 0)
+    )
+    for code, account, fen in cleared:
+        expected = ledger.pop((code, account), 0)
+        if int(fen) != expected:
+            out.append(f"缴款 {code} {account}：清算净额 {fen} 分 ≠ 总账 {expected} 分")
+    out += [
+        f"缴款 {code} {account}：清算净额 0 分 ≠ 总账 {fen} 分"
+        for (code, account), fen in sorted(ledger.items())
+    ]
     return out
 
 
@@ -306,6 +398,7 @@ CHECKS = (
     channel_days,
     reconciled_days_closed,
     cleared_equals_reconciled,
+    cleared_per_level,
     collection_pending,
     bank_days,
 )

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
+from publicpay.adapters.db.ledger import ledger_journals
 from publicpay.adapters.db.payables import payable_lines, payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.tables import (
@@ -28,8 +29,10 @@ from publicpay.adapters.db.sql import Change, Insert, Sql
 from publicpay.adapters.db.units import units
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.clearing import ClearingLine, Window, WindowStatus
+from publicpay.domain.ledger import JournalKind
 from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import CHANNEL_SOURCES, LineResolution, MatchClass, Source
+from publicpay.domain.refunds import RefundKind
 from publicpay.domain.time import utc
 
 _WINDOW = select(clearing_windows).where(
@@ -71,41 +74,85 @@ _SAME_PAYMENT = (payment_orders.c.id == _LINE_ORDER.c.id) | (
     _LINE_ORDER.c.cart_id.is_not(None) & (payment_orders.c.cart_id == _LINE_ORDER.c.cart_id)
 )
 _MATCHED = statement_lines.join(statements, statements.c.id == statement_lines.c.statement_id)
-_PAID = (
-    select(
-        payables.c.id,
-        payables.c.payment_code,
-        payables.c.paid_fen,
-        units.c.name.label("unit_name"),
-    )
-    .select_from(
-        _MATCHED.join(_LINE_ORDER, _LINE_ORDER.c.id == statement_lines.c.order_id)
-        .join(payment_orders, _SAME_PAYMENT)
-        .join(payables, payables.c.id == payment_orders.c.payable_id)
-        .join(units, units.c.id == payables.c.unit_id)
-    )
-    .where(
-        statements.c.business_day == bindparam("day"),
-        statements.c.status == "active",
-        statement_lines.c.kind == "payment",
-        CLEARED_PAYMENT_LINE,
-        payment_orders.c.status != "reversed",  # a counter payment reversed (冲正) that day
-    )
-    .order_by(payables.c.id)
+
+# a payment as the clearing split reads it
+_PAYMENT = (
+    payables.c.id,
+    payables.c.payment_code,
+    payables.c.paid_fen,
+    units.c.name.label("unit_name"),
 )
 
 
-def _matched_refunds(*extra: Any) -> Any:
+def cleared_payments(on_days: Any) -> Any:
+    """The payables whose payment a cleared line of the active statements of the days
+    `on_days` (a condition on `statements.c.business_day`) lists, as the clearing split reads
+    them."""
+    return (
+        select(*_PAYMENT)
+        .select_from(
+            _MATCHED.join(_LINE_ORDER, _LINE_ORDER.c.id == statement_lines.c.order_id)
+            .join(payment_orders, _SAME_PAYMENT)
+            .join(payables, payables.c.id == payment_orders.c.payable_id)
+            .join(units, units.c.id == payables.c.unit_id)
+        )
+        .where(
+            on_days,
+            statements.c.status == "active",
+            statement_lines.c.kind == "payment",
+            CLEARED_PAYMENT_LINE,
+            payment_orders.c.status != "reversed",  # a counter payment reversed (冲正) that day
+        )
+    )
+
+
+_PAID = cleared_payments(statements.c.business_day == bindparam("day")).order_by(payables.c.id)
+
+
+# what the payable's requested refunds the ledger booked before this one add up to: the ledger
+# took each refund back cumulatively over them (`catalogue.refund_slices`, the payable's
+# `refunded_fen` when the refund settled), in the order of their refund journals (one per
+# refund, written under the payable's lock); a refund not booked yet comes after all booked
+_EARLIER = refunds.alias("earlier_refund")
+_EARLIER_JOURNAL = ledger_journals.alias("earlier_journal")
+_THIS_JOURNAL = ledger_journals.alias("this_journal")
+_REFUND_JOURNAL = JournalKind.REFUND.value
+REFUNDED_BEFORE = (
+    select(func.coalesce(func.sum(_EARLIER.c.amount_fen), 0))
+    .select_from(
+        _EARLIER.join(
+            _EARLIER_JOURNAL,
+            and_(
+                _EARLIER_JOURNAL.c.ref == _EARLIER.c.refund_no,
+                _EARLIER_JOURNAL.c.kind == _REFUND_JOURNAL,
+            ),
+        ).outerjoin(
+            _THIS_JOURNAL,
+            and_(
+                _THIS_JOURNAL.c.ref == refunds.c.refund_no, _THIS_JOURNAL.c.kind == _REFUND_JOURNAL
+            ),
+        )
+    )
+    .where(
+        _EARLIER.c.payable_id == refunds.c.payable_id,
+        _EARLIER.c.kind == RefundKind.REQUESTED.value,
+        _EARLIER.c.id != refunds.c.id,
+        _THIS_JOURNAL.c.id.is_(None) | (_EARLIER_JOURNAL.c.id < _THIS_JOURNAL.c.id),
+    )
+    .correlate(refunds)
+    .scalar_subquery()
+)
+
+
+def matched_refunds(*extra: Any) -> Any:
     """The refunds a matched line of an active statement names, with their payables, shaped as
     the clearing split reads them."""
     return (
         select(
-            payables.c.id,
-            payables.c.payment_code,
-            payables.c.paid_fen,
-            units.c.name.label("unit_name"),
+            *_PAYMENT,
             refunds.c.amount_fen.label("refund_fen"),
             refunds.c.kind.label("refund_kind"),
+            REFUNDED_BEFORE.label("refunded_before"),
             *extra,
         )
         .select_from(
@@ -121,14 +168,14 @@ def _matched_refunds(*extra: Any) -> Any:
     )
 
 
-_REFUNDED = _matched_refunds().where(
+_REFUNDED = matched_refunds().where(
     statements.c.business_day == bindparam("day"), statement_lines.c.kind == "refund"
 )
 # refunds paid by bank transfer whose debit a collection-account statement matched, that no
 # window netted yet: those of a payment a channel's statement clears (a counter payment's; a cash
 # payment is not cleared, so neither is its refund), a duplicate payment's refund left out
 _NETTED = select(clearing_refunds.c.id).where(clearing_refunds.c.refund_id == refunds.c.id)
-_TRANSFER_REFUNDS = _matched_refunds(refunds.c.id.label("refund_id")).where(
+_TRANSFER_REFUNDS = matched_refunds(refunds.c.id.label("refund_id")).where(
     statements.c.source == Source.BANK.value,
     statement_lines.c.kind == "debit",
     refunds.c.channel.in_([s.value for s in CHANNEL_SOURCES]),
@@ -280,6 +327,8 @@ class ClearingRepository:
         return self._sql.all(_PAID, {"day": day})
 
     def refunded_on(self, day: date) -> list[Any]:
+        """The refunds a matched line of the day's active statements lists, with their payables
+        and what the payable's refunds booked before each add up to (`refunded_before`)."""
         return self._sql.all(_REFUNDED, {"day": day})
 
     def transfer_refunds_to_net(self) -> list[Any]:
