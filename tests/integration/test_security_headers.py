@@ -1,8 +1,10 @@
-"""Security headers on every response, /docs served from vendored assets (no CDN), and
-forwarded headers believed only from trusted proxies (HTTPS → Secure cookies and HSTS)."""
+"""Security headers on every response, /docs served from vendored assets (no CDN),
+forwarded headers believed only from trusted proxies (HTTPS → Secure cookies and HSTS), and
+FastAPI's own telemetry layer off."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry import trace
 
 from publicpay.api.app import create_app
 from publicpay.web.vendor import PACKAGES
@@ -133,3 +136,28 @@ def test_forwarded_https_from_an_untrusted_peer_is_ignored(stack: Any, base_url:
     assert answer.status_code == 303, answer.text
     assert "secure" not in answer.headers["set-cookie"].lower()
     assert "strict-transport-security" not in answer.headers
+
+
+def test_fastapi_native_telemetry_is_not_consulted_even_with_a_tracer_provider_set_up(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PublicPay ships no OpenTelemetry SDK: FastAPI's own telemetry is switched off, so a
+    provider some other package set up is never asked (which cost every request its check)."""
+    asked: list[str] = []
+
+    def provider() -> trace.TracerProvider:
+        asked.append("tracer provider")
+        return trace.NoOpTracerProvider()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", provider)
+
+    answer = asyncio.run(_get_in_process(create_app(stack.container), "/healthz"))
+
+    assert answer.status_code == 200
+    assert asked == []
+
+
+async def _get_in_process(app: Any, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        return await client.get(path)

@@ -1,5 +1,5 @@
 """The plain ASGI middleware at the edge, driven with hand-made ASGI scopes: trusted proxies,
-security headers, body limits."""
+and the edge's request id, security headers and body limits."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from publicpay.api.body_limit import BodyLimit
+from publicpay.api.edge import Edge
 from publicpay.api.proxies import TrustedProxies
-from publicpay.api.security_headers import SecurityHeaders
 from publicpay.settings import Settings
 
 Seen = dict[str, Any]
@@ -117,8 +116,8 @@ def _headers(sent: list[Any]) -> dict[bytes, bytes]:
 
 
 def test_security_headers_are_added_and_hsts_only_over_https() -> None:
-    _, plain = _seen_by(SecurityHeaders, _scope())
-    _, tls = _seen_by(SecurityHeaders, _scope(scheme="https"))
+    _, plain = _seen_by(_edge(), _scope())
+    _, tls = _seen_by(_edge(), _scope(scheme="https"))
 
     headers = _headers(plain)
     assert b"frame-ancestors 'none'" in headers[b"content-security-policy"]
@@ -129,15 +128,15 @@ def test_security_headers_are_added_and_hsts_only_over_https() -> None:
     assert _headers(tls)[b"strict-transport-security"].startswith(b"max-age=")
 
 
-def _limited(limit: int = 100) -> Any:
-    return lambda app: BodyLimit(
+def _edge(limit: int = 100) -> Any:
+    return lambda app: Edge(
         app, limit=limit, upload_limit=1000, upload_paths=frozenset({"/upload"})
     )
 
 
 @pytest.mark.parametrize("declared", ["1\u00b2", "-1", "1e3", "99999999999999999999999"])
 def test_a_content_length_that_is_not_plain_ascii_digits_is_refused(declared: str) -> None:
-    seen, sent = _seen_by(_limited(), _scope("1.2.3.4", ("Content-Length", declared)))
+    seen, sent = _seen_by(_edge(), _scope("1.2.3.4", ("Content-Length", declared)))
 
     assert seen == {}  # the app never ran
     assert sent[0]["status"] == 400
@@ -145,7 +144,7 @@ def test_a_content_length_that_is_not_plain_ascii_digits_is_refused(declared: st
 
 
 def test_a_body_longer_than_the_limit_is_refused_without_a_declared_length() -> None:
-    seen, sent = _seen_by(_limited(), _scope(), body=b"x" * 101)
+    seen, sent = _seen_by(_edge(), _scope(), body=b"x" * 101)
 
     assert "body" not in seen
     assert sent[0]["status"] == 413
@@ -155,7 +154,43 @@ def test_a_body_longer_than_the_limit_is_refused_without_a_declared_length() -> 
 def test_upload_paths_get_the_upload_limit() -> None:
     scope = {**_scope(), "path": "/upload"}
 
-    seen, sent = _seen_by(_limited(), scope, body=b"x" * 500)
+    seen, sent = _seen_by(_edge(), scope, body=b"x" * 500)
 
     assert seen["body"] == b"x" * 500
     assert sent[0]["status"] == 200
+
+
+def test_a_refusal_before_the_body_carries_the_request_id_and_security_headers() -> None:
+    scope = _scope("1.2.3.4", ("Content-Length", "101"), ("X-Request-Id", "req-7"))
+
+    seen, sent = _seen_by(_edge(), scope)
+
+    assert seen == {}  # the app never ran
+    headers = _headers(sent)
+    assert sent[0]["status"] == 413
+    assert headers[b"x-request-id"] == b"req-7"
+    assert headers[b"x-content-type-options"] == b"nosniff"
+
+
+def test_the_answer_carries_one_request_id_and_keeps_a_security_header_the_app_set() -> None:
+    sent: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        own = [(b"x-request-id", b"from-the-app"), (b"x-frame-options", b"SAMEORIGIN")]
+        await send({"type": "http.response.start", "status": 200, "headers": own})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(_edge()(app)(_scope(), _nothing, send))
+
+    names = [k for k, _ in sent[0]["headers"]]
+    assert names.count(b"x-request-id") == 1
+    assert len(_headers(sent)[b"x-request-id"]) == 16  # a new one, not the app's
+    assert names.count(b"x-frame-options") == 1
+    assert _headers(sent)[b"x-frame-options"] == b"SAMEORIGIN"
+
+
+async def _nothing() -> Any:
+    return {"type": "http.request", "body": b"", "more_body": False}

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-import secrets
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from publicpay.adapters.payables.batch_files.reading import MAX_FILE_BYTES
 from publicpay.api import glossary, openapi_contract, openapi_docs, problems, threads
-from publicpay.api.body_limit import BodyLimit
+from publicpay.api.edge import Edge
 from publicpay.api.proxies import TrustedProxies
 from publicpay.api.rate_limits import AnonymousLimits, ApiClientLimiter, anonymous_allowance
 from publicpay.api.routes import (
@@ -43,12 +41,9 @@ from publicpay.api.routes.payments import (
     notifications,
     payer,
 )
-from publicpay.api.security_headers import SecurityHeaders
 from publicpay.bootstrap import Container
 from publicpay.web import console, kiosk, portal, vendor, verify
 from publicpay.web.vendor import vendor_dir
-
-log = logging.getLogger("publicpay.http")
 
 DESCRIPTION = """PublicPay 统一公共支付平台 API.
 
@@ -66,6 +61,7 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
         lifespan=_thread_pools(c.settings.request_threads, c.settings.db_pool_size),
         docs_url=None,  # served by openapi_docs from the vendored Swagger UI (no CDN)
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.container = c
     app.state.api_limiter = ApiClientLimiter(c.settings.api_rate_per_s, c.settings.api_rate_burst)
@@ -109,22 +105,25 @@ def create_app(c: Container, emulators: Mapping[str, ASGIApp] | None = None) -> 
     return app
 
 
+# FastAPI's native OpenTelemetry spans, metrics and logs, off: PublicPay ships no OpenTelemetry
+# SDK (only the API, which FastAPI depends on), so they could only go to providers nobody set
+# up, and asking whether one is set up costs every request about 30,000 instructions.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
 # Batch registration uploads: the file limit plus room for a multipart form's framing.
 UPLOAD_PATHS = frozenset({"/api/v1/payable-batches", "/console/payable-batches"})
 UPLOAD_LIMIT = MAX_FILE_BYTES + 256_000
 
 
 def _edge(app: FastAPI, c: Container) -> None:
-    """Plain ASGI middleware, outermost last: trusted proxies' headers (when configured),
-    the request log, security headers, then the body limit in front of every route."""
+    """Plain ASGI middleware, outermost last: trusted proxies' headers (when configured), then
+    the edge (request id and log, security headers, body limit) in front of every route."""
     app.add_middleware(
-        BodyLimit,
+        Edge,
         limit=c.settings.max_body_bytes,
         upload_limit=max(UPLOAD_LIMIT, c.settings.max_body_bytes),
         upload_paths=UPLOAD_PATHS,
     )
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestLog)
     if c.settings.trusted_proxies:
         app.add_middleware(TrustedProxies, proxies=c.settings.trusted_proxies)
 
@@ -143,56 +142,6 @@ def hot_routes() -> list[Route]:
             include_in_schema=False,
         ),
     ]
-
-
-class RequestLog:
-    """Tags every HTTP response with `X-Request-Id` (the caller's, or a new one) and logs the
-    ones that failed. A plain ASGI middleware: `BaseHTTPMiddleware` costs a task per request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = _header(scope, b"x-request-id")
-        request_id = given if _fit_for_logs(given) else secrets.token_hex(8)
-        started = time.perf_counter()
-
-        async def tagged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message = {**message, "headers": headers}
-                if message["status"] >= 400:
-                    _log_failure(scope, message["status"], started, request_id)
-            await send(message)
-
-        await self.app(scope, receive, tagged)
-
-
-def _fit_for_logs(request_id: str) -> bool:
-    """A caller's request id is echoed and logged only when short and plain ASCII."""
-    return 0 < len(request_id) <= 64 and request_id.isascii() and request_id.isprintable()
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return ""
-
-
-def _log_failure(scope: Scope, status: int, started: float, request_id: str) -> None:
-    log.info(
-        "%s %s -> %s (%.1f ms) request_id=%s",
-        scope["method"],
-        scope["path"],
-        status,
-        (time.perf_counter() - started) * 1000,
-        request_id,
-    )
 
 
 def _document_every_field(app: FastAPI) -> None:

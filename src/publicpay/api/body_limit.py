@@ -1,6 +1,6 @@
 """Request body limits for every route, enforced before the body is read.
 
-`BodyLimit` is a plain ASGI middleware in front of every route (API, pages, emulators):
+The edge (`api.edge.Edge`, in front of every route: API, pages, emulators) applies them:
 
 - a declared `Content-Length` over the route's limit is refused at once (413), before a byte
   of the body is read; one that is not a plain ASCII number is refused (400);
@@ -24,7 +24,7 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from publicpay.api.problems import problem
 
@@ -45,54 +45,36 @@ def too_large_detail(limit: int) -> str:
     return f"请求体超过 {limit} 字节的上限，已拒绝"
 
 
-class BodyLimit:
-    def __init__(
-        self, app: ASGIApp, *, limit: int, upload_limit: int, upload_paths: frozenset[str]
-    ) -> None:
-        self.app = app
-        self.limit = limit
-        self.upload_limit = upload_limit
-        self.upload_paths = upload_paths
+def refused_before_reading(
+    scope: Scope, declared: str | None, limit: int
+) -> tuple[int, str] | None:
+    """(status, detail) of a request refused before a byte of its body is read: a control
+    character in its target, a `Content-Length` (`declared`) that is not a plain number or is
+    over `limit`; None when it may be read."""
+    if _controls_in_target(scope):
+        return 400, "请求地址或查询参数含有控制字符"
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit() and len(declared) <= 18):
+            return 400, "Content-Length 请求头无效"
+        if int(declared) > limit:
+            return 413, too_large_detail(limit)
+    return None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if _controls_in_target(scope):
-            await _refuse(scope, receive, send, 400, "请求地址或查询参数含有控制字符")
-            return
-        limit = self.upload_limit if scope["path"] in self.upload_paths else self.limit
-        declared = _content_length(scope)
-        if declared is not None:
-            if not (declared.isascii() and declared.isdigit() and len(declared) <= 18):
-                await _refuse(scope, receive, send, 400, "Content-Length 请求头无效")
-                return
-            if int(declared) > limit:
-                await _refuse(scope, receive, send, 413, too_large_detail(limit))
-                return
-        received = 0
-        started = False
 
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
+def counted(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises `BodyTooLarge` as soon as the body read passes `limit`."""
+    received = 0
 
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+    async def counting() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
 
-        try:
-            await self.app(scope, counted, watched)
-        except BodyTooLarge as exc:  # read outside FastAPI's handlers (e.g. a mounted app)
-            if started:
-                raise
-            await _refuse(scope, receive, send, 413, str(exc.detail))
+    return counting
 
 
 _ENCODED_CONTROLS = tuple(f"%{n:02x}".encode() for n in (*range(0x20), 0x7F))
@@ -109,14 +91,7 @@ def _controls_in_target(scope: Scope) -> bool:
     return any(code in lowered for code in _ENCODED_CONTROLS)
 
 
-def _content_length(scope: Scope) -> str | None:
-    for key, value in scope["headers"]:
-        if key == b"content-length":
-            return bytes(value).decode("latin-1").strip()
-    return None
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+async def refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
     """problem+json for the API; a short Chinese page for a browser asking for a page."""
     log.info("refused %s %s: %s", scope["method"], scope["path"], detail)
     title = "请求体过大" if status == 413 else "请求格式错误"

@@ -9,13 +9,12 @@
 - `Strict-Transport-Security` when the request came over HTTPS, directly or through a trusted
   proxy (`api.proxies`); never on plain HTTP, where it would mean nothing.
 
-A response that already carries one of these headers keeps its own. A plain ASGI middleware:
-the header list is built once; per response it is one pass over the response's headers.
+A response that already carries one of these headers keeps its own. Added by the edge
+(`api.edge.Edge`): the header list is built once; per response it is one pass over the
+response's headers.
 """
 
 from __future__ import annotations
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join(
     (
@@ -39,26 +38,3 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
-
-
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        https = scope.get("scheme") == "https"
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {bytes(k).lower() for k, _ in headers}
-                headers.extend(h for h in HEADERS if h[0] not in present)
-                if https and HSTS[0] not in present:
-                    headers.append(HSTS)
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
