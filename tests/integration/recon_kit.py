@@ -21,6 +21,7 @@ from publicpay.adapters.db.reconciliation.tables import (
 )
 from publicpay.adapters.reconciliation.engine import PolarsEngine
 from publicpay.demo.stack import Stack, build_stack
+from publicpay.domain.clearing import Window, WindowStatus
 from publicpay.domain.reconciliation import DayRecord, Source
 from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.bank.teller import new_serial
@@ -189,3 +190,17 @@ def owed_to_treasury(stack: Stack) -> dict[str, int]:
     )
     with stack.container.engines.read.connect() as conn:
         return {str(a): int(f) for a, f in conn.execute(stmt) if int(f)}
+
+
+def bare_window(stack: Stack, day: date, account: str, **fen: int) -> Window:
+    """An open window of nothing (its amounts in `fen`), for writing straight through the
+    clearing repository (two windows opened at once)."""
+    amounts = {"gross_fen": 0, "refunds_fen": 0, "fees_fen": 0, "total_fen": 0, **fen}
+    return Window(
+        id=0,
+        business_day=day,
+        account=account,
+        status=WindowStatus.OPEN,
+        created_at=stack.container.clock.now(),
+        **amounts,
+    )

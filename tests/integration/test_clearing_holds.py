@@ -13,13 +13,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 
 from publicpay.adapters.db.queries.invariants import run_checks
+from publicpay.adapters.db.reconciliation.tables import clearing_holds, clearing_windows
 from publicpay.demo.stack import Stack
+from publicpay.domain.errors import Conflict
 from publicpay.services.reconciliation.clearing import run_clearing
 from tests.integration.console_kit import logged_in, make_user
 from tests.integration.receipt_kit import drain
 from tests.integration.recon_kit import (
+    bare_window,
     counter_payment,
     owed_to_treasury,
     own_stack,
@@ -86,3 +90,44 @@ def test_what_a_level_cannot_take_back_is_held_for_the_next_window_and_shown(own
     waiting_section = listed.text[listed.text.index('id="waiting-holds"') :]
     assert code_a in waiting_section
     assert "结转下一清算窗口" in waiting_section
+
+
+def test_a_hold_is_taken_back_by_one_window_only(own: Stack) -> None:
+    """Two windows opened at once could both take a held part back: the first takes it (the
+    hold names it), the second is refused whole with a clear conflict and leaves nothing."""
+    c = own.container
+    with c.read_uow() as uow:
+        waiting = uow.clearing.holds_to_take()
+    assert waiting  # the previous test's two held parts
+    ids = [int(h.id) for h in waiting]
+    far = today() + timedelta(days=400)
+    windows = []
+    for day in (far, far + timedelta(days=1)):
+        window = bare_window(own, day, ACCOUNT)
+        with c.uow() as uow:
+            if day == far:
+                uow.clearing.add_window(window, [], taken=ids)
+                uow.commit()
+                windows.append(window)
+                continue
+            with pytest.raises(Conflict, match="另一清算窗口"):
+                uow.clearing.add_window(window, [], taken=ids[:1])
+    with c.read_uow() as uow:
+        assert uow.clearing.holds_to_take() == []
+        assert uow.clearing.window(far + timedelta(days=1), ACCOUNT) is None
+        taken = uow.clearing.holds(windows[0].id)
+    assert sorted(int(h.id) for h in taken) == ids
+    assert {h.taken_by for h in taken} == {windows[0].id}
+    # the bare window written here goes again, its holds wait again: check keeps holding
+    with c.engines.write.begin() as conn:
+        conn.execute(
+            update(clearing_holds)
+            .where(clearing_holds.c.taken_by == windows[0].id)
+            .values(taken_by=None)
+        )
+        conn.execute(delete(clearing_windows).where(clearing_windows.c.id == windows[0].id))
+    with c.read_uow() as uow:
+        assert sorted(int(h.id) for h in uow.clearing.holds_to_take()) == ids
+    with c.engines.read.connect() as conn:
+        report = run_checks(conn)
+    assert report.ok, report.violations

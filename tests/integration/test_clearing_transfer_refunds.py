@@ -20,12 +20,12 @@ from publicpay.adapters.db.reconciliation.tables import (
     clearing_windows,
 )
 from publicpay.demo.stack import Stack
-from publicpay.domain.clearing import Window, WindowStatus
 from publicpay.domain.errors import Conflict
 from publicpay.services.reconciliation.clearing import run_clearing
 from tests.integration.console_kit import logged_in, make_user
 from tests.integration.receipt_kit import drain
 from tests.integration.recon_kit import (
+    bare_window,
     counter_payment,
     owed_to_treasury,
     own_stack,
@@ -136,18 +136,7 @@ def test_a_second_window_netting_the_same_refund_is_refused_whole(own):
         [row] = [r for r in uow.clearing.transfer_refunds_to_net() if r.payment_code == code]
     far = today() + timedelta(days=400)
     for day in (far, far + timedelta(days=1)):
-        window = Window(
-            id=0,
-            business_day=day,
-            account=ACCOUNT,
-            status=WindowStatus.OPEN,
-            gross_fen=1_000,
-            refunds_fen=0,
-            fees_fen=0,
-            total_fen=0,
-            transfer_refunds_fen=1_000,
-            created_at=c.clock.now(),
-        )
+        window = bare_window(own, day, ACCOUNT, gross_fen=1_000, transfer_refunds_fen=1_000)
         with c.uow() as uow:
             uow.clearing.add_window(window, [], [row])
             if day == far:
