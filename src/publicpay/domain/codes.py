@@ -28,6 +28,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from operator import mul
 from zoneinfo import ZoneInfo
 
 from publicpay.domain.errors import ValidationFailed
@@ -304,7 +305,7 @@ def citizen_id_check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character ('0'-'9' or 'X') for the first 17 digits."""
     if len(first17) != 17 or not _is_ascii_digits(first17):
         raise ValueError("citizen ID body must be 17 digits")
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))  # 17 digits, 17 weights
     return _ID_CHECK_CHARS[total % 11]
 
 
