@@ -496,6 +496,8 @@ def _clearing_run(args: argparse.Namespace) -> int:
         "gross_fen": window.gross_fen,
         "refunds_fen": window.refunds_fen,
         "transfer_refunds_fen": window.transfer_refunds_fen,
+        "held_fen": window.held_fen,
+        "carried_fen": window.carried_fen,
         "fees_fen": window.fees_fen,
         "by_level": window.by_level,
         "voucher_no": window.voucher_no,

@@ -4,14 +4,16 @@ exceptions."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from publicpay.adapters.db.ledger import ledger_postings
 from publicpay.adapters.db.reconciliation.tables import (
     recon_exceptions,
     statement_lines,
@@ -19,11 +21,19 @@ from publicpay.adapters.db.reconciliation.tables import (
 )
 from publicpay.adapters.reconciliation.engine import PolarsEngine
 from publicpay.demo.stack import Stack, build_stack
+from publicpay.domain.clearing import Window, WindowStatus
 from publicpay.domain.reconciliation import DayRecord, Source
 from publicpay.domain.time import SHANGHAI
+from publicpay.emulators.bank.teller import new_serial
 from publicpay.services.reconciliation.reconcile import import_statement, reconcile_day
+from publicpay.services.refunds.approval import Approver
+from publicpay.services.refunds.transfers import record_transfer
 from publicpay.settings import Mode, Settings
 from tests.conftest import UNTHROTTLED
+from tests.integration.counter_kit import bank_teller
+from tests.integration.receipt_kit import drain
+from tests.integration.refund_kit import finance, handed_over_refund
+from tests.integration.test_payment_flow import register
 from tests.support.client import SignedClient
 from tests.support.servers import free_port, serve
 
@@ -111,3 +121,86 @@ def statement_bytes(stack: Any, source: str, day: date | None = None) -> bytes:
 
 def post(stack: Any, path: str, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{stack.info['base_url']}{path}", json=body, timeout=10)
+
+
+PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "account_no": "6222021234567890128"}
+
+
+def counter_payment(stack: Stack, on: date, item: str = "GA0101") -> tuple[str, int]:
+    """A payable of `item` paid at the bank counter on `on` (its code and amount): the last
+    second of a past day (a counter's paid_at is accepted within the last 24 hours), else
+    now."""
+    code = register(unit_api(stack), stack.info["payers"][0], item)["payment_code"]
+    teller = bank_teller(stack)
+    due = int(teller.query(code).json()["amount_due_fen"])
+    paid_at = min(
+        datetime.combine(on + timedelta(days=1), time(), SHANGHAI), datetime.now(SHANGHAI)
+    )
+    paid_at -= timedelta(seconds=1)
+    answer = teller.confirm(code, due, new_serial(), paid_at=paid_at)
+    assert answer.status_code == 200, answer.text
+    drain(stack)  # its receipt (a payment of a past day would be overdue)
+    return code, due
+
+
+def refund_by_transfer(stack: Stack, code: str, amount_fen: int) -> str:
+    """Asked with the payer's account, approved, handed over, and recorded as transferred by
+    finance (whose visit to the emulated bank makes the `REFUND:` debit)."""
+    refund_no = handed_over_refund(stack, unit_api(stack), code, amount_fen, PAYEE)
+    c = stack.container
+    approver = Approver("user:fin_netting", c.settings.region_code)
+    record_transfer(c.uow(), refund_no, "ICBC20261207", approver, clock=c.clock)
+    return refund_no
+
+
+def three_level_item(stack: Stack, fen: int) -> str:
+    """A new fee item of `fen` split 1:1:1 by province, city and county, granted to the first
+    demo unit (the finance administration API). Its code."""
+    code = f"RF{secrets.randbelow(10**8):08d}"
+    body = {
+        "code": code,
+        "name": "三级分成测试收费",
+        "category": "admin_fee",
+        "budget_subject": "1030199",
+        "destination": "treasury",
+        "unit_of_measure": "次",
+        "legal_basis": "测价〔2026〕1号",
+        "split": [{"level": level, "weight": 1} for level in ("province", "city", "county")],
+        "standards": [
+            {"kind": "fixed", "amount_fen": fen, "valid_from": "2020-01-01", "basis": "测价"}
+        ],
+    }
+    created = finance(stack).post("/api/v1/admin/fee-items", body)
+    assert created.status_code == 201, created.text
+    unit = stack.info["units"][0]["code"]
+    granted = finance(stack).put(f"/api/v1/admin/units/{unit}/items/{code}")
+    assert granted.status_code == 200, granted.text
+    return code
+
+
+def owed_to_treasury(stack: Stack) -> dict[str, int]:
+    """What the treasury payable of each level and the special account hold (non-zero)."""
+    stmt = (
+        select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_fen))
+        .where(
+            ledger_postings.c.account.like("treasury_payable:%")
+            | (ledger_postings.c.account == "special_account")
+        )
+        .group_by(ledger_postings.c.account)
+    )
+    with stack.container.engines.read.connect() as conn:
+        return {str(a): int(f) for a, f in conn.execute(stmt) if int(f)}
+
+
+def bare_window(stack: Stack, day: date, account: str, **fen: int) -> Window:
+    """An open window of nothing (its amounts in `fen`), for writing straight through the
+    clearing repository (two windows opened at once)."""
+    amounts = {"gross_fen": 0, "refunds_fen": 0, "fees_fen": 0, "total_fen": 0, **fen}
+    return Window(
+        id=0,
+        business_day=day,
+        account=account,
+        status=WindowStatus.OPEN,
+        created_at=stack.container.clock.now(),
+        **amounts,
+    )

@@ -6,7 +6,6 @@ the fen — where taking each refund back in proportion would be a fen off at ev
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,8 +18,8 @@ from publicpay.demo.stack import Stack
 from publicpay.services.reconciliation.clearing import run_clearing
 from tests.conftest import payable_body
 from tests.integration.receipt_kit import drain
-from tests.integration.recon_kit import own_stack, run_day, today, unit_api
-from tests.integration.refund_kit import approved_refund, finance
+from tests.integration.recon_kit import own_stack, run_day, three_level_item, today, unit_api
+from tests.integration.refund_kit import approved_refund
 from tests.integration.test_payment_flow import pay_with_alipay
 from tests.support.db import ledger_for, payable_id
 
@@ -37,35 +36,10 @@ def own(new_database_url: Any) -> Iterator[Stack]:
         yield built
 
 
-def _three_level_item(stack: Stack) -> str:
-    """A fee item of 10.01 yuan split 1:1:1 by province, city and county, granted to the
-    first demo unit (the finance administration API)."""
-    code = f"RF{secrets.randbelow(10**8):08d}"
-    body = {
-        "code": code,
-        "name": "三级分成测试收费",
-        "category": "admin_fee",
-        "budget_subject": "1030199",
-        "destination": "treasury",
-        "unit_of_measure": "次",
-        "legal_basis": "测价〔2026〕1号",
-        "split": [{"level": level, "weight": 1} for level in LEVELS],
-        "standards": [
-            {"kind": "fixed", "amount_fen": PAID, "valid_from": "2020-01-01", "basis": "测价"}
-        ],
-    }
-    created = finance(stack).post("/api/v1/admin/fee-items", body)
-    assert created.status_code == 201, created.text
-    unit = stack.info["units"][0]["code"]
-    granted = finance(stack).put(f"/api/v1/admin/units/{unit}/items/{code}")
-    assert granted.status_code == 200, granted.text
-    return code
-
-
 def test_a_payment_refunded_twice_clears_each_level_to_the_fen_of_the_ledger(own: Stack) -> None:
     api = unit_api(own)
     registered = api.post(
-        "/api/v1/payables", payable_body(own.info["payers"][0], _three_level_item(own))
+        "/api/v1/payables", payable_body(own.info["payers"][0], three_level_item(own, PAID))
     )
     assert registered.status_code == 201, registered.text
     code = registered.json()["payment_code"]

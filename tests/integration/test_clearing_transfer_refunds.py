@@ -7,13 +7,12 @@ payable is settled instead of left owed back, and `publicpay check` holds."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
 
-from publicpay.adapters.db.ledger import ledger_postings
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.reconciliation.tables import (
     clearing_lines,
@@ -21,54 +20,27 @@ from publicpay.adapters.db.reconciliation.tables import (
     clearing_windows,
 )
 from publicpay.demo.stack import Stack
-from publicpay.domain.clearing import Window, WindowStatus
 from publicpay.domain.errors import Conflict
-from publicpay.domain.time import SHANGHAI
-from publicpay.emulators.bank.teller import new_serial
 from publicpay.services.reconciliation.clearing import run_clearing
-from publicpay.services.refunds.approval import Approver
-from publicpay.services.refunds.transfers import record_transfer
 from tests.integration.console_kit import logged_in, make_user
-from tests.integration.counter_kit import bank_teller
 from tests.integration.receipt_kit import drain
-from tests.integration.recon_kit import own_stack, run_day, today, unit_api
-from tests.integration.refund_kit import handed_over_refund
-from tests.integration.test_payment_flow import register
+from tests.integration.recon_kit import (
+    bare_window,
+    counter_payment,
+    owed_to_treasury,
+    own_stack,
+    refund_by_transfer,
+    run_day,
+    today,
+)
 
 ACCOUNT = "33050161000000000089"
-PAYEE = {"name": "王芳", "bank": "中国工商银行杭州西湖支行", "account_no": "6222021234567890128"}
 
 
 @pytest.fixture(scope="module")
 def own(new_database_url: Any) -> Iterator[Stack]:
     with own_stack(new_database_url(), ACCOUNT, visits_to_the_bank=True) as built:
         yield built
-
-
-def _counter_payment(stack: Stack, on: date) -> tuple[str, int]:
-    """A payable paid at the bank counter on `on` (its code and amount): the last second of a
-    past day (a counter's paid_at is accepted within the last 24 hours), else now."""
-    code = register(unit_api(stack), stack.info["payers"][0])["payment_code"]
-    teller = bank_teller(stack)
-    due = int(teller.query(code).json()["amount_due_fen"])
-    paid_at = min(
-        datetime.combine(on + timedelta(days=1), time(), SHANGHAI), datetime.now(SHANGHAI)
-    )
-    paid_at -= timedelta(seconds=1)
-    answer = teller.confirm(code, due, new_serial(), paid_at=paid_at)
-    assert answer.status_code == 200, answer.text
-    drain(stack)  # its receipt (a payment of a past day would be overdue)
-    return code, due
-
-
-def _refund_by_transfer(stack: Stack, code: str, amount_fen: int) -> str:
-    """Asked with the payer's account, approved, handed over, and recorded as transferred by
-    finance (whose visit to the emulated bank makes the `REFUND:` debit)."""
-    refund_no = handed_over_refund(stack, unit_api(stack), code, amount_fen, PAYEE)
-    c = stack.container
-    approver = Approver("user:fin_netting", c.settings.region_code)
-    record_transfer(c.uow(), refund_no, "ICBC20261207", approver, clock=c.clock)
-    return refund_no
 
 
 def _clear(stack: Stack, day: date) -> Any:
@@ -97,19 +69,6 @@ def _taken_back(stack: Stack, window_id: int, code: str) -> int:
     return int(_read(stack, stmt)[0][0])
 
 
-def _owed_to_treasury(stack: Stack) -> dict[str, int]:
-    """What the treasury payable of each level and the special account hold (non-zero)."""
-    stmt = (
-        select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_fen))
-        .where(
-            ledger_postings.c.account.like("treasury_payable:%")
-            | (ledger_postings.c.account == "special_account")
-        )
-        .group_by(ledger_postings.c.account)
-    )
-    return {str(a): int(f) for a, f in _read(stack, stmt) if int(f)}
-
-
 def _checks_hold(stack: Stack) -> None:
     drain(stack)  # the refunds' red and replacement receipts
     with stack.container.engines.read.connect() as conn:
@@ -119,9 +78,9 @@ def _checks_hold(stack: Stack) -> None:
 
 def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_follows(own):
     yesterday = today() - timedelta(days=1)
-    code_a, due_a = _counter_payment(own, yesterday)
-    code_b, due_b = _counter_payment(own, today())
-    refund_a = _refund_by_transfer(own, code_a, 3_333)
+    code_a, due_a = counter_payment(own, yesterday)
+    code_b, due_b = counter_payment(own, today())
+    refund_a = refund_by_transfer(own, code_a, 3_333)
     run_day(own, "counter", yesterday)
     run_day(own, "counter")
     run_day(own, "bank")  # REFUND:<refund a> matched, before any clearing
@@ -135,7 +94,7 @@ def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_foll
     assert _netted(own) == [(first.id, 3_333)]
     _checks_hold(own)
 
-    refund_b = _refund_by_transfer(own, code_b, 2_000)  # after the first window was confirmed
+    refund_b = refund_by_transfer(own, code_b, 2_000)  # after the first window was confirmed
     run_day(own, "bank")
     second = _clear(own, today())
     assert second.status.value == "confirmed", second.failure
@@ -146,7 +105,7 @@ def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_foll
     assert (_clear(own, yesterday).id, _clear(own, today()).id) == (first.id, second.id)
     assert _netted(own) == [(first.id, 3_333), (second.id, 2_000)]
     # the refunds' shares the treasury gave back are settled by the netting, not owed back
-    assert _owed_to_treasury(own) == {}  # every level, to the fen
+    assert owed_to_treasury(own) == {}  # every level, to the fen
     _checks_hold(own)
 
     c = own.container
@@ -169,26 +128,15 @@ def test_transfer_refunds_are_netted_by_the_next_window_once_and_the_ledger_foll
 def test_a_second_window_netting_the_same_refund_is_refused_whole(own):
     """Two windows opened at once could both pick a refund: the database nets it once, the
     second window is refused with a clear conflict and leaves nothing behind."""
-    code, _ = _counter_payment(own, today())
-    refund_no = _refund_by_transfer(own, code, 1_000)
+    code, _ = counter_payment(own, today())
+    refund_no = refund_by_transfer(own, code, 1_000)
     run_day(own, "bank")  # its debit matched
     c = own.container
     with c.read_uow() as uow:
         [row] = [r for r in uow.clearing.transfer_refunds_to_net() if r.payment_code == code]
     far = today() + timedelta(days=400)
     for day in (far, far + timedelta(days=1)):
-        window = Window(
-            id=0,
-            business_day=day,
-            account=ACCOUNT,
-            status=WindowStatus.OPEN,
-            gross_fen=1_000,
-            refunds_fen=0,
-            fees_fen=0,
-            total_fen=0,
-            transfer_refunds_fen=1_000,
-            created_at=c.clock.now(),
-        )
+        window = bare_window(own, day, ACCOUNT, gross_fen=1_000, transfer_refunds_fen=1_000)
         with c.uow() as uow:
             uow.clearing.add_window(window, [], [row])
             if day == far:

@@ -9,9 +9,11 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
-from publicpay.domain.catalogue import BudgetLevel, LevelShare, Split
-from publicpay.domain.clearing import ClearingLine, Window
+from publicpay.domain.catalogue import BudgetLevel, Destination, LevelShare, Split
+from publicpay.domain.clearing import ClearingLine, Window, hold_below_zero
 from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import DayStatus, Source
 from publicpay.services.reconciliation.clearing import open_window, transfers_to_net
@@ -22,6 +24,7 @@ ONE_TO_TWO = Split(
     (LevelShare(BudgetLevel.PROVINCE, weight=1), LevelShare(BudgetLevel.COUNTY, weight=2))
 )
 ITEM = fixed("T0001", 1001, ONE_TO_TWO)
+COUNTY_ITEM = fixed("T0002", 2000)  # all to the county
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
 
 
@@ -52,6 +55,8 @@ class _Clearing:
         self.windows: dict[date, Window] = {}
         self.lines: dict[date, list[ClearingLine]] = {}
         self.netted: dict[int, int] = {}  # refund id -> window id
+        self.holds: list[SimpleNamespace] = []  # clearing_holds rows
+        self.lines_of: dict[int, list[PayableLine]] = {}  # a payable's lines, else ITEM's
 
     def window(self, day: date, account: str) -> Window | None:
         return self.windows.get(day)
@@ -66,15 +71,35 @@ class _Clearing:
         return [r for r in self.transfers if r.refund_id not in self.netted]
 
     def payable_lines(self, ids: list[int]) -> dict[int, list[PayableLine]]:
-        return {i: [PayableLine(ITEM.code, "x", "件", 1, 1001, 1001)] for i in ids}
+        default = [PayableLine(ITEM.code, "x", "件", 1, 1001, 1001)]
+        return {i: self.lines_of.get(i, default) for i in ids}
 
-    def add_window(self, window: Window, lines: Any, netted: Any = ()) -> int:
+    def holds_to_take(self) -> list[Any]:
+        return [h for h in self.holds if h.taken_by is None]
+
+    def add_window(
+        self,
+        window: Window,
+        lines: Any,
+        netted: Any = (),
+        *,
+        taken: Any = (),
+        held: Any = (),
+        reason: str = "",
+    ) -> int:
         window.id = len(self.windows) + 1
         self.windows[window.business_day] = window
         self.lines[window.business_day] = list(lines)
         for r in netted:
             assert r.refund_id not in self.netted  # the table's unique refund
             self.netted[r.refund_id] = window.id
+        for h in self.holds:
+            if h.id in taken:
+                assert h.taken_by is None  # taken back once only
+                h.taken_by = window.id
+        for line in held:
+            row = SimpleNamespace(id=len(self.holds) + 1, window_id=window.id, taken_by=None)
+            self.holds.append(SimpleNamespace(**vars(row), **line._asdict(), reason=reason))
         return window.id
 
 
@@ -86,7 +111,9 @@ class _Uow:
             day=lambda source, day: record if source is Source.COUNTER else None,
             exceptions_of_day=lambda source, day: [],
         )
-        self.catalogue = SimpleNamespace(items=lambda: {ITEM.code: ITEM})
+        self.catalogue = SimpleNamespace(
+            items=lambda: {ITEM.code: ITEM, COUNTY_ITEM.code: COUNTY_ITEM}
+        )
 
     def __enter__(self) -> _Uow:
         return self
@@ -149,3 +176,77 @@ def test_a_refund_that_would_leave_the_window_below_zero_waits_and_a_duplicate_i
         transfers[1],
         transfers[2],
     ]
+
+
+@pytest.mark.parametrize("splitter", [None, ColumnarSplitter()])
+def test_what_a_level_cannot_take_back_is_held_and_the_next_window_takes_it_back_first(splitter):
+    """Day 1 clears a payment 333 province / 668 county; its full refund, paid by transfer, is
+    netted on day 2, whose only payment is all county: province would be sent −333. The window
+    sends province nothing and holds the 333 (the collection account advances it); day 3 has
+    a county payment only, so the hold is carried again; day 4's payment of the item takes it
+    back first. Every level is sent exactly what the ledger keeps, over the four windows."""
+    days = [date(2026, 12, d) for d in (1, 2, 3, 4)]
+    paid = {days[0]: [_payment(1)], days[1]: [_payment(2, 2000)], days[2]: [_payment(3, 2000)]}
+    paid[days[3]] = [_payment(4)]
+    clearing = _Clearing(paid, [])
+    clearing.lines_of = {
+        i: [PayableLine(COUNTY_ITEM.code, "x", "件", 1, 2000, 2000)] for i in (2, 3)
+    }
+    clock = _Clock()
+    first, _ = open_window(_Uow(clearing), days[0], "acct", clock=clock, splitter=splitter)
+    clearing.transfers.append(_refund(1, 70, 1001))  # its debit matched after window 1
+    second, _ = open_window(_Uow(clearing), days[1], "acct", clock=clock, splitter=splitter)
+    assert second.by_level == {"county": 2000 - 668}  # no province line: not −333
+    assert (second.transfer_refunds_fen, second.held_fen, second.carried_fen) == (1001, 333, 0)
+    assert second.total_fen == 2000 - 1001 + 333 == sum(second.by_level.values())
+    assert sum(line.amount_fen for line in clearing.lines[days[1]]) == second.total_fen
+    [hold] = clearing.holds
+    assert (hold.payment_code, hold.level, hold.amount_fen) == (
+        f"P{1:019d}",
+        BudgetLevel.PROVINCE,
+        -333,
+    )
+    assert "结转下一清算窗口" in hold.reason
+    third, _ = open_window(_Uow(clearing), days[2], "acct", clock=clock, splitter=splitter)
+    assert (third.by_level, third.held_fen, third.carried_fen) == ({"county": 2000}, 333, 333)
+    assert hold.taken_by == third.id
+    [again] = clearing.holds_to_take()
+    assert (again.window_id, again.amount_fen) == (third.id, -333)
+    fourth, _ = open_window(_Uow(clearing), days[3], "acct", clock=clock, splitter=splitter)
+    assert (fourth.by_level, fourth.held_fen, fourth.carried_fen) == ({"county": 668}, 0, 333)
+    assert clearing.holds_to_take() == []
+    carried = [line for line in clearing.lines[days[3]] if line.amount_fen < 0]
+    assert [(line.payment_code, line.amount_fen) for line in carried] == [(f"P{1:019d}", -333)]
+    sent: dict[str, int] = {}
+    for window in (first, second, third, fourth):
+        assert all(fen >= 0 for fen in window.by_level.values())
+        for key, fen in window.by_level.items():
+            sent[key] = sent.get(key, 0) + fen
+    # the ledger: payments 1 and 4 (333 / 668 each), 2 and 3 (county 2000 each), refund of 1
+    assert sent == {"province": 333, "county": 668 + 2000 + 2000}
+
+
+def test_a_level_below_zero_holds_its_refund_lines_from_the_last_back_and_a_line_in_part():
+    def line(code: str, level: BudgetLevel, fen: int) -> ClearingLine:
+        return ClearingLine(code, "103", level, Destination.TREASURY, fen, "单位")
+
+    city, county = BudgetLevel.CITY, BudgetLevel.COUNTY
+    lines = [
+        line("A", city, 100),
+        line("B", city, -80),
+        line("C", county, 50),
+        line("D", city, -70),
+    ]
+    sent, held = hold_below_zero(lines, {"city": -50, "county": 50})
+    assert held == [line("D", city, -50)]  # the last refund line first, in part
+    assert sent == [
+        line("A", city, 100),
+        line("B", city, -80),
+        line("C", county, 50),
+        line("D", city, -20),
+    ]
+    unchanged, none = hold_below_zero(lines, {"city": 0, "county": 50})
+    assert (unchanged, none) == (lines, [])
+    sent, held = hold_below_zero(lines, {"city": -120, "county": 50})
+    assert held == [line("B", city, -50), line("D", city, -70)]
+    assert sent == [line("A", city, 100), line("B", city, -30), line("C", county, 50)]

@@ -22,6 +22,7 @@ from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.clearing import ClearingLine, Window, WindowStatus, by_level, payment_lines
 from publicpay.domain.money import Money
 from publicpay.domain.payables import PayableLine
+from publicpay.emulators.treasury import TreasuryEmulator
 from publicpay.services.reconciliation.clearing import PaymentSplitter
 
 DAY = date(2026, 12, 5)
@@ -125,3 +126,27 @@ def test_the_columnar_details_are_the_per_line_details_on_random_lines() -> None
     xml = voucher_xml(_window(lines), lines, PARTIES)
     assert _reference_details(lines, escape(PARTIES.account_no)) in xml
     assert "<DetailList></DetailList>" in voucher_xml(_window([]), [], PARTIES)
+
+
+def test_the_emulated_treasury_returns_a_voucher_paying_a_level_less_than_nothing():
+    """A 5408 voucher pays money in: a level whose details add up below zero (giving back is
+    退库, another procedure) is returned with the level named; the same details with the level
+    at zero are taken."""
+
+    def line(code: str, level: BudgetLevel, fen: int) -> ClearingLine:
+        return ClearingLine(code, "103040101", level, Destination.TREASURY, fen, "单位")
+
+    below = [line("P1", BudgetLevel.COUNTY, 1000), line("P0", BudgetLevel.PROVINCE, -300)]
+    at_zero = [*below, line("P2", BudgetLevel.PROVINCE, 300)]
+    answers = []
+    for lines in (below, at_zero):
+        window = _window(lines)
+        window.voucher_no = "5408202612050000009"
+        answers.append(
+            ET.fromstring(TreasuryEmulator().answer(voucher_xml(window, lines, PARTIES).encode()))
+        )
+    refused, taken = (a.find("VoucherBody/Receipt") for a in answers)
+    assert refused.findtext("Result") == "0"
+    assert "预算级次 2 缴库金额为负" in refused.findtext("Reason")
+    assert taken.findtext("Result") == "1"
+    assert taken.findtext("XSumAmt") == "10.00"

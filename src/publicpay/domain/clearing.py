@@ -10,6 +10,12 @@ netted too, each by the first window opened after its debit matched, and shown a
 instruction goes out as the treasury voucher 5408; the treasury's receipt (入库回执) confirms
 the window, or it fails and becomes an exception.
 
+A 5408 voucher pays money into the treasury (缴库) by budget level: no level (nor the special
+account) can be sent a negative amount — giving money back from the treasury is 退库, another
+procedure. So what a window cannot take back from a level that day (its refunds there exceed
+its payments there) is held, refund line by refund line, and carried to the next window, which
+takes it back first (`hold_below_zero`); meanwhile the collection account advances it.
+
 State machine: open → instructed → confirmed, or instructed → failed (re-sent → instructed).
 """
 
@@ -147,6 +153,46 @@ class DaySplit:
         )
 
 
+HELD_REASON = "本级次当日退款冲减超过收款，不能以负数缴库，结转下一清算窗口冲减"
+
+
+def hold_below_zero(
+    lines: Sequence[ClearingLine], levels: Mapping[str, int]
+) -> tuple[Sequence[ClearingLine], list[ClearingLine]]:
+    """(the lines a window sends, the refund parts it holds): where a level's lines (`levels`,
+    their sums by `level_key`) add up to less than zero, its refund lines are held from the
+    last one back — a line partly when part of it fits — until the level adds up to zero.
+    Lines carried from earlier windows come first, so they are the last held again. Without a
+    level below zero the lines are returned as they are (a frame stays a frame)."""
+    short = {key: -fen for key, fen in levels.items() if fen < 0}
+    if not short:
+        return lines, []
+    kept: list[ClearingLine] = []
+    held: list[ClearingLine] = []
+    for line in reversed(list(lines)):
+        left = short.get(line.level_key, 0)
+        if line.amount_fen >= 0 or not left:
+            kept.append(line)
+            continue
+        part = min(left, -line.amount_fen)
+        short[line.level_key] = left - part
+        held.append(line._replace(amount_fen=-part))
+        if line.amount_fen + part:
+            kept.append(line._replace(amount_fen=line.amount_fen + part))
+    kept.reverse()
+    held.reverse()
+    return kept, held
+
+
+def merged_levels(*parts: Mapping[str, int]) -> dict[str, int]:
+    """Sums by level key added up, zeros left out, sorted like `by_level`."""
+    totals: dict[str, int] = {}
+    for part in parts:
+        for key, fen in part.items():
+            totals[key] = totals.get(key, 0) + fen
+    return {k: v for k, v in sorted(totals.items()) if v}
+
+
 @dataclass(frozen=True, slots=True)
 class Settlement:
     """One channel's day as the collection account receives it: gross (payments − refunds) less
@@ -219,9 +265,12 @@ class Window:
     gross_fen: int  # reconciled payments
     refunds_fen: int
     fees_fen: int
-    total_fen: int  # transferred out: payments − refunds − transfer refunds
+    # transferred out: payments − refunds − transfer refunds − carried + held
+    total_fen: int
     by_level: dict[str, int] = field(default_factory=dict)
     transfer_refunds_fen: int = 0  # refunds the collection account already paid by transfer
+    held_fen: int = 0  # refund parts not taken back (a level would go below zero), carried on
+    carried_fen: int = 0  # refund parts earlier windows held, taken back here
     voucher_no: str | None = None
     failure: str | None = None
     created_at: datetime | None = None

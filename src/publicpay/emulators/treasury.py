@@ -1,5 +1,6 @@
 """The emulated treasury (国库前置机): takes a 5408 voucher, checks it as CFCC ITFE does
-(details sum to SumAmt, no zero total, every detail carries Hold1–Hold4 and a level), and
+(details sum to SumAmt, no zero total, every detail carries Hold1–Hold4 and a level, no budget
+level paid in less than nothing: a 缴库单 pays in, giving back is 退库), and
 answers its receipt (入库回执): confirmed (Result 1, XSumAmt = SumAmt), or — when told to by
 `POST /faults {"mode": "fail"}` or when the voucher is invalid — returned (Result 0, Reason).
 
@@ -96,6 +97,13 @@ class TreasuryEmulator:
         for d in details:
             if not all((d.findtext(f"Hold{i}") or "").strip() for i in range(1, 5)):
                 return voucher_no, "0.00", "明细缺少缴款识别码等必填项（Hold1–Hold4）"
+        levels: dict[str, Decimal] = {}
+        for d, amount in zip(details, amounts, strict=True):
+            level = (d.findtext("Remark") or "").strip()
+            levels[level] = levels.get(level, Decimal(0)) + amount
+        below = sorted(level for level, amount in levels.items() if amount < 0)
+        if below:
+            return voucher_no, "0.00", f"预算级次 {'、'.join(below)} 缴库金额为负（退库须另行办理）"
         return voucher_no, f"{total:.2f}", None
 
     def create_app(self) -> FastAPI:

@@ -94,6 +94,14 @@ def voucher_xml(window: Window, lines: Sequence[ClearingLine], parties: VoucherP
             if window.transfer_refunds_fen
             else []
         ),
+        # refund parts no level could take back today (held for the next window) and earlier
+        # ones taken back here (only when there are)
+        *([("HeldRefundAmt", Money(window.held_fen).to_yuan())] if window.held_fen else []),
+        *(
+            [("CarriedRefundAmt", Money(window.carried_fen).to_yuan())]
+            if window.carried_fen
+            else []
+        ),
     ):
         _text(voucher, tag, value)
     ET.SubElement(voucher, "DetailList").text = _DETAILS

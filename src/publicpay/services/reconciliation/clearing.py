@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from publicpay.domain.catalogue import FeeItem, refund_slices
+from publicpay.domain.catalogue import BudgetLevel, Destination, FeeItem, refund_slices
 from publicpay.domain.clearing import (
+    HELD_REASON,
     ClearingLine,
     DaySplit,
     Part,
@@ -22,6 +23,9 @@ from publicpay.domain.clearing import (
     TreasuryReceipt,
     Window,
     WindowStatus,
+    by_level,
+    hold_below_zero,
+    merged_levels,
     payment_parts,
     voucher_no,
 )
@@ -182,7 +186,9 @@ def open_window(
     """The day's window (made once: running clearing again finds it); `splitter` splits its
     payments (by default payment by payment). It nets the transfer refunds no window netted
     yet (`transfers_to_net`): a refund whose debit matched after an earlier window was opened
-    is netted by the next one, each refund once (`clearing_refunds` is unique per refund)."""
+    is netted by the next one, each refund once (`clearing_refunds` is unique per refund).
+    It takes back first what earlier windows held, and holds what it cannot take back from a
+    level without sending that level less than nothing (`hold_below_zero`), for the next."""
     with uow:
         try:
             settlements = _check_reconciled(uow, day)
@@ -194,6 +200,14 @@ def open_window(
             return window, settlements
         split, netted = _split(uow, day, uow.catalogue.items(), splitter or PaymentSplitter())
         transfers_fen = sum(int(r.refund_fen) for r in netted)
+        holds = uow.clearing.holds_to_take()
+        carried = [_held_line(h) for h in holds]
+        lines = [*carried, *split.lines] if carried else split.lines
+        sent, held = hold_below_zero(lines, merged_levels(split.by_level, by_level(carried)))
+        carried_fen, held_fen = (
+            -sum(c.amount_fen for c in carried),
+            -sum(h.amount_fen for h in held),
+        )
         window = Window(
             id=0,
             business_day=day,
@@ -202,14 +216,33 @@ def open_window(
             gross_fen=split.payments_fen,
             refunds_fen=split.refunds_fen - transfers_fen,
             fees_fen=sum(s.fee_fen for s in settlements),
-            total_fen=split.payments_fen - split.refunds_fen,
-            by_level=split.by_level,
+            total_fen=split.payments_fen - split.refunds_fen - carried_fen + held_fen,
+            by_level=merged_levels(split.by_level, by_level(carried), _negated(held)),
             transfer_refunds_fen=transfers_fen,
+            held_fen=held_fen,
+            carried_fen=carried_fen,
             created_at=clock.now(),
         )
-        uow.clearing.add_window(window, split.lines, netted)
+        uow.clearing.add_window(
+            window, sent, netted, taken=[int(h.id) for h in holds], held=held, reason=HELD_REASON
+        )
         uow.commit()
     return window, settlements
+
+
+def _held_line(row: Any) -> ClearingLine:
+    return ClearingLine(
+        row.payment_code,
+        row.subject_code,
+        BudgetLevel(row.level),
+        Destination(row.destination),
+        int(row.amount_fen),
+        row.unit_name,
+    )
+
+
+def _negated(lines: Sequence[ClearingLine]) -> dict[str, int]:
+    return {key: -fen for key, fen in by_level(lines).items()}
 
 
 def run_clearing(

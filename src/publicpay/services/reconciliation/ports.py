@@ -93,9 +93,27 @@ class ClearingRepo(Protocol):
     def window_by_voucher(self, voucher_no: str) -> Window | None: ...
 
     def add_window(
-        self, window: Window, lines: Sequence[ClearingLine], netted: Sequence[Any] = ()
+        self,
+        window: Window,
+        lines: Sequence[ClearingLine],
+        netted: Sequence[Any] = (),
+        *,
+        taken: Sequence[int] = (),
+        held: Sequence[ClearingLine] = (),
+        reason: str = "",
     ) -> int:
-        """With the transfer refunds it nets (`transfer_refunds_to_net` rows), each once."""
+        """With the transfer refunds it nets (`transfer_refunds_to_net` rows), each once, the
+        earlier holds it takes back (`taken`, ids of `holds_to_take` rows: Conflict when another
+        window took one meanwhile) and the refund parts it holds (`held`, with `reason`)."""
+        ...
+
+    def holds_to_take(self) -> list[Any]:
+        """Refund parts earlier windows held that no window took back yet (hold order): id,
+        payment_code, subject_code, level, destination, amount_fen, unit_name."""
+        ...
+
+    def holds(self, window_id: int) -> list[Any]:
+        """The holds a window made or took back (window_id, taken_by, reason, …)."""
         ...
 
     def lines(self, window_id: int) -> list[ClearingLine]: ...

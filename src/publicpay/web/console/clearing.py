@@ -50,9 +50,11 @@ def _list_context(c: Container) -> dict[str, Any]:
                 select(clearing_windows).order_by(clearing_windows.c.business_day.desc()).limit(60)
             )
         )
+        waiting = uow.clearing.holds_to_take()
     yesterday = datetime.now(SHANGHAI).date() - timedelta(days=1)
     return {
         "windows": rows,
+        "waiting": waiting,
         "levels": LEVEL_LABELS,
         "labels": STATUS_LABELS,
         "default_day": yesterday.isoformat(),
@@ -116,6 +118,7 @@ def window_page(
             raise PageRefused(404, "清算窗口不存在")
         lines = uow.clearing.lines(window_id)
         netted = uow.clearing.netted(window_id)
+        holds = uow.clearing.holds(window_id)
         row = uow.connection.execute(
             select(clearing_windows.c.receipt).where(clearing_windows.c.id == window_id)
         ).first()
@@ -123,6 +126,8 @@ def window_page(
         "w": window,
         "lines": lines,
         "netted": netted,
+        "held": [h for h in holds if h.window_id == window_id],
+        "carried": [h for h in holds if h.taken_by == window_id],
         "levels": LEVEL_LABELS,
         "labels": STATUS_LABELS,
         "receipt": row.receipt if row else None,

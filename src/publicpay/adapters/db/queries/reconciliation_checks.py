@@ -7,8 +7,11 @@ windows and the ledger say must agree, for every day.
   matched payments minus matched refunds (duplicates, refunded by the platform, excluded) minus
   the transfer refunds it netted — cleared equals reconciled; each netted transfer refund is a
   matched `REFUND:` debit of its amount (once only: `clearing_refunds` is unique per refund);
+- a window's refund parts held (a level would have gone below zero) and earlier holds taken back
+  are its `held_fen` / `carried_fen`, in its total; no window sends a level less than zero;
 - per payment and budget level (or special account): what the confirmed windows cleared (its
-  payment's lines less what its refunds took back) equals the ledger's payment journal less the
+  payment's lines less what its refunds took back, what they held counted as taken back)
+  equals the ledger's payment journal less the
   refund journals of the refunds those windows took back — to the fen, however many partial
   refunds;
 - the collection account (汇缴户) holds exactly what is still pending: what the channels settled
@@ -31,6 +34,7 @@ from publicpay.adapters.db.reconciliation.clearing import (
     matched_refunds,
 )
 from publicpay.adapters.db.reconciliation.tables import (
+    clearing_holds,
     clearing_lines,
     clearing_refunds,
     clearing_windows,
@@ -135,7 +139,7 @@ def reconciled_days_closed(conn: Connection, _now: datetime) -> list[str]:
 
 
 def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
-    """已确认的清算窗口：明细合计等于划出合计，且等于当日平账收款减平账退款、减本窗口轧差的转账退款"""
+    """已确认的清算窗口：明细合计等于划出合计，且等于当日平账收款减平账退款、减本窗口轧差的转账退款、加本窗口结转、减冲减的上期结转；各预算级次缴库金额均不为负"""
     out = _netted_refunds(conn)
     windows = conn.execute(select(clearing_windows).where(clearing_windows.c.status == "confirmed"))
     for w in windows:
@@ -171,13 +175,37 @@ def cleared_equals_reconciled(conn: Connection, _now: datetime) -> list[str]:
             out.append(
                 f"清算窗口 {w.id}：轧差转账退款 {w.transfer_refunds_fen} 分 ≠ 明细 {netted} 分"
             )
-        net = int(matched or 0) - int(netted or 0)
+        held, carried = _holds_of(conn, w.id)
+        if (held, carried) != (w.held_fen, w.carried_fen):
+            out.append(
+                f"清算窗口 {w.id}：结转 {w.held_fen} 分、冲减上期结转 {w.carried_fen} 分"
+                f" ≠ 明细 {held} 分、{carried} 分"
+            )
+        net = int(matched or 0) - int(netted or 0) + held - carried
         if net != w.total_fen:
             out.append(
                 f"清算窗口 {w.id}：划出 {w.total_fen} 分 ≠ 当日平账净额 {matched} 分"
-                f"减轧差转账退款 {netted} 分"
+                f"减轧差转账退款 {netted} 分、加结转 {held} 分、减冲减上期结转 {carried} 分"
             )
+        below = {key: fen for key, fen in (w.by_level or {}).items() if fen < 0}
+        if below:
+            out.append(f"清算窗口 {w.id}：预算级次缴库金额为负 {below}")
     return out
+
+
+def _holds_of(conn: Connection, window_id: int) -> tuple[int, int]:
+    """(what a window held, what it took back of earlier holds), both as positive fen."""
+    held = conn.execute(
+        select(func.coalesce(func.sum(clearing_holds.c.amount_fen), 0)).where(
+            clearing_holds.c.window_id == window_id
+        )
+    ).scalar()
+    carried = conn.execute(
+        select(func.coalesce(func.sum(clearing_holds.c.amount_fen), 0)).where(
+            clearing_holds.c.taken_by == window_id
+        )
+    ).scalar()
+    return -int(held or 0), -int(carried or 0)
 
 
 # the ledger accounts a payment's shares are credited to: the treasury by level, the special account
@@ -244,11 +272,32 @@ def cleared_per_level(conn: Connection, _now: datetime) -> list[str]:
         )
     }
     out = []
+    # the confirmed windows' lines, what they held (not sent yet) and, taken back from earlier
+    # holds, no twice: a hold a confirmed window took back is in that window's lines
+    held_account = case(
+        (
+            clearing_holds.c.destination == Destination.SPECIAL_ACCOUNT.value,
+            literal(SPECIAL_ACCOUNT),
+        ),
+        else_=literal("treasury_payable:") + clearing_holds.c.level,
+    )
+    sent = union_all(
+        select(
+            clearing_lines.c.payment_code.label("code"),
+            _LINE_ACCOUNT.label("account"),
+            clearing_lines.c.amount_fen.label("fen"),
+        ).where(clearing_lines.c.window_id.in_(confirmed)),
+        select(clearing_holds.c.payment_code, held_account, clearing_holds.c.amount_fen).where(
+            clearing_holds.c.window_id.in_(confirmed)
+        ),
+        select(clearing_holds.c.payment_code, held_account, -clearing_holds.c.amount_fen).where(
+            clearing_holds.c.taken_by.in_(confirmed)
+        ),
+    ).subquery()
     cleared = conn.execute(
-        select(clearing_lines.c.payment_code, _LINE_ACCOUNT, func.sum(clearing_lines.c.amount_fen))
-        .where(clearing_lines.c.window_id.in_(confirmed))
-        .group_by(clearing_lines.c.payment_code, _LINE_ACCOUNT)
-        .having(func.sum(clearing_lines.c.amount_fen) != 0)
+        select(sent.c.code, sent.c.account, func.sum(sent.c.fen))
+        .group_by(sent.c.code, sent.c.account)
+        .having(func.sum(sent.c.fen) != 0)
     )
     for code, account, fen in cleared:
         expected = ledger.pop((code, account), 0)

@@ -17,6 +17,7 @@ from publicpay.adapters.db.ledger import ledger_journals
 from publicpay.adapters.db.payables import payable_lines, payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.reconciliation.tables import (
+    clearing_holds,
     clearing_lines,
     clearing_refunds,
     clearing_runs,
@@ -29,6 +30,7 @@ from publicpay.adapters.db.sql import Change, Insert, Sql
 from publicpay.adapters.db.units import units
 from publicpay.domain.catalogue import BudgetLevel, Destination
 from publicpay.domain.clearing import ClearingLine, Window, WindowStatus
+from publicpay.domain.errors import Conflict
 from publicpay.domain.ledger import JournalKind
 from publicpay.domain.payables import PayableLine
 from publicpay.domain.reconciliation import CHANNEL_SOURCES, LineResolution, MatchClass, Source
@@ -196,6 +198,27 @@ _NETTED_OF = (
     .where(clearing_refunds.c.window_id == bindparam("window_id"))
     .order_by(clearing_refunds.c.id)
 )
+# refund parts held by earlier windows (a level would have gone below zero), not taken back yet
+_HOLDS_TO_TAKE = (
+    select(clearing_holds).where(clearing_holds.c.taken_by.is_(None)).order_by(clearing_holds.c.id)
+)
+# taken back once only: a window opened meanwhile that took one makes this one's count short
+_TAKE = (
+    update(clearing_holds)
+    .where(
+        clearing_holds.c.id.in_(bindparam("ids", expanding=True)),
+        clearing_holds.c.taken_by.is_(None),
+    )
+    .values(taken_by=bindparam("window_id"))
+)
+_HOLDS_OF = (
+    select(clearing_holds)
+    .where(
+        (clearing_holds.c.window_id == bindparam("held_by"))
+        | (clearing_holds.c.taken_by == bindparam("taken_by"))
+    )
+    .order_by(clearing_holds.c.id)
+)
 _RUN_RETAKE = (
     update(clearing_runs)
     .where(
@@ -247,10 +270,19 @@ class ClearingRepository:
         return None if row is None else _window(row)
 
     def add_window(
-        self, window: Window, lines: Sequence[ClearingLine], netted: Sequence[Any] = ()
+        self,
+        window: Window,
+        lines: Sequence[ClearingLine],
+        netted: Sequence[Any] = (),
+        *,
+        taken: Sequence[int] = (),
+        held: Sequence[ClearingLine] = (),
+        reason: str = "",
     ) -> int:
         """The window, its lines and the transfer refunds it nets (rows of
-        `transfer_refunds_to_net`; each refund once only: unique)."""
+        `transfer_refunds_to_net`; each refund once only: unique), the earlier holds it takes
+        back (`taken`: each once only — Conflict when another window took one meanwhile) and
+        the refund parts it holds (`held`)."""
         row = {
             "business_day": window.business_day,
             "account": window.account,
@@ -260,22 +292,13 @@ class ClearingRepository:
             "fees_fen": window.fees_fen,
             "total_fen": window.total_fen,
             "transfer_refunds_fen": window.transfer_refunds_fen,
+            "held_fen": window.held_fen,
+            "carried_fen": window.carried_fen,
             "by_level": window.by_level,
             "created_at": window.created_at,
         }
         window.id = int(self._sql.insert(clearing_windows, row).id)
-        rows = tuple(
-            {
-                "window_id": window.id,
-                "payment_code": line.payment_code,
-                "subject_code": line.subject_code,
-                "level": line.level.value,
-                "destination": line.destination.value,
-                "amount_fen": line.amount_fen,
-                "unit_name": line.unit_name[:100],
-            }
-            for line in lines
-        )
+        rows = tuple(_line_row(window.id, line) for line in lines)
         if rows:
             self._sql.queue(Insert(clearing_lines, rows))
         refund_rows = tuple(
@@ -284,7 +307,20 @@ class ClearingRepository:
         )
         if refund_rows:
             self._sql.queue(Insert(clearing_refunds, refund_rows))
+        if taken and self._sql.run(_TAKE, {"window_id": window.id, "ids": list(taken)}) != len(
+            taken
+        ):
+            raise Conflict("结转的退款冲减已由另一清算窗口同时冲减，请重新清算")
+        hold_rows = tuple({**_line_row(window.id, line), "reason": reason} for line in held)
+        if hold_rows:
+            self._sql.queue(Insert(clearing_holds, hold_rows))
         return window.id
+
+    def holds_to_take(self) -> list[Any]:
+        return self._sql.all(_HOLDS_TO_TAKE, {})
+
+    def holds(self, window_id: int) -> list[Any]:
+        return self._sql.all(_HOLDS_OF, {"held_by": window_id, "taken_by": window_id})
 
     def netted(self, window_id: int) -> list[Any]:
         """The transfer refunds a window netted (amount, refund no, payment code)."""
@@ -376,6 +412,18 @@ class ClearingRepository:
         return found
 
 
+def _line_row(window_id: int, line: ClearingLine) -> dict[str, Any]:
+    return {
+        "window_id": window_id,
+        "payment_code": line.payment_code,
+        "subject_code": line.subject_code,
+        "level": line.level.value,
+        "destination": line.destination.value,
+        "amount_fen": line.amount_fen,
+        "unit_name": line.unit_name[:100],
+    }
+
+
 def _window(row: Any) -> Window:
     return Window(
         id=int(row.id),
@@ -388,6 +436,8 @@ def _window(row: Any) -> Window:
         total_fen=int(row.total_fen),
         by_level=dict(row.by_level),
         transfer_refunds_fen=int(row.transfer_refunds_fen),
+        held_fen=int(row.held_fen),
+        carried_fen=int(row.carried_fen),
         voucher_no=row.voucher_no,
         failure=row.failure,
         created_at=utc(row.created_at),

@@ -3,6 +3,8 @@ day, exceptions (with the holding pool), clearing windows and their instructions
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -117,6 +119,9 @@ clearing_windows = Table(
     Column("total_fen", BigInteger, nullable=False),  # what is transferred out
     # refunds the collection account paid by bank transfer, netted here (0028)
     Column("transfer_refunds_fen", BigInteger, nullable=False, server_default="0"),
+    # refund parts held because a level would go below zero, and earlier ones taken back (0031)
+    Column("held_fen", BigInteger, nullable=False, server_default="0"),
+    Column("carried_fen", BigInteger, nullable=False, server_default="0"),
     Column("by_level", JSON, nullable=False),
     Column("voucher_no", String(20), nullable=True),
     Column("voucher", Text, nullable=True),  # the 5408 voucher XML
@@ -128,18 +133,22 @@ clearing_windows = Table(
     UniqueConstraint("business_day", "account", name="uq_clearing_windows_day_account"),
 )
 
-clearing_lines = Table(
-    "clearing_lines",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("window_id", Id, ForeignKey("clearing_windows.id"), nullable=False, index=True),
-    Column("payment_code", String(32), nullable=False),
-    Column("subject_code", String(20), nullable=False),
-    Column("level", String(10), nullable=False),
-    Column("destination", String(20), nullable=False),
-    Column("amount_fen", BigInteger, nullable=False),
-    Column("unit_name", String(100), nullable=False),
-)
+
+def _line_columns() -> list[Column[Any]]:
+    """A clearing line's columns (`domain.clearing.ClearingLine`) with its window."""
+    return [
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("window_id", Id, ForeignKey("clearing_windows.id"), nullable=False, index=True),
+        Column("payment_code", String(32), nullable=False),
+        Column("subject_code", String(20), nullable=False),
+        Column("level", String(10), nullable=False),
+        Column("destination", String(20), nullable=False),
+        Column("amount_fen", BigInteger, nullable=False),  # a hold's: negative, still to take back
+        Column("unit_name", String(100), nullable=False),
+    ]
+
+
+clearing_lines = Table("clearing_lines", metadata, *_line_columns())
 
 # each refund paid by bank transfer (its matched `REFUND:` debit) a window netted: once only
 clearing_refunds = Table(
@@ -150,6 +159,16 @@ clearing_refunds = Table(
     Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     UniqueConstraint("refund_id", name="uq_clearing_refunds_refund_id"),
+)
+
+# a refund line's part a window could not take back from its level (the level would have gone
+# below zero), held until a later window takes it back (`taken_by`, once only) (0031)
+clearing_holds = Table(
+    "clearing_holds",
+    metadata,
+    *_line_columns(),
+    Column("reason", String(200), nullable=False),
+    Column("taken_by", Id, ForeignKey("clearing_windows.id"), nullable=True, index=True),
 )
 
 # the clearing schedule's lease (issue 12): one worker of the cluster clears a day
