@@ -121,3 +121,11 @@ def test_serials_stay_those_of_earlier_releases(key: bytes, serial: int) -> None
     # a different round function would be another permutation: new codes could then collide
     # with codes already issued
     assert SerialPermutation(key)(serial) == _reference(key, serial)
+
+
+@settings(max_examples=30)
+@given(st.binary(min_size=65, max_size=200), st.integers(min_value=0, max_value=SERIALS - 1))
+def test_a_key_longer_than_a_hash_block_is_hashed_first_as_hmac_does(
+    key: bytes, serial: int
+) -> None:
+    assert SerialPermutation(key)(serial) == _reference(key, serial)

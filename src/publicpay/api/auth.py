@@ -59,8 +59,27 @@ def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: 
 
 
 def _path_with_query(request: Request) -> str:
+    """The signed PATH: the request's path and query string as `request.url` gives them. A plain
+    path with no query string is that path itself; only the others pay for working out the
+    URL (about 40,000 instructions)."""
+    path: str = request.scope["path"]
+    if not request.scope.get("query_string") and _left_as_it_is(path):
+        return path
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
+
+
+def _left_as_it_is(path: str) -> bool:
+    """A path `URL` (and `urlsplit` under it) gives back unchanged: absolute, not
+    authority-like (`//`), printable, with nothing `URL` escapes."""
+    return (
+        path.startswith("/")
+        and not path.startswith("//")
+        and path.isprintable()
+        and "?" not in path
+        and "#" not in path
+        and "\\" not in path
+    )
 
 
 def _signed_headers(request: Request, c: Container) -> _Headers:

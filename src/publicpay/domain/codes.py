@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from operator import mul
 from zoneinfo import ZoneInfo
 
 from publicpay.domain.errors import ValidationFailed
@@ -180,31 +180,61 @@ class SerialPermutation:
             raise ValueError(f"serial {value} outside {self.floor}..{self.size - 1}")
 
     def _forward(self, value: int) -> int:
+        f = _round_function(self.key)
         a, b = divmod(value, _pow10(self.right))
-        for i in range(self.rounds):
-            modulus = _pow10(self.left if i % 2 == 0 else self.right)
-            a, b = b, (a + self._f(i, b)) % modulus
+        for prefix, modulus in _schedule(self.left, self.right, self.rounds):
+            a, b = b, (a + f(prefix + b.to_bytes(8, "big"))) % modulus
         return a * _pow10(self.right) + b
 
     def _backward(self, value: int) -> int:
+        f = _round_function(self.key)
         a, b = divmod(value, _pow10(self.right))
-        for i in reversed(range(self.rounds)):
-            modulus = _pow10(self.left if i % 2 == 0 else self.right)
-            a, b = (b - self._f(i, a)) % modulus, a
+        for prefix, modulus in reversed(_schedule(self.left, self.right, self.rounds)):
+            a, b = (b - f(prefix + a.to_bytes(8, "big"))) % modulus, a
         return a * _pow10(self.right) + b
-
-    def _f(self, round_no: int, half: int) -> int:
-        message = bytes((round_no, self.left, self.right)) + half.to_bytes(8, "big")
-        mac = _round_mac(self.key).copy()  # the key's HMAC state, keyed once (RFC 2104)
-        mac.update(message)
-        return int.from_bytes(mac.digest()[:16], "big")
 
 
 @lru_cache(maxsize=8)
-def _round_mac(key: bytes) -> hmac.HMAC:
-    """HMAC-SHA256 keyed with `key` and nothing hashed yet: each round copies it, which skips
-    keying the MAC again (ten rounds a code; `hmac.digest` keys it every time)."""
-    return hmac.new(key, digestmod=hashlib.sha256)
+def _schedule(left: int, right: int, rounds: int) -> tuple[tuple[bytes, int], ...]:
+    """Each round's message prefix (round number and the halves' sizes) and modulus (a power
+    of ten: the left half's size in even rounds, the right half's in odd ones)."""
+    return tuple(
+        (bytes((i, left, right)), _pow10(left if i % 2 == 0 else right)) for i in range(rounds)
+    )
+
+
+class _RoundFunction:
+    """The round function: HMAC-SHA256 under one key of a round's message, its first 16 bytes
+    as an integer.
+
+    HMAC (RFC 2104) is SHA-256 of (key XOR opad) || SHA-256((key XOR ipad) || message): both
+    keyed states are hashed once here and copied by each call. The same MAC as `hmac.digest`
+    (a test holds the permutation to the one first released) for about half the instructions
+    of the `hmac` module's copied state, ten times a payment code."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+
+    def __call__(self, message: bytes) -> int:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return int.from_bytes(outer.digest()[:16], "big")
+
+
+_SHA256_BLOCK = 64
+
+
+@lru_cache(maxsize=8)
+def _round_function(key: bytes) -> _RoundFunction:
+    return _RoundFunction(key)
 
 
 def _pow10(digits: int) -> int:
@@ -275,7 +305,7 @@ def citizen_id_check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character ('0'-'9' or 'X') for the first 17 digits."""
     if len(first17) != 17 or not _is_ascii_digits(first17):
         raise ValueError("citizen ID body must be 17 digits")
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))  # 17 digits, 17 weights
     return _ID_CHECK_CHARS[total % 11]
 
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote, urlencode
 
 import httpx
 
@@ -104,6 +104,28 @@ def _shanghai_to_utc(text: object) -> datetime | None:
     if not _TIME_SHAPE.fullmatch(head):  # what strptime(TIME_FORMAT) reads, a tenth the cost
         raise ValueError(f"time data {head!r} does not match format {TIME_FORMAT!r}")
     return datetime.fromisoformat(head).replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def form_fields(text: str) -> list[tuple[str, str]]:
+    """The fields of a form body (`application/x-www-form-urlencoded`) as `urllib.parse.parse_qsl(
+    text, keep_blank_values=True, strict_parsing=True)` reads them — a field without "=" is a
+    ValueError — for two thirds of its instructions: only what holds a "+" or "%" is decoded,
+    with no per-field call through its generic layers (a test holds the two equal)."""
+    if not text:
+        return []
+    pairs = []
+    for field in text.split("&"):
+        name, equals, value = field.partition("=")
+        if not equals:
+            raise ValueError(f"bad form field: {field!r}")
+        pairs.append((_form_decoded(name), _form_decoded(value)))
+    return pairs
+
+
+def _form_decoded(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
 
 
 def _unavailable(detail: str) -> ChannelUnavailable:
@@ -380,7 +402,7 @@ class AlipayGateway:
     @staticmethod
     def _notification_fields(body: bytes) -> dict[str, str]:
         try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+            pairs = form_fields(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             raise _invalid("通知不是 UTF-8 表单", "notification is not a UTF-8 form body") from None
         fields = dict(pairs)

@@ -66,8 +66,11 @@ class RegisterPayable:
             "remark": self.remark,
             "extra": self.extra,
         }
-        text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256(_FINGERPRINT_JSON.encode(data).encode()).hexdigest()
+
+
+# json.dumps(data, sort_keys=True, default=str, ensure_ascii=False), its encoder built once
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)

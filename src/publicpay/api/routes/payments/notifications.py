@@ -6,9 +6,8 @@ routes): plain calls and one threadpool hop; the FastAPI declarations document t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import Headers
 
 from publicpay.api import threads
 from publicpay.api.deps import body_bytes, container
@@ -55,7 +54,7 @@ def notify_account(
 def answer(
     c: Container,
     channel: str,
-    headers: Mapping[str, str],
+    headers: Headers,
     body: bytes,
     account_id: int | None = None,
 ) -> Response:
@@ -64,6 +63,12 @@ def answer(
     except ValueError as exc:
         raise NotFound(f"未知渠道 {channel}") from exc
     ack = handle_notification(
-        c.uow, c.gateways, which, dict(headers), body, clock=c.clock, account_id=account_id
+        c.uow, c.gateways, which, _first_values(headers), body, clock=c.clock, account_id=account_id
     )
     return Response(ack.body, status_code=ack.status_code, media_type=ack.media_type)
+
+
+def _first_values(headers: Headers) -> dict[str, str]:
+    """The request's headers as a dict, each name with its first value, as `dict(headers)`
+    makes it, without `dict`'s scan of the whole list for each name (half the instructions)."""
+    return dict(reversed(headers.items()))
