@@ -32,7 +32,7 @@ import itertools
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -187,14 +187,22 @@ class CardTerminalEmulator:
             if f"{s.txn_time:%Y%m%d}" == day
         ]
 
+    def settled(self, mid: str, day: str) -> list[Sale]:
+        """What settles for `day` (yyyyMMdd): the sales approved that day nobody voided."""
+        with self.lock:
+            sales = [s for s in self.sales.values() if s.mid == mid and s.state == "approved"]
+        return sorted(
+            (s for s in sales if f"{s.txn_time:%Y%m%d}" == day), key=lambda s: s.txn_time
+        )
+
+    def net_settlement(self, mid: str, day: date) -> int:
+        """What the acquirer pays the merchant for `day` (fen): the sales less its fees."""
+        return sum(s.amount - fee_of(s.amount) for s in self.settled(mid, f"{day:%Y%m%d}"))
+
     def settlement_file(self, mid: str, day: str) -> bytes:
         """The day's settlement file (docs/card-settlement.md): every sale of that day the host
         approved and nobody voided, with its fee; GBK, CRLF."""
-        with self.lock:
-            sales = [s for s in self.sales.values() if s.mid == mid and s.state == "approved"]
-        settled = sorted(
-            (s for s in sales if f"{s.txn_time:%Y%m%d}" == day), key=lambda s: s.txn_time
-        )
+        settled = self.settled(mid, day)
         records = [f"H|CARD-SETTLE|01|{mid}|{day}|{ACQUIRER_NAME}"]
         amount = fees = 0
         for s in settled:
