@@ -121,7 +121,8 @@ def test_a_refused_settlement_file_is_explained_and_stores_nothing(own):
                 files={"file": ("settle.txt", data, "text/plain")},
             )
             assert refused.status_code == 422, name
-            assert "对账单未导入" in refused.text and reason in refused.text, name
+            assert "对账单未导入" in refused.text, name
+            assert reason in refused.text, name
     with own.container.engines.read.connect() as conn:
         assert len(list(conn.execute(select(statements.c.id)))) == before
 
@@ -145,7 +146,8 @@ def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
         overview = client.get("/console/reconciliation")
         assert "day-exceptions" in overview.text
         detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
-        assert "金额不符" in detail.text and order.order_no in detail.text
+        assert "金额不符" in detail.text
+        assert order.order_no in detail.text
         with pytest.raises(DayNotReconciled, match="银行卡收单"):
             _clear(own)
         resolved = client.post(

@@ -34,7 +34,11 @@ def _acquirer(*amounts: int, void: int | None = None) -> tuple[CardTerminalEmula
 
 def _file(*amounts: int, void: int | None = None) -> tuple[bytes, date, CardTerminalEmulator]:
     host, day = _acquirer(*amounts, void=void)
-    return host.settlement_file(MID, day), date.fromisoformat(f"{day[:4]}-{day[4:6]}-{day[6:]}"), host
+    return (
+        host.settlement_file(MID, day),
+        date.fromisoformat(f"{day[:4]}-{day[4:6]}-{day[6:]}"),
+        host,
+    )
 
 
 def _edit(content: bytes, line: int, field: int, value: str) -> bytes:
@@ -56,7 +60,7 @@ def test_the_acquirers_day_is_read_with_rrn_fee_and_totals():
     assert [r["fee_fen"] for r in rows] == [44, 2000]  # 0.35 %, capped at 20 yuan
     assert (parsed.totals.payments, parsed.totals.fees) == (812_500, 2044)
     assert parsed.totals.net == 812_500 - 2044
-    assert rows[0]["line_no"] == 2 and rows[0]["kind"] == "payment"
+    assert (rows[0]["line_no"], rows[0]["kind"]) == (2, "payment")
     assert fee_of(12500) == 44
 
 
@@ -76,7 +80,7 @@ def test_a_file_of_another_merchant_is_refused():
 @pytest.mark.parametrize("cut", [10, 60, 200])
 def test_a_truncated_file_is_refused(cut):
     content, _, _ = _file(12500, 3000)
-    with pytest.raises(StatementRefused, match="不完整|文件头"):
+    with pytest.raises(StatementRefused, match=r"不完整|文件头"):
         card.parse(content[:cut], expected_mid=MID)
 
 
@@ -89,7 +93,7 @@ def test_a_file_not_in_gbk_is_refused():
 def test_a_utf8_file_with_chinese_is_refused_as_not_gbk():
     content, _, _ = _file(12500)
     utf8 = content.decode("gbk").encode("utf-8")  # the acquirer's name: not GBK text
-    with pytest.raises(StatementRefused, match="GBK|文件头"):
+    with pytest.raises(StatementRefused, match=r"GBK|文件头"):
         card.parse(utf8, expected_mid=MID)
 
 
@@ -185,6 +189,4 @@ def test_lines_match_card_orders_by_reference_number():
         "channel_only",
     ]
     assert result.lines["order_id"].to_list()[:3] == [1, 2, 3]
-    assert result.platform_only.select("order_id", "match_class").rows() == [
-        (4, "platform_only")
-    ]
+    assert result.platform_only.select("order_id", "match_class").rows() == [(4, "platform_only")]

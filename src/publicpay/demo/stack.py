@@ -157,9 +157,7 @@ def collecting_bank(
     ]
     if acquirer is not None:
         mid = settings.card_merchant_id
-        payers.append(
-            Payer("card", ACQUIRER_NAME, lambda d: acquirer.net_settlement(mid, d))
-        )
+        payers.append(Payer("card", ACQUIRER_NAME, lambda d: acquirer.net_settlement(mid, d)))
     name = settings.collection_account_bank or "代收银行"
     return CollectionBank(account, name, payers)
 

@@ -191,9 +191,7 @@ class CardTerminalEmulator:
         """What settles for `day` (yyyyMMdd): the sales approved that day nobody voided."""
         with self.lock:
             sales = [s for s in self.sales.values() if s.mid == mid and s.state == "approved"]
-        return sorted(
-            (s for s in sales if f"{s.txn_time:%Y%m%d}" == day), key=lambda s: s.txn_time
-        )
+        return sorted((s for s in sales if f"{s.txn_time:%Y%m%d}" == day), key=lambda s: s.txn_time)
 
     def net_settlement(self, mid: str, day: date) -> int:
         """What the acquirer pays the merchant for `day` (fen): the sales less its fees."""
@@ -210,10 +208,24 @@ class CardTerminalEmulator:
             amount, fees = amount + s.amount, fees + fee
             records.append(
                 "|".join(
-                    ["D", "01", s.mid, s.tid, mask(s.card_no), s.trace_no, s.batch_no, s.rrn,
-                     s.auth_code, f"{s.txn_time:%Y%m%d%H%M%S}", str(s.amount), str(fee),
-                     str(s.amount - fee), day, s.out_order_no]
-                )  # fmt: skip
+                    [
+                        "D",
+                        "01",
+                        s.mid,
+                        s.tid,
+                        mask(s.card_no),
+                        s.trace_no,
+                        s.batch_no,
+                        s.rrn,
+                        s.auth_code,
+                        f"{s.txn_time:%Y%m%d%H%M%S}",
+                        str(s.amount),
+                        str(fee),
+                        str(s.amount - fee),
+                        day,
+                        s.out_order_no,
+                    ]
+                )
             )
         records.append(f"T|{len(settled)}|{amount}|{fees}|{amount - fees}")
         return ("\r\n".join(records) + "\r\n").encode("gbk")
