@@ -2,8 +2,7 @@
 payments taken at a window, the acquirer's settlement file fetched from the workbench, every
 line matched by RRN; a settled amount other than the payment is an exception the workbench
 shows, clearing refuses the day until it is resolved and reviewed by another person, then
-clears the card payment with the acquirer's fee netted; a refused file stores nothing; the
-collection account's credit of the acquirer's net settlement is matched (the third way)."""
+clears the card payment with the acquirer's fee netted; a refused file stores nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.reconciliation.tables import statements
 from publicpay.demo.stack import Stack
 from publicpay.domain.reconciliation import DayNotReconciled
@@ -170,6 +170,9 @@ def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
     assert window.status.value == "confirmed"
     assert window.fees_fen > 0  # the acquirer's fee, netted and shown
     assert window.gross_fen >= order.amount_fen  # the payment is cleared at its own amount
+    with own.container.engines.read.connect() as conn:  # statements, clearing, ledger agree
+        checked = run_checks(conn)
+        assert checked.ok, checked.lines()
 
 
 def _clear(stack: Stack) -> Any:
