@@ -108,3 +108,31 @@ def test_postings_and_journals_cannot_be_updated_or_deleted(engine: Engine, tabl
             ledger_postings.c.journal_id == journal_id
         )
         assert sorted(conn.execute(stmt).scalars()) == [-250, 250]
+
+
+def test_a_posting_to_a_journal_that_does_not_exist_is_refused(engine: Engine) -> None:
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(
+            insert(ledger_postings).values(journal_id=987654321, account="ghost", amount_fen=0)
+        )
+    with engine.connect() as conn:
+        stmt = select(func.count()).where(ledger_postings.c.journal_id == 987654321)
+        assert conn.execute(stmt).scalar_one() == 0
+
+
+def test_postings_to_a_new_journal_inside_a_savepoint_commit(engine: Engine) -> None:
+    with engine.begin() as conn:
+        with conn.begin_nested():
+            _journal(conn, "in-savepoint", [300, -300])
+    assert _journals(engine, "in-savepoint") == 1
+
+
+def test_a_journal_of_this_transaction_balanced_by_a_later_statement_commits(
+    engine: Engine,
+) -> None:
+    with engine.begin() as conn:
+        journal_id = _journal(conn, "two-steps", [900])
+        conn.execute(
+            insert(ledger_postings).values(journal_id=journal_id, account="later", amount_fen=-900)
+        )
+    assert _journals(engine, "two-steps") == 1

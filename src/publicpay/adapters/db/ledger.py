@@ -1,9 +1,10 @@
 """Ledger tables and repository: append-only journals and postings.
 
-The database guards the books itself (migration 0008): a journal whose postings do not sum to
-zero, or that has fewer than two, cannot be committed (a deferred constraint trigger on
-PostgreSQL; on SQLite a trigger-kept list of unbalanced journals with a deferred foreign key
-that can never be satisfied), and postings and journals cannot be updated or deleted."""
+The database guards the books itself (migrations 0009 and 0029): a journal whose postings do
+not sum to zero, or that has fewer than two, cannot be committed (a deferred constraint trigger
+on PostgreSQL, with a statement trigger refusing postings to a journal of another transaction;
+on SQLite a trigger-kept list of unbalanced journals with a deferred foreign key that can never
+be satisfied), and postings and journals cannot be updated or deleted."""
 
 from __future__ import annotations
 

@@ -86,7 +86,11 @@ CONFLICTS: dict[str, Callable[[], DomainError]] = {
     ),
 }
 INTEGRITY_ERRORS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
-LEDGER_GUARDS = ("ck_ledger_journal_balanced", "FOREIGN KEY constraint failed")
+LEDGER_GUARDS = (
+    "ck_ledger_journal_balanced",
+    "ck_ledger_posting_journal",
+    "FOREIGN KEY constraint failed",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, func, select
 
 from publicpay.adapters.db.audit import AuditRepository
+from publicpay.adapters.db.events import events
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.messages import payer_messages
 from publicpay.adapters.db.payables import payables
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries import reconciliation_checks, summary_checks
-from publicpay.adapters.db.receipts.tables import receipts
+from publicpay.adapters.db.receipts.tables import receipt_jobs, receipts
 from publicpay.adapters.db.refunds import refunds
 from publicpay.adapters.db.shifts import cash_deposits, shifts
 from publicpay.adapters.db.sql import Sql
+from publicpay.adapters.db.units import units
 from publicpay.domain.refunds import OPEN_OR_DONE, RefundKind, RefundStatus
 from publicpay.domain.time import utc
 
@@ -49,6 +51,7 @@ def run_checks(conn: Connection, now: datetime | None = None) -> Report:
         _refunds,  # refunds (issue 11)
         _cash_office,
         _payer_messages,
+        _queue_references,  # events and receipt jobs have no foreign keys (0030)
         _statistics,  # the statistics' summaries (issue 10)
         *reconciliation_checks.CHECKS,  # reconciliation and clearing (issue 12)
     )
@@ -71,7 +74,17 @@ def _journals_balance(conn: Connection, _now: datetime) -> list[str]:
             ~ledger_journals.c.id.in_(select(ledger_postings.c.journal_id))
         )
     )
-    return bad + [f"分录 {row.id} 没有明细行" for row in orphans]
+    # no foreign key on PostgreSQL (0029: its trigger refuses such postings): proved here
+    strays = conn.execute(
+        select(ledger_postings.c.id, ledger_postings.c.journal_id)
+        .where(~ledger_postings.c.journal_id.in_(select(ledger_journals.c.id)))
+        .limit(20)
+    )
+    return (
+        bad
+        + [f"分录 {row.id} 没有明细行" for row in orphans]
+        + [f"明细行 {row.id} 的分录 {row.journal_id} 不存在" for row in strays]
+    )
 
 
 def _payer_messages(conn: Connection, _now: datetime) -> list[str]:
@@ -88,6 +101,25 @@ def _payer_messages(conn: Connection, _now: datetime) -> list[str]:
         f"付款人消息 {row.id} 的待缴款项 {row.payable_id} 不存在或单位不符"
         for row in conn.execute(stmt)
     ]
+
+
+def _queue_references(conn: Connection, _now: datetime) -> list[str]:
+    """每条事件属于存在的执收单位，每个开票任务属于存在的待缴款项"""
+    events_stmt = (
+        select(events.c.event_id, events.c.unit_id)
+        .select_from(events.outerjoin(units, units.c.id == events.c.unit_id))
+        .where(units.c.id.is_(None))
+        .limit(20)
+    )
+    jobs_stmt = (
+        select(receipt_jobs.c.id, receipt_jobs.c.payable_id)
+        .select_from(receipt_jobs.outerjoin(payables, payables.c.id == receipt_jobs.c.payable_id))
+        .where(payables.c.id.is_(None))
+        .limit(20)
+    )
+    return [
+        f"事件 {row.event_id} 的执收单位 {row.unit_id} 不存在" for row in conn.execute(events_stmt)
+    ] + [f"开票任务 {row.id} 的待缴款项 {row.payable_id} 不存在" for row in conn.execute(jobs_stmt)]
 
 
 def _paid_payables(conn: Connection, _now: datetime) -> list[str]:

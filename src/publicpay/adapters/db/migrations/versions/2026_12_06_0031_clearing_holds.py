@@ -5,7 +5,7 @@ negative amount, the reason) with the window that held it and the window that to
 (`taken_by`, once only); `clearing_windows.held_fen` / `carried_fen` are their sums.
 
 Revision ID: 0031
-Revises: 0028 (0029 and 0030 are the lead's: the later of the two landings re-points this one)
+Revises: 0030
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0031"
-down_revision = "0028"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
