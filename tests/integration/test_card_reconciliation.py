@@ -15,8 +15,6 @@ import pytest
 from sqlalchemy import select
 
 from publicpay.adapters.channels.card_terminal import CardTerminalHost
-from publicpay.adapters.db.payables import payables
-from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.reconciliation.tables import statements
 from publicpay.bootstrap import card_mac_key
@@ -29,6 +27,7 @@ from publicpay.web.console import pos as pos_page
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.pos_kit import at_window, card_terminal_id, new_plate, register_with_plate
 from tests.integration.recon_kit import exceptions_for, line_of, own_stack, run_day, today, unit_api
+from tests.integration.test_pos_card import _orders
 
 ACCOUNT = "33050161000000000013"
 
@@ -41,13 +40,8 @@ def own(new_database_url: Any) -> Iterator[Stack]:
 
 
 def _order(stack: Stack, code: str) -> Any:
-    stmt = (
-        select(payment_orders)
-        .join(payables, payables.c.id == payment_orders.c.payable_id)
-        .where(payables.c.payment_code == code, payment_orders.c.status == "succeeded")
-    )
-    with stack.container.engines.read.connect() as conn:
-        return conn.execute(stmt).one()
+    [paid] = [o for o in _orders(stack, code) if o.status == "succeeded"]
+    return paid
 
 
 def _paid_by_card(stack: Stack, n: int) -> list[Any]:
@@ -62,6 +56,17 @@ def _paid_by_card(stack: Stack, n: int) -> list[Any]:
             paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf_of(page.text)})
             assert "银行卡支付成功" in paid.text, paid.text
     return [_order(stack, code) for code in codes]
+
+
+def _approve(stack: Stack, reviewer: Any, exception_id: int) -> None:
+    """A second person approves the resolution on the workbench."""
+    with logged_in(stack.info["base_url"], reviewer) as client:
+        detail = client.get(f"/console/reconciliation/exceptions/{exception_id}")
+        reviewed = client.post(
+            f"/console/reconciliation/exceptions/{exception_id}/review",
+            data={"csrf": csrf_of(detail.text), "decision": "approve"},
+        )
+        assert reviewed.status_code == 303, reviewed.text
 
 
 def _tampered(content: bytes, rrn: str, more_fen: int) -> bytes:
@@ -164,13 +169,7 @@ def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
         assert resolved.status_code == 303, resolved.text
     with pytest.raises(DayNotReconciled, match="银行卡收单"):
         _clear(own)  # resolved, not reviewed yet
-    with logged_in(own.info["base_url"], reviewer) as client:
-        detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
-        reviewed = client.post(
-            f"/console/reconciliation/exceptions/{item.id}/review",
-            data={"csrf": csrf_of(detail.text), "decision": "approve"},
-        )
-        assert reviewed.status_code == 303, reviewed.text
+    _approve(own, reviewer, item.id)
     assert exceptions_for(own, order.order_no)[0].status == "closed"
     window = _clear(own)
     assert window.status.value == "confirmed"
@@ -210,7 +209,7 @@ def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(ow
             c.card_host.close()
             c.card_host = before
         assert 'id="card-query"' in unknown.text, unknown.text
-    [order] = _orders_of(own, code)
+    [order] = _orders(own, code)
     assert order.status == "paying"
     own.acquirer.sale({"mid": c.settings.card_merchant_id, "tid": tid,
                        "out_order_no": order.order_no, "amount": order.amount_fen})  # fmt: skip
@@ -232,29 +231,13 @@ def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(ow
                   "reason": "收单机构已结算，应答丢失，补单"},
         )  # fmt: skip
         assert recovered.status_code == 303, recovered.text
-    [order] = _orders_of(own, code)
+    [order] = _orders(own, code)
     assert order.status == "succeeded"
     assert (
         order.channel_trade_no
         == own.acquirer.sales[(c.settings.card_merchant_id, order.order_no)].rrn
     )
-    with logged_in(own.info["base_url"], reviewer) as client:
-        detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
-        reviewed = client.post(
-            f"/console/reconciliation/exceptions/{item.id}/review",
-            data={"csrf": csrf_of(detail.text), "decision": "approve"},
-        )
-        assert reviewed.status_code == 303, reviewed.text
+    _approve(own, reviewer, item.id)
     assert exceptions_for(own, order.order_no)[0].status == "closed"
     assert run_day(own, "card").status == "reconciled"
     assert line_of(own, order.order_no).match_class == "matched"
-
-
-def _orders_of(stack: Stack, code: str) -> list[Any]:
-    stmt = (
-        select(payment_orders)
-        .join(payables, payables.c.id == payment_orders.c.payable_id)
-        .where(payables.c.payment_code == code)
-    )
-    with stack.container.engines.read.connect() as conn:
-        return list(conn.execute(stmt))
