@@ -27,6 +27,7 @@ from publicpay.api.rate_limits import ApiClientLimiter
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Actor, Role
 from publicpay.domain.errors import Unauthorized
+from publicpay.domain.keyed_hmac import keyed_hmac
 from publicpay.domain.units import ApiClient
 
 log = logging.getLogger("publicpay.api.auth")
@@ -54,8 +55,9 @@ def string_to_sign(method: str, path: str, timestamp: str, nonce: str, body: byt
 
 
 def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of the string to sign under the secret (keyed once per secret)."""
     message = string_to_sign(method, path, timestamp, nonce, body)
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return keyed_hmac(secret.encode()).hexdigest(message.encode())
 
 
 def _path_with_query(request: Request) -> str:

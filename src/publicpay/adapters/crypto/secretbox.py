@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 
 from cryptography.hazmat.primitives import hashes
@@ -11,6 +9,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from publicpay.domain.codes import PAYMENT_CODE_KEY_PURPOSE
+from publicpay.domain.keyed_hmac import KeyedHmac
 
 _VERSION = b"\x01"
 # the purposes `subkey` derives a key for (derived once, at start)
@@ -28,7 +27,7 @@ class SecretBox:
 
     def __init__(self, secret_key: str) -> None:
         self._aead = AESGCM(_derive(secret_key, b"publicpay/at-rest/v1"))
-        self._hash_key = _derive(secret_key, b"publicpay/lookup/v1")
+        self._lookup = KeyedHmac(_derive(secret_key, b"publicpay/lookup/v1"))
         self._subkeys = {
             purpose: _derive(secret_key, purpose.encode()) for purpose in SUBKEY_PURPOSES
         }
@@ -53,4 +52,5 @@ class SecretBox:
         return self.open(sealed, context).decode()
 
     def lookup_hash(self, text: str) -> str:
-        return hmac.new(self._hash_key, text.encode(), hashlib.sha256).hexdigest()
+        """Hex HMAC-SHA256 of `text` under the lookup key."""
+        return self._lookup.hexdigest(text.encode())
