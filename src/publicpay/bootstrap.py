@@ -183,7 +183,7 @@ class Container:
         service = self.settings.bank_statement_service()
         bank = HttpBankStatements(*service) if service else None
         return ChannelStatementSources(
-            self.gateways, configs, self.settings.collection_account_number, bank
+            self.gateways, configs, self.settings.collection_account_number, bank, self.card_host
         )
 
     def treasury(self) -> HttpTreasury:

@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument(
         "--channel",
         default="all",
-        choices=["all", "alipay", "wechat", "unionpay", "counter", "bank"],
+        choices=["all", "alipay", "wechat", "unionpay", "counter", "card", "bank"],
     )
     reconcile.add_argument("--file", help="import this statement file for the channel first")
     reconcile.set_defaults(func=_reconcile)

@@ -129,7 +129,7 @@ def test_a_day_unpublished_at_the_bank_is_missing_then_fetched_once_published(ow
     try:
         clock = FixedClock(beijing(today(), time(10, 30)))
         ran = reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=clock)
-        assert ran == 5  # four channel sources and the bank, claimed once
+        assert ran == 6  # five channel sources (the card acquirer's too) and the bank, once
         with c.read_uow() as uow:
             missing = uow.reconciliation.day(Source.BANK, yesterday)
         assert missing is not None
@@ -150,6 +150,8 @@ def test_the_worker_clears_a_reconciled_day_once_per_cluster(own):
     for source in ("alipay", "wechat", "unionpay", "counter"):
         run_day(own, source)
     clock = FixedClock(beijing(day + timedelta(days=1), time(11, 30)))
+    assert clear_due(c.uow, c.treasury(), ACCOUNT, clock=clock) == 0  # the card day: not run
+    run_day(own, "card")
     early = FixedClock(beijing(day + timedelta(days=1), time(9, 0)))
     assert clear_due(c.uow, c.treasury(), ACCOUNT, clock=early) == 0
     assert clear_due(c.uow, c.treasury(), ACCOUNT, clock=clock) == 1

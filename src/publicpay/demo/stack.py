@@ -27,7 +27,7 @@ from publicpay.demo.seed import (
 )
 from publicpay.demo.window import start_window_parties
 from publicpay.domain.time import SHANGHAI, utc
-from publicpay.emulators.acquirer import CardTerminalEmulator
+from publicpay.emulators.acquirer import ACQUIRER_NAME, CardTerminalEmulator
 from publicpay.emulators.alipay import AlipayEmulator
 from publicpay.emulators.bank import BankTeller, CollectionBank, Payer, Visit
 from publicpay.emulators.bank import create_app as create_bank_app
@@ -104,7 +104,7 @@ def build_stack(
         "wechat": emulated.wechat.create_app(),
         "unionpay": emulated.unionpay.create_app(),
     }
-    bank = collecting_bank(settings, configs, emulated)
+    bank = collecting_bank(settings, configs, emulated, acquirer)
     if visits_to_the_bank:
         bank.visits = _visits_of(container)
     teller = None
@@ -134,10 +134,13 @@ def build_stack(
 
 
 def collecting_bank(
-    settings: Settings, configs: dict[str, dict[str, Any]], emulated: Emulators
+    settings: Settings,
+    configs: dict[str, dict[str, Any]],
+    emulated: Emulators,
+    acquirer: CardTerminalEmulator | None = None,
 ) -> CollectionBank:
     """The emulated collecting bank holding the collection account, paid by every channel
-    emulator as each really settles (issue 12)."""
+    emulator as each really settles (issue 12), and by the card acquirer net of its fees."""
     service = settings.bank_statement_service()
     account = service[1] if service else settings.collection_account_number
     ali, wx, up = configs["alipay"]["app_id"], configs["wechat"]["mchid"], configs["unionpay"]
@@ -152,6 +155,9 @@ def collecting_bank(
             lambda d: emulated.unionpay.settlement(up["mer_id"], d),
         ),
     ]
+    if acquirer is not None:
+        mid = settings.card_merchant_id
+        payers.append(Payer("card", ACQUIRER_NAME, lambda d: acquirer.net_settlement(mid, d)))
     name = settings.collection_account_bank or "代收银行"
     return CollectionBank(account, name, payers)
 

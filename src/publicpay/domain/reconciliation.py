@@ -1,7 +1,8 @@
 """Reconciliation (对账): statements, match classes, exceptions and their workflow.
 
 A statement is one source's record of one business day (Asia/Shanghai): a channel's trade bill
-(Alipay, WeChat Pay, UnionPay), the bank counter's statement, or the collection account's bank
+(Alipay, WeChat Pay, UnionPay), the bank counter's statement, the card acquirer's settlement
+file (window POS bank cards), or the collection account's bank
 statement (汇缴户). Its lines are matched against the platform's orders and refunds; every line
 gets a class, and what does not match becomes an exception that a finance user resolves and a
 second person reviews.
@@ -39,6 +40,7 @@ class Source(StrEnum):
     WECHAT = "wechat"
     UNIONPAY = "unionpay"
     COUNTER = "counter"  # the collecting bank's counter statement (银行柜面)
+    CARD = "card"  # the card acquirer's settlement file of the window POS terminals (银行卡收单)
     BANK = "bank"  # the collection account's bank statement (汇缴户对账单)
 
     @property
@@ -51,10 +53,11 @@ SOURCE_LABELS: Mapping[Source, str] = {
     Source.WECHAT: "微信支付",
     Source.UNIONPAY: "银联",
     Source.COUNTER: "银行柜面",
+    Source.CARD: "银行卡收单",
     Source.BANK: "汇缴户银行流水",
 }
 
-CHANNEL_SOURCES = (Source.ALIPAY, Source.WECHAT, Source.UNIONPAY, Source.COUNTER)
+CHANNEL_SOURCES = (Source.ALIPAY, Source.WECHAT, Source.UNIONPAY, Source.COUNTER, Source.CARD)
 
 
 class LineKind(StrEnum):

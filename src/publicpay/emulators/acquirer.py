@@ -9,7 +9,10 @@ response code (ISO 8583 field 39 as China UnionPay uses it), the authorisation c
 (retrieval reference number), the voucher (trace) and batch numbers and the masked card number.
 `POST /terminal/query` finds a sale by our order number (after a lost answer: query before
 retrying); `POST /terminal/void` voids a sale of the current batch (same day); `GET
-/terminal/settlement` lists a day's approved and voided sales per terminal (for reconciliation).
+/terminal/settlement` lists a day's approved and voided sales per terminal, and `GET
+/terminal/settlement/file?mid=&date=&sign=` is the day's settlement file (docs/card-settlement.md:
+GBK, `|`-separated, what settles — the sales it approved and nobody voided —, each with the
+merchant discount fee the acquirer keeps) for reconciliation.
 
 Every request and answer is signed: `sign` = upper-case hex SHA-256 of the fields other than
 `sign` with a value, sorted by name, as `k=v` joined by `&`, then `&key=<the merchant's MAC key>`.
@@ -29,13 +32,13 @@ import itertools
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DEMO_CARD = "6222021234567890123"  # a 19-digit UnionPay debit card (the demo payer's)
@@ -54,6 +57,9 @@ RESPONSES = {
     "A0": "签名校验失败",
     "E1": "读卡失败，请重新刷卡、插卡或挥卡",
 }
+ACQUIRER_NAME = "浙江收单服务有限公司（模拟）"
+FEE_RATE_BP = 35  # the merchant discount rate (借记卡 0.35%), in basis points
+FEE_CAP_FEN = 2000  # capped at 20 yuan a sale
 RESULTS = {
     "approve": "00",
     "insufficient_funds": "51",
@@ -67,6 +73,11 @@ RESULTS = {
 def sign(fields: dict[str, Any], key: str) -> str:
     text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "sign" and fields[k] != "")
     return hashlib.sha256(f"{text}&key={key}".encode()).hexdigest().upper()
+
+
+def fee_of(amount: int) -> int:
+    """The acquirer's fee on a sale: the rate, rounded half up to the fen, capped."""
+    return min((amount * FEE_RATE_BP + 5000) // 10000, FEE_CAP_FEN)
 
 
 def mask(card_no: str) -> str:
@@ -176,6 +187,49 @@ class CardTerminalEmulator:
             if f"{s.txn_time:%Y%m%d}" == day
         ]
 
+    def settled(self, mid: str, day: str) -> list[Sale]:
+        """What settles for `day` (yyyyMMdd): the sales approved that day nobody voided."""
+        with self.lock:
+            sales = [s for s in self.sales.values() if s.mid == mid and s.state == "approved"]
+        return sorted((s for s in sales if f"{s.txn_time:%Y%m%d}" == day), key=lambda s: s.txn_time)
+
+    def net_settlement(self, mid: str, day: date) -> int:
+        """What the acquirer pays the merchant for `day` (fen): the sales less its fees."""
+        return sum(s.amount - fee_of(s.amount) for s in self.settled(mid, f"{day:%Y%m%d}"))
+
+    def settlement_file(self, mid: str, day: str) -> bytes:
+        """The day's settlement file (docs/card-settlement.md): every sale of that day the host
+        approved and nobody voided, with its fee; GBK, CRLF."""
+        settled = self.settled(mid, day)
+        records = [f"H|CARD-SETTLE|01|{mid}|{day}|{ACQUIRER_NAME}"]
+        amount = fees = 0
+        for s in settled:
+            fee = fee_of(s.amount)
+            amount, fees = amount + s.amount, fees + fee
+            records.append(
+                "|".join(
+                    [
+                        "D",
+                        "01",
+                        s.mid,
+                        s.tid,
+                        mask(s.card_no),
+                        s.trace_no,
+                        s.batch_no,
+                        s.rrn,
+                        s.auth_code,
+                        f"{s.txn_time:%Y%m%d%H%M%S}",
+                        str(s.amount),
+                        str(fee),
+                        str(s.amount - fee),
+                        day,
+                        s.out_order_no,
+                    ]
+                )
+            )
+        records.append(f"T|{len(settled)}|{amount}|{fees}|{amount - fees}")
+        return ("\r\n".join(records) + "\r\n").encode("gbk")
+
     def _answer(self, sale: Sale, *, signed: bool = True) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "resp_code": sale.resp_code,
@@ -255,6 +309,21 @@ class CardTerminalEmulator:
         @app.get("/terminal/settlement")
         def settlement(mid: str, date: str) -> JSONResponse:
             return JSONResponse({"mid": mid, "date": date, "lines": self.settlement(mid, date)})
+
+        @app.get("/terminal/settlement/file")
+        def settlement_file(mid: str, date: str, sign: str = "") -> Response:
+            refused = self.check({"mid": mid, "date": date, "sign": sign})
+            if refused:
+                return JSONResponse(refused, status_code=403)
+            if len(date) != 8 or not date.isdigit():
+                return JSONResponse({"resp_code": "12", "resp_msg": RESPONSES["12"]}, 400)
+            content = self.settlement_file(mid, date)
+            name = f"{mid}_{date}_SETTLE.txt"
+            return Response(
+                content,
+                media_type="text/plain; charset=GBK",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
 
         @app.post("/simulate/card")
         async def simulate(request: Request) -> JSONResponse:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,6 +84,24 @@ class CardTerminalHost:
             raise ChannelRejected(f"撤销失败：{answer.get('resp_msg', '')}",
                                   channel_code=str(answer.get("resp_code", "")))  # fmt: skip
         return self._result(order_no, answer)
+
+    def fetch_settlement(self, day: date) -> bytes:
+        """The day's settlement file (docs/card-settlement.md), as the acquirer publishes it:
+        `GET /terminal/settlement/file?mid=&date=&sign=`; ChannelUnavailable while it cannot be
+        had (not published yet, no answer), ChannelRejected when the acquirer refuses us."""
+        fields = {"mid": self._mid, "date": f"{day:%Y%m%d}"}
+        params = {**fields, "sign": sign(fields, self._key)}
+        try:
+            response = self._client.get(
+                self._base + "/terminal/settlement/file", params=params, timeout=30.0
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(f"收单机构无应答（{type(exc).__name__}）") from exc
+        if response.status_code == 403:
+            raise ChannelRejected("收单机构拒绝下载结算文件，请核对商户号与密钥", channel_code="A0")
+        if response.status_code != 200:
+            raise ChannelUnavailable(f"收单机构结算文件尚不可取（HTTP {response.status_code}）")
+        return response.content
 
     def _call(self, path: str, fields: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         body = {**fields, "sign": sign(fields, self._key)}

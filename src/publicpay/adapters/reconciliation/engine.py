@@ -153,7 +153,9 @@ class PolarsEngine:
         else:
             orders = _orders_copied(copied)
         refund_rows = repo.platform_refunds(channel, start, until, statement_id)
-        key = "trade_no" if parsed.source is Source.COUNTER else "order_no"
+        # the bank counter's lines name the bank serial, the acquirer's the RRN (参考号): both
+        # kept as the order's channel trade number
+        key = "trade_no" if parsed.source in (Source.COUNTER, Source.CARD) else "order_no"
         result = match(parsed.lines, orders, _refunds(refund_rows), day=day.isoformat(), key=key)
         lines = tuple(
             LineResult(**{**row, "match_class": MatchClass(row["match_class"])})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from publicpay.adapters.reconciliation import alipay, bank, counter, unionpay, wechat
+from publicpay.adapters.reconciliation import alipay, bank, card, counter, unionpay, wechat
 from publicpay.adapters.reconciliation.frames import ParsedStatement
 from publicpay.domain.reconciliation import Source, StatementRefused
 
@@ -19,6 +19,8 @@ def parse_statement(
         parsed = wechat.parse(content, day=day, expected_mchid=merchant)
     elif source is Source.UNIONPAY:
         parsed = unionpay.parse(content, expected_mer_id=merchant)
+    elif source is Source.CARD:
+        parsed = card.parse(content, expected_mid=merchant)
     elif source is Source.COUNTER:
         parsed = counter.parse(content, day=day, bank=merchant or "")
     else:

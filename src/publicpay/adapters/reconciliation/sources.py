@@ -1,5 +1,6 @@
 """Where each source's statement comes from: the channels' statement APIs (through their
-gateways), the collecting bank's statement service (the bank counter's statement and the
+gateways), the card acquirer's settlement file (`CardTerminalHost.fetch_settlement`), the
+collecting bank's statement service (the bank counter's statement and the
 collection account's statement, `bank_client.HttpBankStatements`), and whose each must be (the
 merchant numbers of the stored channel accounts, the collection account). Any of them may also
 be imported (the console's upload, `publicpay reconcile --file`)."""
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from publicpay.adapters.channels.card_terminal import CardTerminalHost
 from publicpay.adapters.reconciliation.bank_client import HttpBankStatements
 from publicpay.domain.payments.channels import Channel
 from publicpay.domain.reconciliation import Source
@@ -25,11 +27,13 @@ class ChannelStatementSources:
         configs: Mapping[str, Mapping[str, Any]],
         collection: str,
         bank: HttpBankStatements | None = None,
+        card: CardTerminalHost | None = None,
     ) -> None:
         self._gateways = gateways
         self._configs = configs
         self._collection = collection
         self._bank = bank
+        self._card = card
 
     def merchant(self, source: Source) -> str | None:
         config = self._configs.get(source.value, {})
@@ -42,9 +46,14 @@ class ChannelStatementSources:
             return str(config.get("mer_id", "")) or None
         if source is Source.BANK:
             return self._collection or None
+        if source is Source.CARD:
+            return None if self._card is None else self._card.merchant_id
         return None
 
     def fetch(self, source: Source, day: date) -> bytes | None:
+        if source is Source.CARD:
+            # no acquirer configured: no card payments, the file can still be imported
+            return None if self._card is None else self._card.fetch_settlement(day)
         if source in (Source.COUNTER, Source.BANK):
             if self._bank is None:
                 return None  # no statement service configured: imported only

@@ -7,8 +7,8 @@ What it books, and when:
   called by the teller);
 - each channel's settlement of business day D on D+1 (Beijing), as the channel settles: Alipay
   and WeChat Pay net of their service fee, UnionPay gross (its fee is billed monthly), the bank's
-  own counter takings gross — computed from the channels' own books (`Payer.settle`), a zero
-  settlement books nothing;
+  own counter takings gross, the card acquirer net of its fee — computed from the channels' own
+  books (`Payer.settle`), a zero settlement books nothing;
 - a cash deposit (现金解款) when a cashier hands it in at the bank (`deposit`), with the deposit
   slip number as its reference;
 - a transfer out: a refund paid by bank transfer (`transfer_out`), or a clearing transfer to the

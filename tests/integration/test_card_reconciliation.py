@@ -1,0 +1,180 @@
+"""Window POS bank cards in reconciliation (docs/card-settlement.md), over HTTP: a day of card
+payments taken at a window, the acquirer's settlement file fetched from the workbench, every
+line matched by RRN; a settled amount other than the payment is an exception the workbench
+shows, clearing refuses the day until it is resolved and reviewed by another person, then
+clears the card payment with the acquirer's fee netted; a refused file stores nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.db.queries.invariants import run_checks
+from publicpay.adapters.db.reconciliation.tables import statements
+from publicpay.demo.stack import Stack
+from publicpay.domain.reconciliation import DayNotReconciled
+from publicpay.emulators.acquirer import NextCard, fee_of
+from publicpay.services.reconciliation.clearing import run_clearing
+from tests.integration.console_kit import csrf_of, logged_in, make_user
+from tests.integration.pos_kit import at_window, card_terminal_id, new_plate, register_with_plate
+from tests.integration.recon_kit import exceptions_for, line_of, own_stack, run_day, today, unit_api
+
+ACCOUNT = "33050161000000000013"
+
+
+@pytest.fixture(scope="module")
+def own(new_database_url: Any) -> Iterator[Stack]:
+    """A platform of its own: its card day and its clearing hold only this module's payments."""
+    with own_stack(new_database_url(), ACCOUNT) as built:
+        yield built
+
+
+def _order(stack: Stack, code: str) -> Any:
+    stmt = (
+        select(payment_orders)
+        .join(payables, payables.c.id == payment_orders.c.payable_id)
+        .where(payables.c.payment_code == code, payment_orders.c.status == "succeeded")
+    )
+    with stack.container.engines.read.connect() as conn:
+        return conn.execute(stmt).one()
+
+
+def _paid_by_card(stack: Stack, n: int) -> list[Any]:
+    """`n` payables paid by card at a window; their orders."""
+    api, payer = unit_api(stack), stack.info["payers"][0]
+    codes = [register_with_plate(api, payer, new_plate())["payment_code"] for _ in range(n)]
+    with at_window(stack) as (client, _window_id, app_id):
+        tid = card_terminal_id(stack, app_id)
+        for code in codes:
+            stack.acquirer.present(tid, NextCard(entry="insert", card_no="6217001234567895"))
+            page = client.get(f"/console/pos/pay/{code}")
+            paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf_of(page.text)})
+            assert "银行卡支付成功" in paid.text, paid.text
+    return [_order(stack, code) for code in codes]
+
+
+def _tampered(content: bytes, rrn: str, more_fen: int) -> bytes:
+    """The acquirer's file with the sale `rrn` settled for `more_fen` more (fee, settled
+    amount and the totals kept consistent: a file the parser accepts)."""
+    lines = content.decode("gbk").split("\r\n")
+    for i, line in enumerate(lines):
+        fields = line.split("|")
+        if fields[0] == "D" and fields[7] == rrn:
+            amount = int(fields[10]) + more_fen
+            old_fee, fee = int(fields[11]), fee_of(amount)
+            fields[10], fields[11], fields[12] = str(amount), str(fee), str(amount - fee)
+            lines[i] = "|".join(fields)
+            total = lines[-2].split("|")
+            total[2] = str(int(total[2]) + more_fen)
+            total[3] = str(int(total[3]) + fee - old_fee)
+            total[4] = str(int(total[2]) - int(total[3]))
+            lines[-2] = "|".join(total)
+    return "\r\n".join(lines).encode("gbk")
+
+
+def test_a_day_of_card_payments_is_fetched_from_the_acquirer_and_matched(own):
+    orders = _paid_by_card(own, 2)
+    day = today().isoformat()
+    admin = make_user(own, "finance_admin")
+    with logged_in(own.info["base_url"], admin) as client:
+        overview = client.get("/console/reconciliation")
+        assert "银行卡收单" in overview.text
+        page = client.get(f"/console/reconciliation/card/{day}")
+        assert page.status_code == 200, page.text
+        ran = client.post(f"/console/reconciliation/card/{day}/run",
+                          data={"csrf": csrf_of(page.text)})  # fmt: skip
+        assert ran.status_code == 303, ran.text
+        page = client.get(f"/console/reconciliation/card/{day}")
+        overview = client.get("/console/reconciliation")
+    for order in orders:
+        line = line_of(own, order.order_no)
+        assert (line.match_class, line.trade_no) == ("matched", order.channel_trade_no)
+        assert line.fee_fen == fee_of(order.amount_fen)
+        assert order.order_no in page.text
+    assert f'data-source="card" data-day="{day}"' in overview.text
+    record = run_day(own, "card")  # the worker's run: the same file again changes nothing
+    assert record.status == "reconciled", record.counts
+    assert record.fee_fen == sum(fee_of(o.amount_fen) for o in orders)
+
+
+def test_a_refused_settlement_file_is_explained_and_stores_nothing(own):
+    day = today().isoformat()
+    content = own.container.card_host.fetch_settlement(today())
+    bad = {
+        "truncated": (content[: len(content) // 2], "不完整"),
+        "not gbk": (b"\xff" + content, "GBK"),
+    }
+    admin = make_user(own, "finance_admin")
+    with own.container.engines.read.connect() as conn:
+        before = len(list(conn.execute(select(statements.c.id))))
+    with logged_in(own.info["base_url"], admin) as client:
+        token = csrf_of(client.get(f"/console/reconciliation/card/{day}").text)
+        for name, (data, reason) in bad.items():
+            refused = client.post(
+                f"/console/reconciliation/card/{day}/upload",
+                data={"csrf": token},
+                files={"file": ("settle.txt", data, "text/plain")},
+            )
+            assert refused.status_code == 422, name
+            assert "对账单未导入" in refused.text, name
+            assert reason in refused.text, name
+    with own.container.engines.read.connect() as conn:
+        assert len(list(conn.execute(select(statements.c.id)))) == before
+
+
+def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
+    [order] = _paid_by_card(own, 1)
+    day = today().isoformat()
+    content = own.container.card_host.fetch_settlement(today())  # over HTTP, signed
+    tampered = _tampered(content, order.channel_trade_no, 100)
+    admin, reviewer = make_user(own, "finance_admin"), make_user(own, "finance_reviewer")
+    with logged_in(own.info["base_url"], admin) as client:
+        token = csrf_of(client.get(f"/console/reconciliation/card/{day}").text)
+        uploaded = client.post(
+            f"/console/reconciliation/card/{day}/upload",
+            data={"csrf": token},
+            files={"file": ("settle.txt", tampered, "text/plain")},
+        )
+        assert uploaded.status_code == 303, uploaded.text
+        [item] = exceptions_for(own, order.order_no)
+        assert (item.match_class, item.status, item.source) == ("amount_mismatch", "open", "card")
+        overview = client.get("/console/reconciliation")
+        assert "day-exceptions" in overview.text
+        detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
+        assert "金额不符" in detail.text
+        assert order.order_no in detail.text
+        with pytest.raises(DayNotReconciled, match="银行卡收单"):
+            _clear(own)
+        resolved = client.post(
+            f"/console/reconciliation/exceptions/{item.id}/resolve",
+            data={"csrf": csrf_of(detail.text), "action": "write_off",
+                  "reason": "收单机构多结算 1 元，计入核销收入"},
+        )  # fmt: skip
+        assert resolved.status_code == 303, resolved.text
+    with pytest.raises(DayNotReconciled, match="银行卡收单"):
+        _clear(own)  # resolved, not reviewed yet
+    with logged_in(own.info["base_url"], reviewer) as client:
+        detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
+        reviewed = client.post(
+            f"/console/reconciliation/exceptions/{item.id}/review",
+            data={"csrf": csrf_of(detail.text), "decision": "approve"},
+        )
+        assert reviewed.status_code == 303, reviewed.text
+    assert exceptions_for(own, order.order_no)[0].status == "closed"
+    window = _clear(own)
+    assert window.status.value == "confirmed"
+    assert window.fees_fen > 0  # the acquirer's fee, netted and shown
+    assert window.gross_fen >= order.amount_fen  # the payment is cleared at its own amount
+    with own.container.engines.read.connect() as conn:  # statements, clearing, ledger agree
+        checked = run_checks(conn)
+        assert checked.ok, checked.lines()
+
+
+def _clear(stack: Stack) -> Any:
+    c = stack.container
+    return run_clearing(c.uow, c.treasury(), today(), ACCOUNT, clock=c.clock, actor="test")
