@@ -19,6 +19,7 @@ from publicpay.domain.codes import (
     SerialPermutation,
     make_payment_code,
     parse_payment_code,
+    payment_code_permutation,
 )
 
 KEY = hashlib.sha256(b"test payment code key").digest()
@@ -129,3 +130,11 @@ def test_a_key_longer_than_a_hash_block_is_hashed_first_as_hmac_does(
     key: bytes, serial: int
 ) -> None:
     assert SerialPermutation(key)(serial) == _reference(key, serial)
+
+
+def test_the_payment_codes_permutation_is_made_once_per_key_and_floor() -> None:
+    permute = payment_code_permutation(KEY, 1000)
+
+    assert permute is payment_code_permutation(KEY, 1000)
+    assert permute == SerialPermutation(KEY, floor=1000)
+    assert payment_code_permutation(KEY, 0) != permute

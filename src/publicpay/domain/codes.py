@@ -199,6 +199,13 @@ class SerialPermutation:
 
 
 @lru_cache(maxsize=8)
+def payment_code_permutation(key: bytes, floor: int) -> SerialPermutation:
+    """The payment codes' permutation under `key`, above `floor` (made once per key and floor:
+    a permutation is pure, it holds nothing of any payable)."""
+    return SerialPermutation(key, floor=floor)
+
+
+@lru_cache(maxsize=8)
 def _schedule(left: int, right: int, rounds: int) -> tuple[tuple[bytes, int], ...]:
     """Each round's message prefix (round number and the halves' sizes) and modulus (a power
     of ten: the left half's size in even rounds, the right half's in odd ones)."""

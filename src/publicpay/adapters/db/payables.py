@@ -21,7 +21,6 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    true,
     update,
 )
 
@@ -93,9 +92,9 @@ serials = Table(
 
 
 # A payable comes with its lines: one row per line, the line's columns labelled `line_*`.
-_LINE_COLUMNS = [c for c in payable_lines.c if c.name != "payable_id"]
+LINE_COLUMNS = [c for c in payable_lines.c if c.name != "payable_id"]
 WITH_LINES: Select[Any] = (
-    select(*payables.c, *[c.label(f"line_{c.name}") for c in _LINE_COLUMNS])
+    select(*payables.c, *[c.label(f"line_{c.name}") for c in LINE_COLUMNS])
     .join(payable_lines, payable_lines.c.payable_id == payables.c.id)
     .order_by(payable_lines.c.line_no)
 )
@@ -120,13 +119,19 @@ _BY_BIZ_NOS = WITH_LINES.where(
 CHUNK = 500  # IN-list elements per statement
 # A registration's one read: the payable already registered under the biz_no (if any), and the
 # id a new one would take (drawn whether or not it is used: a gap in the serial, nothing more).
-_FOUND = WITH_LINES.where(
-    payables.c.unit_id == bindparam("unit_id"), payables.c.biz_no == bindparam("biz_no")
-).subquery("found")
-_LOOKUP = (
-    select(next_id(payables, "payable_serial").label("next_id"), *_FOUND.c)
-    .select_from(select(literal(1).label("one")).subquery("one").outerjoin(_FOUND, true()))
-    .order_by(_FOUND.c.line_line_no)
+# Flat (no subquery, no ORDER BY: the lines are put in order here), as PostgreSQL sets each plan
+# node up again on every execution (see payments/orders.py).
+_LOOKUP = select(
+    next_id(payables, "payable_serial").label("next_id"),
+    *payables.c,
+    *[c.label(f"line_{c.name}") for c in LINE_COLUMNS],
+).select_from(
+    select(literal(1).label("one"))
+    .subquery("one")
+    .outerjoin(
+        payables.join(payable_lines, payable_lines.c.payable_id == payables.c.id),
+        (payables.c.unit_id == bindparam("unit_id")) & (payables.c.biz_no == bindparam("biz_no")),
+    )
 )
 _RECENT_UNPAID = WITH_LINES.where(
     payables.c.id.in_(
@@ -163,6 +168,8 @@ class PayablesRepository:
     def lookup(self, unit_id: int, biz_no: str) -> tuple[Payable | None, int]:
         """The payable registered under `biz_no`, and the id a new payable would take."""
         rows = self._sql.all(_LOOKUP, {"unit_id": unit_id, "biz_no": biz_no})
+        if rows[0].id is not None:
+            rows.sort(key=lambda row: row.line_line_no)
         found = payables_from_rows(rows) if rows[0].id is not None else []
         return (found[0] if found else None), int(rows[0].next_id)
 
@@ -288,7 +295,7 @@ def payables_from_rows(rows: Sequence[Any], prefix: str = "") -> list[Payable]:
             PayableLine(
                 **{
                     c.name: values[f"{prefix}line_{c.name}"]
-                    for c in _LINE_COLUMNS
+                    for c in LINE_COLUMNS
                     if c.name != "line_no"
                 }
             )

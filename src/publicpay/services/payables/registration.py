@@ -14,10 +14,10 @@ from publicpay.domain.codes import (
     PAYMENT_CODE_KEY_PURPOSE,
     SERIALS,
     PayableType,
-    SerialPermutation,
     make_payment_code,
     mask_id,
     normalise_citizen_id,
+    payment_code_permutation,
 )
 from publicpay.domain.errors import Conflict, NotFound, ValidationFailed
 from publicpay.domain.payables import (
@@ -135,8 +135,8 @@ def build_payable(
     """Validate and price a registration; its id (drawn unless given) and payment code
     (nothing stored).
 
-    The code's serial is the id under the keyed permutation (`codes.SerialPermutation`, key
-    derived from the platform secret): unguessable, and distinct for distinct ids.
+    The code's serial is the id under the keyed permutation (`codes.payment_code_permutation`,
+    key derived from the platform secret): unguessable, and distinct for distinct ids.
     `serial_floor` (PUBLICPAY_PAYMENT_CODE_SERIAL_FLOOR) keeps the serials of codes issued
     before the permutation out of reach."""
     errors = cmd.payer.validate() | validate_attributes(cmd.extra)
@@ -145,15 +145,16 @@ def build_payable(
     if errors:
         raise ValidationFailed("缴款单数据校验未通过", errors=errors)
     now = clock.now()
+    today = business_date(now)
     items = uow.catalogue.items()
-    lines = price_lines(cmd.items, items, uow.catalogue.authorised(cmd.unit_id), business_date(now))
+    lines = price_lines(cmd.items, items, uow.catalogue.authorised(cmd.unit_id), today)
     if payable_id is None:
         payable_id = uow.payables.next_id()
     first_item = items[lines[0].item_code]
-    permute = SerialPermutation(uow.box.subkey(PAYMENT_CODE_KEY_PURPOSE), floor=serial_floor)
+    permute = payment_code_permutation(uow.box.subkey(PAYMENT_CODE_KEY_PURPOSE), serial_floor)
     code = make_payment_code(
         region_code,
-        business_date(now).year,
+        today.year,
         PayableType.for_category(first_item.category.value).value,
         permute(payable_id % SERIALS),
     )

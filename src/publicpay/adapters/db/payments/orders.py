@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from publicpay.adapters.db.payables import WITH_LINES, payables, payables_from_rows
+from publicpay.adapters.db.payables import LINE_COLUMNS, payable_lines, payables, payables_from_rows
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.sql import Change, Sql
 from publicpay.domain.payables import Payable
@@ -32,31 +32,26 @@ _OPEN_BEFORE = (
     .order_by(payment_orders.c.id)
     .limit(bindparam("limit"))
 )
-# An order and its payable (with lines), both locked in one statement. The payable is locked
-# first (the project's lock order: payable → order): the materialised CTE runs, and locks,
-# before the outer query's row lock on the order. SQLite leaves the locks out (one writer).
-_LOCKED_PAYABLE = (
-    WITH_LINES.where(
-        payables.c.id
-        == select(payment_orders.c.payable_id)
-        .where(payment_orders.c.order_no == bindparam("order_no"))
-        .scalar_subquery()
-    )
-    .with_for_update(of=payables)
-    .cte("p")
-    .prefix_with("MATERIALIZED")
-)
+# An order and its payable (with lines), both locked in one statement, the payable first (the
+# project's lock order: payable → order; PostgreSQL takes a row's locks in the order `FOR UPDATE
+# OF` names the tables, and re-reads both rows' newest versions when either changed meanwhile).
+# One flat join, no CTE and no ORDER BY (a payable's few lines are put in order here): PostgreSQL
+# sets a plan's nodes up again on every execution, each building its row shape column by column,
+# and this statement's 60 columns went through eleven nodes before (bench/README.md, Round 7).
+# SQLite leaves the locks out (one writer).
 _WITH_PAYABLE_LOCKED = (
     select(
-        *[c.label(f"p_{c.name}") for c in _LOCKED_PAYABLE.c],
+        *[c.label(f"p_{c.name}") for c in payables.c],
+        *[c.label(f"p_line_{c.name}") for c in LINE_COLUMNS],
         *[c.label(f"o_{c.name}") for c in payment_orders.c],
     )
     .select_from(
-        _LOCKED_PAYABLE.join(payment_orders, payment_orders.c.payable_id == _LOCKED_PAYABLE.c.id)
+        payables.join(payable_lines, payable_lines.c.payable_id == payables.c.id).join(
+            payment_orders, payment_orders.c.payable_id == payables.c.id
+        )
     )
     .where(payment_orders.c.order_no == bindparam("order_no"))
-    .order_by(_LOCKED_PAYABLE.c.line_line_no)
-    .with_for_update(of=payment_orders)
+    .with_for_update(of=[payables, payment_orders])
 )
 _SAVE = (
     update(payment_orders)
@@ -111,6 +106,7 @@ class OrdersRepository:
         rows = self._sql.all(_WITH_PAYABLE_LOCKED, {"order_no": order_no})
         if not rows:
             return None
+        rows.sort(key=lambda row: row.p_line_line_no)
         order = order_from_row(rows[0]._asdict(), prefix="o_")
         return payables_from_rows(rows, prefix="p_")[0], order
 
