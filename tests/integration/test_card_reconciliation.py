@@ -4,11 +4,13 @@ line matched by RRN; a settled amount other than the payment is an exception the
 shows, clearing refuses the day until it is resolved and reviewed by another person, then
 clears the card payment with the acquirer's fee netted; a refused file stores nothing; a sale
 the acquirer settled whose answer never reached the platform is a 长款 recovered (补单) from the
-workbench by asking the acquirer, never refunded through it."""
+workbench by asking the acquirer, never refunded through it; the acquirer's net settlement on
+the collection account is matched (the third way)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,13 +22,23 @@ from publicpay.adapters.db.reconciliation.tables import statements
 from publicpay.bootstrap import card_mac_key
 from publicpay.demo.stack import Stack
 from publicpay.domain.reconciliation import DayNotReconciled
+from publicpay.domain.time import SHANGHAI
 from publicpay.emulators.acquirer import NextCard, fee_of
+from publicpay.emulators.bank.statement import render
 from publicpay.services.payments.card import CardPolling
 from publicpay.services.reconciliation.clearing import run_clearing
 from publicpay.web.console import pos as pos_page
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.pos_kit import at_window, card_terminal_id, new_plate, register_with_plate
-from tests.integration.recon_kit import exceptions_for, line_of, own_stack, run_day, today, unit_api
+from tests.integration.recon_kit import (
+    exceptions_for,
+    import_file,
+    line_of,
+    own_stack,
+    run_day,
+    today,
+    unit_api,
+)
 from tests.integration.test_pos_card import _orders
 
 ACCOUNT = "33050161000000000013"
@@ -241,3 +253,20 @@ def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(ow
     assert exceptions_for(own, order.order_no)[0].status == "closed"
     assert run_day(own, "card").status == "reconciled"
     assert line_of(own, order.order_no).match_class == "matched"
+
+
+def test_the_acquirers_net_settlement_on_the_collection_account_is_matched(own):
+    """The third way: on D+1 the acquirer pays Σ 清算金额 of day D into the collection
+    account (`SETTLE:card:D`), matched against the reconciled card day's gross − fees."""
+    day = run_day(own, "card")
+    tomorrow = today() + timedelta(days=1)
+    bank, before = own.bank, own.bank.now
+    bank.now = lambda: datetime.combine(tomorrow, time(12, 0), SHANGHAI)
+    try:
+        moves = [m for m in bank.movements(tomorrow) if m.reference == f"SETTLE:card:{today()}"]
+    finally:
+        bank.now = before
+    assert [(m.direction, m.amount_fen) for m in moves] == [("C", day.gross_fen - day.fee_fen)]
+    assert day.fee_fen > 0  # the acquirer pays net of its fee
+    statement = import_file(own, "bank", render(ACCOUNT, tomorrow, moves), day=tomorrow)
+    assert statement.counts == {"matched": 1}, statement.counts
