@@ -2,7 +2,9 @@
 payments taken at a window, the acquirer's settlement file fetched from the workbench, every
 line matched by RRN; a settled amount other than the payment is an exception the workbench
 shows, clearing refuses the day until it is resolved and reviewed by another person, then
-clears the card payment with the acquirer's fee netted; a refused file stores nothing."""
+clears the card payment with the acquirer's fee netted; a refused file stores nothing; a sale
+the acquirer settled whose answer never reached the platform is a 长款 recovered (补单) from the
+workbench by asking the acquirer, never refunded through it."""
 
 from __future__ import annotations
 
@@ -12,17 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from publicpay.adapters.db.payables import payables
-from publicpay.adapters.db.payments.tables import payment_orders
+from publicpay.adapters.channels.card_terminal import CardTerminalHost
 from publicpay.adapters.db.queries.invariants import run_checks
 from publicpay.adapters.db.reconciliation.tables import statements
+from publicpay.bootstrap import card_mac_key
 from publicpay.demo.stack import Stack
 from publicpay.domain.reconciliation import DayNotReconciled
 from publicpay.emulators.acquirer import NextCard, fee_of
+from publicpay.services.payments.card import CardPolling
 from publicpay.services.reconciliation.clearing import run_clearing
+from publicpay.web.console import pos as pos_page
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.pos_kit import at_window, card_terminal_id, new_plate, register_with_plate
 from tests.integration.recon_kit import exceptions_for, line_of, own_stack, run_day, today, unit_api
+from tests.integration.test_pos_card import _orders
 
 ACCOUNT = "33050161000000000013"
 
@@ -35,13 +40,8 @@ def own(new_database_url: Any) -> Iterator[Stack]:
 
 
 def _order(stack: Stack, code: str) -> Any:
-    stmt = (
-        select(payment_orders)
-        .join(payables, payables.c.id == payment_orders.c.payable_id)
-        .where(payables.c.payment_code == code, payment_orders.c.status == "succeeded")
-    )
-    with stack.container.engines.read.connect() as conn:
-        return conn.execute(stmt).one()
+    [paid] = [o for o in _orders(stack, code) if o.status == "succeeded"]
+    return paid
 
 
 def _paid_by_card(stack: Stack, n: int) -> list[Any]:
@@ -56,6 +56,17 @@ def _paid_by_card(stack: Stack, n: int) -> list[Any]:
             paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf_of(page.text)})
             assert "银行卡支付成功" in paid.text, paid.text
     return [_order(stack, code) for code in codes]
+
+
+def _approve(stack: Stack, reviewer: Any, exception_id: int) -> None:
+    """A second person approves the resolution on the workbench."""
+    with logged_in(stack.info["base_url"], reviewer) as client:
+        detail = client.get(f"/console/reconciliation/exceptions/{exception_id}")
+        reviewed = client.post(
+            f"/console/reconciliation/exceptions/{exception_id}/review",
+            data={"csrf": csrf_of(detail.text), "decision": "approve"},
+        )
+        assert reviewed.status_code == 303, reviewed.text
 
 
 def _tampered(content: bytes, rrn: str, more_fen: int) -> bytes:
@@ -158,13 +169,7 @@ def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
         assert resolved.status_code == 303, resolved.text
     with pytest.raises(DayNotReconciled, match="银行卡收单"):
         _clear(own)  # resolved, not reviewed yet
-    with logged_in(own.info["base_url"], reviewer) as client:
-        detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
-        reviewed = client.post(
-            f"/console/reconciliation/exceptions/{item.id}/review",
-            data={"csrf": csrf_of(detail.text), "decision": "approve"},
-        )
-        assert reviewed.status_code == 303, reviewed.text
+    _approve(own, reviewer, item.id)
     assert exceptions_for(own, order.order_no)[0].status == "closed"
     window = _clear(own)
     assert window.status.value == "confirmed"
@@ -178,3 +183,61 @@ def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
 def _clear(stack: Stack) -> Any:
     c = stack.container
     return run_clearing(c.uow, c.treasury(), today(), ACCOUNT, clock=c.clock, actor="test")
+
+
+@pytest.fixture
+def quick_queries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The POS page's queries after a lost answer, without the real seconds between them."""
+    monkeypatch.setattr(pos_page, "CARD_POLLING", CardPolling(queries=1, interval_s=0.01))
+
+
+def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(own, quick_queries):
+    api, payer = unit_api(own), own.info["payers"][0]
+    code = register_with_plate(api, payer, new_plate())["payment_code"]
+    c = own.container
+    with at_window(own) as (client, _window_id, app_id):
+        tid = card_terminal_id(own, app_id)
+        page = client.get(f"/console/pos/pay/{code}")
+        before = c.card_host
+        c.card_host = CardTerminalHost("http://127.0.0.1:9/acquirer", c.settings.card_merchant_id,
+                                       card_mac_key(c.settings), timeout_s=0.3)  # fmt: skip
+        try:  # the host approves the sale, but neither its answer nor a query gets through
+            unknown = client.post(
+                f"/console/pos/pay/{code}/card", data={"csrf": csrf_of(page.text)}
+            )
+        finally:
+            c.card_host.close()
+            c.card_host = before
+        assert 'id="card-query"' in unknown.text, unknown.text
+    [order] = _orders(own, code)
+    assert order.status == "paying"
+    own.acquirer.sale({"mid": c.settings.card_merchant_id, "tid": tid,
+                       "out_order_no": order.order_no, "amount": order.amount_fen})  # fmt: skip
+    run_day(own, "card")
+    [item] = exceptions_for(own, order.order_no)
+    assert (item.match_class, item.status) == ("channel_only", "open")
+    admin, reviewer = make_user(own, "finance_admin"), make_user(own, "finance_reviewer")
+    with logged_in(own.info["base_url"], admin) as client:
+        detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
+        back = client.post(
+            f"/console/reconciliation/exceptions/{item.id}/resolve",
+            data={"csrf": csrf_of(detail.text), "action": "refund", "reason": "原路退回持卡人"},
+        )
+        assert back.status_code == 422  # no refund through the acquirer: a bank transfer
+        assert "银行转账" in back.text
+        recovered = client.post(
+            f"/console/reconciliation/exceptions/{item.id}/resolve",
+            data={"csrf": csrf_of(detail.text), "action": "recover",
+                  "reason": "收单机构已结算，应答丢失，补单"},
+        )  # fmt: skip
+        assert recovered.status_code == 303, recovered.text
+    [order] = _orders(own, code)
+    assert order.status == "succeeded"
+    assert (
+        order.channel_trade_no
+        == own.acquirer.sales[(c.settings.card_merchant_id, order.order_no)].rrn
+    )
+    _approve(own, reviewer, item.id)
+    assert exceptions_for(own, order.order_no)[0].status == "closed"
+    assert run_day(own, "card").status == "reconciled"
+    assert line_of(own, order.order_no).match_class == "matched"

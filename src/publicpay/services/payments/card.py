@@ -138,6 +138,35 @@ def settle_open_card_orders(
     return unknown
 
 
+def recover_card_order(
+    new_uow: Callable[[], InPersonUnitOfWork],
+    host: CardHost | None,
+    order_no: str,
+    *,
+    clock: Clock,
+) -> bool:
+    """补单 from reconciliation: the acquirer settled a card sale whose answer never reached
+    the platform (the order still paying). The host is asked once, and its word is applied as at
+    the window (approved: booked; for a payable paid meanwhile: voided). True when the order
+    is paid now."""
+    with new_uow() as uow:
+        order = uow.orders.by_no(order_no)
+        tid = _terminal_of(uow, order) if order is not None else ""
+    if order is None or order.channel != CARD:
+        return False
+    if order.status is not OrderStatus.PAYING:
+        return order.status is OrderStatus.SUCCEEDED
+    if host is None:
+        raise ValidationFailed("未配置收单机构，不能查询银行卡交易")
+    result = _query(host, tid, order.order_no, CardPolling(queries=1, interval_s=0))
+    try:
+        outcome = _conclude(new_uow, host, order, tid, result, clock)
+    except (ChannelRejected, Conflict) as exc:
+        log.warning("card sale %s: not recovered (%s)", order_no, exc.detail)
+        return False
+    return outcome.status is OrderStatus.SUCCEEDED
+
+
 def _terminal_of(uow: UnitOfWork, order: Order) -> str:
     device = uow.devices.get(order.device_id) if order.device_id is not None else None
     return (device.card_terminal_id if device else None) or ""

@@ -38,7 +38,7 @@ from publicpay.services.ports import Clock
 from publicpay.services.reconciliation.reconcile import refresh_day
 from publicpay.services.reconciliation.refusals import logged_refusal
 from publicpay.services.reconciliation.unit_of_work import ReconUnitOfWork
-from publicpay.services.refunds.requests import new_refund_no
+from publicpay.services.refunds.requests import BANK_TRANSFER_CHANNELS, new_refund_no
 
 NOT_FOUND = "差错不存在"
 
@@ -72,7 +72,9 @@ def resolve_exception(
     actor: str,
     clock: Clock,
     write_off_limit_fen: int = DEFAULT_WRITE_OFF_LIMIT_FEN,
+    card: Callable[[str], bool] | None = None,
 ) -> ReconException:
+    """`card`: 补单 of a window POS card sale (asks the acquirer; True when it is paid now)."""
     with new_uow() as uow:
         item = uow.reconciliation.exception(exception_id)
         if item is None:
@@ -80,7 +82,11 @@ def resolve_exception(
         # the rules first (reason, action fits the class), before anything is asked of a channel
         item.resolve(action, reason, actor=actor, at=clock.now())
         plan = _plan(uow, item, action, write_off_limit_fen)
-    recovered = _recover(new_uow, gateways, item, clock=clock) if action is Action.RECOVER else {}
+    recovered = (
+        _recover(new_uow, gateways, item, clock=clock, card=card)
+        if action is Action.RECOVER
+        else {}
+    )
     with new_uow() as uow:
         item = _locked(uow, exception_id)
         uow.collect(item.resolve(action, reason, actor=actor, at=clock.now(), plan=plan))
@@ -127,8 +133,8 @@ def _refund_plan(uow: ReconUnitOfWork, item: ReconException) -> dict[str, object
     if item.match_class is MatchClass.CHANNEL_ONLY and order.status is OrderStatus.SUCCEEDED:
         message = f"订单 {order.order_no} 已缴款入账，请通过退款申请办理退款"
         raise ValidationFailed(message, errors={"action": message})
-    if order.channel in (Channel.COUNTER.value, Channel.CASH.value):
-        message = "柜台与现金缴款没有原路退款通道，请通过退款申请（银行转账）办理"
+    if order.channel in BANK_TRANSFER_CHANNELS:
+        message = "柜台、现金与银行卡缴款没有原路退款通道，请通过退款申请（银行转账）办理"
         raise ValidationFailed(message, errors={"action": message})
     return {"order_no": order.order_no, "amount_fen": item.amount_fen, "channel": order.channel}
 
@@ -139,15 +145,20 @@ def _recover(
     item: ReconException,
     *,
     clock: Clock,
+    card: Callable[[str], bool] | None = None,
 ) -> dict[str, object]:
-    """补单: the channel confirms the payment, then it is applied as a notification would be."""
+    """补单: the channel confirms the payment, then it is applied as a notification would be
+    (a card sale: the acquirer's terminal host is asked, `card`)."""
     if not item.order_no:
         raise ValidationFailed("该差错没有本平台订单号，不能补单；请核实后退款或核销")
     with new_uow() as uow:
         order = uow.orders.by_no(item.order_no)
     if order is None:
         raise ValidationFailed(f"本平台没有订单 {item.order_no}，不能补单")
-    if order.status is not OrderStatus.SUCCEEDED:
+    if order.channel == Channel.CARD.value:
+        if card is None or not card(order.order_no):
+            raise ValidationFailed(f"收单机构未确认银行卡交易 {order.order_no} 成功，不能补单")
+    elif order.status is not OrderStatus.SUCCEEDED:
         gateway = gateways.for_account(Channel(order.channel), order.channel_account_id)
         result = gateway.query(order.order_no)
         if result.state is not TradeState.SUCCEEDED:

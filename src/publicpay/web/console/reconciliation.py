@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -37,6 +38,7 @@ from publicpay.domain.reconciliation import (
     Source,
 )
 from publicpay.domain.time import SHANGHAI
+from publicpay.services.payments.card import recover_card_order
 from publicpay.services.reconciliation.exceptions import (
     assign_exception,
     resolve_exception,
@@ -178,6 +180,7 @@ def exception_step(
             resolve_exception(
                 c.uow, c.gateways, exception_id, chosen, reason, actor=me, clock=c.clock,
                 write_off_limit_fen=c.settings.write_off_limit_fen,
+                card=partial(recover_card_order, c.uow, c.card_host, clock=c.clock),
             )  # fmt: skip
         elif step == "review":
             require(v, Permission.REVIEW_EXCEPTIONS)
