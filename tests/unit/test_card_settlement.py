@@ -160,9 +160,10 @@ def test_content_after_the_totals_line_is_refused():
         card.parse(content + b"D|01|x\r\n", expected_mid=MID)
 
 
-def _orders(*rows: tuple[int, str, str, int, str, bool]) -> pl.DataFrame:
+def _orders(day: date, *rows: tuple[int, str, str, int, str, bool]) -> pl.DataFrame:
+    """Card orders paid on `day` (the acquirer's day: today in Shanghai)."""
     return pl.DataFrame(
-        [(i, no, rrn, amount, status, "2026-12-06", False, dup, False)
+        [(i, no, rrn, amount, status, day.isoformat(), False, dup, False)
          for i, no, rrn, amount, status, dup in rows],
         schema=ORDER_SCHEMA,
         orient="row",
@@ -173,6 +174,7 @@ def test_lines_match_card_orders_by_reference_number():
     content, day, host = _file(12500, 3000, 4000, 5000)
     s = [host.sales[(MID, f"P{i:04d}")] for i in range(4)]
     orders = _orders(
+        day,
         (1, "ours-1", s[0].rrn, 12500, "succeeded", False),  # matched (by RRN, not order no)
         (2, "ours-2", s[1].rrn, 2999, "succeeded", False),  # amount mismatch
         (3, "ours-3", s[2].rrn, 4000, "succeeded", True),  # a second payment of its payable
