@@ -161,7 +161,7 @@ def test_content_after_the_totals_line_is_refused():
 
 
 def _orders(day: date, *rows: tuple[int, str, str, int, str, bool]) -> pl.DataFrame:
-    """Card orders paid on `day` (the acquirer's sales' day)."""
+    """Card orders paid on `day` (the acquirer's day: today in Shanghai)."""
     return pl.DataFrame(
         [(i, no, rrn, amount, status, day.isoformat(), False, dup, False)
          for i, no, rrn, amount, status, dup in rows],
