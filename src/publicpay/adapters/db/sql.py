@@ -183,7 +183,6 @@ class Sql:
         self._sa = dialect.compiler
         self._cursor: Any = _kept_cursor(conn, dialect)
         self._queue: list[Write] = []
-        self._queued_tables: set[str] = set()
 
     # reads and immediate writes
 
@@ -238,11 +237,19 @@ class Sql:
         return c
 
     def _checked(self, c: Compiled) -> Compiled:
-        if self._queued_tables and not c.tables.isdisjoint(self._queued_tables):
-            raise QueuedWriteRead(
-                f"{sorted(c.tables & self._queued_tables)} read with writes queued: flush first"
-            )
+        if self._queue:  # rare: most units of work read first and queue after
+            queued = self._queued_tables()
+            if not c.tables.isdisjoint(queued):
+                raise QueuedWriteRead(
+                    f"{sorted(c.tables & queued)} read with writes queued: flush first"
+                )
         return c
+
+    def _queued_tables(self) -> set[str]:
+        tables: set[str] = set()
+        for write in self._queue:
+            tables.update(_tables_of(write, self.dialect))
+        return tables
 
     # queued writes
 
@@ -252,11 +259,10 @@ class Sql:
             self._queue.insert(0, write)
         else:
             self._queue.append(write)
-        self._queued_tables.update(_tables_of(write, self.dialect))
 
     def flush(self) -> None:
         """Send every queued write, in order."""
-        writes, self._queue, self._queued_tables = self._queue, [], set()
+        writes, self._queue = self._queue, []
         if not writes:
             return
         if not self.dialect.combine_writes:
@@ -267,7 +273,7 @@ class Sql:
             self._send_combined(group)
 
     def discard(self) -> None:
-        self._queue, self._queued_tables = [], set()
+        self._queue = []
 
     def _send_alone(self, write: Write) -> None:
         if isinstance(write, Change):
