@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -70,6 +70,20 @@ def unit_api(stack: Any) -> SignedClient:
 
 def today() -> date:
     return datetime.now(SHANGHAI).date()
+
+
+class FixedClock:
+    """A clock stopped at one moment (the worker's T+1 run depends on the time of day)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def beijing(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, SHANGHAI).astimezone(UTC)
 
 
 def run_day(stack: Any, source: str, day: date | None = None) -> DayRecord:

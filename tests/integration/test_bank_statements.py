@@ -8,7 +8,7 @@ movements."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import httpx
@@ -17,26 +17,13 @@ import pytest
 from publicpay.adapters.reconciliation.engine import PolarsEngine
 from publicpay.demo.stack import Stack
 from publicpay.domain.reconciliation import Source
-from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.clearing import clear_due
 from publicpay.services.reconciliation.reconcile import RETRY_AFTER, reconcile_due
 from tests.integration.counter_kit import bank_teller
-from tests.integration.recon_kit import own_stack, run_day, today, unit_api
+from tests.integration.recon_kit import FixedClock, beijing, own_stack, run_day, today, unit_api
 from tests.integration.test_payment_flow import pay_with_alipay, register
 
 ACCOUNT = "33050161000000000077"
-
-
-class FixedClock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-
-def beijing(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, SHANGHAI).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")

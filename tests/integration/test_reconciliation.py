@@ -79,21 +79,22 @@ def test_wechat_and_unionpay_days_reconcile(stack):
 
 
 def test_the_worker_runs_yesterday_once_per_cluster(stack):
-    from datetime import timedelta
+    from datetime import time, timedelta
 
     from publicpay.adapters.reconciliation.engine import PolarsEngine
     from publicpay.domain.reconciliation import Source
     from publicpay.services.reconciliation.reconcile import RETRY_AFTER, reconcile_due
-    from tests.integration.recon_kit import today
+    from tests.integration.recon_kit import FixedClock, beijing, today
 
     c = stack.container
-    reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
-    again = reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=c.clock)
+    clock = FixedClock(beijing(today(), time(10, 30)))  # after the channels publish, any hour
+    reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=clock)
+    again = reconcile_due(c.uow, PolarsEngine(), c.statement_sources(), clock=clock)
     assert again == 0
     with c.uow() as uow:
         assert uow.reconciliation.day(Source.ALIPAY, today() - timedelta(days=1)) is not None
         assert not uow.reconciliation.claim_day(
-            Source.ALIPAY, today() - timedelta(days=1), c.clock.now(), RETRY_AFTER
+            Source.ALIPAY, today() - timedelta(days=1), clock.now(), RETRY_AFTER
         )
 
 
