@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -119,8 +120,8 @@ _BY_BIZ_NOS = WITH_LINES.where(
 CHUNK = 500  # IN-list elements per statement
 # A registration's one read: the payable already registered under the biz_no (if any), and the
 # id a new one would take (drawn whether or not it is used: a gap in the serial, nothing more).
-# Flat (no subquery, no ORDER BY: the lines are put in order here), as PostgreSQL sets each plan
-# node up again on every execution (see payments/orders.py).
+# Flat (no subquery, no ORDER BY: `payables_from_rows` puts the lines in order), as PostgreSQL
+# sets each plan node up again on every execution (see payments/orders.py).
 _LOOKUP = select(
     next_id(payables, "payable_serial").label("next_id"),
     *payables.c,
@@ -168,10 +169,10 @@ class PayablesRepository:
     def lookup(self, unit_id: int, biz_no: str) -> tuple[Payable | None, int]:
         """The payable registered under `biz_no`, and the id a new payable would take."""
         rows = self._sql.all(_LOOKUP, {"unit_id": unit_id, "biz_no": biz_no})
-        if rows[0].id is not None:
-            rows.sort(key=lambda row: row.line_line_no)
-        found = payables_from_rows(rows) if rows[0].id is not None else []
-        return (found[0] if found else None), int(rows[0].next_id)
+        next_id = int(rows[0].next_id)
+        if rows[0].id is None:  # the outer join found no payable: one row of NULLs
+            return None, next_id
+        return payables_from_rows(rows)[0], next_id
 
     def next_id(self) -> int:
         return int(self._sql.scalar(_NEXT_ID))
@@ -282,10 +283,11 @@ class PayablesRepository:
 
 
 def payables_from_rows(rows: Sequence[Any], prefix: str = "") -> list[Payable]:
-    """Payables from rows of `WITH_LINES` (one row per line, lines in order), by column name;
-    `prefix`: the payable's columns are labelled `<prefix><name>` (the lines' `<prefix>line_*`)."""
+    """Payables from rows of `WITH_LINES` (one row per line, in any order: each payable's lines
+    are put in line order here, so a statement need not sort), by column name; `prefix`: the
+    payable's columns are labelled `<prefix><name>` (the lines' `<prefix>line_*`)."""
     by_id: dict[int, Payable] = {}
-    for row in rows:
+    for row in sorted(rows, key=attrgetter(f"{prefix}line_line_no")):  # stable: order kept
         values = row._asdict()
         payable_id = values[f"{prefix}id"]
         payable = by_id.get(payable_id)

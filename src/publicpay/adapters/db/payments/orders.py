@@ -35,7 +35,7 @@ _OPEN_BEFORE = (
 # An order and its payable (with lines), both locked in one statement, the payable first (the
 # project's lock order: payable → order; PostgreSQL takes a row's locks in the order `FOR UPDATE
 # OF` names the tables, and re-reads both rows' newest versions when either changed meanwhile).
-# One flat join, no CTE and no ORDER BY (a payable's few lines are put in order here): PostgreSQL
+# One flat join, no CTE and no ORDER BY (`payables_from_rows` puts the lines in order): PostgreSQL
 # sets a plan's nodes up again on every execution, each building its row shape column by column,
 # and this statement's 60 columns went through eleven nodes before (bench/README.md, Round 7).
 # SQLite leaves the locks out (one writer).
@@ -106,7 +106,6 @@ class OrdersRepository:
         rows = self._sql.all(_WITH_PAYABLE_LOCKED, {"order_no": order_no})
         if not rows:
             return None
-        rows.sort(key=lambda row: row.p_line_line_no)
         order = order_from_row(rows[0]._asdict(), prefix="o_")
         return payables_from_rows(rows, prefix="p_")[0], order
 
