@@ -77,6 +77,12 @@ class ReceiptRefused(DomainError):
     title = "国库回执不能接受"
 
 
+def level_key(level: BudgetLevel, destination: Destination) -> str:
+    """Where a part is counted in a window's `by_level`: its budget level, or the finance
+    special account for what goes there."""
+    return SPECIAL if destination is Destination.SPECIAL_ACCOUNT else level.value
+
+
 class ClearingLine(NamedTuple):
     """One detail of the voucher: a payment code's part for one subject, level, destination.
     (A named tuple: a day makes a million of them.)"""
@@ -90,7 +96,7 @@ class ClearingLine(NamedTuple):
 
     @property
     def level_key(self) -> str:
-        return SPECIAL if self.destination is Destination.SPECIAL_ACCOUNT else self.level.value
+        return level_key(self.level, self.destination)
 
 
 Part = tuple[str, BudgetLevel, Destination, int]  # budget subject, level, destination, fen
@@ -129,7 +135,7 @@ def by_level(lines: Sequence[ClearingLine]) -> dict[str, int]:
         sums[key] = sums.get(key, 0) + line.amount_fen
     totals: dict[str, int] = {}
     for (destination, level), amount in sums.items():
-        name = SPECIAL if destination is Destination.SPECIAL_ACCOUNT else level.value
+        name = level_key(level, destination)
         totals[name] = totals.get(name, 0) + amount
     return {k: v for k, v in sorted(totals.items()) if v}
 

@@ -16,8 +16,8 @@ from publicpay.adapters.db.reconciliation.tables import clearing_windows
 from publicpay.adapters.reconciliation.clearing_split import ColumnarSplitter
 from publicpay.bootstrap import Container
 from publicpay.domain.access import Permission
-from publicpay.domain.catalogue import BudgetLevel
-from publicpay.domain.clearing import SPECIAL, WindowStatus
+from publicpay.domain.catalogue import BudgetLevel, Destination
+from publicpay.domain.clearing import SPECIAL, WindowStatus, level_key
 from publicpay.domain.errors import DomainError
 from publicpay.domain.time import SHANGHAI
 from publicpay.services.reconciliation.clearing import run_clearing
@@ -39,6 +39,11 @@ LEVEL_LABELS = {**{level.value: level.label for level in BudgetLevel}, SPECIAL: 
 STATUS_LABELS = {s.value: s.label for s in WindowStatus}
 
 
+def _hold_level(hold: Any) -> str:
+    """A held refund part's level as the window's levels are labelled (a `clearing_holds` row)."""
+    return LEVEL_LABELS[level_key(BudgetLevel(hold.level), Destination(hold.destination))]
+
+
 def _account(c: Container) -> str:
     return c.settings.collection_account_number or "collection"
 
@@ -56,6 +61,7 @@ def _list_context(c: Container) -> dict[str, Any]:
         "windows": rows,
         "waiting": waiting,
         "levels": LEVEL_LABELS,
+        "hold_level": _hold_level,
         "labels": STATUS_LABELS,
         "default_day": yesterday.isoformat(),
         "error": "",
@@ -129,6 +135,7 @@ def window_page(
         "held": [h for h in holds if h.window_id == window_id],
         "carried": [h for h in holds if h.taken_by == window_id],
         "levels": LEVEL_LABELS,
+        "hold_level": _hold_level,
         "labels": STATUS_LABELS,
         "receipt": row.receipt if row else None,
         "done": done[:10],
