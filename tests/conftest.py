@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from publicpay.adapters.db import migrate
+from publicpay.adapters.db.engine import make_engines
 from publicpay.demo.stack import Stack, build_stack
 from publicpay.settings import Mode, Settings
 from tests.support.client import SignedClient
@@ -78,6 +80,17 @@ def new_database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> 
     for url in made:
         if url.startswith("postgresql"):
             _drop_pg_database(url)
+
+
+@pytest.fixture(scope="module")
+def schema_engine(new_database_url: Any) -> Iterator[Engine]:
+    """A database of this module's own, migrated to the latest schema (its write engine), for
+    tests that write rows straight into the tables."""
+    url = new_database_url()
+    migrate.upgrade(url)
+    engines = make_engines(url)
+    yield engines.write
+    engines.dispose()
 
 
 @pytest.fixture(scope="session")

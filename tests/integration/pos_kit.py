@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from publicpay.adapters.db.payables import payables
+from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.queries.units import all_units
 from publicpay.domain.devices import Device, DeviceKind
 from publicpay.domain.receipts.receipts import receipt_code
@@ -93,3 +96,15 @@ def card_terminal_id(stack: Any, app_id: str) -> str:
     assert device is not None
     assert device.card_terminal_id
     return device.card_terminal_id
+
+
+def orders_of(stack: Any, code: str) -> list[Any]:
+    """Every payment order of the payable with this payment code, oldest first."""
+    stmt = (
+        select(payment_orders)
+        .join(payables, payables.c.id == payment_orders.c.payable_id)
+        .where(payables.c.payment_code == code)
+        .order_by(payment_orders.c.id)
+    )
+    with stack.container.engines.read.connect() as conn:
+        return list(conn.execute(stmt).all())

@@ -30,6 +30,7 @@ from publicpay.services.refunds.approval import Approver
 from publicpay.services.refunds.transfers import record_transfer
 from publicpay.settings import Mode, Settings
 from tests.conftest import UNTHROTTLED
+from tests.integration.console_kit import csrf_of
 from tests.integration.counter_kit import bank_teller
 from tests.integration.receipt_kit import drain
 from tests.integration.refund_kit import finance, handed_over_refund
@@ -66,6 +67,27 @@ def unit_api(stack: Any) -> SignedClient:
     """The first demo unit's signed API client."""
     unit = stack.info["units"][0]
     return SignedClient(stack.info["base_url"], unit["app_id"], unit["app_secret"])
+
+
+def uploads_refused(
+    client: httpx.Client,
+    source: str,
+    day: str,
+    bad: Mapping[str, tuple[bytes, str]],
+    file: tuple[str, str],
+) -> None:
+    """Each bad statement file (name: (content, reason)) uploaded on the workbench's day page is
+    refused: 422, `对账单未导入` and its reason on the page. `file`: its name and media type."""
+    token = csrf_of(client.get(f"/console/reconciliation/{source}/{day}").text)
+    for name, (content, reason) in bad.items():
+        refused = client.post(
+            f"/console/reconciliation/{source}/{day}/upload",
+            data={"csrf": token},
+            files={"file": (file[0], content, file[1])},
+        )
+        assert refused.status_code == 422, name
+        assert "对账单未导入" in refused.text, name
+        assert reason in refused.text, name
 
 
 def today() -> date:

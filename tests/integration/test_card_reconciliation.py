@@ -29,7 +29,13 @@ from publicpay.services.payments.card import CardPolling
 from publicpay.services.reconciliation.clearing import run_clearing
 from publicpay.web.console import pos as pos_page
 from tests.integration.console_kit import csrf_of, logged_in, make_user
-from tests.integration.pos_kit import at_window, card_terminal_id, new_plate, register_with_plate
+from tests.integration.pos_kit import (
+    at_window,
+    card_terminal_id,
+    new_plate,
+    orders_of,
+    register_with_plate,
+)
 from tests.integration.recon_kit import (
     exceptions_for,
     import_file,
@@ -38,8 +44,8 @@ from tests.integration.recon_kit import (
     run_day,
     today,
     unit_api,
+    uploads_refused,
 )
-from tests.integration.test_pos_card import _orders
 
 ACCOUNT = "33050161000000000013"
 
@@ -52,7 +58,7 @@ def own(new_database_url: Any) -> Iterator[Stack]:
 
 
 def _order(stack: Stack, code: str) -> Any:
-    [paid] = [o for o in _orders(stack, code) if o.status == "succeeded"]
+    [paid] = [o for o in orders_of(stack, code) if o.status == "succeeded"]
     return paid
 
 
@@ -136,16 +142,7 @@ def test_a_refused_settlement_file_is_explained_and_stores_nothing(own):
     with own.container.engines.read.connect() as conn:
         before = len(list(conn.execute(select(statements.c.id))))
     with logged_in(own.info["base_url"], admin) as client:
-        token = csrf_of(client.get(f"/console/reconciliation/card/{day}").text)
-        for name, (data, reason) in bad.items():
-            refused = client.post(
-                f"/console/reconciliation/card/{day}/upload",
-                data={"csrf": token},
-                files={"file": ("settle.txt", data, "text/plain")},
-            )
-            assert refused.status_code == 422, name
-            assert "对账单未导入" in refused.text, name
-            assert reason in refused.text, name
+        uploads_refused(client, "card", day, bad, ("settle.txt", "text/plain"))
     with own.container.engines.read.connect() as conn:
         assert len(list(conn.execute(select(statements.c.id)))) == before
 
@@ -221,7 +218,7 @@ def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(ow
             c.card_host.close()
             c.card_host = before
         assert 'id="card-query"' in unknown.text, unknown.text
-    [order] = _orders(own, code)
+    [order] = orders_of(own, code)
     assert order.status == "paying"
     own.acquirer.sale({"mid": c.settings.card_merchant_id, "tid": tid,
                        "out_order_no": order.order_no, "amount": order.amount_fen})  # fmt: skip
@@ -243,7 +240,7 @@ def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(ow
                   "reason": "收单机构已结算，应答丢失，补单"},
         )  # fmt: skip
         assert recovered.status_code == 303, recovered.text
-    [order] = _orders(own, code)
+    [order] = orders_of(own, code)
     assert order.status == "succeeded"
     assert (
         order.channel_trade_no

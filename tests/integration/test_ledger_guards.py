@@ -4,7 +4,6 @@ change or delete postings and journals: whoever writes the statement, even outsi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,18 +11,12 @@ import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from publicpay.adapters.db import migrate
-from publicpay.adapters.db.engine import make_engines
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 
 
 @pytest.fixture(scope="module")
-def engine(new_database_url: Any) -> Iterator[Engine]:
-    url = new_database_url()
-    migrate.upgrade(url)
-    engines = make_engines(url)
-    yield engines.write
-    engines.dispose()
+def engine(schema_engine: Engine) -> Engine:
+    return schema_engine
 
 
 def _journal(conn: Any, ref: str, amounts: list[int]) -> int:

@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert
 
-from publicpay.adapters.db import migrate
-from publicpay.adapters.db.engine import make_engines
 from publicpay.adapters.db.events import events
 from publicpay.adapters.db.messages import payer_messages
 from publicpay.adapters.db.queries.invariants import run_checks
@@ -19,12 +15,8 @@ from publicpay.adapters.db.receipts.tables import receipt_jobs
 
 
 @pytest.fixture(scope="module")
-def engine(new_database_url: Any) -> Iterator[Engine]:
-    url = new_database_url()
-    migrate.upgrade(url)
-    engines = make_engines(url)
-    yield engines.write
-    engines.dispose()
+def engine(schema_engine: Engine) -> Engine:
+    return schema_engine
 
 
 def test_a_message_without_its_payable_is_reported_by_the_check(engine: Engine) -> None:

@@ -15,8 +15,6 @@ from sqlalchemy import select
 
 from publicpay.adapters.channels.card_terminal import CardTerminalHost
 from publicpay.adapters.db.ledger import ledger_postings
-from publicpay.adapters.db.payables import payables
-from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.bootstrap import card_mac_key
 from publicpay.emulators.acquirer import NextCard
 from publicpay.services.payments.card import CardPolling
@@ -27,20 +25,10 @@ from tests.integration.pos_kit import (
     card_terminal_id,
     new_plate,
     office_id,
+    orders_of,
     register_with_plate,
 )
 from tests.support.client import SignedClient
-
-
-def _orders(stack: Any, code: str) -> list[Any]:
-    stmt = (
-        select(payment_orders)
-        .join(payables, payables.c.id == payment_orders.c.payable_id)
-        .where(payables.c.payment_code == code)
-        .order_by(payment_orders.c.id)
-    )
-    with stack.container.engines.read.connect() as conn:
-        return list(conn.execute(stmt).all())
 
 
 def _card_form(client: Any, code: str) -> str:
@@ -81,7 +69,7 @@ def test_a_card_tapped_at_the_terminal_pays_the_payable_in_the_shift(
         assert "银行卡支付成功" in paid.text
         assert "621700******7895" in paid.text  # the masked card number, never the whole
         assert "6217001234567895" not in paid.text
-        (order,) = _orders(stack, code)
+        (order,) = orders_of(stack, code)
         assert (order.channel, order.method, order.status) == ("card", "card", "succeeded")
         assert order.window_id == window_id
         assert order.shift_id is not None
@@ -95,7 +83,7 @@ def test_a_card_tapped_at_the_terminal_pays_the_payable_in_the_shift(
             assert "channel_receivable:card" in set(accounts)
         again = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf_of(paid.text)})
         assert again.status_code == 422  # paid: no second sale
-        assert len(_orders(stack, code)) == 1
+        assert len(orders_of(stack, code)) == 1
 
 
 def test_a_declined_card_charges_nothing_and_another_card_can_pay(
@@ -112,10 +100,10 @@ def test_a_declined_card_charges_nothing_and_another_card_can_pay(
             assert refused.status_code == 422, refused.text
             assert message in refused.text
             assert "未扣款" in refused.text
-        assert {o.status for o in _orders(stack, code)} == {"failed"}
+        assert {o.status for o in orders_of(stack, code)} == {"failed"}
         paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf})
         assert "银行卡支付成功" in paid.text
-        assert [o.status for o in _orders(stack, code)].count("succeeded") == 1
+        assert [o.status for o in orders_of(stack, code)].count("succeeded") == 1
 
 
 def test_a_lost_answer_is_queried_and_the_card_is_charged_once(
@@ -131,7 +119,7 @@ def test_a_lost_answer_is_queried_and_the_card_is_charged_once(
             paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf})
         assert paid.status_code == 200, paid.text
         assert "银行卡支付成功" in paid.text
-        (order,) = _orders(stack, code)
+        (order,) = orders_of(stack, code)
         assert order.status == "succeeded"
         sales = [s for s in stack.acquirer.sales.values() if s.tid == tid]
         assert len(sales) == 1  # one sale at the host: queried, never sent again
@@ -151,10 +139,10 @@ def test_an_unknown_outcome_is_queried_before_another_sale(
             retry = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf})
             assert retry.status_code == 422  # still unknown: no second sale
             assert "尚未确认" in retry.text
-        assert [o.status for o in _orders(stack, code)] == ["paying"]
+        assert [o.status for o in orders_of(stack, code)] == ["paying"]
         settled = client.post(f"/console/pos/pay/{code}/card/query", data={"csrf": csrf})
         assert "未成功（未扣款）" in settled.text  # the host never saw it
-        assert [o.status for o in _orders(stack, code)] == ["failed"]
+        assert [o.status for o in orders_of(stack, code)] == ["failed"]
         paid = client.post(f"/console/pos/pay/{code}/card", data={"csrf": csrf})
         assert "银行卡支付成功" in paid.text
 

@@ -11,7 +11,7 @@ from publicpay.adapters.db.units import units
 from publicpay.jobs.worker import run_once
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.fault_kit import fault
-from tests.integration.recon_kit import exceptions_for, line_of, run_day, today
+from tests.integration.recon_kit import exceptions_for, line_of, run_day, today, uploads_refused
 from tests.integration.test_payment_flow import open_order, register, scan, wait_status
 
 
@@ -125,17 +125,9 @@ def test_a_refused_upload_is_explained_logged_and_stores_nothing(stack, base_url
 
     before = stored()
     with logged_in(base_url, admin) as client:
-        page = client.get(f"/console/reconciliation/alipay/{DAY.isoformat()}")
-        token = csrf_of(page.text)
-        for name, (content, reason) in files.items():
-            refused = client.post(
-                f"/console/reconciliation/alipay/{DAY.isoformat()}/upload",
-                data={"csrf": token},
-                files={"file": ("bill.csv.zip", content, "application/zip")},
-            )
-            assert refused.status_code == 422, name
-            assert "对账单未导入" in refused.text, name
-            assert reason in refused.text, name
+        uploads_refused(
+            client, "alipay", DAY.isoformat(), files, ("bill.csv.zip", "application/zip")
+        )
     assert stored() == before
     refusals = [r for r in caplog.records if "refused by" in r.getMessage()]
     assert len(refusals) == len(files)
