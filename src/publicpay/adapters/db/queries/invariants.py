@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, exists, func, select
 
 from publicpay.adapters.db.audit import AuditRepository
 from publicpay.adapters.db.events import events
@@ -69,15 +69,16 @@ def _journals_balance(conn: Connection, _now: datetime) -> list[str]:
         .having((func.sum(ledger_postings.c.amount_fen) != 0) | (func.count() < 2))
     )
     bad = [f"分录 {jid} 借贷差额 {total} 分、{n} 行" for jid, total, n in conn.execute(stmt)]
+    # NOT EXISTS, an anti-join: NOT IN over a subquery too big for work_mem is checked row by row
     orphans = conn.execute(
         select(ledger_journals.c.id).where(
-            ~ledger_journals.c.id.in_(select(ledger_postings.c.journal_id))
+            ~exists().where(ledger_postings.c.journal_id == ledger_journals.c.id)
         )
     )
     # no foreign key on PostgreSQL (0029: its trigger refuses such postings): proved here
     strays = conn.execute(
         select(ledger_postings.c.id, ledger_postings.c.journal_id)
-        .where(~ledger_postings.c.journal_id.in_(select(ledger_journals.c.id)))
+        .where(~exists().where(ledger_journals.c.id == ledger_postings.c.journal_id))
         .limit(20)
     )
     return (
