@@ -38,5 +38,13 @@ class UtcTimestamp(TypeDecorator[datetime]):
             return value.astimezone(UTC)
         return value
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """None on PostgreSQL: psycopg sends an aware datetime as `timestamptz` (the instant,
+        whatever its offset) and a naive one as it is, exactly what the conversion would have
+        sent, so the per-value call is saved. SQLite converts (see above)."""
+        if dialect.name == "postgresql":
+            return None
+        return super().bind_processor(dialect)
+
 
 Ts = UtcTimestamp()

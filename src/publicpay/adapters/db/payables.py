@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from operator import attrgetter
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 
 from publicpay.adapters.db.attributes import add_attributes
+from publicpay.adapters.db.compiled import CACHE_LIMIT
 from publicpay.adapters.db.dialects import next_id
 from publicpay.adapters.db.metadata import Id, Ts, metadata
 from publicpay.adapters.db.payments.tables import payment_orders
@@ -286,49 +288,89 @@ def payables_from_rows(rows: Sequence[Any], prefix: str = "") -> list[Payable]:
     """Payables from rows of `WITH_LINES` (one row per line, in any order: each payable's lines
     are put in line order here, so a statement need not sort), by column name; `prefix`: the
     payable's columns are labelled `<prefix><name>` (the lines' `<prefix>line_*`)."""
+    if not rows:
+        return []
+    reader = _reader_of(rows[0], prefix)
     by_id: dict[int, Payable] = {}
-    for row in sorted(rows, key=attrgetter(f"{prefix}line_line_no")):  # stable: order kept
-        values = row._asdict()
-        payable_id = values[f"{prefix}id"]
-        payable = by_id.get(payable_id)
+    ordered = sorted(rows, key=reader.line_no) if len(rows) > 1 else rows  # stable: order kept
+    for row in ordered:
+        payable = by_id.get(row[reader.id])
         if payable is None:
-            payable = by_id[payable_id] = payable_from_row(values, prefix)
-        payable.lines.append(
-            PayableLine(
-                **{
-                    c.name: values[f"{prefix}line_{c.name}"]
-                    for c in LINE_COLUMNS
-                    if c.name != "line_no"
-                }
-            )
-        )
+            payable = by_id[row[reader.id]] = _payable(reader.payable(row))
+        payable.lines.append(PayableLine(*reader.line(row)))
     return list(by_id.values())
 
 
-def payable_from_row(values: dict[str, Any], prefix: str = "") -> Payable:
-    """A payables row (by column name) as the domain record, its lines still to come."""
+# a payable's columns, and its lines' (PayableLine's fields, in order), as rows name them
+_PAYABLE_NAMES = (
+    *("id", "payment_code", "unit_id", "biz_no", "payer_name", "payer_type", "payer_id_masked"),
+    *("amount_fen", "status", "due_date", "remark", "request_hash", "channel", "paid_fen"),
+    *("paid_order_id", "refunded_fen", "created_at", "paid_at"),
+)
+_LINE_NAMES = tuple(f.name for f in fields(PayableLine))
 
-    def v(name: str) -> Any:
-        return values[f"{prefix}{name}"]
 
+class _Reader(NamedTuple):
+    """Where a kind of row has a payable's columns (by position: no mapping built per row)."""
+
+    payable: Callable[[Any], tuple[Any, ...]]  # the `_PAYABLE_NAMES` columns
+    line: Callable[[Any], tuple[Any, ...]]  # the line's columns, in PayableLine's order
+    id: int
+    line_no: Callable[[Any], Any]
+
+
+def _reader(names: Sequence[str], prefix: str) -> _Reader:
+    at = {name: i for i, name in enumerate(names)}
+    return _Reader(
+        payable=itemgetter(*[at[prefix + name] for name in _PAYABLE_NAMES]),
+        line=itemgetter(*[at[f"{prefix}line_{name}"] for name in _LINE_NAMES]),
+        id=at[prefix + "id"],
+        line_no=itemgetter(at[f"{prefix}line_line_no"]),
+    )
+
+
+# by row class (the executor's rows: one named tuple class per compiled statement) and prefix
+_READERS: dict[tuple[type, str], _Reader] = {}
+
+
+def _reader_of(row: Any, prefix: str) -> _Reader:
+    key = (type(row), prefix)
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _reader(row._fields, prefix)
+        if not isinstance(row, tuple):  # a SQLAlchemy Row (the read side): its own columns
+            return reader
+        if len(_READERS) >= CACHE_LIMIT:
+            _READERS.clear()
+        _READERS[key] = reader
+    return reader
+
+
+def _payable(values: tuple[Any, ...]) -> Payable:
+    """A payables row's `_PAYABLE_NAMES` columns as the domain record, its lines still to come."""
+    (id_, payment_code, unit_id, biz_no, payer_name, payer_type, payer_id_masked, amount_fen) = (
+        values[:8]
+    )
+    (status, due_date, remark, request_hash, channel, paid_fen, paid_order_id) = values[8:15]
+    (refunded_fen, created_at, paid_at) = values[15:]
     return Payable(
-        id=v("id"),
-        payment_code=v("payment_code"),
-        unit_id=v("unit_id"),
-        biz_no=v("biz_no"),
-        payer_name=v("payer_name"),
-        payer_type=PayerType(v("payer_type")),
-        payer_id_masked=v("payer_id_masked"),
-        amount_fen=v("amount_fen"),
-        status=PayableStatus(v("status")),
-        due_date=v("due_date"),
-        remark=v("remark"),
+        id=id_,
+        payment_code=payment_code,
+        unit_id=unit_id,
+        biz_no=biz_no,
+        payer_name=payer_name,
+        payer_type=PayerType(payer_type),
+        payer_id_masked=payer_id_masked,
+        amount_fen=amount_fen,
+        status=PayableStatus(status),
+        due_date=due_date,
+        remark=remark,
         lines=[],
-        request_hash=v("request_hash"),
-        channel=v("channel"),
-        paid_fen=v("paid_fen"),
-        paid_order_id=v("paid_order_id"),
-        refunded_fen=v("refunded_fen"),
-        created_at=utc(v("created_at")),
-        paid_at=utc(v("paid_at")) if v("paid_at") else None,
+        request_hash=request_hash,
+        channel=channel,
+        paid_fen=paid_fen,
+        paid_order_id=paid_order_id,
+        refunded_fen=refunded_fen,
+        created_at=utc(created_at),
+        paid_at=utc(paid_at) if paid_at else None,
     )

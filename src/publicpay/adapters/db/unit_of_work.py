@@ -122,7 +122,11 @@ class _Repository(Generic[R]):
     def __get__(self, uow: SqlUnitOfWork | None, owner: type) -> R | _Repository[R]:
         if uow is None:
             return self
-        made = self._kind(uow.sql, *(getattr(uow, need) for need in self._needs))  # type: ignore[call-arg]
+        needs = self._needs
+        if needs:
+            made = self._kind(uow.sql, *[getattr(uow, need) for need in needs])  # type: ignore[call-arg]
+        else:
+            made = self._kind(uow.sql)  # type: ignore[call-arg]
         uow.__dict__[self._name] = made  # later reads in this transaction: a plain attribute
         uow._made.append(self._name)
         return made

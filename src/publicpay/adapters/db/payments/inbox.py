@@ -30,21 +30,29 @@ _MARK = (
 )
 
 
-def _record(dialect: Dialect) -> Any:
-    """Stored with its outcome; a row stored before keeps an outcome that is final."""
-    columns = ("channel", "notify_id", "order_no", "body", "received_at", "outcome")
-    stmt = dialect.insert(inbox).values(
-        {name: bindparam(name) for name in columns} | {"processed_at": bindparam("processed_at")}
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[inbox.c.channel, inbox.c.notify_id],
-        set_={"outcome": stmt.excluded.outcome, "processed_at": stmt.excluded.processed_at},
-        where=inbox.c.outcome.is_(None)
-        | inbox.c.outcome.not_in(bindparam("final", expanding=True)),
-    )
+def _record(final: frozenset[str]) -> Variant:
+    """Stored with its outcome; a row stored before keeps an outcome that is final. The final
+    outcomes are written in the statement as literals (the same few on every call): no
+    parameters to expand per call."""
+    outcomes: Any = bindparam("final", sorted(final), expanding=True, literal_execute=True)
+
+    def build(dialect: Dialect) -> Any:
+        columns = ("channel", "notify_id", "order_no", "body", "received_at", "outcome")
+        stmt = dialect.insert(inbox).values(
+            {name: bindparam(name) for name in columns}
+            | {"processed_at": bindparam("processed_at")}
+        )
+        return stmt.on_conflict_do_update(
+            index_elements=[inbox.c.channel, inbox.c.notify_id],
+            set_={"outcome": stmt.excluded.outcome, "processed_at": stmt.excluded.processed_at},
+            where=inbox.c.outcome.is_(None) | inbox.c.outcome.not_in(outcomes),
+        )
+
+    return Variant(build)
 
 
-_RECORD = Variant(_record)
+# the upsert per set of final outcomes (one in practice), built once
+_RECORDS: dict[frozenset[str], Variant] = {}
 _OPEN = select(discrepancies).where(discrepancies.c.status == "open").order_by(discrepancies.c.id)
 
 
@@ -86,9 +94,12 @@ class InboxRepository:
             "received_at": at,
             "outcome": outcome,
             "processed_at": at,
-            "final": sorted(final),
         }
-        self._sql.queue(Change(_RECORD, params, key=("inbox", channel, notify_id)))
+        outcomes = final if isinstance(final, frozenset) else frozenset(final)
+        stmt = _RECORDS.get(outcomes)
+        if stmt is None:
+            stmt = _RECORDS[outcomes] = _record(outcomes)
+        self._sql.queue(Change(stmt, params, key=("inbox", channel, notify_id)))
 
     def outcome(self, channel: str, notify_id: str) -> str | None:
         found = self.request(channel, notify_id)

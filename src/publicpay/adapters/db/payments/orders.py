@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from publicpay.adapters.db.compiled import CACHE_LIMIT
 from publicpay.adapters.db.payables import LINE_COLUMNS, payable_lines, payables, payables_from_rows
 from publicpay.adapters.db.payments.tables import payment_orders
 from publicpay.adapters.db.sql import Change, Sql
@@ -99,23 +102,23 @@ class OrdersRepository:
 
     def by_no(self, order_no: str, *, lock: bool = False) -> Order | None:
         row = self._sql.one(_BY_NO_LOCKED if lock else _BY_NO, {"order_no": order_no})
-        return None if row is None else order_from_row(row._asdict())
+        return None if row is None else order_from_row(row)
 
     def locked_with_payable(self, order_no: str) -> tuple[Payable, Order] | None:
         """An order and its payable, both locked (payable first: the project's lock order)."""
         rows = self._sql.all(_WITH_PAYABLE_LOCKED, {"order_no": order_no})
         if not rows:
             return None
-        order = order_from_row(rows[0]._asdict(), prefix="o_")
+        order = order_from_row(rows[0], prefix="o_")
         return payables_from_rows(rows, prefix="p_")[0], order
 
     def by_id(self, order_id: int) -> Order | None:
         row = self._sql.one(_BY_ID, {"id": order_id})
-        return None if row is None else order_from_row(row._asdict())
+        return None if row is None else order_from_row(row)
 
     def for_payable(self, payable_id: int) -> list[Order]:
         rows = self._sql.all(_FOR_PAYABLE, {"payable_id": payable_id})
-        return [order_from_row(row._asdict()) for row in rows]
+        return [order_from_row(row) for row in rows]
 
     def open_created_before(self, before: datetime, limit: int) -> list[str]:
         rows = self._sql.all(_OPEN_BEFORE, {"before": before, "limit": limit})
@@ -134,28 +137,54 @@ class OrdersRepository:
         self._sql.queue(Change(_SAVE, params, key=("payment_orders", order.id)))
 
 
-def order_from_row(values: dict[str, Any], prefix: str = "") -> Order:
-    def v(name: str) -> Any:
-        return values[f"{prefix}{name}"]
-
+def order_from_row(row: Any, prefix: str = "") -> Order:
+    """A payment_orders row (its columns labelled `<prefix><name>`) as the domain record."""
+    values = _reader_of(row, prefix)(row)
+    (id_, order_no, payable_id, channel, method, amount_fen, status, qr_code) = values[:8]
+    (channel_trade_no, created_at, expires_at, paid_at, closed_at) = values[8:13]
+    (channel_account_id, site_id, window_id, device_id, shift_id, cart_id) = values[13:]
     return Order(
-        id=v("id"),
-        order_no=v("order_no"),
-        payable_id=v("payable_id"),
-        channel=v("channel"),
-        method=OrderMethod(v("method")),
-        amount_fen=v("amount_fen"),
-        status=OrderStatus(v("status")),
-        qr_code=v("qr_code"),
-        channel_trade_no=v("channel_trade_no"),
-        created_at=utc(v("created_at")),
-        expires_at=utc(v("expires_at")),
-        paid_at=utc(v("paid_at")) if v("paid_at") else None,
-        closed_at=utc(v("closed_at")) if v("closed_at") else None,
-        channel_account_id=v("channel_account_id"),
-        site_id=v("site_id"),
-        window_id=v("window_id"),
-        device_id=v("device_id"),
-        shift_id=v("shift_id"),
-        cart_id=v("cart_id"),
+        id=id_,
+        order_no=order_no,
+        payable_id=payable_id,
+        channel=channel,
+        method=OrderMethod(method),
+        amount_fen=amount_fen,
+        status=OrderStatus(status),
+        qr_code=qr_code,
+        channel_trade_no=channel_trade_no,
+        created_at=utc(created_at),
+        expires_at=utc(expires_at),
+        paid_at=utc(paid_at) if paid_at else None,
+        closed_at=utc(closed_at) if closed_at else None,
+        channel_account_id=channel_account_id,
+        site_id=site_id,
+        window_id=window_id,
+        device_id=device_id,
+        shift_id=shift_id,
+        cart_id=cart_id,
     )
+
+
+_ORDER_NAMES = (
+    *("id", "order_no", "payable_id", "channel", "method", "amount_fen", "status", "qr_code"),
+    *("channel_trade_no", "created_at", "expires_at", "paid_at", "closed_at"),
+    *("channel_account_id", "site_id", "window_id", "device_id", "shift_id", "cart_id"),
+)
+# the `_ORDER_NAMES` columns of a row, by position: per row class (the executor's rows, one
+# named tuple class per compiled statement) and prefix
+_READERS: dict[tuple[type, str], Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _reader_of(row: Any, prefix: str) -> Callable[[Any], tuple[Any, ...]]:
+    key = (type(row), prefix)
+    reader = _READERS.get(key)
+    if reader is None:
+        at = {name: i for i, name in enumerate(row._fields)}
+        reader = itemgetter(*[at[prefix + name] for name in _ORDER_NAMES])
+        if not isinstance(row, tuple):  # a SQLAlchemy Row: its columns are its own
+            return reader
+        if len(_READERS) >= CACHE_LIMIT:
+            _READERS.clear()
+        _READERS[key] = reader
+    return reader
