@@ -199,7 +199,8 @@ class Tables:
     payable_attributes: dict[tuple[int, str], Any] = field(default_factory=dict)
     payer_codes: dict[int, Any] = field(default_factory=dict)  # the portal's history codes
     # statistics (issue 10): every tally the recorder made, in order
-    tallies: list[PaymentTally] = field(default_factory=list)
+    tallies: list[PaymentTally] = field(default_factory=list)  # pending
+    folded: list[PaymentTally] = field(default_factory=list)
 
     def copy(self) -> Tables:
         """A copy to roll back to: every table and every row copied, one level deep. Rows are

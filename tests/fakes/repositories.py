@@ -527,7 +527,7 @@ class FakeAudit:
 
 
 class FakeStatistics:
-    """`tally` is queued (an upsert of each summary row)."""
+    """`tally` is queued (a pending row); `fold` moves the pending tallies to `folded`."""
 
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -535,6 +535,11 @@ class FakeStatistics:
     def tally(self, t: PaymentTally) -> None:
         self._db.queue(STATISTICS)
         self._db.tables.tallies.append(t)
+
+    def fold(self) -> int:
+        taken, self._db.tables.tallies = self._db.tables.tallies, []
+        self._db.tables.folded.extend(taken)
+        return len(taken)
 
 
 class FakeUnits:

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from typing import Any
 
@@ -17,10 +18,12 @@ from sqlalchemy import select
 
 from publicpay.adapters.db.queries import statistics as stats
 from publicpay.adapters.db.queries import summary_checks
+from publicpay.adapters.db.statistics import pending
 from publicpay.adapters.db.units import units
 from publicpay.domain.access import Actor, Role
 from publicpay.domain.statistics import Dimension, Period
 from publicpay.domain.time import business_date
+from publicpay.services.recording.statistics import fold_statistics
 from tests.integration.console_kit import logged_in, make_user
 from tests.integration.receipt_kit import pay, register
 from tests.support.client import SignedClient
@@ -197,3 +200,67 @@ def test_a_cashier_has_no_statistics(stack: Any, base_url: str) -> None:
 def test_the_manifest_is_public_and_the_phone_view_is_not(base_url: str) -> None:
     assert httpx.get(f"{base_url}/console/manifest.webmanifest").status_code == 200
     assert httpx.get(f"{base_url}/console/m", follow_redirects=False).status_code == 303
+
+
+def _today_totals(stack: Any) -> stats.Figures:
+    c = stack.container
+    today = business_date(c.clock.now())
+    actor = Actor(0, "t", Role.FINANCE_REVIEWER, c.settings.region_code, None)
+    with c.read_uow() as uow:
+        return stats.totals(uow.connection, actor, Period(today, today))
+
+
+def _pending_and_differences(stack: Any) -> tuple[list[Any], list[str]]:
+    with stack.container.read_uow() as uow:
+        return pending(uow.connection), summary_checks.differences(uow.connection)
+
+
+def test_a_payment_waits_as_one_tally_until_it_is_folded_into_the_summaries_once(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    c = stack.container
+    fold_statistics(c.uow)  # what the module's earlier payments left
+    before = _today_totals(stack)
+    code = register(api, payer)
+    pay(stack, code)
+    waiting, differences = _pending_and_differences(stack)
+    assert _today_totals(stack) == before
+    assert differences == []  # summaries plus pending tallies equal the payments
+    [tally] = waiting
+    assert (tally.sign, tally.channel) == (1, "alipay")
+    assert fold_statistics(c.uow) == 1
+    assert fold_statistics(c.uow) == 0
+    after = _today_totals(stack)
+    assert (after.count, after.amount_fen) == (
+        before.count + 1,
+        before.amount_fen + tally.amount_fen,
+    )
+    assert _pending_and_differences(stack) == ([], [])
+
+
+def test_the_statistics_page_counts_a_payment_committed_just_before_it_was_asked_for(
+    stack: Any, base_url: str, api: SignedClient, payer: dict[str, str]
+) -> None:
+    user = make_user(stack, "finance_reviewer")
+    with logged_in(base_url, user) as client:
+        before = _chart_data(client.get("/console/stats").text)
+        pay(stack, register(api, payer))
+        after = _chart_data(client.get("/console/stats").text)
+    assert sum(after["trend"]["counts"]) == sum(before["trend"]["counts"]) + 1
+    assert _pending_and_differences(stack) == ([], [])
+
+
+def test_folds_running_at_once_count_every_tally_exactly_once(
+    stack: Any, api: SignedClient, payer: dict[str, str]
+) -> None:
+    c = stack.container
+    fold_statistics(c.uow)
+    before = _today_totals(stack)
+    codes = [register(api, payer) for _ in range(6)]
+    for code in codes:
+        pay(stack, code)
+    with ThreadPoolExecutor(4) as pool:
+        folded = sum(pool.map(lambda _: fold_statistics(c.uow), range(4)))
+    assert folded == 6
+    assert _today_totals(stack).count == before.count + 6
+    assert _pending_and_differences(stack) == ([], [])

@@ -36,6 +36,7 @@ from publicpay.jobs.schedule import SCHEDULE
 from publicpay.jobs.worker import run_once
 from publicpay.services.payables.registration import RegisterPayable, build_payable, store_payable
 from publicpay.services.payments.orders import new_order_no
+from publicpay.services.recording.statistics import fold_statistics
 
 DAYS = 60
 WORKDAY_PAYMENTS = (28, 52)  # payments a working day, at random between
@@ -90,6 +91,7 @@ def seed_history(container: Container, *, days: int = DAYS, seed: int = 20261206
         made += _day(container, rng, shops, payers, day, rng.randint(low, high))
     while run_once(container, RECEIPT_TASKS).get("issue_receipts"):
         pass  # every history payment has its receipt before the demo serves
+    fold_statistics(container.uow)  # and is in the statistics' summaries
     return made
 
 

@@ -4,9 +4,11 @@ the periods a statistic covers, and the online rate (spec M2). Pure rules; the S
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from publicpay.domain.catalogue import BudgetLevel
 from publicpay.domain.errors import ValidationFailed
@@ -130,8 +132,6 @@ def period_of(date_from: str, date_to: str, today: date) -> Period:
 
 # --- what one payment adds to the statistics' summary rows --------------------------------------
 
-SLOTS = 8  # each summary row is striped over this many slots (by order id): concurrent
-# payments of one unit, channel and hour increment different rows instead of waiting on one
 LEVEL_ACCOUNTS = frozenset([treasury_payable(level) for level in BudgetLevel] + [SPECIAL_ACCOUNT])
 
 
@@ -144,7 +144,6 @@ class PaymentTally:
 
     day: date
     hour: int
-    slot: int
     unit_id: int
     channel: str
     site_id: int
@@ -175,7 +174,6 @@ def payment_tally(
     return PaymentTally(
         day=local.date(),
         hour=local.hour,
-        slot=order.id % SLOTS,
         unit_id=payable.unit_id,
         channel=order.channel,
         site_id=order.site_id or 0,
@@ -185,6 +183,55 @@ def payment_tally(
         items=tuple((code, name, amount) for code, (name, amount) in sorted(items.items())),
         accounts=tuple(sorted(accounts)),
         sign=sign,
+    )
+
+
+HourKey = tuple[
+    date, int, int, str, int, int, int
+]  # day, hour, unit, channel, site, window, device
+ItemKey = tuple[date, int, str, str]  # day, unit, channel, item code
+LevelKey = tuple[date, int, str, str]  # day, unit, channel, ledger account
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryChanges:
+    """What a set of tallies adds to each summary, key by key: (payments, amount) — and for a
+    fee item, the name it was last paid under. Keys whose changes cancel out are left out."""
+
+    hourly: dict[HourKey, tuple[int, int]]
+    items: dict[ItemKey, tuple[str, int, int]]
+    levels: dict[LevelKey, tuple[int, int]]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.hourly or self.items or self.levels)
+
+
+def summary_changes(tallies: Iterable[PaymentTally]) -> SummaryChanges:
+    """The tallies summed per summary row (the worker folds them in with one upsert each)."""
+    hourly: dict[HourKey, list[int]] = {}
+    items: dict[ItemKey, list[Any]] = {}
+    levels: dict[LevelKey, list[int]] = {}
+    for t in tallies:
+        where = (t.day, t.unit_id, t.channel)
+        hour = hourly.setdefault(
+            (t.day, t.hour, t.unit_id, t.channel, t.site_id, t.window_id, t.device_id), [0, 0]
+        )
+        hour[0] += t.sign
+        hour[1] += t.sign * t.amount_fen
+        for code, name, amount in t.items:
+            item = items.setdefault((*where, code), ["", 0, 0])
+            item[0] = name
+            item[1] += t.sign
+            item[2] += t.sign * amount
+        for account, amount in t.accounts:
+            level = levels.setdefault((*where, account), [0, 0])
+            level[0] += t.sign
+            level[1] += t.sign * amount
+    return SummaryChanges(
+        hourly={k: (n, fen) for k, (n, fen) in hourly.items() if n or fen},
+        items={k: (name, n, fen) for k, (name, n, fen) in items.items() if n or fen},
+        levels={k: (n, fen) for k, (n, fen) in levels.items() if n or fen},
     )
 
 

@@ -20,6 +20,7 @@ from publicpay.services.payables.batches import prune_previews
 from publicpay.services.payments.carts import recover_open_carts
 from publicpay.services.payments.recovery import recover_open_orders
 from publicpay.services.receipts.issuing import issue_due_receipts
+from publicpay.services.recording.statistics import fold_statistics
 from publicpay.services.refunds.execution import run_due_refunds
 
 
@@ -107,6 +108,10 @@ def _exports(c: Container) -> int:
     return run_due_exports(c.engines, c.box, now=c.clock.now)
 
 
+def _fold_statistics(c: Container) -> int:
+    return fold_statistics(c.uow)
+
+
 def _alerts(c: Container) -> int:
     return scan_alerts(c.engines.write, registered(), c.clock.now(), c.settings.region_code)
 
@@ -144,6 +149,7 @@ SCHEDULE: tuple[Task, ...] = (
     Task("prune_batch_previews", 600.0, _prune_batch_previews),
     Task("reconcile_yesterday", 300.0, _reconcile),  # reconciliation (issue 12)
     Task("clear_yesterday", 300.0, _clear),  # clearing (issue 12)
+    Task("fold_statistics", 1.0, _fold_statistics),  # statistics (issue 10): pending tallies
     Task("run_exports", 2.0, _exports),  # statistics (issue 10)
     Task("prune_exports", 600.0, _prune_exports),  # statistics (issue 10)
     Task("detect_alerts", 60.0, _alerts),  # statistics (issue 10): supervision alerts

@@ -33,6 +33,7 @@ from publicpay.domain.alerts import AlertStatus
 from publicpay.domain.errors import ValidationFailed
 from publicpay.domain.statistics import Dimension, Period, percent, period_of
 from publicpay.domain.time import business_date
+from publicpay.services.recording.statistics import fold_statistics
 from publicpay.web.console.exports import download, export_format
 from publicpay.web.console.pages import (
     PATH,
@@ -133,6 +134,7 @@ def stats_page(
     require(v, Permission.VIEW_STATISTICS)
     period = _period(c, request)
     fmt = export_format(request)
+    fold_statistics(c.uow)  # every payment committed so far, counted
     with c.read_uow() as uow:
         totals, trend, groups = _read(uow.connection, v.actor, period, PAGE_DIMENSIONS)
     if fmt is not None:
@@ -164,6 +166,7 @@ def phone_page(
     require(v, Permission.VIEW_STATISTICS)
     today = business_date(c.clock.now())
     period = Period(today, today)
+    fold_statistics(c.uow)  # every payment committed so far, counted
     with c.read_uow() as uow:
         totals = stats.totals(uow.connection, v.actor, period)
         week = stats.trend(uow.connection, v.actor, Period(today - timedelta(days=6), today))

@@ -1,7 +1,7 @@
 """`publicpay check`: the statistics' summary rows (`adapters/db/statistics.py`) equal the
 payments they sum. Each summary is summed again from the rows — succeeded orders by the hour
 (Asia/Shanghai) they were paid, their payables' lines, their payment journals' credits — and
-compared key by key (slots added up)."""
+compared key by key (slots added up) with the summary plus the tallies not folded into it yet."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from publicpay.adapters.db.dialects import local_hour
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.payables import payable_lines, payables
 from publicpay.adapters.db.payments.tables import payment_orders
-from publicpay.adapters.db.statistics import stats_hourly, stats_items, stats_levels
+from publicpay.adapters.db.statistics import pending, stats_hourly, stats_items, stats_levels
 from publicpay.domain.ledger import SPECIAL_ACCOUNT
 from publicpay.domain.payments.orders import OrderStatus
+from publicpay.domain.statistics import SummaryChanges, summary_changes
 
 SHOWN = 10  # differences listed; the rest are counted
 o = payment_orders
@@ -31,12 +32,13 @@ Sums = dict[Key, tuple[int, int]]
 
 def differences(conn: Connection) -> list[str]:
     found: list[str] = []
-    for name, from_rows, from_summary in (
-        ("时段", _hourly_rows, _hourly_summary),
-        ("收费项目", _item_rows, _item_summary),
-        ("预算级次", _level_rows, _level_summary),
+    waiting = summary_changes(pending(conn))
+    for name, from_rows, from_summary, pending_sums in (
+        ("时段", _hourly_rows, _hourly_summary, _hourly_pending(waiting)),
+        ("收费项目", _item_rows, _item_summary, _item_pending(waiting)),
+        ("预算级次", _level_rows, _level_summary, _level_pending(waiting)),
     ):
-        rows, summary = from_rows(conn), from_summary(conn)
+        rows, summary = from_rows(conn), _added(from_summary(conn), pending_sums)
         for key in sorted(rows.keys() | summary.keys(), key=str):
             want, have = rows.get(key, (0, 0)), summary.get(key, (0, 0))
             if want != have:
@@ -47,6 +49,27 @@ def differences(conn: Connection) -> list[str]:
     if len(found) > SHOWN:
         return [*found[:SHOWN], f"另有 {len(found) - SHOWN} 处统计汇总与明细不符"]
     return found
+
+
+def _added(summary: Sums, waiting: Sums) -> Sums:
+    both: dict[Key, tuple[int, int]] = dict(summary)
+    for key, (n, fen) in waiting.items():
+        had = both.get(key, (0, 0))
+        both[key] = (had[0] + n, had[1] + fen)
+    return {k: v for k, v in both.items() if v != (0, 0)}
+
+
+def _hourly_pending(w: SummaryChanges) -> Sums:
+    rows = ((f"{k[0]} {k[1]:02d}", *k[2:], n, fen) for k, (n, fen) in w.hourly.items())
+    return _summed(rows, 6)
+
+
+def _item_pending(w: SummaryChanges) -> Sums:
+    return _summed(((*k, n, fen) for k, (_name, n, fen) in w.items.items()), 4)
+
+
+def _level_pending(w: SummaryChanges) -> Sums:
+    return _summed(((*k, n, fen) for k, (n, fen) in w.levels.items()), 4)
 
 
 def _summed(rows: Iterable[Any], width: int) -> Sums:
