@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, MetaData, String, Table, bindparam
 from sqlalchemy import update as update_
 
+from publicpay.adapters.db import sql as sql_module
 from publicpay.adapters.db.dialects import POSTGRESQL, Dialect, Variant
 from publicpay.adapters.db.sql import _CURSOR, Change, Insert, Sql, Write, _groups
 
@@ -125,3 +127,14 @@ def test_writes_of_other_shapes_never_share_a_statement() -> None:
     assert statements[0] == statements[1]  # the same shape: the same statement
     others = [s for i, s in enumerate(statements) if i not in (1, *SAME_STATEMENT)]
     assert len(set(others)) == len(others)
+
+
+def test_writes_with_more_parameters_than_one_statement_takes_go_in_several(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sql_module, "MAX_PARAMETERS", 12)
+    writes: list[Write] = [_family(2, 2), Insert(parents, (_parent(3),)), _family(1, 3)]
+    for _ in range(2):
+        sent = _flushed(writes)
+        assert sent == _one_by_one(writes)
+        assert len(sent) > 1

@@ -136,12 +136,16 @@ _READERS: dict[int, tuple[Compiled, _RowsReader]] = {}
 
 def _row_args(c: Compiled, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """The arguments of an INSERT of `rows` (bound as `column__i`, see `_insert_stmt`)."""
+    return _reader_of(c)(rows)
+
+
+def _reader_of(c: Compiled) -> _RowsReader:
     hit = _READERS.get(id(c))
     if hit is None or hit[0] is not c:
         if len(_READERS) >= CACHE_LIMIT:
             _READERS.clear()
         hit = _READERS[id(c)] = (c, _rows_reader(c))  # the compiled statement is kept: its id stays
-    return hit[1](rows)
+    return hit[1]
 
 
 def _rows_reader(c: Compiled) -> _RowsReader:
@@ -404,7 +408,7 @@ class Sql:
             self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, parent
         )
         c = compiled(stmt, self._sa)
-        of_rows = _rows_reader(c)
+        of_rows = _reader_of(c)
         if write.children is None:
 
             def insert(w: Any, out: list[Any]) -> None:
@@ -416,7 +420,7 @@ class Sql:
             write.children.table, write.children_key, tuple(kids[0]), len(kids), name
         )
         cc = compiled(child, self._sa)
-        of_kids = _rows_reader(cc)
+        of_kids = _reader_of(cc)
 
         def with_children(w: Any, out: list[Any]) -> None:
             out += of_rows(w.rows)
