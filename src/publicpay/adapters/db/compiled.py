@@ -13,6 +13,7 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -36,6 +37,8 @@ class Compiled:
     row: Any  # named tuple class of the result columns (None: no rows)
     results: tuple[Processor, ...] | None  # None when no column needs converting
     tables: frozenset[str]  # every table the statement touches
+    pick: Callable[[Mapping[str, Any]], Sequence[Any]]  # the values of `names`, in order
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # the positions with a processor
     expanding: tuple[str, ...] = ()  # IN-list parameters, rendered for their lengths
 
     def args(self, params: Mapping[str, Any] | None) -> list[Any]:
@@ -45,16 +48,15 @@ class Compiled:
         else:
             values_ = {**self.defaults, **given} if given else self.defaults
         try:
-            ordered = map(values_.__getitem__, self.names)
-            return [
-                value if proc is None else proc(value)
-                for proc, value in zip(self.processors, ordered, strict=True)
-            ]
+            args = list(self.pick(values_))
         except KeyError:
             missing = self.required.difference(values_)
             if not missing:
                 raise
             raise KeyError(f"missing statement parameters: {sorted(missing)}") from None
+        for position, proc in self.processed:
+            args[position] = proc(args[position])
+        return args
 
     def _expand(self, params: Mapping[str, Any]) -> dict[str, Any]:
         flat = {k: v for k, v in params.items() if k not in self.expanding}
@@ -110,17 +112,30 @@ def _compile(stmt: ClauseElement, dialect: SaDialect, lengths: tuple[int, ...]) 
     results = tuple(
         col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
     )
+    processors = tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds)
     return Compiled(
         sql=c.string,
         names=names,
-        processors=tuple(b.type.dialect_impl(dialect).bind_processor(dialect) for b in binds),
+        processors=processors,
         defaults=defaults,
         required=frozenset(required),
         row=namedtuple("Row", [str(col.key) for col in columns], rename=True) if columns else None,
         results=results if any(results) else None,
         tables=_tables_read(stmt),
         expanding=expanding,
+        pick=picker(names),
+        processed=tuple((i, p) for i, p in enumerate(processors) if p is not None),
     )
+
+
+def picker(keys: Sequence[Any]) -> Callable[[Any], Sequence[Any]]:
+    """`itemgetter(*keys)` that always answers a sequence (also for one key, or none)."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda values: (values[key],)
+    return lambda values: ()
 
 
 def _tables_read(stmt: ClauseElement) -> frozenset[str]:

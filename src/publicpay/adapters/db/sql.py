@@ -43,7 +43,14 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.sql import ClauseElement
 
-from publicpay.adapters.db.compiled import CACHE_LIMIT, Compiled, compiled, lengths_of
+from publicpay.adapters.db.compiled import (
+    CACHE_LIMIT,
+    Compiled,
+    compiled,
+    expanding_names,
+    lengths_of,
+    picker,
+)
 from publicpay.adapters.db.dialects import Dialect, Variant, dialect_named
 
 Statement = ClauseElement | Variant
@@ -123,21 +130,57 @@ def _children_stmt(
 # statement carries (index -1), and which positions need a bind processor. Built once per
 # compiled statement: the rows are read directly, without renaming every value `col__i` first.
 _Plan = tuple[tuple[tuple[int, str, Any], ...], tuple[tuple[int, Callable[[Any], Any]], ...]]
-_PLANS: dict[int, tuple[Compiled, _Plan]] = {}
+_RowsReader = Callable[[Sequence[Mapping[str, Any]]], list[Any]]
+_READERS: dict[int, tuple[Compiled, _RowsReader]] = {}
 
 
 def _row_args(c: Compiled, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """The arguments of an INSERT of `rows` (bound as `column__i`, see `_insert_stmt`)."""
-    hit = _PLANS.get(id(c))
+    hit = _READERS.get(id(c))
     if hit is None or hit[0] is not c:
-        if len(_PLANS) >= CACHE_LIMIT:
-            _PLANS.clear()
-        hit = _PLANS[id(c)] = (c, _plan(c))  # the compiled statement is kept: its id stays
-    steps, processed = hit[1]
-    args = [rows[index][key] if index >= 0 else default for index, key, default in steps]
-    for position, proc in processed:
-        args[position] = proc(args[position])
-    return args
+        if len(_READERS) >= CACHE_LIMIT:
+            _READERS.clear()
+        hit = _READERS[id(c)] = (c, _rows_reader(c))  # the compiled statement is kept: its id stays
+    return hit[1](rows)
+
+
+def _rows_reader(c: Compiled) -> _RowsReader:
+    """`rows` → the arguments of `c`. Most INSERTs bind every row's columns in one order, row
+    after row, with nothing the statement carries itself: then one `itemgetter` per row."""
+    steps, processed = _plan(c)
+    keys = [key for index, key, _ in steps if index == 0]
+    count = 1 + max((index for index, _, _ in steps), default=-1)
+    read: _RowsReader
+    if count > 0 and list(steps) == [(i, key, None) for i in range(count) for key in keys]:
+        pick = picker(keys)
+        if count == 1:
+
+            def read(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+                return list(pick(rows[0]))
+
+        else:
+
+            def read(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+                args: list[Any] = []
+                for row in rows:
+                    args += pick(row)
+                return args
+
+    else:
+
+        def read(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+            return [rows[index][key] if index >= 0 else default for index, key, default in steps]
+
+    if not processed:
+        return read
+
+    def read_processed(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        args = read(rows)
+        for position, proc in processed:
+            args[position] = proc(args[position])
+        return args
+
+    return read_processed
 
 
 def _plan(c: Compiled) -> _Plan:
@@ -148,8 +191,7 @@ def _plan(c: Compiled) -> _Plan:
             steps.append((int(index), key, None))
         else:  # a column default the statement carries
             steps.append((-1, name, c.defaults[name]))
-    processed = tuple((i, p) for i, p in enumerate(c.processors) if p is not None)
-    return tuple(steps), processed
+    return tuple(steps), c.processed
 
 
 _DOLLAR = re.compile(r"\$(\d+)")
@@ -269,8 +311,23 @@ class Sql:
             for write in writes:
                 self._send_alone(write)
             return
+        plans = _WRITE_PLANS.setdefault(self.dialect.name, {})
+        expanding = _EXPANDING.setdefault(self.dialect.name, {})
         for group in _groups(writes):
-            self._send_combined(group)
+            key = tuple([_shape(write, expanding, self.dialect) for write in group])
+            plan = plans.get(key)
+            if plan is None:
+                plan = self._write_plan(group)
+                if plan is None:  # more parameters than one statement takes: sent in parts
+                    self._send_combined(group)
+                    continue
+                if len(plans) >= CACHE_LIMIT:
+                    plans.clear()
+                plans[key] = plan
+            args: list[Any] = []
+            for write, add in zip(group, plan.steps, strict=True):
+                add(write, args)
+            self._cursor.execute(plan.sql, args)
 
     def discard(self) -> None:
         self._queue = []
@@ -315,6 +372,58 @@ class Sql:
             text = _COMBINED[key] = _combined_sql([c for c, _ in parts])
         self._cursor.execute(text, [value for _, args in parts for value in args])
 
+    def _write_plan(self, writes: Sequence[Write]) -> _WritePlan | None:
+        """The combined statement of writes of these shapes, and how each write adds its
+        arguments; None when it would take more parameters than one statement may."""
+        parts: list[Compiled] = []
+        steps: list[_Step] = []
+        for write in writes:
+            compiled_, step = self._step(write, f"w{len(parts)}")
+            parts += compiled_
+            steps.append(step)
+        if sum(len(c.names) for c in parts) > MAX_PARAMETERS:
+            return None
+        return _WritePlan(_combined_sql(parts), tuple(steps), _kept(writes))
+
+    def _step(self, write: Write, name: str) -> tuple[list[Compiled], _Step]:
+        """What `_parts` works out for a write, as a function of the write (same shape)."""
+        if isinstance(write, Change):
+            stmt = (
+                write.stmt.for_dialect(self.dialect)
+                if isinstance(write.stmt, Variant)
+                else write.stmt
+            )
+            c = compiled(stmt, self._sa, lengths_of(stmt, write.params))
+
+            def change(w: Any, out: list[Any], args: Callable[..., list[Any]] = c.args) -> None:
+                out += args(w.params)
+
+            return [c], change
+        rows, parent = write.rows, write.children is not None
+        stmt = _insert_stmt(
+            self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, parent
+        )
+        c = compiled(stmt, self._sa)
+        of_rows = _rows_reader(c)
+        if write.children is None:
+
+            def insert(w: Any, out: list[Any]) -> None:
+                out += of_rows(w.rows)
+
+            return [c], insert
+        kids = write.children.rows
+        child = _children_stmt(
+            write.children.table, write.children_key, tuple(kids[0]), len(kids), name
+        )
+        cc = compiled(child, self._sa)
+        of_kids = _rows_reader(cc)
+
+        def with_children(w: Any, out: list[Any]) -> None:
+            out += of_rows(w.rows)
+            out += of_kids(w.children.rows)
+
+        return [c, cc], with_children
+
     def _parts(self, write: Write, name: str) -> list[tuple[Compiled, list[Any]]]:
         """The compiled statement(s) of a write with their arguments; `name`: the CTE the first
         one becomes (its children select the generated id from it)."""
@@ -354,6 +463,62 @@ def _combined_sql(parts: list[Compiled]) -> str:
         ctes.append(f"w{i} AS ({_renumbered(c.sql, offset)})")
         offset += len(c.names)
     return "WITH " + ", ".join(ctes) + " SELECT 1"
+
+
+# A flush's writes of the same shapes (the same statements, tables, row keys and row counts)
+# make the same combined statement with the same parameters, each taken from the same place of
+# its write: worked out once per sequence of shapes (`_shape`), per dialect.
+_Step = Callable[[Any, list[Any]], None]  # appends a write's arguments
+
+
+@dataclass(frozen=True, slots=True)
+class _WritePlan:
+    sql: str
+    steps: tuple[_Step, ...]  # one per write
+    kept: tuple[Any, ...]  # the statements and tables whose ids the key holds: ids stay theirs
+
+
+_WRITE_PLANS: dict[str, dict[tuple[Any, ...], _WritePlan]] = {}
+# per dialect: the IN-list parameters of a queued statement (by id; the statement is kept)
+_EXPANDING: dict[str, dict[int, tuple[Statement, tuple[str, ...]]]] = {}
+
+
+def _shape(
+    write: Write, expanding: dict[int, tuple[Statement, tuple[str, ...]]], dialect: Dialect
+) -> Any:
+    """Everything the combined statement takes from a write (not its values): an INSERT's
+    table, columns, row count, conflict clause and children; a change's statement and the
+    lengths of its IN lists."""
+    if isinstance(write, Insert):
+        rows, kids = write.rows, write.children
+        if kids is None:
+            return (id(write.table), tuple(rows[0]), len(rows), write.ignore_conflict)
+        return (
+            *(id(write.table), tuple(rows[0]), len(rows), write.ignore_conflict),
+            *(id(kids.table), write.children_key, tuple(kids.rows[0]), len(kids.rows)),
+        )
+    stmt = write.stmt
+    hit = expanding.get(id(stmt))
+    if hit is None or hit[0] is not stmt:
+        built = stmt.for_dialect(dialect) if isinstance(stmt, Variant) else stmt
+        if len(expanding) >= CACHE_LIMIT:
+            expanding.clear()
+        hit = expanding[id(stmt)] = (stmt, expanding_names(built))
+    if not hit[1]:
+        return id(stmt)
+    return (id(stmt), tuple(len(write.params[name]) for name in hit[1]))
+
+
+def _kept(writes: Sequence[Write]) -> tuple[Any, ...]:
+    kept: list[Any] = []
+    for write in writes:
+        if isinstance(write, Change):
+            kept.append(write.stmt)
+        else:
+            kept.append(write.table)
+            if write.children is not None:
+                kept.append(write.children.table)
+    return tuple(kept)
 
 
 def _tables_of(write: Write, dialect: Dialect) -> Iterable[str]:
