@@ -122,3 +122,31 @@ def test_a_district_auditor_sees_only_its_users_actions(stack: Any, base_url: st
         theirs = client.get("/console/audit", params={"user": outsider.username})
     assert "console.login_succeeded" in mine.text
     assert "共 0 条" in theirs.text
+
+
+def test_a_row_is_found_the_same_before_and_after_the_worker_seals_it(
+    stack: Any, base_url: str
+) -> None:
+    """The viewer's indexes hold sealed rows only (migration 0033); an unsealed row is found
+    through the chain's own index, so a filter finds it once either way."""
+    victim = make_user(stack, "finance_reviewer")
+    with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
+        page = admin.get("/console/users")
+        user_id = page.text.split(f'data-username="{victim.username}"')[1]
+        user_id = user_id.split("/console/users/")[1].split("/")[0]
+        admin.post(f"/console/users/{user_id}/disable", data={"csrf": csrf_of(page.text)})
+    query = {"target": victim.username, "action": "console.user_disabled"}
+    with logged_in(base_url, make_user(stack, "auditor")) as auditor:
+        with stack.container.read_uow() as uow:
+            waiting = uow.connection.execute(
+                select(audit_log.c.chain_seq).where(audit_log.c.target == victim.username)
+            ).all()
+        before = auditor.get("/console/audit", params=query)
+        _seal(stack)
+        after = auditor.get("/console/audit", params=query)
+    assert waiting
+    assert all(row.chain_seq is None for row in waiting)
+    for page in (before, after):
+        assert page.status_code == 200
+        assert "共 1 条" in page.text
+        assert "console.user_disabled" in page.text

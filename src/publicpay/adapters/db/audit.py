@@ -10,7 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, String, Table, bindparam, func, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ColumnElement,
+    Index,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from publicpay.adapters.db.dialects import xact_lock
 from publicpay.adapters.db.metadata import Id, Ts, metadata
@@ -21,10 +35,10 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("at", Ts, nullable=False, index=True),  # indexes for the auditors' viewer (0013)
-    Column("actor", String(100), nullable=False, index=True),
-    Column("action", String(60), nullable=False, index=True),
-    Column("target", String(100), nullable=False, index=True),
+    Column("at", Ts, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("target", String(100), nullable=False),
     Column("detail", JSON, nullable=False),
     # The hash chain is sealed by the worker (no hot row on the write path). Rows may commit out
     # of id order, so the chain follows `chain_seq`, the order in which rows were sealed.
@@ -32,6 +46,28 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
 )
+
+# The auditors' viewer's indexes (by time, user, action, object) hold sealed rows only
+# (migration 0033): a row is written with its primary key and its (empty) `chain_seq` entry
+# alone, and gets these entries when the worker seals it — the seal updates an indexed column,
+# so every index is written again then anyway. Readers find the unsealed rows, the last few
+# seconds', by the `chain_seq` index (`IS NULL`): `recorded` below.
+SEALED = audit_log.c.chain_seq.is_not(None)
+UNSEALED = audit_log.c.chain_seq.is_(None)
+VIEWER_INDEXES = tuple(
+    Index(
+        f"ix_audit_log_{name}",
+        audit_log.c[name],
+        postgresql_where=SEALED,
+        sqlite_where=SEALED,
+    )
+    for name in ("at", "actor", "action", "target")
+)
+
+
+def recorded(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Rows meeting `conditions`, sealed (through the viewer's partial indexes) or not yet."""
+    return or_(and_(SEALED, *conditions), and_(UNSEALED, *conditions))
 
 
 GENESIS = "0" * 64
@@ -51,19 +87,14 @@ def row_hash(prev_hash: str, row: Any) -> str:
 _LOCK_SEALER = select(xact_lock(_SEAL_LOCK).label("locked"))  # one sealer at a time
 _LAST_SEQ = select(func.coalesce(func.max(audit_log.c.chain_seq), 0).label("seq"))
 _HASH_AT = select(audit_log.c.hash).where(audit_log.c.chain_seq == bindparam("seq"))
-_UNSEALED = (
-    select(audit_log)
-    .where(audit_log.c.hash.is_(None))
-    .order_by(audit_log.c.id)
-    .limit(bindparam("limit"))
-)
+_UNSEALED = select(audit_log).where(UNSEALED).order_by(audit_log.c.id).limit(bindparam("limit"))
 _SEAL = (
     update(audit_log)
     .where(audit_log.c.id == bindparam("b_id"))
     .values(chain_seq=bindparam("seq"), prev_hash=bindparam("prev"), hash=bindparam("digest"))
 )
 _SEALED = select(audit_log).where(audit_log.c.hash.is_not(None)).order_by(audit_log.c.chain_seq)
-_UNSEALED_COUNT = select(func.count().label("n")).where(audit_log.c.hash.is_(None))
+_UNSEALED_COUNT = select(func.count().label("n")).where(UNSEALED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, String, and_, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Connection, String, func, literal, or_, select, true
 
-from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.audit import audit_log, recorded
 from publicpay.adapters.db.queries.scope import region_scope, unit_scope
 from publicpay.adapters.db.units import units
 from publicpay.adapters.db.users import users
@@ -81,7 +81,7 @@ def audit_page(
     conn: Connection, actor: Actor, f: AuditFilter, *, whole_log: bool
 ) -> tuple[list[AuditRow], int]:
     """One page of matching rows (newest first) and how many rows match in all."""
-    where = and_(_scope(actor, whole_log), *_conditions(f))
+    where = recorded(_scope(actor, whole_log), *_conditions(f))
     total = int(conn.execute(select(func.count()).select_from(audit_log).where(where)).scalar_one())
     stmt = (
         select(audit_log)

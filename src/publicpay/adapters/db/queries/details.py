@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from publicpay.adapters.db.audit import audit_log
+from publicpay.adapters.db.audit import audit_log, recorded
 from publicpay.adapters.db.events import events, webhook_deliveries
 from publicpay.adapters.db.ledger import ledger_journals, ledger_postings
 from publicpay.adapters.db.payables import payable_lines, payables
@@ -81,7 +81,7 @@ def payable_detail(conn: Connection, actor: Actor, payment_code: str) -> Payable
         history=_all(
             conn,
             select(audit_log.c.at, audit_log.c.actor, audit_log.c.action, audit_log.c.detail)
-            .where(audit_log.c.target == payment_code)
+            .where(recorded(audit_log.c.target == payment_code))
             .order_by(audit_log.c.id),
         ),
         orders=_all(
