@@ -21,15 +21,21 @@ def _seal(stack: Any) -> None:
         uow.commit()
 
 
-def test_an_auditor_filters_the_log_and_sees_who_what_where_before_and_after(
-    stack: Any, base_url: str
-) -> None:
+def _disabled_user(stack: Any, base_url: str) -> Any:
+    """A finance reviewer a finance admin has just disabled (one audited console action)."""
     victim = make_user(stack, "finance_reviewer")
     with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
         page = admin.get("/console/users")
         user_id = page.text.split(f'data-username="{victim.username}"')[1]
         user_id = user_id.split("/console/users/")[1].split("/")[0]
         admin.post(f"/console/users/{user_id}/disable", data={"csrf": csrf_of(page.text)})
+    return victim
+
+
+def test_an_auditor_filters_the_log_and_sees_who_what_where_before_and_after(
+    stack: Any, base_url: str
+) -> None:
+    victim = _disabled_user(stack, base_url)
     with logged_in(base_url, make_user(stack, "auditor")) as auditor:
         found = auditor.get(
             "/console/audit", params={"target": victim.username, "action": "console.user_disabled"}
@@ -129,12 +135,7 @@ def test_a_row_is_found_the_same_before_and_after_the_worker_seals_it(
 ) -> None:
     """The viewer's indexes hold sealed rows only (migration 0033); an unsealed row is found
     through the chain's own index, so a filter finds it once either way."""
-    victim = make_user(stack, "finance_reviewer")
-    with logged_in(base_url, make_user(stack, "finance_admin")) as admin:
-        page = admin.get("/console/users")
-        user_id = page.text.split(f'data-username="{victim.username}"')[1]
-        user_id = user_id.split("/console/users/")[1].split("/")[0]
-        admin.post(f"/console/users/{user_id}/disable", data={"csrf": csrf_of(page.text)})
+    victim = _disabled_user(stack, base_url)
     query = {"target": victim.username, "action": "console.user_disabled"}
     with logged_in(base_url, make_user(stack, "auditor")) as auditor:
         with stack.container.read_uow() as uow:

@@ -392,12 +392,7 @@ class Sql:
     def _step(self, write: Write, name: str) -> tuple[list[Compiled], _Step]:
         """What `_parts` works out for a write, as a function of the write (same shape)."""
         if isinstance(write, Change):
-            stmt = (
-                write.stmt.for_dialect(self.dialect)
-                if isinstance(write.stmt, Variant)
-                else write.stmt
-            )
-            c = compiled(stmt, self._sa, lengths_of(stmt, write.params))
+            c = self._change_compiled(write)
 
             def change(w: Any, out: list[Any], args: Callable[..., list[Any]] = c.args) -> None:
                 out += args(w.params)
@@ -428,16 +423,18 @@ class Sql:
 
         return [c, cc], with_children
 
+    def _change_compiled(self, write: Change) -> Compiled:
+        """A queued UPDATE/DELETE/upsert compiled for this dialect (and its IN-list lengths)."""
+        stmt = (
+            write.stmt.for_dialect(self.dialect) if isinstance(write.stmt, Variant) else write.stmt
+        )
+        return compiled(stmt, self._sa, lengths_of(stmt, write.params))
+
     def _parts(self, write: Write, name: str) -> list[tuple[Compiled, list[Any]]]:
         """The compiled statement(s) of a write with their arguments; `name`: the CTE the first
         one becomes (its children select the generated id from it)."""
         if isinstance(write, Change):
-            stmt = (
-                write.stmt.for_dialect(self.dialect)
-                if isinstance(write.stmt, Variant)
-                else write.stmt
-            )
-            c = compiled(stmt, self._sa, lengths_of(stmt, write.params))
+            c = self._change_compiled(write)
             return [(c, c.args(write.params))]
         rows, parent = write.rows, write.children is not None
         stmt = _insert_stmt(
