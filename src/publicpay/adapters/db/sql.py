@@ -352,29 +352,28 @@ class Sql:
             self._send_alone(Insert(write.children.table, children))
 
     def _send_combined(self, writes: Sequence[Write]) -> None:
-        """PostgreSQL: the writes as the data-modifying CTEs of one statement (or of a few, when
-        they carry more parameters than one statement may)."""
-        parts: list[tuple[Compiled, list[Any]]] = []
-        count = 0
+        """PostgreSQL: the writes as the data-modifying CTEs of one statement, or of a few when
+        they carry more parameters than one statement may (no plan is kept for those)."""
+        parts: list[Compiled] = []
+        args: list[Any] = []
         for write in writes:
-            new = self._parts(write, f"w{len(parts)}")
-            size = sum(len(args) for _, args in new)
-            if parts and count + size > MAX_PARAMETERS:
-                self._send_parts(parts)
-                parts, count = [], 0
-                new = self._parts(write, "w0")
+            new, more = self._parts(write, f"w{len(parts)}")
+            if parts and len(args) + len(more) > MAX_PARAMETERS:
+                self._send_parts(parts, args)
+                parts, args = [], []
+                new, more = self._parts(write, "w0")
             parts += new
-            count += size
-        self._send_parts(parts)
+            args += more
+        self._send_parts(parts, args)
 
-    def _send_parts(self, parts: list[tuple[Compiled, list[Any]]]) -> None:
-        key = tuple(id(c) for c, _ in parts)
+    def _send_parts(self, parts: list[Compiled], args: list[Any]) -> None:
+        key = tuple(id(c) for c in parts)
         text = _COMBINED.get(key)
         if text is None:
             if len(_COMBINED) >= CACHE_LIMIT:
                 _COMBINED.clear()
-            text = _COMBINED[key] = _combined_sql([c for c, _ in parts])
-        self._cursor.execute(text, [value for _, args in parts for value in args])
+            text = _COMBINED[key] = _combined_sql(parts)
+        self._cursor.execute(text, args)
 
     def _write_plan(self, writes: Sequence[Write]) -> _WritePlan | None:
         """The combined statement of writes of these shapes, and how each write adds its
@@ -390,7 +389,8 @@ class Sql:
         return _WritePlan(_combined_sql(parts), tuple(steps), _kept(writes))
 
     def _step(self, write: Write, name: str) -> tuple[list[Compiled], _Step]:
-        """What `_parts` works out for a write, as a function of the write (same shape)."""
+        """The compiled statement(s) of a write and how a write of the same shape adds their
+        arguments (`name`: the CTE the first statement becomes)."""
         if isinstance(write, Change):
             c = self._change_compiled(write)
 
@@ -430,26 +430,14 @@ class Sql:
         )
         return compiled(stmt, self._sa, lengths_of(stmt, write.params))
 
-    def _parts(self, write: Write, name: str) -> list[tuple[Compiled, list[Any]]]:
-        """The compiled statement(s) of a write with their arguments; `name`: the CTE the first
-        one becomes (its children select the generated id from it)."""
-        if isinstance(write, Change):
-            c = self._change_compiled(write)
-            return [(c, c.args(write.params))]
-        rows, parent = write.rows, write.children is not None
-        stmt = _insert_stmt(
-            self.dialect, write.table, tuple(rows[0]), len(rows), write.ignore_conflict, parent
-        )
-        c = compiled(stmt, self._sa)
-        first = (c, _row_args(c, rows))
-        if write.children is None:
-            return [first]
-        kids = write.children.rows
-        child = _children_stmt(
-            write.children.table, write.children_key, tuple(kids[0]), len(kids), name
-        )
-        cc = compiled(child, self._sa)
-        return [first, (cc, _row_args(cc, kids))]
+    def _parts(self, write: Write, name: str) -> tuple[list[Compiled], list[Any]]:
+        """The compiled statement(s) of one write and their arguments, worked out afresh (for a
+        flush too large for one statement); `name`: the CTE the first one becomes (its children
+        select the generated id from it)."""
+        compiled_, step = self._step(write, name)
+        args: list[Any] = []
+        step(write, args)
+        return compiled_, args
 
 
 MAX_PARAMETERS = 30_000  # PostgreSQL takes 65,535 per statement
