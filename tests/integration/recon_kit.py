@@ -129,6 +129,16 @@ def import_file(stack: Any, source: str, content: bytes, day: date | None = None
     )
 
 
+def resolve(
+    client: httpx.Client, exception_id: int, csrf: str, action: str, reason: str
+) -> httpx.Response:
+    """The workbench's 处理 form: one action on one exception, with its reason."""
+    return client.post(
+        f"/console/reconciliation/exceptions/{exception_id}/resolve",
+        data={"csrf": csrf, "action": action, "reason": reason},
+    )
+
+
 def line_of(stack: Any, order_no: str) -> Any:
     stmt = (
         select(statement_lines, statements.c.digest)

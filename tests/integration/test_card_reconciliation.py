@@ -41,6 +41,7 @@ from tests.integration.recon_kit import (
     import_file,
     line_of,
     own_stack,
+    resolve,
     run_day,
     today,
     unit_api,
@@ -170,11 +171,9 @@ def test_an_amount_mismatch_is_raised_reviewed_and_then_cleared(own):
         assert order.order_no in detail.text
         with pytest.raises(DayNotReconciled, match="银行卡收单"):
             _clear(own)
-        resolved = client.post(
-            f"/console/reconciliation/exceptions/{item.id}/resolve",
-            data={"csrf": csrf_of(detail.text), "action": "write_off",
-                  "reason": "收单机构多结算 1 元，计入核销收入"},
-        )  # fmt: skip
+        resolved = resolve(
+            client, item.id, csrf_of(detail.text), "write_off", "收单机构多结算 1 元，计入核销收入"
+        )
         assert resolved.status_code == 303, resolved.text
     with pytest.raises(DayNotReconciled, match="银行卡收单"):
         _clear(own)  # resolved, not reviewed yet
@@ -228,17 +227,12 @@ def test_a_settled_sale_whose_answer_was_lost_is_recovered_from_the_workbench(ow
     admin, reviewer = make_user(own, "finance_admin"), make_user(own, "finance_reviewer")
     with logged_in(own.info["base_url"], admin) as client:
         detail = client.get(f"/console/reconciliation/exceptions/{item.id}")
-        back = client.post(
-            f"/console/reconciliation/exceptions/{item.id}/resolve",
-            data={"csrf": csrf_of(detail.text), "action": "refund", "reason": "原路退回持卡人"},
-        )
+        back = resolve(client, item.id, csrf_of(detail.text), "refund", "原路退回持卡人")
         assert back.status_code == 422  # no refund through the acquirer: a bank transfer
         assert "银行转账" in back.text
-        recovered = client.post(
-            f"/console/reconciliation/exceptions/{item.id}/resolve",
-            data={"csrf": csrf_of(detail.text), "action": "recover",
-                  "reason": "收单机构已结算，应答丢失，补单"},
-        )  # fmt: skip
+        recovered = resolve(
+            client, item.id, csrf_of(detail.text), "recover", "收单机构已结算，应答丢失，补单"
+        )
         assert recovered.status_code == 303, recovered.text
     [order] = orders_of(own, code)
     assert order.status == "succeeded"

@@ -11,7 +11,14 @@ from publicpay.adapters.db.units import units
 from publicpay.jobs.worker import run_once
 from tests.integration.console_kit import csrf_of, logged_in, make_user
 from tests.integration.fault_kit import fault
-from tests.integration.recon_kit import exceptions_for, line_of, run_day, today, uploads_refused
+from tests.integration.recon_kit import (
+    exceptions_for,
+    line_of,
+    resolve,
+    run_day,
+    today,
+    uploads_refused,
+)
 from tests.integration.test_payment_flow import open_order, register, scan, wait_status
 
 
@@ -41,17 +48,11 @@ def test_a_lost_notification_is_recovered_from_the_workbench_and_reviewed_by_ano
         assert "长款" in page.text
         detail = client.get(f"/console/reconciliation/exceptions/{exception.id}")
         token = csrf_of(detail.text)
-        no_reason = client.post(
-            f"/console/reconciliation/exceptions/{exception.id}/resolve",
-            data={"csrf": token, "action": "recover", "reason": " "},
-        )
+        no_reason = resolve(client, exception.id, token, "recover", " ")
         assert no_reason.status_code == 422
         assert "原因" in no_reason.text
         assert exceptions_for(stack, order_no)[0].status == "open"
-        done = client.post(
-            f"/console/reconciliation/exceptions/{exception.id}/resolve",
-            data={"csrf": token, "action": "recover", "reason": "渠道查询已付款，通知丢失，补单"},
-        )
+        done = resolve(client, exception.id, token, "recover", "渠道查询已付款，通知丢失，补单")
         assert done.status_code == 303, done.text
         wait_status(stack, code, "paid")
         own = client.post(
